@@ -1,0 +1,22 @@
+"""polyregions: the exact linear regions of ReLU networks.
+
+>>> import polyregions as pr
+>>> net = pr.Network.from_dense([[[1.0], [-1.0]]], [[0.0, 0.5]])
+>>> pr.count_regions(net, pr.Box([-1.0], [1.0])).count
+3
+"""
+
+from . import bounds
+from .domains import Ball, Box, Domain, Polytope, Whole
+from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
+from .errors import InvalidInputError, PolyRegionsError, SolverError, UnsupportedError
+from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+from .result import Region, RegionCount, Stats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
+    "Network", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
+    "UnsupportedError", "Whole", "bounds", "count_regions", "enumerate_regions",
+]

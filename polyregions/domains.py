@@ -1,0 +1,205 @@
+"""Input domains: the sets inside which regions are counted (SPEC section 3).
+
+Every domain has a non-empty interior. ``region_problem(eps)`` states its constraints
+for the solver backends; ``contains(x)`` tests interior membership; ``sample(n, rng)``
+draws uniform points (used by tests and studies).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validate import finite_array, positive_int, positive_number
+from .errors import InvalidInputError
+from .solvers.base import RegionProblem
+
+__all__ = ["Domain", "Whole", "Box", "Ball", "Polytope"]
+
+#: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
+UNBOUNDED_RADIUS_CAP = 1.0
+
+
+class Domain:
+    """Base class of the input domains."""
+
+    dim: int
+    bounded: bool = True
+
+    def region_problem(self, eps: float) -> RegionProblem:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def contains(self, x) -> np.ndarray:  # pragma: no cover - abstract
+        """True where ``x`` lies in the interior of the domain."""
+        raise NotImplementedError
+
+    def center_point(self) -> np.ndarray:  # pragma: no cover - abstract
+        """A point of the interior (the start of the search)."""
+        raise NotImplementedError
+
+
+class Whole(Domain):
+    """The whole input space ``R^n``."""
+
+    bounded = False
+
+    def __init__(self, n):
+        self.dim = positive_int(n, "n")
+
+    def region_problem(self, eps):
+        return RegionProblem(self.dim, np.zeros((0, self.dim)), np.zeros(0), eps, t_cap=UNBOUNDED_RADIUS_CAP)
+
+    def contains(self, x):
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.all(np.isfinite(x), axis=1)
+
+    def center_point(self):
+        return np.zeros(self.dim)
+
+    def __repr__(self):
+        return f"Whole({self.dim})"
+
+
+class Box(Domain):
+    """The box ``lo <= x <= hi`` (``lo < hi`` in every coordinate)."""
+
+    def __init__(self, lo, hi):
+        lo = finite_array(lo, "lo", ndim=1)
+        hi = finite_array(hi, "hi", ndim=1)
+        if lo.shape != hi.shape:
+            raise InvalidInputError(f"`lo` and `hi` must have the same length, got {lo.shape[0]} and {hi.shape[0]}")
+        if lo.size == 0:
+            raise InvalidInputError("`lo` must not be empty")
+        if not np.all(lo < hi):
+            k = int(np.argmin(hi - lo))
+            raise InvalidInputError(f"`lo` must be < `hi` in every coordinate (coordinate {k}: {lo[k]} >= {hi[k]})")
+        self.lo, self.hi, self.dim = lo, hi, lo.size
+
+    def rows(self):
+        """The box as ``A x <= b``: ``x_k <= hi_k`` and ``-x_k <= -lo_k``."""
+        eye = np.eye(self.dim)
+        return np.vstack([eye, -eye]), np.concatenate([self.hi, -self.lo])
+
+    def region_problem(self, eps):
+        A, b = self.rows()
+        return RegionProblem(self.dim, A, b, eps)
+
+    def contains(self, x):
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.all((x > self.lo) & (x < self.hi), axis=1)
+
+    def center_point(self):
+        return (self.lo + self.hi) / 2
+
+    def sample(self, n, rng):
+        return rng.uniform(self.lo, self.hi, size=(n, self.dim))
+
+    def __repr__(self):
+        return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
+
+
+class Ball(Domain):
+    """The ball ``|x - center|_p <= radius`` for ``p`` in {1, 2, inf} (default 2)."""
+
+    def __init__(self, center, radius, p=2):
+        self.center = finite_array(center, "center", ndim=1)
+        if self.center.size == 0:
+            raise InvalidInputError("`center` must not be empty")
+        self.radius = positive_number(radius, "radius")
+        if p in (1, 2):
+            self.p = int(p)
+        elif p in (np.inf, "inf", float("inf")):
+            self.p = math.inf
+        else:
+            raise InvalidInputError(f"`p` must be 1, 2 or inf, got {p!r}")
+        self.dim = self.center.size
+
+    def region_problem(self, eps):
+        n, c, r = self.dim, self.center, self.radius
+        if self.p == math.inf:
+            eye = np.eye(n)
+            return RegionProblem(n, np.vstack([eye, -eye]), np.concatenate([c + r, r - c]), eps)
+        empty = (np.zeros((0, n)), np.zeros(0))
+        if self.p == 1:
+            return RegionProblem(n, *empty, eps, l1_ball=(c, r))
+        return RegionProblem(n, *empty, eps, l2_ball=(c, r))
+
+    def contains(self, x):
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.linalg.norm(x - self.center, ord=self.p, axis=1) < self.radius
+
+    def center_point(self):
+        return self.center.copy()
+
+    def sample(self, n, rng):
+        """Uniform points in the ball."""
+        d, c, r = self.dim, self.center, self.radius
+        if self.p == math.inf:
+            return rng.uniform(c - r, c + r, size=(n, d))
+        if self.p == 2:
+            g = rng.normal(size=(n, d))
+            g /= np.linalg.norm(g, axis=1, keepdims=True)
+            return c + r * g * rng.uniform(size=(n, 1)) ** (1.0 / d)
+        # L1: exponential spacings give a uniform point of the simplex; random signs and a radius
+        e = rng.exponential(size=(n, d + 1))
+        s = e[:, :d] / e.sum(axis=1, keepdims=True)
+        return c + r * s * rng.choice([-1.0, 1.0], size=(n, d))
+
+    def __repr__(self):
+        return f"Ball(center={self.center.tolist()}, radius={self.radius}, p={self.p})"
+
+
+class Polytope(Domain):
+    """The polytope ``A x <= b``; it must be full-dimensional (it may be unbounded)."""
+
+    def __init__(self, A, b):
+        A = finite_array(A, "A", ndim=2)
+        b = finite_array(b, "b", ndim=1)
+        if A.shape[0] != b.shape[0]:
+            raise InvalidInputError(f"`A` has {A.shape[0]} rows but `b` has length {b.shape[0]}")
+        if A.shape[1] == 0:
+            raise InvalidInputError("`A` must have at least one column")
+        norms = np.linalg.norm(A, axis=1)
+        if np.any(norms == 0):
+            k = int(np.flatnonzero(norms == 0)[0])
+            if b[k] < 0:
+                raise InvalidInputError(f"the polytope is empty: row {k} of `A` is zero and b[{k}] < 0")
+            A, b, norms = A[norms > 0], b[norms > 0], norms[norms > 0]
+        self.A, self.b, self.dim = A / norms[:, None], b / norms, A.shape[1]
+        self.bounded, self._point = self._check_full_dimensional()
+
+    def _check_full_dimensional(self):
+        from scipy.optimize import linprog
+
+        n, m = self.dim, self.A.shape[0]
+        c = np.zeros(n + 1)
+        c[-1] = -1.0
+        A_ub = np.hstack([self.A, np.ones((m, 1))])
+        res = linprog(c, A_ub=A_ub, b_ub=self.b, bounds=[(None, None)] * n + [(None, 1.0)], method="highs")
+        if res.status == 2 or (res.status == 0 and res.x[-1] <= 1e-12):
+            raise InvalidInputError("`A` and `b` must describe a full-dimensional polytope (its interior is empty)")
+        if res.status != 0:
+            raise InvalidInputError(f"could not check the polytope `A x <= b`: {res.message}")
+        bounded = True
+        for k in range(n):
+            for sign in (1.0, -1.0):
+                obj = np.zeros(n)
+                obj[k] = -sign
+                r = linprog(obj, A_ub=self.A, b_ub=self.b, bounds=[(None, None)] * n, method="highs")
+                if r.status == 3:
+                    bounded = False
+        return bounded, res.x[:n]
+
+    def region_problem(self, eps):
+        return RegionProblem(self.dim, self.A, self.b, eps, t_cap=None if self.bounded else UNBOUNDED_RADIUS_CAP)
+
+    def contains(self, x):
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.all(x @ self.A.T < self.b, axis=1)
+
+    def center_point(self):
+        return self._point.copy()
+
+    def __repr__(self):
+        return f"Polytope(rows={self.A.shape[0]}, dim={self.dim})"

@@ -1,0 +1,85 @@
+"""Results: one region (:class:`Region`) and a count with its statistics (:class:`RegionCount`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Region", "RegionCount", "Stats"]
+
+
+@dataclass
+class Stats:
+    """Statistics of one search.
+
+    ``lp_solves``: solver runs; ``nodes``: partial patterns visited; ``seconds``: wall time;
+    ``min_radius``: the smallest witness radius of a counted region (each counted region
+    contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
+    optimum that kept a node; ``near_eps``: solver decisions whose optimum fell within a
+    factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used.
+    """
+
+    lp_solves: int = 0
+    nodes: int = 0
+    seconds: float = 0.0
+    min_radius: float = math.inf
+    min_kept_depth: float = math.inf
+    near_eps: int = 0
+    eps: float = 0.0
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class RegionCount:
+    """The number of activation regions of a network in a domain.
+
+    ``count``: the exact number of patterns whose region contains a ball of radius ``eps``;
+    ``complete``: False when the search stopped early (``max_regions`` or ``time_limit``),
+    in which case ``count`` is a lower bound and ``stopped`` says why.
+    """
+
+    count: int
+    stats: Stats
+    complete: bool = True
+    stopped: str | None = None
+
+    def __int__(self):
+        return self.count
+
+    def as_dict(self):
+        return {"count": self.count, "complete": self.complete, "stopped": self.stopped, "stats": self.stats.as_dict()}
+
+
+@dataclass(eq=False)
+class Region:
+    """One activation region.
+
+    ``pattern``: the bits, packed with ``numpy.packbits`` (layer by layer, big-endian bit
+    order; ``bits`` unpacks them); ``point``: an interior point; ``radius``: a Euclidean
+    ball of this radius around ``point`` lies in the region and the domain.
+    """
+
+    pattern: np.ndarray
+    n_bits: int
+    point: np.ndarray
+    radius: float
+    _map: tuple = field(repr=False)
+    _output: tuple | None = field(repr=False, default=None)
+
+    @property
+    def bits(self) -> np.ndarray:
+        """The pattern as booleans (True = on)."""
+        return np.unpackbits(self.pattern, count=self.n_bits).astype(bool)
+
+    def affine_map(self):
+        """``(A, c)`` with ``f(x) = A x + c`` on the region: the output layer when the network
+        has one, else the last hidden layer's activations."""
+        M, m = self._map
+        if self._output is None:
+            return M.copy(), m.copy()
+        W, b = self._output
+        return W @ M, W @ m + b

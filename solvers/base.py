@@ -1,0 +1,124 @@
+"""The region-test interface that every solver backend implements.
+
+A backend holds one problem: the domain's constraints and a stack of half-spaces
+``a_i . x <= b_i`` with unit normals (the node's rows). :meth:`LPBackend.test` decides
+whether the node's region inside the domain contains a Euclidean ball of radius ``eps``
+(SPEC section 3) and returns an interior witness:
+
+* polyhedral domains: the Chebyshev LP ``max t  s.t.  a_i . x + t <= b_i`` plus the
+  domain's rows lifted the same way (``t`` capped for unbounded domains);
+* the L2 ball ``|x - c| <= r``: a ball ``B(x, eps)`` lies in region and ball exactly when
+  ``a_i . x <= b_i - eps`` and ``|x - c| <= r - eps``: one convex QP (or an SOCP).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import InvalidInputError, SolverError  # noqa: F401  (re-exported for backends)
+
+
+class Status(enum.Enum):
+    """Solver outcome, translated from each solver's own statuses through an explicit table."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    LIMIT = "limit"  # time or iteration limit: never an answer
+    ERROR = "error"  # never an answer
+
+
+@dataclass(frozen=True)
+class RegionProblem:
+    """The domain seen by a backend.
+
+    ``A x <= b``: the domain's linear rows (a box, an L-inf ball, a polytope); ``l1_ball``
+    and ``l2_ball``: ``(center, radius)`` of a norm ball; ``t_cap``: cap on the Chebyshev
+    radius when the domain is unbounded; ``eps``: the radius a kept region must exceed.
+    """
+
+    dim: int
+    A: np.ndarray
+    b: np.ndarray
+    eps: float
+    l1_ball: tuple | None = None
+    l2_ball: tuple | None = None
+    t_cap: float | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.t_cap is None
+
+
+@dataclass
+class TestResult:
+    """Outcome of a region test.
+
+    ``keep``: the region contains a ball of radius ``eps`` (decided by the solver);
+    ``radius``: the witness ball's radius (the Chebyshev radius for LP tests, capped on
+    unbounded domains; an honest radius of the returned point for the L2 test);
+    ``point``: the witness, or None when ``keep`` is False; ``depth``: the solver's optimal
+    radius (may be negative when the node is empty), used to report near-eps decisions.
+    """
+
+    __test__ = False  # not a pytest class
+
+    keep: bool
+    radius: float
+    point: np.ndarray | None
+    depth: float
+
+
+class LPBackend(Protocol):
+    """What a backend can do. ``capabilities`` lists the problem kinds it serves."""
+
+    name: str
+    capabilities: frozenset
+
+    def push(self, a: np.ndarray, b: float) -> None:
+        """Add the half-space ``a . x <= b`` (``a`` of unit norm) to the node."""
+
+    def pop(self) -> None:
+        """Remove the last pushed half-space and restore the parent's solver state."""
+
+    def test(self, anchor: np.ndarray | None = None) -> TestResult:
+        """Decide whether the node contains a ball of radius ``eps``; ``anchor`` keeps witnesses
+        near a point on unbounded domains."""
+
+    @property
+    def lp_solves(self) -> int:
+        """Number of solver runs so far."""
+
+
+def _highs(problem):
+    from .highs import HighsBackend
+
+    return HighsBackend(problem)
+
+
+def _scipy(problem):
+    from .scipy_lp import ScipyBackend
+
+    return ScipyBackend(problem)
+
+
+def _cvxpy(problem):
+    from .cvxpy_conic import CvxpyBackend
+
+    return CvxpyBackend(problem)
+
+
+BACKENDS = {"highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy}
+
+
+def make_backend(name: str, problem: RegionProblem) -> LPBackend:
+    """Build the backend called `name` for `problem`."""
+    try:
+        factory = BACKENDS[name]
+    except KeyError:
+        raise InvalidInputError(f"`backend` must be one of {sorted(BACKENDS)}, got {name!r}") from None
+    return factory(problem)
