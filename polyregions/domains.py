@@ -26,6 +26,9 @@ class Domain:
 
     dim: int
     bounded: bool = True
+    #: Euclidean diameter (inf when unbounded): a hyperplane farther than this from an
+    #: interior point misses the domain.
+    diameter: float = math.inf
 
     def region_problem(self, eps: float) -> RegionProblem:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -75,6 +78,7 @@ class Box(Domain):
             k = int(np.argmin(hi - lo))
             raise InvalidInputError(f"`lo` must be < `hi` in every coordinate (coordinate {k}: {lo[k]} >= {hi[k]})")
         self.lo, self.hi, self.dim = lo, hi, lo.size
+        self.diameter = float(np.linalg.norm(hi - lo))
 
     def rows(self):
         """The box as ``A x <= b``: ``x_k <= hi_k`` and ``-x_k <= -lo_k``."""
@@ -96,7 +100,9 @@ class Box(Domain):
         return rng.uniform(self.lo, self.hi, size=(n, self.dim))
 
     def __repr__(self):
-        return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
+        if self.dim <= 4:
+            return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
+        return f"Box(dim={self.dim}, lo in [{self.lo.min():g}, {self.lo.max():g}], hi in [{self.hi.min():g}, {self.hi.max():g}])"
 
 
 class Ball(Domain):
@@ -114,6 +120,7 @@ class Ball(Domain):
         else:
             raise InvalidInputError(f"`p` must be 1, 2 or inf, got {p!r}")
         self.dim = self.center.size
+        self.diameter = 2 * self.radius * (math.sqrt(self.dim) if self.p == math.inf else 1.0)
 
     def region_problem(self, eps):
         n, c, r = self.dim, self.center, self.radius
@@ -147,7 +154,8 @@ class Ball(Domain):
         return c + r * s * rng.choice([-1.0, 1.0], size=(n, d))
 
     def __repr__(self):
-        return f"Ball(center={self.center.tolist()}, radius={self.radius}, p={self.p})"
+        c = self.center.tolist() if self.dim <= 4 else f"<{self.dim} values, |c|_2 = {np.linalg.norm(self.center):.4g}>"
+        return f"Ball(center={c}, radius={self.radius:g}, p={self.p})"
 
 
 class Polytope(Domain):
@@ -182,6 +190,7 @@ class Polytope(Domain):
         if res.status != 0:
             raise InvalidInputError(f"could not check the polytope `A x <= b`: {res.message}")
         bounded = True
+        extent = np.zeros(n)
         for k in range(n):
             for sign in (1.0, -1.0):
                 obj = np.zeros(n)
@@ -189,6 +198,10 @@ class Polytope(Domain):
                 r = linprog(obj, A_ub=self.A, b_ub=self.b, bounds=[(None, None)] * n, method="highs")
                 if r.status == 3:
                     bounded = False
+                elif r.status == 0:
+                    extent[k] += -r.fun
+        if bounded:
+            self.diameter = float(np.linalg.norm(extent))
         return bounded, res.x[:n]
 
     def region_problem(self, eps):

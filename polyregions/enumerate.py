@@ -123,9 +123,12 @@ class _Search:
         fixed = [-1] * W.shape[0]
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
+        s_all = Gh @ x + ch
+        far = np.abs(s_all) >= self.domain.diameter  # the hyperplane misses the domain
+        for j in np.flatnonzero(far & ~const):
+            fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
-            s_all = Gh @ x + ch
-            for j in np.flatnonzero(~const):
+            for j in np.flatnonzero(~const & ~far):
                 side = s_all[j] > 0
                 if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
                     res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side

@@ -41,6 +41,8 @@ HIGHS_QP_OPTIONS = {
     "dual_feasibility_tolerance": 1e-9,
 }
 
+#: HiGHS reads bounds beyond 1e20 as infinite: such a row cannot be added.
+ROW_BOUND_LIMIT = 1e19
 #: Weight of the proximity term on unbounded domains.
 ANCHOR_WEIGHT = 1e-6
 #: Below this penalised optimum, an unbounded-domain test is re-solved without the penalty.
@@ -84,6 +86,7 @@ class HighsBackend:
         self.eps = problem.eps
         self.n = n = problem.dim
         self._solves = 0
+        self.qp_fallbacks = 0  # QPs HiGHS failed on, decided by cutting-plane LPs instead
         self._bases = []
         self._inf = highspy.kHighsInf
         h = self._h = highspy.Highs()
@@ -144,6 +147,8 @@ class HighsBackend:
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
         h, n = self._h, self.n
+        if not abs(b) < ROW_BOUND_LIMIT:
+            raise SolverError(f"a row bound of {b:.3g} is beyond what HiGHS takes as finite")
         self._bases.append(h.getBasis() if not self._qp else None)
         if self._qp:
             h.addRow(-self._inf, b - self._row_shift, n, self._xidx(), a)
@@ -227,7 +232,7 @@ class HighsBackend:
         if status is Status.INFEASIBLE:
             return None
         if status is not Status.OPTIMAL:
-            raise SolverError(f"HiGHS returned {h.getModelStatus()} on the L2-ball QP (status {status.value})")
+            return self._qp_fallback(shift)
         x = np.array(h.getSolution().col_value[: self.n])
         dist = float(np.linalg.norm(x - self._center))
         if self._pushed:
@@ -237,15 +242,54 @@ class HighsBackend:
         else:
             slack = math.inf
         if slack < shift - QP_POINT_TOL * (1.0 + float(np.abs(x).max())):
-            raise SolverError(f"HiGHS's QP point violates the shifted rows by {shift - slack:.3g}")
+            return self._qp_fallback(shift)
         return x, slack, dist
+
+    def _qp_fallback(self, shift):
+        """HiGHS failed on the QP (PERF_NOTES: it can): decide by the SOCP instead."""
+        self.qp_fallbacks += 1
+        out = self._socp()
+        if out is None or out[1] <= shift:
+            return None
+        x = out[0]
+        A, b = self._rows()
+        slack = float(np.min(b - A @ x)) if b.size else math.inf
+        return x, slack, float(np.linalg.norm(x - self._center))
+
+    def _rows(self):
+        A = np.array([a for a, _ in self._pushed]).reshape(-1, self.n)
+        b = np.array([b for _, b in self._pushed])
+        return A, b
+
+    def _socp(self):
+        """The largest ball in region and domain: ``max t  s.t.  a_i . x + t <= b_i,  |x - c| + t <= r``
+        (Clarabel through cvxpy). Returns ``(x, t)``, or None when infeasible."""
+        import cvxpy as cp
+
+        A, b = self._rows()
+        x, t = cp.Variable(self.n), cp.Variable()
+        cons = [cp.norm(x - self._center) + t <= self._radius]
+        if b.size:
+            cons.append(A @ x + t <= b)
+        prob = cp.Problem(cp.Maximize(t), cons)
+        self._solves += 1
+        try:
+            prob.solve(solver=cp.CLARABEL)
+        except cp.error.SolverError as exc:
+            raise SolverError(f"Clarabel failed on the L2-ball SOCP: {exc}") from None
+        if prob.status == cp.INFEASIBLE:
+            return None
+        if prob.status != cp.OPTIMAL:
+            raise SolverError(f"Clarabel returned {prob.status!r} on the L2-ball SOCP")
+        return np.asarray(x.value, dtype=float), float(t.value)
 
     def _test_l2(self) -> TestResult:
         """Keep when R_eps = {a_i . x <= b_i - eps} meets B(c, r - eps) (SPEC section 3).
 
         The model normally holds the rows shifted by the deeper ``witness_shift``: a success
-        there gives a witness of that radius (usable by the search); only a failure is
-        re-decided at ``eps`` itself.
+        there gives a witness of that radius (usable by the search). A failure is re-decided
+        at ``eps`` itself; a node kept only there is thin, and the SOCP gives its exact
+        radius and a centred witness (for the statistics and the search).
         """
         eps, r = self.eps, self._radius
         deep = self._witness_shift
@@ -254,17 +298,19 @@ class HighsBackend:
             x, slack, dist = out
             radius = min(slack, r - dist)
             return TestResult(True, radius, x, radius)
-        if deep <= eps:
-            return TestResult(False, -math.inf, None, -math.inf) if out is None else TestResult(False, r - out[2], None, r - out[2])
-        self._set_row_shift(eps)
-        try:
-            out = self._solve_qp(eps)
-        finally:
-            self._set_row_shift(deep)
+        if deep > eps:
+            self._set_row_shift(eps)
+            try:
+                out = self._solve_qp(eps)
+            finally:
+                self._set_row_shift(deep)
         if out is None:
             return TestResult(False, -math.inf, None, -math.inf)
-        x, slack, dist = out
-        depth = r - dist
-        keep = depth > eps
-        radius = min(slack, depth)
-        return TestResult(keep, radius, x if keep else None, radius if keep else depth)
+        depth = r - out[2]
+        if depth <= eps:
+            return TestResult(False, depth, None, depth)
+        thin = self._socp()
+        if thin is None or thin[1] <= 0:
+            raise SolverError("the L2-ball QP and SOCP disagree on a node (QP: feasible; SOCP: empty)")
+        x, t = thin
+        return TestResult(t > eps, t, x, t)

@@ -92,20 +92,41 @@ class ScipyBackend:
 
     def _test_l2(self) -> TestResult:
         c, r = self.problem.l2_ball
-        c = np.asarray(c, float)
-        n = self.n
-        # start from the bounding box of the ball: cuts u = +-e_k
-        cuts_A = [np.eye(n), -np.eye(n)]
-        cuts_b = [c + r, r - c]
-        for _ in range(L2_MAX_CUTS):
-            x, t = self._chebyshev(np.vstack(cuts_A), np.concatenate(cuts_b))
-            if t <= self.eps:  # an outer approximation: the true optimum is no larger
-                return TestResult(False, t, None, t)
-            dist = float(np.linalg.norm(x - c))
-            radius = min(t, r - dist)
-            if radius > self.eps:
-                return TestResult(True, radius, x, radius)
-            u = (x - c) / dist
-            cuts_A.append(u[None, :])
-            cuts_b.append(np.array([u @ c + r]))
-        raise SolverError(f"the L2-ball cutting-plane test did not settle within {L2_MAX_CUTS} cuts")
+        A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
+        b = np.array([b for _, b in self._rows])
+        res, solves = l2_cutting_plane_test(A, b, np.asarray(c, float), float(r), self.eps)
+        self._solves += solves
+        return res
+
+
+def l2_cutting_plane_test(A, b, c, r, eps):
+    """Decide whether ``{a_i . x <= b_i}`` (unit rows) and ``B(c, r)`` share a ball of radius `eps`.
+
+    Outer approximation of the ball by cuts ``u . (x - c) + t <= r``; returns
+    ``(TestResult, number of LP solves)``.
+    """
+    from scipy.optimize import linprog
+
+    n = c.size
+    cuts_A = [np.eye(n), -np.eye(n)]  # the bounding box of the ball: u = +-e_k
+    cuts_b = [c + r, r - c]
+    for k in range(1, L2_MAX_CUTS + 1):
+        rows = np.vstack([A] + cuts_A)
+        A_ub = np.hstack([rows, np.ones((rows.shape[0], 1))])
+        b_ub = np.concatenate([b] + cuts_b)
+        cost = np.zeros(n + 1)
+        cost[n] = -1.0
+        sol = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * (n + 1), method="highs")
+        if LINPROG_STATUS.get(sol.status, Status.ERROR) is not Status.OPTIMAL:
+            raise SolverError(f"linprog returned status {sol.status} ({sol.message}) in the L2-ball test")
+        x, t = sol.x[:n], float(sol.x[n])
+        if t <= eps:  # an outer approximation: the true optimum is no larger
+            return TestResult(False, t, None, t), k
+        dist = float(np.linalg.norm(x - c))
+        radius = min(t, r - dist)
+        if radius > eps:
+            return TestResult(True, radius, x, radius), k
+        u = (x - c) / dist
+        cuts_A.append(u[None, :])
+        cuts_b.append(np.array([u @ c + r]))
+    raise SolverError(f"the L2-ball cutting-plane test did not settle within {L2_MAX_CUTS} cuts")

@@ -1,0 +1,150 @@
+"""The ``polyregions`` command.
+
+    polyregions count NET [--box LO HI | --ball CENTER R [--p 2] | --whole] [--json]
+    polyregions count --example
+
+NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
+are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
+Without a domain option the box [-1, 1]^n is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from .domains import Ball, Box, Whole
+from .enumerate import DEFAULT_EPS, count_regions
+from .errors import PolyRegionsError
+from .io import load_network
+
+EXAMPLE_FILE = os.path.join(os.path.dirname(__file__), "data", "digits_mlp.npz")
+
+
+def _vector(text: str, n: int, name: str) -> np.ndarray:
+    if text.endswith(".npy"):
+        v = np.load(text).astype(float).ravel()
+    else:
+        try:
+            v = np.array([float(t) for t in text.split(",")])
+        except ValueError:
+            raise SystemExit(f"polyregions: error: {name} must be a number, comma-separated numbers or a .npy file, got {text!r}")
+    if v.size == 1:
+        v = np.full(n, v[0])
+    if v.size != n:
+        raise SystemExit(f"polyregions: error: {name} has {v.size} values but the network takes {n} inputs")
+    return v
+
+
+def _domain(args, n: int):
+    if args.whole:
+        return Whole(n)
+    if args.ball is not None:
+        center = _vector(args.ball[0], n, "CENTER")
+        p = math.inf if args.p in ("inf", "Inf") else int(args.p)
+        return Ball(center, float(args.ball[1]), p=p)
+    lo, hi = args.box if args.box is not None else ("-1", "1")
+    return Box(_vector(lo, n, "LO"), _vector(hi, n, "HI"))
+
+
+class _Progress:
+    """One status line on stderr, refreshed in place (only on a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+
+    def __call__(self, count, stats):
+        if self.enabled:
+            dt = time.perf_counter() - self.t0
+            sys.stderr.write(f"\r{count:,} regions  {count / max(dt, 1e-9):,.0f}/s  {stats.lp_solves:,} LPs  {dt:,.1f} s ")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+
+
+def _print_count(label, net, dom, res, as_json):
+    if as_json:
+        out = {"network": label, "domain": repr(dom), **res.as_dict()}
+        print(json.dumps(out, default=float))
+        return
+    st = res.stats
+    print(f"network : {label} {net}")
+    print(f"domain  : {dom}")
+    print(f"regions : {res.count:,}" + ("" if res.complete else f"  (incomplete: stopped by {res.stopped}; a lower bound)"))
+    print(f"time    : {st.seconds:.3f} s  ({res.count / max(st.seconds, 1e-9):,.0f} regions/s)")
+    per = st.lp_solves / res.count if res.count else float("nan")
+    print(f"LPs     : {st.lp_solves:,} ({per:.2f} per region), nodes {st.nodes:,}")
+    print(f"eps     : {st.eps:g}; thinnest counted region holds a ball of radius {st.min_radius:.3g}; "
+          f"{st.near_eps} decisions within 10x of eps")
+
+
+def cmd_count(args) -> int:
+    progress = _Progress(not args.quiet and not args.json)
+    kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
+              progress=progress)
+    if args.example:
+        net = load_network(EXAMPLE_FILE)
+        x0 = np.load(EXAMPLE_FILE)["x0"]
+        jobs = [("example: 8x8 digits MLP 64-8-8-10, L2 ball of radius 1 around a test image", Ball(x0, 1.0)),
+                ("example: same network, box of half-width 0.1 around the image", Box(x0 - 0.1, x0 + 0.1))]
+        for label, dom in jobs:
+            res = count_regions(net, dom, **kw)
+            progress.close()
+            _print_count(label, net, dom, res, args.json)
+            if not args.json:
+                print()
+        return 0
+    if args.net is None:
+        raise SystemExit("polyregions: error: give a network file NET, or --example")
+    net = load_network(args.net)
+    dom = _domain(args, net.input_dim)
+    res = count_regions(net, dom, **kw)
+    progress.close()
+    _print_count(args.net, net, dom, res, args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polyregions", description="Exact linear regions of ReLU networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("count", help="count the activation regions of a network in a domain")
+    p.add_argument("net", nargs="?", help="network file (.npz or .json)")
+    p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
+    g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="the ball |x - CENTER|_p <= R")
+    g.add_argument("--whole", action="store_true", help="the whole input space")
+    p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
+    p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
+    p.add_argument("--backend", default="highs", help="solver backend: highs (default), scipy, cvxpy")
+    p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_count)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PolyRegionsError as exc:
+        print(f"polyregions: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\npolyregions: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

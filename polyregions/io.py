@@ -1,0 +1,117 @@
+"""Loading and saving networks.
+
+Formats
+-------
+``.npz``
+    Fully connected networks: arrays ``W0, b0, W1, b1, ...`` (hidden ReLU layers, ``W`` of
+    shape (out, in)) and optionally ``W_out, b_out`` (the linear output layer).
+``.json``
+    Any network: ``{"input_shape": [c, h, w] or n, "layers": [...], "output": {...}}`` where
+    each layer is one of ``{"type": "dense", "weight": [[...]], "bias": [...]}``,
+    ``{"type": "conv2d", "weight": [d_out][d_in][f1][f2], "bias": [...], "stride": 1, "padding": 0}``,
+    ``{"type": "avgpool2d", "kernel": [k1, k2], "stride": k1}``, ``{"type": "flatten"}``;
+    ``"output"`` (optional) is ``{"weight": [[...]], "bias": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .errors import InvalidInputError, UnsupportedError
+from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+
+__all__ = ["load_network", "save_network"]
+
+
+def load_network(path) -> Network:
+    """Read a network from a ``.npz`` or ``.json`` file (see the module docstring)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InvalidInputError(f"`path` {path!r} does not exist")
+    if path.endswith(".npz"):
+        return _load_npz(path)
+    if path.endswith(".json"):
+        with open(path) as f:
+            return network_from_dict(json.load(f))
+    raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")
+
+
+def _load_npz(path) -> Network:
+    with np.load(path) as data:
+        keys = set(data.files)
+        weights, biases, l = [], [], 0
+        while f"W{l}" in keys:
+            if f"b{l}" not in keys:
+                raise InvalidInputError(f"`{path}` has W{l} but no b{l}")
+            weights.append(data[f"W{l}"])
+            biases.append(data[f"b{l}"])
+            l += 1
+        if not weights:
+            raise InvalidInputError(f"`{path}` holds no hidden layer (expected arrays W0, b0, ...)")
+        output = None
+        if "W_out" in keys:
+            output = (data["W_out"], data["b_out"])
+    return Network.from_dense(weights, biases, output=output)
+
+
+def network_from_dict(spec: dict) -> Network:
+    """Build a network from the JSON structure described in the module docstring."""
+    layers = []
+    for k, layer in enumerate(spec.get("layers", [])):
+        kind = str(layer.get("type", "")).lower()
+        if kind == "dense":
+            layers.append(Dense(layer["weight"], layer["bias"]))
+        elif kind == "conv2d":
+            layers.append(Conv2d(layer["weight"], layer["bias"], int(layer.get("stride", 1)), int(layer.get("padding", 0))))
+        elif kind == "avgpool2d":
+            layers.append(AvgPool2d(tuple(layer["kernel"]), layer.get("stride")))
+        elif kind == "flatten":
+            layers.append(Flatten())
+        else:
+            raise UnsupportedError(f"`layers[{k}]` has unsupported type {layer.get('type')!r}")
+    output = spec.get("output")
+    if output is not None:
+        output = (output["weight"], output["bias"])
+    shape = spec.get("input_shape")
+    return Network(layers, input_shape=shape, output=output)
+
+
+def network_to_dict(net: Network) -> dict:
+    """The JSON structure of `net` (its original layers)."""
+    layers = []
+    for layer in net.layers:
+        if isinstance(layer, Dense):
+            layers.append({"type": "dense", "weight": layer.weight.tolist(), "bias": layer.bias.tolist()})
+        elif isinstance(layer, Conv2d):
+            layers.append({"type": "conv2d", "weight": layer.weight.tolist(), "bias": layer.bias.tolist(),
+                           "stride": layer.stride, "padding": layer.padding})
+        elif isinstance(layer, AvgPool2d):
+            layers.append({"type": "avgpool2d", "kernel": list(layer.kernel), "stride": layer.stride})
+        elif isinstance(layer, Flatten):
+            layers.append({"type": "flatten"})
+    spec = {"input_shape": list(net.input_shape), "layers": layers}
+    if net.output is not None:
+        spec["output"] = {"weight": net.output[0].tolist(), "bias": net.output[1].tolist()}
+    return spec
+
+
+def save_network(net: Network, path) -> None:
+    """Write `net` to ``.json`` (any network) or ``.npz`` (fully connected networks)."""
+    path = os.fspath(path)
+    if path.endswith(".json"):
+        with open(path, "w") as f:
+            json.dump(network_to_dict(net), f)
+    elif path.endswith(".npz"):
+        if not all(isinstance(layer, Dense) for layer in net.layers):
+            raise UnsupportedError("`net` has non-dense layers: save it as .json")
+        arrays = {}
+        for l, (W, b) in enumerate(net.hidden):
+            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+        if net.output is not None:
+            arrays["W_out"], arrays["b_out"] = net.output
+        np.savez(path, **arrays)
+    else:
+        raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")
