@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -61,21 +62,66 @@ def _validate(net, domain, eps, backend):
     return eps
 
 
-class _Search:
-    """One depth-first search over the patterns of `net` in `domain`."""
+@dataclass
+class Subproblem:
+    """An unexplored node of the search tree, enough to resume the search there.
 
-    def __init__(self, net: Network, domain: Domain, eps: float, backend: str, prune: bool, keep_maps: bool):
+    ``neuron == -1``: the search enters hidden layer ``layer`` with ``h^{l-1} = G x + c``;
+    otherwise it continues inside ``layer`` at ``neuron``, with the layer's pre-activations
+    ``z = G x + c`` and ``fixed`` (per neuron: -1 branch, 0 off, 1 on). ``bits``: the pattern
+    so far; ``rows_A x <= rows_b``: the node's rows; ``x``, ``rho``: its witness ball.
+    """
+
+    layer: int
+    neuron: int
+    bits: np.ndarray
+    rows_A: np.ndarray
+    rows_b: np.ndarray
+    G: np.ndarray
+    c: np.ndarray
+    fixed: np.ndarray | None
+    x: np.ndarray
+    rho: float
+
+
+def _normalise(G, c):
+    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the mask of constant rows."""
+    norms = np.sqrt(np.einsum("ij,ij->i", G, G))
+    safe = np.where(norms > 0, norms, 1.0)
+    return G / safe[:, None], c / safe, norms
+
+
+class _Search:
+    """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
+
+    ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
+    is set), the search stops descending: every child not yet entered, along the whole
+    current path, is appended to ``frontier`` as a :class:`Subproblem`, and ``run`` returns.
+    """
+
+    def __init__(self, net: Network, domain: Domain, eps: float, backend: str, prune: bool):
         self.net = net
         self.domain = domain
         self.eps = eps
         self.prune = prune
-        self.keep_maps = keep_maps
         self.lp = make_backend(backend, domain.region_problem(eps))
         self.layers = net.hidden
         self.bits = []
+        self.rows = []  # the node's rows, as pushed to the backend
         self.stats = Stats(eps=eps)
+        self.frontier = []
+        self.split = False
+        self.deadline = None
 
     # ------------------------------------------------------------------ solver calls
+    def _push(self, a, b):
+        self.lp.push(a, b)
+        self.rows.append((a, b))
+
+    def _pop(self):
+        self.lp.pop()
+        self.rows.pop()
+
     def _test_side(self, a, b, anchor):
         """Test the node with the half-space ``a . x <= b`` added."""
         lp = self.lp
@@ -94,17 +140,46 @@ class _Search:
         if res.keep and res.depth < self.stats.min_kept_depth:
             self.stats.min_kept_depth = res.depth
 
-    # ------------------------------------------------------------------ the search
-    def leaves(self) -> Iterator[tuple]:
-        """Yield ``(x, rho, M, m)`` per region; ``self.bits`` holds its pattern meanwhile."""
-        root = self.lp.test(self.domain.center_point())
-        self._record(root)
+    # ------------------------------------------------------------------ subproblems
+    def root(self) -> Subproblem | None:
+        """The whole domain as a subproblem (None when it holds no ball of radius eps)."""
+        res = self.lp.test(self.domain.center_point())
+        self._record(res)
         self.stats.nodes += 1
-        if not root.keep:
-            return
+        if not res.keep:
+            return None
         n0 = self.net.input_dim
-        yield from self._enter_layer(0, np.eye(n0), np.zeros(n0), root.point, root.radius)
+        return Subproblem(0, -1, np.zeros(0, np.uint8), np.zeros((0, n0)), np.zeros(0),
+                          np.eye(n0), np.zeros(n0), None, res.point, float(res.radius))
 
+    def _load(self, sub: Subproblem):
+        while self.rows:
+            self._pop()
+        for a, b in zip(sub.rows_A, sub.rows_b):
+            self._push(a, float(b))
+        self.bits = [int(v) for v in sub.bits]
+
+    def _park(self, l, j, G, c, fixed, bits, row, x, rho):
+        """Append the child (bits, row) of the current node to the frontier."""
+        rows = self.rows + ([row] if row is not None else [])
+        n0 = self.net.input_dim
+        self.frontier.append(Subproblem(
+            l, j, np.array(bits, np.uint8),
+            np.array([a for a, _ in rows]).reshape(-1, n0), np.array([b for _, b in rows], dtype=float),
+            G, c, np.array(fixed, np.int8), np.asarray(x, float), float(rho)))
+
+    def run(self, sub: Subproblem) -> Iterator[tuple]:
+        """Yield ``(x, rho, M, m)`` per region below `sub`; ``self.bits`` holds its pattern meanwhile."""
+        self._load(sub)
+        self.split = False
+        if sub.neuron < 0:
+            yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
+        else:
+            Gh, ch, _ = _normalise(sub.G, sub.c)
+            yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
+                                    sub.x, sub.rho)
+
+    # ------------------------------------------------------------------ the search
     def _enter_layer(self, l, M, m, x, rho):
         if l == len(self.layers):
             yield x, rho, M, m
@@ -112,14 +187,11 @@ class _Search:
         W, b = self.layers[l]
         G = W @ M
         c = W @ m + b
-        norms = np.sqrt(np.einsum("ij,ij->i", G, G))
+        Gh, ch, norms = _normalise(G, c)
         absW = np.abs(W)
         scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
         const = norms <= ZERO_ROW_RTOL * scale
         cscale = absW @ np.abs(m) + np.abs(b)
-        safe = np.where(const, 1.0, norms)
-        Gh = G / safe[:, None]
-        ch = c / safe
         fixed = [-1] * W.shape[0]
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
@@ -174,26 +246,27 @@ class _Search:
             if r1 > eps:
                 children.append((side, (a_wit, b_wit), x1, r1))
             else:
-                lp.push(a_wit, b_wit)
-                try:
-                    res = lp.test(x)
-                finally:
-                    lp.pop()
-                self._record(res)
+                res = self._test_side(a_wit, b_wit, x)
                 if res.keep:
                     children.append((side, (a_wit, b_wit), res.point, res.radius))
             if other.keep:
                 children.append((not side, (-a_wit, -b_wit), other.point, other.radius))
-        for bit, row, x1, r1 in children:
+        for k, (bit, row, x1, r1) in enumerate(children):
+            if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
+                self.split = True
+            if self.split:  # hand the children not yet entered to the frontier
+                for bit2, row2, x2, r2 in children[k:]:
+                    self._park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], row2, x2, r2)
+                break
             stats.nodes += 1
             bits.append(1 if bit else 0)
             if row is not None:
-                lp.push(*row)
+                self._push(*row)
             try:
                 yield from self._branch(l, j + 1, G, c, Gh, ch, fixed, x1, r1)
             finally:
                 if row is not None:
-                    lp.pop()
+                    self._pop()
             del bits[here:]
         del bits[start:]
 
@@ -237,10 +310,13 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate(net, domain, eps, backend)
-    search = _Search(net, domain, eps, backend, prune, keep_maps=True)
+    search = _Search(net, domain, eps, backend, prune)
     _check_backend_capability(search, domain)
     n_bits = net.num_neurons
-    for x, rho, M, m in search.leaves():
+    root = search.root()
+    if root is None:
+        return
+    for x, rho, M, m in search.run(root):
         if rho < search.stats.min_radius:
             search.stats.min_radius = rho
         yield Region(np.packbits(np.array(search.bits, dtype=bool)), n_bits, x.copy(), float(rho),
@@ -248,18 +324,32 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
 
 
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "highs",
-                  prune: bool = True, max_regions: int | None = None, time_limit: float | None = None,
-                  progress=None) -> RegionCount:
+                  method: str = "dfs", prune: bool = True, max_regions: int | None = None,
+                  time_limit: float | None = None, progress=None, workers: int = 1, client=None,
+                  checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:
     """Count the activation regions of `net` inside `domain` exactly (see :func:`enumerate_regions`).
 
     Parameters
     ----------
+    method : {"dfs", "milp"}
+        The exact depth-first search (default), or the independent MILP count
+        (:func:`polyregions.milp.count_regions_milp`; bounded domains only).
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
-        Stop after this many seconds; the result is then marked incomplete.
+        Stop after this many seconds; the result is marked incomplete, and with
+        `checkpoint` the unexplored part is saved so that `resume` finishes the count.
     progress : callable, optional
         Called as ``progress(count, stats)`` about twice a second.
+    workers : int
+        Processes to search with (default 1); the tree is split into subproblems.
+    client : dask.distributed.Client, optional
+        Search on a Dask cluster instead of local processes.
+    checkpoint : path, optional
+        Save the unexplored frontier and the count so far there every `checkpoint_every`
+        seconds (atomic writes), when stopped by `time_limit`, and on Ctrl-C.
+    resume : path, optional
+        Continue the count saved in this checkpoint (same network, domain, eps and backend).
 
     Returns
     -------
@@ -275,34 +365,95 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
+    if method == "milp":
+        from .milp import count_regions_milp
+
+        return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit)
+    if method != "dfs":
+        raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
     eps = _validate(net, domain, eps, backend)
     if max_regions is not None and (isinstance(max_regions, bool) or not isinstance(max_regions, (int, np.integer)) or max_regions < 0):
         raise InvalidInputError(f"`max_regions` must be a non-negative integer, got {max_regions!r}")
     if time_limit is not None:
         time_limit = positive_number(time_limit, "time_limit")
-    search = _Search(net, domain, eps, backend, prune, keep_maps=False)
+    checkpoint_every = positive_number(checkpoint_every, "checkpoint_every")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InvalidInputError(f"`workers` must be a positive integer, got {workers!r}")
+    from .checkpoint import Checkpointer
+
+    ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
+    search = _Search(net, domain, eps, backend, prune)
     _check_backend_capability(search, domain)
     t0 = time.perf_counter()
-    count, stopped = 0, None
-    next_report = t0 + 0.5
+    if resume is not None:
+        count, queue, saved = Checkpointer.load(resume, net, domain, eps, backend, prune)
+        search.stats = saved
+        search.stats.lp_solves_before = saved.lp_solves
+    else:
+        root = search.root()
+        count, queue = 0, ([root] if root is not None else [])
+    if (workers > 1 or client is not None) and queue:
+        from .parallel import drive_parallel
+
+        return drive_parallel(search, queue, count, t0=t0, workers=workers, client=client, max_regions=max_regions,
+                              time_limit=time_limit, progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
+    return _drive_sequential(search, queue, count, t0=t0, max_regions=max_regions, time_limit=time_limit,
+                             progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
+
+
+def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, progress, ckpt, checkpoint_every):
+    """Process the subproblems of `queue` one by one (last in, first out) in this process."""
     stats = search.stats
-    for _, rho, _, _ in search.leaves():
-        count += 1
-        if rho < stats.min_radius:
-            stats.min_radius = rho
-        if max_regions is not None and count >= max_regions:
-            stopped = "max_regions"
-            break
-        if time_limit is not None or progress is not None:
+    base_seconds = stats.seconds
+    end = t0 + time_limit if time_limit is not None else None
+    next_save = t0 + checkpoint_every if ckpt.enabled else None
+    next_report = t0 + 0.5
+    stopped = None
+    committed = count  # regions of finished subproblems (what a checkpoint may record)
+    sub = None
+    try:
+        while queue:
+            sub = queue.pop()
+            search.deadline = min((t for t in (end, next_save) if t is not None), default=None)
+            for _, rho, _, _ in search.run(sub):
+                count += 1
+                if rho < stats.min_radius:
+                    stats.min_radius = rho
+                if max_regions is not None and count >= max_regions:
+                    stopped = "max_regions"
+                    break
+                if progress is not None:
+                    now = time.perf_counter()
+                    if now >= next_report:
+                        stats.seconds = base_seconds + now - t0
+                        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+                        stats.pending = len(queue) + 1
+                        progress(count, stats)
+                        next_report = now + 0.5
+            if stopped:
+                break
+            queue.extend(search.frontier)
+            search.frontier = []
+            committed, sub = count, None
             now = time.perf_counter()
-            if time_limit is not None and now - t0 >= time_limit:
+            if end is not None and now >= end and queue:
                 stopped = "time_limit"
                 break
-            if progress is not None and now >= next_report:
-                stats.seconds = now - t0
-                stats.lp_solves = search.lp.lp_solves
-                progress(count, stats)
-                next_report = now + 0.5
-    stats.seconds = time.perf_counter() - t0
-    stats.lp_solves = search.lp.lp_solves
+            if next_save is not None and now >= next_save:
+                stats.seconds = base_seconds + now - t0
+                stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+                ckpt.save(committed, queue, stats)
+                next_save = now + checkpoint_every
+    except KeyboardInterrupt:
+        if sub is not None:
+            queue.append(sub)  # its partial count is dropped: it restarts on resume
+        stats.seconds = base_seconds + time.perf_counter() - t0
+        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+        ckpt.save(committed, queue, stats)
+        raise
+    stats.seconds = base_seconds + time.perf_counter() - t0
+    stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+    stats.pending = len(queue)
+    if stopped != "max_regions":
+        ckpt.save(count, queue, stats)
     return RegionCount(count, stats, complete=stopped is None, stopped=stopped)

@@ -18,7 +18,8 @@ class Stats:
     ``min_radius``: the smallest witness radius of a counted region (each counted region
     contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
     optimum that kept a node; ``near_eps``: solver decisions whose optimum fell within a
-    factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used.
+    factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used;
+    ``pending``: subproblems left unexplored (0 when the count is complete).
     """
 
     lp_solves: int = 0
@@ -28,6 +29,8 @@ class Stats:
     min_kept_depth: float = math.inf
     near_eps: int = 0
     eps: float = 0.0
+    pending: int = 0
+    lp_solves_before: int = 0  # solves of earlier runs of a resumed count
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -1,0 +1,81 @@
+"""Checkpoints of a count: the regions counted in finished subproblems and the unexplored frontier.
+
+A checkpoint is a pickle (write it and read it on machines you trust) holding a format
+version, a fingerprint of the network, domain, ``eps``, backend and pruning, the count,
+the statistics and the list of open :class:`~polyregions.enumerate.Subproblem`. Writes
+are atomic (a temporary file renamed over the old one), so a kill at any moment leaves
+the previous checkpoint intact. Resuming finishes with exactly the count of an
+uninterrupted run: a subproblem's regions are recorded only once it is finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+FORMAT_VERSION = 1
+
+
+def fingerprint(net, domain, eps, backend, prune) -> str:
+    """A hash of everything the count depends on."""
+    h = hashlib.sha256()
+    for W, b in net.hidden:
+        h.update(np.ascontiguousarray(W).tobytes())
+        h.update(np.ascontiguousarray(b).tobytes())
+    h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
+    for name in ("lo", "hi", "center", "radius", "p", "A", "b"):
+        v = getattr(domain, name, None)
+        if v is not None:
+            h.update(np.asarray(v, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+class Checkpointer:
+    """Saves checkpoints to `path` (does nothing when `path` is None)."""
+
+    def __init__(self, path, net, domain, eps, backend, prune):
+        self.path = os.fspath(path) if path is not None else None
+        self.key = fingerprint(net, domain, eps, backend, prune) if path is not None else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def save(self, count, queue, stats) -> None:
+        if self.path is None:
+            return
+        state = {"version": FORMAT_VERSION, "key": self.key, "count": int(count), "queue": list(queue),
+                 "stats": stats}
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def load(path, net, domain, eps, backend, prune):
+        """Return ``(count, queue, stats)`` saved in `path`, after checking it belongs to this count."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise InvalidInputError(f"`resume` file {path!r} does not exist")
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
+            raise InvalidInputError(f"`resume` file {path!r} is not a polyregions checkpoint of this version")
+        if state["key"] != fingerprint(net, domain, eps, backend, prune):
+            raise InvalidInputError(
+                f"`resume` file {path!r} was written for another network, domain, eps, backend or pruning")
+        return state["count"], list(state["queue"]), state["stats"]

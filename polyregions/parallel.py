@@ -1,0 +1,152 @@
+"""Parallel search: the tree is split into subproblems, searched by local processes or by Dask.
+
+The master keeps a queue of open :class:`~polyregions.enumerate.Subproblem`. Each task
+searches one subproblem for at most a time budget; when the budget runs out, the worker
+hands back every child it has not entered (dynamic re-splitting), so large subtrees are
+shared out while they are searched. Every node is decided once, by one worker, from the
+rows and witness it carries: the count does not depend on the number of workers. A
+subproblem's regions are added when its task returns, so checkpoints (the queue plus
+the subproblems in flight, and the count of returned tasks) never lose or double work.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+
+from .result import RegionCount, Stats
+
+#: Seconds a task searches before handing back its open children.
+TASK_BUDGET = 0.5
+#: Budget while the queue is shorter than the number of workers (spread work quickly).
+SPREAD_BUDGET = 0.02
+
+_WORKER_SEARCH = {}
+
+
+def _search_for(payload, key):
+    from .enumerate import _Search
+
+    search = _WORKER_SEARCH.get(key)
+    if search is None:
+        _WORKER_SEARCH.clear()
+        search = _WORKER_SEARCH[key] = _Search(*payload)
+    return search
+
+
+def _init_pool(payload, key):
+    _search_for(payload, key)
+
+
+def run_task(payload, key, sub, budget):
+    """Search `sub` for `budget` seconds; return ``(regions, stats, open subproblems)``."""
+    search = _search_for(payload, key)
+    search.stats = Stats(eps=search.eps)
+    solves0 = search.lp.lp_solves
+    search.frontier = []
+    search.deadline = time.perf_counter() + budget
+    count = 0
+    t0 = time.perf_counter()
+    for _, rho, _, _ in search.run(sub):
+        count += 1
+        if rho < search.stats.min_radius:
+            search.stats.min_radius = rho
+    stats = search.stats
+    stats.lp_solves = search.lp.lp_solves - solves0
+    stats.seconds = time.perf_counter() - t0
+    frontier, search.frontier = search.frontier, []
+    return count, stats, frontier
+
+
+def _merge(total: Stats, part: Stats):
+    total.lp_solves += part.lp_solves
+    total.nodes += part.nodes
+    total.near_eps += part.near_eps
+    total.min_radius = min(total.min_radius, part.min_radius)
+    total.min_kept_depth = min(total.min_kept_depth, part.min_kept_depth)
+
+
+def _executor(workers, client, payload, key):
+    if client is not None:
+        return client.get_executor(pure=False), client.scatter(payload, broadcast=True)
+    # fork where the platform has it: no main-module guard needed in scripts and notebooks;
+    # the workers build their own solver models after the fork
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_pool, initargs=(payload, key)), None
+
+
+def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, time_limit, progress, ckpt,
+                   checkpoint_every):
+    """Count the subproblems of `queue` with `workers` processes (or the Dask `client`)."""
+    from .checkpoint import fingerprint
+
+    stats = search.stats
+    base_seconds = stats.seconds
+    local_solves = search.lp.lp_solves  # the root test, done here
+    payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
+    key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
+    if client is not None:
+        workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+    executor, remote = _executor(workers, client, payload, key)
+    task_payload = remote if remote is not None else payload
+    in_flight = {}
+    end = t0 + time_limit if time_limit is not None else None
+    next_save = t0 + checkpoint_every if ckpt.enabled else None
+    next_report = t0 + 0.5
+    stopped = None
+
+    def snapshot():
+        stats.seconds = base_seconds + time.perf_counter() - t0
+        stats.lp_solves = stats.lp_solves_before + local_solves + worker_solves[0]
+        stats.pending = len(queue) + len(in_flight)
+
+    worker_solves = [0]
+    try:
+        while queue or in_flight:
+            while queue and stopped is None and len(in_flight) < 2 * workers:
+                sub = queue.pop()
+                budget = SPREAD_BUDGET if len(queue) < workers else TASK_BUDGET
+                if end is not None:
+                    budget = max(0.0, min(budget, end - time.perf_counter()))
+                fut = executor.submit(run_task, task_payload, key, sub, budget)
+                in_flight[fut] = sub
+            if not in_flight:
+                break
+            done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                in_flight.pop(fut)
+                n, part, frontier = fut.result()
+                count += n
+                worker_solves[0] += part.lp_solves
+                part.lp_solves = 0
+                _merge(stats, part)
+                queue.extend(frontier)
+            now = time.perf_counter()
+            if stopped is None and max_regions is not None and count >= max_regions:
+                stopped = "max_regions"
+            if stopped is None and end is not None and now >= end and (queue or in_flight):
+                stopped = "time_limit"
+            if progress is not None and now >= next_report:
+                snapshot()
+                progress(count, stats)
+                next_report = now + 0.5
+            if next_save is not None and now >= next_save:
+                snapshot()
+                ckpt.save(count, queue + list(in_flight.values()), stats)
+                next_save = now + checkpoint_every
+            if stopped is not None and not in_flight:
+                break
+    except KeyboardInterrupt:
+        snapshot()
+        ckpt.save(count, queue + list(in_flight.values()), stats)
+        for fut in in_flight:
+            fut.cancel()
+        raise
+    finally:
+        if client is None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    snapshot()
+    ckpt.save(count, queue, stats)
+    return RegionCount(count, stats, complete=stopped is None and not queue, stopped=stopped)
