@@ -1,7 +1,10 @@
 """The ``polyregions`` command.
 
     polyregions count NET [--box LO HI | --ball CENTER R [--p 2] | --whole] [--json]
+                          [--workers N] [--scheduler ADDRESS] [--checkpoint FILE] [--resume FILE]
+                          [--time-limit S] [--quiet]
     polyregions count --example
+    polyregions enumerate NET [domain] -o regions.npz
 
 NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
@@ -63,7 +66,8 @@ class _Progress:
     def __call__(self, count, stats):
         if self.enabled:
             dt = time.perf_counter() - self.t0
-            sys.stderr.write(f"\r{count:,} regions  {count / max(dt, 1e-9):,.0f}/s  {stats.lp_solves:,} LPs  {dt:,.1f} s ")
+            sys.stderr.write(f"\r{count:,} regions  {count / max(dt, 1e-9):,.0f}/s  {stats.pending:,} open  "
+                             f"{stats.lp_solves:,} LPs  {dt:,.1f} s ")
             sys.stderr.flush()
 
     def close(self):
@@ -87,10 +91,22 @@ def _print_count(label, net, dom, res, as_json):
           f"{st.near_eps} decisions within 10x of eps")
 
 
+def _client(args):
+    if not args.scheduler:
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise SystemExit("polyregions: error: --scheduler needs dask.distributed: pip install 'polyregions[dask]'")
+    return Client(args.scheduler)
+
+
 def cmd_count(args) -> int:
     progress = _Progress(not args.quiet and not args.json)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
-              progress=progress)
+              progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
+              checkpoint_every=args.checkpoint_every, resume=args.resume)
     if args.example:
         net = load_network(EXAMPLE_FILE)
         x0 = np.load(EXAMPLE_FILE)["x0"]
@@ -107,10 +123,44 @@ def cmd_count(args) -> int:
         raise SystemExit("polyregions: error: give a network file NET, or --example")
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
-    res = count_regions(net, dom, **kw)
+    if args.resume and args.checkpoint is None:
+        kw["checkpoint"] = args.resume  # keep saving where we resumed from
+    try:
+        res = count_regions(net, dom, **kw)
+    except KeyboardInterrupt:
+        progress.close()
+        if kw["checkpoint"]:
+            print(f"\npolyregions: interrupted; the counted work is saved: resume with --resume {kw['checkpoint']}",
+                  file=sys.stderr)
+        raise
     progress.close()
     _print_count(args.net, net, dom, res, args.json)
+    if not res.complete and kw["checkpoint"] and res.stopped == "time_limit" and not args.json:
+        print(f"resume  : polyregions count {args.net} ... --resume {kw['checkpoint']}")
     return 0
+
+
+def cmd_enumerate(args) -> int:
+    from .enumerate import enumerate_regions
+    from .io import write_regions
+
+    net = load_network(args.net)
+    dom = _domain(args, net.input_dim)
+    t0 = time.perf_counter()
+    n = write_regions(args.output, enumerate_regions(net, dom, eps=args.eps, backend=args.backend), chunk=args.chunk)
+    print(f"{n:,} regions written to {args.output} in {time.perf_counter() - t0:.2f} s "
+          f"(bit-packed patterns, points, radii; read them with polyregions.io.load_regions)")
+    return 0
+
+
+def _domain_options(p):
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
+    g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="the ball |x - CENTER|_p <= R")
+    g.add_argument("--whole", action="store_true", help="the whole input space")
+    p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
+    p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
+    p.add_argument("--backend", default="highs", help="solver backend: highs (default), scipy, cvxpy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,18 +169,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("count", help="count the activation regions of a network in a domain")
     p.add_argument("net", nargs="?", help="network file (.npz or .json)")
     p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
-    g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="the ball |x - CENTER|_p <= R")
-    g.add_argument("--whole", action="store_true", help="the whole input space")
-    p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
-    p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
-    p.add_argument("--backend", default="highs", help="solver backend: highs (default), scipy, cvxpy")
+    _domain_options(p)
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
-    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable with --checkpoint)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler to search on (e.g. tcp://host:8786)")
+    p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
+    p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_count)
+
+    p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
+    p.add_argument("net", help="network file (.npz or .json)")
+    _domain_options(p)
+    p.add_argument("-o", "--output", required=True, help="output file (.npz)")
+    p.add_argument("--chunk", type=int, default=65536, help="regions per chunk (default 65536)")
+    p.set_defaults(func=cmd_enumerate)
     return parser
 
 

@@ -50,17 +50,23 @@ def conv2d_matrix(weight: np.ndarray, bias: np.ndarray, input_shape, stride: int
 
 
 def avgpool2d_matrix(input_shape, kernel, stride=None):
-    """Linear map of a 2-D average pooling (no padding); returns ``(P, (c, h_out, w_out))``."""
+    """Linear map of a 2-D average pooling (no padding; `stride` an int or a pair, default the kernel);
+    returns ``(P, (c, h_out, w_out))``."""
     c, h, w = input_shape
     k1, k2 = kernel
-    s = stride if stride is not None else k1
-    h_out = conv_output_size(h, k1, s, 0)
-    w_out = conv_output_size(w, k2, s, 0)
+    if stride is None:
+        s1, s2 = k1, k2
+    elif isinstance(stride, (tuple, list)):
+        s1, s2 = stride
+    else:
+        s1 = s2 = stride
+    h_out = conv_output_size(h, k1, s1, 0)
+    w_out = conv_output_size(w, k2, s2, 0)
     if h_out < 1 or w_out < 1:
         raise InvalidInputError(f"`kernel` {kernel} does not fit the input {(h, w)}")
     P = np.zeros((c, h_out, w_out, c, h, w))
     for ch in range(c):
         for i in range(h_out):
             for j in range(w_out):
-                P[ch, i, j, ch, i * s : i * s + k1, j * s : j * s + k2] = 1.0 / (k1 * k2)
+                P[ch, i, j, ch, i * s1 : i * s1 + k1, j * s2 : j * s2 + k2] = 1.0 / (k1 * k2)
     return P.reshape(c * h_out * w_out, c * h * w), (c, h_out, w_out)

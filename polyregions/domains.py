@@ -190,7 +190,7 @@ class Polytope(Domain):
         if res.status != 0:
             raise InvalidInputError(f"could not check the polytope `A x <= b`: {res.message}")
         bounded = True
-        extent = np.zeros(n)
+        extent, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
         for k in range(n):
             for sign in (1.0, -1.0):
                 obj = np.zeros(n)
@@ -200,12 +200,29 @@ class Polytope(Domain):
                     bounded = False
                 elif r.status == 0:
                     extent[k] += -r.fun
+                    if sign > 0:
+                        hi[k] = -r.fun
+                    else:
+                        lo[k] = r.fun
         if bounded:
             self.diameter = float(np.linalg.norm(extent))
+            self._lo, self._hi = lo, hi
         return bounded, res.x[:n]
 
     def region_problem(self, eps):
         return RegionProblem(self.dim, self.A, self.b, eps, t_cap=None if self.bounded else UNBOUNDED_RADIUS_CAP)
+
+    def sample(self, n, rng):
+        """Uniform points, by rejection from the bounding box (bounded polytopes only)."""
+        if not self.bounded:
+            raise InvalidInputError("cannot sample uniformly from an unbounded polytope")
+        out, have = [], 0
+        while have < n:
+            x = rng.uniform(self._lo, self._hi, size=(max(2 * (n - have), 64), self.dim))
+            x = x[self.contains(x)]
+            out.append(x)
+            have += len(x)
+        return np.concatenate(out)[:n]
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))

@@ -231,6 +231,8 @@ class _Search:
             # the hyperplane cuts the witness ball deep enough: the cap on the other side
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
             other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
+            if other.depth <= eps * NEAR_EPS_FACTOR:
+                self._record(other)
         else:
             other = self._test_side(-a_wit, -b_wit, x)
         cuts = other.keep or other.depth > 0  # the hyperplane meets the node's interior
@@ -244,6 +246,8 @@ class _Search:
                 r1 = (rho + delta) / 2
                 x1 = x - ((rho - delta) / 2) * a_wit  # away from the hyperplane, into the witness's side
             if r1 > eps:
+                if r1 <= eps * NEAR_EPS_FACTOR:  # kept on a certified radius within 10x of eps
+                    self._record(TestResult(True, r1, x1, r1))
                 children.append((side, (a_wit, b_wit), x1, r1))
             else:
                 res = self._test_side(a_wit, b_wit, x)
@@ -384,6 +388,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     search = _Search(net, domain, eps, backend, prune)
     _check_backend_capability(search, domain)
+    if max_regions == 0:
+        return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
     if resume is not None:
         count, queue, saved = Checkpointer.load(resume, net, domain, eps, backend, prune)

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import InvalidInputError, UnsupportedError
 from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
 
-__all__ = ["load_network", "save_network"]
+__all__ = ["load_network", "load_regions", "save_network", "write_regions"]
 
 
 def load_network(path) -> Network:
@@ -115,3 +115,54 @@ def save_network(net: Network, path) -> None:
         np.savez(path, **arrays)
     else:
         raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")
+
+
+# ---------------------------------------------------------------------- regions on disk
+def write_regions(path, regions, *, chunk: int = 65536) -> int:
+    """Stream `regions` (an iterable of :class:`~polyregions.result.Region`) to a ``.npz`` file.
+
+    Written in chunks, so memory stays flat whatever the count: the file holds, per chunk
+    ``k``, the members ``patterns_k`` (bit-packed uint8, one row per region), ``points_k``
+    (float64) and ``radii_k`` (float64). :func:`load_regions` joins them. Returns the count.
+    """
+    import zipfile
+
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        raise InvalidInputError(f"`path` must end in .npz, got {path!r}")
+    count, k = 0, 0
+    buf_p, buf_x, buf_r = [], [], []
+
+    def flush(zf):
+        nonlocal k
+        for name, arr in (("patterns", np.array(buf_p, dtype=np.uint8)), ("points", np.array(buf_x)),
+                          ("radii", np.array(buf_r))):
+            with zf.open(f"{name}_{k:06d}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, arr, allow_pickle=False)
+        k += 1
+        buf_p.clear(), buf_x.clear(), buf_r.clear()
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for region in regions:
+            buf_p.append(region.pattern)
+            buf_x.append(region.point)
+            buf_r.append(region.radius)
+            count += 1
+            if len(buf_p) >= chunk:
+                flush(zf)
+        if buf_p or k == 0:
+            flush(zf)
+    return count
+
+
+def load_regions(path):
+    """Read a file of :func:`write_regions`: ``(patterns, points, radii)`` as arrays."""
+    with np.load(os.fspath(path)) as data:
+        names = sorted(data.files)
+        join = lambda prefix: [data[n] for n in names if n.startswith(prefix)]  # noqa: E731
+        patterns = [p for p in join("patterns_") if p.size]
+        points = [p for p in join("points_") if p.size]
+        radii = join("radii_")
+        if not patterns:
+            return np.zeros((0, 0), np.uint8), np.zeros((0, 0)), np.zeros(0)
+        return np.concatenate(patterns), np.concatenate(points), np.concatenate(radii)

@@ -64,10 +64,12 @@ class Conv2d:
 
 @dataclass(frozen=True)
 class AvgPool2d:
-    """2-D average pooling (linear, no ReLU), no padding; stride defaults to the kernel."""
+    """2-D average pooling (linear, no ReLU), no padding; stride (an int or a pair) defaults to the kernel.
+
+    Pooling folds into the next affine layer; trailing pooling becomes the output map."""
 
     kernel: tuple
-    stride: int | None = None
+    stride: int | tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class Network:
         if not layers:
             raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
         shape = self.input_shape
+        for k, layer in enumerate(layers):
+            if not isinstance(layer, (Dense, Conv2d, AvgPool2d, Flatten)):
+                raise UnsupportedError(f"`layers[{k}]` has unsupported type {type(layer).__name__}")
         if shape is None:
             first = layers[0]
             if not isinstance(first, Dense):
@@ -173,6 +178,9 @@ class Network:
                     f"`output` must map {n_last} units: got W of shape {Wo.shape} and b of length {bo.shape[0]}"
                 )
             out = (Wo, bo)
+        elif pending is not None:
+            # trailing pooling: linear, it changes no region; it is the network's output map
+            out = (pending, np.zeros(pending.shape[0]))
         for W, b in hidden:
             W.setflags(write=False)
             b.setflags(write=False)

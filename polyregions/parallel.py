@@ -22,7 +22,14 @@ TASK_BUDGET = 0.5
 #: Budget while the queue is shorter than the number of workers (spread work quickly).
 SPREAD_BUDGET = 0.02
 
+#: Seconds the master searches by itself before starting workers.
+LOCAL_START = 0.3
+
 _WORKER_SEARCH = {}
+
+
+def end_time(t0, time_limit):
+    return None if time_limit is None else t0 + time_limit
 
 
 def _search_for(payload, key):
@@ -87,6 +94,26 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
     local_solves = search.lp.lp_solves  # the root test, done here
     payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
     key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
+    # search here first: small counts finish before a pool would have started
+    local_end = t0 + LOCAL_START if end_time(t0, time_limit) is None else min(t0 + LOCAL_START, end_time(t0, time_limit))
+    while queue and time.perf_counter() < local_end:
+        sub = queue.pop()
+        search.frontier = []
+        search.deadline = local_end
+        for _, rho, _, _ in search.run(sub):
+            count += 1
+            stats.min_radius = min(stats.min_radius, rho)
+        queue.extend(search.frontier)
+        search.frontier = []
+    search.deadline = None
+    local_solves = search.lp.lp_solves
+    if not queue or (max_regions is not None and count >= max_regions):
+        stats.seconds = base_seconds + time.perf_counter() - t0
+        stats.lp_solves = stats.lp_solves_before + local_solves
+        stats.pending = len(queue)
+        ckpt.save(count, queue, stats)
+        stopped = None if not queue else "max_regions"
+        return RegionCount(count, stats, complete=not queue, stopped=stopped)
     if client is not None:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
     executor, remote = _executor(workers, client, payload, key)

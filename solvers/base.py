@@ -112,7 +112,13 @@ def _cvxpy(problem):
     return CvxpyBackend(problem)
 
 
-BACKENDS = {"highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy}
+def _numba(problem):
+    from .numba_lp import NumbaBackend
+
+    return NumbaBackend(problem)
+
+
+BACKENDS = {"highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
 
 
 def make_backend(name: str, problem: RegionProblem) -> LPBackend:

@@ -1,0 +1,53 @@
+"""Closed-form counts and bounds on the number of linear regions, in exact integers.
+
+One module per family, each citing its paper:
+
+- :mod:`.dense`: fully connected networks (Zaslavsky; Montufar et al. 2014;
+  Montufar 2017; Serra et al. 2018);
+- :mod:`.conv`: convolutional networks (Xiong et al. 2020, Theorems 1 and 2);
+- :mod:`.generic`: exact one-layer oracles for any parameters (Whitney's
+  formula; independent subsets of the weight rows);
+- :mod:`.local`: bounds on the regions meeting a ball (Zhu, Lin & Tang's Algorithm 1,
+  and polyregions' own tighter arrangement bound).
+"""
+
+from .conv import (
+    receptive_fields,
+    xiong_deep_lower,
+    xiong_deep_upper,
+    xiong_K,
+    xiong_one_layer,
+)
+from .dense import (
+    montufar2014_lower,
+    montufar2017_upper,
+    serra2018_upper,
+    zaslavsky,
+)
+from .generic import (
+    independent_subsets,
+    whitney_count,
+)
+from .local import LocalArrangementBound, ZhuLocal, local_arrangement_bound, zhu_local
+
+__all__ = [
+    # dense
+    "zaslavsky",
+    "montufar2014_lower",
+    "montufar2017_upper",
+    "serra2018_upper",
+    # conv
+    "xiong_one_layer",
+    "xiong_deep_lower",
+    "xiong_deep_upper",
+    "xiong_K",
+    "receptive_fields",
+    # generic
+    "whitney_count",
+    "independent_subsets",
+    # local
+    "zhu_local",
+    "local_arrangement_bound",
+    "ZhuLocal",
+    "LocalArrangementBound",
+]
