@@ -6,7 +6,7 @@
 3
 """
 
-from . import bounds
+from . import bounds, io
 from .constructions import montufar2014_network
 from .domains import Ball, Box, Domain, Polytope, Whole
 from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
     "Network", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
-    "UnsupportedError", "Whole", "bounds", "count_regions", "enumerate_regions", "montufar2014_network",
+    "UnsupportedError", "Whole", "bounds", "io", "count_regions", "enumerate_regions", "montufar2014_network",
 ]
