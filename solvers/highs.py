@@ -7,9 +7,9 @@ parent's optimal basis (PERF_NOTES: 3-5x fewer simplex iterations).
 
 Unbounded domains (``t_cap`` set): the optimal face of the capped Chebyshev LP may be
 unbounded, and a vertex of it can lie far away, where ``a . x + b`` loses precision. The
-model therefore carries a proximity term ``mu * |x - anchor|_1`` (the anchor is the
-node's witness), and re-solves without it when the penalised optimum is too small to be
-trusted for the decision.
+model therefore carries proximity columns ``v >= |x - anchor|`` (inactive by default);
+when a kept node's witness lands far from the parent's witness, a second solve finds the
+point of the optimal face nearest to the parent's witness.
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ HIGHS_QP_OPTIONS = {
 
 #: HiGHS reads bounds beyond 1e20 as infinite: such a row cannot be added.
 ROW_BOUND_LIMIT = 1e19
-#: Weight of the proximity term on unbounded domains.
-ANCHOR_WEIGHT = 1e-6
-#: Below this penalised optimum, an unbounded-domain test is re-solved without the penalty.
-ANCHOR_RESOLVE_BELOW = 1e-3
+#: On unbounded domains a witness farther than this factor times (1 + |anchor|_inf) from the
+#: node's witness is pulled back by a second solve.
+ANCHOR_DRIFT = 100.0
 #: The L2 test first asks for a ball of this fraction of the domain's radius (a deep witness).
 L2_WITNESS_DEPTH = 1e-3
 #: Relative feasibility slack accepted when checking a QP's returned point.
@@ -86,7 +85,8 @@ class HighsBackend:
         self.eps = problem.eps
         self.n = n = problem.dim
         self._solves = 0
-        self.qp_fallbacks = 0  # QPs HiGHS failed on, decided by cutting-plane LPs instead
+        self.qp_fallbacks = 0  # QPs HiGHS failed on, decided by the SOCP instead
+        self.recentred = 0  # witnesses pulled back on unbounded domains
         self._bases = []
         self._inf = highspy.kHighsInf
         h = self._h = highspy.Highs()
@@ -138,7 +138,8 @@ class HighsBackend:
                     h.addRow(-inf, 0.0, 2, np.array([k, ncol + k], np.int32), np.array([-1.0, -1.0]))
                 self._anchor_rows = np.arange(first, first + 2 * n, dtype=np.int32)
                 self._anchor_cols = np.arange(ncol, ncol + n, dtype=np.int32)
-                h.changeColsCost(n, self._anchor_cols, np.full(n, ANCHOR_WEIGHT))
+                # inactive (free rows, zero cost) until a witness must be pulled back
+                h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -inf), np.full(2 * n, inf))
                 ncol += n
             self._row_shift = 0.0
         self._base_rows = h.getNumRow()
@@ -193,28 +194,43 @@ class HighsBackend:
         if self._qp:
             return self._test_l2()
         h = self._h
-        if self._anchor_rows is not None:
-            w = np.zeros(self.n) if anchor is None else np.asarray(anchor, float)
-            n = self.n
-            h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.repeat(w, 2) * np.tile([1.0, -1.0], n))
         status = self._run()
         if status is not Status.OPTIMAL:
             raise SolverError(f"HiGHS returned {h.getModelStatus()} on a region LP (status {status.value})")
         col = h.getSolution().col_value
         t = col[self._tcol]
-        if self._anchor_rows is not None and t < ANCHOR_RESOLVE_BELOW:
-            # the proximity term may have traded radius for distance: decide without it
-            zeros = np.zeros(self.n)
-            h.changeColsCost(self.n, self._anchor_cols, zeros)
-            status = self._run()
-            h.changeColsCost(self.n, self._anchor_cols, np.full(self.n, ANCHOR_WEIGHT))
-            if status is not Status.OPTIMAL:
-                raise SolverError(f"HiGHS returned {h.getModelStatus()} on a region LP (status {status.value})")
-            col = h.getSolution().col_value
-            t = col[self._tcol]
         x = np.array(col[: self.n])
         keep = t > self.eps
+        if keep and self._anchor_rows is not None and anchor is not None:
+            w = np.asarray(anchor, float)
+            if np.max(np.abs(x - w)) > ANCHOR_DRIFT * (1.0 + np.max(np.abs(w))):
+                x, t = self._pull_to(w, t)
         return TestResult(keep, t, x if keep else None, t)
+
+    def _pull_to(self, w, t):
+        """The point of the optimal face (radius ``t``) nearest to `w` in L1.
+
+        On unbounded domains the capped Chebyshev LP has unbounded optimal faces; its vertex
+        may lie far away, where ``a . x + b`` loses precision. The decision is already made;
+        this second solve only moves the witness back."""
+        h, n = self._h, self.n
+        h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.repeat(w, 2) * np.tile([1.0, -1.0], n))
+        t_keep = t * (1 - 1e-7)  # the optimal face, less a hair for the solver's tolerance
+        h.changeColBounds(self._tcol, t_keep, self.problem.t_cap)
+        h.changeColCost(self._tcol, 0.0)
+        h.changeColsCost(n, self._anchor_cols, np.ones(n))
+        try:
+            status = self._run()
+            if status is not Status.OPTIMAL:
+                raise SolverError(f"HiGHS returned {h.getModelStatus()} re-centring a witness (status {status.value})")
+            x = np.array(h.getSolution().col_value[:n])
+        finally:
+            h.changeColBounds(self._tcol, -self._inf, self.problem.t_cap)
+            h.changeColCost(self._tcol, -1.0)
+            h.changeColsCost(n, self._anchor_cols, np.zeros(n))
+            h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.full(2 * n, self._inf))
+        self.recentred += 1
+        return x, t_keep
 
     def _set_row_shift(self, shift):
         """Shift every pushed row of the QP to ``a . x <= b - shift``."""
