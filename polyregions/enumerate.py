@@ -282,7 +282,7 @@ def _check_backend_capability(search: _Search, domain):
         raise InvalidInputError(f"`backend` {search.lp.name!r} cannot test regions in an L2 ball")
 
 
-def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "highs",
+def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                       prune: bool = True) -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
 
@@ -293,8 +293,9 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         Of dimension ``net.input_dim``.
     eps : float
         A region is counted when it contains a Euclidean ball of radius `eps` (input units).
-    backend : {"highs", "scipy", "cvxpy"}
-        The solver for the region test.
+    backend : {"auto", "numba", "highs", "scipy", "cvxpy"}
+        The solver for the region test. "auto" (default): the compiled dual simplex on
+        bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
 
@@ -327,7 +328,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
                      (M, m), net.output)
 
 
-def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "highs",
+def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "dfs", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
                   checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:

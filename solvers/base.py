@@ -118,11 +118,25 @@ def _numba(problem):
     return NumbaBackend(problem)
 
 
-BACKENDS = {"highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
+def _auto(problem):
+    """The fastest backend that serves `problem`: the compiled dual simplex ("numba") on
+    bounded polyhedral domains (boxes, L-inf balls, bounded polytopes), HiGHS otherwise."""
+    polyhedral = problem.l1_ball is None and problem.l2_ball is None and problem.t_cap is None
+    if polyhedral:
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return _highs(problem)
+        return _numba(problem)
+    return _highs(problem)
+
+
+BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
 
 
 def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem`."""
+    """Build the backend called `name` for `problem` ("auto": numba on bounded polyhedral
+    domains, else HiGHS)."""
     try:
         factory = BACKENDS[name]
     except KeyError:
