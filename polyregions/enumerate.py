@@ -317,6 +317,10 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     eps = _validate(net, domain, eps, backend)
     search = _Search(net, domain, eps, backend, prune)
     _check_backend_capability(search, domain)
+    return _regions(search, net)  # validated now, searched lazily
+
+
+def _regions(search, net):
     n_bits = net.num_neurons
     root = search.root()
     if root is None:

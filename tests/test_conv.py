@@ -184,6 +184,26 @@ def test_avgpool_default_stride_of_a_non_square_kernel(rng):
     np.testing.assert_allclose(net.preactivations(x)[0], expected, rtol=1e-12)
 
 
+def test_trailing_avgpool_folds_into_the_output_layer(rng):
+    """Conv -> ReLU -> AvgPool(2x2) with a linear output on the pooled units."""
+    w, b = rng.normal(size=(2, 1, 2, 2)), rng.normal(size=2)
+    Wo, bo = rng.normal(size=(3, 2 * 2 * 2)), rng.normal(size=3)
+    net = pr.Network([pr.Conv2d(w, b), pr.AvgPool2d((2, 2)), pr.Flatten()], input_shape=(1, 5, 5), output=(Wo, bo))
+    assert net.widths == (32,)
+    x = rng.normal(size=(1, 5, 5))
+    pooled = direct_avgpool(np.maximum(direct_conv(x, w, b, 1, 0), 0), 2, 2, 2, 2)
+    np.testing.assert_allclose(net.forward(x), Wo @ pooled.reshape(-1) + bo, rtol=1e-12, atol=1e-12)
+
+
+def test_avgpool_with_a_pair_stride(rng):
+    """Kernel (2, 3), stride (1, 3) on a (1, 3, 6) input: output (1, 2, 2)."""
+    Wd = rng.normal(size=(2, 4))
+    net = pr.Network([pr.AvgPool2d((2, 3), (1, 3)), pr.Flatten(), pr.Dense(Wd, [0.0, 0.0])], input_shape=(1, 3, 6))
+    x = rng.normal(size=(1, 3, 6))
+    expected = Wd @ direct_avgpool(x, 2, 3, 1, 3).reshape(-1)
+    np.testing.assert_allclose(net.preactivations(x)[0], expected, rtol=1e-12, atol=1e-12)
+
+
 def test_trailing_avgpool_is_not_silently_dropped(rng):
     """Network([Conv2d, AvgPool2d]) must either refuse the trailing pooling or apply it in forward()."""
     w, b = rng.normal(size=(1, 1, 1, 1)), rng.normal(size=1)

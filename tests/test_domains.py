@@ -122,6 +122,18 @@ def test_bounded_polytope_sample_lands_inside(triangle, rng):
     assert X.shape == (1000, 2) and np.all(triangle.contains(X))
 
 
+def test_polytope_sample_is_uniform(triangle, rng):
+    """In the triangle x, y >= 0, x + y <= 1: P(x + y < 1/2) = 1/4."""
+    X = triangle.sample(40000, rng)
+    frac = np.mean(X.sum(axis=1) < 0.5)
+    assert abs(frac - 0.25) < 5 * math.sqrt(0.25 * 0.75 / 40000)
+
+
+def test_unbounded_polytope_cannot_be_sampled(rng):
+    with pytest.raises(pr.InvalidInputError, match="unbounded"):
+        pr.Polytope([[1.0, 0.0]], [1.0]).sample(10, rng)
+
+
 # ---------------------------------------------------------------------- region problems
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import os
 
 import numpy as np
 import pytest
@@ -447,13 +448,37 @@ def test_every_sampled_pattern_is_enumerated(dim, widths, dom, rng, random_dense
 @pytest.mark.slow
 @pytest.mark.parametrize("dom", ["box", "ball2"])
 def test_every_sampled_pattern_is_enumerated_larger(dom, rng, random_dense_net, numpy_pattern):
-    net = random_dense_net(rng, 4, (8, 8))
-    domain = _domains(4)[dom]
+    """4-D, widths (8, 8), 2 * 10^5 samples; with POLYREGIONS_FULL=1: 5-D, (10, 10), 10^6."""
+    full = os.environ.get("POLYREGIONS_FULL") == "1"
+    dim, widths, n = (5, (10, 10), 1_000_000) if full else (4, (8, 8), 200_000)
+    net = random_dense_net(rng, dim, widths)
+    domain = _domains(dim)[dom]
     pats, _ = patterns_of(net, domain)
-    X = _sample(domain, dom, 200_000, rng)
+    X = _sample(domain, dom, n, rng)
     weights = [W for W, _ in net.hidden]
     biases = [b for _, b in net.hidden]
     seen = {tuple(int(v) for v in row) for row in np.unique(numpy_pattern(weights, biases, X), axis=0)}
+    assert seen <= pats
+
+
+def test_conv_network_sound_and_complete_by_sampling(rng, numpy_pattern):
+    """A conv layer (3 filters 2x2 on a 1x2x3 input: 6 neurons) and a dense layer of 3, in a box."""
+    conv_w, conv_b = rng.normal(size=(3, 1, 2, 2)), rng.normal(size=3)
+    Wd, bd = rng.normal(size=(3, 6)), rng.normal(size=3)
+    net = pr.Network([pr.Conv2d(conv_w, conv_b), pr.Flatten(), pr.Dense(Wd, bd)], input_shape=(1, 2, 3))
+    domain = pr.Box(-np.ones(6), np.ones(6))
+    pats, regions = patterns_of(net, domain)
+    for r in regions:
+        np.testing.assert_array_equal(net.pattern(r.point), r.bits)
+        assert domain.contains(r.point)[0]
+    # the conv layer as a dense map written out by hand: z[o, 0, j] = b[o] + sum_ab w[o, 0, a, b] x[a, j + b]
+    W1 = np.zeros((3, 1, 2, 1, 2, 3))
+    for o in range(3):
+        for j in range(2):
+            W1[o, 0, j, 0, :, j : j + 2] = conv_w[o, 0]
+    X = domain.sample(100_000, rng)
+    seen = numpy_pattern([W1.reshape(6, 6), Wd], [np.repeat(conv_b, 2), bd], X)
+    seen = {tuple(int(v) for v in row) for row in np.unique(seen, axis=0)}
     assert seen <= pats
 
 
@@ -470,6 +495,19 @@ def test_backends_agree(dom, seed, random_dense_net):
     highs, _ = patterns_of(net, domain, backend="highs")
     scipy_, _ = patterns_of(net, domain, backend="scipy")
     assert highs == scipy_
+
+
+@pytest.mark.parametrize("dom", ["ball2", "ball1", "box"])
+def test_conic_backend_agrees(dom, random_dense_net):
+    """The cvxpy backend (an SOCP for the L2 ball) is the independent cross-check of the HiGHS QP."""
+    import importlib.util
+
+    if importlib.util.find_spec("polyregions.solvers.cvxpy_conic") is None:
+        pytest.skip("polyregions.solvers.cvxpy_conic is not available")
+    rng = np.random.default_rng(7)
+    net = random_dense_net(rng, 2, (5, 4))
+    domain = _domains(2)[dom]
+    assert patterns_of(net, domain, backend="cvxpy")[0] == patterns_of(net, domain, backend="highs")[0]
 
 
 @pytest.mark.parametrize("dom", ["box", "ball1", "ball2", "simplex", "whole"])
@@ -677,7 +715,7 @@ def test_thin_strip_is_reported_near_eps():
 def test_default_eps():
     assert pr.DEFAULT_EPS > 0
     net = net_of([[[1, 0], [0, 1]]], [[0, 0]])
-    res = pr.count_regions(net, UNIT.__class__([-1.0, -1.0], [1.0, 1.0]))
+    res = pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]))
     assert res.count == 4 and res.stats.eps == pr.DEFAULT_EPS
 
 
