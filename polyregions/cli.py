@@ -5,6 +5,8 @@
                           [--time-limit S] [--quiet]
     polyregions count --example
     polyregions enumerate NET [domain] -o regions.npz
+    polyregions bounds NET [domain] [--exact] [--json]
+    polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
 
 NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
@@ -153,6 +155,96 @@ def cmd_enumerate(args) -> int:
     return 0
 
 
+def _bound_value(value) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 10**15:
+        return f"{value:.4e}".replace("e+", "e") + f" (2**{math.log2(value):.2f})"
+    return f"{value:,}"
+
+
+def cmd_bounds(args) -> int:
+    """Every applicable closed-form bound for NET (and the exact count with --exact), side by side."""
+    from .tightness import architecture_of, network_bounds
+
+    net = load_network(args.net)
+    dom = _domain(args, net.input_dim)
+    info = architecture_of(net)
+    entries = network_bounds(net, dom, local_method=args.local_method)
+    res = None
+    if args.exact:
+        res = count_regions(net, dom, eps=args.eps, backend=args.backend, time_limit=args.time_limit,
+                            workers=args.workers)
+        for e in entries:
+            e["bound/exact"] = (e["value"] / res.count) if e["value"] is not None and res.count else None
+    if args.json:
+        out = {"network": args.net, "domain": repr(dom),
+               "architecture": {k: v for k, v in info.items()}, "bounds": entries,
+               "exact": None if res is None else res.as_dict()}
+        print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+        return 0
+    if info["kind"] == "conv":
+        arch = "conv, input " + "x".join(map(str, info["input_shape"])) + ", layers " + "; ".join(
+            f"{d} filters {f1}x{f2} stride {s}" + (f" padding {pad}" if pad else "")
+            for (d, (f1, f2), s), pad in zip(info["layers"], info["padding"]))
+    else:
+        arch = f"{info['kind']}, n0 = {info['n0']}"
+    print(f"network : {args.net} {net}")
+    print(f"domain  : {dom}")
+    print(f"arch    : {arch}; lowered widths {info['widths']}")
+    rows = [("bound", "value", "bound/exact" if res is not None else "", "meaning")]
+    for e in entries:
+        if e["value"] is None:
+            rows.append((e["name"], f"n/a ({e['reason']})", "", ""))
+            continue
+        ratio = "" if res is None or e.get("bound/exact") is None else f"{e['bound/exact']:.4g}"
+        meaning = e["kind"] + (f"; {e['note']}" if e["note"] else "")
+        rows.append((e["name"], _bound_value(e["value"]), ratio, meaning))
+    if res is not None:
+        state = "complete" if res.complete else f"incomplete (stopped by {res.stopped}): a lower bound"
+        rows.append(("exact (count_regions)", f"{res.count:,}", "1" if res.count else "", state))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows if not r[1].startswith("n/a"))
+    w2 = max(len(r[2]) for r in rows)
+    for name, value, ratio, meaning in rows:
+        if value.startswith("n/a"):
+            print(f"{name:<{w0}}  {value}")
+        else:
+            print(f"{name:<{w0}}  {value:>{w1}}  {ratio:>{w2}}  {meaning}".rstrip())
+    return 0
+
+
+def cmd_tightness(args) -> int:
+    """Exact counts of seeded networks against every applicable bound (see polyregions.tightness)."""
+    from .tightness import format_markdown, format_table, run_tightness, update_markdown, write_table
+
+    names = [n.strip() for n in args.bounds.split(",") if n.strip()] if args.bounds else None
+
+    def progress(arch, seed, res):
+        if isinstance(res, Exception):
+            print(f"{arch} seed {seed}: the count failed: {res}", file=sys.stderr, flush=True)
+        elif not args.quiet:
+            more = "" if res.complete else f" (incomplete: {res.stopped})"
+            print(f"{arch} seed {seed}: {res.count:,} regions in {res.stats.seconds:.2f} s{more}",
+                  file=sys.stderr, flush=True)
+
+    rows = run_tightness(args.arch, args.seeds, args.domain, eps=args.eps, time_limit=args.time_limit,
+                         bounds=names, rank_deficit=args.rank_deficit, workers=args.workers, progress=progress)
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k != "per_seed"} for r in rows], default=float))
+    else:
+        print(format_table(rows))
+    if args.out:
+        csv_path, json_path = write_table(rows, args.out)
+        if not args.json:
+            print(f"written : {csv_path}, {json_path}")
+    if args.markdown:
+        update_markdown(args.markdown, format_markdown(rows))
+        if not args.json:
+            print(f"written : {args.markdown} (the table between its markers)")
+    return 0
+
+
 def _domain_options(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
@@ -160,7 +252,8 @@ def _domain_options(p):
     g.add_argument("--whole", action="store_true", help="the whole input space")
     p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
     p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
-    p.add_argument("--backend", default="highs", help="solver backend: highs (default), scipy, cvxpy")
+    p.add_argument("--backend", default="auto", help="solver backend: auto (default: numba on boxes and polytopes, "
+                   "else highs), numba, highs, scipy, cvxpy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +280,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
     p.add_argument("--chunk", type=int, default=65536, help="regions per chunk (default 65536)")
     p.set_defaults(func=cmd_enumerate)
+
+    p = sub.add_parser("bounds", help="every applicable closed-form bound for a network, side by side",
+                       description="Print every closed-form bound that applies to NET: for fully connected "
+                                   "networks zaslavsky (one layer), montufar2017_upper, serra2018_upper and "
+                                   "montufar2014_lower (a lower bound on the maximum over parameters, not on "
+                                   "this network); for convolutions without padding xiong_one_layer, or "
+                                   "xiong_deep_lower / xiong_deep_upper; whitney_count for one hidden layer; "
+                                   "for an L2 ball zhu_local (2**C) and local_arrangement_bound. A bound that "
+                                   "does not apply is printed as n/a (reason). With --exact, also the exact "
+                                   "count and each bound / exact.")
+    p.add_argument("net", help="network file (.npz or .json)")
+    _domain_options(p)
+    p.add_argument("--exact", action="store_true", help="also count the regions exactly and print bound / exact")
+    p.add_argument("--time-limit", type=float, default=None, help="stop the exact count after this many seconds")
+    p.add_argument("--workers", type=int, default=1, help="processes for the exact count (default 1)")
+    p.add_argument("--local-method", default="symbolic", choices=["interval", "symbolic", "lp"],
+                   help="stability bounds of local_arrangement_bound (default symbolic)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bounds)
+
+    p = sub.add_parser("tightness", help="exact counts of seeded networks against every applicable bound",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Count the regions of seeded random networks exactly and compare them "
+                                   "with every applicable bound: per architecture the exact count (min, mean, "
+                                   "max over the seeds), each bound, bound / max exact and bound / mean exact.",
+                       epilog="ARCH:\n"
+                              "  fc:N0:W1,W2,...\n"
+                              "      fully connected: input dimension N0, hidden widths W1, W2, ... (e.g. fc:2:4,4)\n"
+                              "  conv:D0xHxW:D1,F1xF2,S[;D2,F1xF2,S...]\n"
+                              "      convolutions without padding on a D0xHxW input (channels first): D_l filters\n"
+                              "      F1xF2 and stride S per layer, layers separated by ';' (quote the argument);\n"
+                              "      e.g. conv:1x3x3:2,2x2,1, or the 1-D input conv:1x1x6:3,1x3,1\n"
+                              "DOMAIN:\n"
+                              "  whole          the whole input space\n"
+                              "  box:R          the box [-R, R]^n\n"
+                              "  ball:R         the L2 ball of radius R around the origin\n"
+                              "  ball:R:random  the L2 ball of radius R around a centre drawn per seed from N(0, I)\n"
+                              "SEEDS:\n"
+                              "  seed k draws from numpy.random.default_rng([k, *ARCH's integers]), layer by layer:\n"
+                              "  weights N(0, 2/fan_in), then biases N(0, 1); the ball's random centre comes next.")
+    p.add_argument("--arch", action="extend", nargs="+", required=True, metavar="ARCH",
+                   help="one or more architectures (the option may be repeated); syntax below")
+    p.add_argument("--seeds", type=int, required=True, metavar="K", help="count the seeds 0..K-1")
+    p.add_argument("--domain", required=True, metavar="DOMAIN", help="whole, box:R, ball:R or ball:R:random")
+    p.add_argument("--out", default=None, metavar="PREFIX", help="write PREFIX.csv and PREFIX.json")
+    p.add_argument("--markdown", default=None, metavar="FILE",
+                   help="write the Markdown table into FILE, between its tightness-table markers")
+    p.add_argument("--bounds", default=None, metavar="NAMES",
+                   help="comma-separated bounds to compute (default: all that apply)")
+    p.add_argument("--rank-deficit", action="store_true",
+                   help="one-layer convolutions: add the normals' rank, maximum matching, independent "
+                        "subsets and the reason for count < R_N")
+    p.add_argument("--eps", type=float, default=DEFAULT_EPS,
+                   help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
+    p.add_argument("--time-limit", type=float, default=None, help="stop each count after this many seconds")
+    p.add_argument("--workers", type=int, default=1, help="processes per count (default 1)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_tightness)
     return parser
 
 

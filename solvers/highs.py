@@ -215,14 +215,15 @@ class HighsBackend:
         this second solve only moves the witness back."""
         h, n = self._h, self.n
         h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.repeat(w, 2) * np.tile([1.0, -1.0], n))
-        t_keep = t * (1 - 1e-7)  # the optimal face, less a hair for the solver's tolerance
+        x_far = np.array(h.getSolution().col_value[:n])
+        t_keep = t - max(1e-7 * t, 1e-8)  # the optimal face, less a hair for the solver's tolerance
         h.changeColBounds(self._tcol, t_keep, self.problem.t_cap)
         h.changeColCost(self._tcol, 0.0)
         h.changeColsCost(n, self._anchor_cols, np.ones(n))
         try:
             status = self._run()
-            if status is not Status.OPTIMAL:
-                raise SolverError(f"HiGHS returned {h.getModelStatus()} re-centring a witness (status {status.value})")
+            if status is not Status.OPTIMAL:  # the decision stands; keep the far witness
+                return x_far, t
             x = np.array(h.getSolution().col_value[:n])
         finally:
             h.changeColBounds(self._tcol, -self._inf, self.problem.t_cap)

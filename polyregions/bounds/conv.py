@@ -173,7 +173,7 @@ def receptive_fields(input_shape, kernel, stride=1):
     return fields
 
 
-_CACHE_LIMIT = 100_000  # cached transitions kept by one sweep
+_CACHE_LIMIT = 200_000  # cached transitions kept by one sweep
 
 
 class _Kinds:
@@ -189,7 +189,8 @@ class _Kinds:
     the step at position p, ``before[p]`` the kinds of the state before it
     (touched by an earlier position and by p or a later one) and
     ``after[p]`` those of the state after it. A state is a frozenset of
-    usage vectors (tuples over ``before[p]``).
+    usage vectors (tuples over ``before[p]``), one per minimal profile (see
+    :func:`xiong_one_layer`).
     """
 
     def __init__(self, d0, h, w, f1, f2, s):
@@ -217,10 +218,14 @@ class _Kinds:
         self.touch = [[k for k in range(nk) if p in kinds[k][2]] for p in range(npos)]
         self.before = [[k for k in range(nk) if kinds[k][0] < p <= kinds[k][1]] for p in range(npos)]
         self.after = [[k for k in range(nk) if kinds[k][0] <= p < kinds[k][1]] for p in range(npos)]
+        self.last = [k[1] for k in kinds]
         self.frontier = max((len(b) for b in self.before), default=0)
         self._plans = [None] * npos
-        self._cache = {}  # (plan, state) -> transition
-        self._option_tables = {}  # plan -> {usage of the kinds of p -> options}
+        self._codes = [None] * npos  # (code, its number) for each position
+        self._code_numbers = {}  # code -> a small int, to keep cache keys cheap to hash
+        self._cache = {}  # (plan, code number, state) -> transition
+        self._option_tables = {}  # (plan, code number) -> {usage of the kinds of p -> options}
+        self._states = {}  # (plan, code number, key) -> (key, state): one copy of each state
 
     def _plan(self, p, tmax):
         """The step at ``p`` as data: the signature that determines it, and its pieces.
@@ -238,60 +243,153 @@ class _Kinds:
         )
         caps = tuple(self.cap[k] for k in touch)
         keep_mask = tuple(k in after for k in touch)
-        return (len(before), tb, caps, keep_mask, asm, tmax)
+        # The capacities of every kind in the states, so that equal plans are
+        # the same step for every vector, whichever position it came from.
+        frame = (tuple(self.cap[k] for k in before), tuple(self.cap[k] for k in after))
+        return (len(before), tb, caps, keep_mask, asm, frame, tmax)
+
+    def _code(self, p):
+        """How to pack the profile of a usage vector over ``after[p]`` into one int.
+
+        The profile lists :math:`u(U)` for every :math:`U` in the family of
+        the connected unions of the non-empty sets ``touch[q] & after[p]``,
+        ``q > p`` (the frontier parts of the neighbourhoods of sets of later
+        positions; other unions are disjoint unions of these). Field ``i`` of the packed int holds :math:`u(U_i)` in
+        ``width`` bits, the top one a guard bit kept at 0, so that
+        ``((a | guard) - b) & guard == guard`` says ``a >= b`` field by field.
+        Returns ``(mult, weight, guard)``: the packed profile of ``u`` is
+        ``sum(u[n] * mult[n])`` and its total ``sum(u[n] * weight[n])``.
+        """
+        after = self.after[p]
+        where = {k: n for n, k in enumerate(after)}
+        stars = set()
+        for q in range(p + 1, max((self.last[k] for k in after), default=p) + 1):
+            mask = 0
+            for k in self.touch[q]:
+                if k in where:
+                    mask |= 1 << where[k]
+            if mask:
+                stars.add(mask)
+        # Unions of stars that are connected (each star meets the union of the
+        # others): any union of stars is the disjoint union of such pieces, so
+        # its entry is a sum of theirs and adds nothing to the order.
+        family = set(stars)
+        frontier = list(stars)
+        while frontier:
+            grown = []
+            for U in frontier:
+                for star in stars:
+                    if star & U and star | U != U and (star | U) not in family:
+                        family.add(star | U)
+                        grown.append(star | U)
+            frontier = grown
+        family = sorted(family)
+        width = sum(self.cap[k] for k in after).bit_length() + 1
+        mult = tuple(
+            sum(1 << (width * i) for i, U in enumerate(family) if U >> n & 1) for n in range(len(after))
+        )
+        weight = tuple(sum(1 for U in family if U >> n & 1) for n in range(len(after)))
+        guard = sum(1 << (width * i + width - 1) for i in range(len(family)))
+        return mult, weight, guard
 
     def step(self, p, state, tmax):
-        """Transition at position ``p``: ``{t: next state}`` for the feasible ``t <= tmax``.
+        """Transition at position ``p``: ``{t: (key, next state)}`` for the feasible ``t <= tmax``.
 
-        The next state is over ``after[p]``. See :func:`xiong_one_layer` for
-        why its minimal vectors are those of least total. Transitions are
-        cached by the step's signature (which fully determines them), so
-        the rows of positions in the interior share their work.
+        The next state is over ``after[p]``; ``key`` is the frozenset of its
+        minimal packed profiles, which decides every completion (see
+        :func:`xiong_one_layer`): prefixes with equal keys are merged.
+        Transitions are cached by the step's signature (which fully
+        determines them), so the rows of positions in the interior share
+        their work.
         """
         plan = self._plans[p]
         if plan is None or plan[-1] != tmax:
             plan = self._plans[p] = self._plan(p, tmax)
-        key = (plan, state)
+        if self._codes[p] is None:
+            code = self._code(p)
+            self._codes[p] = (code, self._code_numbers.setdefault(code, len(self._code_numbers)))
+        code, number = self._codes[p]
+        key = (plan, number, state)
         out = self._cache.get(key)
         if out is None:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()  # bounded memory; only speed is lost
-            out = self._cache[key] = _transition(plan, state, self._tables(plan))
+                self._states.clear()
+            tables = self._option_tables.setdefault((plan, number), {})
+            out = _transition(plan, code, state, tables)
+            for t, (k, new) in out.items():
+                out[t] = self._states.setdefault((plan, number, k), (k, new))
+            self._cache[key] = out
         return out
 
-    def _tables(self, plan):
-        return self._option_tables.setdefault(plan, {})
 
+def _options(plan, code, ut):
+    """Moves at p from the usages ``ut`` of its kinds: ``{t: [(y, profile of y, total of y)]}``.
 
-def _options(plan, ut):
-    """For the usages ``ut`` of the kinds of p: ``{t: set of y}`` (usage of the kept kinds)."""
-    _, _, caps, keep_mask, _, tmax = plan
-    out = defaultdict(set)
+    ``y`` is the new usage of the kinds of p that stay in the state; its
+    profile and total are its share of the next vector's packed profile.
+    """
+    n_before, _, caps, keep_mask, asm, _, tmax = plan
+    mult, weight, _ = code
+    ymult = [0] * sum(keep_mask)
+    yweight = [0] * sum(keep_mask)
+    for n, i in enumerate(asm):
+        if i >= n_before:
+            ymult[i - n_before], yweight[i - n_before] = mult[n], weight[n]
+    found = defaultdict(set)
     ranges = [range(min(c - a, tmax) + 1) for c, a in zip(caps, ut)]
     for x in product(*ranges):
         t = sum(x)
         if t <= tmax:
-            out[t].add(tuple(a + b for a, b, keep in zip(ut, x, keep_mask) if keep))
-    return out
+            found[t].add(tuple(a + b for a, b, keep in zip(ut, x, keep_mask) if keep))
+    return {
+        t: [
+            (y, sum(a * m for a, m in zip(y, ymult)), sum(a * c for a, c in zip(y, yweight)))
+            for y in ys
+        ]
+        for t, ys in found.items()
+    }
 
 
-def _transition(plan, state, tables):
-    _, tb, _, _, asm, _ = plan
-    buckets = defaultdict(set)
+def _transition(plan, code, state, tables):
+    """Next states at p: ``{t: (frozenset of minimal packed profiles, one vector for each)}``.
+
+    A profile is linear in the usage vector, so the profile of a next vector
+    is the share of the untouched coordinates of ``u`` plus that of ``y``.
+    """
+    n_before, tb, _, _, asm, _, _ = plan
+    mult, weight, guard = code
+    ushare = [(i, mult[n], weight[n]) for n, i in enumerate(asm) if i < n_before]
+    best = defaultdict(dict)  # t -> {profile: (total, u, y)}
     for u in state:
         ut = tuple(u[i] if i >= 0 else 0 for i in tb)
         options = tables.get(ut)
         if options is None:
-            options = tables[ut] = _options(plan, ut)
-        for t, ys in options.items():
-            bucket = buckets[t]
-            for y in ys:
-                z = u + y
-                bucket.add(tuple([z[i] for i in asm]))
+            options = tables[ut] = _options(plan, code, ut)
+        pu = tu = 0
+        for i, m, c in ushare:
+            if u[i]:
+                pu += u[i] * m
+                tu += u[i] * c
+        for t, moves in options.items():
+            seen = best[t]
+            for y, py, ty in moves:
+                prof = pu + py
+                if prof not in seen:
+                    seen[prof] = (tu + ty, u, y)
     out = {}
-    for t, vecs in buckets.items():
-        least = min(map(sum, vecs))
-        out[t] = frozenset(v for v in vecs if sum(v) == least)
+    for t, seen in best.items():
+        kept = []
+        for prof, _ in sorted(seen.items(), key=lambda item: item[1][0]):
+            high = prof | guard
+            if not any((high - b) & guard == guard for b in kept):
+                kept.append(prof)
+        vecs = []
+        for prof in kept:
+            _, u, y = seen[prof]
+            z = u + y
+            vecs.append(tuple([z[i] for i in asm]))
+        out[t] = (frozenset(kept), frozenset(vecs))
     return out
 
 
@@ -330,52 +428,65 @@ def xiong_one_layer(input_shape, filters, kernel, stride=1, padding=0):
     2x2 filters at stride 1: 8 normals of rank 7). With padding the theorem
     does not apply, and ``padding`` other than 0 is refused.
 
-    **Method (exact, no enumeration of K).** Terms with :math:`t_{ij} > d_1`
-    vanish, so :math:`t_{ij} \le \min(d_1, |S_{ij}|)`. By Hall's theorem,
-    :math:`t \in K` exactly when :math:`t_{ij}` copies of each position can
-    be matched to distinct input units of their receptive fields. Units
-    covered by the same set of positions ("kinds", with :math:`m_k` units
-    each) are interchangeable, so :math:`t \in K` iff there is an integer
-    flow :math:`x_{p,k} \ge 0` with :math:`\sum_k x_{p,k} = t_p` (over the
-    kinds in :math:`S_p`) and :math:`\sum_p x_{p,k} \le m_k`.
+    **Method (exact, no enumeration of K).** Terms with
+    :math:`t_{ij} > d_1` vanish, so :math:`t_{ij} \le \min(d_1, |S_{ij}|)`.
+    Input units covered by the same set of positions ("kinds", :math:`m_k`
+    units each) are interchangeable. By Hall's theorem with capacities
+    (max-flow min-cut), demands :math:`t_q` on a set :math:`Q` of positions
+    can be met by distinct units of their fields, with :math:`r_k` units of
+    kind :math:`k` available, iff
 
-    Positions are swept in row-major order. After the prefix
-    :math:`t_1, \dots, t_{q-1}`, let :math:`U_q` be the set of usage vectors
-    :math:`u_k = \sum_{p<q} x_{p,k}` of the prefix's flows. Whether a suffix
-    :math:`t_q, \dots` completes the prefix depends only on whether some
-    :math:`u \in U_q` leaves room for it; that is a down-closed property of
-    :math:`u` restricted to the *frontier* kinds (touched both before and
-    from :math:`q` on). So the state :math:`\sigma_q` = the minimal elements
-    of :math:`U_q` restricted to the frontier decides every completion.
-    :math:`\sigma_{q+1}` is a function of :math:`\sigma_q` and :math:`t_q`
-    (a minimal new vector is a minimal old one plus some :math:`x_q`, then
-    projected). The programme keeps, per state, the sum of
-    :math:`\prod_{p<q} \binom{d_1}{t_p}` over the prefixes that reach it;
-    each vector :math:`t` follows exactly one path, so it is counted once,
-    and exactly when its path never meets an empty state, i.e. when
-    :math:`t \in K`. Different matchings of the same :math:`t` are never
-    counted twice, since :math:`t`, not the matching, is the unit of count.
+    .. math:: \sum_{q \in J} t_q \le r(N(J)) \quad \text{for every } J \subseteq Q,
+              \qquad N(J) = \bigcup_{q \in J} S_q;
 
-    Matroid structure keeps the state small and cheap to canonicalise: the
-    sets of units covered by the prefix's saturating matchings are the bases
-    of a transversal matroid :math:`M` on the touched units, and the
-    minimal restrictions to the frontier :math:`A` are the bases of the
-    contraction :math:`M / Z` (:math:`Z` the touched units off the
-    frontier). If :math:`B \cap Z` is not a basis of :math:`M|Z`, some
-    :math:`z \in Z \setminus B` extends it, the circuit of :math:`B + z`
-    meets :math:`B \cap A` in some :math:`a`, and :math:`B - a + z` has a
-    smaller restriction. Hence the minimal vectors are exactly those of
-    least total, which is how :meth:`_Kinds.step` finds them, and the
-    number of states is at most the number of matroids on the frontier.
+    with :math:`r = m` this is the definition of :math:`K`.
 
-    **Cost**, measured on one core (``d0 = 1``, 2x2 filters, stride 1):
-    a 5x5 input takes about 0.02 s with ``d1 = 2`` and 0.02 s with
-    ``d1 = 4``; a 6x6 input about 0.05 s and 0.06 s; 8x8 with ``d1 = 4``
-    about 0.4 s; 10x10 about 3 s. The frontier is about one row of input
-    units, so the cost grows exponentially in the input width and linearly
-    in its height; 1-D inputs and strides at least the kernel size are cheap
-    at any length. Practical up to widths of about 10 with 2x2 kernels and
-    ``d0 = 1``; larger ``d0`` or kernels enlarge the frontier.
+    Positions are swept in row-major order :math:`p = 1, 2, \dots`. For a
+    prefix :math:`t_1, \dots, t_p`, let :math:`A_p` be the set of usage
+    vectors :math:`u` (units used, per kind) of the ways to meet the
+    prefix's demands, restricted to the *frontier* :math:`F_p`: the kinds
+    touched by the prefix and by a later position (kinds only the prefix
+    touches no longer matter; kinds not yet touched are unused). By the
+    condition above for the later positions with :math:`r = m - u`, a
+    completion :math:`t_{p+1}, \dots` exists from :math:`u` iff
+    :math:`t(J) \le |N(J)| - u(N(J) \cap F_p)` for all sets :math:`J` of later
+    positions. This depends on :math:`u` only through its *profile*
+    :math:`(u(U))_{U \in \mathcal{U}_p}`,
+    :math:`\mathcal{U}_p = \{N(J) \cap F_p\}`, and monotonically: a profile
+    smaller in every entry completes at least as much. So the set of
+    minimal profiles of :math:`A_p` decides every completion; it is the
+    state, and one usage vector per minimal profile is kept to compute the
+    next states. By induction, the kept set has exactly the completions of
+    the true :math:`A_p` (the next set, built from the kept vectors plus
+    every way :math:`x` to meet :math:`t_{p+1}`, completes a suffix iff some
+    kept vector completes :math:`t_{p+1}` followed by it).
+
+    The programme keeps, per state, the sum of
+    :math:`\prod_{q \le p} \binom{d_1}{t_q}` over the prefixes that reach it;
+    prefixes with equal states have equal completions, so merging them is
+    exact. Each vector :math:`t` follows one path, and is counted once,
+    exactly when its path never meets an empty set, i.e. when
+    :math:`t \in K`; different matchings of the same :math:`t` are never
+    counted twice, since :math:`t`, not a matching, is the unit of count.
+    The profiles make states small: for 3x3 kernels on a 5x5 input the
+    minimal usage vectors alone can number 924 (all 6-subsets of a frontier
+    of 12 units), the minimal profiles at most 8. Transitions are cached,
+    so the interior rows, which repeat, cost little.
+
+    **Cost**, measured (CPU time, one core, stride 1, ``d0 = 1`` unless
+    said). With 2x2 kernels: a 5x5 input takes about 0.01 s with ``d1 = 2``
+    and 0.02 s with ``d1 = 4``; 6x6 about 0.08 s and 0.14 s; 7x7 about
+    1.0 s and 1.5 s; 8x8 about 15 s and 20 s (and 0.5 GB of memory); 5x5
+    with ``d0 = 2``, ``d1 = 4``: 0.25 s. With 3x3 kernels and ``d1 = 4``:
+    5x5 0.06 s, 6x6 1.6 s, COST_3x3. A 1-D input of length 1000 (kernel
+    3, ``d1 = 4``) takes 0.25 s. The frontier is about :math:`f_1 - 1` rows
+    of input units (the sweep runs along the longer side, so that the
+    frontier spans the shorter one), and the number of states grows about
+    fivefold with each unit of width: the cost is exponential in the
+    width and linear in the height. 1-D inputs, and strides at least the
+    kernel size, are cheap at any length. Practical up to about 8x8 inputs
+    with 2x2 kernels and 6x6 or 7x7 with 3x3 kernels; a wider input can
+    exhaust memory.
 
     Parameters
     ----------
@@ -424,14 +535,19 @@ def xiong_one_layer(input_shape, filters, kernel, stride=1, padding=0):
     _validate_padding(padding)
     kinds = _sweep(d0, h, w, f1, f2, s)
     tmax = min(d1, kinds.size)
-    layer = {frozenset({()}): 1}
+    binom = [comb(d1, t) for t in range(tmax + 1)]
+    layer = {None: [1, frozenset({()})]}  # key -> [weight, state]
     for p in range(len(kinds.positions)):
-        nxt = defaultdict(int)
-        for state, weight in layer.items():
-            for t, new in kinds.step(p, state, tmax).items():
-                nxt[new] += weight * comb(d1, t)
+        nxt = {}
+        for weight, state in layer.values():
+            for t, (key, new) in kinds.step(p, state, tmax).items():
+                entry = nxt.get(key)
+                if entry is None:
+                    nxt[key] = [weight * binom[t], new]
+                else:
+                    entry[0] += weight * binom[t]
         layer = nxt
-    return sum(layer.values())
+    return sum(weight for weight, _ in layer.values())
 
 
 def xiong_K(input_shape, kernel, stride=1, padding=0):
@@ -445,8 +561,8 @@ def xiong_K(input_shape, kernel, stride=1, padding=0):
     depth-first search over the same sweep as :func:`xiong_one_layer`,
     which never extends an infeasible prefix, so the work is proportional to
     :math:`|K|` times the state size; :math:`|K|` itself grows exponentially
-    with the number of positions (a 3x3 input with 2x2 kernels already has
-    hundreds of elements), so this is meant for tiny shapes and tests.
+    with the number of positions (with 2x2 kernels, a 3x3 input gives 357
+    elements, a 4x4 input 299,556), so this is meant for tiny shapes and tests.
 
     Parameters
     ----------
@@ -486,7 +602,7 @@ def _walk_K(kinds):
         if p == npos:
             yield tuple(prefix)
             return
-        for t, new in sorted(kinds.step(p, state, kinds.size).items()):
+        for t, (_, new) in sorted(kinds.step(p, state, kinds.size).items()):
             prefix.append(t)
             yield from rec(p + 1, new)
             prefix.pop()
