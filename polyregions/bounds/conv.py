@@ -478,15 +478,16 @@ def xiong_one_layer(input_shape, filters, kernel, stride=1, padding=0):
     and 0.02 s with ``d1 = 4``; 6x6 about 0.08 s and 0.14 s; 7x7 about
     1.0 s and 1.5 s; 8x8 about 15 s and 20 s (and 0.5 GB of memory); 5x5
     with ``d0 = 2``, ``d1 = 4``: 0.25 s. With 3x3 kernels and ``d1 = 4``:
-    5x5 0.06 s, 6x6 1.6 s, COST_3x3. A 1-D input of length 1000 (kernel
-    3, ``d1 = 4``) takes 0.25 s. The frontier is about :math:`f_1 - 1` rows
+    5x5 0.06 s, 6x6 1.6 s, 7x7 about 2 minutes (and 1 GB). A 1-D input of
+    length 1000 (kernel 3, ``d1 = 4``) takes 0.25 s. The frontier is about
+    :math:`f_1 - 1` rows
     of input units (the sweep runs along the longer side, so that the
     frontier spans the shorter one), and the number of states grows about
     fivefold with each unit of width: the cost is exponential in the
     width and linear in the height. 1-D inputs, and strides at least the
     kernel size, are cheap at any length. Practical up to about 8x8 inputs
-    with 2x2 kernels and 6x6 or 7x7 with 3x3 kernels; a wider input can
-    exhaust memory.
+    with 2x2 kernels and 6x6 with 3x3 kernels; a wider input can exhaust
+    memory.
 
     Parameters
     ----------
