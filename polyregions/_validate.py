@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .errors import InvalidInputError
@@ -38,3 +40,58 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInputError(f"`{name}` must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _index(value) -> int | None:
+    """`value` as a Python int (anything with ``__index__`` except a bool), or None."""
+    if isinstance(value, bool):
+        return None  # True/False are not counts
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def int_at_least(value, name: str, minimum: int) -> int:
+    """Return `value` as a Python int ``>= minimum``, or raise naming `name`.
+
+    Unlike :func:`positive_int`, anything with ``__index__`` is accepted (bools are not).
+    """
+    out = _index(value)
+    if out is None or out < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise InvalidInputError(f"`{name}` must be {kind}, got {value!r}")
+    return out
+
+
+def positive_ints(value, name: str, what: str, *, length: int | None = None, scalar: bool = False) -> tuple:
+    """Return the items of `value` as a tuple of positive Python ints, or raise naming `name`.
+
+    `length` is the required number of items (None: any number but zero). With `scalar`,
+    a single integer stands for `length` equal items. The error reads
+    ``"`name` must be <what>, got <value>"``.
+    """
+    def error():
+        return InvalidInputError(f"`{name}` must be {what}, got {value!r}")
+
+    v = _index(value) if scalar else None
+    if v is not None:
+        items = (v,) * length
+    elif isinstance(value, (str, bytes)):
+        raise error()
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            raise error() from None
+    if (len(items) != length) if length is not None else not items:
+        raise error()
+    out = tuple(_index(x) for x in items)
+    if any(x is None or x < 1 for x in out):
+        raise error()
+    return out
+
+
+def positive_int_sequence(value, name: str) -> list:
+    """Return `value` as a non-empty list of positive Python ints, or raise naming `name`."""
+    return list(positive_ints(value, name, "a non-empty sequence of positive integers"))

@@ -18,47 +18,12 @@ References
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
-from .errors import InvalidInputError, UnsupportedError
+from .bounds.dense import _montufar2014_args
 from .network import Network
 
 __all__ = ["montufar2014_network"]
-
-
-def _validate_n0_widths(n0, widths):
-    if isinstance(n0, bool):
-        n0 = None
-    try:
-        n0 = operator.index(n0)
-    except TypeError:
-        n0 = None
-    if n0 is None or n0 < 1:
-        raise InvalidInputError("`n0` must be a positive integer")
-    message = "`widths` must be a non-empty sequence of positive integers"
-    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
-        raise InvalidInputError(f"{message}, got {widths!r}")
-    out = []
-    for w in widths:
-        try:
-            if isinstance(w, bool):
-                raise TypeError
-            w = operator.index(w)
-        except TypeError:
-            raise InvalidInputError(f"{message}, got {widths!r}") from None
-        if w < 1:
-            raise InvalidInputError(f"{message}, got {widths!r}")
-        out.append(w)
-    if not out:
-        raise InvalidInputError(f"{message}, got {widths!r}")
-    if any(w < n0 for w in out):
-        raise UnsupportedError(
-            f"`widths`: the construction of Montufar et al. (2014) needs n_l >= n0 = {n0} "
-            f"for every layer, got {out}"
-        )
-    return n0, out
 
 
 def _fold_coefficients(p):
@@ -182,7 +147,7 @@ def montufar2014_network(n0, widths) -> Network:
     >>> pr.count_regions(net, pr.Box([-0.5], [1.5])).count >= 12
     True
     """
-    n0, widths = _validate_n0_widths(n0, widths)
+    n0, widths = _montufar2014_args(n0, widths, "construction")
     L = len(widths)
     weights, biases = [], []
     prev_dim = n0

@@ -69,11 +69,11 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
-from math import gcd
 
 import numpy as np
 
 from . import bounds as _bounds
+from .bounds.generic import _eliminate, _pivot, _primitive
 from .conv import conv2d_matrix
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
@@ -510,28 +510,22 @@ def _whitney_entry(net, info, conv_ok, limit):
 # =========================================================================== rank deficits (Theorem 1)
 def _exact_rows(M):
     """Rows of a float matrix as primitive integer tuples (exact binary values)."""
-    rows = []
-    for r in np.asarray(M, dtype=np.float64):
-        fr = [Fraction(float(v)) for v in r]
-        den = math.lcm(*(f.denominator for f in fr)) if fr else 1
-        ints = [f.numerator * (den // f.denominator) for f in fr]
-        g = gcd(*ints)
-        rows.append(tuple(v // g for v in ints) if g > 1 else tuple(ints))
-    return rows
+    return [_primitive([Fraction(float(v)) for v in r]) for r in np.asarray(M, dtype=np.float64)]
+
+
+def _reduce(q, basis):
+    """Reduce the integer row ``q`` against ``basis``, a list of (pivot column, row)."""
+    for c, r in basis:
+        q = _eliminate(q, r, c)
+    return q
 
 
 def _exact_rank(rows) -> int:
     """Rank over the rationals of integer rows (fraction-free elimination)."""
     basis = []  # (pivot column, row)
     for q in rows:
-        for c, r in basis:
-            if q[c]:
-                a, e = r[c], q[c]
-                q = tuple(a * x - e * y for x, y in zip(q, r))
-                g = gcd(*q)
-                if g > 1:
-                    q = tuple(v // g for v in q)
-        piv = next((k for k, v in enumerate(q) if v), -1)
+        q = _reduce(q, basis)
+        piv = _pivot(q, len(q))
         if piv >= 0:
             basis.append((piv, q))
     return len(basis)
@@ -549,15 +543,8 @@ def _first_circuit(rows, order):
     basis = []  # (pivot column, augmented row)
     n = len(rows[order[0]]) if order else 0
     for pos, idx in enumerate(order):
-        q = tuple(rows[idx]) + tuple(1 if t == pos else 0 for t in range(k))
-        for c, r in basis:
-            if q[c]:
-                a, e = r[c], q[c]
-                q = tuple(a * x - e * y for x, y in zip(q, r))
-                g = gcd(*q)
-                if g > 1:
-                    q = tuple(v // g for v in q)
-        piv = next((t for t in range(n) if q[t]), -1)
+        q = _reduce(tuple(rows[idx]) + tuple(1 if t == pos else 0 for t in range(k)), basis)
+        piv = _pivot(q, n)
         if piv < 0:
             return sorted(order[t] for t in range(k) if q[n + t])
         basis.append((piv, q))

@@ -23,8 +23,8 @@ from collections import defaultdict
 from itertools import product
 from math import comb, prod
 
+from .._validate import int_at_least, positive_ints
 from ..errors import InvalidInputError, UnsupportedError
-from .dense import _as_int
 
 __all__ = [
     "receptive_fields",
@@ -40,54 +40,14 @@ __all__ = [
 
 def _validate_input_shape(input_shape):
     """Return ``(d0, h, w)`` as positive Python ints."""
-    message = "`input_shape` must be a triple (d0, h, w) of positive integers (channels first)"
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise InvalidInputError(f"{message}, got {input_shape!r}") from None
-    if len(shape) != 3:
-        raise InvalidInputError(f"{message}, got {input_shape!r}")
-    out = []
-    for v in shape:
-        if isinstance(v, bool):
-            raise InvalidInputError(f"{message}, got {input_shape!r}")
-        try:
-            v = operator.index(v)
-        except TypeError:
-            raise InvalidInputError(f"{message}, got {input_shape!r}") from None
-        if v < 1:
-            raise InvalidInputError(f"{message}, got {input_shape!r}")
-        out.append(v)
-    return tuple(out)
+    return positive_ints(input_shape, "input_shape",
+                         "a triple (d0, h, w) of positive integers (channels first)", length=3)
 
 
 def _validate_pair(value, name):
     """Return ``value`` (an int or a pair of ints) as a pair of positive ints."""
-    message = f"`{name}` must be a positive integer or a pair of positive integers"
-    if isinstance(value, bool):
-        raise InvalidInputError(f"{message}, got {value!r}")
-    try:
-        v = operator.index(value)
-        pair = (v, v)
-    except TypeError:
-        try:
-            pair = tuple(value)
-        except TypeError:
-            raise InvalidInputError(f"{message}, got {value!r}") from None
-    if len(pair) != 2:
-        raise InvalidInputError(f"{message}, got {value!r}")
-    out = []
-    for v in pair:
-        if isinstance(v, bool):
-            raise InvalidInputError(f"{message}, got {value!r}")
-        try:
-            v = operator.index(v)
-        except TypeError:
-            raise InvalidInputError(f"{message}, got {value!r}") from None
-        if v < 1:
-            raise InvalidInputError(f"{message}, got {value!r}")
-        out.append(v)
-    return tuple(out)
+    return positive_ints(value, name, "a positive integer or a pair of positive integers",
+                         length=2, scalar=True)
 
 
 def _validate_padding(padding):
@@ -112,7 +72,7 @@ def _validate_conv(input_shape, kernel, stride):
     """Validate a one-layer geometry; return ``(d0, h, w), (f1, f2), s``."""
     d0, h, w = _validate_input_shape(input_shape)
     f1, f2 = _validate_pair(kernel, "kernel")
-    s = _as_int(stride, "stride", minimum=1)
+    s = int_at_least(stride, "stride", 1)
     if f1 > h or f2 > w:
         raise InvalidInputError(
             f"`kernel` {(f1, f2)} does not fit in the input of height {h} and width {w}: "
@@ -532,7 +492,7 @@ def xiong_one_layer(input_shape, filters, kernel, stride=1, padding=0):
     31
     """
     (d0, h, w), (f1, f2), s = _validate_conv(input_shape, kernel, stride)
-    d1 = _as_int(filters, "filters", minimum=1)
+    d1 = int_at_least(filters, "filters", 1)
     _validate_padding(padding)
     kinds = _sweep(d0, h, w, f1, f2, s)
     tmax = min(d1, kinds.size)
@@ -632,9 +592,9 @@ def _validate_layers(layers):
         except (TypeError, ValueError):
             raise InvalidInputError(f"{message}, got {item!r}") from None
         try:
-            d = _as_int(d, "layers", minimum=1)
+            d = int_at_least(d, "layers", 1)
             f = _validate_pair(f, "layers")
-            s = _as_int(s, "layers", minimum=1)
+            s = int_at_least(s, "layers", 1)
         except InvalidInputError:
             raise InvalidInputError(f"{message} of positive integers, got {item!r}") from None
         out.append((d, f, s))

@@ -21,50 +21,25 @@ References
 
 from __future__ import annotations
 
-import operator
 from functools import lru_cache
 from math import comb, prod
 
-from ..errors import InvalidInputError, UnsupportedError
+from .._validate import int_at_least, positive_int_sequence
+from ..errors import UnsupportedError
 
 __all__ = ["zaslavsky", "montufar2014_lower", "montufar2017_upper", "serra2018_upper"]
 
 
-def _as_int(value, name, *, minimum):
-    """Return ``value`` as a Python int ``>= minimum``, or raise naming ``name``."""
-    if isinstance(value, bool):
-        value = None  # True/False are not counts
-    try:
-        out = operator.index(value)
-    except TypeError:
-        out = None
-    if out is None or out < minimum:
-        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
+def _montufar2014_args(n0, widths, what):
+    """Validate ``n0`` and ``widths`` for Montufar et al. (2014), whose `what` needs every ``n_l >= n0``."""
+    n0 = int_at_least(n0, "n0", 1)
+    widths = positive_int_sequence(widths, "widths")
+    if any(n < n0 for n in widths):
+        raise UnsupportedError(
+            f"`widths`: the {what} of Montufar et al. (2014) needs n_l >= n0 = {n0} "
+            f"for every layer, got {widths}"
         )
-        raise InvalidInputError(f"`{name}` must be {kind}, got {value!r}")
-    return out
-
-
-def _validate_widths(widths):
-    """Return ``widths`` as a list of positive Python ints (non-empty)."""
-    message = "`widths` must be a non-empty sequence of positive integers"
-    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
-        raise InvalidInputError(f"{message}, got {widths!r}")
-    out = []
-    for w in widths:
-        if isinstance(w, bool):
-            raise InvalidInputError(f"{message}, got {widths!r}")
-        try:
-            w = operator.index(w)
-        except TypeError:
-            raise InvalidInputError(f"{message}, got {widths!r}") from None
-        if w < 1:
-            raise InvalidInputError(f"{message}, got {widths!r}")
-        out.append(w)
-    if not out:
-        raise InvalidInputError(f"{message}, got {widths!r}")
-    return out
+    return n0, widths
 
 
 def _sum_binomials(n, k):
@@ -108,8 +83,8 @@ def zaslavsky(n0, n1):
     >>> zaslavsky(2, 3)
     7
     """
-    n0 = _as_int(n0, "n0", minimum=1)
-    n1 = _as_int(n1, "n1", minimum=0)
+    n0 = int_at_least(n0, "n0", 1)
+    n1 = int_at_least(n1, "n1", 0)
     return _sum_binomials(n1, n0)
 
 
@@ -155,13 +130,7 @@ def montufar2014_lower(n0, widths):
     >>> montufar2014_lower(2, [4, 3])
     28
     """
-    n0 = _as_int(n0, "n0", minimum=1)
-    widths = _validate_widths(widths)
-    if any(n < n0 for n in widths):
-        raise UnsupportedError(
-            f"`widths`: the bound of Montufar et al. (2014) needs n_l >= n0 = {n0} "
-            f"for every layer, got {widths}"
-        )
+    n0, widths = _montufar2014_args(n0, widths, "bound")
     head = prod((n // n0) ** n0 for n in widths[:-1])
     return head * _sum_binomials(widths[-1], n0)
 
@@ -198,8 +167,8 @@ def montufar2017_upper(n0, widths):
     >>> montufar2017_upper(2, [3, 3])
     49
     """
-    n0 = _as_int(n0, "n0", minimum=1)
-    widths = _validate_widths(widths)
+    n0 = int_at_least(n0, "n0", 1)
+    widths = positive_int_sequence(widths, "widths")
     total = 1
     m = n0
     for n in widths:
@@ -256,8 +225,8 @@ def serra2018_upper(n0, widths):
     >>> serra2018_upper(2, [3, 3])
     40
     """
-    n0 = _as_int(n0, "n0", minimum=1)
-    widths = tuple(_validate_widths(widths))
+    n0 = int_at_least(n0, "n0", 1)
+    widths = tuple(positive_int_sequence(widths, "widths"))
     L = len(widths)
 
     @lru_cache(maxsize=None)

@@ -29,7 +29,7 @@ from math import comb
 
 import numpy as np
 
-from .._validate import finite_array, positive_number
+from .._validate import finite_array, int_at_least, positive_number
 from ..errors import InvalidInputError, SolverError
 from ..network import Network
 
@@ -510,11 +510,11 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     c, r = _validate_local(net, center, radius)
     if method not in _METHODS:
         raise InvalidInputError(f"`method` must be one of {_METHODS}, got {method!r}")
-    if method == "lp" and (isinstance(max_cuts, bool) or not isinstance(max_cuts, (int, np.integer)) or max_cuts < 0):
-        raise InvalidInputError(f"`max_cuts` must be a non-negative integer, got {max_cuts!r}")
+    if method == "lp":
+        max_cuts = int_at_least(max_cuts, "max_cuts", 0)
     zhu = zhu_local(net, c, r)
     n0 = net.input_dim
-    lp = _LPTightener(net, c, r, int(max_cuts)) if method == "lp" else None
+    lp = _LPTightener(net, c, r, max_cuts) if method == "lp" else None
     lowers, uppers, unstables, ons = [], [], [], []
     # linear bounds on the previous layer's outputs h: Hlo x + hlo <= h(x) <= Hup x + hup
     Hlo, hlo = np.eye(n0), np.zeros(n0)
