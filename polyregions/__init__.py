@@ -6,12 +6,14 @@
 3
 """
 
-from . import bounds, io
+from . import bounds, io, milp, propagate
 from .constructions import montufar2014_network
 from .domains import Ball, Box, Domain, Polytope, Whole
 from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
 from .errors import InvalidInputError, PolyRegionsError, SolverError, UnsupportedError
+from .milp import count_regions_milp, export_model, max_margin_pattern, single_region
 from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+from .propagate import neuron_bounds
 from .result import Region, RegionCount, Stats
 
 __version__ = "0.1.0"
@@ -19,5 +21,5 @@ __version__ = "0.1.0"
 __all__ = [
     "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
     "Network", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
-    "UnsupportedError", "Whole", "bounds", "io", "count_regions", "enumerate_regions", "montufar2014_network",
+    "UnsupportedError", "Whole", "count_regions", "enumerate_regions", "montufar2014_network",
 ]

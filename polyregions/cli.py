@@ -5,6 +5,7 @@
                           [--time-limit S] [--quiet]
     polyregions count --example
     polyregions enumerate NET [domain] -o regions.npz
+    polyregions milp-export NET [domain] -o model.mps|model.lp
     polyregions bounds NET [domain] [--exact] [--json]
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
 
@@ -109,6 +110,9 @@ def cmd_count(args) -> int:
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume)
+    if args.method == "milp":
+        kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
+                  method="milp")
     if args.example:
         net = load_network(EXAMPLE_FILE)
         x0 = np.load(EXAMPLE_FILE)["x0"]
@@ -245,6 +249,17 @@ def cmd_tightness(args) -> int:
     return 0
 
 
+def cmd_milp_export(args) -> int:
+    from .milp import export_model
+
+    net = load_network(args.net)
+    dom = _domain(args, net.input_dim)
+    prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
+    print(f"wrote {args.output}: {len(prob.variables())} variables, {len(prob.constraints)} constraints "
+          f"(maximise the margin t of a pattern's pre-activations; big-M from {args.bounds} bounds)")
+    return 0
+
+
 def _domain_options(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
@@ -270,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
     p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
     p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
+    p.add_argument("--method", default="dfs", choices=["dfs", "milp"], help="the exact search (dfs, default) or "
+                   "the independent MILP count (bounded domains, far slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_count)
@@ -280,6 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
     p.add_argument("--chunk", type=int, default=65536, help="regions per chunk (default 65536)")
     p.set_defaults(func=cmd_enumerate)
+
+    p = sub.add_parser("milp-export", help="write the big-M margin MILP of a network over a domain (.lp or .mps)")
+    p.add_argument("net", help="network file (.npz or .json)")
+    _domain_options(p)
+    p.add_argument("-o", "--output", required=True, help="output file (.lp or .mps)")
+    p.add_argument("--bounds", default="lp", choices=["interval", "symbolic", "lp", "milp"],
+                   help="how the big-M values are computed (default lp)")
+    p.add_argument("--margin-cap", type=float, default=1.0, help="upper bound on the margin t (default 1)")
+    p.add_argument("--l2-outer", action="store_true", help="export an L2 ball as a polyhedral outer approximation")
+    p.set_defaults(func=cmd_milp_export)
 
     p = sub.add_parser("bounds", help="every applicable closed-form bound for a network, side by side",
                        description="Print every closed-form bound that applies to NET: for fully connected "

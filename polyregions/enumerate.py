@@ -377,7 +377,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     if method == "milp":
         from .milp import count_regions_milp
 
-        return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit)
+        return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
+                                  backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     if method != "dfs":
         raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
     eps = _validate(net, domain, eps, backend)

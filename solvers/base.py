@@ -14,6 +14,7 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,6 +72,28 @@ class TestResult:
     radius: float
     point: np.ndarray | None
     depth: float
+
+
+#: Below this solver optimum a kept node is re-checked on its witness in floating point:
+#: solver tolerances (about 1e-9) must not decide near ``eps``.
+HONEST_CHECK_BELOW = 1e-6
+
+
+def honest_radius(problem: RegionProblem, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
+    """The radius of the largest ball around `x` inside the node's rows (unit normals) and
+    the polyhedral domain, computed directly (not taken from a solver)."""
+    r = math.inf
+    if rows_b.size:
+        r = float(np.min(rows_b - rows_A @ x))
+    if problem.b.size:
+        norms = np.linalg.norm(problem.A, axis=1)
+        r = min(r, float(np.min((problem.b - problem.A @ x) / norms)))
+    if problem.l1_ball is not None:
+        c, rad = problem.l1_ball
+        r = min(r, (rad - float(np.sum(np.abs(x - c)))) / math.sqrt(problem.dim))
+    if problem.t_cap is not None:
+        r = min(r, problem.t_cap)
+    return r
 
 
 class LPBackend(Protocol):

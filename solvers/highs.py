@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import RegionProblem, Status, TestResult
+from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult, honest_radius
 
 #: HiGHS options for the tiny, frequent LPs of the search (PERF_NOTES.md).
 HIGHS_LP_OPTIONS = {
@@ -201,6 +201,10 @@ class HighsBackend:
         t = col[self._tcol]
         x = np.array(col[: self.n])
         keep = t > self.eps
+        if keep and t < HONEST_CHECK_BELOW:
+            A, b = self._rows()
+            t = honest_radius(self.problem, A, b, x)
+            keep = t > self.eps
         if keep and self._anchor_rows is not None and anchor is not None:
             w = np.asarray(anchor, float)
             if np.max(np.abs(x - w)) > ANCHOR_DRIFT * (1.0 + np.max(np.abs(w))):
@@ -326,8 +330,19 @@ class HighsBackend:
         depth = r - out[2]
         if depth <= eps:
             return TestResult(False, depth, None, depth)
+        # a thin node: the QP and the SOCP decide within their tolerances (about 1e-9), so
+        # keep it only on a witness whose ball is checked in floating point; otherwise
+        # decide by LPs (exact vertices) with tangent cuts, from the SOCP's point
         thin = self._socp()
-        if thin is None or thin[1] <= 0:
-            raise SolverError("the L2-ball QP and SOCP disagree on a node (QP: feasible; SOCP: empty)")
-        x, t = thin
-        return TestResult(t > eps, t, x, t)
+        if thin is not None:
+            x = thin[0]
+            A, b = self._rows()
+            honest = min(float(np.min(b - A @ x)) if b.size else math.inf, r - float(np.linalg.norm(x - self._center)))
+            if honest > eps:
+                return TestResult(True, honest, x, honest)
+        from .scipy_lp import l2_cutting_plane_test
+
+        A, b = self._rows()
+        res, solves = l2_cutting_plane_test(A, b, self._center, r, eps, start=None if thin is None else thin[0])
+        self._solves += solves
+        return res

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import RegionProblem, Status, TestResult
+from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult, honest_radius
 
 #: scipy's linprog status codes.
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
@@ -88,6 +88,11 @@ class ScipyBackend:
             return self._test_l2()
         x, t = self._chebyshev()
         keep = t > self.eps
+        if keep and t < HONEST_CHECK_BELOW:  # decide on a witness checked in floating point
+            A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
+            b = np.array([b for _, b in self._rows])
+            t = honest_radius(self.problem, A, b, x)
+            keep = t > self.eps
         return TestResult(keep, t, x if keep else None, t)
 
     def _test_l2(self) -> TestResult:
@@ -99,10 +104,11 @@ class ScipyBackend:
         return res
 
 
-def l2_cutting_plane_test(A, b, c, r, eps):
+def l2_cutting_plane_test(A, b, c, r, eps, start=None):
     """Decide whether ``{a_i . x <= b_i}`` (unit rows) and ``B(c, r)`` share a ball of radius `eps`.
 
-    Outer approximation of the ball by cuts ``u . (x - c) + t <= r``; returns
+    Outer approximation of the ball by cuts ``u . (x - c) + t <= r``, starting from the
+    bounding box (and the tangent cut through `start`, when given); returns
     ``(TestResult, number of LP solves)``.
     """
     from scipy.optimize import linprog
@@ -110,6 +116,10 @@ def l2_cutting_plane_test(A, b, c, r, eps):
     n = c.size
     cuts_A = [np.eye(n), -np.eye(n)]  # the bounding box of the ball: u = +-e_k
     cuts_b = [c + r, r - c]
+    if start is not None and np.linalg.norm(start - c) > 0:
+        u = (start - c) / np.linalg.norm(start - c)
+        cuts_A.append(u[None, :])
+        cuts_b.append(np.array([u @ c + r]))
     for k in range(1, L2_MAX_CUTS + 1):
         rows = np.vstack([A] + cuts_A)
         A_ub = np.hstack([rows, np.ones((rows.shape[0], 1))])

@@ -846,3 +846,22 @@ def test_doctests(module):
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy", "auto"])
+@pytest.mark.parametrize("domain", ["ball2", "box", "whole"])
+def test_zero_width_cells_are_not_counted(backend, domain):
+    """Layer 1: z = (x, y, x - y), three lines through the origin, six sectors. Layer 2:
+    a = h1 + h2, b = h1 - h2 + h3, c = h3. Sector by sector (counter-clockwise from 0 deg):
+    0-45: h = (x, y, x-y), a > 0, b = 2(x-y) > 0, c > 0; 45-90: h = (x, y, 0), a > 0,
+    b = x - y < 0, c = 0; 90-225 with x < y: h = (0, y, 0) or 0: (a, b) = (y, -y) or
+    identically 0, no split inside either sector; 225-270: h = (0, 0, x-y), a = 0, b = c > 0;
+    270-360: h = (x, 0, x-y), all of a, b, c > 0. Layer 2 splits no sector: 6 regions.
+    Its hyperplanes b = 0 lie on layer-1 lines, leaving zero-width cells that must not count."""
+    net = pr.Network.from_dense([[[1, 0], [0, 1], [1, -1]], [[1, 1, 0], [1, -1, 1], [0, 0, 1]]],
+                                [[0, 0, 0], [0, 0, 0]])
+    dom = {"ball2": pr.Ball([0.0, 0.0], 1.0), "box": pr.Box([-1.0, -1.0], [1.0, 1.0]), "whole": pr.Whole(2)}[domain]
+    if backend == "auto" and domain != "box":
+        backend = "highs"
+    res = pr.count_regions(net, dom, backend=backend)  # the default eps, at the solvers' tolerance
+    assert res.count == 6
