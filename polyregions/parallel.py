@@ -133,7 +133,7 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
     try:
         while queue or in_flight:
             while queue and stopped is None and len(in_flight) < 2 * workers:
-                sub = queue.pop()
+                sub = queue.pop(0)  # the oldest: shallowest, largest subtrees go out first
                 budget = SPREAD_BUDGET if len(queue) < workers else TASK_BUDGET
                 if end is not None:
                     budget = max(0.0, min(budget, end - time.perf_counter()))
