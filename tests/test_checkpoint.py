@@ -53,7 +53,10 @@ def test_killed_run_resumes_to_the_exact_count(tmp_path, workers):
     save_network(net, netfile)
     cmd = [sys.executable, "-m", "polyregions.cli", "count", str(netfile), "--whole", "--eps", "1e-7", "--quiet",
            "--workers", str(workers), "--checkpoint", str(ckpt), "--checkpoint-every", "0.2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # run outside the repository: `python -m` puts the working directory on sys.path, and the
+    # source folder is not the installed package (its solvers/ is mapped at install time)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     deadline = time.time() + 60
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -61,8 +64,8 @@ def test_killed_run_resumes_to_the_exact_count(tmp_path, workers):
     killed = proc.poll() is None
     if killed:
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert ckpt.exists()
+    _, err = proc.communicate()
+    assert ckpt.exists(), err.decode(errors="replace")[-2000:]
     res = pr.count_regions(net, pr.Whole(n0), eps=1e-7, workers=workers, resume=ckpt, checkpoint=ckpt)
     assert res.complete and res.count == _zaslavsky(n0, n1)
     assert killed, "the run finished before it could be killed: make the net larger"
