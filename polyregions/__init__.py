@@ -21,5 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
     "Network", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
-    "UnsupportedError", "Whole", "count_regions", "enumerate_regions", "montufar2014_network",
+    "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp", "enumerate_regions",
+    "export_model", "io", "max_margin_pattern", "milp", "montufar2014_network", "neuron_bounds", "propagate",
+    "single_region",
 ]

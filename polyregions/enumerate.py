@@ -20,7 +20,6 @@ A pattern is counted when its region contains a Euclidean ball of radius ``eps``
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -43,10 +42,6 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
-
-
-class _Stop(Exception):
-    pass
 
 
 def _validate(net, domain, eps, backend):
@@ -220,7 +215,7 @@ class _Search:
             yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             del bits[start:]
             return
-        eps, lp, stats = self.eps, self.lp, self.stats
+        eps, stats = self.eps, self.stats
         here = len(bits)  # the pattern up to (not including) neuron j
         g, cj = Gh[j], ch[j]
         s = float(g @ x + cj)  # signed distance of the witness to the hyperplane
@@ -423,6 +418,12 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
     stopped = None
     committed = count  # regions of finished subproblems (what a checkpoint may record)
     sub = None
+
+    def snapshot(now):
+        stats.seconds = base_seconds + now - t0
+        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+        stats.pending = len(queue)
+
     try:
         while queue:
             sub = queue.pop()
@@ -437,9 +438,8 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
                 if progress is not None:
                     now = time.perf_counter()
                     if now >= next_report:
-                        stats.seconds = base_seconds + now - t0
-                        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
-                        stats.pending = len(queue) + 1
+                        snapshot(now)
+                        stats.pending += 1  # the subproblem being searched
                         progress(count, stats)
                         next_report = now + 0.5
             if stopped:
@@ -452,20 +452,16 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
                 stopped = "time_limit"
                 break
             if next_save is not None and now >= next_save:
-                stats.seconds = base_seconds + now - t0
-                stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+                snapshot(now)
                 ckpt.save(committed, queue, stats)
                 next_save = now + checkpoint_every
     except KeyboardInterrupt:
         if sub is not None:
             queue.append(sub)  # its partial count is dropped: it restarts on resume
-        stats.seconds = base_seconds + time.perf_counter() - t0
-        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
+        snapshot(time.perf_counter())
         ckpt.save(committed, queue, stats)
         raise
-    stats.seconds = base_seconds + time.perf_counter() - t0
-    stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
-    stats.pending = len(queue)
+    snapshot(time.perf_counter())
     if stopped != "max_regions":
         ckpt.save(count, queue, stats)
     return RegionCount(count, stats, complete=stopped is None, stopped=stopped)

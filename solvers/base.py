@@ -14,13 +14,14 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
 from __future__ import annotations
 
 import enum
+import importlib.util
 import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from ..errors import InvalidInputError, SolverError  # noqa: F401  (re-exported for backends)
+from ..errors import InvalidInputError
 
 
 class Status(enum.Enum):
@@ -145,11 +146,7 @@ def _auto(problem):
     """The fastest backend that serves `problem`: the compiled dual simplex ("numba") on
     bounded polyhedral domains (boxes, L-inf balls, bounded polytopes), HiGHS otherwise."""
     polyhedral = problem.l1_ball is None and problem.l2_ball is None and problem.t_cap is None
-    if polyhedral:
-        try:
-            import numba  # noqa: F401
-        except ImportError:  # pragma: no cover - numba is a dependency
-            return _highs(problem)
+    if polyhedral and importlib.util.find_spec("numba") is not None:
         return _numba(problem)
     return _highs(problem)
 
