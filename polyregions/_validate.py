@@ -95,3 +95,17 @@ def positive_ints(value, name: str, what: str, *, length: int | None = None, sca
 def positive_int_sequence(value, name: str) -> list:
     """Return `value` as a non-empty list of positive Python ints, or raise naming `name`."""
     return list(positive_ints(value, name, "a non-empty sequence of positive integers"))
+
+
+def net_and_domain(net, domain) -> None:
+    """Check that `net` is a Network and `domain` a domain of its input dimension."""
+    from .domains import Domain
+    from .network import Network
+
+    if not isinstance(net, Network):
+        raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
+    if not isinstance(domain, Domain):
+        raise InvalidInputError(
+            f"`domain` must be a polyregions domain (Box, Ball, Polytope, Whole), got {type(domain).__name__}")
+    if domain.dim != net.input_dim:
+        raise InvalidInputError(f"`domain` has dimension {domain.dim} but the network takes {net.input_dim} inputs")

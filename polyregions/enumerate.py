@@ -26,7 +26,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ._validate import positive_number
+from ._validate import net_and_domain, positive_number
 from .domains import Domain
 from .errors import InvalidInputError
 from .network import Network
@@ -45,12 +45,7 @@ NEAR_EPS_FACTOR = 10.0
 
 
 def _validate(net, domain, eps, backend):
-    if not isinstance(net, Network):
-        raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise InvalidInputError(f"`domain` must be a polyregions domain (Box, Ball, Polytope, Whole), got {type(domain).__name__}")
-    if domain.dim != net.input_dim:
-        raise InvalidInputError(f"`domain` has dimension {domain.dim} but the network takes {net.input_dim} inputs")
+    net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
     if not isinstance(backend, str):
         raise InvalidInputError(f"`backend` must be a backend name, got {backend!r}")

@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import positive_number
+from ._validate import net_and_domain, positive_number
 from .domains import Ball, Domain, Polytope, Whole
 from .errors import InvalidInputError, SolverError, UnsupportedError
 from .network import Network
@@ -590,14 +590,7 @@ def _tighten_bounds(net, domain, start, *, integer, time_limit=None):
 
 # ====================================================================== validation
 def _validate(net, domain):
-    if not isinstance(net, Network):
-        raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise InvalidInputError(
-            f"`domain` must be a polyregions domain (Box, Ball, Polytope), got {type(domain).__name__}"
-        )
-    if domain.dim != net.input_dim:
-        raise InvalidInputError(f"`domain` has dimension {domain.dim} but the network takes {net.input_dim} inputs")
+    net_and_domain(net, domain)
     if isinstance(domain, Whole) or not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "

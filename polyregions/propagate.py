@@ -46,6 +46,7 @@ import math
 
 import numpy as np
 
+from ._validate import net_and_domain
 from .domains import Ball, Box, Domain, Polytope, Whole
 from .errors import InvalidInputError, SolverError, UnsupportedError
 from .network import Network
@@ -113,17 +114,6 @@ def stability(bounds) -> list:
 
 
 # ---------------------------------------------------------------------- validation
-def _validate_net_domain(net, domain):
-    if not isinstance(net, Network):
-        raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise InvalidInputError(
-            f"`domain` must be a polyregions domain (Box, Ball, Polytope, Whole), got {type(domain).__name__}"
-        )
-    if domain.dim != net.input_dim:
-        raise InvalidInputError(f"`domain` has dimension {domain.dim} but the network takes {net.input_dim} inputs")
-
-
 def _validate_method(method):
     if method not in METHODS:
         raise InvalidInputError(f"`method` must be one of {list(METHODS)}, got {method!r}")
@@ -340,7 +330,7 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
     >>> bool(np.isclose(up[0], np.sqrt(2)) and np.isclose(lo[0], -np.sqrt(2)))
     True
     """
-    _validate_net_domain(net, domain)
+    net_and_domain(net, domain)
     method = _validate_method(method)
     if time_limit is not None:
         from ._validate import positive_number
