@@ -8,7 +8,7 @@
 
 from . import bounds, io, milp, propagate
 from .constructions import montufar2014_network
-from .domains import Ball, Box, Domain, Polytope, Whole
+from .domains import Ball, Box, Domain, Line, Plane, Polytope, Whole
 from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
 from .errors import InvalidInputError, PolyRegionsError, SolverError, UnsupportedError
 from .milp import count_regions_milp, export_model, max_margin_pattern, single_region
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
-    "Network", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
+    "Line", "Network", "Plane", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
     "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp", "enumerate_regions",
     "export_model", "io", "max_margin_pattern", "milp", "montufar2014_network", "neuron_bounds", "propagate",
     "single_region",
