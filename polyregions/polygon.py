@@ -1,0 +1,317 @@
+"""Compiled kernels for convex polygons in the plane: splitting by lines, areas, inradii.
+
+A cell is a convex polygon with its vertices counter-clockwise in orthonormal slice
+coordinates ``y``. Vertex ``i`` carries the line of the edge from it to vertex ``i + 1``,
+``a . y <= beta`` with a unit outward normal ``a`` (stored as ``(a_0, a_1, beta)``), and a
+label: ``-1 - k`` for the ``k``-th edge of the domain, else the global index of the neuron
+whose zero set the edge lies on.
+
+:func:`split_cells` refines cells by the neurons of one layer. For cell ``k`` and neuron
+``j`` the pre-activation is affine on the cell, ``z = G[k, j] . y + c[k, j]``, and it is
+evaluated afresh at every vertex (nothing is interpolated but the position of a new
+vertex). The vertex is *on the zero set* when ``|z| <= ZERO_RTOL * s`` with
+``s = Gabs[k, j] . |y| + cabs[k, j]`` the size of the terms summed (``Gabs``, ``cabs`` are
+the same maps computed with absolute values: a bound on their rounding error). Then:
+
+* no vertex with ``z > tol``: the neuron is off on the cell (this covers a neuron
+  identically zero on the cell, a line through a vertex and a line along an edge);
+* no vertex with ``z < -tol``: the neuron is on;
+* otherwise the cell is cut in two; vertices on the zero set go to both children, and the
+  cut crosses each edge whose ends have strictly opposite signs at
+  ``v_i + z_i / (z_i - z_{i+1}) (v_{i+1} - v_i)`` (the same float in both children).
+
+A child is kept when it contains a disc of radius ``eps`` (its inradius, the Chebyshev
+radius, exceeds ``eps``). With area ``A`` and perimeter ``P`` of a convex polygon,
+``A / P <= r <= 2 A / P`` (its inner parallel set at distance ``t < A / P`` keeps a
+positive area; the triangles from the incentre to the edges cover it). Only when these
+bounds straddle ``[eps / near, near eps]`` is ``r`` computed exactly (:func:`inradius`),
+and such a decision is reported as near ``eps``. A dropped child holds no counted region:
+its descendants are subsets of it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["ZERO_RTOL", "split_cells", "inradii", "inradius", "areas"]
+
+#: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
+#: terms summed to compute it (module docstring).
+ZERO_RTOL = 1e-12
+#: Three edge lines whose 3x3 system has a determinant below this are skipped by :func:`inradius`
+#: (their normals are unit vectors, so the determinant is of order 1 for a proper vertex).
+SINGULAR_DET = 1e-13
+#: A candidate centre of :func:`inradius` may violate an edge line by this much (times the
+#: line's offset size) and still count as inside: rounding, not geometry.
+FEASIBILITY_RTOL = 1e-12
+
+
+@njit(cache=True)
+def _area_perimeter(v, s, m):
+    area = 0.0
+    per = 0.0
+    for i in range(m):
+        i1 = s + (i + 1) % m
+        x0, y0 = v[s + i, 0], v[s + i, 1]
+        x1, y1 = v[i1, 0], v[i1, 1]
+        area += x0 * y1 - x1 * y0
+        per += math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2)
+    return 0.5 * area, per
+
+
+@njit(cache=True)
+def inradius(lines, s, m):
+    """``(r, y0, y1)``: the largest disc inside the polygon whose edge lines are
+    ``lines[s:s + m]``, by the vertices of ``max t s.t. a_i . y + t <= beta_i`` (every
+    triple of lines; the optimum of this bounded LP sits at one). ``r`` is recomputed as
+    the centre's distance to its nearest line."""
+    best_t = -np.inf
+    by0 = 0.0
+    by1 = 0.0
+    for i in range(m):
+        a0, a1, b0 = lines[s + i, 0], lines[s + i, 1], lines[s + i, 2]
+        for j in range(i + 1, m):
+            c0, c1, b1 = lines[s + j, 0], lines[s + j, 1], lines[s + j, 2]
+            for k in range(j + 1, m):
+                d0, d1, b2 = lines[s + k, 0], lines[s + k, 1], lines[s + k, 2]
+                # [a0 a1 1; c0 c1 1; d0 d1 1] [y0 y1 t]^T = [b0 b1 b2]^T by Cramer's rule
+                det = a0 * (c1 - d1) - a1 * (c0 - d0) + (c0 * d1 - c1 * d0)
+                if abs(det) < SINGULAR_DET:
+                    continue
+                t = (a0 * (c1 * b2 - b1 * d1) - a1 * (c0 * b2 - b1 * d0) + b0 * (c0 * d1 - c1 * d0)) / det
+                if t <= best_t:
+                    continue
+                y0 = (b0 * (c1 - d1) - a1 * (b1 - b2) + (b1 * d1 - c1 * b2)) / det
+                y1 = (a0 * (b1 - b2) - b0 * (c0 - d0) + (c0 * b2 - b1 * d0)) / det
+                ok = True
+                for q in range(m):
+                    e0, e1, bq = lines[s + q, 0], lines[s + q, 1], lines[s + q, 2]
+                    if e0 * y0 + e1 * y1 + t > bq + FEASIBILITY_RTOL * (1.0 + abs(bq) + abs(t)):
+                        ok = False
+                        break
+                if ok:
+                    best_t, by0, by1 = t, y0, y1
+    if best_t == -np.inf:
+        return 0.0, 0.0, 0.0
+    r = np.inf
+    for q in range(m):
+        d = lines[s + q, 2] - lines[s + q, 0] * by0 - lines[s + q, 1] * by1
+        if d < r:
+            r = d
+    return r, by0, by1
+
+
+@njit(cache=True)
+def inradii(start, lines):
+    """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 2)."""
+    K = start.size - 1
+    r = np.empty(K)
+    centre = np.empty((K, 2))
+    for k in range(K):
+        r[k], centre[k, 0], centre[k, 1] = inradius(lines, start[k], start[k + 1] - start[k])
+    return r, centre
+
+
+@njit(cache=True)
+def areas(start, verts):
+    """Area of every cell."""
+    K = start.size - 1
+    out = np.empty(K)
+    for k in range(K):
+        out[k] = _area_perimeter(verts, start[k], start[k + 1] - start[k])[0]
+    return out
+
+
+@njit(cache=True)
+def _keep(v, lines, s, m, eps, near, stats):
+    """Whether the child ``[s, s + m)`` holds a disc of radius ``eps`` (module docstring)."""
+    if m < 3:
+        return False
+    area, per = _area_perimeter(v, s, m)
+    if area <= 0.0 or per <= 0.0:
+        return False
+    lb = area / per
+    if lb > near * eps:
+        return True
+    if 2.0 * lb < eps / near:
+        return False
+    r = inradius(lines, s, m)[0]
+    stats[1] += 1
+    if eps / near <= r <= near * eps:
+        stats[0] += 1
+    return r > eps
+
+
+@njit(cache=True)
+def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
+    """Write the part of polygon ``[ps, ps + pm)`` where ``side * z >= 0`` at ``d``; its length."""
+    out = d
+    for i in range(pm):
+        i1 = (i + 1) % pm
+        si = sg[i] * side
+        sn = sg[i1] * side
+        if si >= 0:
+            v[out, 0], v[out, 1] = v[ps + i, 0], v[ps + i, 1]
+            if sn < 0 and si == 0:
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
+            else:
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
+            out += 1
+            if si > 0 and sn < 0:
+                t = z[i] / (z[i] - z[i1])
+                v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
+                v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
+                out += 1
+        elif sn > 0:
+            # the edge enters the kept side: the same crossing as the other child computes
+            t = z[i] / (z[i] - z[i1])
+            v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
+            v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+            ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
+            out += 1
+    return out - d
+
+
+@njit(cache=True)
+def _grow2(a, need):
+    cap = a.shape[0]
+    if need <= cap:
+        return a
+    while cap < need:
+        cap *= 2
+    b = np.empty((cap, a.shape[1]), a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow1(a, need):
+    cap = a.shape[0]
+    if need <= cap:
+        return a
+    while cap < need:
+        cap *= 2
+    b = np.empty(cap, a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, near, rtol):
+    """Refine cells by the ``n = G.shape[1]`` neurons of one layer (module docstring).
+
+    Returns ``(start', verts', lines', labels', parent, bits, stats)``: the kept cells (a
+    CSR layout of their vertices), the input cell each came from, the layer's pattern bits
+    (``uint8``, ``(K', n)``), and ``stats = [near-eps decisions, exact inradii, cells]``.
+    """
+    K = start.size - 1
+    n = G.shape[1]
+    o_start = np.zeros(2 * K + 17, np.int64)
+    o_verts = np.empty((2 * verts.shape[0] + 64, 2))
+    o_lines = np.empty((2 * verts.shape[0] + 64, 3))
+    o_labels = np.empty(2 * verts.shape[0] + 64, np.int64)
+    o_parent = np.empty(2 * K + 16, np.int64)
+    o_bits = np.empty((2 * K + 16, n), np.uint8)
+    nc = 0
+    nv = 0
+    sv = np.empty((256, 2))
+    sl = np.empty((256, 3))
+    slab = np.empty(256, np.int64)
+    e_info = np.empty((64, 4), np.int64)  # start, count, neuron, bit
+    bits = np.zeros(n, np.uint8)
+    z = np.empty(64)
+    sg = np.empty(64, np.int64)
+    stats = np.zeros(3, np.int64)
+    for k in range(K):
+        m0 = start[k + 1] - start[k]
+        sv = _grow2(sv, m0)
+        sl = _grow2(sl, m0)
+        slab = _grow1(slab, m0)
+        for i in range(m0):
+            sv[i, 0], sv[i, 1] = verts[start[k] + i, 0], verts[start[k] + i, 1]
+            sl[i, 0], sl[i, 1], sl[i, 2] = lines[start[k] + i, 0], lines[start[k] + i, 1], lines[start[k] + i, 2]
+            slab[i] = labels[start[k] + i]
+        ne = 1
+        e_info[0, 0], e_info[0, 1], e_info[0, 2], e_info[0, 3] = 0, m0, 0, -1
+        while ne > 0:
+            ne -= 1
+            ps, pm, j, b = e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3]
+            top = ps + pm
+            if b >= 0:
+                bits[j] = b
+                j += 1
+            alive = True
+            while j < n:
+                z = _grow1(z, pm)
+                sg = _grow1(sg, pm)
+                g0, g1, cj = G[k, j, 0], G[k, j, 1], c[k, j]
+                a0, a1, ca = Gabs[k, j, 0], Gabs[k, j, 1], cabs[k, j]
+                npos = 0
+                nneg = 0
+                for i in range(pm):
+                    x, y = sv[ps + i, 0], sv[ps + i, 1]
+                    zi = g0 * x + g1 * y + cj
+                    tol = rtol * (a0 * abs(x) + a1 * abs(y) + ca)
+                    z[i] = zi
+                    if zi > tol:
+                        sg[i] = 1
+                        npos += 1
+                    elif zi < -tol:
+                        sg[i] = -1
+                        nneg += 1
+                    else:
+                        sg[i] = 0
+                if nneg == 0 or npos == 0:
+                    bits[j] = 1 if nneg == 0 and npos > 0 else 0
+                    j += 1
+                    continue
+                gn = math.sqrt(g0 * g0 + g1 * g1)
+                need = top + 2 * pm + 4
+                sv = _grow2(sv, need)
+                sl = _grow2(sl, need)
+                slab = _grow1(slab, need)
+                on_s = top
+                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1, -g0 / gn, -g1 / gn, cj / gn, label_base + j, on_s)
+                off_s = on_s + on_m
+                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1, g0 / gn, g1 / gn, -cj / gn, label_base + j, off_s)
+                top = off_s + off_m
+                keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
+                keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)
+                if keep_on and keep_off:
+                    e_info = _grow2(e_info, ne + 1)
+                    e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3] = off_s, off_m, j, 0
+                    ne += 1
+                if keep_on:
+                    ps, pm = on_s, on_m
+                    bits[j] = 1
+                elif keep_off:
+                    ps, pm = off_s, off_m
+                    bits[j] = 0
+                else:
+                    alive = False
+                    break
+                j += 1
+            if not alive:
+                continue
+            o_start = _grow1(o_start, nc + 2)
+            o_parent = _grow1(o_parent, nc + 1)
+            o_bits = _grow2(o_bits, nc + 1)
+            o_verts = _grow2(o_verts, nv + pm)
+            o_lines = _grow2(o_lines, nv + pm)
+            o_labels = _grow1(o_labels, nv + pm)
+            for i in range(pm):
+                o_verts[nv + i, 0], o_verts[nv + i, 1] = sv[ps + i, 0], sv[ps + i, 1]
+                o_lines[nv + i, 0], o_lines[nv + i, 1], o_lines[nv + i, 2] = sl[ps + i, 0], sl[ps + i, 1], sl[ps + i, 2]
+                o_labels[nv + i] = slab[ps + i]
+            nv += pm
+            o_parent[nc] = k
+            o_bits[nc, :] = bits
+            nc += 1
+            o_start[nc] = nv
+    stats[2] = nc
+    return (o_start[: nc + 1].copy(), o_verts[:nv].copy(), o_lines[:nv].copy(), o_labels[:nv].copy(),
+            o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
