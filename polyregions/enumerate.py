@@ -273,7 +273,7 @@ def _check_backend_capability(search: _Search, domain):
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                      prune: bool = True) -> Iterator[Region]:
+                      prune: bool = True, method: str = "auto") -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
 
     Parameters
@@ -288,12 +288,17 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
+    method : {"auto", "dfs", "planar"}
+        "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`; lines, bounded
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
+        search; "auto" (default): planar where it applies.
 
     Yields
     ------
     Region
         With its bit-packed pattern, an interior point and the radius of a ball around it
-        inside the region, and ``affine_map()``.
+        inside the region, and ``affine_map()``; on lines, planes and 1-D / 2-D domains a
+        :class:`~polyregions.slicing.SliceRegion` (slice coordinates, polygon, area).
 
     Examples
     --------
@@ -304,10 +309,17 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     >>> sum(1 for _ in pr.enumerate_regions(net, pr.Box([-1, -1], [1, 1])))
     4
     """
+    from .planar import choose_method, enumerate_planar
+    from .slicing import lift_regions, search_problem
+
     eps = _validate(net, domain, eps, backend)
-    search = _Search(net, domain, eps, backend, prune)
-    _check_backend_capability(search, domain)
-    return _regions(search, net)  # validated now, searched lazily
+    if choose_method(method, domain, allowed=("auto", "dfs", "planar")) == "planar":
+        return enumerate_planar(net, domain, eps=eps)
+    net_s, domain_s = search_problem(net, domain)
+    search = _Search(net_s, domain_s, eps, backend, prune)
+    _check_backend_capability(search, domain_s)
+    regions = _regions(search, net_s)  # validated now, searched lazily
+    return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
 
 
 def _regions(search, net):
@@ -323,16 +335,18 @@ def _regions(search, net):
 
 
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                  method: str = "dfs", prune: bool = True, max_regions: int | None = None,
+                  method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
                   checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:
     """Count the activation regions of `net` inside `domain` exactly (see :func:`enumerate_regions`).
 
     Parameters
     ----------
-    method : {"dfs", "milp"}
-        The exact depth-first search (default), or the independent MILP count
-        (:func:`polyregions.milp.count_regions_milp`; bounded domains only).
+    method : {"auto", "dfs", "planar", "milp"}
+        The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`),
+        or the independent MILP count (:func:`polyregions.milp.count_regions_milp`; bounded
+        domains only). "auto" (default): planar where it applies and no checkpoint, resume or
+        cluster is asked for (it runs in one process), else the search.
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
@@ -364,13 +378,17 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
+    from .planar import choose_method, count_planar
+    from .slicing import search_problem
+
+    _validate(net, domain, eps, backend)
+    method = choose_method(method, domain, needs_search=checkpoint is not None or resume is not None or client is not None)
     if method == "milp":
         from .milp import count_regions_milp
 
+        net, domain = search_problem(net, domain)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
-    if method != "dfs":
-        raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
     eps = _validate(net, domain, eps, backend)
     if max_regions is not None and (isinstance(max_regions, bool) or not isinstance(max_regions, (int, np.integer)) or max_regions < 0):
         raise InvalidInputError(f"`max_regions` must be a non-negative integer, got {max_regions!r}")
@@ -381,9 +399,12 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         raise InvalidInputError(f"`workers` must be a positive integer, got {workers!r}")
     from .checkpoint import Checkpointer
 
+    if method == "planar":
+        return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    search = _Search(net, domain, eps, backend, prune)
-    _check_backend_capability(search, domain)
+    net_s, domain_s = search_problem(net, domain)
+    search = _Search(net_s, domain_s, eps, backend, prune)
+    _check_backend_capability(search, domain_s)
     if max_regions == 0:
         return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
