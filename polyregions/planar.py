@@ -249,10 +249,21 @@ def _interval_cells(run, net, domain):
 # ---------------------------------------------------------------------------------------------
 # results
 
+class _Polygons:
+    """The polygons ``idx`` of a batch, materialised one at a time: ``(vertices, edge labels)``."""
+
+    def __init__(self, start, verts, labels, idx):
+        self.start, self.verts, self.labels, self.idx = start, verts, labels, idx
+
+    def __getitem__(self, k):
+        a, b = self.start[self.idx[k]], self.start[self.idx[k] + 1]
+        return self.verts[a:b], self.labels[a:b]
+
+
 def planar_cells(net, domain, eps, run=None):
     """Yield ``(bits, centre_y, radius, size, vertices_y, y_maps)`` batches of the counted cells:
     patterns (``uint8``, (K, N)), inradius centres and radii in orthonormal coordinates, areas
-    or lengths, vertices (a list of arrays) and, in 2-D, the last hidden layer's maps in ``y``
+    or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the last hidden layer's maps in ``y``
     (None in 1-D)."""
     run = run or _Run(eps)
     lo_d = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
@@ -265,13 +276,13 @@ def planar_cells(net, domain, eps, run=None):
             keep = radius > eps
             ends = np.column_stack([P[:-1], P[1:]])[keep]
             yield (bits[keep], ((P[:-1] + P[1:]) / 2)[keep, None], radius[keep], length[keep],
-                   list(ends[:, :, None]), None)
+                   [(e[:, None], None) for e in ends], None)
         return
     for start, verts, lines, labels, bits, Mg, mc in _polygon_cells(run, net, domain):
         r, centre = inradii(start, lines)
         keep = r > eps  # the split decisions kept these; this only guards the recomputed inradius
         idx = np.flatnonzero(keep)
-        polys = [verts[start[k]:start[k + 1]] for k in idx]
+        polys = _Polygons(start, verts, np.maximum(labels, -1), idx)
         yield bits[idx], centre[idx], r[idx], areas(start, verts)[idx], polys, (Mg[idx], mc[idx])
 
 
@@ -319,7 +330,8 @@ def _lifted(net, domain, eps):
         packed = np.packbits(bits.astype(bool), axis=1)
         for k in range(len(bits)):
             y = centre[k]
+            verts, labels = polys[k]
             yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
                               None if maps is None or Q.shape[0] != Q.shape[1] else (maps[0][k], maps[1][k]),
-                              net.output, coords=Rinv @ y, vertices=polys[k] @ Rinv.T, size=float(size[k]),
-                              _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+                              net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
+                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)

@@ -81,7 +81,9 @@ class SliceRegion(Region):
     the input itself when the domain is not a slice); ``vertices``, the region's polygon
     (counter-clockwise) or interval ends in slice coordinates (None from the search, which
     finds points, not polygons); ``size``, its area or length in input units (None from
-    the search). ``affine_map()`` is the network's map in input coordinates (computed on
+    the search); ``edges``, per polygon edge (from vertex ``i`` to ``i + 1``) the neuron whose
+    zero set it lies on (its bit's index, layer by layer), ``-1`` on the domain's boundary.
+    ``affine_map()`` is the network's map in input coordinates (computed on
     first use: for wide inputs it is an ``(out, n)`` product), ``slice_affine_map()`` in
     slice coordinates.
     """
@@ -89,6 +91,7 @@ class SliceRegion(Region):
     coords: np.ndarray = None
     vertices: np.ndarray | None = None
     size: float | None = None
+    edges: np.ndarray | None = None
     _layers: tuple = field(repr=False, default=())
     _slice_layers: tuple = field(repr=False, default=())
     _R: np.ndarray = field(repr=False, default=None)
