@@ -189,7 +189,7 @@ def _polygon_cells(run, net, domain):
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
     layers = compose_layers(net, origin, Q)
     start = np.array([0, m], np.int64)
-    root_r = inradii(start, lines)[0][0]
+    root_r = inradii(start, lines, verts)[0][0]
     if not root_r > run.eps:
         return
     yield from _refine(run, layers, 0, start, np.ascontiguousarray(verts), np.ascontiguousarray(lines),
@@ -279,9 +279,10 @@ def planar_cells(net, domain, eps, run=None):
                    [(e[:, None], None) for e in ends], None)
         return
     for start, verts, lines, labels, bits, Mg, mc in _polygon_cells(run, net, domain):
-        r, centre = inradii(start, lines)
-        keep = r > eps  # the split decisions kept these; this only guards the recomputed inradius
-        idx = np.flatnonzero(keep)
+        # every cell here passed the split decisions (a disc of radius > eps); r and the centre
+        # are a disc the cell holds (the largest, but for ill-conditioned slivers a lower bound)
+        r, centre = inradii(start, lines, verts)
+        idx = np.arange(len(r))
         polys = _Polygons(start, verts, np.maximum(labels, -1), idx)
         yield bits[idx], centre[idx], r[idx], areas(start, verts)[idx], polys, (Mg[idx], mc[idx])
 

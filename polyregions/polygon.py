@@ -41,77 +41,77 @@ __all__ = ["ZERO_RTOL", "split_cells", "inradii", "inradius", "areas"]
 #: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
 #: terms summed to compute it (module docstring).
 ZERO_RTOL = 1e-12
-#: Three edge lines whose 3x3 system has a determinant below this are skipped by :func:`inradius`
-#: (their normals are unit vectors, so the determinant is of order 1 for a proper vertex).
-SINGULAR_DET = 1e-13
-#: A candidate centre of :func:`inradius` may violate an edge line by this much (times the
-#: line's offset size) and still count as inside: rounding, not geometry.
-FEASIBILITY_RTOL = 1e-12
 
 
 @njit(cache=True)
 def _area_perimeter(v, s, m):
+    """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy)."""
     area = 0.0
     per = 0.0
+    ox, oy = v[s, 0], v[s, 1]
     for i in range(m):
         i1 = s + (i + 1) % m
-        x0, y0 = v[s + i, 0], v[s + i, 1]
-        x1, y1 = v[i1, 0], v[i1, 1]
+        x0, y0 = v[s + i, 0] - ox, v[s + i, 1] - oy
+        x1, y1 = v[i1, 0] - ox, v[i1, 1] - oy
         area += x0 * y1 - x1 * y0
         per += math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2)
     return 0.5 * area, per
 
 
 @njit(cache=True)
-def inradius(lines, s, m):
-    """``(r, y0, y1)``: the largest disc inside the polygon whose edge lines are
-    ``lines[s:s + m]``, by the vertices of ``max t s.t. a_i . y + t <= beta_i`` (every
-    triple of lines; the optimum of this bounded LP sits at one). ``r`` is recomputed as
-    the centre's distance to its nearest line."""
-    best_t = -np.inf
+def inradius(lines, verts, s, m):
+    """``(r, y0, y1)``: a disc of radius ``r`` centred at ``(y0, y1)`` inside the polygon
+    ``verts[s:s + m]`` whose edge lines are ``lines[s:s + m]``: the largest one, found among
+    the vertices of ``max t s.t. a_i . y + t <= beta_i`` (every triple of lines; the optimum
+    of this bounded LP sits at one) and the vertices' mean. Each candidate is judged by its
+    own distance to the nearest line, recomputed, so ``r`` is always honest for the centre
+    returned, even where a triple is ill-conditioned (nearly parallel lines). Solved in
+    coordinates centred on the vertices' mean (offsets of the polygon's size)."""
+    ox = 0.0
+    oy = 0.0
+    for i in range(m):
+        ox += verts[s + i, 0] / m
+        oy += verts[s + i, 1] / m
+    beta = np.empty(m)
+    best_r = np.inf
+    for i in range(m):
+        beta[i] = lines[s + i, 2] - lines[s + i, 0] * ox - lines[s + i, 1] * oy
+        best_r = min(best_r, beta[i])  # the mean itself
     by0 = 0.0
     by1 = 0.0
     for i in range(m):
-        a0, a1, b0 = lines[s + i, 0], lines[s + i, 1], lines[s + i, 2]
+        a0, a1, b0 = lines[s + i, 0], lines[s + i, 1], beta[i]
         for j in range(i + 1, m):
-            c0, c1, b1 = lines[s + j, 0], lines[s + j, 1], lines[s + j, 2]
+            c0, c1, b1 = lines[s + j, 0], lines[s + j, 1], beta[j]
             for k in range(j + 1, m):
-                d0, d1, b2 = lines[s + k, 0], lines[s + k, 1], lines[s + k, 2]
+                d0, d1, b2 = lines[s + k, 0], lines[s + k, 1], beta[k]
                 # [a0 a1 1; c0 c1 1; d0 d1 1] [y0 y1 t]^T = [b0 b1 b2]^T by Cramer's rule
                 det = a0 * (c1 - d1) - a1 * (c0 - d0) + (c0 * d1 - c1 * d0)
-                if abs(det) < SINGULAR_DET:
+                if det == 0.0:
                     continue
                 t = (a0 * (c1 * b2 - b1 * d1) - a1 * (c0 * b2 - b1 * d0) + b0 * (c0 * d1 - c1 * d0)) / det
-                if t <= best_t:
+                if not t > best_r:
                     continue
                 y0 = (b0 * (c1 - d1) - a1 * (b1 - b2) + (b1 * d1 - c1 * b2)) / det
                 y1 = (a0 * (b1 - b2) - b0 * (c0 - d0) + (c0 * b2 - b1 * d0)) / det
-                ok = True
+                r = np.inf
                 for q in range(m):
-                    e0, e1, bq = lines[s + q, 0], lines[s + q, 1], lines[s + q, 2]
-                    if e0 * y0 + e1 * y1 + t > bq + FEASIBILITY_RTOL * (1.0 + abs(bq) + abs(t)):
-                        ok = False
+                    r = min(r, beta[q] - lines[s + q, 0] * y0 - lines[s + q, 1] * y1)
+                    if r <= best_r:
                         break
-                if ok:
-                    best_t, by0, by1 = t, y0, y1
-    if best_t == -np.inf:
-        return 0.0, 0.0, 0.0
-    r = np.inf
-    for q in range(m):
-        d = lines[s + q, 2] - lines[s + q, 0] * by0 - lines[s + q, 1] * by1
-        if d < r:
-            r = d
-    return r, by0, by1
+                if r > best_r:
+                    best_r, by0, by1 = r, y0, y1
+    return best_r, by0 + ox, by1 + oy
 
 
 @njit(cache=True)
-def inradii(start, lines):
+def inradii(start, lines, verts):
     """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 2)."""
     K = start.size - 1
     r = np.empty(K)
     centre = np.empty((K, 2))
     for k in range(K):
-        r[k], centre[k, 0], centre[k, 1] = inradius(lines, start[k], start[k + 1] - start[k])
+        r[k], centre[k, 0], centre[k, 1] = inradius(lines, verts, start[k], start[k + 1] - start[k])
     return r, centre
 
 
@@ -138,7 +138,7 @@ def _keep(v, lines, s, m, eps, near, stats):
         return True
     if 2.0 * lb < eps / near:
         return False
-    r = inradius(lines, s, m)[0]
+    r = inradius(lines, v, s, m)[0]
     stats[1] += 1
     if eps / near <= r <= near * eps:
         stats[0] += 1
@@ -177,25 +177,14 @@ def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
 
 
 @njit(cache=True)
-def _grow2(a, need):
+def _grow(a, need):
+    """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
     cap = a.shape[0]
     if need <= cap:
         return a
     while cap < need:
         cap *= 2
-    b = np.empty((cap, a.shape[1]), a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@njit(cache=True)
-def _grow1(a, need):
-    cap = a.shape[0]
-    if need <= cap:
-        return a
-    while cap < need:
-        cap *= 2
-    b = np.empty(cap, a.dtype)
+    b = np.empty((cap,) + a.shape[1:], a.dtype)
     b[: a.shape[0]] = a
     return b
 
@@ -228,9 +217,9 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
     stats = np.zeros(3, np.int64)
     for k in range(K):
         m0 = start[k + 1] - start[k]
-        sv = _grow2(sv, m0)
-        sl = _grow2(sl, m0)
-        slab = _grow1(slab, m0)
+        sv = _grow(sv, m0)
+        sl = _grow(sl, m0)
+        slab = _grow(slab, m0)
         for i in range(m0):
             sv[i, 0], sv[i, 1] = verts[start[k] + i, 0], verts[start[k] + i, 1]
             sl[i, 0], sl[i, 1], sl[i, 2] = lines[start[k] + i, 0], lines[start[k] + i, 1], lines[start[k] + i, 2]
@@ -246,8 +235,8 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                 j += 1
             alive = True
             while j < n:
-                z = _grow1(z, pm)
-                sg = _grow1(sg, pm)
+                z = _grow(z, pm)
+                sg = _grow(sg, pm)
                 g0, g1, cj = G[k, j, 0], G[k, j, 1], c[k, j]
                 a0, a1, ca = Gabs[k, j, 0], Gabs[k, j, 1], cabs[k, j]
                 npos = 0
@@ -271,9 +260,9 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                     continue
                 gn = math.sqrt(g0 * g0 + g1 * g1)
                 need = top + 2 * pm + 4
-                sv = _grow2(sv, need)
-                sl = _grow2(sl, need)
-                slab = _grow1(slab, need)
+                sv = _grow(sv, need)
+                sl = _grow(sl, need)
+                slab = _grow(slab, need)
                 on_s = top
                 on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1, -g0 / gn, -g1 / gn, cj / gn, label_base + j, on_s)
                 off_s = on_s + on_m
@@ -282,7 +271,7 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                 keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
                 keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)
                 if keep_on and keep_off:
-                    e_info = _grow2(e_info, ne + 1)
+                    e_info = _grow(e_info, ne + 1)
                     e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3] = off_s, off_m, j, 0
                     ne += 1
                 if keep_on:
@@ -297,12 +286,12 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                 j += 1
             if not alive:
                 continue
-            o_start = _grow1(o_start, nc + 2)
-            o_parent = _grow1(o_parent, nc + 1)
-            o_bits = _grow2(o_bits, nc + 1)
-            o_verts = _grow2(o_verts, nv + pm)
-            o_lines = _grow2(o_lines, nv + pm)
-            o_labels = _grow1(o_labels, nv + pm)
+            o_start = _grow(o_start, nc + 2)
+            o_parent = _grow(o_parent, nc + 1)
+            o_bits = _grow(o_bits, nc + 1)
+            o_verts = _grow(o_verts, nv + pm)
+            o_lines = _grow(o_lines, nv + pm)
+            o_labels = _grow(o_labels, nv + pm)
             for i in range(pm):
                 o_verts[nv + i, 0], o_verts[nv + i, 1] = sv[ps + i, 0], sv[ps + i, 1]
                 o_lines[nv + i, 0], o_lines[nv + i, 1], o_lines[nv + i, 2] = sl[ps + i, 0], sl[ps + i, 1], sl[ps + i, 2]

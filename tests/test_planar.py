@@ -283,3 +283,31 @@ def test_max_regions_and_statistics(random_dense_net):
     assert part.count == 3 and not part.complete and part.stopped == "max_regions"
     assert full.complete and full.stats.eps == EPS
     assert full.stats.min_radius == pytest.approx(min(r.radius for r in pr.enumerate_regions(net, box)))
+
+
+def test_many_lines_in_general_position_give_zaslavsky_count(zaslavsky):
+    """120 random lines, in a box holding all their crossings: 1 + 120 + C(120, 2) regions (this
+    also takes the kernels' buffers far past their first sizes)."""
+    rng = np.random.default_rng(21)
+    angles = np.pi * (np.arange(120) + rng.uniform(0.2, 0.8, 120)) / 120  # no two lines nearly parallel
+    W, b = np.column_stack([np.cos(angles), np.sin(angles)]), rng.normal(size=120)
+    crossings = [np.linalg.solve(W[[i, j]], -b[[i, j]]) for i in range(120) for j in range(i)]
+    reach = 1.01 * np.abs(crossings).max()
+    net = pr.Network.from_dense([W], [b])
+    res = pr.count_regions(net, pr.Box([-reach, -reach], [reach, reach]), method="planar", eps=1e-12)
+    assert res.count == zaslavsky(2, 120)
+
+
+@pytest.mark.parametrize("method", ["planar", "dfs"])
+def test_three_nearly_parallel_lines_crossing_far_away(method):
+    """Three lines within 0.005 rad of each other, crossing up to 7.5e5 from the origin: the
+    long thin wedges between them (inradii 0.006 to 0.6) are 7 regions in a box holding
+    the crossings."""
+    W = np.array([[0.6939247628614134, -0.1196149568737294], [-1.045279424641642, 0.17390955321529164],
+                  [1.9926526478415145, -0.331526522350224]])
+    b = np.array([-2.1001051526512886, 0.11862428149034983, 2.2671920580788893])
+    crossings = [np.linalg.solve(W[[i, j]], -b[[i, j]]) for i in range(3) for j in range(i)]
+    reach = 1.01 * np.abs(crossings).max()
+    net = pr.Network.from_dense([W], [b])
+    res = pr.count_regions(net, pr.Box([-reach, -reach], [reach, reach]), method=method, eps=1e-12)
+    assert res.count == 7

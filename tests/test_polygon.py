@@ -25,7 +25,7 @@ def _lines(verts):
 def test_inradius_closed_forms(verts, radius, centre):
     verts = np.array(verts, float)
     start = np.array([0, len(verts)], np.int64)
-    r, c = inradii(start, _lines(verts))
+    r, c = inradii(start, _lines(verts), verts)
     assert r[0] == pytest.approx(radius, rel=1e-12)
     if centre is not None:
         assert np.allclose(c[0], centre, atol=1e-12)
