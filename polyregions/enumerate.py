@@ -291,7 +291,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     method : {"auto", "dfs", "planar"}
         "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`; lines, bounded
         planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
-        search; "auto" (default): planar where it applies.
+        search; "auto" (default): planar where it applies and no solver `backend` is named.
 
     Yields
     ------
@@ -313,7 +313,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     from .slicing import lift_regions, search_problem
 
     eps = _validate(net, domain, eps, backend)
-    if choose_method(method, domain, allowed=("auto", "dfs", "planar")) == "planar":
+    if choose_method(method, domain, needs_search=backend != "auto", allowed=("auto", "dfs", "planar")) == "planar":
         return enumerate_planar(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
     search = _Search(net_s, domain_s, eps, backend, prune)
@@ -345,8 +345,9 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     method : {"auto", "dfs", "planar", "milp"}
         The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`),
         or the independent MILP count (:func:`polyregions.milp.count_regions_milp`; bounded
-        domains only). "auto" (default): planar where it applies and no checkpoint, resume or
-        cluster is asked for (it runs in one process), else the search.
+        domains only). "auto" (default): planar where it applies and nothing of the search is
+        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
+        process and ignores `workers`), else the search.
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
@@ -382,7 +383,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     from .slicing import search_problem
 
     _validate(net, domain, eps, backend)
-    method = choose_method(method, domain, needs_search=checkpoint is not None or resume is not None or client is not None)
+    method = choose_method(method, domain, needs_search=backend != "auto" or checkpoint is not None
+                           or resume is not None or client is not None)
     if method == "milp":
         from .milp import count_regions_milp
 
