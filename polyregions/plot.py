@@ -117,8 +117,8 @@ def _draw_plane(ax, net, domain, regions, edges, decision_boundary, points, labe
             ax.add_collection(LineCollection(segments, colors="k", linewidths=1.5))
     if points is not None:
         p = _to_slice(domain, _points(points, net.input_dim))
-        ax.scatter(p[:, 0], p[:, 1], c=None if labels is None else np.asarray(labels), s=12,
-                   cmap="tab10", edgecolors="k", linewidths=0.4, zorder=3)
+        colour = {"c": "k"} if labels is None else {"c": np.asarray(labels), "cmap": "tab10"}
+        ax.scatter(p[:, 0], p[:, 1], s=12, edgecolors="k", linewidths=0.4, zorder=3, **colour)
     ax.set_xlabel("s" if isinstance(domain, Slice) else "x_0")
     ax.set_ylabel("t" if isinstance(domain, Slice) else "x_1")
 
@@ -189,8 +189,8 @@ def _draw_line(ax, net, domain, regions, layer, points, labels):
     ax.plot(ends, np.full(len(ends), values.min()), "|", color="k", ms=8)
     if points is not None:
         p = _to_slice(domain, _points(points, net.input_dim))[:, 0]
-        ax.scatter(p, np.full(len(p), values.min()), c=None if labels is None else np.asarray(labels),
-                   cmap="tab10", s=14, zorder=3)
+        colour = {"c": "k"} if labels is None else {"c": np.asarray(labels), "cmap": "tab10"}
+        ax.scatter(p, np.full(len(p), values.min()), s=14, zorder=3, **colour)
     ax.set_xlabel("s" if isinstance(domain, Slice) else "x_0")
     ax.set_ylabel(what)
     ax.set_xlim(ends.min(), ends.max()) if len(ends) else None
