@@ -288,7 +288,24 @@ def planar_cells(net, domain, eps, run=None):
 
 
 def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progress=None) -> RegionCount:
-    """Count the regions of `net` in a line, a plane or a 1-D / 2-D domain (module docstring)."""
+    """Count the regions of `net` on a line, a bounded plane or a 1-D / 2-D domain.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Line, Plane, or a 1-D / 2-D Box, Ball (p = 1 or inf; any p in 1-D), bounded Polytope
+    eps : float
+        A pattern counts when its region holds a segment (1-D) or a disc (2-D) of radius `eps`.
+    max_regions, time_limit, progress
+        As for :func:`polyregions.count_regions` (the time limit is checked between batches).
+
+    Returns
+    -------
+    RegionCount
+        ``stats.min_radius``: the smallest inradius (half-length) of a counted region;
+        ``stats.near_eps``: keep-or-drop decisions whose inradius fell in [eps/10, 10 eps];
+        ``stats.nodes``: cells made; ``stats.lp_solves`` is 0 (no LP is solved).
+    """
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
@@ -315,7 +332,10 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
 
 
 def enumerate_planar(net, domain, *, eps):
-    """Yield a :class:`~polyregions.slicing.SliceRegion` per region (module docstring)."""
+    """Yield a :class:`~polyregions.slicing.SliceRegion` per region of `net` on `domain` (as
+    :func:`count_planar`): its pattern, the centre (``point``, ``coords``) and radius of its
+    largest inscribed disc or segment, its polygon or interval (``vertices``, slice
+    coordinates) and area or length (``size``, input units), and its edges' neurons."""
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")

@@ -115,7 +115,9 @@ def test_planes_through_conv_nets_agree_with_the_search(seed):
     rng = np.random.default_rng(300 + seed)
     w1, b1 = rng.normal(size=(2, 1, 2, 2)), rng.normal(size=2)
     w2, b2 = rng.normal(size=(2, 2, 2, 2)), rng.normal(size=2)
-    net = pr.Network([pr.Conv2d(w1, b1), pr.AvgPool2d((2, 2), 1), pr.Conv2d(w2, b2)], input_shape=(1, 5, 5))
+    Wd, bd = rng.normal(size=(4, 8)), rng.normal(size=4)
+    net = pr.Network([pr.Conv2d(w1, b1), pr.AvgPool2d((2, 2), 1), pr.Conv2d(w2, b2), pr.Flatten(), pr.Dense(Wd, bd)],
+                     input_shape=(1, 5, 5))
     plane = pr.Plane.through(*rng.normal(size=(3, 25)))
     planar, dfs = _both(net, plane)
     assert len(planar) == len(dfs) and _patterns(planar) == _patterns(dfs)

@@ -139,3 +139,17 @@ def test_slice_checkpoint_resumes_to_the_uninterrupted_count(rng, random_dense_n
     other = pr.Plane.through(*rng.normal(size=(3, 4)))
     with pytest.raises(pr.InvalidInputError, match="another network, domain"):
         pr.count_regions(net, other, resume=ckpt)
+
+
+def test_readme_slice_example_runs():
+    """The README's lines-and-planes example runs as written."""
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme.read_text(), re.S) if "pr.Plane" in b]
+    assert blocks
+    pytest.importorskip("matplotlib")
+    namespace = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102 - the project's own README
+    assert len(namespace["regions"]) == pr.count_regions(namespace["net"], namespace["plane"], method="dfs").count
