@@ -399,13 +399,13 @@ class Plane(Slice):
     @classmethod
     def through(cls, x1, x2, x3, margin=0.25):
         """The plane through three inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
-        ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin >= 0``)."""
+        ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin > -0.5``; negative: a smaller square)."""
         x1 = _real_vector(x1, "x1")
         x2 = _real_vector(x2, "x2", x1.size)
         x3 = _real_vector(x3, "x3", x1.size)
         if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(margin) or margin < 0:
-            raise InvalidInputError(f"`margin` must be a non-negative finite number, got {margin!r}")
+                or not math.isfinite(margin) or margin <= -0.5:
+            raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
         for name, x in (("x2", x2), ("x3", x3)):
             if np.array_equal(x, x1):
                 raise InvalidInputError(f"`{name}` must differ from `x1`")

@@ -45,8 +45,8 @@ METHODS = ("auto", "dfs", "planar", "milp")
 
 #: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
 NEAR_FACTOR = 10.0
-#: Cells refined together; the next layer's maps of a batch take about 48 bytes per cell and neuron.
-BATCH_BYTES = 64 * 2**20
+#: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
+BATCH_BYTES = 4 * 2**20
 
 
 def unsupported_reason(domain) -> str | None:
@@ -148,38 +148,41 @@ class _Run:
 # ---------------------------------------------------------------------------------------------
 # two dimensions
 
-def _refine(run, layers, l, start, verts, lines, labels, bits, G, c, Gabs, cabs, label_base):
-    """Yield batches of final cells below these cells at layer ``l`` (maps of layer ``l`` given)."""
+def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base):
+    """Yield batches of final cells below these cells at layer ``l``: ``A`` (K, 3, n_l) holds the
+    layer's pre-activation maps ``z = A[:, 0] y_0 + A[:, 1] y_1 + A[:, 2]``, ``S`` the same with
+    absolute values (the size of the terms, :mod:`polyregions.polygon`)."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"
         return
-    n = G.shape[1]
+    n = A.shape[2]
     start, verts, lines, labels, parent, lbits, st = split_cells(
-        start, verts, lines, labels, G, c, Gabs, cabs, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     bits = np.concatenate([bits[parent], lbits], axis=1)
-    beta = lbits.astype(np.float64)
     if l + 1 == len(layers):
-        yield start, verts, lines, labels, bits, beta[:, :, None] * G[parent], beta * c[parent]
+        maps = np.take(A, parent, axis=0)
+        maps *= lbits[:, None, :]
+        yield start, verts, lines, labels, bits, maps
         return
     W, b = layers[l + 1]
-    absW, absb = abs(W), np.abs(b)
+    absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
     K = parent.size
     step = max(64, BATCH_BYTES // (48 * W.shape[0]))
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
-        p = parent[k0:k1]
+        p, hb = parent[k0:k1], lbits[k0:k1, None, :]
         v0, v1 = start[k0], start[k1]
-        hb = beta[k0:k1]
-        nxt = []
-        for Gm, cm, Wm, bm in ((G, c, W, b), (Gabs, cabs, absW, absb)):
-            Hg = (hb[:, :, None] * Gm[p]).transpose(1, 0, 2).reshape(n, -1)
-            G2 = np.ascontiguousarray(np.asarray(Wm @ Hg).reshape(-1, k1 - k0, 2).transpose(1, 0, 2))
-            c2 = np.ascontiguousarray(np.asarray((hb * cm[p]) @ Wm.T) + bm)
-            nxt += [G2, c2]
+        Ap, Sp = np.take(A, p, axis=0), np.take(S, p, axis=0)
+        Ap *= hb  # the off neurons pass nothing on
+        Sp *= hb
+        A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 3, -1)
+        A2[:, 2, :] += b
+        S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 3, -1)
+        S2[:, 2, :] += absb
         yield from _refine(run, layers, l + 1, start[k0:k1 + 1] - v0, verts[v0:v1], lines[v0:v1], labels[v0:v1],
-                           bits[k0:k1], nxt[0], nxt[1], nxt[2], nxt[3], label_base + n)
+                           bits[k0:k1], A2, S2, label_base + n)
 
 
 def _polygon_cells(run, net, domain):
@@ -192,9 +195,10 @@ def _polygon_cells(run, net, domain):
     root_r = inradii(start, lines, verts)[0][0]
     if not root_r > run.eps:
         return
+    A = np.vstack([G.T, c])[None]
+    S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
     yield from _refine(run, layers, 0, start, np.ascontiguousarray(verts), np.ascontiguousarray(lines),
-                       -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8), G[None], c[None],
-                       Gabs[None], cabs[None], 0)
+                       -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8), A, S, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,13 +265,13 @@ class _Polygons:
 
 
 def planar_cells(net, domain, eps, run=None):
-    """Yield ``(bits, centre_y, radius, size, vertices_y, y_maps)`` batches of the counted cells:
+    """Yield ``(bits, centre_y, radius, size, polys, maps)`` batches of the counted cells:
     patterns (``uint8``, (K, N)), inradius centres and radii in orthonormal coordinates, areas
-    or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the last hidden layer's maps in ``y``
-    (None in 1-D)."""
+    or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the
+    last hidden layer's maps ``h = maps[:, 0] y_0 + maps[:, 1] y_1 + maps[:, 2]`` (None in 1-D)."""
     run = run or _Run(eps)
-    lo_d = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
-    if lo_d == 1:
+    dim = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
+    if dim == 1:
         for P, bits in _interval_cells(run, net, domain):
             length = np.diff(P)
             radius = length / 2
@@ -278,13 +282,13 @@ def planar_cells(net, domain, eps, run=None):
             yield (bits[keep], ((P[:-1] + P[1:]) / 2)[keep, None], radius[keep], length[keep],
                    [(e[:, None], None) for e in ends], None)
         return
-    for start, verts, lines, labels, bits, Mg, mc in _polygon_cells(run, net, domain):
+    for start, verts, lines, labels, bits, maps in _polygon_cells(run, net, domain):
         # every cell here passed the split decisions (a disc of radius > eps); r and the centre
         # are a disc the cell holds (the largest, but for ill-conditioned slivers a lower bound)
         r, centre = inradii(start, lines, verts)
         idx = np.arange(len(r))
         polys = _Polygons(start, verts, np.maximum(labels, -1), idx)
-        yield bits[idx], centre[idx], r[idx], areas(start, verts)[idx], polys, (Mg[idx], mc[idx])
+        yield bits[idx], centre[idx], r[idx], areas(start, verts)[idx], polys, maps[idx]
 
 
 def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progress=None) -> RegionCount:
@@ -353,6 +357,6 @@ def _lifted(net, domain, eps):
             y = centre[k]
             verts, labels = polys[k]
             yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
-                              None if maps is None or Q.shape[0] != Q.shape[1] else (maps[0][k], maps[1][k]),
+                              None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
                               net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
                               edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)

@@ -7,11 +7,13 @@ label: ``-1 - k`` for the ``k``-th edge of the domain, else the global index of 
 whose zero set the edge lies on.
 
 :func:`split_cells` refines cells by the neurons of one layer. For cell ``k`` and neuron
-``j`` the pre-activation is affine on the cell, ``z = G[k, j] . y + c[k, j]``, and it is
+``j`` the pre-activation is affine on the cell, ``z = A[k, 0, j] y_0 + A[k, 1, j] y_1 + A[k, 2, j]``
+(the maps of a batch of cells in one array, coefficient-major), and it is
 evaluated afresh at every vertex (nothing is interpolated but the position of a new
 vertex). The vertex is *on the zero set* when ``|z| <= ZERO_RTOL * s`` with
-``s = Gabs[k, j] . |y| + cabs[k, j]`` the size of the terms summed (``Gabs``, ``cabs`` are
-the same maps computed with absolute values: a bound on their rounding error). Then:
+``s = S[k, 0, j] |y_0| + S[k, 1, j] |y_1| + S[k, 2, j]`` the size of the terms summed (``S``
+is the same map computed with absolute values, in float32: a bound on the rounding error
+needs one digit). Then:
 
 * no vertex with ``z > tol``: the neuron is off on the cell (this covers a neuron
   identically zero on the cell, a line through a vertex and a line along an edge);
@@ -177,6 +179,20 @@ def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
 
 
 @njit(cache=True)
+def _disc(v, s, m):
+    """A disc holding the polygon: the vertices' mean and the largest distance to a vertex."""
+    cx = 0.0
+    cy = 0.0
+    for i in range(m):
+        cx += v[s + i, 0] / m
+        cy += v[s + i, 1] / m
+    reach = 0.0
+    for i in range(m):
+        reach = max(reach, math.sqrt((v[s + i, 0] - cx) ** 2 + (v[s + i, 1] - cy) ** 2))
+    return cx, cy, reach
+
+
+@njit(cache=True)
 def _grow(a, need):
     """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
     cap = a.shape[0]
@@ -190,15 +206,15 @@ def _grow(a, need):
 
 
 @njit(cache=True)
-def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, near, rtol):
-    """Refine cells by the ``n = G.shape[1]`` neurons of one layer (module docstring).
+def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
+    """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
     Returns ``(start', verts', lines', labels', parent, bits, stats)``: the kept cells (a
     CSR layout of their vertices), the input cell each came from, the layer's pattern bits
     (``uint8``, ``(K', n)``), and ``stats = [near-eps decisions, exact inradii, cells]``.
     """
     K = start.size - 1
-    n = G.shape[1]
+    n = A.shape[2]
     o_start = np.zeros(2 * K + 17, np.int64)
     o_verts = np.empty((2 * verts.shape[0] + 64, 2))
     o_lines = np.empty((2 * verts.shape[0] + 64, 3))
@@ -234,11 +250,21 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                 bits[j] = b
                 j += 1
             alive = True
+            cx, cy, reach = _disc(sv, ps, pm)
             while j < n:
+                g0, g1, cj = A[k, 0, j], A[k, 1, j], A[k, 2, j]
+                a0, a1, ca = S[k, 0, j], S[k, 1, j], S[k, 2, j]
+                # the disc (cx, cy, reach) holds the polygon: when z at its centre exceeds the
+                # largest change over the disc plus every vertex's tolerance, all vertices
+                # would get that sign (the test below, short-cut)
+                zc = g0 * cx + g1 * cy + cj
+                if abs(zc) > (math.sqrt(g0 * g0 + g1 * g1) * reach * (1.0 + 1e-9)
+                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)):
+                    bits[j] = 1 if zc > 0 else 0
+                    j += 1
+                    continue
                 z = _grow(z, pm)
                 sg = _grow(sg, pm)
-                g0, g1, cj = G[k, j, 0], G[k, j, 1], c[k, j]
-                a0, a1, ca = Gabs[k, j, 0], Gabs[k, j, 1], cabs[k, j]
                 npos = 0
                 nneg = 0
                 for i in range(pm):
@@ -283,6 +309,7 @@ def split_cells(start, verts, lines, labels, G, c, Gabs, cabs, label_base, eps, 
                 else:
                     alive = False
                     break
+                cx, cy, reach = _disc(sv, ps, pm)
                 j += 1
             if not alive:
                 continue

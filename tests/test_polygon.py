@@ -33,10 +33,9 @@ def test_inradius_closed_forms(verts, radius, centre):
 
 def _split_square(g, c0):
     verts = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    G = np.array([[g]], float).reshape(1, 1, 2)
-    c = np.array([[c0]], float)
+    A = np.array([g[0], g[1], c0], float).reshape(1, 3, 1)
     return split_cells(np.array([0, 4], np.int64), verts, _lines(verts), -1 - np.arange(4, dtype=np.int64),
-                       G, c, np.abs(G), np.abs(c), 0, 1e-9, 10.0, ZERO_RTOL)
+                       A, np.abs(A).astype(np.float32), 0, 1e-9, 10.0, ZERO_RTOL)
 
 
 def test_a_diagonal_through_two_vertices_makes_two_triangles():

@@ -33,8 +33,9 @@ from polyregions.slicing import composed_search_problem, pattern_map
     (lambda: pr.Plane.through([0, 0], [1, 1], [2, 2]), "must not be collinear"),
     (lambda: pr.Plane.through([0, 0], [0, 0], [2, 2]), "`x2` must differ from `x1`"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 0]), "`x3` must differ from `x1`"),
-    (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=-0.1), "`margin` must be a non-negative"),
-    (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=np.inf), "`margin` must be a non-negative"),
+    (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=-0.5), "`margin` must be a finite number > -0.5"),
+    (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=np.inf), "`margin` must be a finite number > -0.5"),
+    (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin="1"), "`margin` must be a finite number > -0.5"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1, 2]), "`x3` has length 3"),
 ])
 def test_slice_bad_input(make, match):
