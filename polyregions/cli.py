@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from .cli_slices import add_plot_command, add_slice_options, slice_from_args
+from .cli_slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
 from .errors import PolyRegionsError
@@ -147,6 +147,9 @@ def cmd_count(args) -> int:
         raise
     progress.close()
     _print_count(args.net, net, dom, res, args.json)
+    pieces = pieces_line(args, net, dom)
+    if pieces is not None:
+        print(pieces)
     if not res.complete and kw["checkpoint"] and res.stopped == "time_limit" and not args.json:
         print(f"resume  : polyregions count {args.net} ... --resume {kw['checkpoint']}")
     return 0
@@ -299,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(bounded domains, far slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--pieces", action="store_true", help="lines, planes, 1-D / 2-D domains: also the linear pieces")
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")

@@ -22,7 +22,7 @@ import numpy as np
 from .domains import Box, Line, Plane
 from .errors import InvalidInputError
 
-__all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "slice_from_args"]
+__all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "pieces_line", "slice_from_args"]
 
 PICTURE_FORMATS = ("png", "svg", "pdf")
 
@@ -71,6 +71,19 @@ def slice_from_args(args, n: int):
         lo, hi = (parse_vector(t, None, name) for t, name in zip(plane[3:], ("LO", "HI")))
         return Plane(origin, u, v, lo if lo.size > 1 else lo[0], hi if hi.size > 1 else hi[0])
     raise InvalidInputError(f"--plane takes X1 X2 X3 or ORIGIN U V LO HI, got {len(plane)} values")
+
+
+def pieces_line(args, net, domain) -> str | None:
+    """With ``--pieces``: the linear pieces beside the region count (one line of text), else None."""
+    if not getattr(args, "pieces", False):
+        return None
+    if args.json:
+        raise InvalidInputError("--pieces prints a line of text: it cannot be combined with --json")
+    from .measure import PIECE_RTOL, count_pieces
+
+    regions, pieces = count_pieces(net, domain, eps=args.eps)
+    return (f"pieces  : {pieces:,} linear pieces (adjacent regions with one affine map, relative tolerance "
+            f"{PIECE_RTOL:g}) among {regions:,} regions")
 
 
 def add_plot_command(sub) -> None:

@@ -21,8 +21,9 @@ import numpy as np
 from .domains import Line, Slice
 from .errors import InvalidInputError
 from .network import Network
+from .planar import enumerate_planar
 
-__all__ = ["PIECE_RTOL", "boundary_distances", "linear_pieces", "regions_per_length"]
+__all__ = ["PIECE_RTOL", "boundary_distances", "count_pieces", "linear_pieces", "regions_per_length"]
 
 #: Two affine maps ``(A1, c1)``, ``(A2, c2)`` agree when every entry of ``A1 - A2`` and
 #: ``c1 - c2`` is at most this fraction of the largest entry of the four (rounding in the
@@ -157,3 +158,11 @@ def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
     roots = [find(i) for i in range(len(regions))]
     _, piece = np.unique(roots, return_inverse=True)
     return piece.reshape(-1)
+
+
+def count_pieces(net: Network, domain, *, eps: float, rtol: float = PIECE_RTOL):
+    """``(regions, pieces)``: the activation regions of `net` on a line, a plane or a 1-D / 2-D
+    domain (the planar algorithm) and the linear pieces they form (:func:`linear_pieces`)."""
+    regions = list(enumerate_planar(net, domain, eps=eps))
+    pieces = linear_pieces(regions, rtol=rtol)
+    return len(regions), int(pieces.max()) + 1 if len(regions) else 0

@@ -79,3 +79,21 @@ def test_parse_vector():
     assert parse_vector("1,2", None, "LO").tolist() == [1.0, 2.0]
     with pytest.raises(pr.InvalidInputError, match="missing.npy"):
         parse_vector("missing.npy", 3, "A")
+
+
+def test_count_reports_linear_pieces(tmp_path, capsys):
+    rng = np.random.default_rng(9)
+    W1, b1 = rng.normal(size=(6, 2)), rng.normal(size=6)
+    Wo = np.zeros((1, 6))
+    Wo[0, :2] = 1.0  # the output reads two neurons: the pieces are their regions
+    net = pr.Network.from_dense([W1], [b1], output=(Wo, np.zeros(1)))
+    path = tmp_path / "net.npz"
+    save_network(net, str(path))
+    assert main(["count", str(path), "--pieces", "--quiet", "--workers", "1", "--box", "-3", "3"]) == 0
+    out = capsys.readouterr().out
+    box = pr.Box([-3, -3], [3, 3])
+    regions = pr.count_regions(net, box, method="dfs").count
+    pieces = pr.count_regions(pr.Network.from_dense([W1[:2]], [b1[:2]]), box, method="dfs").count
+    assert f"pieces  : {pieces:,} linear pieces" in out and f"among {regions:,} regions" in out
+    assert main(["count", str(path), "--pieces", "--json"]) == 2
+    assert "cannot be combined with --json" in capsys.readouterr().err

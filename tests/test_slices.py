@@ -154,3 +154,11 @@ def test_readme_slice_example_runs():
     namespace = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102 - the project's own README
     assert len(namespace["regions"]) == pr.count_regions(namespace["net"], namespace["plane"], method="dfs").count
+
+
+def test_slices_through_the_parallel_search_and_the_milp(rng, random_dense_net):
+    net = random_dense_net(rng, 4, [6, 6])
+    plane = pr.Plane.through(*rng.normal(size=(3, 4)))
+    planar = pr.count_regions(net, plane, method="planar").count
+    assert pr.count_regions(net, plane, method="dfs", workers=2).count == planar
+    assert pr.count_regions(net, plane, method="milp").count == planar
