@@ -35,7 +35,7 @@ from .domains import Ball, Box, Line, Plane, Polytope
 from .errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from .result import RegionCount, Stats
-from .slicing import SliceRegion, compose_layers, frame_of
+from .slicing import SliceRegion, check_layers, compose_layers, frame_of
 
 __all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
@@ -313,6 +313,7 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
     t0 = time.perf_counter()
     run = _Run(eps, None if time_limit is None else t0 + time_limit)
     count = 0
@@ -343,6 +344,7 @@ def enumerate_planar(net, domain, *, eps):
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
     return _lifted(net, domain, eps)
 
 

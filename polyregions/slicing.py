@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .domains import Slice
-from .network import Network
+from .errors import UnsupportedError
+from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
 from .result import Region
 
-__all__ = ["SliceRegion", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
+__all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
            "search_problem"]
 
 
@@ -35,6 +36,19 @@ def frame_of(domain):
         return origin, Q, R, domain
     n = domain.dim
     return np.zeros(n), np.eye(n), np.eye(n), None
+
+
+#: The layer types whose networks are affine maps with ReLU after each affine layer, the
+#: only kind the slices' composition and the planar algorithm handle.
+SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
+
+
+def check_layers(net: Network) -> None:
+    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`."""
+    for k, layer in enumerate(net.layers):
+        if not isinstance(layer, SLICE_LAYERS):
+            raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "
+                                   "or by the planar algorithm")
 
 
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
@@ -49,6 +63,7 @@ def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
 def composed_search_problem(net: Network, domain: Slice):
     """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
     orthonormal coordinates, for the search (see the module docstring)."""
+    check_layers(net)
     origin, Q, _, _ = frame_of(domain)
     layers = compose_layers(net, origin, Q)
     net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)

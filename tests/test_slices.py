@@ -162,3 +162,14 @@ def test_slices_through_the_parallel_search_and_the_milp(rng, random_dense_net):
     planar = pr.count_regions(net, plane, method="planar").count
     assert pr.count_regions(net, plane, method="dfs", workers=2).count == planar
     assert pr.count_regions(net, plane, method="milp").count == planar
+
+
+def test_a_layer_type_slices_do_not_know_is_refused(rng, random_dense_net, monkeypatch):
+    from polyregions import slicing
+
+    net = random_dense_net(rng, 3, [4])
+    monkeypatch.setattr(slicing, "SLICE_LAYERS", (pr.Conv2d,))  # as if Dense were a new kind of layer
+    plane = pr.Plane.through(*rng.normal(size=(3, 3)))
+    for method in ("planar", "dfs"):
+        with pytest.raises(pr.UnsupportedError, match="layer 0 \\(Dense\\) is not supported"):
+            pr.count_regions(net, plane, method=method)
