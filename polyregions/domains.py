@@ -238,6 +238,9 @@ class Polytope(Domain):
 # ---------------------------------------------------------------------------------------------
 # Slices: a segment or a plane through the input space, counted in their own dimension.
 
+#: A point lies on a slice when its distance to the slice is at most this fraction of the
+#: size of the numbers that place it there (rounding, not geometry).
+ON_SLICE_RTOL = 1e-9
 #: ``u`` and ``v`` count as parallel when the smaller singular value of ``[u v]`` is at most
 #: this fraction of the larger one (the plane's frame would lose ~all digits).
 PARALLEL_RTOL = 1e-12
@@ -303,7 +306,7 @@ class Slice(Domain):
         p = self.to_slice(x)
         off = np.linalg.norm(x - self.to_input(p), axis=1)
         scale = 1.0 + np.abs(self.origin).max() + np.abs(self.U).sum(axis=1).max() * (1.0 + np.abs(p).max())
-        on = off <= 1e-9 * scale
+        on = off <= ON_SLICE_RTOL * scale
         if self.bounded:
             on &= np.all((p > self.lo) & (p < self.hi), axis=1)
         return on

@@ -45,6 +45,8 @@ METHODS = ("auto", "dfs", "planar", "milp")
 
 #: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
 NEAR_FACTOR = 10.0
+#: Relative rounding allowance when a 2-D polytope's rows are turned into its vertices.
+POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
 
@@ -107,20 +109,24 @@ def _domain_polygon(domain, R):
 
 
 def _polytope_vertices(domain):
-    """Vertices (counter-clockwise) of a bounded 2-D polytope ``A x <= b``: its rows' lines
-    met in pairs, the points inside all rows kept, ordered by angle around their mean."""
+    """Vertices (counter-clockwise) of a bounded 2-D polytope ``A x <= b`` (unit rows): its
+    rows' lines met in pairs (rows whose normals are within ``POLYTOPE_RTOL`` of parallel
+    are skipped), the crossings that no row exceeds by more than ``POLYTOPE_RTOL`` (relative)
+    kept, ordered by angle around their mean, repeats (closer than ``POLYTOPE_RTOL`` times
+    the coordinates' size) dropped."""
     A, b = domain.A, domain.b
     pts = []
     for i in range(len(b)):
         for j in range(i + 1, len(b)):
             M = A[[i, j]]
-            if abs(np.linalg.det(M)) > 1e-12:
+            if abs(np.linalg.det(M)) > POLYTOPE_RTOL:
                 pts.append(np.linalg.solve(M, b[[i, j]]))
     pts = np.array(pts)
-    pts = pts[np.all(pts @ A.T <= b + 1e-9 * (1 + np.abs(b)), axis=1)]
+    size = 1.0 + np.abs(pts).max()
+    pts = pts[np.all(pts @ A.T <= b + POLYTOPE_RTOL * size, axis=1)]
     centre = pts.mean(axis=0)
     pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
-    keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > 1e-12 * (1 + np.abs(pts).max())
+    keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > POLYTOPE_RTOL * size
     return pts[keep]
 
 

@@ -38,8 +38,11 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["ZERO_RTOL", "split_cells", "inradii", "inradius", "areas"]
+__all__ = ["DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
 
+#: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
+#: short-cut in :func:`split_cells` must never decide what the vertex test would not).
+DISC_SLACK = 1e-9
 #: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
 #: terms summed to compute it (module docstring).
 ZERO_RTOL = 1e-12
@@ -258,7 +261,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                 # largest change over the disc plus every vertex's tolerance, all vertices
                 # would get that sign (the test below, short-cut)
                 zc = g0 * cx + g1 * cy + cj
-                if abs(zc) > (math.sqrt(g0 * g0 + g1 * g1) * reach * (1.0 + 1e-9)
+                if abs(zc) > (math.sqrt(g0 * g0 + g1 * g1) * reach * (1.0 + DISC_SLACK)
                               + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)):
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
