@@ -313,3 +313,24 @@ def test_three_nearly_parallel_lines_crossing_far_away(method):
     net = pr.Network.from_dense([W], [b])
     res = pr.count_regions(net, pr.Box([-reach, -reach], [reach, reach]), method=method, eps=1e-12)
     assert res.count == 7
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=30, deadline=None, derandomize=True)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1), n0=st.integers(2, 4), width=st.integers(2, 5),
+                  depth=st.integers(1, 3))
+def test_integer_planes_agree_with_the_search(seed, n0, width, depth):
+    """Integer weights, biases and plane points (degenerate arrangements everywhere): the
+    planar patterns are the search's."""
+    rng = np.random.default_rng(seed)
+    net = _integer_net(rng, n0, [width] * depth)
+    pts = rng.integers(-2, 3, size=(3, n0)).astype(float)
+    try:
+        plane = pr.Plane.through(*pts, margin=0.5)
+    except pr.InvalidInputError:  # collinear or repeated points: no plane
+        return
+    planar, dfs = _both(net, plane)
+    assert _patterns(planar) == _patterns(dfs)
