@@ -87,7 +87,9 @@ from .errors import InvalidInputError, SolverError, UnsupportedError
 from .network import Network
 from .propagate import METHODS, NeuronBounds, SOLVER_PAD, domain_box, neuron_bounds
 from .result import RegionCount, Stats
-from .solvers.base import Status, make_backend
+from .search import DEFAULT_EPS, ZERO_ROW_RTOL
+from .solvers.base import Status
+from .solvers.registry import make_backend, region_problem
 
 __all__ = [
     "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "HIGHS_MIP_OPTIONS", "LinearModel", "LocalResult", "MilpStats",
@@ -640,8 +642,6 @@ def pattern_rows(net: Network, bits):
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
     """
-    from .enumerate import ZERO_ROW_RTOL
-
     bits = np.asarray(bits, dtype=bool)
     n0 = net.input_dim
     M, m = np.eye(n0), np.zeros(n0)
@@ -817,8 +817,6 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     >>> count_regions_milp(net, pr.Box([-1, -1], [1, 1])).count
     4
     """
-    from .enumerate import DEFAULT_EPS
-
     _validate(net, domain)
     eps = DEFAULT_EPS if eps is None else positive_number(eps, "eps")
     max_regions = _nonneg_int(max_regions, "max_regions")
@@ -841,7 +839,7 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     if enc.l2 is not None and domain.dim <= L2_SEED_MAX_DIM:
         enc.add_l2_outer()
     driver = _make_driver(enc.m, solver, mip=True)
-    tester = make_backend(backend, domain.region_problem(eps))
+    tester = make_backend(backend, region_problem(domain, eps))
     if isinstance(domain, Ball) and domain.p == 2 and "qp" not in tester.capabilities:
         raise InvalidInputError(f"`backend` {tester.name!r} cannot test regions in an L2 ball")
     check_samples = _nonneg_int(check_samples, "check_samples")

@@ -3,7 +3,7 @@
 A backend holds one problem: the domain's constraints and a stack of half-spaces
 ``a_i . x <= b_i`` with unit normals (the node's rows). :meth:`LPBackend.test` decides
 whether the node's region inside the domain contains a Euclidean ball of radius ``eps``
-(SPEC section 3) and returns an interior witness:
+(a ball ``B(x, eps)`` inside every row and the domain) and returns an interior witness:
 
 * polyhedral domains: the Chebyshev LP ``max t  s.t.  a_i . x + t <= b_i`` plus the
   domain's rows lifted the same way (``t`` capped for unbounded domains);
@@ -14,14 +14,11 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
 from __future__ import annotations
 
 import enum
-import importlib.util
 import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-
-from ..errors import InvalidInputError
 
 
 class Status(enum.Enum):
@@ -40,7 +37,9 @@ class RegionProblem:
 
     ``A x <= b``: the domain's linear rows (a box, an L-inf ball, a polytope); ``l1_ball``
     and ``l2_ball``: ``(center, radius)`` of a norm ball; ``t_cap``: cap on the Chebyshev
-    radius when the domain is unbounded; ``eps``: the radius a kept region must exceed.
+    radius when the domain is unbounded; ``eps``: the radius a kept region must exceed;
+    ``box``: the bounding box ``(lo, hi)`` of the rows when the domain already knows it
+    (a polytope computes it once), else None.
     """
 
     dim: int
@@ -50,6 +49,7 @@ class RegionProblem:
     l1_ball: tuple | None = None
     l2_ball: tuple | None = None
     t_cap: float | None = None
+    box: tuple | None = None
 
     @property
     def bounded(self) -> bool:
@@ -116,49 +116,3 @@ class LPBackend(Protocol):
     @property
     def lp_solves(self) -> int:
         """Number of solver runs so far."""
-
-
-def _highs(problem):
-    from .highs import HighsBackend
-
-    return HighsBackend(problem)
-
-
-def _scipy(problem):
-    from .scipy_lp import ScipyBackend
-
-    return ScipyBackend(problem)
-
-
-def _cvxpy(problem):
-    from .cvxpy_conic import CvxpyBackend
-
-    return CvxpyBackend(problem)
-
-
-def _numba(problem):
-    from .numba_lp import NumbaBackend
-
-    return NumbaBackend(problem)
-
-
-def _auto(problem):
-    """The fastest backend that serves `problem`: the compiled dual simplex ("numba") on
-    bounded polyhedral domains (boxes, L-inf balls, bounded polytopes), HiGHS otherwise."""
-    polyhedral = problem.l1_ball is None and problem.l2_ball is None and problem.t_cap is None
-    if polyhedral and importlib.util.find_spec("numba") is not None:
-        return _numba(problem)
-    return _highs(problem)
-
-
-BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
-
-
-def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem` ("auto": numba on bounded polyhedral
-    domains, else HiGHS)."""
-    try:
-        factory = BACKENDS[name]
-    except KeyError:
-        raise InvalidInputError(f"`backend` must be one of {sorted(BACKENDS)}, got {name!r}") from None
-    return factory(problem)
