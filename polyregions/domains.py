@@ -41,6 +41,10 @@ class Domain:
         """The domain's linear rows ``A x <= b`` (empty arrays when it has none)."""
         raise NotImplementedError
 
+    def bounding_box(self):  # pragma: no cover - abstract
+        """``(lo, hi)`` with ``lo <= x <= hi`` on the domain (infinite entries where unbounded)."""
+        raise NotImplementedError
+
     def contains(self, x) -> np.ndarray:  # pragma: no cover - abstract
         """True where ``x`` lies in the interior of the domain."""
         raise NotImplementedError
@@ -61,6 +65,9 @@ class Whole(Domain):
     def rows(self):
         """No rows: ``A`` of shape ``(0, n)``."""
         return np.zeros((0, self.dim)), np.zeros(0)
+
+    def bounding_box(self):
+        return np.full(self.dim, -math.inf), np.full(self.dim, math.inf)
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -93,6 +100,9 @@ class Box(Domain):
         """The box as ``A x <= b``: ``x_k <= hi_k`` and ``-x_k <= -lo_k``."""
         eye = np.eye(self.dim)
         return np.vstack([eye, -eye]), np.concatenate([self.hi, -self.lo])
+
+    def bounding_box(self):
+        return self.lo.copy(), self.hi.copy()
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -138,6 +148,10 @@ class Ball(Domain):
             eye = np.eye(n)
             return np.vstack([eye, -eye]), np.concatenate([c + r, r - c])
         return np.zeros((0, n)), np.zeros(0)
+
+    def bounding_box(self):
+        """``c -+ r`` in every coordinate, for every ``p`` (``max e_k . (x - c) = r |e_k|_q = r``)."""
+        return self.center - self.radius, self.center + self.radius
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -199,6 +213,10 @@ class Polytope(Domain):
     def rows(self):
         """The rows ``A x <= b`` (scaled to unit normals)."""
         return self.A, self.b
+
+    def bounding_box(self):
+        """Computed once, at construction (:func:`polyregions.solvers.scipy_lp.bounding_box`)."""
+        return self.box[0].copy(), self.box[1].copy()
 
     def sample(self, n, rng):
         """Uniform points, by rejection from the bounding box (bounded polytopes only)."""

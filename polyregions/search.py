@@ -36,7 +36,8 @@ from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "unit_rows"]
+__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+           "region_test", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
 DEFAULT_EPS = 1e-9
@@ -261,3 +262,47 @@ class RegionSearch:
                     self._pop()
             del bits[here:]
         del bits[start:]
+
+
+def pattern_rows(net, bits):
+    """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
+
+    Returns ``None`` when a neuron that is constant on the region contradicts its bit
+    (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
+    """
+    bits = np.asarray(bits, dtype=bool)
+    n0 = net.input_dim
+    M, m = np.eye(n0), np.zeros(n0)
+    rows = []
+    k = 0
+    for W, b in net.hidden:
+        G = W @ M
+        c = W @ m + b
+        norms = np.linalg.norm(G, axis=1)
+        absW = np.abs(W)
+        scale = absW @ np.linalg.norm(M, axis=1)
+        cscale = absW @ np.abs(m) + np.abs(b)
+        beta = bits[k:k + W.shape[0]]
+        for j in range(W.shape[0]):
+            if norms[j] <= ZERO_ROW_RTOL * scale[j]:
+                if (c[j] > ZERO_ROW_RTOL * cscale[j]) != beta[j]:
+                    return None
+                continue
+            g, cj = G[j] / norms[j], c[j] / norms[j]
+            rows.append((-g, cj) if beta[j] else (g, -cj))
+        M = beta[:, None] * G
+        m = beta * c
+        k += W.shape[0]
+    return rows
+
+
+def region_test(tester, rows, anchor):
+    """The backend `tester`'s region test of the node ``{a . x <= b for (a, b) in rows}``
+    (within its domain); the rows are pushed for the test and popped afterwards."""
+    for a, b in rows:
+        tester.push(a, b)
+    try:
+        return tester.test(anchor)
+    finally:
+        for _ in rows:
+            tester.pop()

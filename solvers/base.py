@@ -1,6 +1,7 @@
 """The region-test interface that every solver backend implements.
 
-A backend holds one problem: the domain's constraints and a stack of half-spaces
+Two kinds of solver sit behind it. A region-test backend (:class:`LPBackend`) holds one
+problem: the domain's constraints and a stack of half-spaces
 ``a_i . x <= b_i`` with unit normals (the node's rows). :meth:`LPBackend.test` decides
 whether the node's region inside the domain contains a Euclidean ball of radius ``eps``
 (a ball ``B(x, eps)`` inside every row and the domain) and returns an interior witness:
@@ -9,6 +10,9 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
   domain's rows lifted the same way (``t`` capped for unbounded domains);
 * the L2 ball ``|x - c| <= r``: a ball ``B(x, eps)`` lies in region and ball exactly when
   ``a_i . x <= b_i - eps`` and ``|x - c| <= r - eps``: one convex QP (or an SOCP).
+
+A MIP driver (:class:`MipDriver`) solves a solver-neutral :class:`LinearModel` (the
+big-M encoding of :mod:`polyregions.encoding`) and returns a :class:`MipSolution`.
 """
 
 from __future__ import annotations
@@ -95,6 +99,84 @@ def honest_radius(problem: RegionProblem, rows_A: np.ndarray, rows_b: np.ndarray
     if problem.t_cap is not None:
         r = min(r, problem.t_cap)
     return r
+
+
+class LinearModel:
+    """A (mixed-integer) linear model in a solver-neutral form.
+
+    Columns have bounds ``lb <= v <= ub`` (``+-inf`` allowed), an integrality flag and a
+    name; rows are ``lo <= sum_k val_k v_{idx_k} <= hi`` with a name. ``objective`` maps
+    column indices to costs and ``sense`` is ``"max"`` or ``"min"``. Backends that
+    consume it (:mod:`polyregions.solvers.pulp_milp` and the HiGHS driver here) read it
+    incrementally: columns and rows are only appended, and bound changes are logged in
+    ``bound_changes``.
+    """
+
+    def __init__(self):
+        self.lb, self.ub, self.integer, self.names = [], [], [], []
+        self.rows = []  # (idx int32 array, val float array, lo, hi, name)
+        self.bound_changes = []  # (col, lb, ub)
+        self.objective = {}
+        self.sense = "max"
+
+    @property
+    def num_cols(self):
+        return len(self.lb)
+
+    @property
+    def num_rows(self):
+        return len(self.rows)
+
+    def add_col(self, lb, ub, name, integer=False) -> int:
+        self.lb.append(float(lb))
+        self.ub.append(float(ub))
+        self.integer.append(bool(integer))
+        self.names.append(name)
+        return len(self.lb) - 1
+
+    def add_row(self, idx, val, lo, hi, name) -> int:
+        idx = np.asarray(idx, dtype=np.int32)
+        val = np.asarray(val, dtype=np.float64)
+        keep = val != 0
+        self.rows.append((idx[keep], val[keep], float(lo), float(hi), name))
+        return len(self.rows) - 1
+
+    def set_bounds(self, col, lb, ub):
+        self.lb[col], self.ub[col] = float(lb), float(ub)
+        self.bound_changes.append((col, float(lb), float(ub)))
+
+
+@dataclass
+class MipSolution:
+    """Outcome of one (mixed-integer) linear solve of a :class:`LinearModel`.
+
+    ``x``: the column values (None unless OPTIMAL); ``value``: the objective of the
+    minimisation at ``x``; ``bound``: a valid lower bound on the minimum (a MIP's dual
+    bound); ``proven``: False for a cutoff search (the first solution below a cutoff, or
+    none found below it, which the caller confirms by a full solve).
+    """
+
+    __test__ = False
+
+    status: Status
+    x: np.ndarray | None = None
+    value: float = math.nan  # the objective (minimisation) at x
+    bound: float = math.nan  # a valid lower bound on the minimum (MIP dual bound)
+    proven: bool = True  # False: a cutoff search (first solution below a cutoff, or none below it)
+
+
+class MipDriver(Protocol):
+    """A (MI)LP solver mirroring a :class:`LinearModel`: columns and rows appended to the
+    model between solves reach the solver at the next :meth:`minimize`."""
+
+    name: str
+    solves: int
+
+    def sync(self) -> None:
+        """Send the model's new columns, rows and bound changes to the solver."""
+
+    def minimize(self, cost: dict, time_limit: float | None = None, cutoff: float | None = None) -> MipSolution:
+        """Minimise ``sum cost[j] v_j``; with `cutoff`, stop at the first solution below it."""
 
 
 class LPBackend(Protocol):

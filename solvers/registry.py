@@ -13,9 +13,9 @@ import importlib.util
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import LPBackend, RegionProblem
+from .base import LinearModel, LPBackend, MipDriver, RegionProblem
 
-__all__ = ["BACKENDS", "UNBOUNDED_RADIUS_CAP", "make_backend", "region_problem"]
+__all__ = ["BACKENDS", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "make_backend", "make_mip_driver", "region_problem"]
 
 #: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
 UNBOUNDED_RADIUS_CAP = 1.0
@@ -81,3 +81,20 @@ def make_backend(name: str, problem: RegionProblem) -> LPBackend:
     except KeyError:
         raise InvalidInputError(f"`backend` must be one of {sorted(BACKENDS)}, got {name!r}") from None
     return factory(problem)
+
+
+#: The MIP solvers: highspy directly, or PuLP with its bundled CBC or its HiGHS interface.
+MIP_SOLVERS = ("highs", "cbc", "pulp-highs")
+
+
+def make_mip_driver(model: LinearModel, solver: str, *, mip: bool) -> MipDriver:
+    """The driver called `solver` (one of :data:`MIP_SOLVERS`) for `model` (an LP when not `mip`)."""
+    if solver == "highs":
+        from .highs import HighsMipDriver
+
+        return HighsMipDriver(model, mip=mip)
+    if solver in ("cbc", "pulp-highs"):
+        from .pulp_milp import PulpDriver
+
+        return PulpDriver(model, solver="cbc" if solver == "cbc" else "highs", mip=mip)
+    raise InvalidInputError(f"`solver` must be one of {list(MIP_SOLVERS)}, got {solver!r}")

@@ -27,6 +27,9 @@ from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult, honest_
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
 #: Cutting-plane rounds allowed for one L2-ball test.
 L2_MAX_CUTS = 500
+#: A polytope's bounding box is widened outwards by this times ``1 + |v|`` per entry, so
+#: that solver tolerances cannot make it cut the polytope.
+BOX_PAD = 1e-7
 
 
 def solve_lp(c, *, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, what="an LP", accept=()):
@@ -64,7 +67,8 @@ def interior_ball(A, b, cap):
 def bounding_box(A, b):
     """The bounding box ``(lo, hi)`` of the non-empty polyhedron ``{A x <= b}`` (2n LPs).
 
-    ``hi_k = max x_k`` and ``lo_k = min x_k``; ``+-inf`` where the polyhedron is unbounded.
+    ``hi_k = max x_k`` and ``lo_k = min x_k``, each widened outwards by
+    ``BOX_PAD (1 + |v|)``; ``+-inf`` where the polyhedron is unbounded.
     """
     n = A.shape[1]
     lo, hi = np.full(n, -math.inf), np.full(n, math.inf)
@@ -75,10 +79,12 @@ def bounding_box(A, b):
             status, res = solve_lp(obj, A_ub=A, b_ub=b, bounds=[(None, None)] * n,
                                    what="the bounding box of a polytope", accept=(Status.UNBOUNDED,))
             if status is Status.OPTIMAL:
+                v = -sign * res.fun  # max x_k, or min x_k
+                pad = BOX_PAD * (1.0 + abs(v))
                 if sign > 0:
-                    hi[k] = -res.fun
+                    hi[k] = v + pad
                 else:
-                    lo[k] = res.fun
+                    lo[k] = v - pad
     return lo, hi
 
 
