@@ -30,8 +30,9 @@ from math import comb
 import numpy as np
 
 from .._validate import finite_array, int_at_least, positive_number
-from ..errors import InvalidInputError, SolverError
+from ..errors import InvalidInputError
 from ..network import Network
+from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
 
@@ -291,13 +292,11 @@ class _LPTightener:
 
     def __init__(self, net, c, r, max_cuts):
         self.net, self.c, self.r, self.max_cuts = net, c, r, max_cuts
-        self.cuts = []  # unit vectors d with d . (x - c) <= r
+        self.cuts = []  # tangent planes (d, level): d . x <= level = d . c + r, |d| = 1
         self.n0 = net.input_dim
 
     def bounds(self, l, lowers, uppers, which):
         """LP bounds on the pre-activations ``which`` of hidden layer ``l`` (0-based; others: infinite)."""
-        from scipy.optimize import linprog
-
         net, c, r, n0 = self.net, self.c, self.r, self.n0
         widths = [W.shape[0] for W, _ in net.hidden[:l]]
         offsets = np.concatenate([[n0], n0 + np.cumsum(widths)]).astype(int)  # start of h^k
@@ -342,31 +341,30 @@ class _LPTightener:
             g = np.zeros(nv)
             g[src] = W[j]
             for sign in (1.0, -1.0):  # minimise sign * z_j
-                val = self._solve(sign * g, G_rows, q, E_rows, f, lo, hi, linprog)
+                val = self._solve(sign * g, G_rows, q, E_rows, f, lo, hi)
                 if sign > 0:
                     out_lo[j] = val + b[j]
                 else:
                     out_hi[j] = -val + b[j]
         return out_lo, out_hi
 
-    def _solve(self, g, G_rows, q, E_rows, f, lo, hi, linprog):
+    def _solve(self, g, G_rows, q, E_rows, f, lo, hi):
         n0, c, r = self.n0, self.c, self.r
         best = -np.inf
         for _ in range(self.max_cuts + 1):
             G = list(G_rows)
             qq = list(q)
-            for d in self.cuts:
+            for d, level in self.cuts:
                 row = np.zeros(g.size)
                 row[:n0] = d
                 G.append(row)
-                qq.append(r + d @ c)
+                qq.append(level)
             A_ub = np.array(G) if G else None
             b_ub = np.array(qq) if G else None
             A_eq = np.array(E_rows) if E_rows else None
             b_eq = np.array(f) if E_rows else None
-            res = linprog(g, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=list(zip(lo, hi)), method="highs")
-            if res.status != 0:
-                raise SolverError(f"local_arrangement_bound: the LP relaxation failed ({res.message})")
+            _, res = solve_lp(g, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=list(zip(lo, hi)),
+                              what="the LP relaxation of local_arrangement_bound")
             lam = np.maximum(-res.ineqlin.marginals, 0.0) if G else np.zeros(0)
             mu = res.eqlin.marginals if E_rows else np.zeros(0)
             s = g.copy()
@@ -380,7 +378,7 @@ class _LPTightener:
             dist = np.linalg.norm(x - c)
             if dist <= r * (1 + 1e-9):
                 break
-            self.cuts.append((x - c) / dist)
+            self.cuts.append(l2_tangent_cut(c, r, x))
         return best
 
 
