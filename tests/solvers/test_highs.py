@@ -48,3 +48,34 @@ def test_unreadable_status_raises(monkeypatch):
     monkeypatch.setattr(lp, "_run", lambda: highs.Status.LIMIT)
     with pytest.raises(pr.SolverError):
         lp.test()
+
+
+def test_one_status_table_where_every_limit_is_a_limit():
+    """The table read by the backend, the MIP driver and the support LPs: limits (memory and
+    objective bound included) are LIMIT, never INFEASIBLE; unknown statuses are errors."""
+    import highspy
+
+    from polyregions.solvers.base import Status
+    from polyregions.solvers.highs import status_table
+
+    M = highspy.HighsModelStatus
+    table = status_table()
+    assert table[M.kOptimal] is Status.OPTIMAL and table[M.kInfeasible] is Status.INFEASIBLE
+    assert table[M.kUnbounded] is Status.UNBOUNDED
+    for limit in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt, M.kMemoryLimit,
+                  M.kObjectiveBound, M.kObjectiveTarget):
+        assert table[limit] is Status.LIMIT
+    for error in (M.kUnboundedOrInfeasible, M.kSolveError, M.kModelError, M.kNotset, M.kUnknown):
+        assert table.get(error, Status.ERROR) is Status.ERROR
+
+
+def test_polytope_support_is_padded_outwards_and_infinite_when_unbounded():
+    """max x + y over the triangle x, y >= 0, x + y <= 1 is 1; over the half-plane x <= 1, y free
+    it is unbounded."""
+    from polyregions.solvers.highs import PolytopeSupport
+
+    sup = PolytopeSupport(np.array([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]]), np.array([0.0, 0.0, 1.0]), 1e-7)
+    v = sup(np.array([1.0, 1.0]))
+    assert 1.0 <= v <= 1.0 + 3e-7
+    half = PolytopeSupport(np.array([[1.0, 0.0]]), np.array([1.0]), 1e-7)
+    assert half(np.array([0.0, 1.0])) == float("inf")
