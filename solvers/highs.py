@@ -8,7 +8,7 @@ The backend: one persistent model for the whole search.
 Capabilities: LP (Chebyshev region test on polyhedral domains, L1 ball lifted) and QP
 (the L2-ball test). Rows are added on descent and deleted on backtrack; the parent's
 basis is saved on each push and restored on each pop, so every child LP starts from the
-parent's optimal basis (PERF_NOTES: 3-5x fewer simplex iterations).
+parent's optimal basis (measured: 3-5x fewer simplex iterations than a cold start).
 
 Unbounded domains (``t_cap`` set): the optimal face of the capped Chebyshev LP may be
 unbounded, and a vertex of it can lie far away, where ``a . x + b`` loses precision. The
@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import SolverError
 from .base import HONEST_CHECK_BELOW, LinearModel, MipSolution, RegionProblem, Status, TestResult, honest_radius
 
-#: HiGHS options for the tiny, frequent LPs of the search (PERF_NOTES.md).
+#: HiGHS options for the tiny, frequent LPs of the search (dual simplex, no presolve: the fastest measured).
 HIGHS_LP_OPTIONS = {
     "output_flag": False,
     "presolve": "off",
@@ -298,7 +298,7 @@ class HighsBackend:
         return x, slack, dist
 
     def _qp_fallback(self, shift):
-        """HiGHS failed on the QP (PERF_NOTES: it can): decide by the SOCP instead."""
+        """HiGHS failed on the QP (it can, rarely, on harmless QPs): decide by the SOCP instead."""
         self.qp_fallbacks += 1
         out = self._socp()
         if out is None or out[1] <= shift:
@@ -336,7 +336,8 @@ class HighsBackend:
         return np.asarray(x.value, dtype=float), float(t.value)
 
     def _test_l2(self) -> TestResult:
-        """Keep when R_eps = {a_i . x <= b_i - eps} meets B(c, r - eps) (SPEC section 3).
+        """Keep when R_eps = {a_i . x <= b_i - eps} meets B(c, r - eps): exactly when a ball of radius
+        eps lies inside the node's rows and the ball ``|x - c| <= r``.
 
         The model normally holds the rows shifted by the deeper ``witness_shift``: a success
         there gives a witness of that radius (usable by the search). A failure is re-decided

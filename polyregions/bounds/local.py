@@ -1,6 +1,7 @@
 r"""Bounds on the number of linear regions that meet an L2 ball.
 
-Two bounds on the number of activation regions (SPEC section 2) of a ReLU network that
+Two bounds on the number of activation regions (the sets of inputs sharing one on/off
+pattern of the hidden neurons, ``z > 0`` on) of a ReLU network that
 meet the closed Euclidean ball :math:`B_r(x^*) = \{x : \|x - x^*\|_2 \le r\}`:
 
 - :func:`zhu_local`: Algorithm 1 of Zhu, Lin & Tang [ZLT]_, kept exactly as published
