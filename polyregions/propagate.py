@@ -56,8 +56,8 @@ from .solvers.base import Status
 from .solvers.highs import PolytopeSupport
 from .solvers.registry import make_mip_driver
 
-__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "domain_box", "neuron_bounds", "stability", "resolve_bounds",
-           "support", "tighten_bounds"]
+__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "domain_box", "neuron_bounds",
+           "relaxation", "resolve_bounds", "stability", "support", "tighten_bounds"]
 
 #: The available bound methods, from the loosest and cheapest to the exact.
 METHODS = ("interval", "symbolic", "lp", "milp")
@@ -213,8 +213,14 @@ def _interval(net, domain, cache):
 
 
 # ---------------------------------------------------------------------- symbolic (back-substitution)
-def _relaxation(lo, up):
-    """Slopes and offsets of the linear bounds ``sl z + tl <= relu(z) <= su z + tu`` on [lo, up]."""
+def relaxation(lo, up):
+    """Slopes and offsets ``(su, tu, sl, tl)`` of the linear bounds
+    ``sl z + tl <= relu(z) <= su z + tu`` on ``[lo, up]`` (elementwise).
+
+    On (``lo >= 0``): ``relu(z) = z``; off (``up <= 0``): 0; unstable (``lo < 0 < up``): the
+    triangle ``alpha z <= relu(z) <= up (z - lo) / (up - lo)`` with ``alpha = 1`` when
+    ``up > -lo``, else 0 (valid for any ``alpha`` in [0, 1]).
+    """
     n = lo.size
     su, tu, sl, tl = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     on = lo >= 0
@@ -225,6 +231,31 @@ def _relaxation(lo, up):
     tu[unst] = -u * l / (u - l)
     sl[unst] = (u > -l).astype(float)
     return su, tu, sl, tl
+
+
+def back_substitution(net: Network, domain: Domain, l: int, relax: list, cache=None):
+    """Bounds ``(lower, upper)`` of the pre-activations of hidden layer `l` (0-based, ``l >= 1``)
+    by back-substitution: ``+-z^l = +-(W^l h^{l-1} + b^l)`` with each ``h^k`` replaced by
+    the upper or lower line of its relaxation ``relax[k]`` (as from :func:`relaxation`),
+    chosen by the sign of its coefficient, down to ``x``; the resulting affine function of
+    ``x`` is maximised over `domain` exactly (:func:`support`).
+    """
+    layers = net.hidden
+    W, b = layers[l]
+    ups = []
+    for sign in (1.0, -1.0):
+        Lam = sign * W
+        const = sign * b
+        for k in range(l - 1, -1, -1):
+            su, tu, sl, tl = relax[k]
+            Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+            const = const + Lp @ tu + Ln @ tl
+            Lam = Lp * su[None, :] + Ln * sl[None, :]
+            Wk, bk = layers[k]
+            const = const + Lam @ bk
+            Lam = Lam @ Wk
+        ups.append(const + _support_rows(domain, Lam, cache))
+    return -ups[1], ups[0]
 
 
 def _symbolic(net, domain, cache, interval):
@@ -238,28 +269,14 @@ def _symbolic(net, domain, cache, interval):
         if l == 0:
             lo, up = interval[0]
         else:
-            # upper bound of +-W h^{l-1} + b by back-substitution
-            ups = []
-            for sign in (1.0, -1.0):
-                Lam = sign * W
-                const = sign * b
-                for k in range(l - 1, -1, -1):
-                    su, tu, sl, tl = relax[k]
-                    Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-                    const = const + Lp @ tu + Ln @ tl
-                    Lam = Lp * su[None, :] + Ln * sl[None, :]
-                    Wk, bk = layers[k]
-                    const = const + Lam @ bk
-                    Lam = Lam @ Wk
-                ups.append(const + _support_rows(domain, Lam, cache))
-            up_s, lo_s = ups[0], -ups[1]
+            lo_s, up_s = back_substitution(net, domain, l, relax, cache)
             pad_u = 1e-12 * (1.0 + np.abs(up_s))
             pad_l = 1e-12 * (1.0 + np.abs(lo_s))
             ilo, iup = _affine_interval(W, b, np.maximum(bounds[-1][0], 0.0), np.maximum(bounds[-1][1], 0.0))
             lo = np.maximum(lo_s - pad_l, np.maximum(ilo, interval[l][0]))
             up = np.minimum(up_s + pad_u, np.minimum(iup, interval[l][1]))
         bounds.append((lo, up))
-        relax.append(_relaxation(lo, up))
+        relax.append(relaxation(lo, up))
     return bounds
 
 
