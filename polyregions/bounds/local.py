@@ -31,8 +31,10 @@ from math import comb
 import numpy as np
 
 from .._validate import finite_array, int_at_least, positive_number
+from ..domains import Ball
 from ..errors import InvalidInputError
 from ..network import Network
+from ..propagate import back_substitution, relaxation
 from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
@@ -410,15 +412,15 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
       :math:`h \in [\underline h, \overline h] = [\max(l, 0), \max(u, 0)]`,
       :math:`z' \in [W^+ \underline h + W^- \overline h + b,\
       W^+ \overline h + W^- \underline h + b]`;
-    - ``method="symbolic"`` (default): the interval bounds, intersected with linear
-      bounds in :math:`x`,
-      :math:`\underline a \cdot x + \underline a_0 \le z_j(x) \le \overline a \cdot x + \overline a_0`,
-      propagated through the ReLU by its linear relaxation (off: 0; on: the bounds
-      themselves; unstable: :math:`\alpha\,\underline z \le h \le \frac{u}{u - l}(\overline z - l)`
-      with :math:`\alpha \in \{0, 1\}`, valid since :math:`h \ge \alpha z` for
-      :math:`\alpha \in [0, 1]` and :math:`h \le u (z - l)/(u - l)` on :math:`[l, u]`), and
-      concretized exactly over the ball by Cauchy-Schwarz,
-      :math:`\min_B a \cdot x + a_0 = a \cdot x^* + a_0 - r\|a\|_2`;
+    - ``method="symbolic"`` (default): the interval bounds, intersected with the bounds
+      of back-substitution (:func:`polyregions.propagate.back_substitution`): every ReLU
+      of an earlier layer is replaced by its linear relaxation (off: 0; on: ``h = z``;
+      unstable: :math:`\alpha z \le h \le \frac{u}{u - l}(z - l)` with
+      :math:`\alpha \in \{0, 1\}`, valid since :math:`h \ge \alpha z` for
+      :math:`\alpha \in [0, 1]` and :math:`h \le u (z - l)/(u - l)` on :math:`[l, u]`),
+      the upper or lower line chosen by the sign of its coefficient, down to an affine
+      function :math:`a \cdot x + a_0` of the input, which is concretized exactly over the
+      ball by Cauchy-Schwarz, :math:`\max_B a \cdot x + a_0 = a \cdot x^* + a_0 + r\|a\|_2`;
     - ``method="lp"``: the symbolic bounds, then for every neuron still unstable from the
       second layer on, an LP over the triangle relaxation of the earlier layers and a
       polyhedral *outer* approximation of the ball (the box :math:`|x - x^*|_\infty \le r`
@@ -514,25 +516,22 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     zhu = zhu_local(net, c, r)
     n0 = net.input_dim
     lp = _LPTightener(net, c, r, max_cuts) if method == "lp" else None
+    ball = Ball(c, r, p=2)
     lowers, uppers, unstables, ons = [], [], [], []
-    # linear bounds on the previous layer's outputs h: Hlo x + hlo <= h(x) <= Hup x + hup
-    Hlo, hlo = np.eye(n0), np.zeros(n0)
-    Hup, hup = np.eye(n0), np.zeros(n0)
+    relax = []  # the ReLU relaxation of every layer so far, for back-substitution
     box_lo, box_hi = None, None  # interval bounds on h: box_lo <= h(x) <= box_hi
     for l, (W, b) in enumerate(net.hidden):
         Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
         if l == 0:
-            Zlo_A, zlo_a, Zup_A, zup_a = W, b, W, b
             lo = _concretize(W, b, c, r, upper=False)
             up = _concretize(W, b, c, r, upper=True)
         else:
             lo = Wp @ box_lo + Wn @ box_hi + b
             up = Wp @ box_hi + Wn @ box_lo + b
             if method != "interval":
-                Zlo_A, zlo_a = Wp @ Hlo + Wn @ Hup, Wp @ hlo + Wn @ hup + b
-                Zup_A, zup_a = Wp @ Hup + Wn @ Hlo, Wp @ hup + Wn @ hlo + b
-                lo = np.maximum(lo, _concretize(Zlo_A, zlo_a, c, r, upper=False))
-                up = np.minimum(up, _concretize(Zup_A, zup_a, c, r, upper=True))
+                sym_lo, sym_up = back_substitution(net, ball, l, relax)
+                lo = np.maximum(lo, sym_lo)
+                up = np.minimum(up, sym_up)
         # Zhu's Lemma 1: |z_j(x) - A_j| <= delta_j on the ball
         A, delta = zhu.A[l], zhu.delta[l]
         lo = np.maximum(lo, A - delta)
@@ -553,25 +552,12 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
         uppers.append(_frozen(up))
         unstables.append(_frozen(unst.astype(np.int64)))
         ons.append(int(on.sum()))
-        # the ReLU's relaxation, for the next layer
+        # the ReLU's relaxation, for the next layer: off neurons output 0, on ones z itself
         box_lo = np.where(off, 0.0, np.maximum(lo, 0.0))
         box_hi = np.where(off, 0.0, np.maximum(up, 0.0))
         if method != "interval":
-            n = W.shape[0]
-            nHlo, nhlo = np.zeros((n, n0)), np.zeros(n)
-            nHup, nhup = np.zeros((n, n0)), np.zeros(n)
-            # on on the whole ball: h = z, bounded by z's own linear bounds; off: h = 0
-            nHlo[on], nhlo[on] = Zlo_A[on], zlo_a[on]
-            nHup[on], nhup[on] = Zup_A[on], zup_a[on]
-            # unstable: alpha z_lo <= h <= u (z_up - l) / (u - l), alpha = 1 if u >= -l else 0
-            if np.any(unst):
-                s = up[unst] / (up[unst] - lo[unst])
-                nHup[unst] = s[:, None] * Zup_A[unst]
-                nhup[unst] = s * (zup_a[unst] - lo[unst])
-                alpha = (up[unst] >= -lo[unst]).astype(float)
-                nHlo[unst] = alpha[:, None] * Zlo_A[unst]
-                nhlo[unst] = alpha * zlo_a[unst]
-            Hlo, hlo, Hup, hup = nHlo, nhlo, nHup, nhup
+            relax.append(relaxation(np.where(off, -1.0, np.where(on, np.maximum(lo, 0.0), lo)),
+                                    np.where(off, 0.0, up)))
     ks = tuple(int(u.sum()) for u in unstables)
     ons = tuple(ons)
     dims, factors = [], []
