@@ -119,6 +119,18 @@ def _validate_max_margin(net, domain, margin_cap, time_limit, solver):
     return margin_cap, _optional_positive(time_limit, "time_limit")
 
 
+def _validate_margin_model(net, domain, margin_cap, l2_outer):
+    """Check the arguments of :func:`build_margin_model` (and :func:`export_model`); return `margin_cap`."""
+    _check_bounded(net, domain)
+    margin_cap = positive_number(margin_cap, "margin_cap")
+    if isinstance(domain, Ball) and domain.p == 2 and not l2_outer:
+        raise UnsupportedError(
+            "`domain` is an L2 ball, which has no exact linear model: export Ball(p=inf) or Ball(p=1), or pass "
+            "`l2_outer=True` to export a polyhedral outer approximation"
+        )
+    return margin_cap
+
+
 def _validate_single_region(net, ball, tol, samples, time_limit):
     """Check the arguments of :func:`single_region`; return the numbers normalised."""
     _check_bounded(net, ball)
@@ -484,13 +496,7 @@ def build_margin_model(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     outer approximation by the tangent planes at ``+-e_k`` and ``+-e_i +- e_j``
     (normalised), otherwise it is refused.
     """
-    _check_bounded(net, domain)  # the checks of build_margin_model and export_model
-    margin_cap = positive_number(margin_cap, "margin_cap")
-    if isinstance(domain, Ball) and domain.p == 2 and not l2_outer:
-        raise UnsupportedError(
-            "`domain` is an L2 ball, which has no exact linear model: export Ball(p=inf) or Ball(p=1), or pass "
-            "`l2_outer=True` to export a polyhedral outer approximation"
-        )
+    margin_cap = _validate_margin_model(net, domain, margin_cap, l2_outer)
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
     if enc.l2 is not None:

@@ -122,10 +122,14 @@ def stability(bounds) -> list:
 
 
 # ---------------------------------------------------------------------- validation
-def _validate_method(method):
+def _validate_neuron_bounds(net, domain, method, time_limit):
+    """Check the arguments of :func:`neuron_bounds`; return `method` and `time_limit`."""
+    net_and_domain(net, domain)
     if method not in METHODS:
         raise InvalidInputError(f"`method` must be one of {list(METHODS)}, got {method!r}")
-    return method
+    if method in ("lp", "milp") and not domain.bounded:
+        raise UnsupportedError(f"`domain` must be bounded for method={method!r} (got {domain!r})")
+    return method, None if time_limit is None else positive_number(time_limit, "time_limit")
 
 
 # ---------------------------------------------------------------------- support functions
@@ -379,17 +383,12 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
     >>> bool(np.isclose(up[0], np.sqrt(2)) and np.isclose(lo[0], -np.sqrt(2)))
     True
     """
-    net_and_domain(net, domain)
-    method = _validate_method(method)
-    if time_limit is not None:
-        time_limit = positive_number(time_limit, "time_limit")
+    method, time_limit = _validate_neuron_bounds(net, domain, method, time_limit)
     cache = {}
     result = _interval(net, domain, cache)
     if method != "interval":
         result = _symbolic(net, domain, cache, result)
     if method in ("lp", "milp"):
-        if not domain.bounded:
-            raise UnsupportedError(f"`domain` must be bounded for method={method!r} (got {domain!r})")
         result = tighten_bounds(net, domain, result, integer=False)
         if method == "milp":
             result = tighten_bounds(net, domain, result, integer=True, time_limit=time_limit)

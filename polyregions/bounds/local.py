@@ -57,6 +57,16 @@ def _validate_local(net, center, radius):
     return c.reshape(-1), r
 
 
+def _validate_arrangement(net, center, radius, method, max_cuts):
+    """Check the arguments of :func:`local_arrangement_bound`; return ``(center, radius, max_cuts)``."""
+    c, r = _validate_local(net, center, radius)
+    if method not in _METHODS:
+        raise InvalidInputError(f"`method` must be one of {_METHODS}, got {method!r}")
+    if method == "lp":
+        max_cuts = int_at_least(max_cuts, "max_cuts", 0)
+    return c, r, max_cuts
+
+
 def _frozen(a, dtype=None):
     a = np.array(a, dtype=dtype)
     a.setflags(write=False)
@@ -508,11 +518,7 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     >>> res.zhu.bound, res.bound
     (8, 7)
     """
-    c, r = _validate_local(net, center, radius)
-    if method not in _METHODS:
-        raise InvalidInputError(f"`method` must be one of {_METHODS}, got {method!r}")
-    if method == "lp":
-        max_cuts = int_at_least(max_cuts, "max_cuts", 0)
+    c, r, max_cuts = _validate_arrangement(net, center, radius, method, max_cuts)
     zhu = zhu_local(net, c, r)
     n0 = net.input_dim
     lp = _LPTightener(net, c, r, max_cuts) if method == "lp" else None
