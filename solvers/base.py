@@ -59,6 +59,23 @@ class RegionProblem:
     def bounded(self) -> bool:
         return self.t_cap is None
 
+    def honest_radius(self, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
+        """The radius of the largest ball around `x` inside the node's rows ``rows_A y <= rows_b``
+        (unit normals) and the polyhedral part of the domain, computed directly in floating
+        point (not taken from a solver); capped at ``t_cap`` on unbounded domains."""
+        r = math.inf
+        if rows_b.size:
+            r = float(np.min(rows_b - rows_A @ x))
+        if self.b.size:
+            norms = np.linalg.norm(self.A, axis=1)
+            r = min(r, float(np.min((self.b - self.A @ x) / norms)))
+        if self.l1_ball is not None:
+            c, rad = self.l1_ball
+            r = min(r, (rad - float(np.sum(np.abs(x - c)))) / math.sqrt(self.dim))
+        if self.t_cap is not None:
+            r = min(r, self.t_cap)
+        return r
+
 
 @dataclass
 class TestResult:
@@ -82,23 +99,6 @@ class TestResult:
 #: Below this solver optimum a kept node is re-checked on its witness in floating point:
 #: solver tolerances (about 1e-9) must not decide near ``eps``.
 HONEST_CHECK_BELOW = 1e-6
-
-
-def honest_radius(problem: RegionProblem, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
-    """The radius of the largest ball around `x` inside the node's rows (unit normals) and
-    the polyhedral domain, computed directly (not taken from a solver)."""
-    r = math.inf
-    if rows_b.size:
-        r = float(np.min(rows_b - rows_A @ x))
-    if problem.b.size:
-        norms = np.linalg.norm(problem.A, axis=1)
-        r = min(r, float(np.min((problem.b - problem.A @ x) / norms)))
-    if problem.l1_ball is not None:
-        c, rad = problem.l1_ball
-        r = min(r, (rad - float(np.sum(np.abs(x - c)))) / math.sqrt(problem.dim))
-    if problem.t_cap is not None:
-        r = min(r, problem.t_cap)
-    return r
 
 
 class LinearModel:

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, LinearModel, MipSolution, RegionProblem, Status, TestResult, honest_radius
+from .base import HONEST_CHECK_BELOW, LinearModel, MipSolution, RegionProblem, Status, TestResult
 
 #: HiGHS options for the tiny, frequent LPs of the search (dual simplex, no presolve: the fastest measured).
 HIGHS_LP_OPTIONS = {
@@ -234,7 +234,7 @@ class HighsBackend:
         keep = t > self.eps
         if keep and t < HONEST_CHECK_BELOW:
             A, b = self._rows()
-            t = honest_radius(self.problem, A, b, x)
+            t = self.problem.honest_radius(A, b, x)
             keep = t > self.eps
         if keep and self._anchor_rows is not None and anchor is not None:
             w = np.asarray(anchor, float)

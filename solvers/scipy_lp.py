@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult, honest_radius
+from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult
 
 #: scipy's linprog status codes.
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
@@ -161,7 +161,7 @@ class ScipyBackend:
         if keep and t < HONEST_CHECK_BELOW:  # decide on a witness checked in floating point
             A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
             b = np.array([b for _, b in self._rows])
-            t = honest_radius(self.problem, A, b, x)
+            t = self.problem.honest_radius(A, b, x)
             keep = t > self.eps
         return TestResult(keep, t, x if keep else None, t)
 
