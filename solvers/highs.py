@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import SolverError
 from .base import HONEST_CHECK_BELOW, LinearModel, MipSolution, RegionProblem, Status, TestResult
+from .scipy_lp import l2_cutting_plane_test
 
 #: HiGHS options for the tiny, frequent LPs of the search (dual simplex, no presolve: the fastest measured).
 HIGHS_LP_OPTIONS = {
@@ -372,8 +373,6 @@ class HighsBackend:
             honest = min(float(np.min(b - A @ x)) if b.size else math.inf, r - float(np.linalg.norm(x - self._center)))
             if honest > eps:
                 return TestResult(True, honest, x, honest)
-        from .scipy_lp import l2_cutting_plane_test
-
         A, b = self._rows()
         res, solves = l2_cutting_plane_test(A, b, self._center, r, eps, start=None if thin is None else thin[0])
         self._solves += solves

@@ -45,6 +45,7 @@ from numba import njit
 
 from ..errors import InvalidInputError, SolverError
 from .base import RegionProblem, TestResult
+from .highs import HighsBackend
 from .scipy_lp import bounding_box
 
 #: Pivots allowed in one test before the test is handed to HiGHS.
@@ -505,8 +506,6 @@ class NumbaBackend:
         self.fallbacks += 1
         self.fallback_reasons[reason] = self.fallback_reasons.get(reason, 0) + 1
         if self._mirror is None:
-            from .highs import HighsBackend
-
             self._mirror = HighsBackend(self.problem)
         h, mine, theirs = self._mirror, self._ids, self._mirror_ids
         k = 0
