@@ -154,3 +154,13 @@ def test_module_size(name):
     path, _ = MODULES[name]
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines"
+
+
+def test_each_solver_library_is_called_from_one_module():
+    """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py."""
+    homes = {"highspy": "polyregions.solvers.highs", "scipy.optimize": "polyregions.solvers.scipy_lp"}
+    for name in MODULES:
+        for target, _, line in _imports(name):
+            for library, home in homes.items():
+                if target == library or target.startswith(library + "."):
+                    assert name == home, f"{name} imports {library} (line {line}); its calls belong in {home}"
