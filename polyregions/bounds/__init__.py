@@ -4,14 +4,14 @@ One module per family, each citing its paper:
 
 - :mod:`.dense`: fully connected networks (Zaslavsky; Montufar et al. 2014;
   Montufar 2017; Serra et al. 2018);
-- :mod:`.conv`: convolutional networks (Xiong et al. 2020, Theorems 1 and 2);
+- :mod:`.xiong`: convolutional networks (Xiong et al. 2020, Theorems 1 and 2);
 - :mod:`.generic`: exact one-layer oracles for any parameters (Whitney's
   formula; independent subsets of the weight rows);
 - :mod:`.local`: bounds on the regions meeting a ball (Zhu, Lin & Tang's Algorithm 1,
   and polyregions' own tighter arrangement bound).
 """
 
-from .conv import (
+from .xiong import (
     receptive_fields,
     xiong_deep_lower,
     xiong_deep_upper,

@@ -6,7 +6,7 @@ from math import comb, prod
 import numpy as np
 import pytest
 
-from polyregions.bounds.conv import (
+from polyregions.bounds.xiong import (
     receptive_fields,
     xiong_deep_lower,
     xiong_deep_upper,
