@@ -159,17 +159,10 @@ def cmd_enumerate(args) -> int:
     return 0
 
 
-def _bound_value(value) -> str:
-    if value is None:
-        return "n/a"
-    if value >= 10**15:
-        return f"{value:.4e}".replace("e+", "e") + f" (2**{math.log2(value):.2f})"
-    return f"{value:,}"
-
-
 def cmd_bounds(args) -> int:
     """Every applicable closed-form bound for NET (and the exact count with --exact), side by side."""
-    from .tightness import architecture_of, network_bounds
+    from .bounds.applicable import architecture_of, network_bounds
+    from .report import format_bounds
 
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
@@ -182,45 +175,20 @@ def cmd_bounds(args) -> int:
         for e in entries:
             e["bound/exact"] = (e["value"] / res.count) if e["value"] is not None and res.count else None
     if args.json:
-        out = {"network": args.net, "domain": repr(dom),
-               "architecture": {k: v for k, v in info.items()}, "bounds": entries,
+        out = {"network": args.net, "domain": repr(dom), "architecture": info, "bounds": entries,
                "exact": None if res is None else res.as_dict()}
         print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return 0
-    if info["kind"] == "conv":
-        arch = "conv, input " + "x".join(map(str, info["input_shape"])) + ", layers " + "; ".join(
-            f"{d} filters {f1}x{f2} stride {s}" + (f" padding {pad}" if pad else "")
-            for (d, (f1, f2), s), pad in zip(info["layers"], info["padding"]))
-    else:
-        arch = f"{info['kind']}, n0 = {info['n0']}"
     print(f"network : {args.net} {net}")
     print(f"domain  : {dom}")
-    print(f"arch    : {arch}; lowered widths {info['widths']}")
-    rows = [("bound", "value", "bound/exact" if res is not None else "", "meaning")]
-    for e in entries:
-        if e["value"] is None:
-            rows.append((e["name"], f"n/a ({e['reason']})", "", ""))
-            continue
-        ratio = "" if res is None or e.get("bound/exact") is None else f"{e['bound/exact']:.4g}"
-        meaning = e["kind"] + (f"; {e['note']}" if e["note"] else "")
-        rows.append((e["name"], _bound_value(e["value"]), ratio, meaning))
-    if res is not None:
-        state = "complete" if res.complete else f"incomplete (stopped by {res.stopped}): a lower bound"
-        rows.append(("exact (count_regions)", f"{res.count:,}", "1" if res.count else "", state))
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows if not r[1].startswith("n/a"))
-    w2 = max(len(r[2]) for r in rows)
-    for name, value, ratio, meaning in rows:
-        if value.startswith("n/a"):
-            print(f"{name:<{w0}}  {value}")
-        else:
-            print(f"{name:<{w0}}  {value:>{w1}}  {ratio:>{w2}}  {meaning}".rstrip())
+    print(format_bounds(info, entries, res))
     return 0
 
 
 def cmd_tightness(args) -> int:
     """Exact counts of seeded networks against every applicable bound (see polyregions.tightness)."""
-    from .tightness import format_markdown, format_table, run_tightness, update_markdown, write_table
+    from .report import format_markdown, format_table, update_markdown, write_table
+    from .tightness import run_tightness
 
     names = [n.strip() for n in args.bounds.split(",") if n.strip()] if args.bounds else None
 

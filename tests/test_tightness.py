@@ -19,18 +19,7 @@ import pytest
 import polyregions as pr
 from polyregions.cli import main
 from polyregions.io import save_network
-from polyregions.tightness import (
-    Arch,
-    format_markdown,
-    format_table,
-    parse_arch,
-    parse_domain,
-    run_tightness,
-    seeded_center,
-    seeded_network,
-    update_markdown,
-    write_table,
-)
+from polyregions.tightness import format_markdown, format_table, parse_domain, run_tightness, seeded_center, seeded_network
 
 
 def _zaslavsky(n0, n1):
@@ -42,54 +31,6 @@ def _independent_subsets(W):
     m = W.shape[0]
     return sum(1 for k in range(m + 1) for rows in combinations(range(m), k)
                if k == 0 or np.linalg.matrix_rank(W[list(rows)]) == k)
-
-
-# =========================================================================== parse_arch
-@pytest.mark.parametrize("text", [
-    "fc:2:4,4", "fc:10:3", "fc:1:1,2,3", "conv:1x3x3:2,2x2,1", "conv:2x1x6:3,1x3,2",
-    "conv:1x5x5:2,2x2,1;3,2x2,1", "conv:3x8x7:4,3x2,2;2,1x1,1",
-])
-def test_parse_arch_round_trips(text):
-    arch = parse_arch(text)
-    assert str(arch) == text
-    assert parse_arch(str(arch)) == arch
-
-
-def test_parse_arch_fields():
-    assert parse_arch("fc:2:4,4") == Arch("fc", (2,), (4, 4))
-    a = parse_arch("conv:1x5x5:2,2x2,1;3,3x2,2")
-    assert a.kind == "conv" and a.input_shape == (1, 5, 5)
-    assert a.layers == ((2, (2, 2), 1), (3, (3, 2), 2))
-    assert a.ints == (1, 5, 5, 2, 2, 2, 1, 3, 3, 2, 2)
-    assert a.grids() == [(5, 5), (4, 4), (1, 2)]  # floor((4-3)/2)+1, floor((4-2)/2)+1
-    assert parse_arch(" fc : 2 : 4 , 4 ") == parse_arch("fc:2:4,4")
-    assert parse_arch(a) is a
-
-
-@pytest.mark.parametrize("text, match", [
-    ("fc:2", "three ':'-separated parts"),
-    ("mlp:2:3", "starting with 'fc' or 'conv'"),
-    ("fc:2:", "has no layers"),
-    ("fc:0:3", "input dimension '0', not a positive integer"),
-    ("fc:2:3,-1", "width '-1', not a positive integer"),
-    ("fc:2:3.5", "width '3.5'"),
-    ("conv:1x3:2,2x2,1", "write it D0xHxW"),
-    ("conv:1x3x3:2,2x2", "write it D,F1xF2,S"),
-    ("conv:1x3x3:2,2,1", "write it F1xF2"),
-    ("conv:1x3x3:2,4x4,1", "4x4 kernel on a 3x3 grid, so its output is empty"),
-    ("conv:1x4x4:2,2x2,2;2,3x3,1", "layer 2 with a 3x3 kernel on a 2x2 grid"),
-    ("conv:1x3x3:0,2x2,1", "layer 1 filters '0'"),
-])
-def test_parse_arch_errors(text, match):
-    with pytest.raises(pr.InvalidInputError, match=match):
-        parse_arch(text)
-    with pytest.raises(pr.InvalidInputError, match="the syntax is fc:N0:W1,W2"):
-        parse_arch(text)
-
-
-def test_parse_arch_refuses_non_strings():
-    with pytest.raises(pr.InvalidInputError, match="`arch` must be a string"):
-        parse_arch(3)
 
 
 def test_parse_domain():
@@ -108,37 +49,6 @@ def test_parse_domain():
     for bad in ["box", "box:-1", "box:0", "ball:1:foo", "box:1:random", "sphere:1", "ball:x"]:
         with pytest.raises(pr.InvalidInputError, match="`domain` must be whole, box:R, ball:R or ball:R:random"):
             parse_domain(bad)
-
-
-# =========================================================================== seeded networks
-def test_seeded_network_follows_the_documented_recipe():
-    net = seeded_network("fc:2:3,4", 5)
-    rng = np.random.default_rng([5, 2, 3, 4])
-    W1 = rng.normal(0, math.sqrt(2 / 2), size=(3, 2))
-    b1 = rng.normal(0, 1, size=3)
-    W2 = rng.normal(0, math.sqrt(2 / 3), size=(4, 3))
-    b2 = rng.normal(0, 1, size=4)
-    for (W, b), (V, c) in zip(net.hidden, [(W1, b1), (W2, b2)]):
-        np.testing.assert_array_equal(W, V)
-        np.testing.assert_array_equal(b, c)
-    # the ball's random centre is the next draw
-    np.testing.assert_array_equal(seeded_center("fc:2:3,4", 5), rng.standard_normal(2))
-
-    conv = seeded_network("conv:2x4x4:3,2x2,1", 1)
-    rng = np.random.default_rng([1, 2, 4, 4, 3, 2, 2, 1])
-    weight = rng.normal(0, math.sqrt(2 / (2 * 2 * 2)), size=(3, 2, 2, 2))
-    bias = rng.normal(0, 1, size=3)
-    np.testing.assert_array_equal(conv.layers[0].weight, weight)
-    np.testing.assert_array_equal(conv.layers[0].bias, bias)
-    assert conv.layers[0].stride == 1 and conv.input_shape == (2, 4, 4)
-
-
-def test_seeded_network_variances():
-    net = seeded_network("fc:400:500", 0)
-    W, b = net.hidden[0]
-    assert W.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
-    assert b.std() == pytest.approx(1.0, rel=0.15)
-    assert not np.array_equal(seeded_network("fc:2:3", 0).hidden[0][0], seeded_network("fc:2:3", 1).hidden[0][0])
 
 
 # =========================================================================== run_tightness
@@ -217,39 +127,6 @@ def test_run_tightness_errors():
         run_tightness(["fc:2:3"], 0, "whole")
     with pytest.raises(pr.InvalidInputError, match="unknown bounds"):
         run_tightness(["fc:2:3"], 1, "whole", bounds=["nonsense"])
-
-
-def test_write_table_and_format_table(tmp_path):
-    rows = run_tightness(["fc:2:3", "fc:2:2,2"], 2, "box:1")
-    csv_path, json_path = write_table(rows, tmp_path / "t")
-    with open(csv_path) as f:
-        table = list(csv.DictReader(f))
-    assert [t["arch"] for t in table] == ["fc:2:3", "fc:2:2,2"]
-    for t, r in zip(table, rows):
-        assert int(t["exact_max"]) == r["exact_max"]
-        assert int(t["serra2018_upper"]) == r["serra2018_upper"]
-        assert float(t["serra2018_upper/mean"]) == pytest.approx(r["serra2018_upper/mean"])
-    assert table[1]["zaslavsky"] == ""  # two layers: n/a
-    loaded = json.load(open(json_path))
-    assert [x["exact_min"] for x in loaded] == [r["exact_min"] for r in rows]
-    assert len(loaded[0]["per_seed"]) == 2
-    text = format_table(rows)
-    assert "fc:2:3" in text and "serra2018_upper" in text and "bound/max" in text
-    assert "lower bounds on the maximum over parameters" in text
-
-
-def test_update_markdown(tmp_path):
-    doc = tmp_path / "doc.md"
-    doc.write_text("# Title\n\n<!-- polyregions tightness table: begin -->\nold\n"
-                   "<!-- polyregions tightness table: end -->\n\nmore prose\n")
-    update_markdown(str(doc), "| a |\n|---|")
-    text = doc.read_text()
-    assert "old" not in text and "| a |" in text and text.startswith("# Title") and text.endswith("more prose\n")
-    bare = tmp_path / "bare.md"
-    bare.write_text("prose only\n")
-    with pytest.raises(pr.InvalidInputError, match="has no"):
-        update_markdown(str(bare), "| a |")
-    assert bare.read_text() == "prose only\n"
 
 
 # =========================================================================== the CLI
@@ -366,6 +243,18 @@ def test_run_tightness_keeps_going_when_a_count_fails(monkeypatch):
     assert "seed 1: the count failed: boom" in r["notes"]
     assert seen == [(0, "RegionCount"), (1, "SolverError"), (2, "RegionCount")]
     assert "1 of 3 counts failed" in format_table(rows)
+
+
+def test_names_the_studies_import_keep_working():
+    import polyregions.tightness as tightness
+    from polyregions import bounds, families, report
+
+    assert tightness.parse_arch is families.parse_arch and tightness.Arch is families.Arch
+    assert tightness.network_bounds is bounds.network_bounds and tightness.BOUND_NAMES is bounds.BOUND_NAMES
+    assert tightness.normal_rank_deficit is bounds.normal_rank_deficit
+    assert tightness.write_table is report.write_table and tightness.update_markdown is report.update_markdown
+    for name in tightness.__all__:
+        assert getattr(tightness, name) is not None
 
 
 def test_doctests():

@@ -8,7 +8,11 @@ One module per family, each citing its paper:
 - :mod:`.generic`: exact one-layer oracles for any parameters (Whitney's
   formula; independent subsets of the weight rows);
 - :mod:`.local`: bounds on the regions meeting a ball (Zhu, Lin & Tang's Algorithm 1,
-  and polyregions' own tighter arrangement bound).
+  and polyregions' own tighter arrangement bound);
+- :mod:`.rank_deficit`: why a one-layer CNN can have fewer regions than Xiong et al.'s
+  Theorem 1 states (matchable but linearly dependent normals), on the exact linear
+  algebra of :mod:`.rational`;
+- :mod:`.applicable`: which of these bounds apply to a given network and domain.
 """
 
 from .xiong import (
@@ -29,6 +33,8 @@ from .generic import (
     whitney_count,
 )
 from .local import LocalArrangementBound, ZhuLocal, local_arrangement_bound, zhu_local
+from .rank_deficit import NormalRankDeficit, normal_rank_deficit
+from .applicable import BOUND_NAMES, architecture_of, network_bounds
 
 __all__ = [
     # dense
@@ -50,4 +56,11 @@ __all__ = [
     "local_arrangement_bound",
     "ZhuLocal",
     "LocalArrangementBound",
+    # rank deficits of one-layer CNNs
+    "normal_rank_deficit",
+    "NormalRankDeficit",
+    # which bounds apply
+    "BOUND_NAMES",
+    "architecture_of",
+    "network_bounds",
 ]

@@ -13,7 +13,7 @@ For random filters and biases (a density, so generic), the tests check, shape by
 - every shape with count < R_N is explained: some set of normals has a rank below the
   size of its maximum matching into the input units (a matchable but dependent set).
   With two filters on a 3x3 input the full normal matrix is such a set (8 normals of
-  rank 7, the a * b = b * a identity of SPEC section 4); with three filters the full
+  rank 7: sum_ij b_ij (a at offset ij) = a * b = sum_ij a_ij (b at offset ij)); with three filters the full
   matrix has rank 9 = matching 9, and the deficit sits in the 8 normals of any two
   filters.
 
@@ -30,8 +30,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
-from polyregions.bounds import independent_subsets, whitney_count, xiong_one_layer
-from polyregions.tightness import normal_rank_deficit
+from polyregions.bounds import independent_subsets, normal_rank_deficit, whitney_count, xiong_one_layer
 
 # --------------------------------------------------------------------------- the grid
 # (input_shape without d0, kernel): 1-D inputs (h = 1) and a 2-D 3x3 input
@@ -148,7 +147,7 @@ def test_theorem1_against_exact_counts(input_shape, kernel, stride, d1):
         assert witness is not None
         rows = list(witness)
         assert np.linalg.matrix_rank(W[rows]) < _matching_size(rows, fields) == len(rows)
-        # the SPEC's identity: the normals of two filters at the 2x2 block of positions
+        # a * b = b * a: the normals of two filters at the 2x2 block of positions are dependent
         pair = [o * npos + p for o in (0, 1) for p in range(npos)]
         assert np.linalg.matrix_rank(W[pair]) < _matching_size(pair, fields)
         if d1 == 2:  # here the full normal matrix itself is deficient
