@@ -4,7 +4,8 @@ One module per family, each citing its paper:
 
 - :mod:`.dense`: fully connected networks (Zaslavsky; Montufar et al. 2014;
   Montufar 2017; Serra et al. 2018);
-- :mod:`.xiong`: convolutional networks (Xiong et al. 2020, Theorems 1 and 2);
+- :mod:`.xiong`: one-layer convolutional networks (Xiong et al. 2020, Theorem 1);
+- :mod:`.xiong_deep`: several convolutional layers (Xiong et al. 2020, Theorem 2);
 - :mod:`.generic`: exact one-layer oracles for any parameters (Whitney's
   formula; independent subsets of the weight rows);
 - :mod:`.local`: bounds on the regions meeting a ball (Zhu, Lin & Tang's Algorithm 1,
@@ -17,11 +18,10 @@ One module per family, each citing its paper:
 
 from .xiong import (
     receptive_fields,
-    xiong_deep_lower,
-    xiong_deep_upper,
     xiong_K,
     xiong_one_layer,
 )
+from .xiong_deep import DeepLowerBound, xiong_deep_lower, xiong_deep_lower_certificate, xiong_deep_upper
 from .dense import (
     montufar2014_lower,
     montufar2017_upper,
@@ -46,6 +46,8 @@ __all__ = [
     "xiong_one_layer",
     "xiong_deep_lower",
     "xiong_deep_upper",
+    "xiong_deep_lower_certificate",
+    "DeepLowerBound",
     "xiong_K",
     "receptive_fields",
     # generic

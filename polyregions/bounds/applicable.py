@@ -12,14 +12,15 @@ study (:mod:`polyregions.tightness`) tabulates it over seeds.
 from __future__ import annotations
 
 from ..domains import Ball
-from ..errors import InvalidInputError, UnsupportedError
+from ..errors import InvalidInputError, UnprovenBoundError, UnsupportedError
 from ..network import Conv2d, Dense, Network
 from .dense import montufar2014_lower, montufar2017_upper, serra2018_upper, zaslavsky
 from .generic import whitney_count
 from .local import local_arrangement_bound, zhu_local
-from .xiong import xiong_deep_lower, xiong_deep_upper, xiong_one_layer
+from .xiong import xiong_one_layer
+from .xiong_deep import xiong_deep_lower_certificate, xiong_deep_upper
 
-__all__ = ["BOUND_NAMES", "BOUND_KINDS", "architecture_of", "network_bounds"]
+__all__ = ["BOUND_NAMES", "BOUND_KINDS", "LOCAL_BOUND_NAMES", "architecture_of", "network_bounds"]
 
 #: Every bound :func:`network_bounds` knows, in the order it reports them.
 BOUND_NAMES = (
@@ -34,6 +35,9 @@ BOUND_NAMES = (
     "zhu_local",
     "local_arrangement_bound",
 )
+
+#: The bounds that depend on the ball (and so on the seed's network and centre in a study).
+LOCAL_BOUND_NAMES = ("zhu_local", "local_arrangement_bound")
 
 #: The meaning of each bound's value, as printed next to it.
 BOUND_KINDS = {
@@ -50,7 +54,7 @@ BOUND_KINDS = {
 }
 
 _BY_NAME = {"montufar2017_upper": montufar2017_upper, "serra2018_upper": serra2018_upper,
-            "xiong_deep_lower": xiong_deep_lower, "xiong_deep_upper": xiong_deep_upper}
+            "xiong_deep_upper": xiong_deep_upper}
 
 
 def architecture_of(net: Network) -> dict:
@@ -86,15 +90,34 @@ def architecture_of(net: Network) -> dict:
     return info
 
 
-def _entry(name, value=None, reason=None, note=None):
-    return {"name": name, "value": value, "kind": BOUND_KINDS[name], "reason": reason, "note": note}
+def _entry(name, value=None, reason=None, note=None, unproven=False):
+    return {"name": name, "value": value, "kind": BOUND_KINDS[name], "reason": reason, "note": note,
+            "unproven": unproven}
 
 
 def _call(name, fn, *args, **kw):
     try:
         return _entry(name, int(fn(*args, **kw)))
+    except UnprovenBoundError as exc:
+        return _entry(name, reason=str(exc), unproven=True)
     except (UnsupportedError, InvalidInputError) as exc:
         return _entry(name, reason=str(exc))
+
+
+def _deep_lower_entry(info):
+    """Theorem 2 (i) with its certificate; the note says when N' falls short of Theorem 1's R_N'."""
+    name = "xiong_deep_lower"
+    try:
+        cert = xiong_deep_lower_certificate(info["input_shape"], info["layers"])
+    except UnprovenBoundError as exc:
+        return _entry(name, reason=str(exc), unproven=True)
+    except (UnsupportedError, InvalidInputError) as exc:
+        return _entry(name, reason=str(exc))
+    note = None
+    if not cert.attains_theorem:
+        note = (f"N' has {cert.head:,} regions, not Theorem 1's R_N' = {cert.head_R_N:,}: the paper's "
+                f"{cert.head_R_N * cert.factor:,} is not a proven bound; this is {cert.head:,} x {cert.factor:,}")
+    return _entry(name, cert.bound, note=note)
 
 
 def network_bounds(net: Network, domain=None, *, names=None, local_method: str = "symbolic",
@@ -123,7 +146,9 @@ def network_bounds(net: Network, domain=None, *, names=None, local_method: str =
     -------
     list of dict
         ``{"name", "value" (int, or None when it does not apply), "kind", "reason"
-        (why not, or None), "note"}``, in the order of ``BOUND_NAMES`` (restricted to
+        (why not, or None), "note", "unproven"}``; ``unproven`` is True when the
+        bound's theorem is meant for this network but no bound could be proven for it
+        (:class:`~polyregions.errors.UnprovenBoundError`, the reason says why), in the order of ``BOUND_NAMES`` (restricted to
         `names` when given).
     """
     wanted = BOUND_NAMES if names is None else tuple(names)
@@ -156,12 +181,13 @@ def network_bounds(net: Network, domain=None, *, names=None, local_method: str =
             elif name == "xiong_one_layer" and depth != 1:
                 e = _entry(name, reason=f"one layer only; this network has {depth} (see xiong_deep_*)")
             elif name != "xiong_one_layer" and depth == 1:
-                e = _entry(name, reason="for one layer this is xiong_one_layer")
+                e = _entry(name, reason="Theorem 2 is for several layers; for one layer see xiong_one_layer")
             elif name == "xiong_one_layer":
                 d, k, s = info["layers"][0]
                 e = _call(name, xiong_one_layer, info["input_shape"], filters=d, kernel=k, stride=s)
             else:
-                e = _call(name, _BY_NAME[name], info["input_shape"], info["layers"])
+                e = _call(name, _BY_NAME[name], info["input_shape"], info["layers"]) if name in _BY_NAME \
+                    else _deep_lower_entry(info)
         elif name == "whitney_count":
             e = _whitney_entry(net, info, conv_ok, whitney_limit)
         else:  # local bounds
