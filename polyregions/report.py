@@ -15,18 +15,26 @@ import os
 
 import numpy as np
 
-from .bounds.applicable import BOUND_NAMES
+from .bounds.applicable import BOUND_NAMES, LOCAL_BOUND_NAMES
 from .errors import InvalidInputError
 
 __all__ = ["write_table", "format_table", "format_markdown", "update_markdown", "format_bounds",
            "MARK_BEGIN", "MARK_END"]
 
 
+def _ratio_columns(name):
+    """The summary ratios of a bound: per-seed median and max for a local bound, else over max and mean."""
+    if name in LOCAL_BOUND_NAMES:
+        return [f"{name}/seed_median", f"{name}/seed_max"]
+    return [f"{name}/max", f"{name}/mean"]
+
+
 def _columns(rows):
-    cols = ["arch", "domain", "seeds", "exact_min", "exact_mean", "exact_max", "complete", "seconds"]
+    cols = ["arch", "domain", "seed", "seeds", "exact_min", "exact_mean", "exact_max", "count", "complete",
+            "seconds", "min_radius"]
     for name in BOUND_NAMES:
         if any(name in r for r in rows):
-            cols += [name, f"{name}/max", f"{name}/mean"]
+            cols += [name, *_ratio_columns(name), f"{name}/count"]
     for key in ("normals", "rank", "matching", "independent", "rank_deficit"):
         if any(key in r for r in rows):
             cols.append(key)
@@ -34,8 +42,28 @@ def _columns(rows):
     return cols
 
 
+def _seed_rows(row):
+    """One CSV row per seed of `row`: its count, its bounds and each bound over its count."""
+    for s in row.get("per_seed", ()):
+        out = {"arch": row["arch"], "domain": row["domain"], "seed": s["seed"], "count": s["count"],
+               "complete": s["complete"], "seconds": s.get("seconds"), "min_radius": s.get("min_radius"),
+               "notes": s.get("error")}
+        for name, value in s["bounds"].items():
+            out[name] = value
+            out[f"{name}/count"] = value / s["count"] if s["count"] else None
+        rd = s.get("rank_deficit")
+        if rd:
+            out.update({k: rd[k] for k in ("normals", "rank", "matching", "independent")}, rank_deficit=rd["reason"])
+        yield out
+
+
 def write_table(rows, prefix) -> tuple:
-    """Write `rows` to ``PREFIX.csv`` (scalar columns) and ``PREFIX.json`` (everything); return the two paths."""
+    """Write `rows` to ``PREFIX.csv`` and ``PREFIX.json`` (everything); return the two paths.
+
+    The CSV holds, per architecture, its summary row (``seed`` = "all") followed by one
+    row per seed (``seed`` = the seed: its ``count``, ``complete``, ``seconds``,
+    ``min_radius``, every bound for that seed and ``bound/count``).
+    """
     prefix = str(prefix)
     cols = _columns(rows)
     csv_path, json_path = prefix + ".csv", prefix + ".json"
@@ -43,7 +71,8 @@ def write_table(rows, prefix) -> tuple:
         wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         wr.writeheader()
         for r in rows:
-            wr.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+            for out in ({**r, "seed": "all"}, *_seed_rows(r)):
+                wr.writerow({k: ("" if out.get(k) is None else out.get(k)) for k in cols})
     with open(json_path, "w") as f:
         json.dump(rows, f, indent=1, default=_json_default)
         f.write("\n")
@@ -102,9 +131,9 @@ def format_table(rows) -> str:
         if not names:
             lines.append(first + ["(none)", "", "", ""])
         for k, name in enumerate(names):
+            label = f"{name} (per seed)" if name in LOCAL_BOUND_NAMES else name
             lines.append((first if k == 0 else blank)
-                         + [name, _num(r[name]), _ratio_text(r[f"{name}/max"], r),
-                            _ratio_text(r[f"{name}/mean"], r)])
+                         + [label, _num(r[name]), *(_ratio_text(r.get(c), r) for c in _ratio_columns(name))])
         if "rank_deficit" in r:
             lines.append(blank + ["independent subsets", _num(r.get("independent")), "", ""])
             lines.append(blank + ["rank / matching", f"{r.get('rank')} / {r.get('matching')} "
@@ -121,6 +150,9 @@ def format_table(rows) -> str:
 
     text = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(x) for x in lines]
     notes = [f"{r['arch']}: {r['notes']}" for r in rows if r.get("notes")]
+    if any(n in r for r in rows for n in LOCAL_BOUND_NAMES):
+        text.append("(per seed): a local bound depends on the seed's network and ball; its value is the largest "
+                    "over the seeds, its ratios are the median and the max over the seeds of bound / count")
     if any(n in r for r in rows for n in ("montufar2014_lower", "xiong_deep_lower")):
         text.append("montufar2014_lower, xiong_deep_lower: lower bounds on the maximum over parameters, "
                     "not on these networks")
@@ -138,7 +170,12 @@ def format_markdown(rows) -> str:
     names = [n for n in BOUND_NAMES if any(n in r for r in rows)]
     head = ["ARCH", "seeds", "exact min / mean / max"]
     for n in names:
-        head += [n, "per seed" if n == "whitney_count" else f"{n} / max exact"]
+        if n == "whitney_count":
+            head += [n, "per seed"]
+        elif n in LOCAL_BOUND_NAMES:
+            head += [f"{n} (max over seeds)", "bound / count per seed: median, max"]
+        else:
+            head += [n, f"{n} / max exact"]
     rd = any("rank_deficit" in r for r in rows)
     if rd:
         head += ["independent subsets", "normals: rank / matching", "why count < R_N"]
@@ -150,6 +187,8 @@ def format_markdown(rows) -> str:
                 agree = _whitney_agrees(r)
                 check = "-" if agree is None else ("= count" if agree else "DIFFERS")
                 cells += [_num(r.get(n)), check]
+            elif n in LOCAL_BOUND_NAMES:
+                cells += [_num(r.get(n)), ", ".join(_ratio_text(r.get(c), r) for c in _ratio_columns(n))]
             else:
                 cells += [_num(r.get(n)), _ratio_text(r.get(f"{n}/max"), r)]
         if rd:

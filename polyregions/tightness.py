@@ -40,13 +40,14 @@ from __future__ import annotations
 import logging
 import math
 import operator
+import statistics
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from .bounds.applicable import BOUND_KINDS, BOUND_NAMES, architecture_of, network_bounds
+from .bounds.applicable import BOUND_KINDS, BOUND_NAMES, LOCAL_BOUND_NAMES, architecture_of, network_bounds
 from .bounds.rank_deficit import NormalRankDeficit, normal_rank_deficit
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
@@ -190,11 +191,15 @@ def run_tightness(archs, seeds, domain, *, eps: float = DEFAULT_EPS, time_limit:
         One row per architecture: ``arch``, ``domain``, ``seeds``, ``exact_min``,
         ``exact_mean``, ``exact_max``, ``complete``, ``seconds``; for each applicable
         bound ``b``: ``b`` (its largest value over the seeds; global bounds do not
-        depend on the seed), ``b/max`` (that value over ``exact_max``) and ``b/mean``
-        (the mean of the bound over the mean exact count); with `rank_deficit`:
+        depend on the seed), and for a global bound ``b/max`` (that value over
+        ``exact_max``) and ``b/mean`` (the mean of the bound over the mean exact count),
+        for a local bound (``LOCAL_BOUND_NAMES``: it depends on the seed's network and
+        ball) ``b/seed_median`` and ``b/seed_max``, the median and the largest over the
+        seeds of the seed's bound over the same seed's count; with `rank_deficit`:
         ``normals``, ``rank``, ``matching``, ``independent``, ``rank_deficit`` (the
-        reason text); ``notes`` (bounds that do not apply, and why) and ``per_seed``
-        (the per-seed counts and bounds).
+        reason text); ``notes`` (bounds that do not apply or are not proven, and why)
+        and ``per_seed`` (the per-seed counts and bounds, kept by
+        :func:`~polyregions.report.write_table` as one CSV row per seed).
     """
     dom_spec = parse_domain(domain)
     seed_list = _seed_list(seeds)
@@ -218,14 +223,16 @@ def run_tightness(archs, seeds, domain, *, eps: float = DEFAULT_EPS, time_limit:
                 log.warning("%s seed %d: the count failed: %s", arch, seed, exc)
                 res = exc
                 rec = {"seed": seed, "count": None, "complete": False, "error": str(exc), "bounds": {}}
-                notes[f"seed {seed}"] = f"the count failed: {exc}"
+                notes[f"seed {seed}"] = f"seed {seed}: the count failed: {exc}"
             entries = network_bounds(net, dom, names=names, local_method=local_method, whitney_limit=whitney_limit)
             for e in entries:
                 if e["value"] is None:
-                    if names is not None:  # say why a requested bound is missing
-                        notes[e["name"]] = e["reason"]
+                    if names is not None or e["unproven"]:  # say why a requested or unproven bound is missing
+                        notes[e["name"]] = f"{e['name']}: n/a ({e['reason']})"
                 else:
                     rec["bounds"][e["name"]] = e["value"]
+                    if e["name"] == "xiong_deep_lower" and e["note"]:  # N' below Theorem 1's count
+                        notes[e["name"]] = f"{e['name']}: {e['note']}"
             if rank_deficit:
                 if arch.kind == "conv" and arch.depth == 1:
                     d, k, s = arch.layers[0]
@@ -235,7 +242,7 @@ def run_tightness(archs, seeds, domain, *, eps: float = DEFAULT_EPS, time_limit:
                                            "witness": [[f, list(p)] for f, p in rd.witness] if rd.witness else None,
                                            "reason": rd.reason}
                 elif names is not None:
-                    notes["rank_deficit"] = "one-layer convolutions only"
+                    notes["rank_deficit"] = "rank_deficit: n/a (one-layer convolutions only)"
             if progress is not None:
                 progress(arch, seed, res)  # a RegionCount, or the SolverError of a failed count
             per_seed.append(rec)
@@ -249,11 +256,17 @@ def run_tightness(archs, seeds, domain, *, eps: float = DEFAULT_EPS, time_limit:
             vals = [r["bounds"].get(name) for r in per_seed]
             if any(v is None for v in vals):
                 if any(v is not None for v in vals):
-                    notes[name] = "not computed for every seed"
+                    notes[name] = f"{name}: n/a (not computed for every seed)"
                 continue
             row[name] = max(vals)
-            row[f"{name}/max"] = _ratio(max(vals), hi)
-            row[f"{name}/mean"] = _ratio(sum(vals) / len(vals), mean)
+            if name in LOCAL_BOUND_NAMES:  # each seed's bound over its own count
+                ratios = [_ratio(r["bounds"][name], r["count"]) for r in per_seed]
+                ratios = [q for q in ratios if q is not None]
+                row[f"{name}/seed_median"] = statistics.median(ratios) if ratios else None
+                row[f"{name}/seed_max"] = max(ratios) if ratios else None
+            else:
+                row[f"{name}/max"] = _ratio(max(vals), hi)
+                row[f"{name}/mean"] = _ratio(sum(vals) / len(vals), mean)
         if rank_deficit and "rank_deficit" in per_seed[0]:
             rds = [r["rank_deficit"] for r in per_seed]
             for key in ("normals", "rank", "matching", "independent"):
@@ -261,8 +274,7 @@ def run_tightness(archs, seeds, domain, *, eps: float = DEFAULT_EPS, time_limit:
                 row[key] = vals[0] if len(vals) == 1 else "/".join(map(str, vals))
             reasons = {rd["reason"] for rd in rds}
             row["rank_deficit"] = rds[0]["reason"] if len(reasons) == 1 else " | ".join(sorted(reasons))
-        row["notes"] = "; ".join(f"{k}: {v}" if k.startswith("seed ") else f"{k}: n/a ({v})"
-                                 for k, v in notes.items())
+        row["notes"] = "; ".join(notes.values())
         row["per_seed"] = per_seed
         rows.append(row)
     return rows
