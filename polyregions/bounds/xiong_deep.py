@@ -256,7 +256,7 @@ def xiong_deep_lower_certificate(input_shape, layers, *, head_count_limit: int =
     head, how, weight, bias = _certified_head(d0, a, b, dL, f1, f2, sL, limit)
     factor = prod((d // d0) ** (n1 * n2 * d0) for (d, _, _), (n1, n2) in zip(layers[:-1], sizes[1:-1]))
     return DeepLowerBound(bound=head * factor, head=head, head_R_N=R, factor=factor, how=how,
-                          head_weight=weight, head_bias=bias)
+                          head_weight=weight.copy(), head_bias=bias.copy())  # the cache keeps its own
 
 
 def xiong_deep_lower(input_shape, layers, *, head_count_limit: int = HEAD_COUNT_LIMIT) -> int:
