@@ -4,12 +4,14 @@ Formats
 -------
 ``.npz``
     Fully connected networks: arrays ``W0, b0, W1, b1, ...`` (hidden ReLU layers, ``W`` of
-    shape (out, in)) and optionally ``W_out, b_out`` (the linear output layer).
+    shape (out, in), numbered from 0 without gaps) and optionally ``W_out, b_out`` (the
+    linear output layer, both or neither). Other arrays are ignored.
 ``.json``
     Any network: ``{"input_shape": [c, h, w] or n, "layers": [...], "output": {...}}`` where
     each layer is one of ``{"type": "dense", "weight": [[...]], "bias": [...]}``,
     ``{"type": "conv2d", "weight": [d_out][d_in][f1][f2], "bias": [...], "stride": 1, "padding": 0}``,
-    ``{"type": "avgpool2d", "kernel": [k1, k2], "stride": k1}``, ``{"type": "flatten"}``;
+    ``{"type": "avgpool2d", "kernel": [k1, k2], "stride": k1}`` (positive sizes; the stride
+    defaults to the kernel), ``{"type": "flatten"}``;
     ``"output"`` (optional) is ``{"weight": [[...]], "bias": [...]}``.
 """
 
