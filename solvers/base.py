@@ -101,6 +101,33 @@ class TestResult:
 HONEST_CHECK_BELOW = 1e-6
 
 
+class RowStack:
+    """The node's rows kept as a Python stack, for backends that build a fresh model at every test.
+
+    ``push(a, b)`` adds the row ``a . x <= b``; ``pop()`` removes the last one; ``lp_solves`` counts
+    the solver calls a subclass records in ``self._solves``.
+    """
+
+    def __init__(self):
+        self._rows = []
+        self._solves = 0
+
+    def push(self, a, b):
+        self._rows.append((np.asarray(a, float), float(b)))
+
+    def pop(self):
+        self._rows.pop()
+
+    @property
+    def lp_solves(self):
+        return self._solves
+
+    def stacked_rows(self, n: int):
+        """The rows as arrays ``(A, b)`` of shapes ``(m, n)`` and ``(m,)``."""
+        return (np.array([a for a, _ in self._rows]).reshape(-1, n),
+                np.array([b for _, b in self._rows]).reshape(-1))
+
+
 class LinearModel:
     """A (mixed-integer) linear model in a solver-neutral form.
 

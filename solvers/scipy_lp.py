@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult
+from .base import RowStack, HONEST_CHECK_BELOW, RegionProblem, Status, TestResult
 
 #: scipy's linprog status codes.
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
@@ -97,34 +97,24 @@ def l2_tangent_cut(center, radius, x):
     return u, float(u @ center + radius)
 
 
-class ScipyBackend:
+class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 
     name = "scipy"
     capabilities = frozenset({"lp", "qp"})
 
     def __init__(self, problem: RegionProblem):
+        super().__init__()
         self.problem = problem
         self.eps = problem.eps
         self.n = problem.dim
-        self._rows = []
-        self._solves = 0
-
-    def push(self, a, b):
-        self._rows.append((np.asarray(a, float), float(b)))
-
-    def pop(self):
-        self._rows.pop()
-
-    @property
-    def lp_solves(self):
-        return self._solves
 
     def _chebyshev(self, extra_A=None, extra_b=None):
         """max t s.t. a_i . x + |a_i| t <= b_i over node rows, domain rows and extra rows (all over x)."""
         p, n = self.problem, self.n
-        blocks_A = [np.array([a for a, _ in self._rows]).reshape(-1, n), p.A]
-        blocks_b = [np.array([b for _, b in self._rows]), p.b]
+        node_A, node_b = self.stacked_rows(n)
+        blocks_A = [node_A, p.A]
+        blocks_b = [node_b, p.b]
         if extra_A is not None:
             blocks_A.append(extra_A)
             blocks_b.append(extra_b)
@@ -159,16 +149,14 @@ class ScipyBackend:
         x, t = self._chebyshev()
         keep = t > self.eps
         if keep and t < HONEST_CHECK_BELOW:  # decide on a witness checked in floating point
-            A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
-            b = np.array([b for _, b in self._rows])
+            A, b = self.stacked_rows(self.n)
             t = self.problem.honest_radius(A, b, x)
             keep = t > self.eps
         return TestResult(keep, t, x if keep else None, t)
 
     def _test_l2(self) -> TestResult:
         c, r = self.problem.l2_ball
-        A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
-        b = np.array([b for _, b in self._rows])
+        A, b = self.stacked_rows(self.n)
         res, solves = l2_cutting_plane_test(A, b, np.asarray(c, float), float(r), self.eps)
         self._solves += solves
         return res
