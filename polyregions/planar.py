@@ -91,8 +91,8 @@ def _domain_polygon(domain, R):
             return float(domain.lo[0]), float(domain.hi[0])
         if isinstance(domain, Ball):
             return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
-        a, b = domain.A[:, 0], domain.b  # rows a x <= b of a bounded interval
-        return float(np.max(b[a < 0] / a[a < 0])), float(np.min(b[a > 0] / a[a > 0]))
+        lo, hi = domain.bounding_box()  # a bounded 1-D polytope is the interval [lo, hi]
+        return float(lo[0]), float(hi[0])
     elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
         lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
                                                                          domain.center + domain.radius)
