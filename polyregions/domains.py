@@ -6,7 +6,9 @@ its linear rows ``A x <= b`` (empty for the whole space and the L1 and L2 balls)
 is None for a domain that is not a ball), ``bounded`` and ``diameter`` its extent. The
 solver layer builds its problems from these (:func:`polyregions.solvers.region_problem`).
 ``contains(x)`` tests interior membership; ``sample(n, rng)`` draws uniform points (used
-by tests and studies).
+by tests and studies). The slices :class:`Line` and :class:`Plane` are lower-dimensional:
+they have no rows in the input space and are counted in their own coordinates
+(``frame()``, ``slice_domain()``).
 """
 
 from __future__ import annotations
