@@ -16,6 +16,7 @@ from .milp import count_regions_milp, export_model, max_margin_pattern, single_r
 from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
 from .propagate import neuron_bounds
 from .result import Region, RegionCount, Stats
+from .slicing import SliceRegion
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,7 @@ __all__ = [
     "Line", "Network", "Plane", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
     "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp", "enumerate_regions",
     "export_model", "io", "max_margin_pattern", "milp", "montufar2014_network", "neuron_bounds", "propagate",
-    "single_region", "boundary_distances", "linear_pieces", "regions_per_length", "plot_partition",
+    "single_region", "SliceRegion", "boundary_distances", "linear_pieces", "regions_per_length", "plot_partition",
 ]
 
 
