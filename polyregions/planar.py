@@ -175,7 +175,7 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
     W, b = layers[l + 1]
     absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
     K = parent.size
-    step = max(64, BATCH_BYTES // (48 * W.shape[0]))
+    step = max(64, BATCH_BYTES // (36 * W.shape[0]))
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
         p, hb = parent[k0:k1], lbits[k0:k1, None, :]

@@ -22,13 +22,18 @@ needs one digit). Then:
   cut crosses each edge whose ends have strictly opposite signs at
   ``v_i + z_i / (z_i - z_{i+1}) (v_{i+1} - v_i)`` (the same float in both children).
 
+So a vertex within about ``ZERO_RTOL`` times its coordinates' size of a line counts as on
+it: this, not ``eps``, is the resolution of the degenerate cases (``eps`` far below
+``1e-11`` times the domain's size is not meaningful here). A short-cut decides first from
+a disc around the cell when every vertex would get the same sign.
+
 A child is kept when it contains a disc of radius ``eps`` (its inradius, the Chebyshev
-radius, exceeds ``eps``). With area ``A`` and perimeter ``P`` of a convex polygon,
-``A / P <= r <= 2 A / P`` (its inner parallel set at distance ``t < A / P`` keeps a
+radius, exceeds ``eps``). With area ``F`` and perimeter ``P`` of a convex polygon,
+``F / P <= r <= 2 F / P`` (its inner parallel set at distance ``t < F / P`` keeps a
 positive area; the triangles from the incentre to the edges cover it). Only when these
-bounds straddle ``[eps / near, near eps]`` is ``r`` computed exactly (:func:`inradius`),
-and such a decision is reported as near ``eps``. A dropped child holds no counted region:
-its descendants are subsets of it.
+bounds straddle ``[eps / near, near eps]`` is ``r`` computed (:func:`inradius`); the
+decision is reported as near ``eps`` when ``r`` lies in that interval. A dropped child
+holds no counted region: its descendants are subsets of it.
 """
 
 from __future__ import annotations
