@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import net_and_domain, positive_number
 from .domains import Line, Slice
 from .errors import InvalidInputError
 from .network import Network
@@ -124,6 +125,7 @@ def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
         changes state (on a line: a common end point). Two regions separated only by a
         region thinner than ``eps`` (not counted) are not joined through it.
     """
+    rtol = positive_number(rtol, "rtol")
     regions = list(regions)
     if any(getattr(r, "vertices", None) is None for r in regions):
         raise InvalidInputError("`regions` must carry their polygons: enumerate them with method='planar'")
@@ -163,6 +165,7 @@ def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
 def count_pieces(net: Network, domain, *, eps: float, rtol: float = PIECE_RTOL):
     """``(regions, pieces)``: the activation regions of `net` on a line, a plane or a 1-D / 2-D
     domain (the planar algorithm) and the linear pieces they form (:func:`linear_pieces`)."""
-    regions = list(enumerate_planar(net, domain, eps=eps))
+    net_and_domain(net, domain)
+    regions = list(enumerate_planar(net, domain, eps=positive_number(eps, "eps")))
     pieces = linear_pieces(regions, rtol=rtol)
     return len(regions), int(pieces.max()) + 1 if len(regions) else 0

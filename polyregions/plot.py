@@ -16,6 +16,7 @@ import hashlib
 
 import numpy as np
 
+from ._validate import net_and_domain, positive_number
 from .domains import Line, Slice
 from .errors import InvalidInputError, UnsupportedError
 from .planar import enumerate_planar, unsupported_reason
@@ -77,9 +78,15 @@ def plot_partition(net, domain, ax=None, *, eps: float = PLOT_EPS, edges: bool =
     -------
     matplotlib.figure.Figure
     """
-    from ._validate import net_and_domain
-
     net_and_domain(net, domain)
+    eps = positive_number(eps, "eps")
+    dpi = positive_number(dpi, "dpi")
+    try:
+        figsize = tuple(positive_number(v, "figsize") for v in figsize)
+    except TypeError:
+        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}") from None
+    if len(figsize) != 2:
+        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}")
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"cannot draw this domain: {reason}")

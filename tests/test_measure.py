@@ -106,3 +106,16 @@ def test_boundary_distances_bad_input(points, match, rng, random_dense_net):
     net = random_dense_net(rng, 2, [3])
     with pytest.raises(pr.InvalidInputError, match=match):
         pr.boundary_distances(net, points)
+
+
+def test_pieces_arguments_are_checked(rng, random_dense_net):
+    from polyregions.measure import count_pieces
+
+    net = random_dense_net(rng, 2, [3])
+    regions = list(pr.enumerate_regions(net, pr.Box([-1, -1], [1, 1])))
+    with pytest.raises(pr.InvalidInputError, match="`rtol` must be a positive"):
+        pr.linear_pieces(regions, rtol=0)
+    with pytest.raises(pr.InvalidInputError, match="`eps` must be a positive"):
+        count_pieces(net, pr.Box([-1, -1], [1, 1]), eps=-1)
+    with pytest.raises(pr.InvalidInputError, match="`domain` has dimension 3"):
+        count_pieces(net, pr.Box(-np.ones(3), np.ones(3)), eps=1e-9)

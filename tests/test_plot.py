@@ -160,3 +160,16 @@ def test_cli_plot_line_and_errors(net_file, tmp_path, capsys):
     assert "B has 2 values" in capsys.readouterr().err
     assert main(["plot", net_file, "--line", "0", "1", "-o", str(out), "--size", "big"]) == 2
     assert "--size must be WxH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(eps=-1.0), "`eps` must be a positive"),
+    (dict(dpi=0), "`dpi` must be a positive"),
+    (dict(figsize=(4, -1)), "`figsize` must be a positive"),
+    (dict(figsize=4), "`figsize` must be a pair"),
+    (dict(figsize=(1, 2, 3)), "`figsize` must be a pair"),
+])
+def test_plot_partition_bad_arguments(kw, match, rng, random_dense_net):
+    net = random_dense_net(rng, 2, [3])
+    with pytest.raises(pr.InvalidInputError, match=match):
+        pr.plot_partition(net, pr.Box([-1, -1], [1, 1]), **kw)
