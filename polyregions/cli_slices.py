@@ -9,7 +9,8 @@
                          [--layer L] [--no-edges] [--eps EPS]
 
 A, B, X1, ... are comma-separated numbers, one number (the same in every coordinate) or a
-``.npy`` file. Without a slice, ``plot`` draws 1-D and 2-D networks in the box (default
+``.npy`` file (argparse reads a value such as ``-1,2`` as an option: give a list that starts
+with a minus sign as a ``.npy`` file, or as ``" -1,2"`` with a leading space). Without a slice, ``plot`` draws 1-D and 2-D networks in the box (default
 [-1, 1]^n).
 """
 
