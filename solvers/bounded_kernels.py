@@ -37,7 +37,7 @@ CHECK_FAILED = 4
 _PIVOT_TOL = 1e-9  # smallest |alpha_j| a pivot may use
 _SINGULAR_TOL = 1e-11  # smallest pivot of a refactorisation
 _COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row's entry
-_SCAN_FIRST = 8  # candidates picked by linear scans before the rest are sorted
+_BUCKETS = 64  # buckets of |alpha_j| (a factor 2^(1/4) each) in the bound-flipping ratio test
 
 
 @njit(cache=True)
@@ -164,6 +164,70 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
 
 
 @njit(cache=True)
+def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs, dxn, bucket):
+    """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
+    columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of a
+    factor ``2^(1/4)``), while the infeasibility ``need`` left exceeds what a flip removes;
+    the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``
+    and ``xn`` take the flips."""
+    nz = R.shape[1]
+    amax = 0.0
+    for t in range(ne):
+        amax = max(amax, -key[t])
+    nb = _BUCKETS
+    sums = np.zeros(nb)
+    for t in range(ne):
+        a = -key[t]
+        k = int(4.0 * np.log2(amax / a))
+        if k >= nb:
+            k = nb - 1
+        bucket[t] = k
+        j = cand[t]
+        sums[k] += np.inf if j >= nz else a * (hi_e[j] - lo_e[j])
+    # counting sort of the candidates by bucket
+    start = np.zeros(nb + 1, np.int64)
+    for t in range(ne):
+        start[bucket[t] + 1] += 1
+    for k in range(nb):
+        start[k + 1] += start[k]
+    order = np.empty(ne, np.int64)
+    for t in range(ne):
+        k = bucket[t]
+        order[start[k]] = t
+        start[k] += 1
+    q = -1
+    flipped = False
+    first = 0
+    for k in range(nb):
+        last = start[k]
+        whole = sums[k] < need
+        for u in range(first, last):
+            t = order[u]
+            j = cand[t]
+            gain = np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
+            if gain < need and (whole or j < nz):
+                old = hi_e[j] if atup[j] else lo_e[j]
+                atup[j] = not atup[j]
+                new = hi_e[j] if atup[j] else lo_e[j]
+                xn[j] = new
+                dxn[j] = new - old
+                flipped = True
+                need -= gain
+            else:
+                q = j
+                break
+        if q >= 0:
+            break
+        first = last
+    if flipped:
+        for i in range(m):
+            rhs[i] -= _dot(R, i, dxn, nz)
+        for j in range(nz):
+            dxn[j] = 0.0
+    return q
+
+
+@njit(cache=True)
 def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
           refactor_every, feas_tol):
     """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
@@ -187,6 +251,8 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     alpha = np.empty(nz)
     col = np.empty(m)
     cand = np.empty(nz + m, np.int64)
+    dxn = np.zeros(nz)
+    bucket = np.empty(nz + m, np.int64)
     key = np.empty(nz + m)
     d_p = 0.0
     _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
@@ -295,43 +361,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 j = cand[t]
                 reach += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
             if ne > 0 and reach > d_p - feas_tol:
-                # the largest |alpha_j| first: a few scans, a sort when many flips are needed
-                order = np.arange(ne)
-                sorted_upto = 0
-                need = d_p
-                for t in range(ne):
-                    if t == sorted_upto:
-                        if t < _SCAN_FIRST:
-                            b = t
-                            for u in range(t + 1, ne):
-                                if key[order[u]] < key[order[b]]:
-                                    b = u
-                            order[t], order[b] = order[b], order[t]
-                            sorted_upto = t + 1
-                        else:
-                            rest = order[t:ne][np.argsort(key[order[t:ne]])]
-                            order[t:ne] = rest
-                            sorted_upto = ne
-                    j = cand[order[t]]
-                    if j >= nz:
-                        q = j
-                        break
-                    gain = abs(alpha[j]) * (hi_e[j] - lo_e[j])
-                    if gain < need and t < ne - 1:
-                        # flip j to its other bound
-                        old = hi_e[j] if atup[j] else lo_e[j]
-                        atup[j] = not atup[j]
-                        new = hi_e[j] if atup[j] else lo_e[j]
-                        xn[j] = new
-                        for i in range(m):
-                            rhs[i] -= R[i, j] * (new - old)
-                        need -= gain
-                    else:
-                        q = j
-                        break
-                if q >= 0 and q < nz and abs(alpha[q]) < 1e-3 * (-key[order[0]]):
-                    # a weak pivot late in the order: take the strongest instead
-                    q = cand[order[0]]
+                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, xn, rhs, dxn, bucket)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
@@ -399,10 +429,7 @@ def slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z, skip):
     for i in range(m):
         if i == skip:
             continue
-        s = bv[i]
-        for j in range(nz):
-            s -= R[i, j] * z[j]
-        s /= kappa[i]
+        s = (bv[i] - _dot(R, i, z, nz)) / kappa[i]
         if s < r:
             r = s
     for j in range(nz):

@@ -57,9 +57,10 @@ import numpy as np
 from ..errors import InvalidInputError, SolverError
 from . import bounded_decide as bd
 from .base import RegionProblem, TestResult
+from .fallback import HighsReferee
 
 #: Margins tried (halving) before the keep margin itself, for a deep witness.
-MARGIN_TRIES = 3
+MARGIN_TRIES = 6
 #: The next margin tried is this fraction of the certified bound (the bounds are often exact).
 NEXT_MARGIN = 0.8
 #: Pivots allowed in one compiled solve before the test goes to HiGHS.
@@ -191,11 +192,8 @@ class BoundedDualBackend:
         self._level = 0
         self._ids = []
         self._next_id = 0
-        self._mirror = None
-        self._mirror_ids = []
+        self._referee = HighsReferee(problem)
         self._solves = 0
-        self.fallbacks = 0
-        self.fallback_reasons = {}
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
@@ -257,7 +255,7 @@ class BoundedDualBackend:
 
     @property
     def lp_solves(self):
-        return self._solves + (self._mirror.lp_solves if self._mirror is not None else 0)
+        return self._solves + self._referee.lp_solves
 
     # ------------------------------------------------------------------ lifting
     def _to_x(self, z):
@@ -314,27 +312,15 @@ class BoundedDualBackend:
         return TestResult(r > self.eps, r, x if r > self.eps else None, r)
 
     def _fallback(self, reason):
-        """Decide the current node with HiGHS (its model mirrors our rows, synchronised lazily)."""
-        self.fallbacks += 1
-        self.fallback_reasons[reason] = self.fallback_reasons.get(reason, 0) + 1
-        if self._mirror is None:
-            from .highs import HighsBackend
+        return self._referee.decide(reason, self._ids, lambda k: self._row_in_x(self._m0 + k))
 
-            self._mirror = HighsBackend(self.problem)
-            self._pushed_x = {}
-        h, mine, theirs = self._mirror, self._ids, self._mirror_ids
-        k = 0
-        limit = min(len(mine), len(theirs))
-        while k < limit and mine[k] == theirs[k]:
-            k += 1
-        while len(theirs) > k:
-            h.pop()
-            theirs.pop()
-        for i in range(k, len(mine)):
-            a, b = self._row_in_x(self._m0 + i)
-            h.push(a, b)
-            theirs.append(mine[i])
-        return h.test()
+    @property
+    def fallbacks(self):
+        return self._referee.count
+
+    @property
+    def fallback_reasons(self):
+        return self._referee.reasons
 
     def _row_in_x(self, r):
         if self._l1:
