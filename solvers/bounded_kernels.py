@@ -37,7 +37,7 @@ CHECK_FAILED = 4
 _PIVOT_TOL = 1e-9  # smallest |alpha_j| a pivot may use
 _SINGULAR_TOL = 1e-11  # smallest pivot of a refactorisation
 _COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row's entry
-_BUCKETS = 64  # buckets of |alpha_j| (a factor 2^(1/4) each) in the bound-flipping ratio test
+_BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-flipping ratio test
 
 
 @njit(cache=True)
@@ -166,8 +166,8 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
 @njit(cache=True)
 def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs, dxn, bucket):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
-    columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of a
-    factor ``2^(1/4)``), while the infeasibility ``need`` left exceeds what a flip removes;
+    columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
+    about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
     the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``
     and ``xn`` take the flips."""
     nz = R.shape[1]
@@ -176,14 +176,18 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
         amax = max(amax, -key[t])
     nb = _BUCKETS
     sums = np.zeros(nb)
+    # bucket k = 2 e + (first mantissa bit) of amax / |alpha| = 1.f 2^e: read off its bits
+    ratio = np.empty(ne)
     for t in range(ne):
-        a = -key[t]
-        k = int(4.0 * np.log2(amax / a))
+        ratio[t] = amax / -key[t]
+    bits = ratio.view(np.int64)
+    for t in range(ne):
+        k = 2 * ((bits[t] >> 52) - 1023) + ((bits[t] >> 51) & 1)
         if k >= nb:
             k = nb - 1
         bucket[t] = k
         j = cand[t]
-        sums[k] += np.inf if j >= nz else a * (hi_e[j] - lo_e[j])
+        sums[k] += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
     # counting sort of the candidates by bucket
     start = np.zeros(nb + 1, np.int64)
     for t in range(ne):
