@@ -41,6 +41,12 @@ MAX_PIVOTS, BLAND_AFTER, REFACTOR_EVERY, MARGIN_TRIES, HAS_ANCHOR, L1_HALF = ran
 
 
 @njit(cache=True)
+def _inverse(pool, offsets, m0, k):
+    """The basis inverse of stack level ``k``: an ``(m0 + k)``-square view into the pool."""
+    return pool[offsets[k] : offsets[k + 1]].reshape((m0 + k, m0 + k))
+
+
+@njit(cache=True)
 def _failure(status):
     if status == ITERATION_LIMIT:
         return LIMIT
@@ -105,8 +111,8 @@ def _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z_f, za, has_anchor, half, z
 
 
 @njit(cache=True)
-def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, binvs, atups, ready, za, z, zout, y, fpar, ipar,
-                counters):
+def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets, atups, ready, za, z, zout, y, fpar,
+                ipar, counters):
     """Decide stack level `level` (see the module docstring).
 
     Returns ``(code, radius, depth)``: KEEP with ``zout`` the witness and ``radius`` its
@@ -129,11 +135,12 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, binvs, atups, 
     for k in range(src + 1, level + 1):
         mk = m0 + k
         bases[k, : mk - 1] = bases[k - 1, : mk - 1]
-        binvs[k, : mk - 1, : mk - 1] = binvs[k - 1, : mk - 1, : mk - 1]
+        binv = _inverse(pool, offsets, m0, k)
+        binv[: mk - 1, : mk - 1] = _inverse(pool, offsets, m0, k - 1)
         atups[k] = atups[k - 1]
-        border(R, mk, bases[k], binvs[k])
+        border(R, mk, bases[k], binv)
         if k < level:
-            status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binvs[k], atups[k], z, y,
+            status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,
                                    ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
             counters[0] += 1
             counters[1] += piv
@@ -142,12 +149,13 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, binvs, atups, 
                 return _failure(status), 0.0, 0.0
             ready[k] = True
     # the margin search, then the keep margin
+    binv = _inverse(pool, offsets, m0, level)
     tries = 0
     while True:
         final = mu <= mu_keep or tries >= ipar[MARGIN_TRIES]
         if final:
             mu = mu_keep
-        status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binvs[level], atups[level],
+        status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binv, atups[level],
                                   z, y, ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
         counters[0] += 1
         counters[1] += piv
@@ -174,7 +182,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, binvs, atups, 
             return NEAR_EPS, 0.0, 0.0
         mu = max(mu_keep, fpar[NEXT_MARGIN] * t_up)
     # not kept; does the hyperplane cut the node (t* > 0)?
-    status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binvs[level], atups[level],
+    status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binv, atups[level],
                                z, y, ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
     counters[0] += 1
     counters[1] += piv

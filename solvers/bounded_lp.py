@@ -174,7 +174,8 @@ class BoundedDualBackend:
         self._kappa = np.ones(M)
         self._kappa[:m0] = kap
         self._bases = np.zeros((self._cap + 1, M), dtype=np.int64)
-        self._binvs = np.zeros((self._cap + 1, M, M))
+        self._offsets = self._inverse_offsets(m0, self._cap)
+        self._pool = np.zeros(self._offsets[-1])
         self._atups = np.zeros((self._cap + 1, nz), dtype=np.bool_)
         self._ready = np.zeros(self._cap + 1, dtype=np.bool_)
         self._reset_root()
@@ -236,20 +237,28 @@ class BoundedDualBackend:
         kap[:M_old] = self._kappa
         bases = np.zeros((cap + 1, M), dtype=np.int64)
         bases[: self._cap + 1, :M_old] = self._bases
-        binvs = np.zeros((cap + 1, M, M))
-        binvs[: self._cap + 1, :M_old, :M_old] = self._binvs
+        offsets = self._inverse_offsets(m0, cap)
+        pool = np.zeros(offsets[-1])
+        pool[: self._pool.size] = self._pool  # the levels' inverses keep their places
         atups = np.zeros((cap + 1, nz), dtype=np.bool_)
         atups[: self._cap + 1] = self._atups
         ready = np.zeros(cap + 1, dtype=np.bool_)
         ready[: self._cap + 1] = self._ready
         self._R, self._bv, self._kappa, self._cap = R, bv, kap, cap
-        self._bases, self._binvs, self._atups, self._ready = bases, binvs, atups, ready
+        self._bases, self._pool, self._offsets, self._atups, self._ready = bases, pool, offsets, atups, ready
         self._y = np.zeros(M)
+
+    @staticmethod
+    def _inverse_offsets(m0, cap):
+        """Where level ``k``'s ``(m0 + k)``-square basis inverse starts in the flat pool (levels
+        ``0..cap``; memory grows with the cube of the depth, a third of square slots)."""
+        sizes = (m0 + np.arange(cap + 1)) ** 2
+        return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def _reset_root(self):
         m0 = self._m0
         self._bases[0, :m0] = self._nz + np.arange(m0)
-        self._binvs[0, :m0, :m0] = np.eye(m0)
+        self._pool[: m0 * m0] = np.eye(m0).ravel()
         self._atups[0] = False
         self._ready[0] = True
 
@@ -285,7 +294,7 @@ class BoundedDualBackend:
         self._fpar[bd.NEXT_MARGIN] = NEXT_MARGIN
         before = self._counters[0]
         code, radius, depth = bd.region_test(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi,
-                                             self._m0, lvl, self._bases, self._binvs, self._atups, self._ready,
+                                             self._m0, lvl, self._bases, self._pool, self._offsets, self._atups, self._ready,
                                              self._za, self._z, self._zout, self._y, self._fpar, self._ipar,
                                              self._counters)
         self._solves += int(self._counters[0] - before)
