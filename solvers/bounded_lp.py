@@ -214,7 +214,7 @@ class BoundedDualBackend:
         if not same:
             self._R[r] = row
             self._bv[r] = rhs
-            self._kappa[r] = float(np.linalg.norm(a))
+            self._kappa[r] = math.sqrt(float(a @ a))
             self._ready[lvl:] = False
         self._level = lvl
         self._ids.append(self._next_id)
@@ -285,7 +285,10 @@ class BoundedDualBackend:
         if self._m0 + lvl == 0 or (self._l1 and lvl == 0):
             return self._domain_alone()
         if anchor is not None:
-            self._za[:] = self._to_z(np.asarray(anchor, float))
+            if self._l1:
+                self._za[:] = self._to_z(np.asarray(anchor, float))
+            else:
+                self._za[:] = anchor
         self._ipar[bd.HAS_ANCHOR] = anchor is not None
         self._ipar[bd.MAX_PIVOTS] = MAX_PIVOTS
         self._ipar[bd.BLAND_AFTER] = BLAND_AFTER
