@@ -95,6 +95,8 @@ class RegionSearch:
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
+        # the operator each layer is applied with: its sparse copy (convolutions) or W itself
+        self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
         self.rows = []  # the node's rows, as pushed to the backend
         self.stats = Stats(eps=eps)
@@ -174,10 +176,11 @@ class RegionSearch:
             yield x, rho, M, m
             return
         W, b = self.layers[l]
-        G = W @ M
-        c = W @ m + b
+        op = self.operators[l]
+        G = op @ M
+        c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
-        absW = np.abs(W)
+        absW = abs(op)
         scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
         const = norms <= ZERO_ROW_RTOL * scale
         cscale = absW @ np.abs(m) + np.abs(b)

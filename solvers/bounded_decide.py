@@ -35,9 +35,9 @@ REASONS = {
 }
 
 # indices into the float parameters
-MU_KEEP, BAND0, BAND_EPS, EPS, FEAS_TOL, NEXT_MARGIN = range(6)
+F_MU_KEEP, F_BAND0, F_BAND_EPS, F_EPS, F_FEAS_TOL, F_NEXT_MARGIN = range(6)
 # indices into the integer parameters
-MAX_PIVOTS, BLAND_AFTER, REFACTOR_EVERY, MARGIN_TRIES, HAS_ANCHOR, L1_HALF = range(6)
+I_MAX_PIVOTS, I_BLAND_AFTER, I_REFACTOR_EVERY, I_MARGIN_TRIES, I_HAS_ANCHOR, I_L1_HALF = range(6)
 
 
 @njit(cache=True)
@@ -120,9 +120,9 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     has no interior); otherwise a reason for HiGHS. ``counters`` accumulates (solves, pivots).
     """
     m = m0 + level
-    mu_keep, band0, band_eps, eps = fpar[MU_KEEP], fpar[BAND0], fpar[BAND_EPS], fpar[EPS]
-    has_anchor = ipar[HAS_ANCHOR] != 0
-    half = ipar[L1_HALF]
+    mu_keep, band0, band_eps, eps = fpar[F_MU_KEEP], fpar[F_BAND0], fpar[F_BAND_EPS], fpar[F_EPS]
+    has_anchor = ipar[I_HAS_ANCHOR] != 0
+    half = ipar[I_L1_HALF]
     mu = mu_keep
     if has_anchor:
         r_a = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, za, m - 1 if level > 0 else -1)
@@ -141,7 +141,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         border(R, mk, bases[k], binv)
         if k < level:
             status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,
-                                   ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
+                                   ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
             counters[0] += 1
             counters[1] += piv
             if status != FEASIBLE and status != INFEASIBLE:
@@ -152,11 +152,11 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     binv = _inverse(pool, offsets, m0, level)
     tries = 0
     while True:
-        final = mu <= mu_keep or tries >= ipar[MARGIN_TRIES]
+        final = mu <= mu_keep or tries >= ipar[I_MARGIN_TRIES]
         if final:
             mu = mu_keep
         status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binv, atups[level],
-                                  z, y, ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
+                                  z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
         counters[0] += 1
         counters[1] += piv
         tries += 1
@@ -180,10 +180,10 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
             break
         if t_up < mu_keep:
             return NEAR_EPS, 0.0, 0.0
-        mu = max(mu_keep, fpar[NEXT_MARGIN] * t_up)
+        mu = max(mu_keep, fpar[F_NEXT_MARGIN] * t_up)
     # not kept; does the hyperplane cut the node (t* > 0)?
     status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binv, atups[level],
-                               z, y, ipar[MAX_PIVOTS], ipar[BLAND_AFTER], ipar[REFACTOR_EVERY], fpar[FEAS_TOL])
+                               z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
     counters[0] += 1
     counters[1] += piv
     if status == FEASIBLE:

@@ -55,9 +55,27 @@ import math
 import numpy as np
 
 from ..errors import InvalidInputError, SolverError
-from . import bounded_decide as bd
 from .base import RegionProblem, TestResult
+from .bounded_decide import (
+    DROP,
+    F_BAND0,
+    F_BAND_EPS,
+    F_EPS,
+    F_FEAS_TOL,
+    F_MU_KEEP,
+    F_NEXT_MARGIN,
+    I_BLAND_AFTER,
+    I_HAS_ANCHOR,
+    I_L1_HALF,
+    I_MARGIN_TRIES,
+    I_MAX_PIVOTS,
+    I_REFACTOR_EVERY,
+    KEEP,
+    REASONS,
+    region_test,
+)
 from .fallback import HighsReferee
+from .scipy_lp import bounding_box
 
 #: Margins tried (halving) before the keep margin itself, for a deep witness.
 MARGIN_TRIES = 6
@@ -80,24 +98,6 @@ ROW_BOUND_LIMIT = 1e19
 #: Initial number of stack levels (doubled when full).
 INITIAL_LEVELS = 32
 
-
-
-def _bounding_box(A, b):
-    """Per-coordinate bounds of ``{A x <= b}`` (2n LPs); InvalidInputError when unbounded."""
-    from scipy.optimize import linprog
-
-    n = A.shape[1]
-    lo, hi = np.empty(n), np.empty(n)
-    for k in range(n):
-        for sign, out in ((1.0, hi), (-1.0, lo)):
-            c = np.zeros(n)
-            c[k] = -sign
-            res = linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * n, method="highs")
-            if res.status != 0:
-                raise InvalidInputError("`backend` 'bounded' needs a bounded, non-empty polyhedral domain"
-                                        f" (bounding the domain failed: {res.message})")
-            out[k] = sign * -res.fun
-    return lo, hi
 
 
 class BoundedDualBackend:
@@ -153,7 +153,9 @@ class BoundedDualBackend:
                 if A.shape[0] == 0:
                     raise InvalidInputError("`backend` 'bounded' needs a bounded domain; the problem has no rows")
                 # artificial bounds far outside the domain: implied by its rows, never active
-                blo_box, bhi_box = _bounding_box(A, b)
+                blo_box, bhi_box = problem.box if problem.box is not None else bounding_box(A, b)
+                if not (np.all(np.isfinite(blo_box)) and np.all(np.isfinite(bhi_box))):
+                    raise InvalidInputError("`backend` 'bounded' needs a bounded polyhedral domain")
                 margin = 1.0 + (bhi_box - blo_box)
                 lo = np.where(blo > 0, lo, blo_box - margin)
                 hi = np.where(bhi > 0, hi, bhi_box + margin)
@@ -185,10 +187,10 @@ class BoundedDualBackend:
         band0 = DECISION_ATOL * scale
         band_eps = max(DECISION_RTOL * eps, band0)
         self._fpar = np.zeros(6)
-        self._fpar[[bd.MU_KEEP, bd.BAND0, bd.BAND_EPS, bd.EPS, bd.FEAS_TOL]] = (
+        self._fpar[[F_MU_KEEP, F_BAND0, F_BAND_EPS, F_EPS, F_FEAS_TOL]] = (
             eps + band_eps, band0, band_eps, eps, FEASIBILITY_TOL * scale)
         self._ipar = np.zeros(6, dtype=np.int64)
-        self._ipar[bd.L1_HALF] = n if self._l1 else 0
+        self._ipar[I_L1_HALF] = n if self._l1 else 0
         self._counters = np.zeros(2, dtype=np.int64)
         self._level = 0
         self._ids = []
@@ -289,25 +291,25 @@ class BoundedDualBackend:
                 self._za[:] = self._to_z(np.asarray(anchor, float))
             else:
                 self._za[:] = anchor
-        self._ipar[bd.HAS_ANCHOR] = anchor is not None
-        self._ipar[bd.MAX_PIVOTS] = MAX_PIVOTS
-        self._ipar[bd.BLAND_AFTER] = BLAND_AFTER
-        self._ipar[bd.REFACTOR_EVERY] = REFACTOR_EVERY
-        self._ipar[bd.MARGIN_TRIES] = MARGIN_TRIES
-        self._fpar[bd.NEXT_MARGIN] = NEXT_MARGIN
+        self._ipar[I_HAS_ANCHOR] = anchor is not None
+        self._ipar[I_MAX_PIVOTS] = MAX_PIVOTS
+        self._ipar[I_BLAND_AFTER] = BLAND_AFTER
+        self._ipar[I_REFACTOR_EVERY] = REFACTOR_EVERY
+        self._ipar[I_MARGIN_TRIES] = MARGIN_TRIES
+        self._fpar[F_NEXT_MARGIN] = NEXT_MARGIN
         before = self._counters[0]
-        code, radius, depth = bd.region_test(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi,
+        code, radius, depth = region_test(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi,
                                              self._m0, lvl, self._bases, self._pool, self._offsets, self._atups, self._ready,
                                              self._za, self._z, self._zout, self._y, self._fpar, self._ipar,
                                              self._counters)
         self._solves += int(self._counters[0] - before)
         if not self._ready[0]:
             self._reset_root()
-        if code == bd.KEEP:
+        if code == KEEP:
             return TestResult(True, radius, self._to_x(self._zout), depth)
-        if code == bd.DROP:
+        if code == DROP:
             return TestResult(False, depth, None, depth)
-        return self._fallback(bd.REASONS[code])
+        return self._fallback(REASONS[code])
 
     @property
     def pivots(self):

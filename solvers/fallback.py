@@ -9,6 +9,7 @@ returns HiGHS's answer. ``count`` and ``reasons`` say how many tests went there 
 from __future__ import annotations
 
 from .base import RegionProblem, TestResult
+from .highs import HighsBackend
 
 
 class HighsReferee:
@@ -31,8 +32,6 @@ class HighsReferee:
         self.count += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         if self._highs is None:
-            from .highs import HighsBackend
-
             self._highs = HighsBackend(self.problem)
         h, theirs = self._highs, self._ids
         k = 0

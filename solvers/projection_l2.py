@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidInputError, SolverError
-from . import projection_kernels as pk
+from .projection_kernels import EMPTY, ITERATION_LIMIT, OPTIMAL, SINGULAR, project
 from .base import RegionProblem, TestResult
 from .fallback import HighsReferee
 
@@ -150,9 +150,9 @@ class ProjectionL2Backend:
             act[:k] = self._act[src, :k]
         u = self._u
         u[0] = self._r  # the ball's radius, for the emptiness bound
-        status, k, d2, t_up = pk.project(self._G, self._h, self._bv, lvl, mu, act, k, u, MAX_STEPS, self._feas_tol)
+        status, k, d2, t_up = project(self._G, self._h, self._bv, lvl, mu, act, k, u, MAX_STEPS, self._feas_tol)
         self._solves += 1
-        if status in (pk.OPTIMAL, pk.EMPTY):
+        if status in (OPTIMAL, EMPTY):
             self._k[lvl] = k
             self._ready[lvl] = True
         else:
@@ -186,30 +186,30 @@ class ProjectionL2Backend:
         hi = math.inf  # a margin known to fail
         if mu > self._mu_keep:
             status, dist, _, k = self._project(mu)
-            if status == pk.OPTIMAL and dist <= r - mu:
+            if status == OPTIMAL and dist <= r - mu:
                 x, rad = self._point(k)
                 if rad > eps + 0.5 * self._band_eps:
                     return TestResult(True, rad, x, rad)
             hi = mu
         status, dist, t_up, k = self._project(self._mu_keep)
-        if status == pk.OPTIMAL and dist <= r - self._mu_keep:
+        if status == OPTIMAL and dist <= r - self._mu_keep:
             x, rad = self._point(k)
             if not rad > eps + 0.5 * self._band_eps:
                 return self._fallback("witness radius near eps")
             x, rad = self._deepen(x, rad, min(hi, r - dist))
             return TestResult(True, rad, x, rad)
-        if status == pk.EMPTY:
+        if status == EMPTY:
             if t_up < eps - self._band_eps:
                 return TestResult(False, -math.inf, None, -math.inf)
-        elif status != pk.OPTIMAL:
+        elif status != OPTIMAL:
             return self._fallback(_REASONS[status])
         # not kept at eps + band: the distance at eps itself decides (keep, cut, or neither)
         status, dist, t_up, k = self._project(eps)
-        if status == pk.EMPTY:
+        if status == EMPTY:
             if t_up < eps - self._band_eps:
                 return TestResult(False, -math.inf, None, -math.inf)
             return self._fallback("empty near eps")
-        if status != pk.OPTIMAL:
+        if status != OPTIMAL:
             return self._fallback(_REASONS[status])
         x, _ = self._point(k)
         m = self._level
@@ -232,17 +232,17 @@ class ProjectionL2Backend:
                 break
             mu = math.sqrt(lo * hi)
             status, dist, t_up, k = self._project(mu)
-            if status == pk.OPTIMAL and dist <= self._r - mu:
+            if status == OPTIMAL and dist <= self._r - mu:
                 x2, rad2 = self._point(k)
                 if rad2 > rad:
                     x, rad = x2, rad2
                 lo = max(lo, rad2)
             else:
-                hi = min(mu, t_up) if status == pk.EMPTY else mu
+                hi = min(mu, t_up) if status == EMPTY else mu
         return x, rad
 
     def _fallback(self, reason):
         return self._referee.decide(reason, self._ids, lambda k: (self._A[k].copy(), float(self._bv[k])))
 
 
-_REASONS = {pk.ITERATION_LIMIT: "iteration limit", pk.SINGULAR: "singular active set"}
+_REASONS = {ITERATION_LIMIT: "iteration limit", SINGULAR: "singular active set"}

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from polyregions.solvers import region_problem
 from polyregions.solvers import bounded_lp
 from polyregions.solvers.bounded_lp import BoundedDualBackend
 from polyregions.solvers.highs import HighsBackend
@@ -72,7 +73,7 @@ def check_against(res, ref, rows, domain):
 
 def random_walk(domain, rng, steps, backend=None):
     """Pushes, sibling tests and pops shaped like the search, each test checked against HiGHS."""
-    p = domain.region_problem(EPS)
+    p = region_problem(domain, EPS)
     nb = backend or BoundedDualBackend(p)
     hb = HighsBackend(p)
     scale = domain.diameter / 4
@@ -113,8 +114,8 @@ def test_random_walks_agree_with_highs(name, seed):
 
 def test_the_stack_grows(rng):
     domain = DOMAINS["box-2"]
-    nb = BoundedDualBackend(domain.region_problem(EPS))
-    hb = HighsBackend(domain.region_problem(EPS))
+    nb = BoundedDualBackend(region_problem(domain, EPS))
+    hb = HighsBackend(region_problem(domain, EPS))
     rows = []
     for _ in range(3 * bounded_lp.INITIAL_LEVELS):
         a = unit(rng.normal(size=2))
@@ -153,7 +154,7 @@ def test_a_fallback_failure_is_an_error_not_empty(monkeypatch):
 
     monkeypatch.setattr(bounded_lp, "MAX_PIVOTS", 0)
     monkeypatch.setattr(HighsBackend, "test", broken)
-    nb = BoundedDualBackend(pr.Polytope([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], [1.0, 0.0, 0.0]).region_problem(EPS))
+    nb = BoundedDualBackend(region_problem(pr.Polytope([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], [1.0, 0.0, 0.0]), EPS))
     nb.push(unit([1.0, -1.0]), 0.0)
     with pytest.raises(pr.SolverError):
         nb.test()
@@ -162,7 +163,7 @@ def test_a_fallback_failure_is_an_error_not_empty(monkeypatch):
 @pytest.mark.parametrize("width", [2 * EPS, 2 * EPS * (1 + 1e-9), 0.0, 1e-10])
 def test_decisions_near_a_threshold_go_to_highs(width):
     """The strip 0 <= x1 <= width (Chebyshev radius width / 2) at eps, or at 0."""
-    p = pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(EPS)
+    p = region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS)
     nb, hb = BoundedDualBackend(p), HighsBackend(p)
     for be in (nb, hb):
         be.push(unit([1.0, 0.0]), width)
@@ -173,7 +174,7 @@ def test_decisions_near_a_threshold_go_to_highs(width):
 
 
 def test_clear_decisions_stay_compiled():
-    p = pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(EPS)
+    p = region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS)
     nb = BoundedDualBackend(p)
     nb.push(unit([1.0, 0.0]), 1e-6)  # radius 5e-7 > eps: kept
     nb.push(unit([-1.0, 0.0]), 0.0)
@@ -188,7 +189,7 @@ def test_clear_decisions_stay_compiled():
 
 
 def test_box_without_rows_is_exact():
-    nb = BoundedDualBackend(pr.Box([0.0, 0.0, 0.0], [1.0, 2.0, 3.0]).region_problem(EPS))
+    nb = BoundedDualBackend(region_problem(pr.Box([0.0, 0.0, 0.0], [1.0, 2.0, 3.0]), EPS))
     res = nb.test()
     assert res.keep and res.radius == pytest.approx(0.5) and res.point == pytest.approx([0.5, 1.0, 1.5])
 
@@ -197,10 +198,10 @@ def test_box_without_rows_is_exact():
                                           (pr.Polytope([[1.0, 0.0]], [1.0]), "unbounded")])
 def test_refuses_other_domains(domain, what):
     with pytest.raises(pr.InvalidInputError, match=f"`backend` 'bounded'.*{what}"):
-        BoundedDualBackend(domain.region_problem(EPS))
+        BoundedDualBackend(region_problem(domain, EPS))
 
 
 def test_a_row_bound_beyond_the_solvers_range():
-    nb = BoundedDualBackend(pr.Box([0.0], [1.0]).region_problem(EPS))
+    nb = BoundedDualBackend(region_problem(pr.Box([0.0], [1.0]), EPS))
     with pytest.raises(pr.SolverError, match="finite"):
         nb.push(np.array([1.0]), 1e300)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from polyregions.solvers import region_problem
 from polyregions.solvers import projection_l2
 from polyregions.solvers.highs import HighsBackend
 from polyregions.solvers.projection_l2 import ProjectionL2Backend
@@ -49,7 +50,7 @@ def check_against(res, ref, rows, ball):
 
 
 def random_walk(ball, rng, steps):
-    p = ball.region_problem(EPS)
+    p = region_problem(ball, EPS)
     nb, hb = ProjectionL2Backend(p), HighsBackend(p)
     stack, witness = [], [ball.center_point()]
     for _ in range(steps):
@@ -93,7 +94,7 @@ def test_iteration_limit_goes_to_highs(monkeypatch):
 @pytest.mark.parametrize("bound, keep", [(0.5, True), (-0.99, True), (-0.9999999, False), (-1.5, False)])
 def test_one_row_in_the_disc(bound, keep):
     """x1 <= bound in the unit disc: a cap of height 1 + bound, inscribed radius (1 + bound) / 2."""
-    p = pr.Ball([0.0, 0.0], 1.0).region_problem(EPS)
+    p = region_problem(pr.Ball([0.0, 0.0], 1.0), EPS)
     nb, hb = ProjectionL2Backend(p), HighsBackend(p)
     for be in (nb, hb):
         be.push(unit([1.0, 0.0]), bound)
@@ -102,7 +103,7 @@ def test_one_row_in_the_disc(bound, keep):
 
 
 def test_contradicting_rows_are_empty():
-    nb = ProjectionL2Backend(pr.Ball([0.0, 0.0], 1.0).region_problem(EPS))
+    nb = ProjectionL2Backend(region_problem(pr.Ball([0.0, 0.0], 1.0), EPS))
     nb.push(unit([1.0, 0.0]), -0.5)
     nb.push(unit([-1.0, 0.0]), -0.5)
     res = nb.test()
@@ -112,4 +113,4 @@ def test_contradicting_rows_are_empty():
 
 def test_refuses_other_domains():
     with pytest.raises(pr.InvalidInputError, match="`backend` 'projection'"):
-        ProjectionL2Backend(pr.Box([0.0], [1.0]).region_problem(EPS))
+        ProjectionL2Backend(region_problem(pr.Box([0.0], [1.0]), EPS))
