@@ -205,3 +205,22 @@ def test_a_row_bound_beyond_the_solvers_range():
     nb = BoundedDualBackend(region_problem(pr.Box([0.0], [1.0]), EPS))
     with pytest.raises(pr.SolverError, match="finite"):
         nb.push(np.array([1.0]), 1e300)
+
+
+@pytest.mark.parametrize("domain", [
+    pr.Box(-np.ones(3), np.ones(3)),
+    pr.Ball(np.linspace(-0.5, 0.5, 30), 0.3, p=math.inf),
+    pr.Ball([0.2, -0.1, 0.3], 1.5, p=1),
+    pr.Ball(np.linspace(0.0, 1.0, 12), 1.0, p=1),
+    pr.Polytope(np.vstack([-np.eye(3), np.ones((1, 3))]), np.ones(4)),
+], ids=["box", "linf-30", "l1", "l1-12", "simplex"])
+def test_counts_and_patterns_equal_highs(domain, rng, random_dense_net):
+    """The same count and the same patterns as the exact Chebyshev LP, through the search."""
+    for widths in ([6], [5, 5]):
+        net = random_dense_net(rng, domain.dim, widths)
+        a = list(pr.enumerate_regions(net, domain, eps=EPS, backend="bounded"))
+        b = list(pr.enumerate_regions(net, domain, eps=EPS, backend="highs"))
+        assert sorted(r.bits.tolist() for r in a) == sorted(r.bits.tolist() for r in b)
+        for r in a:
+            assert r.radius > EPS and domain.contains(r.point)[0]
+            assert np.array_equal(net.pattern(r.point), r.bits)

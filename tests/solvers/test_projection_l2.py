@@ -114,3 +114,16 @@ def test_contradicting_rows_are_empty():
 def test_refuses_other_domains():
     with pytest.raises(pr.InvalidInputError, match="`backend` 'projection'"):
         ProjectionL2Backend(region_problem(pr.Box([0.0], [1.0]), EPS))
+
+
+@pytest.mark.parametrize("dim, widths", [(2, [6]), (3, [5, 5]), (20, [6, 6])])
+def test_counts_and_patterns_equal_highs(dim, widths, rng, random_dense_net):
+    """The same patterns as the HiGHS QP test, through the search, in an L2 ball."""
+    ball = pr.Ball(np.linspace(-0.3, 0.3, dim), 0.8)
+    net = random_dense_net(rng, dim, widths)
+    a = list(pr.enumerate_regions(net, ball, eps=EPS, backend="projection"))
+    b = list(pr.enumerate_regions(net, ball, eps=EPS, backend="highs"))
+    assert sorted(r.bits.tolist() for r in a) == sorted(r.bits.tolist() for r in b)
+    for r in a:
+        assert r.radius > EPS and ball.contains(r.point)[0]
+        assert np.array_equal(net.pattern(r.point), r.bits)
