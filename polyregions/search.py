@@ -193,6 +193,8 @@ class RegionSearch:
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
             for j in np.flatnonzero(~const & ~far):
+                if self.deadline is not None and time.perf_counter() > self.deadline:
+                    break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
                 if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
                     res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side
