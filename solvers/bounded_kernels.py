@@ -41,18 +41,10 @@ _BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-
 
 
 @njit(cache=True)
-def invert_basis(R, m, basis, Binv):
-    """``Binv = B^-1`` for the basis ``basis[:m]`` (a column ``j < nz`` of ``R``, or the unit
-    column of slack ``j - nz``); Gauss-Jordan with partial pivoting. False when singular."""
-    nz = R.shape[1]
-    W = np.zeros((m, m))
-    for c in range(m):
-        v = basis[c]
-        if v < nz:
-            for i in range(m):
-                W[i, c] = R[i, v]
-        else:
-            W[v - nz, c] = 1.0
+def gauss_jordan(W, Binv, singular_tol):
+    """``Binv = W^-1`` by Gauss-Jordan with partial pivoting (``W`` is overwritten); False
+    when a pivot falls below `singular_tol`."""
+    m = W.shape[0]
     for i in range(m):
         for j in range(m):
             Binv[i, j] = 1.0 if i == j else 0.0
@@ -63,7 +55,7 @@ def invert_basis(R, m, basis, Binv):
             if abs(W[r, c]) > best:
                 best = abs(W[r, c])
                 p = r
-        if not best >= _SINGULAR_TOL:
+        if not best >= singular_tol:
             return False
         if p != c:
             for j in range(m):
@@ -81,6 +73,22 @@ def invert_basis(R, m, basis, Binv):
                         W[r, j] -= f * W[c, j]
                         Binv[r, j] -= f * Binv[c, j]
     return True
+
+
+@njit(cache=True)
+def invert_basis(R, m, basis, Binv):
+    """``Binv = B^-1`` for the basis ``basis[:m]`` (a column ``j < nz`` of ``R``, or the unit
+    column of slack ``j - nz``). False when singular."""
+    nz = R.shape[1]
+    W = np.zeros((m, m))
+    for c in range(m):
+        v = basis[c]
+        if v < nz:
+            for i in range(m):
+                W[i, c] = R[i, v]
+        else:
+            W[v - nz, c] = 1.0
+    return gauss_jordan(W, Binv, _SINGULAR_TOL)
 
 
 @njit(cache=True)

@@ -54,7 +54,7 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidInputError, SolverError
+from ..errors import InvalidInputError
 from .base import RegionProblem, TestResult
 from .bounded_decide import (
     DROP,
@@ -74,7 +74,7 @@ from .bounded_decide import (
     REASONS,
     region_test,
 )
-from .fallback import HighsReferee
+from .fallback import RefereedStack
 from .scipy_lp import bounding_box
 
 #: Margins tried (halving) before the keep margin itself, for a deep witness.
@@ -93,14 +93,12 @@ DECISION_RTOL = 1e-7
 DECISION_ATOL = 1e-9
 #: Primal feasibility tolerance of the compiled simplex (times the domain's scale).
 FEASIBILITY_TOL = 1e-11
-#: HiGHS reads bounds beyond 1e20 as infinite (the fallback must be able to take every row).
-ROW_BOUND_LIMIT = 1e19
 #: Initial number of stack levels (doubled when full).
 INITIAL_LEVELS = 32
 
 
 
-class BoundedDualBackend:
+class BoundedDualBackend(RefereedStack):
     """Region test by a compiled bounded-variable dual simplex at fixed margins.
 
     Boxes, L-inf balls, bounded polytopes and L1 balls. ``fallbacks`` counts the tests
@@ -115,7 +113,7 @@ class BoundedDualBackend:
             kind = "an L2 ball" if problem.l2_ball is not None else "an unbounded domain"
             raise InvalidInputError(f"`backend` 'bounded' serves boxes, L-inf and L1 balls and bounded polytopes,"
                                     f" not {kind}: use backend='highs'")
-        self.problem = problem
+        super().__init__(problem)
         self.eps = eps = float(problem.eps)
         self.n = n = int(problem.dim)
         self._l1 = problem.l1_ball is not None
@@ -192,16 +190,10 @@ class BoundedDualBackend:
         self._ipar = np.zeros(6, dtype=np.int64)
         self._ipar[I_L1_HALF] = n if self._l1 else 0
         self._counters = np.zeros(2, dtype=np.int64)
-        self._level = 0
-        self._ids = []
-        self._next_id = 0
-        self._referee = HighsReferee(problem)
-        self._solves = 0
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
-        if not abs(b) < ROW_BOUND_LIMIT:
-            raise SolverError(f"a row bound of {b:.3g} is beyond what the solvers take as finite")
+        self._check_bound(b)
         a = np.asarray(a, float)
         lvl = self._level + 1
         if lvl > self._cap:
@@ -218,15 +210,7 @@ class BoundedDualBackend:
             self._bv[r] = rhs
             self._kappa[r] = math.sqrt(float(a @ a))
             self._ready[lvl:] = False
-        self._level = lvl
-        self._ids.append(self._next_id)
-        self._next_id += 1
-
-    def pop(self):
-        if self._level == 0:
-            raise SolverError("pop() without a pushed row")
-        self._level -= 1
-        self._ids.pop()
+        self._entered(lvl)
 
     def _grow(self):
         cap, nz, m0 = self._cap * 2, self._nz, self._m0
@@ -263,10 +247,6 @@ class BoundedDualBackend:
         self._pool[: m0 * m0] = np.eye(m0).ravel()
         self._atups[0] = False
         self._ready[0] = True
-
-    @property
-    def lp_solves(self):
-        return self._solves + self._referee.lp_solves
 
     # ------------------------------------------------------------------ lifting
     def _to_x(self, z):
@@ -325,18 +305,8 @@ class BoundedDualBackend:
         self._solves += 1
         return TestResult(r > self.eps, r, x if r > self.eps else None, r)
 
-    def _fallback(self, reason):
-        return self._referee.decide(reason, self._ids, lambda k: self._row_in_x(self._m0 + k))
-
-    @property
-    def fallbacks(self):
-        return self._referee.count
-
-    @property
-    def fallback_reasons(self):
-        return self._referee.reasons
-
-    def _row_in_x(self, r):
+    def _row_in_x(self, k):
+        r = self._m0 + k
         if self._l1:
             a = self._R[r, : self.n].copy()
             return a, float(self._bv[r] + a @ self._center)

@@ -29,10 +29,10 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidInputError, SolverError
+from ..errors import InvalidInputError
 from .projection_kernels import EMPTY, ITERATION_LIMIT, OPTIMAL, SINGULAR, project
 from .base import RegionProblem, TestResult
-from .fallback import HighsReferee
+from .fallback import RefereedStack
 
 #: Active-set steps allowed in one projection before the test goes to HiGHS.
 MAX_STEPS = 500
@@ -43,13 +43,11 @@ DECISION_ATOL = 1e-9
 FEASIBILITY_TOL = 1e-12
 #: Projections tried (bisecting the margin geometrically) for a deeper witness of a kept node.
 WITNESS_STEPS = 3
-#: HiGHS reads bounds beyond 1e20 as infinite.
-ROW_BOUND_LIMIT = 1e19
 #: Initial number of stack levels (doubled when full).
 INITIAL_LEVELS = 32
 
 
-class ProjectionL2Backend:
+class ProjectionL2Backend(RefereedStack):
     """L2-ball region test by a compiled projection (dual active set), HiGHS as referee."""
 
     name = "projection"
@@ -58,7 +56,7 @@ class ProjectionL2Backend:
     def __init__(self, problem: RegionProblem):
         if problem.l2_ball is None:
             raise InvalidInputError("`backend` 'projection' serves L2 balls only: use backend='highs'")
-        self.problem = problem
+        super().__init__(problem)
         self.eps = eps = float(problem.eps)
         self.n = int(problem.dim)
         c, r = problem.l2_ball
@@ -69,12 +67,6 @@ class ProjectionL2Backend:
         self._feas_tol = FEASIBILITY_TOL * max(1.0, self._r)
         self._cap = 0
         self._grow()
-        self._level = 0
-        self._ids = []
-        self._next_id = 0
-        self._solves = 0
-        self.steps = 0
-        self._referee = HighsReferee(problem)
 
     def _grow(self):
         old, cap, n = self._cap, max(INITIAL_LEVELS, 2 * self._cap), self.n
@@ -98,8 +90,7 @@ class ProjectionL2Backend:
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
-        if not abs(b) < ROW_BOUND_LIMIT:
-            raise SolverError(f"a row bound of {b:.3g} is beyond what the solvers take as finite")
+        self._check_bound(b)
         a = np.asarray(a, float)
         lvl = self._level + 1
         if lvl > self._cap:
@@ -114,27 +105,7 @@ class ProjectionL2Backend:
             self._G[i, : i + 1] = g
             self._G[: i + 1, i] = g
             self._ready[lvl:] = False
-        self._level = lvl
-        self._ids.append(self._next_id)
-        self._next_id += 1
-
-    def pop(self):
-        if self._level == 0:
-            raise SolverError("pop() without a pushed row")
-        self._level -= 1
-        self._ids.pop()
-
-    @property
-    def lp_solves(self):
-        return self._solves + self._referee.lp_solves
-
-    @property
-    def fallbacks(self):
-        return self._referee.count
-
-    @property
-    def fallback_reasons(self):
-        return self._referee.reasons
+        self._entered(lvl)
 
     # ------------------------------------------------------------------ solving
     def _project(self, mu):
@@ -241,8 +212,8 @@ class ProjectionL2Backend:
                 hi = min(mu, t_up) if status == EMPTY else mu
         return x, rad
 
-    def _fallback(self, reason):
-        return self._referee.decide(reason, self._ids, lambda k: (self._A[k].copy(), float(self._bv[k])))
+    def _row_in_x(self, k):
+        return self._A[k].copy(), float(self._bv[k])
 
 
 _REASONS = {ITERATION_LIMIT: "iteration limit", SINGULAR: "singular active set"}

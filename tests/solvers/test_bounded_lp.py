@@ -71,43 +71,17 @@ def check_against(res, ref, rows, domain):
             assert res.depth >= ref.depth - TOL
 
 
-def random_walk(domain, rng, steps, backend=None):
-    """Pushes, sibling tests and pops shaped like the search, each test checked against HiGHS."""
+def random_walk(walk, domain, rng, steps):
     p = region_problem(domain, EPS)
-    nb = backend or BoundedDualBackend(p)
-    hb = HighsBackend(p)
-    scale = domain.diameter / 4
-    stack, witness = [], [domain.center_point()]
-    for _ in range(steps):
-        u = rng.uniform()
-        a = unit(rng.normal(size=domain.dim))
-        x = witness[-1]
-        if stack and (u < 0.25 or len(stack) > 30):
-            nb.pop()
-            hb.pop()
-            stack.pop()
-            witness.pop()
-            continue
-        deep = u >= 0.7
-        b = float(a @ x + (rng.uniform(0.0, 0.5) if deep else rng.uniform(-1.0, 0.3)) * scale)
-        nb.push(a, b)
-        hb.push(a, b)
-        res, ref = nb.test(x), hb.test()
-        check_against(res, ref, stack + [(a, b)], domain)
-        if deep and res.keep:
-            stack.append((a, b))
-            witness.append(res.point)
-        else:
-            nb.pop()
-            hb.pop()
-    return nb
+    return walk(BoundedDualBackend(p), HighsBackend(p), domain, rng, steps, domain.diameter / 4,
+                lambda res, ref, rows: check_against(res, ref, rows, domain))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("name", list(DOMAINS))
-def test_random_walks_agree_with_highs(name, seed):
+def test_random_walks_agree_with_highs(name, seed, search_walk):
     rng = np.random.default_rng([seed, list(DOMAINS).index(name)])
-    nb = random_walk(DOMAINS[name], rng, 250)
+    nb = random_walk(search_walk, DOMAINS[name], rng, 250)
     assert nb.pivots > 0
     assert nb.fallbacks == sum(nb.fallback_reasons.values())
 
@@ -132,20 +106,20 @@ def test_the_stack_grows(rng):
 
 
 @pytest.mark.parametrize("name", ["box-8", "polytope-4", "l1-3"])
-def test_forced_fallback_agrees_with_highs(name, monkeypatch):
+def test_forced_fallback_agrees_with_highs(name, monkeypatch, search_walk):
     """With no pivot allowed every test needing one goes to HiGHS (rows mirrored)."""
     monkeypatch.setattr(bounded_lp, "MAX_PIVOTS", 0)
-    nb = random_walk(DOMAINS[name], np.random.default_rng(3), 150)
+    nb = random_walk(search_walk, DOMAINS[name], np.random.default_rng(3), 150)
     assert nb.fallback_reasons.get("iteration limit", 0) > 0
 
 
 @pytest.mark.parametrize("setting", [("REFACTOR_EVERY", 1), ("BLAND_AFTER", 0), ("MARGIN_TRIES", 0),
                                      ("NEXT_MARGIN", 0.5)])
-def test_settings_do_not_change_decisions(setting, monkeypatch):
+def test_settings_do_not_change_decisions(setting, monkeypatch, search_walk):
     monkeypatch.setattr(bounded_lp, *setting)
     rng = np.random.default_rng(5)
     for name in ("box-8", "polytope-4", "l1-20"):
-        random_walk(DOMAINS[name], rng, 100)
+        random_walk(search_walk, DOMAINS[name], rng, 100)
 
 
 def test_a_fallback_failure_is_an_error_not_empty(monkeypatch):

@@ -49,45 +49,22 @@ def check_against(res, ref, rows, ball):
             assert res.depth == pytest.approx(ref.depth, abs=1e-7)
 
 
-def random_walk(ball, rng, steps):
+def random_walk(walk, ball, rng, steps):
     p = region_problem(ball, EPS)
-    nb, hb = ProjectionL2Backend(p), HighsBackend(p)
-    stack, witness = [], [ball.center_point()]
-    for _ in range(steps):
-        u = rng.uniform()
-        a = unit(rng.normal(size=ball.dim))
-        x = witness[-1]
-        if stack and (u < 0.25 or len(stack) > 30):
-            for be in (nb, hb):
-                be.pop()
-            stack.pop()
-            witness.pop()
-            continue
-        deep = u >= 0.7
-        b = float(a @ x + (rng.uniform(0.0, 0.5) if deep else rng.uniform(-1.0, 0.3)) * ball.radius / 2)
-        nb.push(a, b)
-        hb.push(a, b)
-        res, ref = nb.test(x), hb.test()
-        check_against(res, ref, stack + [(a, b)], ball)
-        if deep and res.keep:
-            stack.append((a, b))
-            witness.append(res.point)
-        else:
-            nb.pop()
-            hb.pop()
-    return nb
+    return walk(ProjectionL2Backend(p), HighsBackend(p), ball, rng, steps, ball.radius / 2,
+                lambda res, ref, rows: check_against(res, ref, rows, ball))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("name", list(BALLS))
-def test_random_walks_agree_with_highs(name, seed):
-    nb = random_walk(BALLS[name], np.random.default_rng([seed, list(BALLS).index(name)]), 250)
+def test_random_walks_agree_with_highs(name, seed, search_walk):
+    nb = random_walk(search_walk, BALLS[name], np.random.default_rng([seed, list(BALLS).index(name)]), 250)
     assert nb.fallbacks == sum(nb.fallback_reasons.values())
 
 
-def test_iteration_limit_goes_to_highs(monkeypatch):
+def test_iteration_limit_goes_to_highs(monkeypatch, search_walk):
     monkeypatch.setattr(projection_l2, "MAX_STEPS", 0)
-    nb = random_walk(BALLS["ball-8"], np.random.default_rng(4), 120)
+    nb = random_walk(search_walk, BALLS["ball-8"], np.random.default_rng(4), 120)
     assert nb.fallback_reasons.get("iteration limit", 0) > 0
 
 
