@@ -20,9 +20,9 @@ form serves
 
 A test answers the two questions the search asks, each at its own margin:
 
-1. keep (a ball of radius ``eps`` fits): solved at ``mu = eps + band``. Feasible: kept,
-   and a witness step (below) enlarges the witness ball. Infeasible: the Farkas row
-   bounds the Chebyshev radius, ``t* <= t_up < mu``.
+1. keep (a ball of radius ``eps`` fits): first at deeper margins (the margin search below),
+   then at ``mu = eps + band``. Feasible: kept. Infeasible: the Farkas row bounds the
+   Chebyshev radius, ``t* <= t_up < mu``; a bound below ``eps - band`` drops the node.
 2. cut (the hyperplane meets the node's interior, ``t* > 0``), only when not kept and
    ``t_up > 0``: solved again at ``mu = band0``; feasible means ``t* > 0``, and an
    infeasible certificate gives ``t_up`` again.
@@ -40,12 +40,15 @@ interior). The search's ``near_eps`` count is therefore a superset of the decisi
 Chebyshev radius lies within a factor 10 of ``eps``, and ``min_radius`` is the radius of a
 ball that lies in every counted region (as before).
 
-Witness step: the simplex's point sits on the margin-``mu`` boundary. It is pushed along
-the new row's inward normal as far as the other rows allow (``deepen``), and then joined
-with the parent's witness (the ``anchor``): along the segment, the ball of radius
-``(1 - l) r_a + l r_g`` lies in the parent (convexity), and the new row's slack is
-``(1 - l) s_a + l s_g``; the ``l`` where the two meet gives the child a ball of a size
-comparable to the parent's. The radius returned is recomputed at the chosen point.
+Witness: the search re-centres its witness balls without tests, so their size matters.
+The margin search tries ``mu = r_a / 2`` first (``r_a``: the radius of the parent's witness,
+the ``anchor``, in the parent), then ``NEXT_MARGIN`` times each certified bound ``t_up``
+(these bounds are often exact), at most ``MARGIN_TRIES`` times; a margin feasible after a
+certified bound gives a witness within a factor ``1 / NEXT_MARGIN`` of the Chebyshev
+radius. The point is
+then joined with the anchor: along the segment, a ball of radius ``(1 - l) r_a + l r_f``
+lies in the parent (convexity) and the new row's slack is ``(1 - l) s_a + l s_f``; where
+the two meet may be deeper still. The radius returned is recomputed at the chosen point.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ from .bounded_decide import (
 from .fallback import RefereedStack
 from .scipy_lp import bounding_box
 
-#: Margins tried (halving) before the keep margin itself, for a deep witness.
+#: Deeper margins tried (the anchor's, then certified bounds) before the keep margin itself.
 MARGIN_TRIES = 6
 #: The next margin tried is this fraction of the certified bound (the bounds are often exact).
 NEXT_MARGIN = 0.8
