@@ -208,7 +208,7 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
         order[start[k]] = t
         start[k] += 1
     q = -1
-    flipped = False
+    nflip = 0  # the flipped columns are order[...]'s cand entries, kept in `bucket` (reused)
     first = 0
     for k in range(nb):
         last = start[k]
@@ -223,7 +223,8 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
                 new = hi_e[j] if atup[j] else lo_e[j]
                 xn[j] = new
                 dxn[j] = new - old
-                flipped = True
+                bucket[nflip] = j
+                nflip += 1
                 need -= gain
             else:
                 q = j
@@ -231,10 +232,16 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
         if q >= 0:
             break
         first = last
-    if flipped:
+    if 8 * nflip >= nz:  # many flips: one pass over the rows
         for i in range(m):
             rhs[i] -= _dot(R, i, dxn, nz)
         for j in range(nz):
+            dxn[j] = 0.0
+    else:
+        for u in range(nflip):
+            j = bucket[u]
+            for i in range(m):
+                rhs[i] -= R[i, j] * dxn[j]
             dxn[j] = 0.0
     return q
 
