@@ -12,6 +12,11 @@ hyperplane:
   empty the hyperplane does not cut the node, no row is added and the node is unchanged;
 * a neuron whose pre-activation is constant on the node (zero row, up to
   ``ZERO_ROW_RTOL``) does not branch: it is on when the constant is positive, else off;
+* at layer entry a neuron whose hyperplane misses the domain's bounding box ``lo <= x <= hi``
+  does not branch either: over the box, ``g . x + c`` ranges over ``g . mid + c -+ |g| . half``
+  (``mid``, ``half``: the box's centre and half-widths), and when that interval lies on
+  one side of 0 by more than ``BOX_MISS_RTOL`` times the size of its terms (far above
+  the rounding of these sums), the neuron is on or off on the whole domain;
 * at layer entry each neuron of the layer is tested once (the prefilter): one that does
   not cut the layer's first node is fixed for the whole subtree.
 
@@ -36,7 +41,7 @@ from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["BOX_MISS_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -46,6 +51,10 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
+#: A hyperplane misses the domain's bounding box when the range of ``g . x + c`` over the
+#: box stays this fraction of ``|c| + |g| . |mid| + |g| . half`` away from 0 (the rounding
+#: of these sums is below ``(n + 2)`` units in the last place of that size).
+BOX_MISS_RTOL = 1e-9
 
 
 
@@ -103,6 +112,10 @@ class RegionSearch:
         self.frontier = []
         self.split = False
         self.deadline = None
+        lo, hi = domain.bounding_box()
+        self.box_mid = self.box_half = None
+        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+            self.box_mid, self.box_half = (lo + hi) / 2, (hi - lo) / 2
 
     # ------------------------------------------------------------------ solver calls
     def _push(self, a, b):
@@ -191,6 +204,15 @@ class RegionSearch:
         far = np.abs(s_all) >= self.domain.diameter  # the hyperplane misses the domain
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
+        if self.box_mid is not None:
+            absG = np.abs(Gh)
+            reach = absG @ self.box_half
+            centre = Gh @ self.box_mid + ch
+            size = absG @ np.abs(self.box_mid) + np.abs(ch) + reach
+            outside = (np.abs(centre) - reach > BOX_MISS_RTOL * size) & ~const & ~far
+            for j in np.flatnonzero(outside):
+                fixed[j] = 1 if centre[j] > 0 else 0
+            far |= outside
         if self.prune:
             for j in np.flatnonzero(~const & ~far):
                 if self.deadline is not None and time.perf_counter() > self.deadline:
