@@ -18,21 +18,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import finite_array, int_at_least, positive_int
+from ._validate import finite_array, finite_number, int_at_least, positive_int, positive_ints
 from .conv import avgpool2d_matrix, conv2d_matrix
 from .errors import InvalidInputError, UnsupportedError
+from .lowering import StageBuilder
 
-__all__ = ["Dense", "Conv2d", "AvgPool2d", "Flatten", "Network"]
+__all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual",
+           "lower_layer", "require_relu"]
 
 
 @dataclass(frozen=True, eq=False)
 class Dense:
-    """Fully connected layer ``z = weight @ h + bias``, weight of shape (out, in); ReLU follows."""
+    """Fully connected layer ``z = weight @ h + bias``, weight of shape (out, in).
+
+    The activation ``max(z, 0) + negative_slope * min(z, 0)`` follows: ReLU by default,
+    LeakyReLU for a slope in (0, 1) (any other slope, negative ones included, is allowed),
+    none for ``negative_slope = 1`` (the layer is linear and folds into the next one)."""
 
     weight: np.ndarray
     bias: np.ndarray
+    negative_slope: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
         W = finite_array(self.weight, "weight", ndim=2)
         b = finite_array(self.bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -43,14 +51,18 @@ class Dense:
 
 @dataclass(frozen=True, eq=False)
 class Conv2d:
-    """2-D convolution, weight of shape (d_out, d_in, f1, f2), channels first; ReLU follows."""
+    """2-D convolution, weight of shape (d_out, d_in, f1, f2), channels first.
+
+    The activation of slope `negative_slope` follows, as for :class:`Dense` (ReLU by default)."""
 
     weight: np.ndarray
     bias: np.ndarray
     stride: int = 1
     padding: int = 0
+    negative_slope: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
         W = finite_array(self.weight, "weight", ndim=4)
         b = finite_array(self.bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -74,6 +86,92 @@ class AvgPool2d:
 @dataclass(frozen=True)
 class Flatten:
     """Flattening in (channel, row, column) order (the identity on the flat vector)."""
+
+
+@dataclass(frozen=True)
+class Activation:
+    """The elementwise activation ``max(z, 0) + negative_slope * min(z, 0)`` of the current value.
+
+    ReLU by default; LeakyReLU for another slope (negative slopes allowed); slope 1 is
+    the identity. Use it after a linear layer or a :class:`Residual` sum."""
+
+    negative_slope: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
+
+
+@dataclass(frozen=True)
+class MaxPool2d:
+    """2-D max pooling, no padding; `kernel` and `stride` are ints or pairs, the stride defaults to the kernel.
+
+    A region fixes the argmax of every window (see :mod:`polyregions.lowering`)."""
+
+    kernel: int | tuple
+    stride: int | tuple | None = None
+
+    def __post_init__(self):
+        kernel = positive_ints(self.kernel, "kernel", "a positive integer or a pair of them", length=2, scalar=True)
+        stride = kernel if self.stride is None else positive_ints(
+            self.stride, "stride", "a positive integer or a pair of them", length=2, scalar=True)
+        object.__setattr__(self, "kernel", tuple(kernel))
+        object.__setattr__(self, "stride", tuple(stride))
+
+
+@dataclass(frozen=True, eq=False)
+class Residual:
+    """A residual block ``u -> u + body(u)``; `body` is a list of layers that keeps the shape of ``u``.
+
+    No activation follows the sum: an :class:`Activation` after the block applies one."""
+
+    body: tuple
+
+    def __post_init__(self):
+        body = tuple(self.body)
+        if not body:
+            raise InvalidInputError("`body` of a Residual must contain at least one layer")
+        for k, layer in enumerate(body):
+            if not isinstance(layer, LAYER_TYPES):
+                raise UnsupportedError(f"`body[{k}]` has unsupported type {type(layer).__name__}")
+        object.__setattr__(self, "body", body)
+
+
+LAYER_TYPES = (Dense, Conv2d, AvgPool2d, Flatten, Activation, MaxPool2d, Residual)
+
+
+def lower_layer(builder: StageBuilder, layer, where: str) -> None:
+    """Lower one layer onto `builder`; `where` names the layer in error messages."""
+    shape = builder.shape
+    if isinstance(layer, Dense):
+        W = layer.weight
+        if W.shape[1] != builder.size:
+            raise InvalidInputError(f"{where} (Dense) expects {W.shape[1]} inputs but receives {builder.size}")
+        builder.linear(W, layer.bias, (W.shape[0],))
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, Conv2d):
+        if len(shape) != 3:
+            raise InvalidInputError(f"{where} (Conv2d) needs a (c, h, w) input, got shape {shape}")
+        W, b, out_shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding)
+        builder.linear(W, b, out_shape)
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, AvgPool2d):
+        if len(shape) != 3:
+            raise InvalidInputError(f"{where} (AvgPool2d) needs a (c, h, w) input, got shape {shape}")
+        P, out_shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride)
+        builder.linear(P, None, out_shape)
+    elif isinstance(layer, Flatten):
+        builder.shape = (builder.size,)
+    elif isinstance(layer, Activation):
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, MaxPool2d):
+        builder.maxpool(layer.kernel, layer.stride, where)
+    elif isinstance(layer, Residual):
+        builder.open_residual()
+        for k, inner in enumerate(layer.body):
+            lower_layer(builder, inner, f"{where}.body[{k}]")
+        builder.close_residual(where)
+    else:
+        raise UnsupportedError(f"{where} has unsupported type {type(layer).__name__}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +201,7 @@ class Network:
     input_shape: tuple | None = None
     output: tuple | None = None
     hidden: tuple = field(init=False, repr=False)
+    stages: tuple = field(init=False, repr=False)
     layer_shapes: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -111,7 +210,7 @@ class Network:
             raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
         shape = self.input_shape
         for k, layer in enumerate(layers):
-            if not isinstance(layer, (Dense, Conv2d, AvgPool2d, Flatten)):
+            if not isinstance(layer, LAYER_TYPES):
                 raise UnsupportedError(f"`layers[{k}]` has unsupported type {type(layer).__name__}")
         if shape is None:
             first = layers[0]
@@ -124,41 +223,15 @@ class Network:
             shape = tuple(int(s) for s in shape)
             if len(shape) not in (1, 3) or any(s < 1 for s in shape):
                 raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
-        input_shape = shape
-        pending = None  # linear map folded into the next affine layer
-        hidden, shapes = [], []
+        builder = StageBuilder(shape)
         for k, layer in enumerate(layers):
-            n_in = int(np.prod(shape))
-            if isinstance(layer, Dense):
-                W, b = layer.weight, layer.bias
-                if W.shape[1] != (pending.shape[0] if pending is not None else n_in):
-                    raise InvalidInputError(
-                        f"`layers[{k}]` (Dense) expects {W.shape[1]} inputs but receives {n_in}"
-                    )
-                shape = (W.shape[0],)
-            elif isinstance(layer, Conv2d):
-                if len(shape) != 3:
-                    raise InvalidInputError(f"`layers[{k}]` (Conv2d) needs a (c, h, w) input, got shape {shape}")
-                W, b, shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding)
-            elif isinstance(layer, AvgPool2d):
-                if len(shape) != 3:
-                    raise InvalidInputError(f"`layers[{k}]` (AvgPool2d) needs a (c, h, w) input, got shape {shape}")
-                P, shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride)
-                pending = P if pending is None else P @ pending
-                continue
-            elif isinstance(layer, Flatten):
-                shape = (int(np.prod(shape)),)
-                continue
-            else:
-                raise UnsupportedError(f"`layers[{k}]` has unsupported type {type(layer).__name__}")
-            if pending is not None:
-                W = W @ pending
-                pending = None
-            hidden.append((W, b))
-            shapes.append(shape)
-        if not hidden:
-            raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
+            lower_layer(builder, layer, f"`layers[{k}]`")
+        if not builder.stages:
+            raise InvalidInputError("`layers` must contain at least one activation (a Dense or Conv2d layer "
+                                    "with a slope other than 1, or an Activation or MaxPool2d layer)")
         out = self.output
+        pending = builder.output_map()
+        n_last = builder.stages[-1].width
         if out is not None:
             if isinstance(out, Dense):
                 Wo, bo = out.weight, out.bias
@@ -169,25 +242,26 @@ class Network:
                     raise InvalidInputError("`output` must be a pair (W, b) or a Dense layer") from None
                 Wo = finite_array(Wo, "output weight", ndim=2)
                 bo = finite_array(bo, "output bias", ndim=1)
-            n_last = hidden[-1][0].shape[0]
-            if pending is not None:
-                Wo = Wo @ pending if Wo.shape[1] == pending.shape[0] else Wo
+            if pending is not None and Wo.shape[1] == pending[0].shape[0]:
+                Wo, bo = Wo @ pending[0], Wo @ pending[1] + bo
             if Wo.shape[1] != n_last or bo.shape[0] != Wo.shape[0]:
                 raise InvalidInputError(
                     f"`output` must map {n_last} units: got W of shape {Wo.shape} and b of length {bo.shape[0]}"
                 )
             out = (Wo, bo)
         elif pending is not None:
-            # trailing pooling: linear, it changes no region; it is the network's output map
-            out = (pending, np.zeros(pending.shape[0]))
-        for W, b in hidden:
-            W.setflags(write=False)
-            b.setflags(write=False)
+            # a linear tail (pooling, a linear layer, a residual sum): it changes no region
+            out = pending
+        stages = tuple(builder.stages)
+        for stage in stages:
+            for array in (stage.weight, stage.bias, stage.slopes):
+                array.setflags(write=False)
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "input_shape", input_shape)
+        object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "output", out)
-        object.__setattr__(self, "hidden", tuple(hidden))
-        object.__setattr__(self, "layer_shapes", tuple(shapes))
+        object.__setattr__(self, "stages", stages)
+        object.__setattr__(self, "hidden", tuple((st.weight, st.bias) for st in stages))
+        object.__setattr__(self, "layer_shapes", tuple(builder.shapes))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -224,7 +298,14 @@ class Network:
 
     @property
     def num_neurons(self) -> int:
-        return sum(self.widths)
+        """The length of a pattern: one bit per ReLU or LeakyReLU neuron and per pooling candidate
+        (the lowered hidden widths summed, for a ReLU network)."""
+        return sum(stage.n_bits for stage in self.stages)
+
+    @property
+    def is_relu(self) -> bool:
+        """True when every stage is plain ReLU (no LeakyReLU, max pooling or residual carry)."""
+        return all(stage.is_relu for stage in self.stages)
 
     # ------------------------------------------------------------------ evaluation
     def _as_batch(self, x):
@@ -239,28 +320,44 @@ class Network:
         return x, single
 
     def preactivations(self, x) -> list:
-        """Pre-activations ``z^1, ..., z^L`` at the points ``x`` (one array of shape (N, n_l) per layer)."""
+        """Pre-activations ``z^1, ..., z^L`` at the points ``x`` (one array of shape (N, n_l) per stage)."""
         h, single = self._as_batch(x)
         zs = []
-        for W, b in self.hidden:
-            z = h @ W.T + b
+        for stage in self.stages:
+            z = h @ stage.weight.T + stage.bias
             zs.append(z[0] if single else z)
-            h = np.maximum(z, 0.0)
+            h = stage.activate(z)
         return zs
 
     def forward(self, x) -> np.ndarray:
-        """Network output at ``x`` (the last hidden layer when there is no output layer)."""
+        """Network output at ``x`` (the last stage's output when there is no output layer)."""
         h, single = self._as_batch(x)
-        for W, b in self.hidden:
-            h = np.maximum(h @ W.T + b, 0.0)
+        for stage in self.stages:
+            h = stage.activate(h @ stage.weight.T + stage.bias)
         if self.output is not None:
             h = h @ self.output[0].T + self.output[1]
         return h[0] if single else h
 
     def pattern(self, x) -> np.ndarray:
-        """Activation pattern at ``x``: booleans, True where ``z_j(x) > 0``, layer by layer."""
-        zs = self.preactivations(x)
-        return np.concatenate([z > 0 for z in zs], axis=-1)
+        """Activation pattern at ``x``, stage by stage: True where ``z_j(x) > 0`` for ReLU and
+        LeakyReLU neurons, and per pooling window a one-hot of the argmax (lowest index on ties)."""
+        h, single = self._as_batch(x)
+        parts = []
+        for stage in self.stages:
+            z = h @ stage.weight.T + stage.bias
+            parts.append(stage.bits(z))
+            h = stage.activate(z)
+        bits = np.concatenate(parts, axis=1)
+        return bits[0] if single else bits
 
     def __repr__(self):
         return f"Network(input_shape={self.input_shape}, widths={self.widths}, output={'yes' if self.output else 'no'})"
+
+
+def require_relu(net, what: str) -> None:
+    """Raise :class:`UnsupportedError` unless `net` is a plain ReLU network; `what` names the method."""
+    if not net.is_relu:
+        kinds = sorted({"max pooling" if st.pool else ("residual" if np.any(st.slopes == 1.0) else "LeakyReLU")
+                        for st in net.stages if not st.is_relu})
+        raise UnsupportedError(f"`net` has {', '.join(kinds)} layers: {what} supports ReLU networks only "
+                               "(count their regions with the search, method='dfs')")
