@@ -20,11 +20,11 @@ import numpy as np
 
 from ._validate import finite_array, finite_number, int_at_least, positive_int, positive_ints
 from .conv import avgpool2d_matrix, conv2d_matrix
-from .errors import InvalidInputError, UnsupportedError
+from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
 
 __all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual",
-           "lower_layer", "require_relu"]
+           "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,3 +361,79 @@ def require_relu(net, what: str) -> None:
                         for st in net.stages if not st.is_relu})
         raise UnsupportedError(f"`net` has {', '.join(kinds)} layers: {what} supports ReLU networks only "
                                "(count their regions with the search, method='dfs')")
+
+
+def _pool_sizes(layer, where):
+    """The kernel and stride of a pooling record as pairs of positive integers, naming the field."""
+    what = "a positive integer or a pair of them"
+    where = where.strip("`")
+    kernel = positive_ints(layer.get("kernel"), f"{where}.kernel", what, length=2, scalar=True)
+    stride = layer.get("stride")
+    if stride is not None:
+        stride = positive_ints(stride, f"{where}.stride", what, length=2, scalar=True)
+    return kernel, stride
+
+
+def layer_from_record(layer: dict, where: str, arrays=None):
+    """The layer of a record of the JSON structure of :mod:`polyregions.io` (arrays may be arrays);
+    `arrays` resolves ``{"array": name}`` references (.npz); `where` names the record in errors."""
+    if not isinstance(layer, dict):
+        raise InvalidInputError(f"{where} must be an object with a \"type\", got {layer!r:.60}")
+
+    def value(key):
+        v = layer[key]
+        if isinstance(v, dict) and "array" in v and arrays is not None:
+            if v["array"] not in arrays:
+                raise InvalidInputError(f"{where} refers to a missing array {v['array']!r}")
+            return arrays[v["array"]]
+        return v
+
+    kind = str(layer.get("type", "")).lower()
+    slope = layer.get("negative_slope", 0.0)
+    try:
+        if kind == "dense":
+            return Dense(value("weight"), value("bias"), slope)
+        if kind == "conv2d":
+            return Conv2d(value("weight"), value("bias"), int(layer.get("stride", 1)), int(layer.get("padding", 0)),
+                          slope)
+        if kind == "avgpool2d":
+            return AvgPool2d(*_pool_sizes(layer, where))
+        if kind == "maxpool2d":
+            return MaxPool2d(*_pool_sizes(layer, where))
+        if kind == "flatten":
+            return Flatten()
+        if kind == "activation":
+            return Activation(slope)
+        if kind == "residual":
+            body = layer["body"]
+            if not isinstance(body, list):
+                raise InvalidInputError(f"{where} (residual) must have a list \"body\"")
+            return Residual([layer_from_record(inner, f"{where}.body[{k}]", arrays) for k, inner in enumerate(body)])
+        raise UnsupportedError(f"`{where}` has unsupported type {layer.get('type')!r}")
+    except KeyError as exc:
+        raise InvalidInputError(f"{where} ({kind}) has no field {exc}") from None
+    except PolyRegionsError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where} ({kind}) is malformed: {exc}") from None
+
+
+def layer_to_record(layer, store):
+    """The record of one layer in the JSON structure of :mod:`polyregions.io`; `store(array)` returns what stands for an array in the record."""
+    if isinstance(layer, Dense):
+        return {"type": "dense", "weight": store(layer.weight), "bias": store(layer.bias),
+                "negative_slope": layer.negative_slope}
+    if isinstance(layer, Conv2d):
+        return {"type": "conv2d", "weight": store(layer.weight), "bias": store(layer.bias),
+                "stride": layer.stride, "padding": layer.padding, "negative_slope": layer.negative_slope}
+    if isinstance(layer, AvgPool2d):
+        return {"type": "avgpool2d", "kernel": list(layer.kernel), "stride": layer.stride}
+    if isinstance(layer, MaxPool2d):
+        return {"type": "maxpool2d", "kernel": list(layer.kernel), "stride": list(layer.stride)}
+    if isinstance(layer, Flatten):
+        return {"type": "flatten"}
+    if isinstance(layer, Activation):
+        return {"type": "activation", "negative_slope": layer.negative_slope}
+    if isinstance(layer, Residual):
+        return {"type": "residual", "body": [layer_to_record(inner, store) for inner in layer.body]}
+    raise UnsupportedError(f"layer type {type(layer).__name__} has no file format")
