@@ -14,7 +14,8 @@ Formats
     ``{"type": "conv2d", "weight": [d_out][d_in][f1][f2], "bias": [...], "stride": 1, "padding": 0}``,
     ``{"type": "avgpool2d", "kernel": [k1, k2], "stride": k1}`` (positive sizes; the stride
     defaults to the kernel), ``{"type": "maxpool2d", "kernel": [k1, k2], "stride": [s1, s2]}``,
-    ``{"type": "flatten"}``, ``{"type": "activation", "negative_slope": 0.0}`` and
+    ``{"type": "flatten"}``, ``{"type": "unflatten", "shape": [c, h, w]}``,
+    ``{"type": "activation", "negative_slope": 0.0}`` and
     ``{"type": "residual", "body": [...]}`` (a list of layers). Dense and conv2d records take
     an optional ``"negative_slope"``: 0 (the default) is ReLU, 1 no activation, another
     value LeakyReLU; every layer's activation is thus recorded in the file;

@@ -23,7 +23,7 @@ from .conv import avgpool2d_matrix, conv2d_matrix
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
 
-__all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual",
+__all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
            "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
 
 
@@ -89,6 +89,17 @@ class Flatten:
 
 
 @dataclass(frozen=True)
+class Unflatten:
+    """Read the flat vector as a tensor of shape `shape` = (c, h, w) (the identity on the flat vector)."""
+
+    shape: tuple
+
+    def __post_init__(self):
+        shape = positive_ints(self.shape, "shape", "a (c, h, w) triple of positive integers", length=3)
+        object.__setattr__(self, "shape", tuple(shape))
+
+
+@dataclass(frozen=True)
 class Activation:
     """The elementwise activation ``max(z, 0) + negative_slope * min(z, 0)`` of the current value.
 
@@ -136,7 +147,7 @@ class Residual:
         object.__setattr__(self, "body", body)
 
 
-LAYER_TYPES = (Dense, Conv2d, AvgPool2d, Flatten, Activation, MaxPool2d, Residual)
+LAYER_TYPES = (Dense, Conv2d, AvgPool2d, Flatten, Unflatten, Activation, MaxPool2d, Residual)
 
 
 def lower_layer(builder: StageBuilder, layer, where: str) -> None:
@@ -161,6 +172,10 @@ def lower_layer(builder: StageBuilder, layer, where: str) -> None:
         builder.linear(P, None, out_shape)
     elif isinstance(layer, Flatten):
         builder.shape = (builder.size,)
+    elif isinstance(layer, Unflatten):
+        if int(np.prod(layer.shape)) != builder.size:
+            raise InvalidInputError(f"{where} (Unflatten) to {layer.shape} receives {builder.size} values")
+        builder.shape = layer.shape
     elif isinstance(layer, Activation):
         builder.activate(layer.negative_slope)
     elif isinstance(layer, MaxPool2d):
@@ -287,6 +302,58 @@ class Network:
                 )
         return cls(layers, output=output)
 
+    @classmethod
+    def from_records(cls, records, input_shape, *, source: str) -> "Network":
+        """The network of a list of layer records (:mod:`polyregions.io`); errors name `source`."""
+        try:
+            layers = [layer_from_record(rec, f"layers[{k}]") for k, rec in enumerate(records)]
+            return cls(layers, input_shape=input_shape)
+        except PolyRegionsError as exc:
+            raise type(exc)(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_torch(cls, module, input_shape) -> "Network":
+        """The network of a PyTorch module in eval mode (needs the extra ``torch``).
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            An ``nn.Sequential`` (nested too) of Linear, Conv2d (zero padding), ReLU,
+            LeakyReLU, Flatten, AvgPool2d, MaxPool2d (no padding, no ceil mode),
+            BatchNorm1d/2d (folded into the layer before), Dropout and Identity, or a module
+            whose ``forward`` torch.fx traces into those and residual additions.
+        input_shape : int or (c, h, w)
+            One input without the batch dimension.
+
+        Raises
+        ------
+        UnsupportedError
+            For a module in training mode, an unsupported operation (named with its path in
+            the model), or when the network differs from the module's forward pass on
+            random inputs by more than ``polyregions.interop.TORCH_RTOL`` (float64).
+        """
+        from . import interop
+
+        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        records, reference = interop.torch_records(module, shape)
+        net = cls.from_records(records, shape, source=f"`module` ({type(module).__name__})")
+        interop.check_forward(net, reference, net.input_shape, interop.TORCH_RTOL, f"`module` ({type(module).__name__})")
+        return net
+
+    @classmethod
+    def from_onnx(cls, path) -> "Network":
+        """The network of an ONNX file (needs the extra ``onnx``): Gemm, MatMul and Add, Conv,
+        Relu, LeakyRelu, Flatten, Reshape to a vector, AveragePool, MaxPool,
+        BatchNormalization (folded), Identity, Dropout and residual Add; checked against
+        onnxruntime's forward pass (``polyregions.interop.FLOAT32_RTOL`` for float32 graphs)."""
+        from . import interop, onnx_import
+
+        records, shape, reference, rtol = onnx_import.onnx_records(path)
+        net = cls.from_records(records, shape, source=f"`{path}`")
+        if reference is not None:
+            interop.check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype)
+        return net
+
     # ------------------------------------------------------------------ shape facts
     @property
     def input_dim(self) -> int:
@@ -402,6 +469,8 @@ def layer_from_record(layer: dict, where: str, arrays=None):
             return MaxPool2d(*_pool_sizes(layer, where))
         if kind == "flatten":
             return Flatten()
+        if kind == "unflatten":
+            return Unflatten(layer["shape"])
         if kind == "activation":
             return Activation(slope)
         if kind == "residual":
@@ -432,6 +501,8 @@ def layer_to_record(layer, store):
         return {"type": "maxpool2d", "kernel": list(layer.kernel), "stride": list(layer.stride)}
     if isinstance(layer, Flatten):
         return {"type": "flatten"}
+    if isinstance(layer, Unflatten):
+        return {"type": "unflatten", "shape": list(layer.shape)}
     if isinstance(layer, Activation):
         return {"type": "activation", "negative_slope": layer.negative_slope}
     if isinstance(layer, Residual):

@@ -24,10 +24,21 @@ import time
 
 import numpy as np
 
-__all__ = ["WindowBranching", "window_children"]
+__all__ = ["WindowBranching", "affine_range", "window_children"]
 
 
-def window_children(Gw, cw, tol):
+def affine_range(G, c, box):
+    """``(lo, hi)``: the range of each row of ``G x + c`` over the box ``box = (mid, half)``
+    (``lo = G mid + c - |G| half``); None for an unbounded box."""
+    if box is None:
+        return None
+    mid, half = box
+    centre = G @ mid + c
+    spread = np.abs(G) @ half
+    return centre - spread, centre + spread
+
+
+def window_children(Gw, cw, tol, box=None):
     """The candidate classes of one window and, per class representative, its rows.
 
     Parameters
@@ -36,6 +47,9 @@ def window_children(Gw, cw, tol):
         The ``k`` candidates ``Gw @ x + cw`` of the window on the node.
     tol : float
         Relative tolerance for a constant difference (``ZERO_ROW_RTOL``).
+    box : (mid, half), optional
+        A box containing the domain: a candidate below another on the whole box is
+        excluded without a solver call.
 
     Returns
     -------
@@ -64,6 +78,9 @@ def window_children(Gw, cw, tol):
                     continue
                 if d > 0:
                     excluded = True  # z_j exceeds z_i by a constant on the whole node
+                continue
+            if box is not None and affine_range(D[None], np.array([d]), box)[0][0] > 0:
+                excluded = True  # z_j > z_i on the whole domain
                 continue
             rows.append((D / nD, -d / nD))
         if not excluded:
@@ -122,7 +139,7 @@ class WindowBranching:
             return
         span = slice(w * k, (w + 1) * k)
         tol = self.zero_row_rtol
-        children = self._window_candidates(window_children(G[span], c[span], tol), x, rho)
+        children = self._window_candidates(window_children(G[span], c[span], tol, self.domain_box), x, rho)
         here = len(bits)
         for n, (i, rows, x1, r1) in enumerate(children):
             if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:

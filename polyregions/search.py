@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InvalidInputError
-from .pool_search import WindowBranching
+from .pool_search import WindowBranching, affine_range
 from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
@@ -105,6 +105,9 @@ class RegionSearch(WindowBranching):
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
+        lo, hi = domain.bounding_box()
+        # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
+        self.domain_box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else None
         self.bits = []
         self.rows = []  # the node's rows, as pushed to the backend
         self.stats = Stats(eps=eps)
@@ -204,6 +207,9 @@ class RegionSearch(WindowBranching):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
         far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
+        box_range = affine_range(G, c, self.domain_box)
+        if box_range is not None:
+            far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
