@@ -71,10 +71,11 @@ def _ancestors(ops, value):
     seen, stack = set(), [value]
     while stack:
         v = stack.pop()
-        if v in seen or v not in ops:
+        if v in seen:
             continue
         seen.add(v)
-        stack.extend(ops[v].inputs)
+        if v in ops:
+            stack.extend(ops[v].inputs)
     return seen
 
 
