@@ -26,6 +26,7 @@ torch is imported only when a PyTorch model is read (the optional extra ``torch`
 from __future__ import annotations
 
 import copy
+import functools
 import operator
 from dataclasses import dataclass, field
 
@@ -33,8 +34,8 @@ import numpy as np
 
 from .errors import InvalidInputError, UnsupportedError
 
-__all__ = ["CHECK_SAMPLES", "FLOAT32_RTOL", "TORCH_RTOL", "GraphOp", "assemble", "check_forward", "import_extra",
-           "torch_records"]
+__all__ = ["CHECK_SAMPLES", "FLOAT32_RTOL", "TORCH_RTOL", "GraphOp", "assemble", "check_forward", "exported_records",
+           "import_extra", "torch_records"]
 
 #: Random inputs on which every conversion is compared with the framework's forward pass.
 CHECK_SAMPLES = 64
@@ -161,7 +162,10 @@ def check_forward(net, reference, input_shape, rtol: float, source: str, dtype=n
 
 # ---------------------------------------------------------------------- PyTorch
 def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    """An int or a sequence of one or two ints as a pair."""
+    if isinstance(v, (tuple, list)):
+        return (v[0], v[0]) if len(v) == 1 else tuple(v)
+    return (v, v)
 
 
 def _torch_module_record(m, path, nn):
@@ -314,3 +318,123 @@ def torch_records(module, input_shape):
             return model(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
 
     return records, reference
+
+
+# ---------------------------------------------------------------------- torch.export programs
+def _aten_fields(node, const, path):
+    """The GraphOp fields of one ATen call of an exported program (`const` reads a parameter)."""
+    name = str(node.target).split(".")[1] if str(node.target).startswith("aten.") else str(node.target)
+    args = list(node.args) + [None] * 9
+
+    def arg(i, key, default):
+        return node.kwargs.get(key, args[i] if args[i] is not None else default)
+
+    if name == "linear":
+        W = const(args[1])
+        b = const(args[2]) if args[2] is not None else np.zeros(W.shape[0])
+        return {"record": {"type": "dense", "weight": W, "bias": b, "negative_slope": 1.0}}
+    if name == "conv2d":
+        W = const(args[1])
+        b = const(args[2]) if args[2] is not None else np.zeros(W.shape[0])
+        stride, padding = _pair(arg(3, "stride", [1])), _pair(arg(4, "padding", [0]))
+        dilation, groups = _pair(arg(5, "dilation", [1])), arg(6, "groups", 1)
+        if len(set(stride)) != 1 or len(set(padding)) != 1 or dilation != (1, 1) or groups != 1:
+            raise UnsupportedError(f"`{path}` (conv2d) has stride={stride}, padding={padding}, dilation={dilation}, "
+                                   f"groups={groups}: only equal strides and zero padding, no dilation, one group")
+        return {"record": {"type": "conv2d", "weight": W, "bias": b, "stride": int(stride[0]),
+                           "padding": int(padding[0]), "negative_slope": 1.0}}
+    if name in ("batch_norm", "_native_batch_norm_legit_no_training"):
+        gamma, beta, mean, var = (const(a) if a is not None else None for a in args[1:5])
+        eps = args[7] if name == "batch_norm" else args[6]
+        scale = (gamma if gamma is not None else 1.0) / np.sqrt(var + eps)
+        return {"fold": {"what": "BatchNorm", "scale": np.atleast_1d(scale),
+                         "shift": (beta if beta is not None else 0.0) - mean * scale}}
+    if name in ("relu", "relu_"):
+        return {"record": {"type": "activation", "negative_slope": 0.0}}
+    if name in ("leaky_relu", "leaky_relu_"):
+        return {"record": {"type": "activation", "negative_slope": float(arg(1, "negative_slope", 0.01))}}
+    if name in ("max_pool2d", "avg_pool2d"):
+        kernel = _pair(args[1])
+        stride = _pair(args[2]) if args[2] else kernel
+        extra = {"padding": _pair(arg(3, "padding", 0)), "ceil_mode": arg(5 if name == "max_pool2d" else 4,
+                                                                          "ceil_mode", False)}
+        if name == "max_pool2d":
+            extra["dilation"] = _pair(arg(4, "dilation", 1))
+        if extra["padding"] != (0, 0) or extra["ceil_mode"] or extra.get("dilation", (1, 1)) != (1, 1):
+            raise UnsupportedError(f"`{path}` ({name}) has {extra}: only no padding, no dilation, no ceil mode")
+        kind = "maxpool2d" if name == "max_pool2d" else "avgpool2d"
+        return {"record": {"type": kind, "kernel": list(kernel), "stride": list(stride)}}
+    if name == "flatten":
+        if (arg(1, "start_dim", 0), arg(2, "end_dim", -1)) == (1, -1):
+            return {"record": {"type": "flatten"}}
+    if name in ("view", "reshape") and len(args[1]) == 2:
+        return {"record": {"type": "flatten"}}
+    if name == "add" and arg(2, "alpha", 1) == 1:
+        return {"add": True}
+    if name in ("dropout", "clone", "contiguous", "alias", "detach"):
+        return {}
+    raise UnsupportedError(f"`{path}` ({node.target}) is not supported in an exported program")
+
+
+def exported_records(path):
+    """Read a program saved with ``torch.export.save`` (``.pt2``) as layer records.
+
+    Returns ``(records, input_shape, reference)`` as :func:`torch_records`, the input
+    shape read from the program's example input (without its batch dimension).
+    """
+    torch = import_extra("torch", "torch")
+    try:
+        program = torch.export.load(path)
+    except Exception as exc:  # zip, pickle and schema errors alike
+        raise InvalidInputError(f"`path` {path!r} is not a readable torch.export program: {exc}") from None
+    module = program.module()
+    graph = module.graph
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise UnsupportedError(f"`{path}` takes {len(placeholders)} inputs: one is supported")
+    meta = placeholders[0].meta.get("val")
+    if meta is None or len(meta.shape) < 2:
+        raise UnsupportedError(f"`{path}` has no example input of shape (batch, ...)")
+    shape = tuple(int(s) for s in meta.shape[1:])
+    values = {}
+    for node in graph.nodes:
+        if node.op == "get_attr":
+            values[node.name] = functools.reduce(getattr, node.target.split("."), module)
+
+    def const(a):
+        if not hasattr(a, "name") or a.name not in values:
+            raise UnsupportedError(f"`{path}` uses a computed value where a parameter is expected")
+        return values[a.name].detach().double().numpy()
+
+    ops, output = {}, None
+    for node in graph.nodes:
+        if node.op in ("placeholder", "get_attr") or (node.op == "call_module" and node.target == "_guards_fn"):
+            continue
+        if node.op == "output":
+            result = node.args[0]
+            result = result[0] if isinstance(result, (tuple, list)) and len(result) == 1 else result
+            output = result.name if hasattr(result, "name") else None
+            continue
+        if node.op != "call_function":
+            raise UnsupportedError(f"`{node.name}` ({node.op} {node.target}) is not supported in an exported program")
+        fields = _aten_fields(node, const, node.name)
+        inputs = [a.name for a in node.args if hasattr(a, "name") and a.name not in values]
+        ops[node.name] = GraphOp(node.name, inputs[:2] if fields.get("add") else inputs[:1], **fields)
+    if output is None:
+        raise UnsupportedError(f"`{path}` does not return a single tensor")
+    records = assemble(ops, output, placeholders[0].name)
+    model = module.double()
+    batch = meta.shape[0] if isinstance(meta.shape[0], int) else None  # a program exported for one batch size
+
+    def reference(x):
+        x = np.asarray(x, dtype=np.float64)
+        step = batch or len(x)
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, len(x), step):
+                part = x[start:start + step]
+                padded = np.concatenate([part, np.zeros((step - len(part),) + part.shape[1:])])
+                chunks.append(model(torch.from_numpy(padded)).numpy()[:len(part)])
+        return np.concatenate(chunks)
+
+    return records, shape, reference

@@ -32,6 +32,7 @@ import zipfile
 import numpy as np
 
 from ._validate import int_at_least
+from . import interop
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .network import Dense, Network, layer_from_record, layer_to_record
 
@@ -41,8 +42,13 @@ __all__ = ["NPZ_NETWORK_KEY", "load_network", "load_regions", "save_network", "w
 NPZ_NETWORK_KEY = "network"
 
 
-def load_network(path) -> Network:
-    """Read a network from a ``.npz`` or ``.json`` file (see the module docstring).
+def load_network(path, *, trust_pickle: bool = False) -> Network:
+    """Read a network from a ``.npz`` or ``.json`` file (see the module docstring), an ONNX
+    file (``.onnx``, extra ``onnx``), a program saved with ``torch.export.save`` (``.pt2``)
+    or, only with ``trust_pickle=True``, a pickled ``torch.nn.Module`` (``.pt``, ``.pth``;
+    unpickling runs code from the file: load only files you trust) whose input shape is
+    read from its first layer (extra ``torch``). Models are checked as in
+    :meth:`Network.from_torch` and :meth:`Network.from_onnx`.
 
     Raises
     ------
@@ -66,7 +72,35 @@ def load_network(path) -> Network:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInputError(f"`path` {path!r} is not a readable JSON network file: {exc}") from None
         return network_from_dict(spec, source=f"`{path}`")
-    raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")
+    if path.endswith(".onnx"):
+        return Network.from_onnx(path)
+    if path.endswith(".pt2"):
+        records, shape, reference = interop.exported_records(path)
+        net = Network.from_records(records, shape, source=f"`{path}`")
+        interop.check_forward(net, reference, net.input_shape, interop.TORCH_RTOL, f"`{path}`")
+        return net
+    if path.endswith((".pt", ".pth")):
+        if not trust_pickle:
+            raise UnsupportedError(f"`path` {path!r} is a pickle, which runs code when loaded: save the model with "
+                                   "torch.export (.pt2) or ONNX, or pass trust_pickle=True (--trust-pickle) for a "
+                                   "file you trust")
+        return _load_pickled_module(path)
+    raise InvalidInputError(f"`path` must end in .npz, .json, .onnx, .pt2 (or .pt with trust_pickle), got {path!r}")
+
+
+def _load_pickled_module(path) -> Network:
+    torch = interop.import_extra("torch", "torch")
+    try:
+        module = torch.load(path, weights_only=False)
+    except Exception as exc:  # unpickling raises anything
+        raise InvalidInputError(f"`path` {path!r} is not a readable pickled module: {exc}") from None
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidInputError(f"`path` {path!r} holds a {type(module).__name__}, not a torch.nn.Module")
+    first = next((m for m in module.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))), None)
+    if not isinstance(first, torch.nn.Linear):
+        raise UnsupportedError(f"`path` {path!r}: the input shape of a pickled module is read from a first Linear "
+                               "layer; for a convolutional model save it with torch.export (.pt2), which records it")
+    return Network.from_torch(module, first.in_features)
 
 
 _LAYER_KEY = re.compile(r"[Wb](\d+)")

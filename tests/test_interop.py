@@ -150,3 +150,23 @@ def test_digits_cnn_round_trips_through_files(digits, tmp_path):
         back = pr.io.load_network(tmp_path / name)
         assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
         assert np.array_equal(back.forward(x), net.forward(x))
+
+
+def test_pickles_need_trust_and_exported_programs_load(tmp_path, capsys):
+    from polyregions.cli import main
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.1), nn.Linear(4, 3), nn.ReLU()).eval()
+    pickled = tmp_path / "model.pt"
+    torch.save(model, pickled)
+    assert main(["count", str(pickled), "--box", "-1", "1", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--trust-pickle" in err and "Traceback" not in err
+    assert main(["count", str(pickled), "--box", "-1", "1", "--workers", "1", "--trust-pickle", "--json"]) == 0
+    capsys.readouterr()
+    exported = tmp_path / "model.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 2),)), exported)
+    net = pr.io.load_network(exported)
+    x = np.random.default_rng(7).normal(size=(100, 2))
+    assert np.abs(net.forward(x) - torch_forward(model, x, (2,))).max() <= 1e-9
+    assert [layer.negative_slope for layer in net.layers] == [pytest.approx(0.1), 0.0]

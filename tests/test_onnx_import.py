@@ -55,3 +55,18 @@ def test_a_missing_or_corrupt_file_names_the_path(tmp_path):
     bad.write_bytes(b"not a protobuf at all")
     with pytest.raises(pr.InvalidInputError, match="not a readable ONNX file"):
         pr.Network.from_onnx(bad)
+
+
+def test_cli_counts_an_onnx_file_like_the_same_weights_given_as_arrays(tmp_path, capsys):
+    import json
+
+    from polyregions.cli import main
+
+    rng = np.random.default_rng(1)
+    W1, b1, W2, b2 = rng.normal(size=(5, 2)), rng.normal(size=5), rng.normal(size=(3, 5)), rng.normal(size=3)
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["z1"], transB=1), helper.make_node("Relu", ["z1"], ["h1"]),
+             helper.make_node("Gemm", ["h1", "W2", "b2"], ["z2"], transB=1), helper.make_node("Relu", ["z2"], ["y"])]
+    path = save_graph(tmp_path, nodes, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, 2, 3)
+    assert main(["count", str(path), "--box", "-1", "1", "--json", "--workers", "1", "--method", "dfs"]) == 0
+    count = json.loads(capsys.readouterr().out)["count"]
+    assert count == pr.count_regions(pr.Network.from_dense([W1, W2], [b1, b2]), pr.Box([-1, -1], [1, 1])).count
