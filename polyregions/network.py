@@ -496,7 +496,10 @@ def layer_to_record(layer, store):
         return {"type": "conv2d", "weight": store(layer.weight), "bias": store(layer.bias),
                 "stride": layer.stride, "padding": layer.padding, "negative_slope": layer.negative_slope}
     if isinstance(layer, AvgPool2d):
-        return {"type": "avgpool2d", "kernel": list(layer.kernel), "stride": layer.stride}
+        stride = layer.stride
+        if stride is not None:
+            stride = list(stride) if isinstance(stride, (tuple, list)) else [stride, stride]
+        return {"type": "avgpool2d", "kernel": list(layer.kernel), "stride": stride}
     if isinstance(layer, MaxPool2d):
         return {"type": "maxpool2d", "kernel": list(layer.kernel), "stride": list(layer.stride)}
     if isinstance(layer, Flatten):
