@@ -170,3 +170,16 @@ def test_pickles_need_trust_and_exported_programs_load(tmp_path, capsys):
     x = np.random.default_rng(7).normal(size=(100, 2))
     assert np.abs(net.forward(x) - torch_forward(model, x, (2,))).max() <= 1e-9
     assert [layer.negative_slope for layer in net.layers] == [pytest.approx(0.1), 0.0]
+
+
+def test_the_readme_torch_block_runs(tmp_path, monkeypatch):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "from_torch" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the project's own README
+    net = pr.io.load_network(tmp_path / "model.json")
+    assert namespace["count"] == pr.count_regions(net, pr.Box([-1, -1], [1, 1])).count >= 1
