@@ -5,8 +5,9 @@ A network with L hidden layers computes, with ``h^0 = x``,
     z^l = W^l h^{l-1} + b^l,   h^l = max(z^l, 0),   l = 1..L,
 
 and optionally a final linear output ``y = W_out h^L + b_out`` that does not change the
-regions. Convolutions, average pooling and flattening are lowered to dense affine maps
-(:mod:`polyregions.conv`); pooling and flattening are linear and fold into the next map.
+regions. Convolutions, average pooling and flattening are lowered to affine maps
+(:mod:`polyregions.conv`, kept sparse for convolutions); pooling and flattening are linear
+and fold into the next map.
 
 The pattern of ``x``: neuron ``j`` is on when ``z_j(x) > 0`` and off otherwise. Bits are
 ordered layer by layer, and within a layer in its flattened (channel, row, column) order.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
 
 from ._validate import finite_array, finite_number, int_at_least, positive_int, positive_ints
 from .conv import avgpool2d_matrix, conv2d_matrix
@@ -206,6 +208,10 @@ class Network:
     ----------
     hidden : tuple of (W, b)
         The lowered hidden layers, ``W`` of shape ``(n_l, n_{l-1})``.
+    sparse_hidden : tuple
+        Per hidden layer, its ``W`` as a ``scipy.sparse.csr_array`` when it comes from a
+        convolution (at most ``d_in f1 f2`` entries per row), else None: the search multiplies
+        with it instead of the dense copy.
     widths : tuple of int
         ``(n_1, ..., n_L)``.
     input_dim : int
@@ -217,6 +223,7 @@ class Network:
     output: tuple | None = None
     hidden: tuple = field(init=False, repr=False)
     stages: tuple = field(init=False, repr=False)
+    sparse_hidden: tuple = field(init=False, repr=False)
     layer_shapes: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -276,6 +283,7 @@ class Network:
         object.__setattr__(self, "output", out)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "hidden", tuple((st.weight, st.bias) for st in stages))
+        object.__setattr__(self, "sparse_hidden", tuple(sparse_operator(st.weight) for st in stages))
         object.__setattr__(self, "layer_shapes", tuple(builder.shapes))
 
     # ------------------------------------------------------------------ construction
@@ -419,6 +427,17 @@ class Network:
 
     def __repr__(self):
         return f"Network(input_shape={self.input_shape}, widths={self.widths}, output={'yes' if self.output else 'no'})"
+
+
+#: A stage's map is also kept sparse (for the search) when at most this fraction of its entries is non-zero.
+SPARSE_DENSITY = 0.25
+
+
+def sparse_operator(W: np.ndarray):
+    """`W` as a CSR matrix when it is sparse enough (convolutions, pooling, carries), else None."""
+    if W.size == 0 or np.count_nonzero(W) > SPARSE_DENSITY * W.size:
+        return None
+    return scipy.sparse.csr_matrix(W)
 
 
 def require_relu(net, what: str) -> None:

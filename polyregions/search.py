@@ -108,6 +108,8 @@ class RegionSearch(WindowBranching):
         lo, hi = domain.bounding_box()
         # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
         self.domain_box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else None
+        # the operator each layer is applied with: its sparse copy (convolutions) or W itself
+        self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
         self.rows = []  # the node's rows, as pushed to the backend
         self.stats = Stats(eps=eps)
@@ -194,10 +196,11 @@ class RegionSearch(WindowBranching):
             yield from self._enter_pool(l, M, m, x, rho)
             return
         W, b = self.layers[l]
-        G = W @ M
-        c = W @ m + b
+        op = self.operators[l]
+        G = op @ M
+        c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
-        absW = np.abs(W)
+        absW = abs(op)
         scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
         split = stage.split
         const = (norms <= ZERO_ROW_RTOL * scale) & split
@@ -214,6 +217,8 @@ class RegionSearch(WindowBranching):
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
             for j in np.flatnonzero(split & ~const & ~far):
+                if self.deadline is not None and time.perf_counter() > self.deadline:
+                    break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
                 if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
                     res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side
