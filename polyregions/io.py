@@ -32,7 +32,7 @@ import zipfile
 import numpy as np
 
 from ._validate import int_at_least
-from . import interop
+from .interop import TORCH_RTOL, check_forward, exported_records, import_extra
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .network import Dense, Network, layer_from_record, layer_to_record
 
@@ -75,9 +75,9 @@ def load_network(path, *, trust_pickle: bool = False) -> Network:
     if path.endswith(".onnx"):
         return Network.from_onnx(path)
     if path.endswith(".pt2"):
-        records, shape, reference = interop.exported_records(path)
+        records, shape, reference = exported_records(path)
         net = Network.from_records(records, shape, source=f"`{path}`")
-        interop.check_forward(net, reference, net.input_shape, interop.TORCH_RTOL, f"`{path}`")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`")
         return net
     if path.endswith((".pt", ".pth")):
         if not trust_pickle:
@@ -89,7 +89,7 @@ def load_network(path, *, trust_pickle: bool = False) -> Network:
 
 
 def _load_pickled_module(path) -> Network:
-    torch = interop.import_extra("torch", "torch")
+    torch = import_extra("torch", "torch")
     try:
         module = torch.load(path, weights_only=False)
     except Exception as exc:  # unpickling raises anything

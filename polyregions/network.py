@@ -340,12 +340,12 @@ class Network:
             the model), or when the network differs from the module's forward pass on
             random inputs by more than ``polyregions.interop.TORCH_RTOL`` (float64).
         """
-        from . import interop
+        from .interop import TORCH_RTOL, check_forward, torch_records
 
         shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
-        records, reference = interop.torch_records(module, shape)
+        records, reference = torch_records(module, shape)
         net = cls.from_records(records, shape, source=f"`module` ({type(module).__name__})")
-        interop.check_forward(net, reference, net.input_shape, interop.TORCH_RTOL, f"`module` ({type(module).__name__})")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`module` ({type(module).__name__})")
         return net
 
     @classmethod
@@ -354,12 +354,13 @@ class Network:
         Relu, LeakyRelu, Flatten, Reshape to a vector, AveragePool, MaxPool,
         BatchNormalization (folded), Identity, Dropout and residual Add; checked against
         onnxruntime's forward pass (``polyregions.interop.FLOAT32_RTOL`` for float32 graphs)."""
-        from . import interop, onnx_import
+        from .interop import check_forward
+        from .onnx_import import onnx_records
 
-        records, shape, reference, rtol = onnx_import.onnx_records(path)
+        records, shape, reference, rtol = onnx_records(path)
         net = cls.from_records(records, shape, source=f"`{path}`")
         if reference is not None:
-            interop.check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype)
+            check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype)
         return net
 
     # ------------------------------------------------------------------ shape facts
