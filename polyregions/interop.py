@@ -13,7 +13,10 @@ additions into a layer list:
 * a batch normalisation (in eval mode: ``y = (x - mean) / sqrt(var + eps) * gamma + beta``)
   and a bias addition fold into the Linear or Conv2d layer right before them;
 * an activation right after a linear Linear or Conv2d layer becomes that layer's
-  ``negative_slope``; Dropout and Identity are dropped.
+  ``negative_slope``; Dropout and Identity are dropped;
+* a PyTorch convolution outside :class:`polyregions.Conv2d` (dilation, groups, a padding
+  mode other than zeros, unequal strides or padding) and a padded or ceil-mode average
+  pooling are linear maps: they are read as their matrix, one column per basis input.
 
 Every conversion is checked before it is returned (:func:`check_forward`): the network's
 output and the framework's forward pass on ``CHECK_SAMPLES`` standard normal inputs must
@@ -105,6 +108,8 @@ def _chain(ops, value, stop):
             continue
         if op.fold is not None:
             out.append((op.path, dict(op.fold, type="fold")))
+        elif op.record is not None and op.record["type"] == "sequence":
+            out.extend((op.path, rec) for rec in reversed(op.record["records"]))
         elif op.record is not None:
             out.append((op.path, op.record))
         value = op.inputs[0]
@@ -188,7 +193,7 @@ def _torch_module_record(m, path, nn):
         if m.groups != 1:
             refuse.append(f"groups={m.groups}")
         if refuse:
-            raise UnsupportedError(f"`{path}` (Conv2d) has {', '.join(refuse)}: not supported")
+            return {"linear_module": True}
         b = m.bias.detach().numpy() if m.bias is not None else np.zeros(m.out_channels)
         return {"record": {"type": "conv2d", "weight": m.weight.detach().numpy(), "bias": b, "stride": stride[0],
                            "padding": _pair(padding)[0], "negative_slope": 1.0}}
@@ -208,6 +213,8 @@ def _torch_module_record(m, path, nn):
         refuse = [f"{k}={getattr(m, k)!r}" for k, ok in (("padding", 0), ("ceil_mode", False), ("dilation", 1),
                                                             ("return_indices", False), ("divisor_override", None))
                   if hasattr(m, k) and _pair(getattr(m, k)) != _pair(ok)]
+        if refuse and isinstance(m, nn.AvgPool2d):
+            return {"linear_module": True}
         if refuse:
             raise UnsupportedError(f"`{path}` ({name}) has {', '.join(refuse)}: not supported")
         stride = m.stride if m.stride is not None else m.kernel_size
@@ -222,6 +229,22 @@ def _torch_module_record(m, path, nn):
         return {}
     raise UnsupportedError(f"`{path}` ({name}) is not supported: polyregions reads Linear, Conv2d, ReLU, LeakyReLU, "
                            "Flatten, AvgPool2d, MaxPool2d, BatchNorm1d/2d, Dropout, Identity and additions")
+
+
+def _linear_module_record(m, node, torch):
+    """A linear module outside the layer types (a dilated, grouped or reflect-padded convolution, a
+    padded average pooling) as its exact matrix, read column by column from the module in float64:
+    ``flatten -> dense -> unflatten`` records, the dense layer ``W x + m(0)``."""
+    in_shape = tuple(node.args[0].meta["tensor_meta"].shape[1:])
+    out_shape = tuple(node.meta["tensor_meta"].shape[1:])
+    n = int(np.prod(in_shape))
+    with torch.no_grad():
+        basis = torch.eye(n, dtype=torch.float64).reshape((n,) + in_shape)
+        offset = m(torch.zeros((1,) + in_shape, dtype=torch.float64)).reshape(1, -1)
+        W = (m(basis).reshape(n, -1) - offset).T.numpy()
+    return {"type": "sequence", "records": [
+        {"type": "flatten"}, {"type": "dense", "weight": W, "bias": offset[0].numpy(), "negative_slope": 1.0},
+        {"type": "unflatten", "shape": list(out_shape)}]}
 
 
 def _torch_function_record(node, torch):
@@ -296,8 +319,11 @@ def torch_records(module, input_shape):
         args = [a.name for a in node.args if hasattr(a, "name") and a.op not in ("get_attr",)
                 and not (a.op == "call_method" and a.target == "size")]
         if node.op == "call_module":
-            fields = _torch_module_record(traced.get_submodule(node.target), node.target, nn)
+            sub = traced.get_submodule(node.target)
+            fields = _torch_module_record(sub, node.target, nn)
             path = node.target
+            if fields.pop("linear_module", False):
+                fields = {"record": _linear_module_record(sub, node, torch)}
         else:
             fields = _torch_function_record(node, torch)
             path = node.name

@@ -326,10 +326,14 @@ class Network:
         Parameters
         ----------
         module : torch.nn.Module
-            An ``nn.Sequential`` (nested too) of Linear, Conv2d (zero padding), ReLU,
-            LeakyReLU, Flatten, AvgPool2d, MaxPool2d (no padding, no ceil mode),
-            BatchNorm1d/2d (folded into the layer before), Dropout and Identity, or a module
-            whose ``forward`` torch.fx traces into those and residual additions.
+            An ``nn.Sequential`` (nested too) of Linear, Conv2d, ReLU, LeakyReLU, Flatten,
+            Unflatten, AvgPool2d, MaxPool2d (no padding, no ceil mode), BatchNorm1d/2d
+            (folded into the Linear or Conv2d layer before), Dropout and Identity, or a
+            module whose ``forward`` torch.fx traces into those and residual additions. A
+            convolution with zero padding, equal strides, no dilation and one group is a
+            :class:`Conv2d`; any other (dilation, groups, reflect / replicate / circular
+            padding) and a padded or ceil-mode average pooling are read as their exact
+            matrix (``Flatten``, a linear ``Dense``, ``Unflatten``).
         input_shape : int or (c, h, w)
             One input without the batch dimension.
 

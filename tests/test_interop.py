@@ -57,6 +57,16 @@ def test_sequential_with_nested_blocks_batchnorm_and_dropout():
     assert {tuple(p) for p in net.pattern(sample)} <= regions
 
 
+def test_dilated_grouped_reflect_padded_convolutions_and_padded_pooling():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, dilation=2, padding=2, groups=2, padding_mode="reflect"), nn.ReLU(),
+                          nn.AvgPool2d(2, padding=1, ceil_mode=True), nn.Conv2d(4, 2, (2, 3), stride=(1, 2)),
+                          nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(6, 3)).eval()
+    net = pr.Network.from_torch(model, (2, 6, 6))
+    x = np.random.default_rng(8).normal(size=(300, 72))
+    assert np.abs(net.forward(x) - torch_forward(model, x, (2, 6, 6))).max() <= 1e-9
+
+
 def test_training_mode_is_refused():
     with pytest.raises(pr.UnsupportedError, match="training mode"):
         pr.Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), 2)
@@ -66,9 +76,6 @@ def test_unsupported_modules_are_named_with_their_path():
     model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Tanh())).eval()
     with pytest.raises(pr.UnsupportedError, match=r"`1\.1` \(Tanh\)"):
         pr.Network.from_torch(model, 2)
-    conv = nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2), nn.ReLU()).eval()
-    with pytest.raises(pr.UnsupportedError, match=r"`0` \(Conv2d\) has dilation"):
-        pr.Network.from_torch(conv, (1, 6, 6))
     pool = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)).eval()
     with pytest.raises(pr.UnsupportedError, match=r"`2` \(MaxPool2d\) has ceil_mode=True"):
         pr.Network.from_torch(pool, (1, 7, 7))
