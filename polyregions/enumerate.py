@@ -88,7 +88,8 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    if choose_method(method, domain, needs_search=backend != "auto", allowed=("auto", "dfs", "planar")) == "planar":
+    if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
+                     allowed=("auto", "dfs", "planar")) == "planar":
         return enumerate_planar(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
@@ -154,7 +155,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     7
     """
     _validate_enumerate(net, domain, eps, backend)
-    method = choose_method(method, domain, needs_search=backend != "auto" or checkpoint is not None
+    method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu or checkpoint is not None
                            or resume is not None or client is not None)
     if method == "milp":
         net, domain = search_problem(net, domain)
