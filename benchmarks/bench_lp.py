@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 import polyregions as pr
-from polyregions.solvers import make_backend
+from polyregions.solvers import make_backend, region_problem
 
 EPS = 1e-7
 E2E_NETS = [(4, [8, 8]), (8, [6, 6]), (4, [16, 16]), (8, [16, 16])]
@@ -72,7 +72,7 @@ def end_to_end(limit, repeat):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from nets import he_net, unit_box
 
-    from polyregions.solvers import base
+    from polyregions.solvers import registry as base
 
     made = []
     factory = base.BACKENDS["numba"]
@@ -123,7 +123,7 @@ def main(argv=None):
     args.repeat = args.repeat or 5
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    warm = make_backend("numba", pr.Box(-np.ones(2), np.ones(2)).region_problem(EPS))
+    warm = make_backend("numba", region_problem(pr.Box(-np.ones(2), np.ones(2)), EPS))
     warm.push(np.array([1.0, 0.0]), 0.0)
     warm.test()
     print(f"numba kernels ready in {time.perf_counter() - t0:.2f} s (compiled or loaded from the cache)")
@@ -136,7 +136,7 @@ def main(argv=None):
         if k < 0:
             continue
         box = pr.Box(-np.ones(d), np.ones(d))
-        problem = box.region_problem(EPS)
+        problem = region_problem(box, EPS)
         c = rng.uniform(-0.3, 0.3, size=d)
         node_A, node_b = make_rows(rng, d, k, c)
         hb = make_backend("highs", problem)

@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -27,24 +28,30 @@ import numpy as np
 
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
-from .errors import PolyRegionsError
+from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .io import load_network
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(__file__), "data", "digits_mlp.npz")
 
 
 def _vector(text: str, n: int, name: str) -> np.ndarray:
+    """A number, comma-separated numbers or a .npy file, as a vector of length `n`."""
+    text = text.strip()
     if text.endswith(".npy"):
-        v = np.load(text).astype(float).ravel()
+        try:
+            v = np.asarray(np.load(text, allow_pickle=False), dtype=float).ravel()
+        except (OSError, ValueError, EOFError) as exc:
+            raise InvalidInputError(f"{name} file {text!r} cannot be read as a numeric .npy array: {exc}") from None
     else:
         try:
             v = np.array([float(t) for t in text.split(",")])
         except ValueError:
-            raise SystemExit(f"polyregions: error: {name} must be a number, comma-separated numbers or a .npy file, got {text!r}")
+            raise InvalidInputError(f"{name} must be a number, comma-separated numbers or a .npy file, "
+                                    f"got {text!r}") from None
     if v.size == 1:
         v = np.full(n, v[0])
     if v.size != n:
-        raise SystemExit(f"polyregions: error: {name} has {v.size} values but the network takes {n} inputs")
+        raise InvalidInputError(f"{name} has {v.size} values but the network takes {n} inputs")
     return v
 
 
@@ -54,9 +61,26 @@ def _domain(args, n: int):
     if args.ball is not None:
         center = _vector(args.ball[0], n, "CENTER")
         p = math.inf if args.p in ("inf", "Inf") else int(args.p)
-        return Ball(center, float(args.ball[1]), p=p)
+        try:
+            radius = float(args.ball[1])
+        except ValueError:
+            raise InvalidInputError(f"R must be a number, got {args.ball[1]!r}") from None
+        return Ball(center, radius, p=p)
     lo, hi = args.box if args.box is not None else ("-1", "1")
     return Box(_vector(lo, n, "LO"), _vector(hi, n, "HI"))
+
+
+_NUMBER_LIST = re.compile(r"-[0-9.]+(e[-+]?[0-9]+)?(,-?[0-9.]+(e[-+]?[0-9]+)?)*", re.IGNORECASE)
+
+
+def _mark_negative_lists(argv):
+    """Let a number or comma list starting with a minus sign (``--box -0.5,-0.5 1,1``, ``-1e-3``) be a value.
+
+    argparse takes a token that starts with '-' for an option unless it is one negative
+    number; a token holding a space is always a value, so such lists get a leading
+    space (:func:`_vector` strips it).
+    """
+    return [" " + a if _NUMBER_LIST.fullmatch(a) else a for a in argv]
 
 
 class _Progress:
@@ -100,7 +124,7 @@ def _client(args):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise SystemExit("polyregions: error: --scheduler needs dask.distributed: pip install 'polyregions[dask]'")
+        raise UnsupportedError("--scheduler needs dask.distributed: pip install 'polyregions[dask]'") from None
     return Client(args.scheduler)
 
 
@@ -114,6 +138,12 @@ def cmd_count(args) -> int:
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
                   method="milp")
     if args.example:
+        given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
+                                    ("--whole", args.whole), ("--checkpoint", args.checkpoint),
+                                    ("--resume", args.resume)) if v]
+        if given:
+            raise InvalidInputError(f"--example counts its own network in its own two domains; "
+                                    f"it cannot be combined with {', '.join(given)}")
         net = load_network(EXAMPLE_FILE)
         x0 = np.load(EXAMPLE_FILE)["x0"]
         jobs = [("example: 8x8 digits MLP 64-8-8-10, L2 ball of radius 1 around a test image", Ball(x0, 1.0)),
@@ -126,7 +156,7 @@ def cmd_count(args) -> int:
                 print()
         return 0
     if args.net is None:
-        raise SystemExit("polyregions: error: give a network file NET, or --example")
+        raise InvalidInputError("give a network file NET, or --example")
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
     if args.resume and args.checkpoint is None:
@@ -159,17 +189,10 @@ def cmd_enumerate(args) -> int:
     return 0
 
 
-def _bound_value(value) -> str:
-    if value is None:
-        return "n/a"
-    if value >= 10**15:
-        return f"{value:.4e}".replace("e+", "e") + f" (2**{math.log2(value):.2f})"
-    return f"{value:,}"
-
-
 def cmd_bounds(args) -> int:
     """Every applicable closed-form bound for NET (and the exact count with --exact), side by side."""
-    from .tightness import architecture_of, network_bounds
+    from .bounds.applicable import architecture_of, network_bounds
+    from .report import format_bounds
 
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
@@ -177,50 +200,27 @@ def cmd_bounds(args) -> int:
     entries = network_bounds(net, dom, local_method=args.local_method)
     res = None
     if args.exact:
+        progress = _Progress(not args.json)
         res = count_regions(net, dom, eps=args.eps, backend=args.backend, time_limit=args.time_limit,
-                            workers=args.workers)
+                            workers=args.workers, progress=progress)
+        progress.close()
         for e in entries:
             e["bound/exact"] = (e["value"] / res.count) if e["value"] is not None and res.count else None
     if args.json:
-        out = {"network": args.net, "domain": repr(dom),
-               "architecture": {k: v for k, v in info.items()}, "bounds": entries,
+        out = {"network": args.net, "domain": repr(dom), "architecture": info, "bounds": entries,
                "exact": None if res is None else res.as_dict()}
         print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return 0
-    if info["kind"] == "conv":
-        arch = "conv, input " + "x".join(map(str, info["input_shape"])) + ", layers " + "; ".join(
-            f"{d} filters {f1}x{f2} stride {s}" + (f" padding {pad}" if pad else "")
-            for (d, (f1, f2), s), pad in zip(info["layers"], info["padding"]))
-    else:
-        arch = f"{info['kind']}, n0 = {info['n0']}"
     print(f"network : {args.net} {net}")
     print(f"domain  : {dom}")
-    print(f"arch    : {arch}; lowered widths {info['widths']}")
-    rows = [("bound", "value", "bound/exact" if res is not None else "", "meaning")]
-    for e in entries:
-        if e["value"] is None:
-            rows.append((e["name"], f"n/a ({e['reason']})", "", ""))
-            continue
-        ratio = "" if res is None or e.get("bound/exact") is None else f"{e['bound/exact']:.4g}"
-        meaning = e["kind"] + (f"; {e['note']}" if e["note"] else "")
-        rows.append((e["name"], _bound_value(e["value"]), ratio, meaning))
-    if res is not None:
-        state = "complete" if res.complete else f"incomplete (stopped by {res.stopped}): a lower bound"
-        rows.append(("exact (count_regions)", f"{res.count:,}", "1" if res.count else "", state))
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows if not r[1].startswith("n/a"))
-    w2 = max(len(r[2]) for r in rows)
-    for name, value, ratio, meaning in rows:
-        if value.startswith("n/a"):
-            print(f"{name:<{w0}}  {value}")
-        else:
-            print(f"{name:<{w0}}  {value:>{w1}}  {ratio:>{w2}}  {meaning}".rstrip())
+    print(format_bounds(info, entries, res))
     return 0
 
 
 def cmd_tightness(args) -> int:
     """Exact counts of seeded networks against every applicable bound (see polyregions.tightness)."""
-    from .tightness import format_markdown, format_table, run_tightness, update_markdown, write_table
+    from .report import format_markdown, format_table, update_markdown, write_table
+    from .tightness import run_tightness
 
     names = [n.strip() for n in args.bounds.split(",") if n.strip()] if args.bounds else None
 
@@ -255,7 +255,7 @@ def cmd_milp_export(args) -> int:
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
     prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
-    print(f"wrote {args.output}: {len(prob.variables())} variables, {len(prob.constraints)} constraints "
+    print(f"wrote {args.output}: {len(prob.variables())} variables, {prob.numConstraints()} constraints "
           f"(maximise the margin t of a pattern's pre-activations; big-M from {args.bounds} bounds)")
     return 0
 
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("net", help="network file (.npz or .json)")
     _domain_options(p)
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
-    p.add_argument("--chunk", type=int, default=65536, help="regions per chunk (default 65536)")
+    p.add_argument("--chunk", type=int, default=65536, help="regions per chunk, a positive integer (default 65536)")
     p.set_defaults(func=cmd_enumerate)
 
     p = sub.add_parser("milp-export", help="write the big-M margin MILP of a network over a domain (.lp or .mps)")
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_mark_negative_lists(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except PolyRegionsError as exc:

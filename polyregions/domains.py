@@ -1,8 +1,12 @@
-"""Input domains: the sets inside which regions are counted (SPEC section 3).
+"""Input domains: the sets inside which regions are counted.
 
-Every domain has a non-empty interior. ``region_problem(eps)`` states its constraints
-for the solver backends; ``contains(x)`` tests interior membership; ``sample(n, rng)``
-draws uniform points (used by tests and studies).
+Every domain has a non-empty interior and describes itself as data: ``rows()`` gives
+its linear rows ``A x <= b`` (empty for the whole space and the L1 and L2 balls),
+``norm``, ``center`` and ``radius`` its norm ball ``|x - center|_p <= radius`` (``norm``
+is None for a domain that is not a ball), ``bounded`` and ``diameter`` its extent. The
+solver layer builds its problems from these (:func:`polyregions.solvers.region_problem`).
+``contains(x)`` tests interior membership; ``sample(n, rng)`` draws uniform points (used
+by tests and studies).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import numpy as np
 
 from ._validate import finite_array, positive_int, positive_number
 from .errors import InvalidInputError
-from .solvers.base import RegionProblem
+from .solvers.scipy_lp import bounding_box, interior_ball
 
 __all__ = ["Domain", "Whole", "Box", "Ball", "Polytope"]
 
-#: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
-UNBOUNDED_RADIUS_CAP = 1.0
+#: A polytope is full-dimensional when it holds a ball of radius above this (after its
+#: rows are scaled to unit normals).
+FULL_DIMENSION_RADIUS = 1e-12
 
 
 class Domain:
@@ -29,8 +34,15 @@ class Domain:
     #: Euclidean diameter (inf when unbounded): a hyperplane farther than this from an
     #: interior point misses the domain.
     diameter: float = math.inf
+    #: ``p`` of a norm ball ``|x - center|_p <= radius`` (1, 2 or inf); None for other domains.
+    norm = None
 
-    def region_problem(self, eps: float) -> RegionProblem:  # pragma: no cover - abstract
+    def rows(self):  # pragma: no cover - abstract
+        """The domain's linear rows ``A x <= b`` (empty arrays when it has none)."""
+        raise NotImplementedError
+
+    def bounding_box(self):  # pragma: no cover - abstract
+        """``(lo, hi)`` with ``lo <= x <= hi`` on the domain (infinite entries where unbounded)."""
         raise NotImplementedError
 
     def contains(self, x) -> np.ndarray:  # pragma: no cover - abstract
@@ -50,8 +62,12 @@ class Whole(Domain):
     def __init__(self, n):
         self.dim = positive_int(n, "n")
 
-    def region_problem(self, eps):
-        return RegionProblem(self.dim, np.zeros((0, self.dim)), np.zeros(0), eps, t_cap=UNBOUNDED_RADIUS_CAP)
+    def rows(self):
+        """No rows: ``A`` of shape ``(0, n)``."""
+        return np.zeros((0, self.dim)), np.zeros(0)
+
+    def bounding_box(self):
+        return np.full(self.dim, -math.inf), np.full(self.dim, math.inf)
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -85,9 +101,8 @@ class Box(Domain):
         eye = np.eye(self.dim)
         return np.vstack([eye, -eye]), np.concatenate([self.hi, -self.lo])
 
-    def region_problem(self, eps):
-        A, b = self.rows()
-        return RegionProblem(self.dim, A, b, eps)
+    def bounding_box(self):
+        return self.lo.copy(), self.hi.copy()
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -122,15 +137,21 @@ class Ball(Domain):
         self.dim = self.center.size
         self.diameter = 2 * self.radius * (math.sqrt(self.dim) if self.p == math.inf else 1.0)
 
-    def region_problem(self, eps):
+    @property
+    def norm(self):
+        return self.p
+
+    def rows(self):
+        """The L-inf ball as ``|x_k - c_k| <= r`` (2n rows); no rows for the L1 and L2 balls."""
         n, c, r = self.dim, self.center, self.radius
         if self.p == math.inf:
             eye = np.eye(n)
-            return RegionProblem(n, np.vstack([eye, -eye]), np.concatenate([c + r, r - c]), eps)
-        empty = (np.zeros((0, n)), np.zeros(0))
-        if self.p == 1:
-            return RegionProblem(n, *empty, eps, l1_ball=(c, r))
-        return RegionProblem(n, *empty, eps, l2_ball=(c, r))
+            return np.vstack([eye, -eye]), np.concatenate([c + r, r - c])
+        return np.zeros((0, n)), np.zeros(0)
+
+    def bounding_box(self):
+        """``c -+ r`` in every coordinate, for every ``p`` (``max e_k . (x - c) = r |e_k|_q = r``)."""
+        return self.center - self.radius, self.center + self.radius
 
     def contains(self, x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -178,39 +199,24 @@ class Polytope(Domain):
         self.bounded, self._point = self._check_full_dimensional()
 
     def _check_full_dimensional(self):
-        from scipy.optimize import linprog
-
-        n, m = self.dim, self.A.shape[0]
-        c = np.zeros(n + 1)
-        c[-1] = -1.0
-        A_ub = np.hstack([self.A, np.ones((m, 1))])
-        res = linprog(c, A_ub=A_ub, b_ub=self.b, bounds=[(None, None)] * n + [(None, 1.0)], method="highs")
-        if res.status == 2 or (res.status == 0 and res.x[-1] <= 1e-12):
+        """Check the interior (one LP) and compute the bounding box (``2n`` LPs, once)."""
+        point, radius = interior_ball(self.A, self.b, cap=1.0)
+        if radius is None or radius <= FULL_DIMENSION_RADIUS:
             raise InvalidInputError("`A` and `b` must describe a full-dimensional polytope (its interior is empty)")
-        if res.status != 0:
-            raise InvalidInputError(f"could not check the polytope `A x <= b`: {res.message}")
-        bounded = True
-        extent, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
-        for k in range(n):
-            for sign in (1.0, -1.0):
-                obj = np.zeros(n)
-                obj[k] = -sign
-                r = linprog(obj, A_ub=self.A, b_ub=self.b, bounds=[(None, None)] * n, method="highs")
-                if r.status == 3:
-                    bounded = False
-                elif r.status == 0:
-                    extent[k] += -r.fun
-                    if sign > 0:
-                        hi[k] = -r.fun
-                    else:
-                        lo[k] = r.fun
+        self.box = bounding_box(self.A, self.b)
+        lo, hi = self.box
+        bounded = bool(np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)))
         if bounded:
-            self.diameter = float(np.linalg.norm(extent))
-            self._lo, self._hi = lo, hi
-        return bounded, res.x[:n]
+            self.diameter = float(np.linalg.norm(hi - lo))
+        return bounded, point
 
-    def region_problem(self, eps):
-        return RegionProblem(self.dim, self.A, self.b, eps, t_cap=None if self.bounded else UNBOUNDED_RADIUS_CAP)
+    def rows(self):
+        """The rows ``A x <= b`` (scaled to unit normals)."""
+        return self.A, self.b
+
+    def bounding_box(self):
+        """Computed once, at construction (:func:`polyregions.solvers.scipy_lp.bounding_box`)."""
+        return self.box[0].copy(), self.box[1].copy()
 
     def sample(self, n, rng):
         """Uniform points, by rejection from the bounding box (bounded polytopes only)."""
@@ -218,7 +224,7 @@ class Polytope(Domain):
             raise InvalidInputError("cannot sample uniformly from an unbounded polytope")
         out, have = [], 0
         while have < n:
-            x = rng.uniform(self._lo, self._hi, size=(max(2 * (n - have), 64), self.dim))
+            x = rng.uniform(*self.box, size=(max(2 * (n - have), 64), self.dim))
             x = x[self.contains(x)]
             out.append(x)
             have += len(x)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import finite_array, positive_int
+from ._validate import finite_array, int_at_least, positive_int
 from .conv import avgpool2d_matrix, conv2d_matrix
 from .errors import InvalidInputError, UnsupportedError
 
@@ -56,8 +56,7 @@ class Conv2d:
         if b.shape[0] != W.shape[0]:
             raise InvalidInputError(f"`bias` has length {b.shape[0]} but `weight` has {W.shape[0]} filters")
         positive_int(self.stride, "stride")
-        if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) or self.padding < 0:
-            raise InvalidInputError(f"`padding` must be a non-negative integer, got {self.padding!r}")
+        int_at_least(self.padding, "padding", 0)
         object.__setattr__(self, "weight", W)
         object.__setattr__(self, "bias", b)
 

@@ -45,6 +45,8 @@ from numba import njit
 
 from ..errors import InvalidInputError, SolverError
 from .base import RegionProblem, TestResult
+from .highs import HighsBackend
+from .scipy_lp import bounding_box
 
 #: Pivots allowed in one test before the test is handed to HiGHS.
 MAX_PIVOTS = 500
@@ -338,24 +340,6 @@ def _kernel(R, bv, m_dom, art_lo, art_hi, level, bases, binvs, meta, y, max_pivo
 
 
 # ---------------------------------------------------------------------- the backend
-def _bounding_box(A, b):
-    """Per-coordinate bounds of ``{A x <= b}`` (2n LPs); InvalidInputError when unbounded."""
-    from scipy.optimize import linprog
-
-    n = A.shape[1]
-    lo, hi = np.empty(n), np.empty(n)
-    for k in range(n):
-        for sign, out in ((1.0, hi), (-1.0, lo)):
-            c = np.zeros(n)
-            c[k] = -sign
-            res = linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * n, method="highs")
-            if res.status != 0:
-                raise InvalidInputError("`backend` 'numba' needs a bounded, non-empty polyhedral domain"
-                                        f" (bounding the domain failed: {res.message})")
-            out[k] = sign * -res.fun
-    return lo, hi
-
-
 class NumbaBackend:
     """Region test by a compiled dense dual simplex, warm-started from the parent's basis.
 
@@ -403,7 +387,9 @@ class NumbaBackend:
         self._art_lo = self._art_hi = m0
         if np.any(up < 0) or np.any(low < 0):
             # artificial box rows, far outside the domain (never binding at a trusted optimum)
-            blo, bhi = _bounding_box(A, b)
+            blo, bhi = problem.box if problem.box is not None else bounding_box(A, b)
+            if not (np.all(np.isfinite(blo)) and np.all(np.isfinite(bhi))):
+                raise InvalidInputError("`backend` 'numba' needs a bounded, non-empty polyhedral domain")
             margin = 1.0 + (bhi - blo)
             art = []
             for k in range(n):
@@ -520,8 +506,6 @@ class NumbaBackend:
         self.fallbacks += 1
         self.fallback_reasons[reason] = self.fallback_reasons.get(reason, 0) + 1
         if self._mirror is None:
-            from .highs import HighsBackend
-
             self._mirror = HighsBackend(self.problem)
         h, mine, theirs = self._mirror, self._ids, self._mirror_ids
         k = 0

@@ -1,6 +1,6 @@
 """One conformance suite for every region-test backend (polyregions.solvers).
 
-Each backend gets the same problems, built by ``make_backend(name, domain.region_problem(eps))``
+Each backend gets the same problems, built by ``make_backend(name, region_problem(domain, eps))``
 and driven through ``push`` / ``pop`` / ``test``, on small polytopes whose Chebyshev radius is
 known in closed form. What a backend may do differently is listed in ``EXCEPTIONS`` and
 nowhere else.
@@ -16,6 +16,7 @@ import pytest
 
 import polyregions as pr
 from polyregions.solvers import make_backend
+from polyregions.solvers import region_problem
 
 SQ2 = math.sqrt(2.0)
 
@@ -54,7 +55,7 @@ def unit(*v):
 def make(name, domain, eps=EPS, *, needs="lp"):
     """The backend `name` for `domain`, skipping when it does not serve that problem kind."""
     try:
-        lp = make_backend(name, domain.region_problem(eps))
+        lp = make_backend(name, region_problem(domain, eps))
     except pr.InvalidInputError as exc:
         if name in EXCEPTIONS["bounded_polyhedral_only"]:
             pytest.skip(f"backend {name!r} refuses this domain: {exc}")
@@ -343,4 +344,4 @@ def test_interface(name):
 
 def test_unknown_backend():
     with pytest.raises(pr.InvalidInputError, match="backend"):
-        make_backend("gurobi", pr.Box([0.0], [1.0]).region_problem(EPS))
+        make_backend("gurobi", region_problem(pr.Box([0.0], [1.0]), EPS))
