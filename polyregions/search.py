@@ -37,7 +37,7 @@ from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
-           "region_test", "unit_rows"]
+           "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
 DEFAULT_EPS = 1e-9
@@ -71,11 +71,27 @@ class Subproblem:
     rho: float
 
 
+def row_norms(X) -> np.ndarray:
+    """Euclidean norms of the rows of `X`, each row scaled by its largest entry first.
+
+    Squaring entries below about 1e-154 underflows to 0; a scaled row has entries in
+    [-1, 1] and a norm in [1, sqrt(n)], so ``|x| = max|x_k| |x / max|x_k||`` is exact to
+    rounding for every representable row.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.shape[1] == 0:
+        return np.zeros(X.shape[0])
+    big = np.max(np.abs(X), axis=1)
+    scaled = X / np.where(big > 0, big, 1.0)[:, None]
+    return big * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+
+
 def unit_rows(G, c):
-    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the mask of constant rows."""
-    norms = np.sqrt(np.einsum("ij,ij->i", G, G))
+    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the rows' norms (0 for zero rows)."""
+    norms = row_norms(G)
     safe = np.where(norms > 0, norms, 1.0)
-    return G / safe[:, None], c / safe, norms
+    with np.errstate(over="ignore"):  # a huge offset over a tiny normal: the hyperplane is far away
+        return G / safe[:, None], c / safe, norms
 
 
 class RegionSearch:
@@ -124,6 +140,8 @@ class RegionSearch:
 
     def _record(self, res):
         eps = self.eps
+        if res.recentre_failed:
+            self.stats.recentre_failures += 1
         if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
             self.stats.near_eps += 1
         if res.keep and res.depth < self.stats.min_kept_depth:
@@ -178,7 +196,7 @@ class RegionSearch:
         c = W @ m + b
         Gh, ch, norms = unit_rows(G, c)
         absW = np.abs(W)
-        scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
+        scale = absW @ row_norms(M)
         const = norms <= ZERO_ROW_RTOL * scale
         cscale = absW @ np.abs(m) + np.abs(b)
         fixed = [-1] * W.shape[0]
@@ -278,9 +296,9 @@ def pattern_rows(net, bits):
     for W, b in net.hidden:
         G = W @ M
         c = W @ m + b
-        norms = np.linalg.norm(G, axis=1)
+        norms = row_norms(G)
         absW = np.abs(W)
-        scale = absW @ np.linalg.norm(M, axis=1)
+        scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
         for j in range(W.shape[0]):
