@@ -125,6 +125,8 @@ class Network:
             if len(shape) not in (1, 3) or any(s < 1 for s in shape):
                 raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
         input_shape = shape
+        if int(np.prod(shape)) == 0:
+            raise InvalidInputError(f"`layers[0]` takes 0 inputs (input shape {shape}): a network needs at least one input")
         pending = None  # linear map folded into the next affine layer
         hidden, shapes = [], []
         for k, layer in enumerate(layers):
