@@ -134,12 +134,7 @@ def max_inball(rows, weights, cap=Fraction(1)) -> Fraction:
                     best, leave = ratio, i
         if leave is None:  # pragma: no cover - the cap row bounds s
             raise AssertionError("unbounded LP despite the cap")
-        piv = tab[leave][enter]
-        tab[leave] = [v / piv for v in tab[leave]]
-        for i in range(m):
-            if i != leave and tab[i][enter] != 0:
-                f = tab[i][enter]
-                tab[i] = [u - f * v for u, v in zip(tab[i], tab[leave])]
+        _pivot(tab, leave, enter)
         f = obj[enter]
         obj = [u - f * v for u, v in zip(obj, tab[leave])]
         basis[leave] = enter
@@ -155,13 +150,18 @@ def _solve(matrix, rhs):
         if piv is None:
             return None
         aug[col], aug[piv] = aug[piv], aug[col]
-        p = aug[col][col]
-        aug[col] = [v / p for v in aug[col]]
-        for i in range(k):
-            if i != col and aug[i][col] != 0:
-                f = aug[i][col]
-                aug[i] = [u - f * v for u, v in zip(aug[i], aug[col])]
+        _pivot(aug, col, col)
     return [aug[i][k] for i in range(k)]
+
+
+def _pivot(rows, r, col):
+    """Gauss-Jordan step in place: scale row `r` to a 1 in column `col`, clear that column elsewhere."""
+    p = rows[r][col]
+    rows[r] = [v / p for v in rows[r]]
+    for i in range(len(rows)):
+        if i != r and rows[i][col] != 0:
+            f = rows[i][col]
+            rows[i] = [u - f * v for u, v in zip(rows[i], rows[r])]
 
 
 def projection_distance2(rows, center) -> Fraction:

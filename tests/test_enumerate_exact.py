@@ -10,27 +10,14 @@ regions do not change. The reference decides at the search's own ``eps``.
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
+import exact_reference as ref
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import polyregions as pr
-from polyregions.enumerate import DEFAULT_EPS
-
-
-def _load_reference():
-    path = pathlib.Path(__file__).with_name("exact_reference.py")
-    spec = importlib.util.spec_from_file_location("polyregions_tests_exact_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
+from polyregions.search import DEFAULT_EPS
 
 SCALES = range(-6, 7)
 PROPERTY_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

@@ -7,25 +7,14 @@ breakpoint count and dense sampling with numpy; nothing here calls polyregions' 
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import pathlib
 from fractions import Fraction
 
+import exact_reference as ref
 import numpy as np
 import pytest
 
-
-def _load_reference():
-    path = pathlib.Path(__file__).with_name("exact_reference.py")
-    spec = importlib.util.spec_from_file_location("polyregions_tests_exact_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
 F = Fraction
 
 
