@@ -2,7 +2,8 @@
 
     python scripts/planted_faults.py            # every fault (a few minutes)
     python scripts/planted_faults.py --list     # the faults and the tests that must catch them
-    python scripts/planted_faults.py --only eps-witness-side --only l2-deep-qp
+    python scripts/planted_faults.py --only eps-witness-side --only l2-deep-qp-radius
+    python scripts/planted_faults.py --check    # every fault still applies to the source
 
 Each fault replaces one exact snippet of one file (the snippet must occur exactly once, so
 a fault that no longer applies is reported as stale rather than silently skipped). The
@@ -30,71 +31,85 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Fault:
-    """Replace `find` by `replace` in `path`; the `tests` (pytest node ids) must fail."""
+    """Replace each `find` by its `replace` in `path`; the `tests` (pytest node ids) must fail."""
 
     name: str
     path: str
-    find: str
-    replace: str
+    edits: tuple  # ((find, replace), ...): each `find` must occur exactly once
     tests: tuple
     why: str
 
 
+def fault(name, path, find, replace, tests, why, *more):
+    """A fault of one edit (`more`: further (find, replace) pairs in the same file)."""
+    return Fault(name, path, ((find, replace), *more), tuple(tests), why)
+
+
+SEARCH = "polyregions/search.py"
+T_SEARCH = ("tests/test_search.py",)
+T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/test_search.py")
+
 FAULTS = [
-    Fault("eps-witness-side", "polyregions/enumerate.py",
-          "            if r1 > eps:\n", "            if r1 > 0:\n",
-          ("tests/test_enumerate.py",),
+    fault("eps-witness-side", SEARCH, "            if r1 > eps:\n", "            if r1 > 0:\n", T_SEARCH,
           "keep the witness-side child when its half-ball radius is > 0 instead of > eps"),
-    Fault("eps-other-side-free", "polyregions/enumerate.py",
-          "        if (rho - delta) / 2 > eps:\n", "        if (rho - delta) / 2 > 0:\n",
-          ("tests/test_enumerate.py",),
+    fault("eps-other-side-free", SEARCH, "        if (rho - delta) / 2 > eps:\n",
+          "        if (rho - delta) / 2 > 0:\n", T_SEARCH,
           "keep the far side of a hyperplane through the witness ball without an eps check"),
-    Fault("zero-row-underflow", "polyregions/enumerate.py",
-          "    norms = np.sqrt(np.einsum(\"ij,ij->i\", G, G))\n",
-          "    norms = np.sqrt(np.einsum(\"ij,ij->i\", G, G)) * 0 + np.linalg.norm(G, axis=1) * (np.abs(G).max(axis=1) > 1e-150)\n",
-          ("tests/test_enumerate.py",),
-          "take rows with tiny weights as constant"),
-    Fault("highs-lp-keep-at-zero", "solvers/highs.py",
-          "        keep = t > self.eps\n", "        keep = t > 0\n",
-          ("tests/test_enumerate.py", "tests/solvers/test_conformance.py"),
-          "the HiGHS Chebyshev LP keeps nodes thinner than eps"),
-    Fault("highs-no-honest-check", "solvers/highs.py",
+    fault("row-norm-underflow", SEARCH, "    return big * np.sqrt(np.einsum(\"ij,ij->i\", scaled, scaled))\n",
+          "    return np.sqrt(np.einsum(\"ij,ij->i\", X, X))\n", T_SEARCH,
+          "square the raw entries: rows below 1e-154 underflow and their neurons look constant"),
+    fault("l2-deep-qp-radius", "solvers/highs.py", "            if radius > eps:\n                return TestResult(True, radius, x, radius)\n",
+          "            if True:\n                return TestResult(True, radius, x, radius)\n", T_SOLVERS,
+          "keep a node on the deep QP's point without checking its radius exceeds eps"),
+    fault("l2-thin-node-depth", "solvers/highs.py", "        depth = eps if out is None else r - out[2]\n",
+          "        depth = -math.inf if out is None else r - out[2]\n", T_SOLVERS,
+          "report a thin non-empty node of the L2 ball as empty (its row is dropped, witnesses cross it)"),
+    fault("highs-no-honest-check", "solvers/highs.py",
           "        if keep and t < HONEST_CHECK_BELOW:\n            A, b = self._rows()\n",
-          "        if False:\n            A, b = self._rows()\n",
-          ("tests/test_enumerate.py", "tests/solvers/test_conformance.py"),
-          "trust HiGHS's optimum near eps without re-checking the witness"),
-    Fault("scipy-no-honest-check", "solvers/scipy_lp.py",
-          "        if keep and t < HONEST_CHECK_BELOW:", "        if False:",
-          ("tests/test_enumerate.py", "tests/solvers/test_conformance.py"),
-          "trust linprog's optimum near eps without re-checking the witness"),
-    Fault("numba-no-band", "solvers/numba_lp.py",
-          "            if abs(t - eps) > self._band_eps and abs(t) > self._band0:",
-          "            if True:",
-          ("tests/solvers/test_numba_lp.py", "tests/solvers/test_conformance.py", "tests/test_enumerate.py"),
+          "        if False:\n            A, b = self._rows()\n", T_SOLVERS,
+          "trust HiGHS's LP optimum near eps without re-checking the witness"),
+    fault("scipy-default-tolerance", "solvers/scipy_lp.py",
+          'LINPROG_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}',
+          "LINPROG_OPTIONS = {}", T_SOLVERS, "linprog's default tolerance 1e-7 decides near eps"),
+    fault("scipy-l2-dishonest", "solvers/scipy_lp.py", "        if slack <= eps:\n", "        if False:\n", T_SOLVERS,
+          "keep an L2 node on the cutting-plane LP's optimum, not on its point's slack",
+          ("        radius = min(slack, r - dist)\n", "        radius = min(t, r - dist)\n")),
+    fault("numba-no-band", "solvers/numba_lp.py",
+          "            if abs(t - eps) > self._band_eps and abs(t) > self._band0:", "            if True:",
+          ("tests/solvers/test_numba_lp.py", *T_SOLVERS),
           "the compiled simplex decides near eps itself instead of handing over to HiGHS"),
-    Fault("cvxpy-dishonest-radius", "solvers/cvxpy_conic.py",
-          "        return TestResult(True, self._honest_radius(x, t), x, t)",
-          "        return TestResult(True, t, x, t)",
-          ("tests/solvers/test_cvxpy_conic.py", "tests/solvers/test_conformance.py", "tests/test_enumerate.py"),
-          "report the solver's radius instead of the witness's checked radius"),
-    Fault("conv-output-size", "polyregions/conv.py",
+    fault("cvxpy-dishonest-radius", "solvers/cvxpy_conic.py", "        if radius > self.eps:\n",
+          "        if True:\n", ("tests/solvers/test_cvxpy_conic.py", *T_SOLVERS),
+          "keep a node on Clarabel's optimum although its point holds no ball of radius eps"),
+    fault("parallel-max-regions", "polyregions/parallel.py",
+          "            if stopped is None and max_regions is not None and count >= max_regions:",
+          "            if False:", ("tests/test_parallel.py",),
+          "the parallel driver ignores max_regions"),
+    fault("checkpoint-raw-unpickling", "polyregions/checkpoint.py", "        except UNPICKLING_ERRORS:\n",
+          "        except ZeroDivisionError:\n", ("tests/test_checkpoint.py",),
+          "a corrupt checkpoint raises the unpickler's own exception"),
+    fault("zero-row-absolute", SEARCH, "        const = norms <= ZERO_ROW_RTOL * scale\n",
+          "        const = norms <= ZERO_ROW_RTOL\n", ("tests/test_enumerate_exact.py",),
+          "an absolute zero-row test: a deep layer at weight scale 1e-6 looks constant"),
+    fault("cli-ignores-p", "polyregions/cli.py", '        p = math.inf if args.p in ("inf", "Inf") else int(args.p)\n',
+          "        p = 2\n", ("tests/test_cli.py",), "the command line counts every ball as an L2 ball"),
+    fault("bounds-serra-reversed-widths", "polyregions/bounds/dense.py", "    return F(0, n0)\n",
+          "    widths = widths[::-1]\n    return F(0, n0)\n", ("tests/bounds/test_dense.py",),
+          "Serra's bound over the widths in reverse order"),
+    fault("conv-output-size", "polyregions/conv.py",
           "    return (n + 2 * padding - f) // stride + 1\n", "    return (n + 2 * padding - f) // stride\n",
-          ("tests/test_conv.py",),
-          "one output position too few along each axis"),
-    Fault("conv-stride-offset", "polyregions/conv.py",
+          ("tests/test_conv.py",), "one output position too few along each axis"),
+    fault("conv-stride-offset", "polyregions/conv.py",
           "                r = i * stride + a - padding\n", "                r = i + a - padding\n",
-          ("tests/test_conv.py",),
-          "ignore the stride along rows"),
-    Fault("bounds-zaslavsky", "polyregions/bounds/dense.py",
+          ("tests/test_conv.py",), "ignore the stride along rows"),
+    fault("bounds-zaslavsky", "polyregions/bounds/dense.py",
           "    return sum(comb(n, i) for i in range(min(n, k) + 1))\n",
           "    return sum(comb(n, i) for i in range(min(n, k)))\n",
-          ("tests/bounds/test_dense.py",),
-          "drop the top term of sum_{i <= k} C(n, i)"),
-    Fault("bounds-serra-min", "polyregions/bounds/dense.py",
+          ("tests/bounds/test_dense.py",), "drop the top term of sum_{i <= k} C(n, i)"),
+    fault("bounds-serra-index-set", "polyregions/bounds/dense.py",
           "        return sum(comb(n, j) * F(l + 1, min(c, n - j)) for j in range(min(c, n) + 1))\n",
           "        return sum(comb(n, j) * F(l + 1, min(c, n)) for j in range(min(c, n) + 1))\n",
-          ("tests/bounds/test_dense.py",),
-          "Serra's index set without the n_l - j_l term"),
+          ("tests/bounds/test_dense.py",), "Serra's index set without the n_l - j_l term"),
 ]
 
 
@@ -143,6 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", default=[], help="run only this fault (repeatable)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per pytest run (default 900)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the run of the unmodified copy")
+    parser.add_argument("--check", action="store_true", help="only check that every fault still applies (no tests)")
     args = parser.parse_args(argv)
     faults = [f for f in FAULTS if not args.only or f.name in args.only]
     unknown = set(args.only) - {f.name for f in FAULTS}
@@ -152,6 +168,11 @@ def main(argv=None) -> int:
         for f in faults:
             print(f"{f.name:26s} {f.path}: {f.why}\n{'':26s} caught by {' '.join(f.tests)}")
         return 0
+    if args.check:
+        stale = [f.name for f in faults if [(ROOT / f.path).read_text().count(find) for find, _ in f.edits]
+                 != [1] * len(f.edits)]
+        print(f"stale: {', '.join(stale)}" if stale else f"all {len(faults)} faults apply")
+        return 1 if stale else 0
     with tempfile.TemporaryDirectory(prefix="polyregions-faults-") as tmp:
         copy = pathlib.Path(tmp) / "src"
         make_copy(ROOT, copy)
@@ -167,12 +188,15 @@ def main(argv=None) -> int:
         for f in faults:
             target = copy / f.path
             original = target.read_text()
-            hits = original.count(f.find)
-            if hits != 1:
-                print(f"{f.name:26s} STALE: the snippet occurs {hits} times in {f.path}", flush=True)
+            hits = [original.count(find) for find, _ in f.edits]
+            if hits != [1] * len(f.edits):
+                print(f"{f.name:26s} STALE: its snippets occur {hits} times in {f.path}", flush=True)
                 missed.append(f.name)
                 continue
-            target.write_text(original.replace(f.find, f.replace))
+            planted = original
+            for find, replace in f.edits:
+                planted = planted.replace(find, replace)
+            target.write_text(planted)
             try:
                 rc, secs, tail = run_tests(copy, f.tests, args.timeout)
             finally:
