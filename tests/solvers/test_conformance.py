@@ -431,4 +431,5 @@ def test_a_node_is_kept_only_on_a_checked_witness(name, domain, monkeypatch):
     POINT_ON_A_ROW[name](monkeypatch, lp, move)
     res = lp.test()
     if res.keep:
+        assert res.radius > 1e-7, "a kept node must hold a ball larger than eps"
         assert half - abs(res.point[0]) >= res.radius * (1 - 1e-9), "the witness ball crosses a row"
