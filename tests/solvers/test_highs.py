@@ -104,10 +104,10 @@ def test_failed_recentring_keeps_the_far_witness(monkeypatch):
             del self._run
 
     monkeypatch.setattr(HighsBackend, "_pull_to", failing_pull)
-    rng = np.random.default_rng(0)
-    W1 = rng.normal(size=(8, 2))
+    rng = np.random.default_rng(2)
+    W1 = rng.normal(size=(5, 2))
     W1[1] = W1[0] + 1e-3 * rng.normal(size=2)  # two nearly parallel lines: witnesses drift far
-    weights, biases = [W1, rng.normal(size=(4, 8))], [rng.normal(size=8) * 5, rng.normal(size=4)]
+    weights, biases = [W1, rng.normal(size=(2, 5))], [rng.normal(size=5) * 5, rng.normal(size=2)]
     net = pr.Network.from_dense(weights, biases)
     res = pr.count_regions(net, pr.Whole(2), backend="highs", eps=1e-7)
     assert injected and res.stats.recentre_failures == len(injected)
