@@ -88,7 +88,8 @@ def new_highs():
     C++) when a process builds its first model, before any option can switch output off.
     Standard output belongs to the command line (``--json`` must print one document), so
     the descriptor points at ``os.devnull`` while the model is built; C's buffers are
-    flushed before it is restored. Every model polyregions builds comes from here.
+    flushed before it is restored (output of other threads in that instant is lost too).
+    Every model polyregions builds comes from here.
     """
     import highspy
 

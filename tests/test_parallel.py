@@ -1,5 +1,6 @@
 """Parallel search: the count does not depend on the number of workers (local processes, Dask)."""
 
+import json
 import math
 import os
 
@@ -82,6 +83,7 @@ def test_max_regions_with_workers(split_early):
 
 
 def _die(*args):
+    """A pool initializer that kills its worker process."""
     os._exit(3)
 
 
@@ -96,3 +98,22 @@ def test_dying_worker_saves_the_checkpoint_and_says_how_to_resume(tmp_path, monk
     monkeypatch.undo()
     res = pr.count_regions(net, pr.Whole(3), eps=1e-7, resume=path)
     assert res.complete and res.count == sum(math.comb(12, i) for i in range(4))
+
+
+def test_dying_worker_from_the_command_line(tmp_path, monkeypatch, split_early, capsys):
+    """The command exits with status 2 and a one-line message naming --resume; resuming from
+    the command line finishes with Zaslavsky's count."""
+    from polyregions.cli import main
+    from polyregions.io import save_network
+
+    rng = np.random.default_rng(5)
+    save_network(pr.Network.from_dense([rng.normal(size=(12, 3))], [rng.normal(size=12)]), tmp_path / "net.npz")
+    ckpt = str(tmp_path / "run.ckpt")
+    argv = ["count", str(tmp_path / "net.npz"), "--whole", "--eps", "1e-7", "--quiet", "--json"]
+    monkeypatch.setattr(parallel, "_init_pool", _die)
+    assert main(argv + ["--workers", "2", "--checkpoint", ckpt]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {ckpt}" in err and "Traceback" not in err and err.count("\n") == 1
+    monkeypatch.undo()
+    assert main(argv + ["--workers", "1", "--resume", ckpt]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == sum(math.comb(12, i) for i in range(4))
