@@ -567,8 +567,8 @@ def test_default_eps():
 def test_stats_are_consistent(rng, random_dense_net):
     net = random_dense_net(rng, 2, (5, 5))
     domain = pr.Box([-1.0, -1.0], [1.0, 1.0])
-    res = pr.count_regions(net, domain, eps=EPS)
-    _, regions = patterns_of(net, domain)
+    res = pr.count_regions(net, domain, eps=EPS, method="dfs")
+    _, regions = patterns_of(net, domain, method="dfs")
     assert res.complete and res.stopped is None
     assert int(res) == res.count == len(regions)
     s = res.stats
@@ -610,14 +610,15 @@ def test_time_limit_marks_the_count_incomplete(rng, random_dense_net):
 
 
 def test_progress_is_called(rng, random_dense_net, monkeypatch):
-    """With the reporting interval at 0, progress is called after every region, with the
-    count so far and the statistics (the subproblem being searched is pending)."""
+    """With the reporting interval at 0, the search's driver calls progress after every region,
+    with the count so far and the statistics (the subproblem being searched is pending)."""
     import polyregions.enumerate as enumerate_module
 
     monkeypatch.setattr(enumerate_module, "PROGRESS_EVERY", 0.0)
     calls = []
     net = random_dense_net(rng, 2, (4,))
-    res = pr.count_regions(net, BOX2, eps=EPS, progress=lambda c, s: calls.append((c, s.pending, s.nodes)))
+    res = pr.count_regions(net, BOX2, eps=EPS, method="dfs",
+                           progress=lambda c, s: calls.append((c, s.pending, s.nodes)))
     assert res.complete and res.count >= 2
     assert [c for c, _, _ in calls] == list(range(1, res.count + 1))
     assert all(pending >= 1 for _, pending, _ in calls)

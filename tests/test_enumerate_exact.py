@@ -5,7 +5,8 @@ patterns in a box, an L1, L2 or L-inf ball, or the whole space are computed exac
 rationals and compared with the enumerated patterns at every scale ``10**k``,
 ``k = -6..6``: layer ``l``'s weights are multiplied by ``10**k`` and its biases by
 ``10**(k l)``, so layer ``l``'s pre-activations are multiplied by ``10**(k l)`` and the
-regions do not change. The reference decides at the search's own ``eps``.
+regions do not change. The reference decides at the search's own ``eps``. The search
+(``method="dfs"``) is checked everywhere, the planar algorithm on the domains it serves.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import polyregions as pr
+from polyregions.planar import unsupported_reason
 from polyregions.search import DEFAULT_EPS
 
 SCALES = range(-6, 7)
@@ -52,11 +54,16 @@ def enumerated(net, domain, **kw):
     return set(pats)
 
 
-def check_every_scale(weights, biases, domain, exact_domain, **kw):
-    expected = ref.exact_patterns(weights, biases, exact_domain, eps=kw.get("eps", DEFAULT_EPS))
+def check_every_scale(weights, biases, domain, exact_domain):
+    """The search, and the planar algorithm where it serves `domain`, find the reference's
+    patterns at every scale."""
+    expected = ref.exact_patterns(weights, biases, exact_domain, eps=DEFAULT_EPS)
+    methods = ["dfs"] + (["planar"] if unsupported_reason(domain) is None else [])
     for k in SCALES:
-        got = enumerated(scaled_network(weights, biases, k), domain, **kw)
-        assert got == expected, f"scale 10**{k}: missing {expected - got}, extra {got - expected}"
+        net = scaled_network(weights, biases, k)
+        for method in methods:
+            got = enumerated(net, domain, method=method)
+            assert got == expected, f"{method}, scale 10**{k}: missing {expected - got}, extra {got - expected}"
 
 
 @st.composite
@@ -109,4 +116,4 @@ def test_box_patterns_are_exact_on_every_polyhedral_backend(case, backend):
     weights, biases, lo, hi = case
     expected = ref.exact_patterns(weights, biases, ("box", lo, hi), eps=DEFAULT_EPS)
     for k in (-6, 0, 6):
-        assert enumerated(scaled_network(weights, biases, k), pr.Box(lo, hi), backend=backend) == expected
+        assert enumerated(scaled_network(weights, biases, k), pr.Box(lo, hi), backend=backend, method="dfs") == expected

@@ -359,7 +359,7 @@ def test_tiny_box_around_a_thinner_triangle(backend):
 def test_tiny_weights_still_cut(tiny):
     """z = (tiny x, y): the lines x = 0 and y = 0 cut the box into 4 quadrants."""
     net = pr.Network.from_dense([[[tiny, 0.0], [0.0, 1.0]]], [[0.0, 0.0]])
-    assert pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0])).count == 4
+    assert pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method="dfs").count == 4
     assert pr.count_regions(net, pr.Whole(2)).count == 4
 
 
@@ -367,8 +367,13 @@ def test_tiny_second_layer_weights_still_cut():
     """Layer 2: z = 1e-170 (h1 - h2) with h = relu(x), relu(-x) ... = 1e-170 x: splits at 0."""
     net = pr.Network.from_dense([[[1.0], [-1.0]], [[1e-170, -1e-170]]], [[0.0, 0.0], [0.0]])
     # x < 0: h = (0, -x), z2 = 1e-170 x < 0 (off); x > 0: h = (x, 0), z2 > 0 (on)
-    pats = {tuple(int(v) for v in r.bits) for r in pr.enumerate_regions(net, pr.Box([-1.0], [1.0]))}
+    pats = {tuple(int(v) for v in r.bits) for r in pr.enumerate_regions(net, pr.Box([-1.0], [1.0]), method="dfs")}
     assert pats == {(0, 1, 0), (1, 0, 1)}
+
+
+def search_or_planar(name):
+    """Keyword arguments that run the search with backend `name`, or the planar algorithm."""
+    return {"method": "planar"} if name == "planar" else {"method": "dfs", "backend": name}
 
 
 def strip_halves(width):
@@ -377,14 +382,14 @@ def strip_halves(width):
     return pr.Network.from_dense([[[1.0], [1.0], [1.0]]], [[0.0, -width / 2, -width]])
 
 
-@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "numba", "cvxpy"])
+@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "numba", "cvxpy", "planar"])
 @pytest.mark.parametrize("factor, expected", [(0.75, 2), (1.5, 4)])
 def test_strip_split_in_half_near_eps_in_an_interval(backend, factor, expected):
     """A strip of width 4 factor eps split in half: each half holds balls of radius factor eps
     at most, so it counts iff factor > 1: 2 + 2 = 4 pieces, or the 2 wide ones."""
     eps = 1e-7
     net = strip_halves(4 * factor * eps)
-    res = pr.count_regions(net, pr.Box([-1.0], [1.0]), eps=eps, backend=backend)
+    res = pr.count_regions(net, pr.Box([-1.0], [1.0]), eps=eps, **search_or_planar(backend))
     assert res.count == expected
     assert res.stats.min_radius > eps
 
@@ -424,7 +429,7 @@ def assert_honest_radii(net, domain, regions, eps):
             assert np.linalg.norm(x - domain.center) + r.radius <= domain.radius * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "cvxpy"])
+@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "cvxpy", "planar"])
 @pytest.mark.parametrize("domain", ["box", "ball"])
 @pytest.mark.parametrize("factor, expected", [(0.6, 4), (0.95, 4), (1.05, 9), (1.6, 9)])
 def test_grid_cells_near_eps(backend, domain, factor, expected):
@@ -433,9 +438,9 @@ def test_grid_cells_near_eps(backend, domain, factor, expected):
     eps = 1e-7
     net = grid_net(2 * factor * eps)
     dom = pr.Box([-1.0, -1.0], [1.0, 1.0]) if domain == "box" else pr.Ball([0.0, 0.0], 1.0)
-    if backend == "auto" and domain == "ball":
-        backend = "highs"
-    regions = list(pr.enumerate_regions(net, dom, eps=eps, backend=backend))
+    if backend == "planar" and domain == "ball":
+        pytest.skip("the planar algorithm does not serve L2 discs")
+    regions = list(pr.enumerate_regions(net, dom, eps=eps, **search_or_planar(backend)))
     assert len(regions) == expected
     assert_honest_radii(net, dom, regions, eps)
 
