@@ -100,7 +100,7 @@ FAULTS = [
           "    return (n + 2 * padding - f) // stride + 1\n", "    return (n + 2 * padding - f) // stride\n",
           ("tests/test_conv.py",), "one output position too few along each axis"),
     fault("conv-stride-offset", "polyregions/conv.py",
-          "                r = i * stride + a - padding\n", "                r = i + a - padding\n",
+          "    r = i * stride + a - padding\n", "    r = i + a - padding\n",
           ("tests/test_conv.py",), "ignore the stride along rows"),
     fault("bounds-zaslavsky", "polyregions/bounds/dense.py",
           "    return sum(comb(n, i) for i in range(min(n, k) + 1))\n",
