@@ -10,7 +10,9 @@
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
     polyregions plot NET [--plane ... | --line A B] -o partition.png|svg|pdf   (see cli_slices)
 
-NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
+NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`), an ONNX file
+(``.onnx``) or a ``torch.export`` program (``.pt2``); a pickled PyTorch module (``.pt``)
+only with ``--trust-pickle``. LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
 Without a domain option the box [-1, 1]^n is used; ``--line A B`` and ``--plane ...``
 count on a segment or a plane (:mod:`polyregions.cli_slices`).
@@ -108,15 +110,25 @@ class _Progress:
             sys.stderr.write("\r" + " " * 70 + "\r")
 
 
+def _count_document(label, dom, res):
+    return {"network": label, "domain": repr(dom), **res.as_dict()}
+
+
 def _print_count(label, net, dom, res, as_json):
     if as_json:
-        out = {"network": label, "domain": repr(dom), **res.as_dict()}
-        print(json.dumps(out, default=float))
+        print(json.dumps(_count_document(label, dom, res), default=float))
         return
     st = res.stats
+    margin_tol = getattr(st, "margin_tol", None)  # a MILP count: complete up to its margin tolerance
+    if not res.complete:
+        note = f"  (incomplete: stopped by {res.stopped}; a lower bound)"
+    elif margin_tol is not None:
+        note = f"  (complete: no region of margin >= margin_tol = {margin_tol:g} was missed)"
+    else:
+        note = ""
     print(f"network : {label} {net}")
     print(f"domain  : {dom}")
-    print(f"regions : {res.count:,}" + ("" if res.complete else f"  (incomplete: stopped by {res.stopped}; a lower bound)"))
+    print(f"regions : {res.count:,}{note}")
     print(f"time    : {st.seconds:.3f} s  ({res.count / max(st.seconds, 1e-9):,.0f} regions/s)")
     per = st.lp_solves / res.count if res.count else float("nan")
     print(f"LPs     : {st.lp_solves:,} ({per:.2f} per region), nodes {st.nodes:,}")
@@ -140,9 +152,10 @@ def cmd_count(args) -> int:
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
-    if args.method == "milp":
+    if args.method == "milp":  # one process, no checkpoint: options given for those are refused
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
-                  method="milp")
+                  method="milp", workers=args.workers or 1, client=kw["client"], checkpoint=args.checkpoint,
+                  resume=args.resume)
     if args.example:
         given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
                                     ("--whole", args.whole), ("--checkpoint", args.checkpoint),
@@ -154,16 +167,21 @@ def cmd_count(args) -> int:
         x0 = np.load(EXAMPLE_FILE)["x0"]
         jobs = [("example: 8x8 digits MLP 64-8-8-10, L2 ball of radius 1 around a test image", Ball(x0, 1.0)),
                 ("example: same network, box of half-width 0.1 around the image", Box(x0 - 0.1, x0 + 0.1))]
+        documents = []
         for label, dom in jobs:
             res = count_regions(net, dom, **kw)
             progress.close()
-            _print_count(label, net, dom, res, args.json)
-            if not args.json:
+            if args.json:
+                documents.append(_count_document(label, dom, res))
+            else:
+                _print_count(label, net, dom, res, False)
                 print()
+        if args.json:  # one document: the list of both counts
+            print(json.dumps(documents, default=float))
         return 0
     if args.net is None:
         raise InvalidInputError("give a network file NET, or --example")
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     if args.resume and args.checkpoint is None:
         kw["checkpoint"] = args.resume  # keep saving where we resumed from
@@ -189,7 +207,7 @@ def cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
     from .io import write_regions
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     t0 = time.perf_counter()
     n = write_regions(args.output, enumerate_regions(net, dom, eps=args.eps, backend=args.backend), chunk=args.chunk)
@@ -203,7 +221,7 @@ def cmd_bounds(args) -> int:
     from .bounds.applicable import architecture_of, network_bounds
     from .report import format_bounds
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     info = architecture_of(net)
     entries = network_bounds(net, dom, local_method=args.local_method)
@@ -261,7 +279,7 @@ def cmd_tightness(args) -> int:
 def cmd_milp_export(args) -> int:
     from .milp import export_model
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
     print(f"wrote {args.output}: {len(prob.variables())} variables, {prob.numConstraints()} constraints "
@@ -282,11 +300,18 @@ def _domain_options(p, slices=False):
                    "else highs), numba, highs, scipy, cvxpy")
 
 
+def _net_argument(p, nargs=None) -> None:
+    """The NET argument and the flag that allows pickled PyTorch modules."""
+    p.add_argument("net", nargs=nargs, help="network file (.npz, .json, .onnx, .pt2; .pt with --trust-pickle)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a pickled torch module (.pt, .pth): unpickling runs code from the file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyregions", description="Exact linear regions of ReLU networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("count", help="count the activation regions of a network in a domain")
-    p.add_argument("net", nargs="?", help="network file (.npz or .json)")
+    _net_argument(p, nargs="?")
     p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
     _domain_options(p, slices=True)
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
@@ -306,14 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p, slices=True)
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
     p.add_argument("--chunk", type=int, default=65536, help="regions per chunk, a positive integer (default 65536)")
     p.set_defaults(func=cmd_enumerate)
 
     p = sub.add_parser("milp-export", help="write the big-M margin MILP of a network over a domain (.lp or .mps)")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p)
     p.add_argument("-o", "--output", required=True, help="output file (.lp or .mps)")
     p.add_argument("--bounds", default="lp", choices=["interval", "symbolic", "lp", "milp"],
@@ -331,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "for an L2 ball zhu_local (2**C) and local_arrangement_bound. A bound that "
                                    "does not apply is printed as n/a (reason). With --exact, also the exact "
                                    "count and each bound / exact.")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p)
     p.add_argument("--exact", action="store_true", help="also count the regions exactly and print bound / exact")
     p.add_argument("--time-limit", type=float, default=None, help="stop the exact count after this many seconds")

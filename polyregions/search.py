@@ -12,11 +12,6 @@ hyperplane:
   empty the hyperplane does not cut the node, no row is added and the node is unchanged;
 * a neuron whose pre-activation is constant on the node (zero row, up to
   ``ZERO_ROW_RTOL``) does not branch: it is on when the constant is positive, else off;
-* at layer entry a neuron whose hyperplane misses the domain's bounding box ``lo <= x <= hi``
-  does not branch either: over the box, ``g . x + c`` ranges over ``g . mid + c -+ |g| . half``
-  (``mid``, ``half``: the box's centre and half-widths), and when that interval lies on
-  one side of 0 by more than ``BOX_MISS_RTOL`` times the size of its terms (far above
-  the rounding of these sums), the neuron is on or off on the whole domain;
 * at layer entry each neuron of the layer is tested once (the prefilter): one that does
   not cut the layer's first node is fixed for the whole subtree.
 
@@ -37,12 +32,14 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InvalidInputError
+from .pool_search import WindowBranching, affine_range
+from .rows import row_norms, unit_rows
 from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
 
-__all__ = ["BOX_MISS_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
-           "region_test", "unit_rows"]
+__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+           "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
 DEFAULT_EPS = 1e-9
@@ -51,10 +48,8 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
-#: A hyperplane misses the domain's bounding box when the range of ``g . x + c`` over the
-#: box stays this fraction of ``|c| + |g| . |mid| + |g| . half`` away from 0 (the rounding
-#: of these sums is below ``(n + 2)`` units in the last place of that size).
-BOX_MISS_RTOL = 1e-9
+#: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
+LINEAR = 2
 
 
 
@@ -80,20 +75,20 @@ class Subproblem:
     rho: float
 
 
-def unit_rows(G, c):
-    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the mask of constant rows."""
-    norms = np.sqrt(np.einsum("ij,ij->i", G, G))
-    safe = np.where(norms > 0, norms, 1.0)
-    return G / safe[:, None], c / safe, norms
-
-
-class RegionSearch:
+class RegionSearch(WindowBranching):
     """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
+
+    Elementwise stages (ReLU, LeakyReLU: an off neuron passes ``alpha z``, so the next
+    stage reads ``beta * z`` with ``beta`` 1 or ``alpha``; linear carries pass ``z``) split
+    neuron by neuron; pooling stages split window by window (:mod:`polyregions.pool_search`).
 
     ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
     is set), the search stops descending: every child not yet entered, along the whole
     current path, is appended to ``frontier`` as a :class:`Subproblem`, and ``run`` returns.
     """
+
+    zero_row_rtol = ZERO_ROW_RTOL
+    subproblem_type = Subproblem
 
     def __init__(self, net, domain, eps: float, backend: str, prune: bool):
         self.net = net
@@ -104,6 +99,9 @@ class RegionSearch:
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
+        lo, hi = domain.bounding_box()
+        # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
+        self.domain_box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else None
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
@@ -112,10 +110,6 @@ class RegionSearch:
         self.frontier = []
         self.split = False
         self.deadline = None
-        lo, hi = domain.bounding_box()
-        self.box_mid = self.box_half = None
-        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
-            self.box_mid, self.box_half = (lo + hi) / 2, (hi - lo) / 2
 
     # ------------------------------------------------------------------ solver calls
     def _push(self, a, b):
@@ -139,6 +133,8 @@ class RegionSearch:
 
     def _record(self, res):
         eps = self.eps
+        if res.recentre_failed:
+            self.stats.recentre_failures += 1
         if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
             self.stats.near_eps += 1
         if res.keep and res.depth < self.stats.min_kept_depth:
@@ -178,6 +174,9 @@ class RegionSearch:
         self.split = False
         if sub.neuron < 0:
             yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
+        elif self.net.stages[sub.layer].pool:
+            yield from self._branch_windows(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
+                                            sub.x, sub.rho)
         else:
             Gh, ch, _ = unit_rows(sub.G, sub.c)
             yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
@@ -188,33 +187,32 @@ class RegionSearch:
         if l == len(self.layers):
             yield x, rho, M, m
             return
+        stage = self.net.stages[l]
+        if stage.pool:
+            yield from self._enter_pool(l, M, m, x, rho)
+            return
         W, b = self.layers[l]
         op = self.operators[l]
         G = op @ M
         c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
         absW = abs(op)
-        scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
-        const = norms <= ZERO_ROW_RTOL * scale
+        scale = absW @ row_norms(M)
+        split = stage.split
+        const = (norms <= ZERO_ROW_RTOL * scale) & split
         cscale = absW @ np.abs(m) + np.abs(b)
-        fixed = [-1] * W.shape[0]
+        fixed = [-1 if s else LINEAR for s in split]
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
-        far = np.abs(s_all) >= self.domain.diameter  # the hyperplane misses the domain
+        far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
+        box_range = affine_range(G, c, self.domain_box)
+        if box_range is not None:
+            far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
-        if self.box_mid is not None:
-            absG = np.abs(Gh)
-            reach = absG @ self.box_half
-            centre = Gh @ self.box_mid + ch
-            size = absG @ np.abs(self.box_mid) + np.abs(ch) + reach
-            outside = (np.abs(centre) - reach > BOX_MISS_RTOL * size) & ~const & ~far
-            for j in np.flatnonzero(outside):
-                fixed[j] = 1 if centre[j] > 0 else 0
-            far |= outside
         if self.prune:
-            for j in np.flatnonzero(~const & ~far):
+            for j in np.flatnonzero(split & ~const & ~far):
                 if self.deadline is not None and time.perf_counter() > self.deadline:
                     break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
@@ -229,10 +227,12 @@ class RegionSearch:
         start = len(bits)
         n = len(fixed)
         while j < n and fixed[j] >= 0:
-            bits.append(fixed[j])
+            if fixed[j] != LINEAR:
+                bits.append(fixed[j])
             j += 1
         if j == n:
-            beta = np.array(bits[len(bits) - n :], dtype=np.float64)
+            stage = self.net.stages[l]
+            beta = stage.gains(bits[len(bits) - stage.n_bits:])
             yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             del bits[start:]
             return
@@ -305,9 +305,9 @@ def pattern_rows(net, bits):
     for W, b in net.hidden:
         G = W @ M
         c = W @ m + b
-        norms = np.linalg.norm(G, axis=1)
+        norms = row_norms(G)
         absW = np.abs(W)
-        scale = absW @ np.linalg.norm(M, axis=1)
+        scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
         for j in range(W.shape[0]):
