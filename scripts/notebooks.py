@@ -35,6 +35,7 @@ import nbformat
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -129,16 +130,22 @@ def main(argv=None) -> int:
         missing = wanted - {p.stem for p in paths}
         if missing:
             parser.error(f"no notebook named {', '.join(sorted(missing))} in {NOTEBOOKS}")
+    failed = []
     for path in paths:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as scratch:
             figures = NOTEBOOKS / "figures" if args.write else pathlib.Path(scratch)
             figures.mkdir(exist_ok=True)
-            nb = execute(path, full=args.full, figures=figures)
+            try:
+                nb = execute(path, full=args.full, figures=figures)
+            except CellExecutionError as exc:
+                failed.append(path.name)
+                print(f"{path.name}: FAILED (left unchanged)\n{exc}", file=sys.stderr)
+                continue
         if args.write:
             nbformat.write(nb, str(path))
         print(f"{path.name}: {time.perf_counter() - t0:.0f} s ({'full' if args.full else 'small'} size)")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
