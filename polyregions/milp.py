@@ -53,7 +53,7 @@ from .errors import InvalidInputError, SolverError, UnsupportedError
 from .network import Network, require_relu
 from .propagate import resolve_bounds
 from .result import LocalResult, MilpStats, RegionCount
-from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, pattern_rows, region_test
+from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, domain_box, pattern_rows, region_test
 from .solvers.base import LinearModel, Status
 from .solvers.highs import HIGHS_MIP_OPTIONS
 from .solvers.pulp_milp import write_model
@@ -159,7 +159,7 @@ def _coverage_check(net, domain, counted, tester, n, seed):
         key = np.packbits(bits).tobytes()
         if key in counted:
             continue
-        rows = pattern_rows(net, bits)
+        rows = pattern_rows(net, bits, domain_box(domain))
         if rows is None:
             continue
         anchor = pts[i]
@@ -304,7 +304,7 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
         stats.patterns += 1
         if not np.array_equal(bits, net.pattern(x)):
             stats.sign_mismatches += 1
-        rows = pattern_rows(net, bits)
+        rows = pattern_rows(net, bits, domain_box(domain))
         ok = False
         if rows is not None:
             res = region_test(tester, rows, x)

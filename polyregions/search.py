@@ -99,9 +99,8 @@ class RegionSearch(WindowBranching):
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
-        lo, hi = domain.bounding_box()
         # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
-        self.domain_box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else None
+        self.domain_box = domain_box(domain)
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
@@ -291,11 +290,23 @@ class RegionSearch(WindowBranching):
         del bits[start:]
 
 
-def pattern_rows(net, bits):
+def domain_box(domain):
+    """The domain's bounding box as ``(mid, half)``, or None when it is unbounded."""
+    lo, hi = domain.bounding_box()
+    if not np.all(np.isfinite(lo) & np.isfinite(hi)):
+        return None
+    return (lo + hi) / 2, (hi - lo) / 2
+
+
+def pattern_rows(net, bits, box=None):
     """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
 
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
+    With ``box = (mid, half)`` (:func:`domain_box`), a neuron of one sign over the whole box
+    adds no row when the sign agrees with its bit and empties the pattern when it does not,
+    as in the search: its hyperplane misses the domain (it may lie arbitrarily far away,
+    beyond what a solver takes as a finite bound).
     """
     bits = np.asarray(bits, dtype=bool)
     n0 = net.input_dim
@@ -310,9 +321,14 @@ def pattern_rows(net, bits):
         scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
+        box_range = affine_range(G, c, box)
         for j in range(W.shape[0]):
             if norms[j] <= ZERO_ROW_RTOL * scale[j]:
                 if (c[j] > ZERO_ROW_RTOL * cscale[j]) != beta[j]:
+                    return None
+                continue
+            if box_range is not None and (box_range[0][j] > 0 or box_range[1][j] < 0):
+                if (box_range[0][j] > 0) != beta[j]:
                     return None
                 continue
             g, cj = G[j] / norms[j], c[j] / norms[j]

@@ -257,3 +257,18 @@ def test_milp_refuses_search_options(kwargs, name, tmp_path):
     net = pr.Network.from_dense([[[1.0], [1.0]]], [[0.0, -0.5]])
     with pytest.raises(pr.InvalidInputError, match=f"`{name}`"):
         pr.count_regions(net, pr.Box([-1.0], [1.0]), method="milp", **kwargs)
+
+
+def test_hyperplanes_far_outside_the_domain_are_no_rows():
+    """A neuron with weights 1e-61 and bias -0.5 is a hyperplane 5e60 away: no solver takes
+    that as a finite bound, and it misses the box, so the pattern's region test leaves it out.
+
+    Layer 1 cuts [-1, 1]^2 into quadrants at x = 0 and y = 0; layer 2's first neuron
+    relu(x) + relu(y) - 0.5 cuts the three quadrants where an input is on (x + y = 0.5,
+    x = 0.5, y = 0.5) and not the fourth: 4 + 3 = 7 regions; the second neuron is never on.
+    """
+    net = pr.Network.from_dense([np.eye(2), np.array([[1.0, 1.0], [1e-61, 0.0]])],
+                                [np.zeros(2), np.array([-0.5, -0.5])])
+    assert pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method="milp").count == 7
+    one_d = pr.Network.from_dense([np.array([[1.0], [1e-61], [-1e-61]])], [np.array([0.0, -0.5, 0.5])])
+    assert pr.count_regions(one_d, pr.Box([-1.0], [1.0]), method="milp").count == 2
