@@ -18,7 +18,8 @@ import numpy as np
 from ._validate import int_at_least, net_and_domain, positive_number
 from .checkpoint import Checkpointer
 from .domains import Domain
-from .errors import InvalidInputError
+from .certifier import count_certified
+from .errors import InvalidInputError, UnsupportedError
 from .milp import count_regions_milp
 from .network import Network
 from .parallel import drive_parallel
@@ -46,6 +47,17 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     checkpoint_every = positive_number(checkpoint_every, "checkpoint_every")
     workers = int_at_least(workers, "workers", 1)
     return eps, max_regions, time_limit, checkpoint_every, workers
+
+
+def _check_certify(certify, certificate, workers, client, checkpoint, resume):
+    """Refuse what a certified count does not support (it runs in one process, start to end)."""
+    if not certify:
+        raise InvalidInputError("`certificate` needs `certify=True`")
+    for name, value in (("workers", workers > 1), ("client", client is not None),
+                        ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
+        if value:
+            raise UnsupportedError(f"`{name}` is not supported with `certify=True` (a certified count runs "
+                                   f"in one process from start to end)")
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
@@ -100,7 +112,8 @@ def _regions(search, net):
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "dfs", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
-                  checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:
+                  checkpoint=None, checkpoint_every: float = 60.0, resume=None, certify: bool = False,
+                  certificate=None) -> RegionCount:
     """Count the activation regions of `net` inside `domain` exactly (see :func:`enumerate_regions`).
 
     Parameters
@@ -124,6 +137,15 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         seconds (atomic writes), when stopped by `time_limit`, and on Ctrl-C.
     resume : path, optional
         Continue the count saved in this checkpoint (same network, domain, eps and backend).
+    certify : bool
+        Decide every pattern exactly, without `eps` (:mod:`polyregions.certifier`): a
+        pattern counts when its open region inside the open domain is non-empty. Returns a
+        :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
+        ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
+        are refused; the L2 ball is refused.
+    certificate : path, optional
+        With `certify`, stream every region's rational point and every emptiness
+        certificate there (JSON lines; :func:`polyregions.certify.check` re-checks it).
 
     Returns
     -------
@@ -146,6 +168,10 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if certify or certificate is not None:
+        _check_certify(certify, certificate, workers, client, checkpoint, resume)
+        return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
+                               time_limit=time_limit, progress=progress, certificate=certificate)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     search = RegionSearch(net, domain, eps, backend, prune)
     if max_regions == 0:

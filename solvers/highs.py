@@ -532,3 +532,47 @@ class PolytopeSupport:
             return math.inf
         # an infeasible polytope cannot occur (Polytope checks its interior); anything else is an error
         raise SolverError(f"HiGHS returned {st} while maximising over the polytope")
+
+
+
+class TranspositionLP:
+    """Floating-point multipliers for the emptiness of ``{x : A x < b}`` (one reused HiGHS model).
+
+    ``solve(A, b)`` solves ``min b^T y  s.t.  A^T y = 0,  sum y = 1,  y >= 0``; an optimum
+    ``<= 0`` is a (floating-point) transposition certificate of the strict system. Returns
+    ``(y, value)`` when the LP is solved, None when it is infeasible (the system is not
+    empty); any other status raises :class:`SolverError`. The caller re-derives an exact
+    certificate from the support of ``y``: nothing here is trusted as a proof.
+    """
+
+    def __init__(self):
+        import highspy
+
+        self._h = highspy.Highs()
+        for k, v in HIGHS_LP_OPTIONS.items():
+            self._h.setOptionValue(k, v)
+        self._inf = highspy.kHighsInf
+        self._table = status_table()
+        self.solves = 0
+
+    def solve(self, A, b):
+        A = np.asarray(A, float)
+        m, n = A.shape
+        h = self._h
+        h.clearModel()
+        h.addVars(m, np.zeros(m), np.full(m, self._inf))
+        cols = np.arange(m, dtype=np.int32)
+        h.changeColsCost(m, cols, np.asarray(b, float))
+        for k in range(n):
+            nz = np.flatnonzero(A[:, k]).astype(np.int32)
+            h.addRow(0.0, 0.0, nz.size, nz, A[nz, k])
+        h.addRow(1.0, 1.0, m, cols, np.ones(m))
+        self.solves += 1
+        h.run()
+        st = h.getModelStatus()
+        status = self._table.get(st, Status.ERROR)
+        if status is Status.OPTIMAL:
+            return np.array(h.getSolution().col_value), float(h.getInfo().objective_function_value)
+        if status is Status.INFEASIBLE:
+            return None
+        raise SolverError(f"HiGHS returned {st} on the transposition LP")

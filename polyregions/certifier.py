@@ -1,0 +1,331 @@
+"""Certified counting: the floating-point search, audited decision by decision in exact arithmetic.
+
+:func:`count_certified` runs the search of :mod:`polyregions.search` with an
+:class:`Auditor` attached. The search reports every branch it drops (a neuron fixed at
+layer entry by the constant-row test, the far-hyperplane filter or the prefilter; a
+hyperplane that does not cut a node; a child thinner than ``eps``) and every leaf:
+
+* a leaf is counted when its float witness, read as the exact dyadic rational it is,
+  lies in the open region of the leaf's pattern inside the open domain (checked with
+  integers, :meth:`ExactNetwork.point_in_region`);
+* a dropped branch gets a transposition certificate for the strict system of its partial
+  pattern with the domain's rows (:mod:`polyregions.exact_lp`): a floating-point dual LP
+  names the rows of a certificate, the exact simplex on those rows alone produces it, and
+  when that fails the exact simplex on the whole system decides;
+* whatever the float search got wrong (a leaf whose witness fails, a dropped branch that
+  is not empty: a sliver thinner than ``eps``) is searched again exactly, neuron by
+  neuron, with the exact simplex alone.
+
+So the certified count is the number of patterns whose open region inside the open
+domain is non-empty (SPEC sections 2 and 6), with no tolerance. Every region and every
+certificate is streamed to a JSON-lines file that :func:`polyregions.certify.check`
+re-checks with :mod:`fractions` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from fractions import Fraction
+from math import lcm
+
+import numpy as np
+
+from .exact_lp import decide_strict, kernel_vector
+from .exact_net import ExactNetwork
+from .result import CertifiedCount
+from .search import RegionSearch
+from .solvers.highs import TranspositionLP
+
+__all__ = ["Auditor", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
+           "count_certified"]
+
+#: The first line of a certificate file names its format.
+CERTIFICATE_FORMAT = "polyregions-certificate/1"
+#: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
+#: then not tried on their own; the exact simplex decides the whole system).
+HINT_VALUE_TOL = 1e-7
+#: Multipliers below this fraction of the largest are left out of the hinted support.
+HINT_SUPPORT_RTOL = 1e-9
+
+
+def _bits_text(bits):
+    return "".join("1" if b else "0" for b in bits)
+
+
+def _fraction_text(v):
+    v = Fraction(v)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+class CertificateWriter:
+    """Streams the certificate of a count to `path` as JSON lines (nothing is kept in memory).
+
+    Lines: a header (format, input dimension, widths, the exact domain, eps), then
+    ``{"region": bits, "den": D, "num": [...]}`` (the interior point ``num / D``),
+    ``{"empty": prefix, "y": {row: multiplier}}`` (a certificate for one partial pattern),
+    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by several
+    partial patterns, ``*`` = free) and ``{"empty": prefix, "ref": id}``, and a trailer
+    with the count. Rows are named by the pattern position or ``"d<k>"`` (domain row k).
+    """
+
+    def __init__(self, path, exact: ExactNetwork, eps: float):
+        self.file = open(path, "w") if path is not None else None
+        if self.file is not None:
+            spec = {k: ([[_fraction_text(v) for v in r] for r in val] if k == "A" else
+                        [_fraction_text(v) for v in val] if k in ("b", "center") else
+                        _fraction_text(val) if k == "radius" else val) for k, val in exact.spec.items()}
+            self._line({"format": CERTIFICATE_FORMAT, "input_dim": exact.dim, "widths": exact.widths,
+                        "domain": spec, "eps": eps})
+
+    def _line(self, obj):
+        self.file.write(json.dumps(obj, separators=(",", ":")))
+        self.file.write("\n")
+
+    def region(self, bits, x):
+        if self.file is not None:
+            x = [Fraction(v) for v in x]
+            den = math.lcm(*(v.denominator for v in x))
+            self._line({"region": _bits_text(bits), "den": den, "num": [int(v * den) for v in x]})
+
+    def empty(self, prefix, y=None, ref=None):
+        if self.file is not None:
+            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else {"y": y})})
+
+    def shared(self, cid, assign, y):
+        if self.file is not None:
+            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign), "y": y})
+
+    def close(self, trailer):
+        if self.file is not None:
+            self._line(trailer)
+            self.file.close()
+            self.file = None
+
+
+def _float_hint(lp, A, b):
+    """Row indices of a floating-point transposition certificate for ``A x < b`` (None: none),
+    from :class:`polyregions.solvers.highs.TranspositionLP` on the unit-normal rows."""
+    Af = np.array([[float(v) for v in row] for row in A], dtype=float)
+    bf = np.array([float(v) for v in b], dtype=float)
+    norms = np.linalg.norm(Af, axis=1)
+    scale = np.where(norms > 0, norms, np.maximum(np.abs(bf), 1.0))
+    found = lp.solve(Af / scale[:, None], bf / scale)
+    if found is None or found[1] > HINT_VALUE_TOL:
+        return None
+    y = found[0]
+    return [i for i in range(len(y)) if y[i] > HINT_SUPPORT_RTOL * y.max()]
+
+
+class Auditor:
+    """Certifies the decisions of one search (see the module docstring); attach it as ``search.audit``.
+
+    ``count``: regions certified so far; ``float_count``: leaves the float search found;
+    ``undecided``: ``[(prefix, why)]``; ``exact_lps`` / ``hint_lps``: solver runs.
+    """
+
+    def __init__(self, exact: ExactNetwork, writer: CertificateWriter):
+        self.exact = exact
+        self.writer = writer
+        self.count = 0
+        self.float_count = 0
+        self.undecided = []
+        self.exact_lps = 0
+        self.hint_lps = 0
+        self._shared = {}
+        self._next_id = 0
+        self._hint_lp = TranspositionLP()
+
+    # ------------------------------------------------------------ exact decisions
+    def _decide(self, bits, extra=()):
+        """Decide the partial pattern `bits` (plus the rows ``extra`` = ``[(position, bit)]``).
+
+        Returns ``(y, point)``: a checked certificate ``{row key: multiplier}`` or an exact
+        interior point (of the lifted space for an L1 ball).
+        """
+        A, b, keys = self.exact.rows(bits)
+        newest = len(bits) - 1
+        for p, bit in extra:
+            row = self.exact.neuron_row(bits, p, bit)
+            if row is not None:
+                A.insert(0, row[0])
+                b.insert(0, row[1])
+                keys.insert(0, p)
+            newest = p
+        if self.exact.box_rows is not None and newest in keys:
+            i = keys.index(newest)
+            y = self._box_certificate(A[i], b[i], newest)
+            if y is not None:
+                return self._checked(y, A, b, keys), None
+        if A:
+            self.hint_lps += 1
+            support = _float_hint(self._hint_lp, A, b)
+            if support:
+                y = kernel_vector([A[i] for i in support])
+                if y is not None:
+                    if sum(y) < 0:
+                        y = [-v for v in y]
+                    if min(y) >= 0 and sum(v * b[i] for v, i in zip(y, support)) <= 0:
+                        return self._checked({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys), None
+                self.exact_lps += 1
+                res = decide_strict([A[i] for i in support], [b[i] for i in support])
+                if res.empty:
+                    return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys), None
+        self.exact_lps += 1
+        res = decide_strict(A, b)
+        if res.empty:
+            return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
+        return None, res.point
+
+    def _box_certificate(self, a, rhs, key):
+        """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
+        (interval arithmetic: ``a . x >= sum_k min(a_k lo_k, a_k hi_k) >= rhs`` on the box)."""
+        (lo_keys, lo, lo_scale), (hi_keys, hi, hi_scale) = self.exact.box_rows
+        y = {key: 1}
+        total = Fraction(0)
+        for k, ak in enumerate(a[: self.exact.dim]):
+            if ak > 0:  # a_k x_k >= a_k lo_k: the row -x_k < -lo_k with multiplier a_k (scaled)
+                y[lo_keys[k]] = Fraction(ak, lo_scale[k])
+                total += ak * lo[k]
+            elif ak < 0:
+                y[hi_keys[k]] = Fraction(-ak, hi_scale[k])
+                total += ak * hi[k]
+        if total < rhs:
+            return None
+        den = lcm(*(Fraction(v).denominator for v in y.values()))
+        return {k: int(v * den) for k, v in y.items()}
+
+    def _checked(self, y, A, b, keys):
+        """`y` after the exact check ``y >= 0, y != 0, y^T A = 0, y^T b <= 0`` (else ArithmeticError),
+        rescaled to the canonical rows (``z_j`` and the domain's own rows)."""
+        index = {k: i for i, k in enumerate(keys)}
+        total = [0] * len(A[0])
+        rhs = 0
+        for k, v in y.items():
+            row = A[index[k]]
+            total = [t + v * a for t, a in zip(total, row)]
+            rhs += v * b[index[k]]
+        if not y or any(v < 0 for v in y.values()) or any(total) or rhs > 0:
+            raise ArithmeticError("a transposition certificate failed its exact check")
+        return {str(k): v * self.exact.row_scale(k) for k, v in y.items()}
+
+    def explore(self, prefix):
+        """Search the subtree of `prefix` exactly (every node decided by the exact simplex)."""
+        try:
+            y, point = self._decide(prefix)
+        except ArithmeticError as err:
+            self.undecided.append((_bits_text(prefix), str(err)))
+            return
+        if y is not None:
+            self.writer.empty(prefix, y=y)
+            return
+        if len(prefix) == self.exact.n_bits:
+            x = point[: self.exact.dim]
+            if not self.exact.point_in_region(prefix, x):
+                self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
+                return
+            self.writer.region(prefix, x)
+            self.count += 1
+            return
+        for bit in (0, 1):
+            self.explore(list(prefix) + [bit])
+
+    # ------------------------------------------------------------ hooks called by the search
+    def entered(self, l, bits, fixed):
+        """Layer `l` entered with pattern `bits`; neurons with ``fixed[j] >= 0`` will not branch:
+        certify once that the opposite state is empty on the whole node."""
+        off = self.exact.offsets[l]
+        certs = {}
+        for j, f in enumerate(fixed):
+            if f < 0:
+                continue
+            p = off + j
+            try:
+                y, _ = self._decide(list(bits), extra=[(p, 1 - f)])
+            except ArithmeticError:
+                y = None
+            if y is None:
+                continue  # decided again at every node that skips it
+            cid = self._next_id
+            self._next_id += 1
+            assign = list(bits) + [None] * (p - off) + [1 - f]
+            self.writer.shared(cid, assign, y)
+            certs[p] = cid
+        self._shared[l] = (tuple(bits), certs)
+
+    def skipped(self, bits, bit):
+        """The search appends a fixed neuron after `bits`: the child with `bit` is dropped."""
+        p = len(bits)
+        l, _ = self.exact.layer_of(p)
+        key, certs = self._shared.get(l, (None, {}))
+        cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
+        if cid is not None:
+            self.writer.empty(list(bits) + [bit], ref=cid)
+        else:
+            self.pruned(bits, bit)
+
+    def pruned(self, bits, bit):
+        """The child ``bits + [bit]`` is dropped by the search: certify it empty or search it exactly."""
+        self.explore(list(bits) + [bit])
+
+    def leaf(self, bits, x):
+        """The search counts the pattern `bits` with the float witness `x`."""
+        self.float_count += 1
+        if self.exact.point_in_region(bits, x):
+            self.writer.region(bits, x)
+            self.count += 1
+        else:
+            self.explore(list(bits))
+
+
+def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
+                    certificate=None) -> CertifiedCount:
+    """The certified count of `net`'s regions in `domain` (see the module docstring).
+
+    Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
+    (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
+    and ``certificate`` (the file written, if any).
+    """
+    exact = ExactNetwork(net, domain)
+    search = RegionSearch(net, domain, eps, backend, prune)
+    writer = CertificateWriter(certificate, exact, eps)
+    auditor = Auditor(exact, writer)
+    search.audit = auditor
+    stats = search.stats
+    t0 = time.perf_counter()
+    if time_limit is not None:
+        search.deadline = t0 + time_limit
+    stopped = None
+    next_report = t0 + 0.5
+    failed = True
+    try:
+        root = search.root()
+        if root is None:
+            auditor.explore([])
+        else:
+            for x, rho, _, _ in search.run(root):
+                auditor.leaf(list(search.bits), x)
+                stats.min_radius = min(stats.min_radius, rho)
+                if max_regions is not None and auditor.count >= max_regions:
+                    stopped = "max_regions"
+                    break
+                if progress is not None and time.perf_counter() >= next_report:
+                    stats.seconds = time.perf_counter() - t0
+                    progress(auditor.count, stats)
+                    next_report = time.perf_counter() + 0.5
+            if stopped is None and search.frontier:
+                stopped = "time_limit"
+                stats.pending = len(search.frontier)
+        failed = False
+    finally:
+        stats.seconds = time.perf_counter() - t0
+        stats.lp_solves = search.lp.lp_solves
+        complete = stopped is None and not failed
+        certified = complete and not auditor.undecided
+        writer.close({"count": auditor.count, "float_count": auditor.float_count, "complete": complete,
+                      "certified": certified, "undecided": [list(u) for u in auditor.undecided]})
+    return CertifiedCount(auditor.count, stats, complete=complete, stopped=stopped, certified=certified,
+                          undecided=list(auditor.undecided), float_count=auditor.float_count,
+                          certificate=None if certificate is None else str(certificate),
+                          exact_lps=auditor.exact_lps, hint_lps=auditor.hint_lps)

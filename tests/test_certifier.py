@@ -1,0 +1,130 @@
+"""Certified counts (polyregions.certifier) against independent exact sources.
+
+Sources: closed forms for lines in the plane (Zaslavsky: 1 + n + C(n, 2) regions for n lines
+in general position in the whole plane; 6 for three concurrent lines; 3 for two parallel
+lines), Whitney's formula (``bounds.generic.whitney_count``, exact one-layer oracle in the
+whole space), and a brute-force exact enumeration of every pattern by Fourier-Motzkin
+elimination (tests/brute_force_exact.py). Every certificate written is re-checked by the
+independent checker :func:`polyregions.certify.check`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import polyregions as pr
+from polyregions.bounds.generic import whitney_count
+from polyregions.certify import check
+
+from .brute_force_exact import domain_rows, exact_patterns
+
+#: A triangle with legs 2^-41: area 2^-83, about 1.03e-25.
+TINY = 2.0 ** -41
+
+
+def certified(net, dom, tmp_path, **kw):
+    """The certified count, after its certificate passed the independent checker."""
+    cert, path = tmp_path / "cert.jsonl", tmp_path / "net.npz"
+    pr.io.save_network(net, path)
+    res = pr.count_regions(net, dom, certify=True, certificate=cert, **kw)
+    report = check(cert, path)
+    assert report.complete and report.count == res.count
+    return res
+
+
+def lines(rows, biases):
+    return pr.Network.from_dense([np.array(rows, float)], [np.array(biases, float)])
+
+
+BOX = pr.Box([-1.0, -1.0], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Whole(2), pr.Ball([0.0, 0.0], 1.0, p=1), pr.Ball([0.0, 0.0], 1.0, p=np.inf)])
+def test_strip_of_width_1e9_is_counted(dom, tmp_path):
+    # x > 0 and x < 1e-9: two parallel lines, 3 regions (the strip between them among them)
+    res = certified(lines([[1.0, 0.0], [-1.0, 0.0]], [0.0, 1e-9]), dom, tmp_path)
+    assert res.count == 3 and res.certified and res.undecided == []
+    assert res.float_count == 2  # the float search at eps = 1e-9 misses the strip
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Whole(2)])
+def test_triangle_of_area_1e25_is_counted(dom, tmp_path):
+    # x > 0, y > 0, x + y < TINY: three lines in general position, 7 regions (Zaslavsky)
+    net = lines([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [0.0, 0.0, TINY])
+    res = certified(net, dom, tmp_path)
+    assert res.count == 7 and res.certified and res.undecided == []
+    assert res.float_count < res.count
+
+
+@pytest.mark.parametrize("offset, expected", [(1e-12, 7), (0.0, 6), (2.0 ** -40, 7)])
+def test_three_lines_nearly_and_exactly_concurrent(offset, expected, tmp_path):
+    # x = 0, y = 0 and x + y = offset: concurrent when offset == 0 (6 regions), else 7
+    net = lines([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -offset])
+    res = certified(net, BOX, tmp_path)
+    assert res.count == expected and res.certified
+    W, b = net.hidden[0]
+    assert certified(net, pr.Whole(2), tmp_path).count == whitney_count(W, b) == expected
+
+
+def test_dyadic_coincidences_in_the_whole_space_match_whitney(tmp_path):
+    # four lines through two common points, and a repeated line, with dyadic coefficients
+    W = [[1.0, 0.5], [0.25, -1.0], [1.25, -0.5], [1.0, 0.5], [-0.75, 0.125]]
+    b = [0.5, -0.25, 0.25, 0.5, 0.0625]
+    net = lines(W, b)
+    res = certified(net, pr.Whole(2), tmp_path)
+    assert res.count == whitney_count(np.array(W), np.array(b)) and res.certified
+
+
+def _integer_net(data, n0, widths):
+    weights, biases, fan_in = [], [], n0
+    ints = st.integers(-2, 2)
+    for n in widths:
+        weights.append(np.array(data.draw(st.lists(st.lists(ints, min_size=fan_in, max_size=fan_in),
+                                                   min_size=n, max_size=n)), float))
+        biases.append(np.array(data.draw(st.lists(ints, min_size=n, max_size=n)), float))
+        fan_in = n
+    return weights, biases
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), widths=st.sampled_from([(3,), (4,), (2, 2), (3, 2), (2, 3)]),
+       whole=st.booleans())
+def test_integer_networks_match_the_brute_force_reference(data, widths, whole, tmp_path):
+    weights, biases = _integer_net(data, 2, widths)
+    net = pr.Network.from_dense(weights, biases)
+    if whole:
+        dom, rows = pr.Whole(2), domain_rows("whole", 2)
+    else:
+        dom, rows = pr.Box([-1.0, -2.0], [2.0, 1.0]), domain_rows("box", 2, ([-1, -2], [2, 1]))
+    expected = exact_patterns(weights, biases, rows)
+    res = certified(net, dom, tmp_path)
+    assert res.certified and res.undecided == []
+    assert res.count == len(expected)
+
+
+def test_refuses_what_it_cannot_certify(tmp_path):
+    net = lines([[1.0, 0.0]], [0.0])
+    with pytest.raises(pr.UnsupportedError, match="workers"):
+        pr.count_regions(net, BOX, certify=True, workers=2)
+    with pytest.raises(pr.UnsupportedError, match="checkpoint"):
+        pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
+    with pytest.raises(pr.UnsupportedError, match="L2 ball"):
+        pr.count_regions(net, pr.Ball([0.0, 0.0], 1.0), certify=True)
+    with pytest.raises(pr.InvalidInputError, match="certificate"):
+        pr.count_regions(net, BOX, certificate=tmp_path / "c.jsonl")
+
+
+def test_a_generic_net_keeps_the_float_count_and_samples_agree(tmp_path):
+    rng = np.random.default_rng(3)
+    net = pr.Network.from_dense([rng.normal(size=(6, 2)), rng.normal(size=(5, 6))],
+                                [rng.normal(size=6), rng.normal(size=5)])
+    res = certified(net, BOX, tmp_path)
+    assert res.certified and res.count == res.float_count
+    seen = {tuple(p) for p in net.pattern(BOX.sample(20000, rng)).astype(int)}
+    W1, b1 = net.hidden[0]
+    expected = exact_patterns([net.hidden[0][0], net.hidden[1][0]], [b1, net.hidden[1][1]],
+                              domain_rows("box", 2, ([-1, -1], [1, 1])))
+    assert seen <= expected and len(expected) == res.count
