@@ -37,8 +37,9 @@ from .exact_net import ExactNetwork
 from .result import CertifiedCount
 from .search import RegionSearch
 from .solvers.highs import TranspositionLP
+from .solvers.scipy_lp import transposition_nnls
 
-__all__ = ["Auditor", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
+__all__ = ["Auditor", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
            "count_certified"]
 
 #: The first line of a certificate file names its format.
@@ -46,6 +47,8 @@ CERTIFICATE_FORMAT = "polyregions-certificate/1"
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
 HINT_VALUE_TOL = 1e-7
+#: A non-negative least-squares hint with a larger residual is not used (the LP hint is tried).
+HINT_NNLS_RESIDUAL = 1e-9
 #: Multipliers below this fraction of the largest are left out of the hinted support.
 HINT_SUPPORT_RTOL = 1e-9
 
@@ -105,16 +108,27 @@ class CertificateWriter:
 
 
 def _float_hint(lp, A, b):
-    """Row indices of a floating-point transposition certificate for ``A x < b`` (None: none),
-    from :class:`polyregions.solvers.highs.TranspositionLP` on the unit-normal rows."""
-    Af = np.array([[float(v) for v in row] for row in A], dtype=float)
-    bf = np.array([float(v) for v in b], dtype=float)
+    """Row indices of a floating-point transposition certificate for ``A x < b`` (None: none).
+
+    On the unit-normal rows: first non-negative least squares
+    (:func:`polyregions.solvers.scipy_lp.transposition_nnls`, certificates with
+    ``b^T y < 0``), then the LP :class:`polyregions.solvers.highs.TranspositionLP` (which
+    also finds those with ``b^T y = 0``, e.g. at exact coincidences).
+    """
+    Af, bf = np.empty((len(A), len(A[0]))), np.empty(len(A))
+    for i, (row, rhs) in enumerate(zip(A, b)):  # each row divided by a power of 2 first: no float overflow
+        shift = 1 << max(max(abs(v) for v in row + [rhs]).bit_length() - 64, 0)
+        Af[i] = [v / shift for v in row]
+        bf[i] = rhs / shift
     norms = np.linalg.norm(Af, axis=1)
     scale = np.where(norms > 0, norms, np.maximum(np.abs(bf), 1.0))
-    found = lp.solve(Af / scale[:, None], bf / scale)
-    if found is None or found[1] > HINT_VALUE_TOL:
-        return None
-    y = found[0]
+    Af, bf = Af / scale[:, None], bf / scale
+    y, residual = transposition_nnls(Af, bf)
+    if residual > HINT_NNLS_RESIDUAL:
+        found = lp.solve(Af, bf)
+        if found is None or found[1] > HINT_VALUE_TOL:
+            return None
+        y = found[0]
     return [i for i in range(len(y)) if y[i] > HINT_SUPPORT_RTOL * y.max()]
 
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import combinations
 from math import lcm
 
 __all__ = ["StrictSystemResult", "decide_strict", "determinant", "integer_multipliers", "kernel_vector",
-           "solve_square"]
+           "MINORS_UP_TO", "solve_square"]
 
 
 @dataclass
@@ -90,13 +91,41 @@ def determinant(M):
     return sign * M[n - 1][n - 1] if n else 1
 
 
+#: Up to this dimension the left kernel of ``n + 1`` rows comes from all maximal minors at once
+#: (Laplace expansion, ``n 2^n`` products); beyond it from ``n + 1`` Bareiss determinants.
+MINORS_UP_TO = 6
+
+
+def _maximal_minors(A):
+    """``y_i = (-1)^i det(A without row i)`` for the ``(n + 1) x n`` integer matrix `A`: the
+    minors of the columns ``0..k-1`` over every ``k``-subset of rows, built up column by column."""
+    m = len(A)
+    n = m - 1
+    minors = {(): 1}
+    for k in range(n):
+        nxt = {}
+        for rows in combinations(range(m), k + 1):
+            total = 0
+            for pos, r in enumerate(rows):
+                sub = minors.get(rows[:pos] + rows[pos + 1:])
+                if sub:
+                    term = A[r][k] * sub
+                    total += -term if (k + pos) % 2 else term
+            nxt[rows] = total
+        minors = nxt
+    return [(-1) ** i * minors[tuple(r for r in range(m) if r != i)] for i in range(m)]
+
+
 def kernel_vector(A):
     """An integer vector ``y != 0`` with ``y^T A = 0`` when the rows of `A` span a one-dimensional
     dependency (the left kernel has dimension 1), else None (Gaussian elimination over Q)."""
     m = len(A)
     n = len(A[0]) if m else 0
     if m == n + 1:  # Cramer: y_i = (-1)^i det(A without row i); nonzero when A has rank n
-        y = [(-1) ** i * determinant([list(r) for k, r in enumerate(A) if k != i]) for i in range(m)]
+        if n <= MINORS_UP_TO:
+            y = _maximal_minors(A)
+        else:
+            y = [(-1) ** i * determinant([list(r) for k, r in enumerate(A) if k != i]) for i in range(m)]
         if any(y):
             return y
     # row-reduce A^T (n x m); the kernel of A^T is the left kernel of A

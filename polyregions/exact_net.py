@@ -91,6 +91,7 @@ class ExactNetwork:
         self.box_rows = self._box_rows()
         self._cache = {}
         self._cache_size = cache_size
+        self._layer_index = [(l, j) for l, w in enumerate(self.widths) for j in range(w)]
         self._scales = [1]
         for _, _, den in self.layers:
             self._scales.append(self._scales[-1] * den)
@@ -152,26 +153,31 @@ class ExactNetwork:
         return self._scales[l + 1]
 
     def layer_of(self, p):
-        for l in range(len(self.widths)):
-            if p < self.offsets[l + 1]:
-                return l, p - self.offsets[l]
-        raise IndexError(p)
+        return self._layer_index[p]
 
     def maps(self, bits, l):
         """``(G_l, c_l)`` for the first ``offsets[l]`` bits of `bits` (object arrays of ints)."""
+        return self._layer(bits, l)[:2]
+
+    def _layer(self, bits, l):
+        """``(G_l, c_l, on rows, off rows)`` for the pattern ``bits[:offsets[l]]`` (cached)."""
         key = tuple(bits[: self.offsets[l]])
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         if l == 0:
             Wi, bi, _ = self.layers[0]
-            out = (Wi, bi)
+            G, c = Wi, bi
         else:
-            G, c = self.maps(bits, l - 1)
+            Gp, cp = self._layer(bits, l - 1)[:2]
             beta = np.array(bits[self.offsets[l - 1]: self.offsets[l]], dtype=object)
             Wi, bi, _ = self.layers[l]
             Wb = Wi * beta[None, :]
-            out = (Wb.dot(G), Wb.dot(c) + bi * self._scales[l])
+            G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l]
+        pad = [0] * self.lift
+        on = [([-int(v) for v in g] + pad, int(cj)) for g, cj in zip(G, c)]
+        off = [None if cj == 0 and not any(g) else ([int(v) for v in g] + pad, -int(cj)) for g, cj in zip(G, c)]
+        out = (G, c, on, off)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[key] = out
@@ -179,21 +185,18 @@ class ExactNetwork:
 
     def neuron_row(self, bits, p, bit):
         """The strict row ``(a, b)`` of position `p` with state `bit` (None: identically zero, off)."""
-        l, j = self.layer_of(p)
-        G, c = self.maps(bits, l)
-        g, cj = G[j], c[j]
-        if bit:
-            return [-int(v) for v in g] + [0] * self.lift, int(cj)
-        if cj == 0 and not any(g):
-            return None
-        return [int(v) for v in g] + [0] * self.lift, -int(cj)
+        l, j = self._layer_index[p]
+        layer = self._layer(bits, l)
+        return layer[2][j] if bit else layer[3][j]
 
     def rows(self, bits, positions=None):
         """The strict system of the partial pattern `bits` (all its positions, or `positions`)
         and the domain: ``(A, b, keys)``."""
         A, b, keys = [], [], []
         for p in (range(len(bits)) if positions is None else positions):
-            row = self.neuron_row(bits, p, bits[p])
+            l, j = self._layer_index[p]
+            layer = self._layer(bits, l)
+            row = layer[2][j] if bits[p] else layer[3][j]
             if row is not None:
                 A.append(row[0])
                 b.append(row[1])

@@ -97,6 +97,23 @@ def l2_tangent_cut(center, radius, x):
     return u, float(u @ center + radius)
 
 
+def transposition_nnls(A, b):
+    """Floating-point multipliers ``y >= 0`` with ``A^T y = 0`` and ``b^T y = -1``, if any.
+
+    ``scipy.optimize.nnls`` on ``min |A^T y|^2 + (b^T y + 1)^2, y >= 0``: a zero residual
+    is a (floating-point) transposition certificate of the emptiness of ``{x : A x < b}``.
+    Returns ``(y, residual)``; nothing here is a proof (the caller derives an exact one).
+    """
+    from scipy.optimize import nnls
+
+    A = np.asarray(A, float)
+    M = np.vstack([A.T, np.asarray(b, float)[None, :]])
+    rhs = np.zeros(M.shape[0])
+    rhs[-1] = -1.0
+    y, residual = nnls(M, rhs)
+    return y, float(residual)
+
+
 class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 

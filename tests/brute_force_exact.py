@@ -13,7 +13,7 @@ import itertools
 from fractions import Fraction
 
 
-def _strict_feasible(rows, n):
+def strict_feasible(rows, n):
     """Whether ``a . x < b`` for all ``(a, b)`` in `rows` has a solution in ``Q^n`` (Fourier-Motzkin)."""
     rows = [([Fraction(v) for v in a], Fraction(b)) for a, b in rows]
     for k in range(n):
@@ -65,6 +65,6 @@ def exact_patterns(weights, biases, dom_rows):
             G = [Z[j] if pattern[k + j] else [Fraction(0)] * n for j in range(len(bl))]
             c = [z0[j] if pattern[k + j] else Fraction(0) for j in range(len(bl))]
             k += len(bl)
-        if _strict_feasible(rows, n):
+        if strict_feasible(rows, n):
             found.add(pattern)
     return found
