@@ -107,29 +107,24 @@ class CertificateWriter:
             self.file = None
 
 
-def _float_hint(lp, A, b):
-    """Row indices of a floating-point transposition certificate for ``A x < b`` (None: none).
+def _float_hint(lp, F):
+    """Row indices of a floating-point transposition certificate for the unit rows ``F = [a | b]``
+    (None: none found).
 
-    On the unit-normal rows: first non-negative least squares
-    (:func:`polyregions.solvers.scipy_lp.transposition_nnls`, certificates with
-    ``b^T y < 0``), then the LP :class:`polyregions.solvers.highs.TranspositionLP` (which
-    also finds those with ``b^T y = 0``, e.g. at exact coincidences).
+    First non-negative least squares (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
+    certificates with ``b^T y < 0``), then the LP
+    :class:`polyregions.solvers.highs.TranspositionLP` (which also finds those with
+    ``b^T y = 0``, as at exact coincidences).
     """
-    Af, bf = np.empty((len(A), len(A[0]))), np.empty(len(A))
-    for i, (row, rhs) in enumerate(zip(A, b)):  # each row divided by a power of 2 first: no float overflow
-        shift = 1 << max(max(abs(v) for v in row + [rhs]).bit_length() - 64, 0)
-        Af[i] = [v / shift for v in row]
-        bf[i] = rhs / shift
-    norms = np.linalg.norm(Af, axis=1)
-    scale = np.where(norms > 0, norms, np.maximum(np.abs(bf), 1.0))
-    Af, bf = Af / scale[:, None], bf / scale
+    F = np.array(F)
+    Af, bf = F[:, :-1], F[:, -1]
     y, residual = transposition_nnls(Af, bf)
     if residual > HINT_NNLS_RESIDUAL:
         found = lp.solve(Af, bf)
         if found is None or found[1] > HINT_VALUE_TOL:
             return None
         y = found[0]
-    return [i for i in range(len(y)) if y[i] > HINT_SUPPORT_RTOL * y.max()]
+    return np.flatnonzero(y > HINT_SUPPORT_RTOL * y.max()).tolist()
 
 
 class Auditor:
@@ -150,47 +145,82 @@ class Auditor:
         self._shared = {}
         self._next_id = 0
         self._hint_lp = TranspositionLP()
+        self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
 
     # ------------------------------------------------------------ exact decisions
     def _decide(self, bits, extra=()):
         """Decide the partial pattern `bits` (plus the rows ``extra`` = ``[(position, bit)]``).
 
         Returns ``(y, point)``: a checked certificate ``{row key: multiplier}`` or an exact
-        interior point (of the lifted space for an L1 ball).
+        interior point (of the lifted space for an L1 ball). The rows of neurons already
+        certified not to cut the node are left out first (they are implied by the others).
         """
-        A, b, keys = self.exact.rows(bits)
-        newest = len(bits) - 1
-        for p, bit in extra:
-            row = self.exact.neuron_row(bits, p, bit)
-            if row is not None:
-                A.insert(0, row[0])
-                b.insert(0, row[1])
-                keys.insert(0, p)
-            newest = p
-        if self.exact.box_rows is not None and newest in keys:
-            i = keys.index(newest)
-            y = self._box_certificate(A[i], b[i], newest)
+        lean = self._lean_positions(bits)
+        if lean is not None:
+            y = self._certificate(*self.exact.rows(bits, lean, extra), len(bits) - 1 if not extra else extra[-1][0])
             if y is not None:
-                return self._checked(y, A, b, keys), None
-        if A:
-            self.hint_lps += 1
-            support = _float_hint(self._hint_lp, A, b)
-            if support:
-                y = kernel_vector([A[i] for i in support])
-                if y is not None:
-                    if sum(y) < 0:
-                        y = [-v for v in y]
-                    if min(y) >= 0 and sum(v * b[i] for v, i in zip(y, support)) <= 0:
-                        return self._checked({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys), None
-                self.exact_lps += 1
-                res = decide_strict([A[i] for i in support], [b[i] for i in support])
-                if res.empty:
-                    return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys), None
+                return y, None
+        A, b, keys, F = self.exact.rows(bits, None, extra)
+        y = self._certificate(A, b, keys, F, len(bits) - 1 if not extra else extra[-1][0])
+        if y is not None:
+            return y, None
         self.exact_lps += 1
         res = decide_strict(A, b)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         return None, res.point
+
+    def _certificate(self, A, b, keys, F, newest):
+        """A checked certificate from the box alone or from a floating-point hint's support, or None."""
+        if self.exact.box_rows is not None and newest in keys:
+            i = keys.index(newest)
+            y = self._box_certificate(A[i], b[i], newest)
+            if y is not None:
+                return self._checked(y, A, b, keys)
+        if not A:
+            return None
+        self.hint_lps += 1
+        support = _float_hint(self._hint_lp, F)
+        if not support:
+            return None
+        y = kernel_vector([A[i] for i in support])
+        if y is not None:
+            if sum(y) < 0:
+                y = [-v for v in y]
+            if min(y) >= 0 and sum(v * b[i] for v, i in zip(y, support)) <= 0:
+                return self._checked({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
+        self.exact_lps += 1
+        res = decide_strict([A[i] for i in support], [b[i] for i in support])
+        if res.empty:
+            return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
+        return None
+
+    def _lean_positions(self, bits):
+        """The positions of `bits` whose rows are not known to be implied (None: all are needed)."""
+        path, noncut = self._path, self._noncut
+        d = 0
+        limit = min(len(bits), len(path))
+        while d < limit and bits[d] == path[d]:
+            d += 1
+        skip = [i for i in range(d) if noncut[i]]
+        if not skip:
+            return None
+        skip = set(skip)
+        return [i for i in range(len(bits)) if i not in skip]
+
+    def _note_noncut(self, bits, dropped):
+        """The child ``bits + [dropped]`` is certified empty: the row of position ``len(bits)`` is
+        implied on the kept child ``bits + [1 - dropped]`` and all below it."""
+        path, noncut = self._path, self._noncut
+        d = 0
+        limit = min(len(bits), len(path))
+        while d < limit and bits[d] == path[d]:
+            d += 1
+        del path[d:], noncut[d:]
+        path.extend(bits[d:])
+        noncut.extend([False] * (len(bits) - d))
+        path.append(1 - dropped)
+        noncut.append(True)
 
     def _box_certificate(self, a, rhs, key):
         """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
@@ -225,25 +255,27 @@ class Auditor:
         return {str(k): v * self.exact.row_scale(k) for k, v in y.items()}
 
     def explore(self, prefix):
-        """Search the subtree of `prefix` exactly (every node decided by the exact simplex)."""
+        """Search the subtree of `prefix` exactly (every node decided by the exact simplex);
+        True when `prefix` itself is certified empty."""
         try:
             y, point = self._decide(prefix)
         except ArithmeticError as err:
             self.undecided.append((_bits_text(prefix), str(err)))
-            return
+            return False
         if y is not None:
             self.writer.empty(prefix, y=y)
-            return
+            return True
         if len(prefix) == self.exact.n_bits:
             x = point[: self.exact.dim]
             if not self.exact.point_in_region(prefix, x):
                 self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
-                return
+                return False
             self.writer.region(prefix, x)
             self.count += 1
-            return
+            return False
         for bit in (0, 1):
             self.explore(list(prefix) + [bit])
+        return False
 
     # ------------------------------------------------------------ hooks called by the search
     def entered(self, l, bits, fixed):
@@ -276,12 +308,14 @@ class Auditor:
         cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
         if cid is not None:
             self.writer.empty(list(bits) + [bit], ref=cid)
+            self._note_noncut(bits, bit)
         else:
             self.pruned(bits, bit)
 
     def pruned(self, bits, bit):
         """The child ``bits + [bit]`` is dropped by the search: certify it empty or search it exactly."""
-        self.explore(list(bits) + [bit])
+        if self.explore(list(bits) + [bit]):
+            self._note_noncut(bits, bit)
 
     def leaf(self, bits, x):
         """The search counts the pattern `bits` with the float witness `x`."""

@@ -41,6 +41,22 @@ def _row_scale(row, ints):
     return int(Fraction(ints[k]) / Fraction(row[k]))
 
 
+def _unit_rows(rows):
+    """Floating-point ``[a | b] / |a|`` of the integer rows (``[0 | sign b]`` for a zero ``a``; None kept)."""
+    out = []
+    for row in rows:
+        if row is None:
+            out.append(None)
+            continue
+        a, b = row
+        top = max(max(abs(v) for v in a), abs(b)).bit_length()
+        shift = 1 << max(top - 64, 0)  # no float overflow however large the integers
+        v = np.array([x / shift for x in a] + [b / shift])
+        norm = np.linalg.norm(v[:-1])
+        out.append(v / norm if norm > 0 else np.sign(v))
+    return out
+
+
 def _dyadic_layer(W, b):
     """``(Wi, bi, e)`` with ``W = Wi / 2^e`` and ``b = bi / 2^e`` exactly (object arrays of ints)."""
     vals = [Fraction(float(v)) for v in np.concatenate([W.ravel(), b.ravel()])]
@@ -89,6 +105,8 @@ class ExactNetwork:
         self.domain_scale = []
         self.domain_A, self.domain_b = self._domain_rows()
         self.box_rows = self._box_rows()
+        self._domain_keys = [f"d{k}" for k in range(len(self.domain_b))]
+        self._domain_unit = _unit_rows(list(zip(self.domain_A, self.domain_b)))
         self._cache = {}
         self._cache_size = cache_size
         self._layer_index = [(l, j) for l, w in enumerate(self.widths) for j in range(w)]
@@ -177,7 +195,7 @@ class ExactNetwork:
         pad = [0] * self.lift
         on = [([-int(v) for v in g] + pad, int(cj)) for g, cj in zip(G, c)]
         off = [None if cj == 0 and not any(g) else ([int(v) for v in g] + pad, -int(cj)) for g, cj in zip(G, c)]
-        out = (G, c, on, off)
+        out = (G, c, on, off, _unit_rows(on), _unit_rows(off))
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[key] = out
@@ -189,23 +207,28 @@ class ExactNetwork:
         layer = self._layer(bits, l)
         return layer[2][j] if bit else layer[3][j]
 
-    def rows(self, bits, positions=None):
-        """The strict system of the partial pattern `bits` (all its positions, or `positions`)
-        and the domain: ``(A, b, keys)``."""
-        A, b, keys = [], [], []
-        for p in (range(len(bits)) if positions is None else positions):
+    def rows(self, bits, positions=None, extra=()):
+        """The strict system of the partial pattern `bits` (all its positions, or `positions`),
+        the rows ``extra`` = ``[(position, bit)]`` first, and the domain's rows:
+        ``(A, b, keys, F)`` with integer ``A, b``, ``keys`` naming each row (a position or
+        ``"d<k>"``) and ``F`` the floating-point unit rows ``[a | b] / |a|``."""
+        A, b, keys, F = [], [], [], []
+        chosen = [(p, bit) for p, bit in extra]
+        chosen += [(p, bits[p]) for p in (range(len(bits)) if positions is None else positions)]
+        for p, bit in chosen:
             l, j = self._layer_index[p]
             layer = self._layer(bits, l)
-            row = layer[2][j] if bits[p] else layer[3][j]
+            row = layer[2][j] if bit else layer[3][j]
             if row is not None:
                 A.append(row[0])
                 b.append(row[1])
                 keys.append(p)
-        for k, (a, rhs) in enumerate(zip(self.domain_A, self.domain_b)):
-            A.append(a)
-            b.append(rhs)
-            keys.append(f"d{k}")
-        return A, b, keys
+                F.append(layer[4][j] if bit else layer[5][j])
+        A += self.domain_A
+        b += self.domain_b
+        keys += self._domain_keys
+        F += self._domain_unit
+        return A, b, keys, F
 
     def point_in_region(self, bits, x) -> bool:
         """Whether the rational point `x` lies in the open region of the full pattern `bits`
