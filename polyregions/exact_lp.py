@@ -50,21 +50,35 @@ def integer_multipliers(values) -> list:
     return [int(v * den) for v in values]
 
 
+def _reduce(T, ncols):
+    """Reduce the Fraction rows `T` in place to reduced row echelon form over the first `ncols`
+    columns (Gauss-Jordan); returns the pivot columns."""
+    pivots = []
+    r = 0
+    for c in range(ncols):
+        piv = next((i for i in range(r, len(T)) if T[i][c] != 0), None)
+        if piv is None:
+            continue
+        T[r], T[piv] = T[piv], T[r]
+        p = T[r][c]
+        T[r] = [v / p for v in T[r]]
+        for i in range(len(T)):
+            if i != r and T[i][c] != 0:
+                f = T[i][c]
+                T[i] = [v - f * w for v, w in zip(T[i], T[r])]
+        pivots.append(c)
+        r += 1
+        if r == len(T):
+            break
+    return pivots
+
+
 def solve_square(M, rhs):
     """The solution of the square exact system ``M u = rhs`` (None when ``M`` is singular)."""
     n = len(M)
     T = [[Fraction(v) for v in row] + [Fraction(r)] for row, r in zip(M, rhs)]
-    for col in range(n):
-        piv = next((r for r in range(col, n) if T[r][col] != 0), None)
-        if piv is None:
-            return None
-        T[col], T[piv] = T[piv], T[col]
-        p = T[col][col]
-        T[col] = [v / p for v in T[col]]
-        for r in range(n):
-            if r != col and T[r][col] != 0:
-                f = T[r][col]
-                T[r] = [v - f * w for v, w in zip(T[r], T[col])]
+    if len(_reduce(T, n)) < n:
+        return None
     return [T[r][n] for r in range(n)]
 
 
@@ -130,23 +144,7 @@ def kernel_vector(A):
             return y
     # row-reduce A^T (n x m); the kernel of A^T is the left kernel of A
     T = [[Fraction(A[i][k]) for i in range(m)] for k in range(n)]
-    pivots = []
-    r = 0
-    for c in range(m):
-        piv = next((i for i in range(r, n) if T[i][c] != 0), None)
-        if piv is None:
-            continue
-        T[r], T[piv] = T[piv], T[r]
-        p = T[r][c]
-        T[r] = [v / p for v in T[r]]
-        for i in range(n):
-            if i != r and T[i][c] != 0:
-                f = T[i][c]
-                T[i] = [v - f * w for v, w in zip(T[i], T[r])]
-        pivots.append(c)
-        r += 1
-        if r == n:
-            break
+    pivots = _reduce(T, m)
     free = [c for c in range(m) if c not in pivots]
     if len(free) != 1:
         return None
