@@ -32,14 +32,14 @@ from math import lcm
 
 import numpy as np
 
-from .exact_lp import decide_strict, kernel_vector
+from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
 from .exact_net import ExactNetwork
 from .result import CertifiedCount
 from .search import RegionSearch
 from .solvers.highs import TranspositionLP
 from .solvers.scipy_lp import transposition_nnls
 
-__all__ = ["Auditor", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
+__all__ = ["Auditor", "CERTIFICATE_FORMAT", "BALL_HALVINGS", "CertificateWriter", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
            "count_certified"]
 
 #: The first line of a certificate file names its format.
@@ -49,6 +49,8 @@ CERTIFICATE_FORMAT = "polyregions-certificate/1"
 HINT_VALUE_TOL = 1e-7
 #: A non-negative least-squares hint with a larger residual is not used (the LP hint is tried).
 HINT_NNLS_RESIDUAL = 1e-9
+#: Points tried between the projection of an L2 ball's centre and an interior point of the node.
+BALL_HALVINGS = 60
 #: Multipliers below this fraction of the largest are left out of the hinted support.
 HINT_SUPPORT_RTOL = 1e-9
 
@@ -67,7 +69,8 @@ class CertificateWriter:
 
     Lines: a header (format, input dimension, widths, the exact domain, eps), then
     ``{"region": bits, "den": D, "num": [...]}`` (the interior point ``num / D``),
-    ``{"empty": prefix, "y": {row: multiplier}}`` (a certificate for one partial pattern),
+    ``{"empty": prefix, "y": {row: multiplier}}`` (a certificate for one partial pattern;
+    with ``"ball": true`` the L2 ball's projection form ``y^T (A c - b) >= r |A^T y|``),
     ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by several
     partial patterns, ``*`` = free) and ``{"empty": prefix, "ref": id}``, and a trailer
     with the count. Rows are named by the pattern position or ``"d<k>"`` (domain row k).
@@ -92,13 +95,13 @@ class CertificateWriter:
             den = math.lcm(*(v.denominator for v in x))
             self._line({"region": _bits_text(bits), "den": den, "num": [int(v * den) for v in x]})
 
-    def empty(self, prefix, y=None, ref=None):
+    def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
-            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else {"y": y})})
+            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else cert)})
 
-    def shared(self, cid, assign, y):
+    def shared(self, cid, assign, cert):
         if self.file is not None:
-            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign), "y": y})
+            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign), **cert})
 
     def close(self, trailer):
         if self.file is not None:
@@ -164,11 +167,70 @@ class Auditor:
         y = self._certificate(A, b, keys, F, len(bits) - 1 if not extra else extra[-1][0])
         if y is not None:
             return y, None
+        if self.exact.ball is not None:
+            return self._decide_in_ball(A, b, keys, F)
         self.exact_lps += 1
         res = decide_strict(A, b)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         return None, res.point
+
+    def _decide_in_ball(self, A, b, keys, F):
+        """The L2 ball ``|x - c| < r``: a projection certificate, or a point of the node in the ball.
+
+        With the rows ``S`` of the least-distance hint, ``y_S`` solves ``A_S A_S^T y = A_S c - b_S``
+        exactly (then ``c - A_S^T y`` is the projection of ``c`` on the node's closure when ``S``
+        is its active set); it certifies emptiness when ``y >= 0`` and
+        ``y^T (A c - b) >= r |A^T y|`` (squared). Otherwise the exact simplex gives a point ``q``
+        of the open polyhedron, and the points ``p + (q - p) / 2^k`` between the projection
+        ``p`` and ``q`` are tried; failing all that the node is left undecided.
+        """
+        c, r = self.exact.ball
+        support, projection = None, None
+        if A:
+            Fa = np.array(F)
+            cf = np.array([float(v) for v in c])
+            y, _ = transposition_nnls(Fa[:, :-1], Fa[:, -1] - Fa[:, :-1] @ cf)
+            support = np.flatnonzero(y > HINT_SUPPORT_RTOL * max(y.max(), 1e-300)).tolist()
+        if support:
+            AS = [[Fraction(v) for v in A[i]] for i in support]
+            gap = [sum(a * ck for a, ck in zip(row, c)) - b[i] for row, i in zip(AS, support)]
+            gram = [[sum(u * v for u, v in zip(r1, r2)) for r2 in AS] for r1 in AS]
+            ys = solve_square(gram, gap)
+            if ys is not None:
+                normal = [sum(yi * row[k] for yi, row in zip(ys, AS)) for k in range(len(c))]
+                projection = [ck - nk for ck, nk in zip(c, normal)]
+                s = sum(yi * g for yi, g in zip(ys, gap))
+                if min(ys) >= 0 and any(ys) and s >= 0 and s * s >= r * r * sum(v * v for v in normal):
+                    y = integer_multipliers(ys)
+                    cert = self._checked_ball({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
+                    return cert, None
+        self.exact_lps += 1
+        res = decide_strict(A, b)
+        if res.empty:
+            return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
+        q = res.point
+        candidates = [q] if projection is None else [q] + [
+            [pk + (qk - pk) / 2 ** k for pk, qk in zip(projection, q)] for k in range(1, BALL_HALVINGS + 1)]
+        for x in candidates:
+            inside = sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r
+            if inside and all(sum(a * xk for a, xk in zip(row, x)) < rhs for row, rhs in zip(A, b)):
+                return None, x
+        raise ArithmeticError("L2 ball: neither a projection certificate nor a point inside was found")
+
+    def _checked_ball(self, y, A, b, keys):
+        """`y` after the exact check of the projection certificate, rescaled to the canonical rows."""
+        c, r = self.exact.ball
+        index = {k: i for i, k in enumerate(keys)}
+        normal = [Fraction(0)] * len(c)
+        s = Fraction(0)
+        for k, v in y.items():
+            row, rhs = A[index[k]], b[index[k]]
+            normal = [t + v * a for t, a in zip(normal, row)]
+            s += v * (sum(a * ck for a, ck in zip(row, c)) - rhs)
+        if not y or min(y.values()) < 0 or s < 0 or s * s < r * r * sum(t * t for t in normal):
+            raise ArithmeticError("an L2-ball certificate failed its exact check")
+        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}, "ball": True}
 
     def _certificate(self, A, b, keys, F, newest):
         """A checked certificate from the box alone or from a floating-point hint's support, or None."""
@@ -252,7 +314,7 @@ class Auditor:
             rhs += v * b[index[k]]
         if not y or any(v < 0 for v in y.values()) or any(total) or rhs > 0:
             raise ArithmeticError("a transposition certificate failed its exact check")
-        return {str(k): v * self.exact.row_scale(k) for k, v in y.items()}
+        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}}
 
     def explore(self, prefix):
         """Search the subtree of `prefix` exactly (every node decided by the exact simplex);
@@ -263,10 +325,10 @@ class Auditor:
             self.undecided.append((_bits_text(prefix), str(err)))
             return False
         if y is not None:
-            self.writer.empty(prefix, y=y)
+            self.writer.empty(prefix, cert=y)
             return True
         if len(prefix) == self.exact.n_bits:
-            x = point[: self.exact.dim]
+            x = (list(point) + [Fraction(0)] * self.exact.dim)[: self.exact.dim]  # no rows at all: any point
             if not self.exact.point_in_region(prefix, x):
                 self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
                 return False

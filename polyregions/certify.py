@@ -17,11 +17,14 @@ weights, each read as the exact rational a float64 is) and from the certificate'
   identically zero off neuron; domain row ``k``) ``sum y_i a_i = 0`` and
   ``sum y_i b_i <= 0`` (Motzkin's transposition theorem: the strict system is empty);
   a shared certificate holds for every partial pattern that agrees with its assignment;
+  in an L2 ball ``|x - c| < r`` a certificate marked ``ball`` instead needs ``y >= 0``,
+  ``y != 0`` and ``y^T (A c - b) >= r |A^T y|`` (checked squared, with ``y^T (A c - b) >= 0``):
+  the half-space ``y^T A x < y^T b`` implied by the rows misses the open ball;
 * coverage: the patterns of the regions and the empty prefixes form a complete prefix
   code (no one a prefix of another, and ``sum 2^-length = 1``), so every pattern is
   counted once or lies in a certified empty branch: the count is exact.
 
-Domain rows, in order: the header's ``A x < b`` rows; for an L1 ball, in ``(x, u)``,
+Domain rows, in order: the header's ``A x < b`` rows; none for the L2 ball; for an L1 ball, in ``(x, u)``,
 ``x_k - u_k < c_k`` and ``-x_k - u_k < -c_k`` for each ``k``, then ``sum_k u_k < r``.
 """
 
@@ -78,6 +81,9 @@ class _Checker:
             self.rows = []
         elif kind == "rows":
             self.rows = [([Fraction(v) for v in a], Fraction(r)) for a, r in zip(d["A"], d["b"])]
+        elif kind == "l2":
+            self.center, self.radius = [Fraction(v) for v in d["center"]], Fraction(d["radius"])
+            self.rows = []
         elif kind == "l1":
             self.lift = n
             c, r = [Fraction(v) for v in d["center"]], Fraction(d["radius"])
@@ -131,9 +137,10 @@ class _Checker:
             raise CertificateError(f"row {p} is identically zero on {bits!r}: it is not a constraint")
         return list(G[j]) + pad, -c[j]
 
-    def check_multipliers(self, bits, y):
+    def check_multipliers(self, bits, y, ball=False):
         total = [Fraction(0)] * (self.n + self.lift)
         rhs = Fraction(0)
+        gap = Fraction(0)  # y^T (A c - b), for the L2 ball's projection form
         positive = False
         for key, v in y.items():
             v = Fraction(v)
@@ -146,7 +153,15 @@ class _Checker:
                 a, r = self.neuron_row(bits, int(key))
             total = [t + v * ai for t, ai in zip(total, a)]
             rhs += v * r
-        if not positive or any(total) or rhs > 0:
+            if ball:
+                gap += v * (sum(ai * ci for ai, ci in zip(a, self.center)) - r)
+        if ball:
+            if self.domain["kind"] != "l2":
+                raise CertificateError(f"an L2-ball certificate for {bits!r} in a {self.domain['kind']} domain")
+            proves = positive and gap >= 0 and gap * gap >= self.radius ** 2 * sum(t * t for t in total)
+        else:
+            proves = positive and not any(total) and rhs <= 0
+        if not proves:
             raise CertificateError(f"the certificate of {bits!r} does not prove emptiness")
 
     def check_region(self, bits, x):
@@ -157,6 +172,8 @@ class _Checker:
             raise CertificateError(f"the point of region {bits} is not inside the domain")
         if kind == "l1" and not sum(abs(xi - ci) for xi, ci in zip(x, self.center)) < self.radius:
             raise CertificateError(f"the point of region {bits} is not inside the L1 ball")
+        if kind == "l2" and not sum((xi - ci) ** 2 for xi, ci in zip(x, self.center)) < self.radius ** 2:
+            raise CertificateError(f"the point of region {bits} is not inside the L2 ball")
         h = x
         for l in range(len(self.widths)):
             W, b = self.W[l], self.b[l]
@@ -198,7 +215,7 @@ def check(certificate_file, network_file) -> CheckResult:
                     prefixes.append(rec["region"])
                     count += 1
                 elif "cert" in rec:
-                    checker.check_multipliers(rec["assign"], rec["y"])
+                    checker.check_multipliers(rec["assign"], rec["y"], rec.get("ball", False))
                     shared[rec["cert"]] = rec["assign"]
                 elif "empty" in rec:
                     bits = rec["empty"]
@@ -209,7 +226,7 @@ def check(certificate_file, network_file) -> CheckResult:
                         if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
                             raise CertificateError(f"{bits!r} does not extend the assignment of certificate {rec['ref']}")
                     else:
-                        checker.check_multipliers(bits, rec["y"])
+                        checker.check_multipliers(bits, rec["y"], rec.get("ball", False))
                     prefixes.append(bits)
                     empty += 1
                 elif "count" in rec:

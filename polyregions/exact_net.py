@@ -12,7 +12,7 @@ before ``l`` the pre-activations of layer ``l`` are, up to the positive factor
 ``G x + c < 0`` when off, except that an off neuron whose row and constant are exactly 0 is
 identically zero on the node and adds nothing. The domain's interior adds strict rows too
 (its closure's rows are equivalent for deciding emptiness, since a pattern's strict set
-is open). An L1 ball is lifted: ``x - c < u``, ``c - x < u``, ``sum u < r`` in ``(x, u)``.
+is open). An L2 ball adds no rows (see :mod:`polyregions.certifier`). An L1 ball is lifted: ``x - c < u``, ``c - x < u``, ``sum u < r`` in ``(x, u)``.
 Rows are integer (each scaled by a positive integer), so certificates are integers too.
 """
 
@@ -23,7 +23,6 @@ from math import lcm
 
 import numpy as np
 
-from .errors import UnsupportedError
 
 __all__ = ["ExactNetwork", "domain_spec", "integer_row"]
 
@@ -98,9 +97,8 @@ class ExactNetwork:
         self.n_bits = self.offsets[-1]
         self.dim = net.input_dim
         self.spec = domain_spec(domain)
-        if self.spec["kind"] == "l2":
-            raise UnsupportedError("certify=True: the L2 ball has no exact certificates here yet; "
-                                   "use a box, an L1/L-inf ball, a polytope or the whole space")
+        #: ``(center, radius)`` of an L2 ball (it has no rows: its certificates are of their own kind)
+        self.ball = (self.spec["center"], self.spec["radius"]) if self.spec["kind"] == "l2" else None
         self.lift = self.dim if self.spec["kind"] == "l1" else 0
         self.domain_scale = []
         self.domain_A, self.domain_b = self._domain_rows()
@@ -116,7 +114,7 @@ class ExactNetwork:
 
     def _domain_rows(self):
         spec, n = self.spec, self.dim
-        if spec["kind"] == "whole":
+        if spec["kind"] in ("whole", "l2"):
             return [], []
         if spec["kind"] == "rows":
             out_A, out_b = [], []
@@ -258,4 +256,6 @@ class ExactNetwork:
             return True
         if kind == "rows":
             return all(sum(a * v for a, v in zip(row, X)) < rhs * den for row, rhs in zip(self.domain_A, self.domain_b))
+        if kind == "l2":
+            return sum((v - c) ** 2 for v, c in zip(x, self.spec["center"])) < self.spec["radius"] ** 2
         return sum(abs(v - c) for v, c in zip(x, self.spec["center"])) < self.spec["radius"]
