@@ -149,6 +149,10 @@ class Auditor:
         self._next_id = 0
         self._hint_lp = TranspositionLP()
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
+        if exact.box_rows is not None:  # the box as integers over one denominator
+            (_, lo, _), (_, hi, _) = exact.box_rows
+            den = lcm(*(v.denominator for v in lo + hi))
+            self._box_ints = (den, [int(v * den) for v in lo], [int(v * den) for v in hi])
 
     # ------------------------------------------------------------ exact decisions
     def _decide(self, bits, extra=()):
@@ -288,19 +292,18 @@ class Auditor:
         """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
         (interval arithmetic: ``a . x >= sum_k min(a_k lo_k, a_k hi_k) >= rhs`` on the box)."""
         (lo_keys, lo, lo_scale), (hi_keys, hi, hi_scale) = self.exact.box_rows
-        y = {key: 1}
-        total = Fraction(0)
-        for k, ak in enumerate(a[: self.exact.dim]):
-            if ak > 0:  # a_k x_k >= a_k lo_k: the row -x_k < -lo_k with multiplier a_k (scaled)
+        den, lo_num, hi_num = self._box_ints
+        n = self.exact.dim
+        if sum(ak * (lo_num[k] if ak > 0 else hi_num[k]) for k, ak in enumerate(a[:n])) < rhs * den:
+            return None
+        y = {key: Fraction(1)}
+        for k, ak in enumerate(a[:n]):
+            if ak > 0:  # a_k x_k >= a_k lo_k: the row -l_k x_k < L_k with multiplier a_k / l_k
                 y[lo_keys[k]] = Fraction(ak, lo_scale[k])
-                total += ak * lo[k]
             elif ak < 0:
                 y[hi_keys[k]] = Fraction(-ak, hi_scale[k])
-                total += ak * hi[k]
-        if total < rhs:
-            return None
-        den = lcm(*(Fraction(v).denominator for v in y.values()))
-        return {k: int(v * den) for k, v in y.items()}
+        common = lcm(*(v.denominator for v in y.values()))
+        return {k: int(v * common) for k, v in y.items()}
 
     def _checked(self, y, A, b, keys):
         """`y` after the exact check ``y >= 0, y != 0, y^T A = 0, y^T b <= 0`` (else ArithmeticError),

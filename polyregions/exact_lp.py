@@ -110,24 +110,35 @@ def determinant(M):
 MINORS_UP_TO = 6
 
 
+def _minor_plan(m):
+    """For ``(m, m - 1)`` matrices: per column ``k``, the ``(k + 1)``-subsets of rows as
+    ``[(subset index, [(smaller subset index, row, sign), ...]), ...]`` (Laplace expansion
+    along column ``k``), and the index of each ``(m - 1)``-subset leaving out row ``i``."""
+    plan, index = [], {(): 0}
+    for k in range(m - 1):
+        subsets = list(combinations(range(m), k + 1))
+        nxt = {rows: t for t, rows in enumerate(subsets)}
+        plan.append([[(index[rows[:pos] + rows[pos + 1:]], r, -1 if (k + pos) % 2 else 1)
+                      for pos, r in enumerate(rows)] for rows in subsets])
+        index = nxt
+    last = [index[tuple(r for r in range(m) if r != i)] for i in range(m)]
+    return plan, last
+
+
+_PLANS = {}
+
+
 def _maximal_minors(A):
     """``y_i = (-1)^i det(A without row i)`` for the ``(n + 1) x n`` integer matrix `A`: the
     minors of the columns ``0..k-1`` over every ``k``-subset of rows, built up column by column."""
     m = len(A)
-    n = m - 1
-    minors = {(): 1}
-    for k in range(n):
-        nxt = {}
-        for rows in combinations(range(m), k + 1):
-            total = 0
-            for pos, r in enumerate(rows):
-                sub = minors.get(rows[:pos] + rows[pos + 1:])
-                if sub:
-                    term = A[r][k] * sub
-                    total += -term if (k + pos) % 2 else term
-            nxt[rows] = total
-        minors = nxt
-    return [(-1) ** i * minors[tuple(r for r in range(m) if r != i)] for i in range(m)]
+    if m not in _PLANS:
+        _PLANS[m] = _minor_plan(m)
+    plan, last = _PLANS[m]
+    minors = [1]
+    for k, step in enumerate(plan):
+        minors = [sum(sign * A[r][k] * minors[sub] for sub, r, sign in terms) for terms in step]
+    return [minors[t] if i % 2 == 0 else -minors[t] for i, t in enumerate(last)]
 
 
 def kernel_vector(A):
