@@ -142,7 +142,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         pattern counts when its open region inside the open domain is non-empty. Returns a
         :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
         ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
-        are refused; the L2 ball is refused.
+        are refused.
     certificate : path, optional
         With `certify`, stream every region's rational point and every emptiness
         certificate there (JSON lines; :func:`polyregions.certify.check` re-checks it).

@@ -10,6 +10,8 @@ independent checker :func:`polyregions.certify.check`.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -111,8 +113,8 @@ def test_refuses_what_it_cannot_certify(tmp_path):
         pr.count_regions(net, BOX, certify=True, workers=2)
     with pytest.raises(pr.UnsupportedError, match="checkpoint"):
         pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
-    with pytest.raises(pr.UnsupportedError, match="L2 ball"):
-        pr.count_regions(net, pr.Ball([0.0, 0.0], 1.0), certify=True)
+    with pytest.raises(pr.UnsupportedError, match="resume"):
+        pr.count_regions(net, BOX, certify=True, resume=tmp_path / "c.json")
     with pytest.raises(pr.InvalidInputError, match="certificate"):
         pr.count_regions(net, BOX, certificate=tmp_path / "c.jsonl")
 
@@ -128,3 +130,30 @@ def test_a_generic_net_keeps_the_float_count_and_samples_agree(tmp_path):
     expected = exact_patterns([net.hidden[0][0], net.hidden[1][0]], [b1, net.hidden[1][1]],
                               domain_rows("box", 2, ([-1, -1], [1, 1])))
     assert seen <= expected and len(expected) == res.count
+
+
+DISC = pr.Ball([0.0, 0.0], 1.0)
+
+
+@pytest.mark.parametrize("rows, biases, expected", [
+    ([[1.0, 0.0]], [-1.0], 1),  # the tangent x = 1 does not cut the open disc
+    ([[1.0, 0.0]], [-(1 - 2.0 ** -40)], 2),  # x = 1 - 2^-40 cuts off a cap of height 2^-40
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-1.0, 0.0, -1.0], 3),  # through (1, 0): the tangent adds nothing
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, 0.0], 6),  # three lines through the centre
+])
+def test_l2_disc_against_the_geometry(rows, biases, expected, tmp_path):
+    res = certified(lines(rows, biases), DISC, tmp_path)
+    assert res.count == expected and res.certified and res.undecided == []
+
+
+def test_l2_ball_sampled_patterns_are_all_certified(tmp_path):
+    rng = np.random.default_rng(11)
+    net = pr.Network.from_dense([rng.normal(size=(6, 3)), rng.normal(size=(4, 6))],
+                                [rng.normal(size=6), rng.normal(size=4)])
+    ball = pr.Ball([0.1, -0.2, 0.0], 1.5)
+    res = certified(net, ball, tmp_path)
+    assert res.certified
+    listed = {rec["region"] for rec in map(json.loads, (tmp_path / "cert.jsonl").read_text().splitlines())
+              if "region" in rec}
+    seen = {"".join(map(str, p)) for p in net.pattern(ball.sample(20000, rng)).astype(int)}
+    assert seen <= listed and len(listed) == res.count

@@ -39,8 +39,8 @@ def test_certify_refusals_are_one_line_errors(tmp_path, capsys):
     assert main(["count", path, "--certify", "--workers", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "`workers` is not supported with `certify=True`" in err and "Traceback" not in err
-    assert main(["count", path, "--certify", "--ball", "0,0", "1", "--quiet"]) == 2
-    assert "L2 ball" in capsys.readouterr().err
+    assert main(["count", path, "--certify", "--checkpoint", str(tmp_path / "c.json"), "--quiet"]) == 2
+    assert "`checkpoint` is not supported" in capsys.readouterr().err
 
 
 def test_check_reports_a_tampered_certificate(tmp_path, capsys):
