@@ -39,8 +39,8 @@ from .search import RegionSearch
 from .solvers.highs import TranspositionLP
 from .solvers.scipy_lp import transposition_nnls
 
-__all__ = ["Auditor", "CERTIFICATE_FORMAT", "BALL_HALVINGS", "CertificateWriter", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
-           "count_certified"]
+__all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL",
+           "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
 
 #: The first line of a certificate file names its format.
 CERTIFICATE_FORMAT = "polyregions-certificate/1"
@@ -49,6 +49,9 @@ CERTIFICATE_FORMAT = "polyregions-certificate/1"
 HINT_VALUE_TOL = 1e-7
 #: A non-negative least-squares hint with a larger residual is not used (the LP hint is tried).
 HINT_NNLS_RESIDUAL = 1e-9
+#: Certificates of dropped branches kept for reuse: per (layer prefix, neuron, bit), and keys in all.
+REUSE_PER_KEY = 8
+REUSE_KEYS = 20000
 #: Points tried between the projection of an L2 ball's centre and an interior point of the node.
 BALL_HALVINGS = 60
 #: Multipliers below this fraction of the largest are left out of the hinted support.
@@ -149,6 +152,7 @@ class Auditor:
         self._next_id = 0
         self._hint_lp = TranspositionLP()
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
+        self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box as integers over one denominator
             (_, lo, _), (_, hi, _) = exact.box_rows
             den = lcm(*(v.denominator for v in lo + hi))
@@ -319,11 +323,12 @@ class Auditor:
             raise ArithmeticError("a transposition certificate failed its exact check")
         return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}}
 
-    def explore(self, prefix):
-        """Search the subtree of `prefix` exactly (every node decided by the exact simplex);
-        True when `prefix` itself is certified empty."""
+    def explore(self, prefix, decided=None):
+        """Search the subtree of `prefix` exactly (every node decided by the exact simplex;
+        `decided`: the decision of `prefix` itself when already taken); True when `prefix`
+        itself is certified empty."""
         try:
-            y, point = self._decide(prefix)
+            y, point = decided if decided is not None else self._decide(prefix)
         except ArithmeticError as err:
             self.undecided.append((_bits_text(prefix), str(err)))
             return False
@@ -378,9 +383,43 @@ class Auditor:
             self.pruned(bits, bit)
 
     def pruned(self, bits, bit):
-        """The child ``bits + [bit]`` is dropped by the search: certify it empty or search it exactly."""
-        if self.explore(list(bits) + [bit]):
-            self._note_noncut(bits, bit)
+        """The child ``bits + [bit]`` is dropped by the search: certify it empty or search it exactly.
+
+        A certificate is shared: its assignment fixes only the earlier layers and the rows
+        it uses, so later nodes of the same layer that agree there reuse it.
+        """
+        p = len(bits)
+        l, _ = self.exact.layer_of(p)
+        off = self.exact.offsets[l]
+        key = (tuple(bits[:off]), p, bit)
+        for support, cid in self._reusable.get(key, ()):
+            if all(bits[q] == v for q, v in support):
+                self.writer.empty(list(bits) + [bit], ref=cid)
+                self._note_noncut(bits, bit)
+                return
+        prefix = list(bits) + [bit]
+        try:
+            decided = self._decide(prefix)
+        except ArithmeticError as err:
+            decided = err
+        if isinstance(decided, ArithmeticError) or decided[0] is None:
+            self.explore(prefix, None if isinstance(decided, ArithmeticError) else decided)
+            return
+        cert = decided[0]
+        rows = [int(k) for k in cert["y"] if not k.startswith("d")]
+        support = [(q, bits[q]) for q in rows if off <= q < p]
+        assign = list(bits[:off]) + [None] * (p - off) + [bit]
+        for q, v in support:
+            assign[q] = v
+        cid = self._next_id
+        self._next_id += 1
+        self.writer.shared(cid, assign, cert)
+        self.writer.empty(prefix, ref=cid)
+        if len(self._reusable) > REUSE_KEYS:
+            self._reusable.clear()
+        self._reusable.setdefault(key, []).insert(0, (support, cid))
+        del self._reusable[key][REUSE_PER_KEY:]
+        self._note_noncut(bits, bit)
 
     def leaf(self, bits, x):
         """The search counts the pattern `bits` with the float witness `x`."""
