@@ -160,7 +160,7 @@ def cmd_count(args) -> int:
                   workers=args.workers if args.workers is not None else 1)
     if args.method == "milp":
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
-                  method="milp")
+                  method="milp", certify=args.certify)
     if args.example:
         given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
                                     ("--whole", args.whole), ("--checkpoint", args.checkpoint),

@@ -161,6 +161,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
+    if (certify or certificate is not None) and method != "dfs":
+        raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
     if method == "milp":
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)

@@ -115,6 +115,8 @@ def test_refuses_what_it_cannot_certify(tmp_path):
         pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
     with pytest.raises(pr.UnsupportedError, match="resume"):
         pr.count_regions(net, BOX, certify=True, resume=tmp_path / "c.json")
+    with pytest.raises(pr.UnsupportedError, match="milp"):
+        pr.count_regions(net, BOX, certify=True, method="milp")
     with pytest.raises(pr.InvalidInputError, match="certificate"):
         pr.count_regions(net, BOX, certificate=tmp_path / "c.jsonl")
 
