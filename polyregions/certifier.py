@@ -33,6 +33,7 @@ from math import lcm
 import numpy as np
 
 from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
+from .errors import SolverError
 from .exact_net import ExactNetwork
 from .result import CertifiedCount
 from .search import RegionSearch
@@ -250,7 +251,10 @@ class Auditor:
         if not A:
             return None
         self.hint_lps += 1
-        support = _float_hint(self._hint_lp, F)
+        try:
+            support = _float_hint(self._hint_lp, F)
+        except SolverError:  # no hint: the exact simplex decides
+            support = None
         if not support:
             return None
         y = kernel_vector([A[i] for i in support])
