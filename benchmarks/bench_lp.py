@@ -78,7 +78,7 @@ def end_to_end(limit, repeat):
     factory = base.BACKENDS["numba"]
     base.BACKENDS["numba"] = lambda problem: made.append(factory(problem)) or made[-1]  # to read its counters
     try:
-        pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="numba")  # warm-up
+        pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="numba", method="dfs")  # warm-up
         header = (f"{'net':<14}{'backend':>8}{'regions':>10}{'seconds':>9}{'regions/s':>11}{'LPs/region':>11}"
                   f"{'pivots/LP':>10}{'fallbacks':>10}")
         print(header)

@@ -30,7 +30,7 @@ def fingerprint(net, domain, eps, backend, prune) -> str:
         h.update(np.ascontiguousarray(W).tobytes())
         h.update(np.ascontiguousarray(b).tobytes())
     h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
-    for name in ("lo", "hi", "center", "radius", "p", "A", "b"):
+    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v"):
         v = getattr(domain, name, None)
         if v is not None:
             h.update(np.asarray(v, dtype=float).tobytes())

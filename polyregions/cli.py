@@ -9,10 +9,12 @@
     polyregions milp-export NET [domain] -o model.mps|model.lp
     polyregions bounds NET [domain] [--exact] [--json]
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
+    polyregions plot NET [--plane ... | --line A B] -o partition.png|svg|pdf   (see cli_slices)
 
 NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
-Without a domain option the box [-1, 1]^n is used.
+Without a domain option the box [-1, 1]^n is used; ``--line A B`` and ``--plane ...``
+count on a segment or a plane (:mod:`polyregions.cli_slices`).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import time
 
 import numpy as np
 
+from .cli_slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
-from .result import CertifiedCount
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .io import load_network
+from .result import CertifiedCount
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(__file__), "data", "digits_mlp.npz")
 
@@ -58,6 +61,9 @@ def _vector(text: str, n: int, name: str) -> np.ndarray:
 
 
 def _domain(args, n: int):
+    sliced = slice_from_args(args, n)  # only count and enumerate have --line / --plane
+    if sliced is not None:
+        return sliced
     if args.whole:
         return Whole(n)
     if args.ball is not None:
@@ -154,7 +160,7 @@ def cmd_count(args) -> int:
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
-              checkpoint_every=args.checkpoint_every, resume=args.resume)
+              checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
     if args.certify or args.certificate:
         kw.update(certify=args.certify, certificate=args.certificate,
                   workers=args.workers if args.workers is not None else 1)
@@ -195,6 +201,9 @@ def cmd_count(args) -> int:
         raise
     progress.close()
     _print_count(args.net, net, dom, res, args.json)
+    pieces = pieces_line(args, net, dom)
+    if pieces is not None:
+        print(pieces)
     if not res.complete and kw["checkpoint"] and res.stopped == "time_limit" and not args.json:
         print(f"resume  : polyregions count {args.net} ... --resume {kw['checkpoint']}")
     return 0
@@ -300,11 +309,13 @@ def cmd_milp_export(args) -> int:
     return 0
 
 
-def _domain_options(p):
+def _domain_options(p, slices=False):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
     g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="the ball |x - CENTER|_p <= R")
     g.add_argument("--whole", action="store_true", help="the whole input space")
+    if slices:
+        add_slice_options(g, p)
     p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
     p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
     p.add_argument("--backend", default="auto", help="solver backend: auto (default: numba on boxes and polytopes, "
@@ -317,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("count", help="count the activation regions of a network in a domain")
     p.add_argument("net", nargs="?", help="network file (.npz or .json)")
     p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
-    _domain_options(p)
+    _domain_options(p, slices=True)
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable with --checkpoint)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
@@ -325,14 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
     p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
     p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
-    p.add_argument("--method", default="dfs", choices=["dfs", "milp"], help="the exact search (dfs, default) or "
-                   "the independent MILP count (bounded domains, far slower)")
+    p.add_argument("--method", default="auto", choices=["auto", "dfs", "planar", "milp"],
+                   help="auto (default: planar on lines, planes and 1-D / 2-D domains, else dfs), the exact "
+                        "search (dfs), the exact 1-D / 2-D algorithm (planar) or the independent MILP count "
+                        "(bounded domains, far slower)")
     p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
                    "and show the float count beside it (one process)")
     p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "
                    "and every emptiness certificate to FILE (JSON lines)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--pieces", action="store_true", help="lines, planes, 1-D / 2-D domains: also the linear pieces")
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("check", help="check a certificate written by count --certify (exact rational arithmetic)")
@@ -342,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
     p.add_argument("net", help="network file (.npz or .json)")
-    _domain_options(p)
+    _domain_options(p, slices=True)
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
     p.add_argument("--chunk", type=int, default=65536, help="regions per chunk, a positive integer (default 65536)")
     p.set_defaults(func=cmd_enumerate)
@@ -415,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_tightness)
+    add_plot_command(sub)
     return parser
 
 

@@ -17,14 +17,16 @@ import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
 from .checkpoint import Checkpointer
-from .domains import Domain
+from .domains import Domain, Slice
 from .certifier import count_certified
 from .errors import InvalidInputError, UnsupportedError
 from .milp import count_regions_milp
 from .network import Network
 from .parallel import drive_parallel
+from .planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
 from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
+from .slicing import lift_regions, search_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
 
@@ -49,10 +51,14 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     return eps, max_regions, time_limit, checkpoint_every, workers
 
 
-def _check_certify(certify, certificate, workers, client, checkpoint, resume):
-    """Refuse what a certified count does not support (it runs in one process, start to end)."""
+def _check_certify(certify, certificate, workers, client, checkpoint, resume, domain):
+    """Refuse what a certified count does not support (it runs in one process, start to end,
+    in the network's own input space)."""
     if not certify:
         raise InvalidInputError("`certificate` needs `certify=True`")
+    if isinstance(domain, Slice):
+        raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
+                               "is computed in floating point; certify the full input space instead)")
     for name, value in (("workers", workers > 1), ("client", client is not None),
                         ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
         if value:
@@ -61,7 +67,7 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume):
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                      prune: bool = True) -> Iterator[Region]:
+                      prune: bool = True, method: str = "auto") -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
 
     Parameters
@@ -76,12 +82,17 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
+    method : {"auto", "dfs", "planar"}
+        "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`; lines, bounded
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
+        search; "auto" (default): planar where it applies and no solver `backend` is named.
 
     Yields
     ------
     Region
         With its bit-packed pattern, an interior point and the radius of a ball around it
-        inside the region, and ``affine_map()``.
+        inside the region, and ``affine_map()``; on lines, planes and 1-D / 2-D domains a
+        :class:`~polyregions.slicing.SliceRegion` (slice coordinates, polygon, area).
 
     Examples
     --------
@@ -93,8 +104,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    search = RegionSearch(net, domain, eps, backend, prune)
-    return _regions(search, net)  # validated now, searched lazily
+    if choose_method(method, domain, needs_search=backend != "auto", allowed=("auto", "dfs", "planar")) == "planar":
+        return enumerate_planar(net, domain, eps=eps)
+    net_s, domain_s = search_problem(net, domain)
+    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    regions = _regions(search, net_s)  # validated now, searched lazily
+    return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
 
 
 def _regions(search, net):
@@ -110,7 +125,7 @@ def _regions(search, net):
 
 
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                  method: str = "dfs", prune: bool = True, max_regions: int | None = None,
+                  method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
                   checkpoint=None, checkpoint_every: float = 60.0, resume=None, certify: bool = False,
                   certificate=None) -> RegionCount:
@@ -118,9 +133,12 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
 
     Parameters
     ----------
-    method : {"dfs", "milp"}
-        The exact depth-first search (default), or the independent MILP count
-        (:func:`polyregions.milp.count_regions_milp`; bounded domains only).
+    method : {"auto", "dfs", "planar", "milp"}
+        The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`),
+        or the independent MILP count (:func:`polyregions.milp.count_regions_milp`; bounded
+        domains only). "auto" (default): planar where it applies and nothing of the search is
+        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
+        process and ignores `workers`), else the search.
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
@@ -161,21 +179,27 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
-    if (certify or certificate is not None) and method != "dfs":
+    _validate_enumerate(net, domain, eps, backend)
+    certifying = certify or certificate is not None
+    method = choose_method(method, domain, needs_search=certifying or backend != "auto" or checkpoint is not None
+                           or resume is not None or client is not None)
+    if certifying and method != "dfs":
         raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
     if method == "milp":
+        net, domain = search_problem(net, domain)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
-    if method != "dfs":
-        raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
-    if certify or certificate is not None:
-        _check_certify(certify, certificate, workers, client, checkpoint, resume)
+    if certifying:
+        _check_certify(certify, certificate, workers, client, checkpoint, resume, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate)
+    if method == "planar":
+        return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    search = RegionSearch(net, domain, eps, backend, prune)
+    net_s, domain_s = search_problem(net, domain)
+    search = RegionSearch(net_s, domain_s, eps, backend, prune)
     if max_regions == 0:
         return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()

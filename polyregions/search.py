@@ -95,6 +95,8 @@ class RegionSearch:
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
+        # the operator each layer is applied with: its sparse copy (convolutions) or W itself
+        self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
         self.rows = []  # the node's rows, as pushed to the backend
         self.stats = Stats(eps=eps)
@@ -176,10 +178,11 @@ class RegionSearch:
             yield x, rho, M, m
             return
         W, b = self.layers[l]
-        G = W @ M
-        c = W @ m + b
+        op = self.operators[l]
+        G = op @ M
+        c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
-        absW = np.abs(W)
+        absW = abs(op)
         scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
         const = norms <= ZERO_ROW_RTOL * scale
         cscale = absW @ np.abs(m) + np.abs(b)
@@ -192,6 +195,8 @@ class RegionSearch:
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
             for j in np.flatnonzero(~const & ~far):
+                if self.deadline is not None and time.perf_counter() > self.deadline:
+                    break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
                 if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
                     res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from .base import LinearModel, LPBackend, MipDriver, RegionProblem
 
-__all__ = ["BACKENDS", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "make_backend", "make_mip_driver", "region_problem"]
+__all__ = ["BACKENDS", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "make_backend", "make_mip_driver", "region_problem"]
 
 #: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
 UNBOUNDED_RADIUS_CAP = 1.0
@@ -61,21 +61,45 @@ def _numba(problem):
     return NumbaBackend(problem)
 
 
+def _bounded(problem):
+    from .bounded_lp import BoundedDualBackend
+
+    return BoundedDualBackend(problem)
+
+
+def _projection(problem):
+    from .projection_l2 import ProjectionL2Backend
+
+    return ProjectionL2Backend(problem)
+
+
+#: Up to this input dimension "auto" uses the dense dual simplex on bounded polyhedral
+#: domains (its basis has n + 1 rows); above it, the fixed-margin test (a basis of one row
+#: per node row). Measured in benchmarks/: the two cross at about n = 16-24 on [16, 16] nets.
+DENSE_SIMPLEX_MAX_DIM = 20
+
+
 def _auto(problem):
-    """The fastest backend that serves `problem`: the compiled dual simplex ("numba") on
-    bounded polyhedral domains (boxes, L-inf balls, bounded polytopes), HiGHS otherwise."""
-    polyhedral = problem.l1_ball is None and problem.l2_ball is None and problem.t_cap is None
-    if polyhedral and importlib.util.find_spec("numba") is not None:
+    """The fastest backend that serves `problem`, compiled where numba is installed: on boxes,
+    L-inf balls and bounded polytopes the dense dual simplex ("numba") up to
+    :data:`DENSE_SIMPLEX_MAX_DIM` inputs and the fixed-margin test ("bounded") above; the
+    fixed-margin test on L1 balls; the projection ("projection") on L2 balls; HiGHS on
+    unbounded domains and without numba."""
+    if importlib.util.find_spec("numba") is None or problem.t_cap is not None:
+        return _highs(problem)
+    if problem.l2_ball is not None:
+        return _projection(problem)
+    if problem.l1_ball is None and problem.dim <= DENSE_SIMPLEX_MAX_DIM:
         return _numba(problem)
-    return _highs(problem)
+    return _bounded(problem)
 
 
-BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
+BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba, "bounded": _bounded,
+            "projection": _projection}
 
 
 def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem` ("auto": numba on bounded polyhedral
-    domains, else HiGHS)."""
+    """Build the backend called `name` for `problem` ("auto": see :func:`_auto`)."""
     try:
         factory = BACKENDS[name]
     except KeyError:

@@ -567,8 +567,8 @@ def test_default_eps():
 def test_stats_are_consistent(rng, random_dense_net):
     net = random_dense_net(rng, 2, (5, 5))
     domain = pr.Box([-1.0, -1.0], [1.0, 1.0])
-    res = pr.count_regions(net, domain, eps=EPS)
-    _, regions = patterns_of(net, domain)
+    res = pr.count_regions(net, domain, eps=EPS, method="dfs")
+    _, regions = patterns_of(net, domain, method="dfs")
     assert res.complete and res.stopped is None
     assert int(res) == res.count == len(regions)
     s = res.stats
