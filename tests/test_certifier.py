@@ -115,6 +115,10 @@ def test_refuses_what_it_cannot_certify(tmp_path):
         pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
     with pytest.raises(pr.UnsupportedError, match="resume"):
         pr.count_regions(net, BOX, certify=True, resume=tmp_path / "c.json")
+    with pytest.raises(pr.UnsupportedError, match="slice"):
+        pr.count_regions(net, pr.Line([-1.0, -1.0], [1.0, 1.0]), certify=True)
+    with pytest.raises(pr.UnsupportedError, match="planar"):
+        pr.count_regions(net, BOX, certify=True, method="planar")
     with pytest.raises(pr.UnsupportedError, match="milp"):
         pr.count_regions(net, BOX, certify=True, method="milp")
     with pytest.raises(pr.InvalidInputError, match="certificate"):
