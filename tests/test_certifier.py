@@ -163,3 +163,16 @@ def test_l2_ball_sampled_patterns_are_all_certified(tmp_path):
               if "region" in rec}
     seen = {"".join(map(str, p)) for p in net.pattern(ball.sample(20000, rng)).astype(int)}
     assert seen <= listed and len(listed) == res.count
+
+
+TRIANGLE = pr.Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0])  # x > 0, y > 0, x + y < 1
+
+
+@pytest.mark.parametrize("rows, biases, expected", [
+    ([[1.0, -1.0]], [0.0], 2),  # x = y through the vertex (0, 0) splits the triangle
+    ([[1.0, 0.0]], [-1.0], 1),  # x = 1 meets the closed triangle only at its vertex (1, 0)
+    ([[1.0, 0.0], [0.0, 1.0]], [-0.5, -0.5], 3),  # x = 1/2 and y = 1/2 meet on the hypotenuse
+])
+def test_polytope_domain_against_the_geometry(rows, biases, expected, tmp_path):
+    res = certified(lines(rows, biases), TRIANGLE, tmp_path)
+    assert res.count == expected and res.certified
