@@ -106,7 +106,7 @@ def determinant(M):
 
 
 #: Up to this dimension the left kernel of ``n + 1`` rows comes from all maximal minors at once
-#: (Laplace expansion, ``n 2^n`` products); beyond it from ``n + 1`` Bareiss determinants.
+#: (Laplace expansion, ``n 2^n`` products); beyond it from one Gauss-Jordan reduction.
 MINORS_UP_TO = 6
 
 
@@ -146,11 +146,8 @@ def kernel_vector(A):
     dependency (the left kernel has dimension 1), else None (Gaussian elimination over Q)."""
     m = len(A)
     n = len(A[0]) if m else 0
-    if m == n + 1:  # Cramer: y_i = (-1)^i det(A without row i); nonzero when A has rank n
-        if n <= MINORS_UP_TO:
-            y = _maximal_minors(A)
-        else:
-            y = [(-1) ** i * determinant([list(r) for k, r in enumerate(A) if k != i]) for i in range(m)]
+    if m == n + 1 and n <= MINORS_UP_TO:  # Cramer: y_i = (-1)^i det(A without row i), nonzero at rank n
+        y = _maximal_minors(A)
         if any(y):
             return y
     # row-reduce A^T (n x m); the kernel of A^T is the left kernel of A
