@@ -13,7 +13,7 @@ from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
 from .errors import InvalidInputError, PolyRegionsError, SolverError, UnsupportedError
 from .measure import boundary_distances, linear_pieces, regions_per_length
 from .milp import count_regions_milp, export_model, max_margin_pattern, single_region
-from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+from .network import Activation, AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, Network, Residual, Unflatten
 from .propagate import neuron_bounds
 from .result import Region, RegionCount, Stats
 from .slicing import SliceRegion
@@ -21,9 +21,10 @@ from .slicing import SliceRegion
 __version__ = "0.1.0"
 
 __all__ = [
-    "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
-    "Line", "Network", "Plane", "Polytope", "PolyRegionsError", "Region", "RegionCount", "SolverError", "Stats",
-    "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp", "enumerate_regions",
+    "Activation", "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
+    "Line", "MaxPool2d", "Network", "Plane", "Polytope", "PolyRegionsError", "Region", "RegionCount", "Residual",
+    "SolverError", "Stats", "Unflatten", "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp",
+    "enumerate_regions",
     "export_model", "io", "max_margin_pattern", "milp", "montufar2014_network", "neuron_bounds", "propagate",
     "single_region", "SliceRegion", "boundary_distances", "linear_pieces", "regions_per_length", "plot_partition",
 ]

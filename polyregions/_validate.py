@@ -35,6 +35,17 @@ def positive_number(value, name: str) -> float:
     return x
 
 
+def finite_number(value, name: str) -> float:
+    """Return `value` as a finite float, or raise naming `name`."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"`{name}` must be a finite number, got {value!r}") from None
+    if not np.isfinite(x):
+        raise InvalidInputError(f"`{name}` must be a finite number, got {value!r}")
+    return x
+
+
 def positive_int(value, name: str) -> int:
     """Return `value` as a positive int, or raise naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

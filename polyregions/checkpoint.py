@@ -1,7 +1,7 @@
 """Checkpoints of a count: the regions counted in finished subproblems and the unexplored frontier.
 
 A checkpoint is a pickle (write it and read it on machines you trust) holding a format
-version, a fingerprint of the network, domain, ``eps``, backend and pruning, the count,
+version, a fingerprint of the network (weights and activations), domain, ``eps``, backend and pruning, the count,
 the statistics and the list of open :class:`~polyregions.search.Subproblem`. Writes
 are atomic (a temporary file renamed over the old one), so a kill at any moment leaves
 the previous checkpoint intact. Resuming finishes with exactly the count of an
@@ -19,16 +19,19 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-#: Version of the checkpoint format; 2 since the subproblems live in :mod:`polyregions.search`.
-FORMAT_VERSION = 2
+#: Version of the checkpoint format; 2 since the subproblems live in :mod:`polyregions.search`,
+#: 3 since the fingerprint holds every stage's activation (negative slopes, pooling windows).
+FORMAT_VERSION = 3
 
 
 def fingerprint(net, domain, eps, backend, prune) -> str:
-    """A hash of everything the count depends on."""
+    """A hash of everything the count depends on, the activation of every stage included
+    (a LeakyReLU network never resumes the checkpoint of the ReLU network with its weights)."""
     h = hashlib.sha256()
-    for W, b in net.hidden:
-        h.update(np.ascontiguousarray(W).tobytes())
-        h.update(np.ascontiguousarray(b).tobytes())
+    for stage in net.stages:
+        for array in (stage.weight, stage.bias, stage.slopes):
+            h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        h.update(repr(("pool", stage.pool)).encode())
     h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
     for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v"):
         v = getattr(domain, name, None)

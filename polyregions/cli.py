@@ -11,7 +11,9 @@
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
     polyregions plot NET [--plane ... | --line A B] -o partition.png|svg|pdf   (see cli_slices)
 
-NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
+NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`), an ONNX file
+(``.onnx``) or a ``torch.export`` program (``.pt2``); a pickled PyTorch module (``.pt``)
+only with ``--trust-pickle``. LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
 Without a domain option the box [-1, 1]^n is used; ``--line A B`` and ``--plane ...``
 count on a segment or a plane (:mod:`polyregions.cli_slices`).
@@ -187,7 +189,7 @@ def cmd_count(args) -> int:
         return 0
     if args.net is None:
         raise InvalidInputError("give a network file NET, or --example")
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     if args.resume and args.checkpoint is None:
         kw["checkpoint"] = args.resume  # keep saving where we resumed from
@@ -229,7 +231,7 @@ def cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
     from .io import write_regions
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     t0 = time.perf_counter()
     n = write_regions(args.output, enumerate_regions(net, dom, eps=args.eps, backend=args.backend), chunk=args.chunk)
@@ -243,7 +245,7 @@ def cmd_bounds(args) -> int:
     from .bounds.applicable import architecture_of, network_bounds
     from .report import format_bounds
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     info = architecture_of(net)
     entries = network_bounds(net, dom, local_method=args.local_method)
@@ -301,7 +303,7 @@ def cmd_tightness(args) -> int:
 def cmd_milp_export(args) -> int:
     from .milp import export_model
 
-    net = load_network(args.net)
+    net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
     print(f"wrote {args.output}: {len(prob.variables())} variables, {prob.numConstraints()} constraints "
@@ -322,11 +324,18 @@ def _domain_options(p, slices=False):
                    "else highs), numba, highs, scipy, cvxpy")
 
 
+def _net_argument(p, nargs=None) -> None:
+    """The NET argument and the flag that allows pickled PyTorch modules."""
+    p.add_argument("net", nargs=nargs, help="network file (.npz, .json, .onnx, .pt2; .pt with --trust-pickle)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a pickled torch module (.pt, .pth): unpickling runs code from the file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyregions", description="Exact linear regions of ReLU networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("count", help="count the activation regions of a network in a domain")
-    p.add_argument("net", nargs="?", help="network file (.npz or .json)")
+    _net_argument(p, nargs="?")
     p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
     _domain_options(p, slices=True)
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
@@ -355,14 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p, slices=True)
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
     p.add_argument("--chunk", type=int, default=65536, help="regions per chunk, a positive integer (default 65536)")
     p.set_defaults(func=cmd_enumerate)
 
     p = sub.add_parser("milp-export", help="write the big-M margin MILP of a network over a domain (.lp or .mps)")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p)
     p.add_argument("-o", "--output", required=True, help="output file (.lp or .mps)")
     p.add_argument("--bounds", default="lp", choices=["interval", "symbolic", "lp", "milp"],
@@ -380,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "for an L2 ball zhu_local (2**C) and local_arrangement_bound. A bound that "
                                    "does not apply is printed as n/a (reason). With --exact, also the exact "
                                    "count and each bound / exact.")
-    p.add_argument("net", help="network file (.npz or .json)")
+    _net_argument(p)
     _domain_options(p)
     p.add_argument("--exact", action="store_true", help="also count the regions exactly and print bound / exact")
     p.add_argument("--time-limit", type=float, default=None, help="stop the exact count after this many seconds")

@@ -51,11 +51,14 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     return eps, max_regions, time_limit, checkpoint_every, workers
 
 
-def _check_certify(certify, certificate, workers, client, checkpoint, resume, domain):
+def _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain):
     """Refuse what a certified count does not support (it runs in one process, start to end,
-    in the network's own input space)."""
+    in the network's own input space, on plain ReLU networks)."""
     if not certify:
         raise InvalidInputError("`certificate` needs `certify=True`")
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
     if isinstance(domain, Slice):
         raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
                                "is computed in floating point; certify the full input space instead)")
@@ -104,7 +107,8 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    if choose_method(method, domain, needs_search=backend != "auto", allowed=("auto", "dfs", "planar")) == "planar":
+    if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
+                     allowed=("auto", "dfs", "planar")) == "planar":
         return enumerate_planar(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
@@ -181,7 +185,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     """
     _validate_enumerate(net, domain, eps, backend)
     certifying = certify or certificate is not None
-    method = choose_method(method, domain, needs_search=certifying or backend != "auto" or checkpoint is not None
+    method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
+                           or checkpoint is not None
                            or resume is not None or client is not None)
     if certifying and method != "dfs":
         raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
@@ -192,7 +197,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
     if certifying:
-        _check_certify(certify, certificate, workers, client, checkpoint, resume, domain)
+        _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate)
     if method == "planar":

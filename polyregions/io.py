@@ -3,15 +3,22 @@
 Formats
 -------
 ``.npz``
-    Fully connected networks: arrays ``W0, b0, W1, b1, ...`` (hidden ReLU layers, ``W`` of
+    Fully connected ReLU networks: arrays ``W0, b0, W1, b1, ...`` (hidden ReLU layers, ``W`` of
     shape (out, in), numbered from 0 without gaps) and optionally ``W_out, b_out`` (the
-    linear output layer, both or neither). Other arrays are ignored.
+    linear output layer, both or neither). Other arrays are ignored. Any other network:
+    a string member ``network`` holding the JSON structure below, in which every array is
+    ``{"array": name}``, the name of another member of the file.
 ``.json``
     Any network: ``{"input_shape": [c, h, w] or n, "layers": [...], "output": {...}}`` where
     each layer is one of ``{"type": "dense", "weight": [[...]], "bias": [...]}``,
     ``{"type": "conv2d", "weight": [d_out][d_in][f1][f2], "bias": [...], "stride": 1, "padding": 0}``,
     ``{"type": "avgpool2d", "kernel": [k1, k2], "stride": k1}`` (positive sizes; the stride
-    defaults to the kernel), ``{"type": "flatten"}``;
+    defaults to the kernel), ``{"type": "maxpool2d", "kernel": [k1, k2], "stride": [s1, s2]}``,
+    ``{"type": "flatten"}``, ``{"type": "unflatten", "shape": [c, h, w]}``,
+    ``{"type": "activation", "negative_slope": 0.0}`` and
+    ``{"type": "residual", "body": [...]}`` (a list of layers). Dense and conv2d records take
+    an optional ``"negative_slope"``: 0 (the default) is ReLU, 1 no activation, another
+    value LeakyReLU; every layer's activation is thus recorded in the file;
     ``"output"`` (optional) is ``{"weight": [[...]], "bias": [...]}``.
 """
 
@@ -24,15 +31,24 @@ import zipfile
 
 import numpy as np
 
-from ._validate import int_at_least, positive_ints
+from ._validate import int_at_least
+from .interop import TORCH_RTOL, check_forward, exported_records, import_extra
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
-from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+from .network import Dense, Network, layer_from_record, layer_to_record
 
-__all__ = ["load_network", "load_regions", "save_network", "write_regions"]
+__all__ = ["NPZ_NETWORK_KEY", "load_network", "load_regions", "save_network", "write_regions"]
+
+#: The member of a ``.npz`` file that holds the JSON layer list of a network with other layers than ReLU Dense.
+NPZ_NETWORK_KEY = "network"
 
 
-def load_network(path) -> Network:
-    """Read a network from a ``.npz`` or ``.json`` file (see the module docstring).
+def load_network(path, *, trust_pickle: bool = False) -> Network:
+    """Read a network from a ``.npz`` or ``.json`` file (see the module docstring), an ONNX
+    file (``.onnx``, extra ``onnx``), a program saved with ``torch.export.save`` (``.pt2``)
+    or, only with ``trust_pickle=True``, a pickled ``torch.nn.Module`` (``.pt``, ``.pth``;
+    unpickling runs code from the file: load only files you trust) whose input shape is
+    read from its first layer (extra ``torch``). Models are checked as in
+    :meth:`Network.from_torch` and :meth:`Network.from_onnx`.
 
     Raises
     ------
@@ -56,7 +72,35 @@ def load_network(path) -> Network:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInputError(f"`path` {path!r} is not a readable JSON network file: {exc}") from None
         return network_from_dict(spec, source=f"`{path}`")
-    raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")
+    if path.endswith(".onnx"):
+        return Network.from_onnx(path)
+    if path.endswith(".pt2"):
+        records, shape, reference = exported_records(path)
+        net = Network.from_records(records, shape, source=f"`{path}`")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`")
+        return net
+    if path.endswith((".pt", ".pth")):
+        if not trust_pickle:
+            raise UnsupportedError(f"`path` {path!r} is a pickle, which runs code when loaded: save the model with "
+                                   "torch.export (.pt2) or ONNX, or pass trust_pickle=True (--trust-pickle) for a "
+                                   "file you trust")
+        return _load_pickled_module(path)
+    raise InvalidInputError(f"`path` must end in .npz, .json, .onnx, .pt2 (or .pt with trust_pickle), got {path!r}")
+
+
+def _load_pickled_module(path) -> Network:
+    torch = import_extra("torch", "torch")
+    try:
+        module = torch.load(path, weights_only=False)
+    except Exception as exc:  # unpickling raises anything
+        raise InvalidInputError(f"`path` {path!r} is not a readable pickled module: {exc}") from None
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidInputError(f"`path` {path!r} holds a {type(module).__name__}, not a torch.nn.Module")
+    first = next((m for m in module.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))), None)
+    if not isinstance(first, torch.nn.Linear):
+        raise UnsupportedError(f"`path` {path!r}: the input shape of a pickled module is read from a first Linear "
+                               "layer; for a convolutional model save it with torch.export (.pt2), which records it")
+    return Network.from_torch(module, first.in_features)
 
 
 _LAYER_KEY = re.compile(r"[Wb](\d+)")
@@ -70,6 +114,12 @@ def _load_npz(path) -> Network:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InvalidInputError(f"`path` {path!r} is not a readable .npz network file: {exc}") from None
+    if NPZ_NETWORK_KEY in arrays:
+        try:
+            spec = json.loads(str(arrays[NPZ_NETWORK_KEY]))
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"`{path}` has a malformed {NPZ_NETWORK_KEY!r} member: {exc}") from None
+        return network_from_dict(spec, source=f"`{path}`", arrays=arrays)
     numbers = sorted({int(m.group(1)) for k in arrays if (m := _LAYER_KEY.fullmatch(k))})
     if not numbers:
         raise InvalidInputError(f"`{path}` holds no hidden layer (expected arrays W0, b0, ...)")
@@ -88,17 +138,7 @@ def _load_npz(path) -> Network:
                               output=output)
 
 
-def _pool_sizes(layer, k):
-    """The kernel and stride of an ``avgpool2d`` record as pairs of positive integers, naming the field."""
-    what = "a positive integer or a pair of them"
-    kernel = positive_ints(layer.get("kernel"), f"layers[{k}].kernel", what, length=2, scalar=True)
-    stride = layer.get("stride")
-    if stride is not None:
-        stride = positive_ints(stride, f"layers[{k}].stride", what, length=2, scalar=True)
-    return kernel, stride
-
-
-def network_from_dict(spec: dict, *, source: str = "`spec`") -> Network:
+def network_from_dict(spec: dict, *, source: str = "`spec`", arrays=None) -> Network:
     """Build a network from the JSON structure described in the module docstring.
 
     A malformed structure (a missing field, a value of the wrong type) raises
@@ -106,73 +146,55 @@ def network_from_dict(spec: dict, *, source: str = "`spec`") -> Network:
     """
     if not isinstance(spec, dict) or not isinstance(spec.get("layers", []), list):
         raise InvalidInputError(f"{source} must be an object with a list \"layers\" (see polyregions.io)")
-    layers = []
-    for k, layer in enumerate(spec.get("layers", [])):
-        where = f"{source}: layers[{k}]"
-        if not isinstance(layer, dict):
-            raise InvalidInputError(f"{where} must be an object with a \"type\", got {layer!r:.60}")
-        kind = str(layer.get("type", "")).lower()
-        try:
-            if kind == "dense":
-                layers.append(Dense(layer["weight"], layer["bias"]))
-            elif kind == "conv2d":
-                layers.append(Conv2d(layer["weight"], layer["bias"], int(layer.get("stride", 1)),
-                                     int(layer.get("padding", 0))))
-            elif kind == "avgpool2d":
-                layers.append(AvgPool2d(*_pool_sizes(layer, k)))
-            elif kind == "flatten":
-                layers.append(Flatten())
-            else:
-                raise UnsupportedError(f"`layers[{k}]` has unsupported type {layer.get('type')!r}")
-        except KeyError as exc:
-            raise InvalidInputError(f"{where} ({kind}) has no field {exc}") from None
-        except PolyRegionsError as exc:
-            raise type(exc)(f"{source}: {exc}") from None
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"{where} ({kind}) is malformed: {exc}") from None
+    try:
+        layers = [layer_from_record(layer, f"layers[{k}]", arrays) for k, layer in enumerate(spec.get("layers", []))]
+    except PolyRegionsError as exc:
+        raise type(exc)(f"{source}: {exc}") from None
     output = spec.get("output")
     if output is not None:
         try:
             output = (output["weight"], output["bias"])
+            if arrays is not None:
+                output = tuple(arrays[v["array"]] if isinstance(v, dict) else v for v in output)
         except (KeyError, TypeError):
             raise InvalidInputError(f"{source}: \"output\" must be an object with \"weight\" and \"bias\"") from None
     shape = spec.get("input_shape")
     return Network(layers, input_shape=shape, output=output)
 
 
-def network_to_dict(net: Network) -> dict:
-    """The JSON structure of `net` (its original layers)."""
-    layers = []
-    for layer in net.layers:
-        if isinstance(layer, Dense):
-            layers.append({"type": "dense", "weight": layer.weight.tolist(), "bias": layer.bias.tolist()})
-        elif isinstance(layer, Conv2d):
-            layers.append({"type": "conv2d", "weight": layer.weight.tolist(), "bias": layer.bias.tolist(),
-                           "stride": layer.stride, "padding": layer.padding})
-        elif isinstance(layer, AvgPool2d):
-            layers.append({"type": "avgpool2d", "kernel": list(layer.kernel), "stride": layer.stride})
-        elif isinstance(layer, Flatten):
-            layers.append({"type": "flatten"})
+def network_to_dict(net: Network, store=None) -> dict:
+    """The JSON structure of `net` (its original layers); arrays as nested lists unless `store` maps them."""
+    store = store or (lambda array: np.asarray(array).tolist())
+    layers = [layer_to_record(layer, store) for layer in net.layers]
     spec = {"input_shape": list(net.input_shape), "layers": layers}
     if net.output is not None:
-        spec["output"] = {"weight": net.output[0].tolist(), "bias": net.output[1].tolist()}
+        spec["output"] = {"weight": store(net.output[0]), "bias": store(net.output[1])}
     return spec
 
 
+def _is_plain_dense(net) -> bool:
+    return all(isinstance(layer, Dense) and layer.negative_slope == 0.0 for layer in net.layers)
+
+
 def save_network(net: Network, path) -> None:
-    """Write `net` to ``.json`` (any network) or ``.npz`` (fully connected networks)."""
+    """Write `net` to ``.json`` or ``.npz`` (any network; see the module docstring for the layouts)."""
     path = os.fspath(path)
     if path.endswith(".json"):
         with open(path, "w") as f:
             json.dump(network_to_dict(net), f)
     elif path.endswith(".npz"):
-        if not all(isinstance(layer, Dense) for layer in net.layers):
-            raise UnsupportedError("`net` has non-dense layers: save it as .json")
         arrays = {}
-        for l, (W, b) in enumerate(net.hidden):
-            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-        if net.output is not None:
-            arrays["W_out"], arrays["b_out"] = net.output
+        if _is_plain_dense(net):
+            for l, (W, b) in enumerate(net.hidden):
+                arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+            if net.output is not None:
+                arrays["W_out"], arrays["b_out"] = net.output
+        else:
+            def store(array):
+                name = f"array{len(arrays)}"
+                arrays[name] = np.asarray(array, dtype=np.float64)
+                return {"array": name}
+            arrays[NPZ_NETWORK_KEY] = np.array(json.dumps(network_to_dict(net, store)))
         np.savez(path, **arrays)
     else:
         raise InvalidInputError(f"`path` must end in .npz or .json, got {path!r}")

@@ -50,7 +50,7 @@ from ._validate import int_at_least, net_and_domain, positive_number
 from .domains import Ball, Domain, Whole
 from .encoding import L2_SEED_MAX_DIM, MAX_L2_CUTS, build_encoding, optimize
 from .errors import InvalidInputError, SolverError, UnsupportedError
-from .network import Network
+from .network import Network, require_relu
 from .propagate import resolve_bounds
 from .result import LocalResult, MilpStats, RegionCount
 from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, pattern_rows, region_test
@@ -74,6 +74,7 @@ DEFAULT_MARGIN_CAP = 1.0
 
 def _check_bounded(net, domain):
     net_and_domain(net, domain)
+    require_relu(net, "the MILP")
     if isinstance(domain, Whole) or not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "

@@ -18,22 +18,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
 
-from ._validate import finite_array, int_at_least, positive_int
+from ._validate import finite_array, finite_number, int_at_least, positive_int, positive_ints
 from .conv import avgpool2d_matrix, conv2d_matrix
-from .errors import InvalidInputError, UnsupportedError
+from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
+from .lowering import StageBuilder
 
-__all__ = ["Dense", "Conv2d", "AvgPool2d", "Flatten", "Network"]
+__all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
+           "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
 
 
 @dataclass(frozen=True, eq=False)
 class Dense:
-    """Fully connected layer ``z = weight @ h + bias``, weight of shape (out, in); ReLU follows."""
+    """Fully connected layer ``z = weight @ h + bias``, weight of shape (out, in).
+
+    The activation ``max(z, 0) + negative_slope * min(z, 0)`` follows: ReLU by default,
+    LeakyReLU for a slope in (0, 1) (any other slope, negative ones included, is allowed),
+    none for ``negative_slope = 1`` (the layer is linear and folds into the next one)."""
 
     weight: np.ndarray
     bias: np.ndarray
+    negative_slope: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
         W = finite_array(self.weight, "weight", ndim=2)
         b = finite_array(self.bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -44,14 +53,18 @@ class Dense:
 
 @dataclass(frozen=True, eq=False)
 class Conv2d:
-    """2-D convolution, weight of shape (d_out, d_in, f1, f2), channels first; ReLU follows."""
+    """2-D convolution, weight of shape (d_out, d_in, f1, f2), channels first.
+
+    The activation of slope `negative_slope` follows, as for :class:`Dense` (ReLU by default)."""
 
     weight: np.ndarray
     bias: np.ndarray
     stride: int = 1
     padding: int = 0
+    negative_slope: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
         W = finite_array(self.weight, "weight", ndim=4)
         b = finite_array(self.bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -75,6 +88,107 @@ class AvgPool2d:
 @dataclass(frozen=True)
 class Flatten:
     """Flattening in (channel, row, column) order (the identity on the flat vector)."""
+
+
+@dataclass(frozen=True)
+class Unflatten:
+    """Read the flat vector as a tensor of shape `shape` = (c, h, w) (the identity on the flat vector)."""
+
+    shape: tuple
+
+    def __post_init__(self):
+        shape = positive_ints(self.shape, "shape", "a (c, h, w) triple of positive integers", length=3)
+        object.__setattr__(self, "shape", tuple(shape))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """The elementwise activation ``max(z, 0) + negative_slope * min(z, 0)`` of the current value.
+
+    ReLU by default; LeakyReLU for another slope (negative slopes allowed); slope 1 is
+    the identity. Use it after a linear layer or a :class:`Residual` sum."""
+
+    negative_slope: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
+
+
+@dataclass(frozen=True)
+class MaxPool2d:
+    """2-D max pooling, no padding; `kernel` and `stride` are ints or pairs, the stride defaults to the kernel.
+
+    A region fixes the argmax of every window (see :mod:`polyregions.lowering`)."""
+
+    kernel: int | tuple
+    stride: int | tuple | None = None
+
+    def __post_init__(self):
+        kernel = positive_ints(self.kernel, "kernel", "a positive integer or a pair of them", length=2, scalar=True)
+        stride = kernel if self.stride is None else positive_ints(
+            self.stride, "stride", "a positive integer or a pair of them", length=2, scalar=True)
+        object.__setattr__(self, "kernel", tuple(kernel))
+        object.__setattr__(self, "stride", tuple(stride))
+
+
+@dataclass(frozen=True, eq=False)
+class Residual:
+    """A residual block ``u -> u + body(u)``; `body` is a list of layers that keeps the shape of ``u``.
+
+    No activation follows the sum: an :class:`Activation` after the block applies one."""
+
+    body: tuple
+
+    def __post_init__(self):
+        body = tuple(self.body)
+        if not body:
+            raise InvalidInputError("`body` of a Residual must contain at least one layer")
+        for k, layer in enumerate(body):
+            if not isinstance(layer, LAYER_TYPES):
+                raise UnsupportedError(f"`body[{k}]` has unsupported type {type(layer).__name__}")
+        object.__setattr__(self, "body", body)
+
+
+LAYER_TYPES = (Dense, Conv2d, AvgPool2d, Flatten, Unflatten, Activation, MaxPool2d, Residual)
+
+
+def lower_layer(builder: StageBuilder, layer, where: str) -> None:
+    """Lower one layer onto `builder`; `where` names the layer in error messages."""
+    shape = builder.shape
+    if isinstance(layer, Dense):
+        W = layer.weight
+        if W.shape[1] != builder.size:
+            raise InvalidInputError(f"{where} (Dense) expects {W.shape[1]} inputs but receives {builder.size}")
+        builder.linear(W, layer.bias, (W.shape[0],))
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, Conv2d):
+        if len(shape) != 3:
+            raise InvalidInputError(f"{where} (Conv2d) needs a (c, h, w) input, got shape {shape}")
+        W, b, out_shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding)
+        builder.linear(W, b, out_shape)
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, AvgPool2d):
+        if len(shape) != 3:
+            raise InvalidInputError(f"{where} (AvgPool2d) needs a (c, h, w) input, got shape {shape}")
+        P, out_shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride)
+        builder.linear(P, None, out_shape)
+    elif isinstance(layer, Flatten):
+        builder.shape = (builder.size,)
+    elif isinstance(layer, Unflatten):
+        if int(np.prod(layer.shape)) != builder.size:
+            raise InvalidInputError(f"{where} (Unflatten) to {layer.shape} receives {builder.size} values")
+        builder.shape = layer.shape
+    elif isinstance(layer, Activation):
+        builder.activate(layer.negative_slope)
+    elif isinstance(layer, MaxPool2d):
+        builder.maxpool(layer.kernel, layer.stride, where)
+    elif isinstance(layer, Residual):
+        builder.open_residual()
+        for k, inner in enumerate(layer.body):
+            lower_layer(builder, inner, f"{where}.body[{k}]")
+        builder.close_residual(where)
+    else:
+        raise UnsupportedError(f"{where} has unsupported type {type(layer).__name__}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +222,7 @@ class Network:
     input_shape: tuple | None = None
     output: tuple | None = None
     hidden: tuple = field(init=False, repr=False)
+    stages: tuple = field(init=False, repr=False)
     sparse_hidden: tuple = field(init=False, repr=False)
     layer_shapes: tuple = field(init=False, repr=False)
 
@@ -117,7 +232,7 @@ class Network:
             raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
         shape = self.input_shape
         for k, layer in enumerate(layers):
-            if not isinstance(layer, (Dense, Conv2d, AvgPool2d, Flatten)):
+            if not isinstance(layer, LAYER_TYPES):
                 raise UnsupportedError(f"`layers[{k}]` has unsupported type {type(layer).__name__}")
         if shape is None:
             first = layers[0]
@@ -130,46 +245,15 @@ class Network:
             shape = tuple(int(s) for s in shape)
             if len(shape) not in (1, 3) or any(s < 1 for s in shape):
                 raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
-        input_shape = shape
-        pending = None  # linear map folded into the next affine layer
-        hidden, shapes, sparse = [], [], []
+        builder = StageBuilder(shape)
         for k, layer in enumerate(layers):
-            n_in = int(np.prod(shape))
-            if isinstance(layer, Dense):
-                W, b = layer.weight, layer.bias
-                if W.shape[1] != (pending.shape[0] if pending is not None else n_in):
-                    raise InvalidInputError(
-                        f"`layers[{k}]` (Dense) expects {W.shape[1]} inputs but receives {n_in}"
-                    )
-                shape = (W.shape[0],)
-            elif isinstance(layer, Conv2d):
-                if len(shape) != 3:
-                    raise InvalidInputError(f"`layers[{k}]` (Conv2d) needs a (c, h, w) input, got shape {shape}")
-                W, b, shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding, sparse=True)
-            elif isinstance(layer, AvgPool2d):
-                if len(shape) != 3:
-                    raise InvalidInputError(f"`layers[{k}]` (AvgPool2d) needs a (c, h, w) input, got shape {shape}")
-                P, shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride, sparse=True)
-                pending = P if pending is None else P @ pending
-                continue
-            elif isinstance(layer, Flatten):
-                shape = (int(np.prod(shape)),)
-                continue
-            else:
-                raise UnsupportedError(f"`layers[{k}]` has unsupported type {type(layer).__name__}")
-            if pending is not None:
-                W = W @ pending
-                pending = None
-            if not isinstance(W, np.ndarray):  # a convolution's (or pooling's) sparse map
-                sparse.append(W)
-                W = W.toarray()
-            else:
-                sparse.append(None)
-            hidden.append((np.asarray(W, dtype=np.float64), b))
-            shapes.append(shape)
-        if not hidden:
-            raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
+            lower_layer(builder, layer, f"`layers[{k}]`")
+        if not builder.stages:
+            raise InvalidInputError("`layers` must contain at least one activation (a Dense or Conv2d layer "
+                                    "with a slope other than 1, or an Activation or MaxPool2d layer)")
         out = self.output
+        pending = builder.output_map()
+        n_last = builder.stages[-1].width
         if out is not None:
             if isinstance(out, Dense):
                 Wo, bo = out.weight, out.bias
@@ -180,26 +264,27 @@ class Network:
                     raise InvalidInputError("`output` must be a pair (W, b) or a Dense layer") from None
                 Wo = finite_array(Wo, "output weight", ndim=2)
                 bo = finite_array(bo, "output bias", ndim=1)
-            n_last = hidden[-1][0].shape[0]
-            if pending is not None:
-                Wo = np.asarray(Wo @ pending) if Wo.shape[1] == pending.shape[0] else Wo
+            if pending is not None and Wo.shape[1] == pending[0].shape[0]:
+                Wo, bo = Wo @ pending[0], Wo @ pending[1] + bo
             if Wo.shape[1] != n_last or bo.shape[0] != Wo.shape[0]:
                 raise InvalidInputError(
                     f"`output` must map {n_last} units: got W of shape {Wo.shape} and b of length {bo.shape[0]}"
                 )
             out = (Wo, bo)
         elif pending is not None:
-            # trailing pooling: linear, it changes no region; it is the network's output map
-            out = (pending.toarray(), np.zeros(pending.shape[0]))
-        for W, b in hidden:
-            W.setflags(write=False)
-            b.setflags(write=False)
+            # a linear tail (pooling, a linear layer, a residual sum): it changes no region
+            out = pending
+        stages = tuple(builder.stages)
+        for stage in stages:
+            for array in (stage.weight, stage.bias, stage.slopes):
+                array.setflags(write=False)
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "input_shape", input_shape)
+        object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "output", out)
-        object.__setattr__(self, "hidden", tuple(hidden))
-        object.__setattr__(self, "sparse_hidden", tuple(sparse))
-        object.__setattr__(self, "layer_shapes", tuple(shapes))
+        object.__setattr__(self, "stages", stages)
+        object.__setattr__(self, "hidden", tuple((st.weight, st.bias) for st in stages))
+        object.__setattr__(self, "sparse_hidden", tuple(sparse_operator(st.weight) for st in stages))
+        object.__setattr__(self, "layer_shapes", tuple(builder.shapes))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -225,6 +310,63 @@ class Network:
                 )
         return cls(layers, output=output)
 
+    @classmethod
+    def from_records(cls, records, input_shape, *, source: str) -> "Network":
+        """The network of a list of layer records (:mod:`polyregions.io`); errors name `source`."""
+        try:
+            layers = [layer_from_record(rec, f"layers[{k}]") for k, rec in enumerate(records)]
+            return cls(layers, input_shape=input_shape)
+        except PolyRegionsError as exc:
+            raise type(exc)(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_torch(cls, module, input_shape) -> "Network":
+        """The network of a PyTorch module in eval mode (needs the extra ``torch``).
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            An ``nn.Sequential`` (nested too) of Linear, Conv2d, ReLU, LeakyReLU, Flatten,
+            Unflatten, AvgPool2d, MaxPool2d (no padding, no ceil mode), BatchNorm1d/2d
+            (folded into the Linear or Conv2d layer before), Dropout and Identity, or a
+            module whose ``forward`` torch.fx traces into those and residual additions. A
+            convolution with zero padding, equal strides, no dilation and one group is a
+            :class:`Conv2d`; any other (dilation, groups, reflect / replicate / circular
+            padding) and a padded or ceil-mode average pooling are read as their exact
+            matrix (``Flatten``, a linear ``Dense``, ``Unflatten``).
+        input_shape : int or (c, h, w)
+            One input without the batch dimension.
+
+        Raises
+        ------
+        UnsupportedError
+            For a module in training mode, an unsupported operation (named with its path in
+            the model), or when the network differs from the module's forward pass on
+            random inputs by more than ``polyregions.interop.TORCH_RTOL`` (float64).
+        """
+        from .interop import TORCH_RTOL, check_forward, torch_records
+
+        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        records, reference = torch_records(module, shape)
+        net = cls.from_records(records, shape, source=f"`module` ({type(module).__name__})")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`module` ({type(module).__name__})")
+        return net
+
+    @classmethod
+    def from_onnx(cls, path) -> "Network":
+        """The network of an ONNX file (needs the extra ``onnx``): Gemm, MatMul and Add, Conv,
+        Relu, LeakyRelu, Flatten, Reshape to a vector, AveragePool, MaxPool,
+        BatchNormalization (folded), Identity, Dropout and residual Add; checked against
+        onnxruntime's forward pass (``polyregions.interop.FLOAT32_RTOL`` for float32 graphs)."""
+        from .interop import check_forward
+        from .onnx_import import onnx_records
+
+        records, shape, reference, rtol = onnx_records(path)
+        net = cls.from_records(records, shape, source=f"`{path}`")
+        if reference is not None:
+            check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype)
+        return net
+
     # ------------------------------------------------------------------ shape facts
     @property
     def input_dim(self) -> int:
@@ -236,7 +378,14 @@ class Network:
 
     @property
     def num_neurons(self) -> int:
-        return sum(self.widths)
+        """The length of a pattern: one bit per ReLU or LeakyReLU neuron and per pooling candidate
+        (the lowered hidden widths summed, for a ReLU network)."""
+        return sum(stage.n_bits for stage in self.stages)
+
+    @property
+    def is_relu(self) -> bool:
+        """True when every stage is plain ReLU (no LeakyReLU, max pooling or residual carry)."""
+        return all(stage.is_relu for stage in self.stages)
 
     # ------------------------------------------------------------------ evaluation
     def _as_batch(self, x):
@@ -251,28 +400,138 @@ class Network:
         return x, single
 
     def preactivations(self, x) -> list:
-        """Pre-activations ``z^1, ..., z^L`` at the points ``x`` (one array of shape (N, n_l) per layer)."""
+        """Pre-activations ``z^1, ..., z^L`` at the points ``x`` (one array of shape (N, n_l) per stage)."""
         h, single = self._as_batch(x)
         zs = []
-        for W, b in self.hidden:
-            z = h @ W.T + b
+        for stage in self.stages:
+            z = h @ stage.weight.T + stage.bias
             zs.append(z[0] if single else z)
-            h = np.maximum(z, 0.0)
+            h = stage.activate(z)
         return zs
 
     def forward(self, x) -> np.ndarray:
-        """Network output at ``x`` (the last hidden layer when there is no output layer)."""
+        """Network output at ``x`` (the last stage's output when there is no output layer)."""
         h, single = self._as_batch(x)
-        for W, b in self.hidden:
-            h = np.maximum(h @ W.T + b, 0.0)
+        for stage in self.stages:
+            h = stage.activate(h @ stage.weight.T + stage.bias)
         if self.output is not None:
             h = h @ self.output[0].T + self.output[1]
         return h[0] if single else h
 
     def pattern(self, x) -> np.ndarray:
-        """Activation pattern at ``x``: booleans, True where ``z_j(x) > 0``, layer by layer."""
-        zs = self.preactivations(x)
-        return np.concatenate([z > 0 for z in zs], axis=-1)
+        """Activation pattern at ``x``, stage by stage: True where ``z_j(x) > 0`` for ReLU and
+        LeakyReLU neurons, and per pooling window a one-hot of the argmax (lowest index on ties)."""
+        h, single = self._as_batch(x)
+        parts = []
+        for stage in self.stages:
+            z = h @ stage.weight.T + stage.bias
+            parts.append(stage.bits(z))
+            h = stage.activate(z)
+        bits = np.concatenate(parts, axis=1)
+        return bits[0] if single else bits
 
     def __repr__(self):
         return f"Network(input_shape={self.input_shape}, widths={self.widths}, output={'yes' if self.output else 'no'})"
+
+
+#: A stage's map is also kept sparse (for the search) when at most this fraction of its entries is non-zero.
+SPARSE_DENSITY = 0.25
+
+
+def sparse_operator(W: np.ndarray):
+    """`W` as a CSR matrix when it is sparse enough (convolutions, pooling, carries), else None."""
+    if W.size == 0 or np.count_nonzero(W) > SPARSE_DENSITY * W.size:
+        return None
+    return scipy.sparse.csr_matrix(W)
+
+
+def require_relu(net, what: str) -> None:
+    """Raise :class:`UnsupportedError` unless `net` is a plain ReLU network; `what` names the method."""
+    if not net.is_relu:
+        kinds = sorted({"max pooling" if st.pool else ("residual" if np.any(st.slopes == 1.0) else "LeakyReLU")
+                        for st in net.stages if not st.is_relu})
+        raise UnsupportedError(f"`net` has {', '.join(kinds)} layers: {what} supports ReLU networks only "
+                               "(count their regions with the search, method='dfs')")
+
+
+def _pool_sizes(layer, where):
+    """The kernel and stride of a pooling record as pairs of positive integers, naming the field."""
+    what = "a positive integer or a pair of them"
+    where = where.strip("`")
+    kernel = positive_ints(layer.get("kernel"), f"{where}.kernel", what, length=2, scalar=True)
+    stride = layer.get("stride")
+    if stride is not None:
+        stride = positive_ints(stride, f"{where}.stride", what, length=2, scalar=True)
+    return kernel, stride
+
+
+def layer_from_record(layer: dict, where: str, arrays=None):
+    """The layer of a record of the JSON structure of :mod:`polyregions.io` (arrays may be arrays);
+    `arrays` resolves ``{"array": name}`` references (.npz); `where` names the record in errors."""
+    if not isinstance(layer, dict):
+        raise InvalidInputError(f"{where} must be an object with a \"type\", got {layer!r:.60}")
+
+    def value(key):
+        v = layer[key]
+        if isinstance(v, dict) and "array" in v and arrays is not None:
+            if v["array"] not in arrays:
+                raise InvalidInputError(f"{where} refers to a missing array {v['array']!r}")
+            return arrays[v["array"]]
+        return v
+
+    kind = str(layer.get("type", "")).lower()
+    slope = layer.get("negative_slope", 0.0)
+    try:
+        if kind == "dense":
+            return Dense(value("weight"), value("bias"), slope)
+        if kind == "conv2d":
+            return Conv2d(value("weight"), value("bias"), int(layer.get("stride", 1)), int(layer.get("padding", 0)),
+                          slope)
+        if kind == "avgpool2d":
+            return AvgPool2d(*_pool_sizes(layer, where))
+        if kind == "maxpool2d":
+            return MaxPool2d(*_pool_sizes(layer, where))
+        if kind == "flatten":
+            return Flatten()
+        if kind == "unflatten":
+            return Unflatten(layer["shape"])
+        if kind == "activation":
+            return Activation(slope)
+        if kind == "residual":
+            body = layer["body"]
+            if not isinstance(body, list):
+                raise InvalidInputError(f"{where} (residual) must have a list \"body\"")
+            return Residual([layer_from_record(inner, f"{where}.body[{k}]", arrays) for k, inner in enumerate(body)])
+        raise UnsupportedError(f"`{where}` has unsupported type {layer.get('type')!r}")
+    except KeyError as exc:
+        raise InvalidInputError(f"{where} ({kind}) has no field {exc}") from None
+    except PolyRegionsError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where} ({kind}) is malformed: {exc}") from None
+
+
+def layer_to_record(layer, store):
+    """The record of one layer in the JSON structure of :mod:`polyregions.io`; `store(array)` returns what stands for an array in the record."""
+    if isinstance(layer, Dense):
+        return {"type": "dense", "weight": store(layer.weight), "bias": store(layer.bias),
+                "negative_slope": layer.negative_slope}
+    if isinstance(layer, Conv2d):
+        return {"type": "conv2d", "weight": store(layer.weight), "bias": store(layer.bias),
+                "stride": layer.stride, "padding": layer.padding, "negative_slope": layer.negative_slope}
+    if isinstance(layer, AvgPool2d):
+        stride = layer.stride
+        if stride is not None:
+            stride = list(stride) if isinstance(stride, (tuple, list)) else [stride, stride]
+        return {"type": "avgpool2d", "kernel": list(layer.kernel), "stride": stride}
+    if isinstance(layer, MaxPool2d):
+        return {"type": "maxpool2d", "kernel": list(layer.kernel), "stride": list(layer.stride)}
+    if isinstance(layer, Flatten):
+        return {"type": "flatten"}
+    if isinstance(layer, Unflatten):
+        return {"type": "unflatten", "shape": list(layer.shape)}
+    if isinstance(layer, Activation):
+        return {"type": "activation", "negative_slope": layer.negative_slope}
+    if isinstance(layer, Residual):
+        return {"type": "residual", "body": [layer_to_record(inner, store) for inner in layer.body]}
+    raise UnsupportedError(f"layer type {type(layer).__name__} has no file format")

@@ -51,7 +51,7 @@ from ._validate import net_and_domain, positive_number
 from .domains import Ball, Box, Domain, Polytope, Whole
 from .encoding import L2_SEED_MAX_DIM, BigMEncoding, optimize
 from .errors import InvalidInputError, SolverError, UnsupportedError
-from .network import Network
+from .network import Network, require_relu
 from .solvers.base import Status
 from .solvers.highs import PolytopeSupport
 from .solvers.registry import make_mip_driver
@@ -125,6 +125,7 @@ def stability(bounds) -> list:
 def _validate_neuron_bounds(net, domain, method, time_limit):
     """Check the arguments of :func:`neuron_bounds`; return `method` and `time_limit`."""
     net_and_domain(net, domain)
+    require_relu(net, "neuron_bounds")
     if method not in METHODS:
         raise InvalidInputError(f"`method` must be one of {list(METHODS)}, got {method!r}")
     if method in ("lp", "milp") and not domain.bounded:

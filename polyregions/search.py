@@ -32,6 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InvalidInputError
+from .pool_search import WindowBranching, affine_range
 from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
@@ -46,6 +47,8 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
+#: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
+LINEAR = 2
 
 
 
@@ -78,13 +81,20 @@ def unit_rows(G, c):
     return G / safe[:, None], c / safe, norms
 
 
-class RegionSearch:
+class RegionSearch(WindowBranching):
     """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
+
+    Elementwise stages (ReLU, LeakyReLU: an off neuron passes ``alpha z``, so the next
+    stage reads ``beta * z`` with ``beta`` 1 or ``alpha``; linear carries pass ``z``) split
+    neuron by neuron; pooling stages split window by window (:mod:`polyregions.pool_search`).
 
     ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
     is set), the search stops descending: every child not yet entered, along the whole
     current path, is appended to ``frontier`` as a :class:`Subproblem`, and ``run`` returns.
     """
+
+    zero_row_rtol = ZERO_ROW_RTOL
+    subproblem_type = Subproblem
 
     def __init__(self, net, domain, eps: float, backend: str, prune: bool):
         self.net = net
@@ -95,6 +105,9 @@ class RegionSearch:
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
+        lo, hi = domain.bounding_box()
+        # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
+        self.domain_box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else None
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
@@ -167,6 +180,9 @@ class RegionSearch:
         self.split = False
         if sub.neuron < 0:
             yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
+        elif self.net.stages[sub.layer].pool:
+            yield from self._branch_windows(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
+                                            sub.x, sub.rho)
         else:
             Gh, ch, _ = unit_rows(sub.G, sub.c)
             yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
@@ -177,6 +193,10 @@ class RegionSearch:
         if l == len(self.layers):
             yield x, rho, M, m
             return
+        stage = self.net.stages[l]
+        if stage.pool:
+            yield from self._enter_pool(l, M, m, x, rho)
+            return
         W, b = self.layers[l]
         op = self.operators[l]
         G = op @ M
@@ -184,17 +204,21 @@ class RegionSearch:
         Gh, ch, norms = unit_rows(G, c)
         absW = abs(op)
         scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
-        const = norms <= ZERO_ROW_RTOL * scale
+        split = stage.split
+        const = (norms <= ZERO_ROW_RTOL * scale) & split
         cscale = absW @ np.abs(m) + np.abs(b)
-        fixed = [-1] * W.shape[0]
+        fixed = [-1 if s else LINEAR for s in split]
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
-        far = np.abs(s_all) >= self.domain.diameter  # the hyperplane misses the domain
+        far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
+        box_range = affine_range(G, c, self.domain_box)
+        if box_range is not None:
+            far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.prune:
-            for j in np.flatnonzero(~const & ~far):
+            for j in np.flatnonzero(split & ~const & ~far):
                 if self.deadline is not None and time.perf_counter() > self.deadline:
                     break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
@@ -211,12 +235,14 @@ class RegionSearch:
         start = len(bits)
         n = len(fixed)
         while j < n and fixed[j] >= 0:
-            if self.audit is not None:
-                self.audit.skipped(bits, 1 - fixed[j])
-            bits.append(fixed[j])
+            if fixed[j] != LINEAR:
+                if self.audit is not None:
+                    self.audit.skipped(bits, 1 - fixed[j])
+                bits.append(fixed[j])
             j += 1
         if j == n:
-            beta = np.array(bits[len(bits) - n :], dtype=np.float64)
+            stage = self.net.stages[l]
+            beta = stage.gains(bits[len(bits) - stage.n_bits:])
             yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             del bits[start:]
             return

@@ -21,7 +21,7 @@ import numpy as np
 
 from .domains import Slice
 from .errors import UnsupportedError
-from .network import AvgPool2d, Conv2d, Dense, Flatten, Network
+from .network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
 from .result import Region
 
 __all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
@@ -44,7 +44,9 @@ SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
 
 
 def check_layers(net: Network) -> None:
-    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`."""
+    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`
+    (or a network that is not plain ReLU)."""
+    require_relu(net, "lines, planes and the planar algorithm")
     for k, layer in enumerate(net.layers):
         if not isinstance(layer, SLICE_LAYERS):
             raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "

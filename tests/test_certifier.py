@@ -119,6 +119,9 @@ def test_refuses_what_it_cannot_certify(tmp_path):
         pr.count_regions(net, pr.Line([-1.0, -1.0], [1.0, 1.0]), certify=True)
     with pytest.raises(pr.UnsupportedError, match="planar"):
         pr.count_regions(net, BOX, certify=True, method="planar")
+    leaky = pr.Network([pr.Dense(np.array([[1.0, 0.0]]), np.array([0.0]), negative_slope=0.1)])
+    with pytest.raises(pr.UnsupportedError, match="ReLU"):
+        pr.count_regions(leaky, BOX, certify=True)
     with pytest.raises(pr.UnsupportedError, match="milp"):
         pr.count_regions(net, BOX, certify=True, method="milp")
     with pytest.raises(pr.InvalidInputError, match="certificate"):

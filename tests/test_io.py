@@ -114,3 +114,22 @@ def test_write_regions_refuses_a_bad_chunk(tmp_path, chunk):
     with pytest.raises(pr.InvalidInputError, match="`chunk` must be a positive integer"):
         write_regions(tmp_path / "r.npz", iter(()), chunk=chunk)
     assert not (tmp_path / "r.npz").exists()
+
+
+def test_every_layer_type_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    layers = [pr.Conv2d(rng.normal(size=(2, 1, 2, 2)), rng.normal(size=2), 1, 1, 0.1),
+              pr.MaxPool2d(2, 1),
+              pr.Residual([pr.Conv2d(rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2), 1, 1),
+                           pr.Conv2d(rng.normal(size=(2, 2, 1, 1)), rng.normal(size=2), 1, 0, 1.0)]),
+              pr.Activation(-0.3), pr.AvgPool2d((2, 2), 1), pr.Flatten(),
+              pr.Dense(rng.normal(size=(8, 8)), rng.normal(size=8)), pr.Unflatten((2, 2, 2)),
+              pr.Flatten(), pr.Dense(rng.normal(size=(3, 8)), rng.normal(size=3), 1.0)]
+    net = pr.Network(layers, input_shape=(1, 3, 3))
+    x = rng.normal(size=(30, 9))
+    for name in ("net.json", "net.npz"):
+        pr.io.save_network(net, tmp_path / name)
+        back = pr.io.load_network(tmp_path / name)
+        assert pr.io.network_to_dict(back) == pr.io.network_to_dict(net)
+        assert np.array_equal(back.forward(x), net.forward(x))
+        assert [st.slopes.tolist() for st in back.stages] == [st.slopes.tolist() for st in net.stages]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..domains import Ball
 from ..errors import InvalidInputError, UnprovenBoundError, UnsupportedError
-from ..network import Conv2d, Dense, Network
+from ..network import Conv2d, Dense, Network, require_relu
 from .dense import montufar2014_lower, montufar2017_upper, serra2018_upper, zaslavsky
 from .generic import whitney_count
 from .local import local_arrangement_bound, zhu_local
@@ -155,6 +155,7 @@ def network_bounds(net: Network, domain=None, *, names=None, local_method: str =
     unknown = [n for n in wanted if n not in BOUND_NAMES]
     if unknown:
         raise InvalidInputError(f"`names` has unknown bounds {unknown}; known: {', '.join(BOUND_NAMES)}")
+    require_relu(net, "network_bounds")
     info = architecture_of(net)
     n0, widths, depth = info["n0"], info["widths"], info["depth"]
     conv_ok = info["kind"] == "conv" and info["conv_reason"] is None

@@ -33,7 +33,7 @@ import numpy as np
 from .._validate import finite_array, int_at_least, positive_number
 from ..domains import Ball
 from ..errors import InvalidInputError
-from ..network import Network
+from ..network import Network, require_relu
 from ..propagate import back_substitution, relaxation
 from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
 
@@ -47,6 +47,7 @@ def _validate_local(net, center, radius):
     """Return ``(net, center as a flat float64 array, radius as float)`` or raise naming the argument."""
     if not isinstance(net, Network):
         raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
+    require_relu(net, "zhu_local and local_arrangement_bound")
     c = finite_array(center, "center")
     n0 = net.input_dim
     if not (c.ndim == 1 and c.shape[0] == n0) and c.shape != tuple(net.input_shape):
