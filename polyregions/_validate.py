@@ -12,7 +12,13 @@ from .errors import InvalidInputError
 def finite_array(value, name: str, *, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
     """Return `value` as a finite float64 array, or raise naming `name`."""
     try:
-        arr = np.array(value, dtype=np.float64)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"`{name}` must be an array of numbers ({exc})") from None
+    if raw.dtype.kind == "c":
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    try:
+        arr = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"`{name}` must be an array of numbers ({exc})") from None
     if ndim is not None and arr.ndim != ndim:

@@ -112,15 +112,25 @@ class _Progress:
             sys.stderr.write("\r" + " " * 70 + "\r")
 
 
+def _count_document(label, dom, res):
+    return {"network": label, "domain": repr(dom), **res.as_dict()}
+
+
 def _print_count(label, net, dom, res, as_json):
     if as_json:
-        out = {"network": label, "domain": repr(dom), **res.as_dict()}
-        print(json.dumps(out, default=float))
+        print(json.dumps(_count_document(label, dom, res), default=float))
         return
     st = res.stats
+    margin_tol = getattr(st, "margin_tol", None)  # a MILP count: complete up to its margin tolerance
+    if not res.complete:
+        note = f"  (incomplete: stopped by {res.stopped}; a lower bound)"
+    elif margin_tol is not None:
+        note = f"  (complete: no region of margin >= margin_tol = {margin_tol:g} was missed)"
+    else:
+        note = ""
     print(f"network : {label} {net}")
     print(f"domain  : {dom}")
-    print(f"regions : {res.count:,}" + ("" if res.complete else f"  (incomplete: stopped by {res.stopped}; a lower bound)"))
+    print(f"regions : {res.count:,}{note}")
     print(f"time    : {st.seconds:.3f} s  ({res.count / max(st.seconds, 1e-9):,.0f} regions/s)")
     per = st.lp_solves / res.count if res.count else float("nan")
     print(f"LPs     : {st.lp_solves:,} ({per:.2f} per region), nodes {st.nodes:,}")
@@ -166,9 +176,10 @@ def cmd_count(args) -> int:
     if args.certify or args.certificate:
         kw.update(certify=args.certify, certificate=args.certificate,
                   workers=args.workers if args.workers is not None else 1)
-    if args.method == "milp":
+    if args.method == "milp":  # one process, no checkpoint: options given for those are refused
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
-                  method="milp", certify=args.certify)
+                  method="milp", workers=args.workers or 1, client=kw["client"], checkpoint=args.checkpoint,
+                  resume=args.resume, certify=args.certify)
     if args.example:
         given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
                                     ("--whole", args.whole), ("--checkpoint", args.checkpoint),
@@ -180,12 +191,17 @@ def cmd_count(args) -> int:
         x0 = np.load(EXAMPLE_FILE)["x0"]
         jobs = [("example: 8x8 digits MLP 64-8-8-10, L2 ball of radius 1 around a test image", Ball(x0, 1.0)),
                 ("example: same network, box of half-width 0.1 around the image", Box(x0 - 0.1, x0 + 0.1))]
+        documents = []
         for label, dom in jobs:
             res = count_regions(net, dom, **kw)
             progress.close()
-            _print_count(label, net, dom, res, args.json)
-            if not args.json:
+            if args.json:
+                documents.append(_count_document(label, dom, res))
+            else:
+                _print_count(label, net, dom, res, False)
                 print()
+        if args.json:  # one document: the list of both counts
+            print(json.dumps(documents, default=float))
         return 0
     if args.net is None:
         raise InvalidInputError("give a network file NET, or --example")

@@ -130,6 +130,8 @@ class Ball(Domain):
         if self.center.size == 0:
             raise InvalidInputError("`center` must not be empty")
         self.radius = positive_number(radius, "radius")
+        if isinstance(p, (bool, np.bool_)):
+            raise InvalidInputError(f"`p` must be 1, 2 or inf, got {p!r}")
         if p in (1, 2):
             self.p = int(p)
         elif p in (np.inf, "inf", float("inf")):

@@ -16,13 +16,13 @@ from typing import Iterator
 import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
+from .certifier import count_certified
 from .checkpoint import Checkpointer
 from .domains import Domain, Slice
-from .certifier import count_certified
 from .errors import InvalidInputError, UnsupportedError
 from .milp import count_regions_milp
 from .network import Network
-from .parallel import drive_parallel
+from .parallel import PROGRESS_EVERY, drive_parallel
 from .planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
 from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
@@ -142,14 +142,17 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         or the independent MILP count (:func:`polyregions.milp.count_regions_milp`; bounded
         domains only). "auto" (default): planar where it applies and nothing of the search is
         asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
-        process and ignores `workers`), else the search.
+        process and ignores `workers`), else the search. The MILP runs in one process
+        and keeps no checkpoint: with it, `workers`, `client`, `checkpoint` and `resume` are
+        refused; its ``complete=True`` means no region of margin >= ``stats.margin_tol`` was missed.
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
         Stop after this many seconds; the result is marked incomplete, and with
         `checkpoint` the unexplored part is saved so that `resume` finishes the count.
     progress : callable, optional
-        Called as ``progress(count, stats)`` about twice a second.
+        Called as ``progress(count, stats)`` every ``polyregions.parallel.PROGRESS_EVERY``
+        seconds (0.5) at most.
     workers : int
         Processes to search with (default 1); the tree is split into subproblems.
     client : dask.distributed.Client, optional
@@ -191,6 +194,12 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     if certifying and method != "dfs":
         raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
     if method == "milp":
+        search_only = {"workers": workers != 1, "client": client is not None, "checkpoint": checkpoint is not None,
+                       "resume": resume is not None}
+        for name, given in search_only.items():
+            if given:
+                raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
+                                        "one process and keeps no checkpoint)")
         net, domain = search_problem(net, domain)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
@@ -228,7 +237,7 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
     base_seconds = stats.seconds
     end = t0 + time_limit if time_limit is not None else None
     next_save = t0 + checkpoint_every if ckpt.enabled else None
-    next_report = t0 + 0.5
+    next_report = t0 + PROGRESS_EVERY
     stopped = None
     committed = count  # regions of finished subproblems (what a checkpoint may record)
     sub = None
@@ -255,7 +264,7 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
                         snapshot(now)
                         stats.pending += 1  # the subproblem being searched
                         progress(count, stats)
-                        next_report = now + 0.5
+                        next_report = now + PROGRESS_EVERY
             if stopped:
                 break
             queue.extend(search.frontier)

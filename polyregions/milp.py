@@ -231,7 +231,10 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     Returns
     -------
     RegionCount
-        With :class:`MilpStats`. ``complete`` is False when a limit stopped the loop.
+        With :class:`MilpStats` (``stats.margin_tol`` among them). ``complete=True`` means
+        *no region of margin >= margin_tol was missed*: regions whose best margin is below
+        ``margin_tol`` (in pre-activation units) may exist and are not counted. ``complete``
+        is False when a limit stopped the loop.
 
     Raises
     ------

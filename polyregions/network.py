@@ -245,6 +245,8 @@ class Network:
             shape = tuple(int(s) for s in shape)
             if len(shape) not in (1, 3) or any(s < 1 for s in shape):
                 raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
+        if int(np.prod(shape)) == 0:
+            raise InvalidInputError(f"`layers[0]` takes 0 inputs (input shape {shape}): a network needs at least one input")
         builder = StageBuilder(shape)
         for k, layer in enumerate(layers):
             lower_layer(builder, layer, f"`layers[{k}]`")

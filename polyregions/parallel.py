@@ -16,9 +16,12 @@ import multiprocessing
 import time
 
 from .checkpoint import fingerprint
+from .errors import PolyRegionsError
 from .result import RegionCount, Stats
 from .search import RegionSearch
 
+#: Seconds between two calls of a count's ``progress`` callback (both drivers).
+PROGRESS_EVERY = 0.5
 #: Seconds a task searches before handing back its open children.
 TASK_BUDGET = 0.5
 #: Budget while the queue is shorter than the number of workers (spread work quickly).
@@ -46,8 +49,10 @@ def _init_pool(payload, key):
     _search_for(payload, key)
 
 
-def run_task(payload, key, sub, budget):
-    """Search `sub` for `budget` seconds; return ``(regions, stats, open subproblems)``."""
+def run_task(payload, key, sub, budget, limit=None):
+    """Search `sub` for `budget` seconds, or until `limit` regions are found; return
+    ``(regions, stats, open subproblems)`` (a task stopped by `limit` leaves its subtree
+    unfinished: its result only serves a count that stops at ``max_regions``)."""
     search = _search_for(payload, key)
     search.stats = Stats(eps=search.eps)
     solves0 = search.lp.lp_solves
@@ -59,6 +64,8 @@ def run_task(payload, key, sub, budget):
         count += 1
         if rho < search.stats.min_radius:
             search.stats.min_radius = rho
+        if limit is not None and count >= limit:
+            break
     stats = search.stats
     stats.lp_solves = search.lp.lp_solves - solves0
     stats.seconds = time.perf_counter() - t0
@@ -70,6 +77,7 @@ def _merge(total: Stats, part: Stats):
     total.lp_solves += part.lp_solves
     total.nodes += part.nodes
     total.near_eps += part.near_eps
+    total.recentre_failures += part.recentre_failures
     total.min_radius = min(total.min_radius, part.min_radius)
     total.min_kept_depth = min(total.min_kept_depth, part.min_kept_depth)
 
@@ -94,24 +102,28 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
     key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
     # search here first: small counts finish before a pool would have started
     local_end = t0 + LOCAL_START if end_time(t0, time_limit) is None else min(t0 + LOCAL_START, end_time(t0, time_limit))
-    while queue and time.perf_counter() < local_end:
+    reached = False  # max_regions reached: the count stops there, and no checkpoint is written
+    while queue and time.perf_counter() < local_end and not reached:
         sub = queue.pop()
         search.frontier = []
         search.deadline = local_end
         for _, rho, _, _ in search.run(sub):
             count += 1
             stats.min_radius = min(stats.min_radius, rho)
+            if max_regions is not None and count >= max_regions:
+                reached = True
+                break
         queue.extend(search.frontier)
         search.frontier = []
     search.deadline = None
     local_solves = search.lp.lp_solves
-    if not queue or (max_regions is not None and count >= max_regions):
+    if not queue or reached:
         stats.seconds = base_seconds + time.perf_counter() - t0
         stats.lp_solves = stats.lp_solves_before + local_solves
         stats.pending = len(queue)
-        ckpt.save(count, queue, stats)
-        stopped = None if not queue else "max_regions"
-        return RegionCount(count, stats, complete=not queue, stopped=stopped)
+        if not reached:
+            ckpt.save(count, queue, stats)
+        return RegionCount(count, stats, complete=not reached, stopped="max_regions" if reached else None)
     if client is not None:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
     executor, remote = _executor(workers, client, payload, key)
@@ -119,7 +131,7 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
     in_flight = {}
     end = t0 + time_limit if time_limit is not None else None
     next_save = t0 + checkpoint_every if ckpt.enabled else None
-    next_report = t0 + 0.5
+    next_report = t0 + PROGRESS_EVERY
     stopped = None
 
     def snapshot():
@@ -135,14 +147,19 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
                 budget = SPREAD_BUDGET if len(queue) < workers else TASK_BUDGET
                 if end is not None:
                     budget = max(0.0, min(budget, end - time.perf_counter()))
-                fut = executor.submit(run_task, task_payload, key, sub, budget)
+                limit = None if max_regions is None else max_regions - count
+                try:
+                    fut = executor.submit(run_task, task_payload, key, sub, budget, limit)
+                except cf.process.BrokenProcessPool:
+                    queue.insert(0, sub)
+                    raise
                 in_flight[fut] = sub
             if not in_flight:
                 break
             done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             for fut in done:
+                n, part, frontier = fut.result()  # a dead worker raises BrokenProcessPool here
                 in_flight.pop(fut)
-                n, part, frontier = fut.result()
                 count += n
                 worker_solves[0] += part.lp_solves
                 part.lp_solves = 0
@@ -156,7 +173,7 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
             if progress is not None and now >= next_report:
                 snapshot()
                 progress(count, stats)
-                next_report = now + 0.5
+                next_report = now + PROGRESS_EVERY
             if next_save is not None and now >= next_save:
                 snapshot()
                 ckpt.save(count, queue + list(in_flight.values()), stats)
@@ -169,9 +186,26 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
         for fut in in_flight:
             fut.cancel()
         raise
+    except cf.process.BrokenProcessPool as exc:
+        raise _worker_died(exc, ckpt, count, queue + list(in_flight.values()), stats, snapshot) from None
     finally:
         if client is None:
             executor.shutdown(wait=True, cancel_futures=True)
     snapshot()
+    if stopped == "max_regions":  # tasks stopped at their limit left subtrees unfinished: no checkpoint
+        return RegionCount(min(count, max_regions), stats, complete=False, stopped=stopped)
     ckpt.save(count, queue, stats)
     return RegionCount(count, stats, complete=stopped is None and not queue, stopped=stopped)
+
+
+def _worker_died(exc, ckpt, count, open_subproblems, stats, snapshot):
+    """The error raised when a worker process dies: the checkpoint (when one is kept) is saved
+    first, with the regions of the tasks that returned and every open subproblem."""
+    snapshot()
+    if ckpt.enabled:
+        ckpt.save(count, open_subproblems, stats)
+        how = (f"the count so far ({count:,} regions) and its open subproblems are saved in {ckpt.path!r}: "
+               f"resume with resume={ckpt.path!r} (the CLI's --resume {ckpt.path})")
+    else:
+        how = "no checkpoint was kept, so the count must start again (pass checkpoint=... to keep one)"
+    return PolyRegionsError(f"a worker process died ({exc}); {how}")

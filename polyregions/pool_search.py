@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from .rows import row_norms
+
 __all__ = ["WindowBranching", "affine_range", "window_children"]
 
 
@@ -58,7 +60,7 @@ def window_children(Gw, cw, tol, box=None):
         half-spaces ``a . x <= b`` (unit ``a``) of ``z_j <= z_i`` for the non-constant ``j``.
     """
     k = Gw.shape[0]
-    norms = np.sqrt(np.einsum("ij,ij->i", Gw, Gw))
+    norms = row_norms(Gw)
     out = []
     rep_of = list(range(k))
     for i in range(k):

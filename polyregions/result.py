@@ -20,7 +20,9 @@ class Stats:
     contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
     optimum that kept a node; ``near_eps``: solver decisions whose optimum fell within a
     factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used;
-    ``pending``: subproblems left unexplored (0 when the count is complete).
+    ``pending``: subproblems left unexplored (0 when the count is complete);
+    ``recentre_failures``: witnesses on an unbounded domain that could not be moved back
+    near their parent's (the far witness was used; the count does not depend on it).
     """
 
     lp_solves: int = 0
@@ -32,9 +34,10 @@ class Stats:
     eps: float = 0.0
     pending: int = 0
     lp_solves_before: int = 0  # solves of earlier runs of a resumed count
+    recentre_failures: int = 0
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: getattr(self, k, f.default) for k, f in self.__dataclass_fields__.items()}
 
 
 @dataclass
@@ -43,7 +46,9 @@ class RegionCount:
 
     ``count``: the exact number of patterns whose region contains a ball of radius ``eps``;
     ``complete``: False when the search stopped early (``max_regions`` or ``time_limit``),
-    in which case ``count`` is a lower bound and ``stopped`` says why.
+    in which case ``count`` is a lower bound and ``stopped`` says why. For a MILP count
+    (``stats.margin_tol`` is set), ``complete=True`` means *no region of margin >=
+    margin_tol was missed*; thinner regions may exist (see :mod:`polyregions.milp`).
     """
 
     count: int

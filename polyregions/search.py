@@ -33,12 +33,13 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .pool_search import WindowBranching, affine_range
+from .rows import row_norms, unit_rows
 from .result import Stats
 from .solvers.base import TestResult
 from .solvers.registry import make_backend, region_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
-           "region_test", "unit_rows"]
+           "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
 DEFAULT_EPS = 1e-9
@@ -72,13 +73,6 @@ class Subproblem:
     fixed: np.ndarray | None
     x: np.ndarray
     rho: float
-
-
-def unit_rows(G, c):
-    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the mask of constant rows."""
-    norms = np.sqrt(np.einsum("ij,ij->i", G, G))
-    safe = np.where(norms > 0, norms, 1.0)
-    return G / safe[:, None], c / safe, norms
 
 
 class RegionSearch(WindowBranching):
@@ -141,6 +135,8 @@ class RegionSearch(WindowBranching):
 
     def _record(self, res):
         eps = self.eps
+        if res.recentre_failed:
+            self.stats.recentre_failures += 1
         if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
             self.stats.near_eps += 1
         if res.keep and res.depth < self.stats.min_kept_depth:
@@ -203,7 +199,7 @@ class RegionSearch(WindowBranching):
         c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
         absW = abs(op)
-        scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
+        scale = absW @ row_norms(M)
         split = stage.split
         const = (norms <= ZERO_ROW_RTOL * scale) & split
         cscale = absW @ np.abs(m) + np.abs(b)
@@ -318,9 +314,9 @@ def pattern_rows(net, bits):
     for W, b in net.hidden:
         G = W @ M
         c = W @ m + b
-        norms = np.linalg.norm(G, axis=1)
+        norms = row_norms(G)
         absW = np.abs(W)
-        scale = absW @ np.linalg.norm(M, axis=1)
+        scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
         for j in range(W.shape[0]):

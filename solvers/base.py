@@ -85,7 +85,9 @@ class TestResult:
     ``radius``: the witness ball's radius (the Chebyshev radius for LP tests, capped on
     unbounded domains; an honest radius of the returned point for the L2 test);
     ``point``: the witness, or None when ``keep`` is False; ``depth``: the solver's optimal
-    radius (may be negative when the node is empty), used to report near-eps decisions.
+    radius (may be negative when the node is empty), used to report near-eps decisions;
+    ``recentre_failed``: on an unbounded domain, the solve that moves a far witness back
+    near the anchor failed, and the far witness was kept (the decision stands).
     """
 
     __test__ = False  # not a pytest class
@@ -94,6 +96,7 @@ class TestResult:
     radius: float
     point: np.ndarray | None
     depth: float
+    recentre_failed: bool = False
 
 
 #: Below this solver optimum a kept node is re-checked on its witness in floating point:

@@ -9,14 +9,17 @@ The test, with the node's rows ``a_i . x <= b_i`` (unit ``a_i``), is
 
 .. math::
 
-    \\max t \\quad\\text{s.t.}\\quad a_i . x + t \\le b_i,\\quad
-    \\text{domain}(x, t),\\quad [t \\le t_{cap}]
+    \\max t \\quad\\text{s.t.}\\quad a_i . x + t \\le b_i,\\quad \\text{domain}(x, t)
 
 where ``domain`` is ``A_k . x + |A_k| t <= b_k`` for the domain's linear rows, the lifted
 ``|x - c|_1 + t sqrt(n) <= r`` for an L1 ball, and the cone ``|x - c|_2 + t <= r`` for an
 L2 ball: the largest Euclidean ball inside the region and the domain. A node is kept when
-``t > eps``. The returned radius is recomputed from the returned point (the smallest
-slack of every row), so it is honest up to rounding.
+``t > eps`` and the returned point, checked row by row in floating point (its smallest
+slack), holds a ball larger than ``eps``: the same honesty check as the default backend.
+
+Bounded domains only: on an unbounded domain the optimal face is unbounded and
+Clarabel's iterates run off to infinity (it stops at its iteration limit), so such a
+domain is refused when the backend is built, as the ``numba`` backend refuses it.
 
 Problems are built once per number of rows with cvxpy parameters (DPP) and re-solved
 with new parameter values. cvxpy's statuses go through :data:`CVXPY_STATUS`; an
@@ -33,17 +36,13 @@ import warnings
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import InvalidInputError, SolverError
 from .base import RowStack, RegionProblem, Status, TestResult
 
 #: Clarabel settings for the region tests (tight: decisions are made at ``eps`` ~ 1e-9).
 CLARABEL_OPTIONS = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 200}
 #: Settings of the single re-solve after an inaccurate answer.
 CLARABEL_RETRY_OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "max_iter": 2000}
-#: Weight of the proximity term ``mu |x - anchor|_1`` on unbounded domains.
-ANCHOR_WEIGHT = 1e-6
-#: Below this penalised optimum, an unbounded-domain test is re-solved without the penalty.
-ANCHOR_RESOLVE_BELOW = 1e-3
 
 
 def _status_table():
@@ -69,6 +68,11 @@ class CvxpyBackend(RowStack):
     capabilities = frozenset({"lp", "socp", "qp"})
 
     def __init__(self, problem: RegionProblem, solver: str = "CLARABEL"):
+        if problem.t_cap is not None:
+            # an unbounded optimal face sends Clarabel's iterates to infinity (it stops at its
+            # iteration limit): refuse up front rather than fail mid-count
+            raise InvalidInputError("`backend` 'cvxpy' serves bounded domains only (a box, a ball or a bounded "
+                                    "polytope), not an unbounded one: use backend='highs'")
         super().__init__()
         import cvxpy as cp
 
@@ -86,10 +90,9 @@ class CvxpyBackend(RowStack):
 
 
     # ------------------------------------------------------------------ problems
-    def _problem(self, m: int, penalised: bool):
-        key = (m, penalised)
-        if key in self._cache:
-            return self._cache[key]
+    def _problem(self, m: int):
+        if m in self._cache:
+            return self._cache[m]
         cp, p, n = self._cp, self.problem, self.n
         x = cp.Variable(n)
         t = cp.Variable()
@@ -109,26 +112,16 @@ class CvxpyBackend(RowStack):
         if p.l2_ball is not None:
             c, r = p.l2_ball
             cons.append(cp.norm(x - np.asarray(c, float), 2) + t <= float(r))
-        if p.t_cap is not None:
-            cons.append(t <= p.t_cap)
-        anchor = None
-        if penalised:
-            anchor = cp.Parameter(n)
-            objective = cp.Maximize(t - ANCHOR_WEIGHT * cp.norm(x - anchor, 1))
-        else:
-            objective = cp.Maximize(t)
-        entry = (cp.Problem(objective, cons), x, t, A_par, b_par, anchor)
-        self._cache[key] = entry
+        entry = (cp.Problem(cp.Maximize(t), cons), x, t, A_par, b_par)
+        self._cache[m] = entry
         return entry
 
-    def _solve(self, penalised: bool, anchor):
+    def _solve(self):
         cp = self._cp
         m = len(self._rows)
-        prob, x, t, A_par, b_par, a_par = self._problem(m, penalised)
+        prob, x, t, A_par, b_par = self._problem(m)
         if m:
             A_par.value, b_par.value = self.stacked_rows(self.n)
-        if a_par is not None:
-            a_par.value = np.zeros(self.n) if anchor is None else np.asarray(anchor, float)
         status = None
         for opts in (CLARABEL_OPTIONS, CLARABEL_RETRY_OPTIONS):
             self._solves += 1
@@ -166,14 +159,15 @@ class CvxpyBackend(RowStack):
         return r
 
     def test(self, anchor=None) -> TestResult:
-        if self.problem.t_cap is not None:
-            x, t = self._solve(True, anchor)
-            if t < ANCHOR_RESOLVE_BELOW:
-                # the proximity term may have traded radius for distance: decide without it
-                x, t = self._solve(False, None)
-        else:
-            x, t = self._solve(False, None)
-        keep = t > self.eps
-        if not keep:
+        """Keep the node when Clarabel's optimum exceeds ``eps`` and its point, checked row by
+        row in floating point, is a witness of a ball larger than ``eps`` (``anchor`` is not
+        used: the domains served are bounded)."""
+        x, t = self._solve()
+        if t <= self.eps:
             return TestResult(False, t, None, t)
-        return TestResult(True, self._honest_radius(x, t), x, t)
+        radius = self._honest_radius(x, t)
+        if radius > self.eps:
+            return TestResult(True, radius, x, t)
+        # the point meets its rows only within Clarabel's tolerance, so t is within that
+        # tolerance of eps: no checked witness, a thin but non-empty node (depth eps)
+        return TestResult(False, self.eps, None, self.eps)

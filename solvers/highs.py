@@ -19,7 +19,10 @@ point of the optimal face nearest to the parent's witness.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
 
 import numpy as np
 
@@ -78,6 +81,33 @@ L2_WITNESS_DEPTH = 1e-3
 QP_POINT_TOL = 1e-9
 
 
+def new_highs():
+    """A ``highspy.Highs()`` model that prints nothing.
+
+    highspy writes its banner to the process's standard output (file descriptor 1, from
+    C++) when a process builds its first model, before any option can switch output off.
+    Standard output belongs to the command line (``--json`` must print one document), so
+    the descriptor points at ``os.devnull`` while the model is built; C's buffers are
+    flushed before it is restored (output of other threads in that instant is lost too).
+    Every model polyregions builds comes from here.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        ctypes.CDLL(None).fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def status_table():
     """HiGHS model status -> :class:`Status`; anything not listed is an ERROR.
 
@@ -119,9 +149,10 @@ class HighsBackend:
         self._solves = 0
         self.qp_fallbacks = 0  # QPs HiGHS failed on, decided by the SOCP instead
         self.recentred = 0  # witnesses pulled back on unbounded domains
+        self.recentre_failures = 0  # pulls that failed (the far witness was kept)
         self._bases = []
         self._inf = highspy.kHighsInf
-        h = self._h = highspy.Highs()
+        h = self._h = new_highs()
         self._qp = problem.l2_ball is not None
         for k, v in (HIGHS_QP_OPTIONS if self._qp else HIGHS_LP_OPTIONS).items():
             h.setOptionValue(k, v)
@@ -237,18 +268,21 @@ class HighsBackend:
             A, b = self._rows()
             t = self.problem.honest_radius(A, b, x)
             keep = t > self.eps
+        failed = False
         if keep and self._anchor_rows is not None and anchor is not None:
             w = np.asarray(anchor, float)
             if np.max(np.abs(x - w)) > ANCHOR_DRIFT * (1.0 + np.max(np.abs(w))):
-                x, t = self._pull_to(w, t)
-        return TestResult(keep, t, x if keep else None, t)
+                x, t, failed = self._pull_to(w, t)
+        return TestResult(keep, t, x if keep else None, t, recentre_failed=failed)
 
     def _pull_to(self, w, t):
-        """The point of the optimal face (radius ``t``) nearest to `w` in L1.
+        """The point of the optimal face (radius ``t``) nearest to `w` in L1, and whether that
+        solve failed.
 
         On unbounded domains the capped Chebyshev LP has unbounded optimal faces; its vertex
         may lie far away, where ``a . x + b`` loses precision. The decision is already made;
-        this second solve only moves the witness back."""
+        this second solve only moves the witness back. When it fails (HiGHS has reported the
+        shifted face infeasible) the far witness is kept: ``(x_far, t, True)``."""
         h, n = self._h, self.n
         h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.repeat(w, 2) * np.tile([1.0, -1.0], n))
         x_far = np.array(h.getSolution().col_value[:n])
@@ -259,7 +293,8 @@ class HighsBackend:
         try:
             status = self._run()
             if status is not Status.OPTIMAL:  # the decision stands; keep the far witness
-                return x_far, t
+                self.recentre_failures += 1
+                return x_far, t, True
             x = np.array(h.getSolution().col_value[:n])
         finally:
             h.changeColBounds(self._tcol, -self._inf, self.problem.t_cap)
@@ -267,7 +302,7 @@ class HighsBackend:
             h.changeColsCost(n, self._anchor_cols, np.zeros(n))
             h.changeRowsBounds(2 * n, self._anchor_rows, np.full(2 * n, -self._inf), np.full(2 * n, self._inf))
         self.recentred += 1
-        return x, t_keep
+        return x, t_keep, False
 
     def _set_row_shift(self, shift):
         """Shift every pushed row of the QP to ``a . x <= b - shift``."""
@@ -336,32 +371,50 @@ class HighsBackend:
             raise SolverError(f"Clarabel returned {prob.status!r} on the L2-ball SOCP")
         return np.asarray(x.value, dtype=float), float(t.value)
 
+    def _solve_shifted(self, shift):
+        """:meth:`_solve_qp` with every row shifted by `shift` instead of the witness shift."""
+        deep = self._witness_shift
+        if shift == deep:
+            return self._solve_qp(deep)
+        self._set_row_shift(shift)
+        try:
+            return self._solve_qp(shift)
+        finally:
+            self._set_row_shift(deep)
+
     def _test_l2(self) -> TestResult:
         """Keep when R_eps = {a_i . x <= b_i - eps} meets B(c, r - eps): exactly when a ball of radius
         eps lies inside the node's rows and the ball ``|x - c| <= r``.
 
         The model normally holds the rows shifted by the deeper ``witness_shift``: a success
-        there gives a witness of that radius (usable by the search). A failure is re-decided
-        at ``eps`` itself; a node kept only there is thin, and the SOCP gives its exact
-        radius and a centred witness (for the statistics and the search).
+        there gives a witness of that radius (usable by the search), kept when the radius
+        computed from the point itself exceeds ``eps``. Otherwise the QP over the unshifted
+        rows says whether the node meets the open ball at all: the returned depth is positive
+        exactly when it does (the search then adds the node's row, so that no witness ball
+        crosses it). A non-empty node is then decided at ``eps`` itself; one kept only there
+        is thin, and the SOCP gives its radius and a centred witness. A non-empty node that
+        is not kept gets a depth in (0, eps] (``eps`` when no better value is known).
         """
         eps, r = self.eps, self._radius
         deep = self._witness_shift
         out = self._solve_qp(deep)
         if out is not None and out[2] <= r - deep:
             x, slack, dist = out
-            radius = min(slack, r - dist)
-            return TestResult(True, radius, x, radius)
+            radius = min(slack, r - dist)  # computed from the point, not the QP's optimum
+            if radius > eps:
+                return TestResult(True, radius, x, radius)
+            # the QP met its rows only within its tolerance: decide at eps below
+        else:
+            touching = self._solve_shifted(0.0)
+            if touching is None:
+                return TestResult(False, -math.inf, None, -math.inf)
+            if touching[2] >= r:
+                return TestResult(False, r - touching[2], None, r - touching[2])
         if deep > eps:
-            self._set_row_shift(eps)
-            try:
-                out = self._solve_qp(eps)
-            finally:
-                self._set_row_shift(deep)
-        if out is None:
-            return TestResult(False, -math.inf, None, -math.inf)
-        depth = r - out[2]
+            out = self._solve_shifted(eps)
+        depth = eps if out is None else r - out[2]
         if depth <= eps:
+            depth = depth if depth > 0 else eps  # non-empty, thinner than eps
             return TestResult(False, depth, None, depth)
         # a thin node: the QP and the SOCP decide within their tolerances (about 1e-9), so
         # keep it only on a witness whose ball is checked in floating point; otherwise
@@ -395,7 +448,7 @@ class HighsMipDriver:
         self.model = model
         self.mip = mip
         self._table = status_table()
-        h = self._h = highspy.Highs()
+        h = self._h = new_highs()
         for k, v in (HIGHS_MIP_OPTIONS if mip else HIGHS_BOUND_LP_OPTIONS).items():
             h.setOptionValue(k, v)
         self._ncol = self._nrow = self._nbound = 0
@@ -503,7 +556,7 @@ class PolytopeSupport:
         self._table = status_table()
         n = A.shape[1]
         self.n = n
-        h = self._h = highspy.Highs()
+        h = self._h = new_highs()
         for k, v in HIGHS_BOUND_LP_OPTIONS.items():
             h.setOptionValue(k, v)
         inf = highspy.kHighsInf

@@ -15,7 +15,9 @@ Decisions (the same as the HiGHS backend's QP test, ``depth = r - dist(c, P_eps)
 * else at ``mu = eps + band``, and if needed at ``eps`` itself: ``r - dist`` against ``eps``
   (keep) and ``0`` (the hyperplane cuts the node);
 * an empty ``P_mu`` comes with multipliers that bound ``max_{|x - c| <= r} min_i slack_i``:
-  below ``eps - band`` the node is dropped (``depth = -inf``, as HiGHS reports it).
+  below ``eps - band`` the node is dropped; its depth is ``-inf`` when that bound is not
+  positive or ``P_0`` is empty, else positive exactly when the projection at margin 0 says
+  the node meets the open ball (as the HiGHS backend reports it).
 
 Anything within the band of ``eps`` or ``0``, an iteration limit, a singular active set or
 a returned point that fails its check goes to HiGHS (the QP, rows mirrored lazily).
@@ -171,14 +173,14 @@ class ProjectionL2Backend(RefereedStack):
             return TestResult(True, rad, x, rad)
         if status == EMPTY:
             if t_up < eps - self._band_eps:
-                return TestResult(False, -math.inf, None, -math.inf)
+                return self._thin_or_empty(t_up)
         elif status != OPTIMAL:
             return self._fallback(_REASONS[status])
         # not kept at eps + band: the distance at eps itself decides (keep, cut, or neither)
         status, dist, t_up, k = self._project(eps)
         if status == EMPTY:
             if t_up < eps - self._band_eps:
-                return TestResult(False, -math.inf, None, -math.inf)
+                return self._thin_or_empty(t_up)
             return self._fallback("empty near eps")
         if status != OPTIMAL:
             return self._fallback(_REASONS[status])
@@ -193,6 +195,22 @@ class ProjectionL2Backend(RefereedStack):
         if abs(depth) <= self._band0:
             return self._fallback("distance near r")
         return TestResult(False, depth, None, depth)
+
+    def _thin_or_empty(self, t_up):
+        """A node with no ball of radius eps (``t_up`` bounds its largest radius). Its depth must
+        be positive exactly when it meets the open ball, so that the search adds its row and no
+        witness ball crosses it: the projection at margin 0 decides, HiGHS near the thresholds;
+        a thin non-empty node gets the depth ``t_up`` (an upper bound of its radius, below eps)."""
+        if t_up <= 0:
+            return TestResult(False, -math.inf, None, -math.inf)
+        status, dist, _, _ = self._project(0.0)
+        if status == EMPTY:
+            return TestResult(False, -math.inf, None, -math.inf)
+        if status == OPTIMAL and dist < self._r - self._band0:
+            return TestResult(False, t_up, None, t_up)
+        if status == OPTIMAL and dist > self._r + self._band0:
+            return TestResult(False, self._r - dist, None, self._r - dist)
+        return self._fallback("thin node near the sphere" if status == OPTIMAL else _REASONS[status])
 
     def _deepen(self, x, rad, hi):
         """A deeper witness for a kept node: margins between ``rad`` (achieved) and `hi` (which

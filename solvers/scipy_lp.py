@@ -27,6 +27,10 @@ from .base import RowStack, HONEST_CHECK_BELOW, RegionProblem, Status, TestResul
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
 #: Cutting-plane rounds allowed for one L2-ball test.
 L2_MAX_CUTS = 500
+#: linprog's HiGHS tolerances, in every call: the same as the default backend's
+#: (``HIGHS_LP_OPTIONS``), far tighter than linprog's default 1e-7, which would decide
+#: regions of radius near ``eps``.
+LINPROG_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
 #: A polytope's bounding box is widened outwards by this times ``1 + |v|`` per entry, so
 #: that solver tolerances cannot make it cut the polytope.
 BOX_PAD = 1e-7
@@ -40,7 +44,8 @@ def solve_lp(c, *, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, what
     """
     from scipy.optimize import linprog
 
-    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs",
+                  options=LINPROG_OPTIONS)
     status = LINPROG_STATUS.get(res.status, Status.ERROR)
     if status is not Status.OPTIMAL and status not in accept:
         raise SolverError(f"linprog returned status {res.status} ({res.message}) on {what}")
@@ -203,8 +208,14 @@ def l2_cutting_plane_test(A, b, c, r, eps, start=None):
         x, t = sol.x[:n], float(sol.x[n])
         if t <= eps:  # an outer approximation: the true optimum is no larger
             return TestResult(False, t, None, t), k
+        # decide on the point itself (its distance to every row and to the sphere), not on t
+        slack = float(np.min(b - A @ x)) if b.size else math.inf
+        if slack <= eps:
+            # the point meets the rows only within linprog's tolerance, so t is within that
+            # tolerance of eps: no checked witness, the node is thin (depth eps: non-empty)
+            return TestResult(False, eps, None, eps), k
         dist = float(np.linalg.norm(x - c))
-        radius = min(t, r - dist)
+        radius = min(slack, r - dist)
         if radius > eps:
             return TestResult(True, radius, x, radius), k
         u, level = l2_tangent_cut(c, r, x)

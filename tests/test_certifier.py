@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import exact_reference
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -179,3 +180,15 @@ TRIANGLE = pr.Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0]) 
 def test_polytope_domain_against_the_geometry(rows, biases, expected, tmp_path):
     res = certified(lines(rows, biases), TRIANGLE, tmp_path)
     assert res.count == expected and res.certified
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), widths=st.sampled_from([(3,), (4,), (2, 2), (3, 2)]),
+       dom=st.sampled_from([pr.Box([-1.0, -1.0], [1.0, 2.0]), pr.Whole(2), pr.Ball([0.0, 0.5], 1.5, p=1),
+                            pr.Ball([0.5, 0.0], 1.25, p=2), pr.Ball([0.0, 0.0], 1.0, p=np.inf)]))
+def test_integer_networks_match_the_exact_rational_reference(data, widths, dom, tmp_path):
+    # the shared exact rational reference (tests/exact_reference.py) at eps = 0: the same definition
+    weights, biases = _integer_net(data, 2, widths)
+    res = certified(pr.Network.from_dense(weights, biases), dom, tmp_path)
+    assert res.certified and res.undecided == []
+    assert res.count == exact_reference.exact_count(weights, biases, dom, eps=0)

@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -39,8 +41,8 @@ def test_count_box_and_ball_text(tmp_path, rng, capsys):
 
 def test_example_runs(capsys):
     assert main(["count", "--example", "--json", "--workers", "1"]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert len(lines) == 2 and all(line["complete"] and line["count"] >= 1 for line in lines)
+    counts = json.loads(capsys.readouterr().out)  # one document: the list of both counts
+    assert len(counts) == 2 and all(c["complete"] and c["count"] >= 1 for c in counts)
 
 
 def test_enumerate_writes_regions(tmp_path, rng, capsys):
@@ -177,3 +179,41 @@ def test_milp_export_writes_the_model_of_the_domain(tmp_path, capsys):
     bounds = {line.split("<=")[1].strip(): line for line in text.split("Bounds")[1].splitlines() if "x_" in line}
     assert bounds["x_0"].split() == ["-0.5", "<=", "x_0", "<=", "1"]
     assert bounds["x_1"].split() == ["-0.2", "<=", "x_1", "<=", "1.3"]
+
+
+# stdout belongs to the command: one JSON document, no solver banner
+
+
+def run_outside_repo(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "polyregions.cli", *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("domain", [["--whole"], ["--ball", "0", "1"]])
+def test_json_output_is_one_document(tmp_path, domain):
+    """In a fresh process (where HiGHS would print its banner at its first model) `count` and
+    `bounds` print one JSON document and nothing else; `--example --json` is checked in
+    test_example_runs, and a fresh process's HiGHS models in tests/solvers/test_highs.py."""
+    from polyregions.io import save_network
+
+    net = pr.Network.from_dense([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]], [[0.0, 0.0, -0.5]])
+    save_network(net, tmp_path / "net.npz")
+    out = run_outside_repo(tmp_path, "count", "net.npz", *domain, "--json", "--quiet", "--workers", "1")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["count"] >= 1
+    out = run_outside_repo(tmp_path, "bounds", "net.npz", *domain, "--json")
+    assert out.returncode == 0, out.stderr
+    json.loads(out.stdout)
+
+
+def test_milp_cli_prints_the_margin_qualifier_and_refuses_checkpoints(tmp_path, capsys):
+    net = pr.Network.from_dense([[[1.0], [1.0]]], [[0.0, -0.5]])
+    save_network(net, tmp_path / "net.npz")
+    path = str(tmp_path / "net.npz")
+    assert main(["count", path, "--box", "-1", "1", "--method", "milp", "--quiet"]) == 0
+    assert "no region of margin >= margin_tol = 1e-06 was missed" in capsys.readouterr().out
+    assert main(["count", path, "--box", "-1", "1", "--method", "milp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stats"]["margin_tol"] == 1e-6
+    assert main(["count", path, "--box", "-1", "1", "--method", "milp", "--checkpoint", str(tmp_path / "c")]) == 2
+    assert "`checkpoint`" in capsys.readouterr().err

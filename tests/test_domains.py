@@ -195,3 +195,9 @@ def test_region_problems():
 def test_domain_bad_input(make, match):
     with pytest.raises(pr.InvalidInputError, match=match):
         make()
+
+
+@pytest.mark.parametrize("p", [True, False, 1.5, "2", None])
+def test_ball_p_must_be_one_two_or_inf(p):
+    with pytest.raises(pr.InvalidInputError, match="`p`"):
+        pr.Ball([0.0, 0.0], 1.0, p=p)

@@ -231,3 +231,29 @@ def test_max_margin_pattern_in_an_l2_ball(rng):
     assert margin > 0
     z = np.concatenate(net.preactivations(point))
     np.testing.assert_array_equal(pattern, z > 0)
+
+
+# ====================================================================== what complete means, refused options
+
+
+def test_milp_reports_its_margin_tolerance_and_what_complete_means():
+    """Lines x = 0 and x = 1e-6 in [-1, 1]: the middle piece has margin 5e-7, below the default
+    margin_tol = 1e-6, so the MILP does not reach it; with margin_tol = 1e-8 it does (3 pieces,
+    a 1-D breakpoint count)."""
+    net = pr.Network.from_dense([[[1.0], [1.0]]], [[0.0, -1e-6]])
+    box = pr.Box([-1.0], [1.0])
+    res = pr.count_regions(net, box, method="milp")
+    assert res.stats.margin_tol == DEFAULT_MARGIN_TOL
+    assert res.as_dict()["stats"]["margin_tol"] == DEFAULT_MARGIN_TOL
+    assert "margin_tol" in repr(res)
+    fine = count_regions_milp(net, box, margin_tol=1e-8)
+    assert fine.count == 3 and fine.complete
+
+
+@pytest.mark.parametrize("kwargs, name", [({"workers": 2}, "workers"), ({"checkpoint": "x.ckpt"}, "checkpoint"),
+                                           ({"resume": "x.ckpt"}, "resume"),
+                                           ({"client": object()}, "client")])
+def test_milp_refuses_search_options(kwargs, name, tmp_path):
+    net = pr.Network.from_dense([[[1.0], [1.0]]], [[0.0, -0.5]])
+    with pytest.raises(pr.InvalidInputError, match=f"`{name}`"):
+        pr.count_regions(net, pr.Box([-1.0], [1.0]), method="milp", **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -244,3 +245,19 @@ def test_points_of_the_wrong_dimension(rng):
             method([1.0, 2.0, 3.0])
         with pytest.raises(pr.InvalidInputError, match="`x`"):
             method(np.zeros((4, 3)))
+
+
+def test_complex_weights_are_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(pr.InvalidInputError, match="weight"):
+            pr.Network.from_dense([np.array([[1 + 1j, 0.0]])], [np.zeros(1)])
+        with pytest.raises(pr.InvalidInputError, match="bias"):
+            pr.Dense(np.ones((1, 2)), np.array([1j]))
+        with pytest.raises(pr.InvalidInputError, match="center"):
+            pr.Ball(np.array([0.0, 1j]), 1.0)
+
+
+def test_zero_inputs_are_refused():
+    with pytest.raises(pr.InvalidInputError, match="input"):
+        pr.Network.from_dense([np.zeros((3, 0))], [np.zeros(3)])

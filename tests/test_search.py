@@ -7,6 +7,7 @@ search split into subproblems and resumed is checked against the same sources.
 
 from __future__ import annotations
 
+import exact_reference as ref
 import numpy as np
 import pytest
 
@@ -310,3 +311,154 @@ def test_zero_width_cells_are_not_counted(backend, domain):
         backend = "highs"
     got, _ = search_patterns(net, dom, eps=DEFAULT_EPS, backend=backend)  # at the solvers' tolerance
     assert len(got) == 6
+
+
+# ====================================================================== regions near eps: no extra region
+# Expected counts come from the geometry (written in each docstring) or from the exact
+# rational reference (tests/exact_reference.py), which decides every pattern at eps.
+
+TRIANGLE_W = [[[1, 0], [0, 1], [1, 1]]]
+TRIANGLE_B = [[-.31, .17, -(.14 + 3e-9)]]
+
+
+def triangle_net(offset=3e-9):
+    return pr.Network.from_dense(TRIANGLE_W, [[-.31, .17, -(.14 + offset)]])
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy", "cvxpy"])
+def test_thin_triangle_in_a_small_l2_ball_is_not_counted(backend):
+    """The triangle's inradius 8.8e-10 is below the default eps = 1e-9: 6 regions, not 7
+    (the exact reference decides every pattern at eps in rationals)."""
+    ball = pr.Ball([.3100001, -.1699999], 1e-6)
+    expected = ref.exact_count(TRIANGLE_W, TRIANGLE_B, ball, eps=DEFAULT_EPS)
+    assert expected == 6
+    res = pr.count_regions(triangle_net(), ball, backend=backend)
+    assert res.count == expected
+    assert res.stats.min_radius > DEFAULT_EPS
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy", "cvxpy"])
+def test_tiny_l2_ball_around_the_thin_triangle(backend):
+    """In a ball of radius 3e-8 three lines make at most 7 regions; the reference says how many
+    hold a ball of radius eps."""
+    ball = pr.Ball([.310000003, -.169999997], 3e-8)
+    expected = ref.exact_count(TRIANGLE_W, TRIANGLE_B, ball, eps=DEFAULT_EPS)
+    res = pr.count_regions(triangle_net(), ball, backend=backend)
+    assert res.count == expected <= 7
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy", "numba", "cvxpy"])
+def test_tiny_box_around_a_thinner_triangle(backend):
+    box = pr.Box([.31 - 9e-8, -.17 - 9e-8], [.31 + 1.1e-7, -.17 + 1.1e-7])
+    expected = ref.exact_count(TRIANGLE_W, [[-.31, .17, -(.14 + 1e-9)]], box, eps=DEFAULT_EPS)
+    assert expected == 6
+    assert pr.count_regions(triangle_net(1e-9), box, backend=backend).count == expected
+
+
+@pytest.mark.parametrize("tiny", [1e-165, 1e-200, 1e-300])
+def test_tiny_weights_still_cut(tiny):
+    """z = (tiny x, y): the lines x = 0 and y = 0 cut the box into 4 quadrants."""
+    net = pr.Network.from_dense([[[tiny, 0.0], [0.0, 1.0]]], [[0.0, 0.0]])
+    assert pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method="dfs").count == 4
+    assert pr.count_regions(net, pr.Whole(2)).count == 4
+
+
+def test_tiny_second_layer_weights_still_cut():
+    """Layer 2: z = 1e-170 (h1 - h2) with h = relu(x), relu(-x) ... = 1e-170 x: splits at 0."""
+    net = pr.Network.from_dense([[[1.0], [-1.0]], [[1e-170, -1e-170]]], [[0.0, 0.0], [0.0]])
+    # x < 0: h = (0, -x), z2 = 1e-170 x < 0 (off); x > 0: h = (x, 0), z2 > 0 (on)
+    pats = {tuple(int(v) for v in r.bits) for r in pr.enumerate_regions(net, pr.Box([-1.0], [1.0]), method="dfs")}
+    assert pats == {(0, 1, 0), (1, 0, 1)}
+
+
+def search_or_planar(name):
+    """Keyword arguments that run the search with backend `name`, or the planar algorithm."""
+    return {"method": "planar"} if name == "planar" else {"method": "dfs", "backend": name}
+
+
+def strip_halves(width):
+    """One input: breakpoints 0, width / 2 and width. In [-1, 1] there are 4 pieces: two wide
+    ones and two of width width / 2 (half-width width / 4)."""
+    return pr.Network.from_dense([[[1.0], [1.0], [1.0]]], [[0.0, -width / 2, -width]])
+
+
+@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "numba", "cvxpy", "planar"])
+@pytest.mark.parametrize("factor, expected", [(0.75, 2), (1.5, 4)])
+def test_strip_split_in_half_near_eps_in_an_interval(backend, factor, expected):
+    """A strip of width 4 factor eps split in half: each half holds balls of radius factor eps
+    at most, so it counts iff factor > 1: 2 + 2 = 4 pieces, or the 2 wide ones."""
+    eps = 1e-7
+    net = strip_halves(4 * factor * eps)
+    res = pr.count_regions(net, pr.Box([-1.0], [1.0]), eps=eps, **search_or_planar(backend))
+    assert res.count == expected
+    assert res.stats.min_radius > eps
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy", "cvxpy"])
+@pytest.mark.parametrize("factor, expected", [(0.75, 2), (1.5, 4)])
+def test_strip_split_in_half_near_eps_in_an_l2_ball(backend, factor, expected):
+    """The same strip (now in the plane, lines x = 0, w/2, w) inside the unit disc: the two
+    thin halves are long slabs of half-width w/4 = factor eps."""
+    eps = 1e-7
+    w = 4 * factor * eps
+    net = pr.Network.from_dense([[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]], [[0.0, -w / 2, -w]])
+    res = pr.count_regions(net, pr.Ball([0.0, 0.0], 1.0), eps=eps, backend=backend)
+    assert res.count == expected
+    assert res.stats.min_radius > eps
+
+
+def grid_net(s):
+    """Lines x = 0, x = s, y = 0, y = s: a 3 x 3 grid of cells in the box; the middle row and
+    column have width s."""
+    return pr.Network.from_dense([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]], [[0.0, -s, 0.0, -s]])
+
+
+def assert_honest_radii(net, domain, regions, eps):
+    """Every counted region's ball B(point, radius) lies between its hyperplanes and in the
+    domain, and radius > eps (a one-layer net: distances computed here with numpy)."""
+    (W, b), = net.hidden
+    for r in regions:
+        x = r.point
+        dist = np.abs(W @ x + b) / np.linalg.norm(W, axis=1)
+        assert r.radius > eps
+        assert np.all(dist >= r.radius * (1 - 1e-9))
+        assert np.array_equal(r.bits, (W @ x + b) > 0)
+        if isinstance(domain, pr.Box):
+            assert np.all(np.minimum(x - domain.lo, domain.hi - x) >= r.radius * (1 - 1e-9))
+        else:
+            assert np.linalg.norm(x - domain.center) + r.radius <= domain.radius * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("backend", ["auto", "highs", "scipy", "cvxpy", "planar"])
+@pytest.mark.parametrize("domain", ["box", "ball"])
+@pytest.mark.parametrize("factor, expected", [(0.6, 4), (0.95, 4), (1.05, 9), (1.6, 9)])
+def test_grid_cells_near_eps(backend, domain, factor, expected):
+    """The grid's thin cells (the middle row, the middle column, the centre square) all have
+    inradius s / 2 = factor eps: they count iff factor > 1, so 9 cells or the 4 wide ones."""
+    eps = 1e-7
+    net = grid_net(2 * factor * eps)
+    dom = pr.Box([-1.0, -1.0], [1.0, 1.0]) if domain == "box" else pr.Ball([0.0, 0.0], 1.0)
+    if backend == "planar" and domain == "ball":
+        pytest.skip("the planar algorithm does not serve L2 discs")
+    regions = list(pr.enumerate_regions(net, dom, eps=eps, **search_or_planar(backend)))
+    assert len(regions) == expected
+    assert_honest_radii(net, dom, regions, eps)
+
+
+@pytest.mark.parametrize("tiny", [1e-165, 1e-200, 1e-300])
+def test_row_norms_do_not_underflow(tiny):
+    """|(3t, 4t)| = 5t for every t, and a zero row has norm 0."""
+    from polyregions.search import row_norms
+
+    assert row_norms(np.array([[3 * tiny, 4 * tiny], [0.0, 0.0]])) == pytest.approx([5 * tiny, 0.0], rel=1e-15)
+    Gh, ch, norms = unit_rows(np.array([[3 * tiny, 4 * tiny]]), np.array([tiny]))
+    assert Gh[0] == pytest.approx([0.6, 0.8]) and ch == pytest.approx([0.2])
+
+
+def test_pattern_rows_of_tiny_weights():
+    """The rows of a pattern (the MILP's exact re-check) are built like the search's: a
+    neuron with weights 1e-170 is not constant."""
+    net = pr.Network.from_dense([[[1e-170, 0.0], [0.0, 1.0]]], [[0.0, 0.0]])
+    rows = pattern_rows(net, [1, 0])
+    assert len(rows) == 2
+    assert np.allclose(rows[0][0], [-1.0, 0.0]) and np.allclose(rows[1][0], [0.0, 1.0])

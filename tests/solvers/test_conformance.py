@@ -42,12 +42,19 @@ BACKENDS = [
 EXCEPTIONS = {
     # the witness on an unbounded domain is kept near the anchor (a proximity term)
     "anchors_witness": {"highs"},
-    # serves some domains only: numba bounded polyhedral ones (boxes, L-inf balls, bounded
-    # polytopes), bounded those and L1 balls, projection L2 balls
-    "bounded_polyhedral_only": {"numba", "bounded", "projection"},
     # decides at fixed margins: a kept node's radius is an honest lower bound on the exact
     # radius (above eps), a dropped node's depth an upper bound (same sign as the exact one)
     "radius_bounds": {"bounded", "projection"},
+}
+
+#: The domains a backend refuses when it is built, with a one-line InvalidInputError naming
+#: `backend`; a backend must serve every other domain. "polyhedral": boxes, L-inf balls and
+#: bounded polytopes; "l1", "l2": those balls; "unbounded": the whole space, unbounded polytopes.
+REFUSALS = {
+    "numba": {"l1", "l2", "unbounded"},
+    "bounded": {"l2", "unbounded"},
+    "projection": {"polyhedral", "l1", "unbounded"},
+    "cvxpy": {"unbounded"},
 }
 
 EPS = 1e-7
@@ -58,14 +65,23 @@ def unit(*v):
     return v / np.linalg.norm(v)
 
 
+def domain_kind(domain):
+    """The key of :data:`REFUSALS` for `domain`."""
+    if not domain.bounded:
+        return "unbounded"
+    if isinstance(domain, pr.Ball) and domain.p in (1, 2):
+        return f"l{domain.p}"
+    return "polyhedral"
+
+
 def make(name, domain, eps=EPS, *, needs="lp"):
-    """The backend `name` for `domain`, skipping when it does not serve that problem kind."""
-    try:
-        lp = make_backend(name, region_problem(domain, eps))
-    except pr.InvalidInputError as exc:
-        if name in EXCEPTIONS["bounded_polyhedral_only"]:
-            pytest.skip(f"backend {name!r} refuses this domain: {exc}")
-        raise
+    """The backend `name` for `domain`; for a listed refusal, check the refusal and skip."""
+    kind = domain_kind(domain)
+    if kind in REFUSALS.get(name, ()):
+        with pytest.raises(pr.InvalidInputError, match=f"`backend` '{name}'"):
+            make_backend(name, region_problem(domain, eps))
+        pytest.skip(f"backend {name!r} refuses {kind} domains (the refusal is checked)")
+    lp = make_backend(name, region_problem(domain, eps))
     caps = set(lp.capabilities)
     if needs == "l2" and not caps & {"qp", "soc"}:
         pytest.skip(f"backend {name!r} does not test regions in an L2 ball")
@@ -363,3 +379,76 @@ def test_interface(name):
 def test_unknown_backend():
     with pytest.raises(pr.InvalidInputError, match="backend"):
         make_backend("gurobi", region_problem(pr.Box([0.0], [1.0]), EPS))
+
+
+# ---------------------------------------------------------------------- answers within a solver's tolerance
+
+
+def _highs_point_on_the_row(monkeypatch, lp, move):
+    class PointMoved:
+        def __init__(self, h):
+            self._h = h
+
+        def __getattr__(self, name):
+            return getattr(self._h, name)
+
+        def getSolution(self):
+            col = list(self._h.getSolution().col_value)
+            col[: lp.n] = move(col[: lp.n])
+            return type("Solution", (), {"col_value": col})()
+
+    lp._h = PointMoved(lp._h)
+
+
+def _scipy_point_on_the_row(monkeypatch, lp, move):
+    import scipy.optimize
+
+    real = scipy.optimize.linprog
+
+    def linprog(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.x[: lp.n] = move(res.x[: lp.n])
+        return res
+
+    monkeypatch.setattr(scipy.optimize, "linprog", linprog)
+
+
+def _cvxpy_point_on_the_row(monkeypatch, lp, move):
+    real = type(lp)._solve
+
+    def solve(self, *args, **kwargs):
+        x, t = real(self, *args, **kwargs)
+        return move(x), t
+
+    monkeypatch.setattr(type(lp), "_solve", solve)
+
+
+#: How to make a backend's solver return its optimum with a point moved onto a row (what a
+#: solver may do within its tolerance). The compiled simplex checks its own answers and hands
+#: every doubtful one to HiGHS (tests/solvers/test_numba_lp.py).
+POINT_ON_A_ROW = {"highs": _highs_point_on_the_row, "scipy": _scipy_point_on_the_row,
+                  "cvxpy": _cvxpy_point_on_the_row}
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("domain", [pr.Box([-1.0, -1.0], [1.0, 1.0]), pr.Ball([0.0, 0.0], 1.0)], ids=["box", "l2"])
+def test_a_node_is_kept_only_on_a_checked_witness(name, domain, monkeypatch):
+    """The strip |x1| <= 5e-7 (eps = 1e-7): the solver reports its optimum 5e-7 but a point on
+    the row x1 = 5e-7. A backend that keeps the node must return a ball that lies in it."""
+    if name not in POINT_ON_A_ROW:
+        pytest.skip(f"backend {name!r}: no solver answer to alter")
+    half = 5e-7
+    lp = make(name, domain, 1e-7, needs="l2" if isinstance(domain, pr.Ball) else "lp")
+    lp.push(np.array([1.0, 0.0]), half)
+    lp.push(np.array([-1.0, 0.0]), half)
+
+    def move(x):
+        x = np.array(x, dtype=float)
+        x[0] = half
+        return x
+
+    POINT_ON_A_ROW[name](monkeypatch, lp, move)
+    res = lp.test()
+    if res.keep:
+        assert res.radius > 1e-7, "a kept node must hold a ball larger than eps"
+        assert half - abs(res.point[0]) >= res.radius * (1 - 1e-9), "the witness ball crosses a row"

@@ -32,7 +32,7 @@ def test_capabilities():
 def test_counts_equal_the_other_backends(n0, widths, rng, random_dense_net):
     net = random_dense_net(rng, n0, widths, bias_scale=0.3)
     c = rng.uniform(-0.2, 0.2, size=n0)
-    for dom in [pr.Box(-np.ones(n0), np.ones(n0)), pr.Ball(c, 0.8, p=2), pr.Ball(c, 0.9, p=1), pr.Whole(n0)]:
+    for dom in [pr.Box(-np.ones(n0), np.ones(n0)), pr.Ball(c, 0.8, p=2), pr.Ball(c, 0.9, p=1)]:
         ref = pr.count_regions(net, dom, backend="scipy" if isinstance(dom, pr.Ball) and dom.p == 2 else "highs")
         assert pr.count_regions(net, dom, backend="cvxpy").count == ref.count, dom
 
@@ -81,3 +81,18 @@ def test_inaccurate_answer_is_an_error_not_empty(monkeypatch):
     with pytest.raises(pr.SolverError, match="optimal_inaccurate"):
         lp.test()
     assert len(calls) == 2  # re-solved once with the retry settings before giving up
+
+
+def test_cvxpy_backend_refuses_unbounded_domains():
+    """benchmarks/nets.py's d=3 [8, 8] He-normal net (seed 0) in R^3 made Clarabel stop at its
+    iteration limit: the backend refuses unbounded domains up front, with a one-line error."""
+    rng = np.random.default_rng([0, 3, 8, 8])
+    weights, biases, fan_in = [], [], 3
+    for n in (8, 8):
+        weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(n, fan_in)))
+        biases.append(rng.normal(0.0, 0.1, size=(n,)))
+        fan_in = n
+    net = pr.Network.from_dense(weights, biases)
+    for domain in (pr.Whole(3), pr.Polytope([[1.0, 0.0, 0.0]], [1.0])):
+        with pytest.raises(pr.InvalidInputError, match="`backend` 'cvxpy'"):
+            pr.count_regions(net, domain, backend="cvxpy")

@@ -1,5 +1,9 @@
 """HiGHS backend specifics (the shared behaviour is in test_conformance.py)."""
 
+import subprocess
+import sys
+
+import exact_reference as ref
 import numpy as np
 import pytest
 
@@ -79,3 +83,45 @@ def test_polytope_support_is_padded_outwards_and_infinite_when_unbounded():
     assert 1.0 <= v <= 1.0 + 3e-7
     half = PolytopeSupport(np.array([[1.0, 0.0]]), np.array([1.0]), 1e-7)
     assert half(np.array([0.0, 1.0])) == float("inf")
+
+
+def test_failed_recentring_keeps_the_far_witness(monkeypatch):
+    """Make every re-centring solve report 'infeasible' (as HiGHS once did): the count goes on
+    with the far witnesses, equals the exact reference, and the failures are counted."""
+    from polyregions.solvers.base import Status
+    from polyregions.solvers.highs import HighsBackend
+
+    real_pull = HighsBackend._pull_to
+    injected = []
+
+    def failing_pull(self, w, t):
+        real_run = self._run
+        self._run = lambda: (real_run(), Status.INFEASIBLE)[1]
+        injected.append(1)
+        try:
+            return real_pull(self, w, t)
+        finally:
+            del self._run
+
+    monkeypatch.setattr(HighsBackend, "_pull_to", failing_pull)
+    rng = np.random.default_rng(2)
+    W1 = rng.normal(size=(5, 2))
+    W1[1] = W1[0] + 1e-3 * rng.normal(size=2)  # two nearly parallel lines: witnesses drift far
+    weights, biases = [W1, rng.normal(size=(2, 5))], [rng.normal(size=5) * 5, rng.normal(size=2)]
+    net = pr.Network.from_dense(weights, biases)
+    res = pr.count_regions(net, pr.Whole(2), backend="highs", eps=1e-7)
+    assert injected and res.stats.recentre_failures == len(injected)
+    assert res.count == ref.exact_count(weights, biases, ("whole", 2), eps=1e-7)
+
+
+def test_highs_models_print_nothing(tmp_path):
+    """A fresh process that builds HiGHS models (LP search, MILP, propagation) writes nothing
+    to its standard output."""
+    code = ("import polyregions as pr\n"
+            "net = pr.Network.from_dense([[[1.0, 0.0], [0.0, 1.0]]], [[0.0, 0.0]])\n"
+            "pr.count_regions(net, pr.Whole(2))\n"
+            "pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method='milp')\n"
+            "pr.neuron_bounds(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method='lp')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""

@@ -1,0 +1,220 @@
+"""Plant known faults in a copy of the source and check that the tests catch every one.
+
+    python scripts/planted_faults.py            # every fault (a few minutes)
+    python scripts/planted_faults.py --list     # the faults and the tests that must catch them
+    python scripts/planted_faults.py --only eps-witness-side --only l2-deep-qp-radius
+    python scripts/planted_faults.py --check    # every fault still applies to the source
+
+Each fault replaces one exact snippet of one file (the snippet must occur exactly once, so
+a fault that no longer applies is reported as stale rather than silently skipped). The
+tracked files are copied to a temporary folder, ``polyregions/solvers`` is linked to
+``solvers/`` there (the mapping the installed package has), and the listed tests run
+against the copy (``PYTHONPATH`` puts it before any installed polyregions). A fault is
+caught when pytest reports failing tests (exit status 1). The unmodified copy must pass
+the same tests first. Run it before merging a change to the search, a solver or a bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Replace each `find` by its `replace` in `path`; the `tests` (pytest node ids) must fail."""
+
+    name: str
+    path: str
+    edits: tuple  # ((find, replace), ...): each `find` must occur exactly once
+    tests: tuple
+    why: str
+
+
+def fault(name, path, find, replace, tests, why, *more):
+    """A fault of one edit (`more`: further (find, replace) pairs in the same file)."""
+    return Fault(name, path, ((find, replace), *more), tuple(tests), why)
+
+
+SEARCH = "polyregions/search.py"
+T_SEARCH = ("tests/test_search.py",)
+T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/test_search.py")
+
+FAULTS = [
+    fault("eps-witness-side", SEARCH, "            if r1 > eps:\n", "            if r1 > 0:\n", T_SEARCH,
+          "keep the witness-side child when its half-ball radius is > 0 instead of > eps"),
+    fault("eps-other-side-free", SEARCH, "        if (rho - delta) / 2 > eps:\n",
+          "        if (rho - delta) / 2 > 0:\n", T_SEARCH,
+          "keep the far side of a hyperplane through the witness ball without an eps check"),
+    fault("row-norm-underflow", SEARCH, "    return big * np.sqrt(np.einsum(\"ij,ij->i\", scaled, scaled))\n",
+          "    return np.sqrt(np.einsum(\"ij,ij->i\", X, X))\n", T_SEARCH,
+          "square the raw entries: rows below 1e-154 underflow and their neurons look constant"),
+    fault("l2-deep-qp-radius", "solvers/highs.py", "            if radius > eps:\n                return TestResult(True, radius, x, radius)\n",
+          "            if True:\n                return TestResult(True, radius, x, radius)\n", T_SOLVERS,
+          "keep a node on the deep QP's point without checking its radius exceeds eps"),
+    fault("l2-thin-node-depth", "solvers/highs.py", "        depth = eps if out is None else r - out[2]\n",
+          "        depth = -math.inf if out is None else r - out[2]\n", T_SOLVERS,
+          "report a thin non-empty node of the L2 ball as empty (its row is dropped, witnesses cross it)",
+          ("            depth = depth if depth > 0 else eps  # non-empty, thinner than eps\n",
+           "            depth = depth\n")),
+    fault("projection-thin-node-depth", "solvers/projection_l2.py",
+          "        if t_up <= 0:\n            return TestResult(False, -math.inf, None, -math.inf)\n",
+          "        if True:\n            return TestResult(False, -math.inf, None, -math.inf)\n", T_SOLVERS,
+          "the projection backend reports a thin non-empty node of the L2 ball as empty"),
+    fault("highs-no-honest-check", "solvers/highs.py",
+          "        if keep and t < HONEST_CHECK_BELOW:\n            A, b = self._rows()\n",
+          "        if False:\n            A, b = self._rows()\n", T_SOLVERS,
+          "trust HiGHS's LP optimum near eps without re-checking the witness"),
+    fault("scipy-default-tolerance", "solvers/scipy_lp.py",
+          'LINPROG_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}',
+          "LINPROG_OPTIONS = {}", T_SOLVERS, "linprog's default tolerance 1e-7 decides near eps"),
+    fault("scipy-l2-dishonest", "solvers/scipy_lp.py", "        if slack <= eps:\n", "        if False:\n", T_SOLVERS,
+          "keep an L2 node on the cutting-plane LP's optimum, not on its point's slack",
+          ("        radius = min(slack, r - dist)\n", "        radius = min(t, r - dist)\n")),
+    fault("numba-no-band", "solvers/numba_lp.py",
+          "            if abs(t - eps) > self._band_eps and abs(t) > self._band0:", "            if True:",
+          ("tests/solvers/test_numba_lp.py", *T_SOLVERS),
+          "the compiled simplex decides near eps itself instead of handing over to HiGHS"),
+    fault("cvxpy-dishonest-radius", "solvers/cvxpy_conic.py", "        if radius > self.eps:\n",
+          "        if True:\n", ("tests/solvers/test_cvxpy_conic.py", *T_SOLVERS),
+          "keep a node on Clarabel's optimum although its point holds no ball of radius eps"),
+    fault("parallel-max-regions", "polyregions/parallel.py",
+          "            if stopped is None and max_regions is not None and count >= max_regions:",
+          "            if False:", ("tests/test_parallel.py",),
+          "the parallel driver ignores max_regions"),
+    fault("checkpoint-raw-unpickling", "polyregions/checkpoint.py", "        except UNPICKLING_ERRORS:\n",
+          "        except ZeroDivisionError:\n", ("tests/test_checkpoint.py",),
+          "a corrupt checkpoint raises the unpickler's own exception"),
+    fault("zero-row-absolute", SEARCH, "        const = norms <= ZERO_ROW_RTOL * scale\n",
+          "        const = norms <= ZERO_ROW_RTOL\n", ("tests/test_enumerate_exact.py",),
+          "an absolute zero-row test: a deep layer at weight scale 1e-6 looks constant"),
+    fault("bounds-serra-reversed-widths", "polyregions/bounds/dense.py", "    return F(0, n0)\n",
+          "    widths = widths[::-1]\n    return F(0, n0)\n", ("tests/bounds/test_dense.py",),
+          "Serra's bound over the widths in reverse order"),
+    fault("conv-output-size", "polyregions/conv.py",
+          "    return (n + 2 * padding - f) // stride + 1\n", "    return (n + 2 * padding - f) // stride\n",
+          ("tests/test_conv.py",), "one output position too few along each axis"),
+    fault("conv-stride-offset", "polyregions/conv.py",
+          "    r = i * stride + a - padding\n", "    r = i + a - padding\n",
+          ("tests/test_conv.py",), "ignore the stride along rows"),
+    fault("bounds-zaslavsky", "polyregions/bounds/dense.py",
+          "    return sum(comb(n, i) for i in range(min(n, k) + 1))\n",
+          "    return sum(comb(n, i) for i in range(min(n, k)))\n",
+          ("tests/bounds/test_dense.py",), "drop the top term of sum_{i <= k} C(n, i)"),
+    fault("bounds-serra-index-set", "polyregions/bounds/dense.py",
+          "        return sum(comb(n, j) * F(l + 1, min(c, n - j)) for j in range(min(c, n) + 1))\n",
+          "        return sum(comb(n, j) * F(l + 1, min(c, n)) for j in range(min(c, n) + 1))\n",
+          ("tests/bounds/test_dense.py",), "Serra's index set without the n_l - j_l term"),
+]
+
+
+def tracked_files(root: pathlib.Path) -> list:
+    out = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True)
+    return [p for p in out.stdout.splitlines() if p]
+
+
+def make_copy(root: pathlib.Path, dest: pathlib.Path) -> None:
+    for rel in tracked_files(root):
+        src = root / rel
+        if not src.is_file():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    link = dest / "polyregions" / "solvers"
+    if not link.exists():
+        link.symlink_to(pathlib.Path("..") / "solvers", target_is_directory=True)
+
+
+def run_tests(copy: pathlib.Path, tests, timeout: float) -> tuple:
+    env = dict(os.environ, PYTHONPATH=str(copy) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.perf_counter() - t0, ""
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
+    return proc.returncode, time.perf_counter() - t0, tail[0]
+
+
+def check_imports_the_copy(copy: pathlib.Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(copy))
+    code = "import polyregions, polyregions.solvers.base as b; print(polyregions.__file__); print(b.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=copy, env=env, capture_output=True, text=True, check=True)
+    for line in out.stdout.split():
+        if not pathlib.Path(line).resolve().is_relative_to(copy.resolve()):
+            raise SystemExit(f"the copy is not what Python imports: {line}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the faults and exit")
+    parser.add_argument("--only", action="append", default=[], help="run only this fault (repeatable)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per pytest run (default 900)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the run of the unmodified copy")
+    parser.add_argument("--check", action="store_true", help="only check that every fault still applies (no tests)")
+    args = parser.parse_args(argv)
+    faults = [f for f in FAULTS if not args.only or f.name in args.only]
+    unknown = set(args.only) - {f.name for f in FAULTS}
+    if unknown:
+        parser.error(f"unknown fault(s): {', '.join(sorted(unknown))}")
+    if args.list:
+        for f in faults:
+            print(f"{f.name:26s} {f.path}: {f.why}\n{'':26s} caught by {' '.join(f.tests)}")
+        return 0
+    if args.check:
+        stale = [f.name for f in faults if [(ROOT / f.path).read_text().count(find) for find, _ in f.edits]
+                 != [1] * len(f.edits)]
+        print(f"stale: {', '.join(stale)}" if stale else f"all {len(faults)} faults apply")
+        return 1 if stale else 0
+    with tempfile.TemporaryDirectory(prefix="polyregions-faults-") as tmp:
+        copy = pathlib.Path(tmp) / "src"
+        make_copy(ROOT, copy)
+        check_imports_the_copy(copy)
+        if not args.no_baseline:
+            tests = sorted({t for f in faults for t in f.tests})
+            rc, secs, tail = run_tests(copy, tests, args.timeout)
+            print(f"baseline (no fault): exit {rc} in {secs:.0f} s: {tail}", flush=True)
+            if rc != 0:
+                print("the unmodified copy fails its tests: fix that first")
+                return 2
+        missed = []
+        for f in faults:
+            target = copy / f.path
+            original = target.read_text()
+            hits = [original.count(find) for find, _ in f.edits]
+            if hits != [1] * len(f.edits):
+                print(f"{f.name:26s} STALE: its snippets occur {hits} times in {f.path}", flush=True)
+                missed.append(f.name)
+                continue
+            planted = original
+            for find, replace in f.edits:
+                planted = planted.replace(find, replace)
+            target.write_text(planted)
+            try:
+                rc, secs, tail = run_tests(copy, f.tests, args.timeout)
+            finally:
+                target.write_text(original)
+            caught = rc == 1
+            print(f"{f.name:26s} {'caught' if caught else 'MISSED'} (exit {rc}, {secs:.0f} s): {tail}", flush=True)
+            if not caught:
+                missed.append(f.name)
+    if missed:
+        print(f"{len(missed)} of {len(faults)} faults not caught: {', '.join(missed)}")
+        return 1
+    print(f"all {len(faults)} faults caught")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
