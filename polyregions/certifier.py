@@ -37,8 +37,7 @@ from .errors import SolverError
 from .exact_net import ExactNetwork
 from .result import CertifiedCount
 from .search import RegionSearch
-from .solvers.highs import TranspositionLP
-from .solvers.scipy_lp import transposition_nnls
+from .solvers.scipy_lp import transposition_lp, transposition_nnls
 
 __all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL",
            "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
@@ -114,20 +113,20 @@ class CertificateWriter:
             self.file = None
 
 
-def _float_hint(lp, F):
+def _float_hint(F):
     """Row indices of a floating-point transposition certificate for the unit rows ``F = [a | b]``
     (None: none found).
 
     First non-negative least squares (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
     certificates with ``b^T y < 0``), then the LP
-    :class:`polyregions.solvers.highs.TranspositionLP` (which also finds those with
+    :func:`polyregions.solvers.scipy_lp.transposition_lp` (which also finds those with
     ``b^T y = 0``, as at exact coincidences).
     """
     F = np.array(F)
     Af, bf = F[:, :-1], F[:, -1]
     y, residual = transposition_nnls(Af, bf)
     if residual > HINT_NNLS_RESIDUAL:
-        found = lp.solve(Af, bf)
+        found = transposition_lp(Af, bf)
         if found is None or found[1] > HINT_VALUE_TOL:
             return None
         y = found[0]
@@ -151,7 +150,6 @@ class Auditor:
         self.hint_lps = 0
         self._shared = {}
         self._next_id = 0
-        self._hint_lp = TranspositionLP()
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box as integers over one denominator
@@ -252,7 +250,7 @@ class Auditor:
             return None
         self.hint_lps += 1
         try:
-            support = _float_hint(self._hint_lp, F)
+            support = _float_hint(F)
         except SolverError:  # no hint: the exact simplex decides
             support = None
         if not support:
