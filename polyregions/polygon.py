@@ -64,7 +64,7 @@ def _area_perimeter(v, s, m):
         x0, y0 = v[s + i, 0] - ox, v[s + i, 1] - oy
         x1, y1 = v[i1, 0] - ox, v[i1, 1] - oy
         area += x0 * y1 - x1 * y0
-        per += math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2)
+        per += math.hypot(x1 - x0, y1 - y0)
     return 0.5 * area, per
 
 
@@ -266,7 +266,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                 # largest change over the disc plus every vertex's tolerance, all vertices
                 # would get that sign (the test below, short-cut)
                 zc = g0 * cx + g1 * cy + cj
-                if abs(zc) > (math.sqrt(g0 * g0 + g1 * g1) * reach * (1.0 + DISC_SLACK)
+                if abs(zc) > (math.hypot(g0, g1) * reach * (1.0 + DISC_SLACK)
                               + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)):
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
@@ -292,7 +292,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
                     continue
-                gn = math.sqrt(g0 * g0 + g1 * g1)
+                gn = math.hypot(g0, g1)
                 need = top + 2 * pm + 4
                 sv = _grow(sv, need)
                 sl = _grow(sl, need)

@@ -3,7 +3,7 @@
 In the ball ``|x - c| <= r`` a ball ``B(x, mu)`` lies in the node's region and the domain
 exactly when ``x`` lies in ``P_mu = {a_i . x <= b_i - mu}`` (unit ``a_i``) and
 ``|x - c| <= r - mu``; so the node holds such a ball exactly when the distance from ``c``
-to ``P_mu`` is at most ``r - mu`` (SPEC section 3). That distance is a projection, solved
+to ``P_mu`` is at most ``r - mu``. That distance is a projection, solved
 by the dual active-set method of :mod:`polyregions.solvers.projection_kernels` entirely in
 the space of the rows (their Gram matrix), warm-started from the parent's active set: a
 pushed row costs ``O(m n)`` once, a test ``O(m k + k^3)`` per step.

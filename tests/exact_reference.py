@@ -6,7 +6,7 @@ value of the double), every node is decided by an exact LP (a dense simplex tabl
 the rationals with Bland's rule), and the L2 ball is decided by an exact Euclidean
 projection (active-set enumeration, exact in tiny dimensions).
 
-What is counted (SPEC section 2): the patterns ``sigma`` for which
+What is counted: the patterns ``sigma`` for which
 ``{x in int D : pattern(x) = sigma}`` contains a Euclidean ball of radius larger than
 ``eps``; with ``eps = 0``, the patterns whose region has a non-empty interior. Neurons are
 fixed layer by layer; a neuron whose pre-activation is identically constant on a node

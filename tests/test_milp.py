@@ -74,7 +74,7 @@ DEGENERATE = {
     "duplicated neurons": ([[[1, 2], [1, 2], [-1, 1]]], [[0.1, 0.1, 0.2]], 4),
     # a zero row (constant 0.5: on everywhere) and x = 0: 2 regions
     "zero row": ([[[0, 0], [1, 0]]], [[0.5, 0.0]], 2),
-    # SPEC's degenerate case: second-layer neurons with zero bias whose inputs are all off on
+    # The degenerate case of a neuron identically zero on a region: second-layer neurons with zero bias whose inputs are all off on
     # some sectors (identically zero there: off). The six sectors of the three lines, each
     # one region (the second layer does not split them).
     "zero-bias second layer": ([[[1, 0], [0, 1], [1, -1]], [[1, 1, 0], [1, -1, 1], [0, 0, 1]]],

@@ -334,3 +334,15 @@ def test_integer_planes_agree_with_the_search(seed, n0, width, depth):
         return
     planar, dfs = _both(net, plane)
     assert _patterns(planar) == _patterns(dfs)
+
+
+@pytest.mark.parametrize("tiny", [1e-165, 1e-200, 1e-300])
+def test_tiny_weights_still_cut(tiny):
+    """z = (tiny x, y): the lines x = 0 and y = 0 cut the box into 4 quadrants, and a segment
+    through the origin along the diagonal into 2 pieces; squaring 1e-165 would underflow."""
+    net = pr.Network.from_dense([np.array([[tiny, 0.0], [0.0, 1.0]])], [np.zeros(2)])
+    regions = list(pr.enumerate_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method="planar"))
+    assert sorted(tuple(net.pattern(r.point)) for r in regions) == [(a, b) for a in (False, True)
+                                                                      for b in (False, True)]
+    line = pr.Line(np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
+    assert pr.count_regions(net, line, method="planar").count == 2

@@ -53,10 +53,11 @@ def test_region_colours_match_enumerated_regions(domain_kind, rng, random_dense_
     assert checked >= 5
 
 
-def test_colours_are_stable_across_processes():
+def test_colours_are_stable_across_processes(tmp_path):
     code = ("import numpy as np; from polyregions.plot import region_color; "
             "print(region_color(np.packbits([1, 0, 1, 1, 0, 0, 1, 0, 1])))")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=tmp_path,  # outside the repository: import the installed package
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(outs) == 1
     assert outs.pop().strip() == str(region_color(np.packbits([1, 0, 1, 1, 0, 0, 1, 0, 1])))
