@@ -172,12 +172,12 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
 
 
 @njit(cache=True)
-def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs, dxn, bucket):
+def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
     columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
     about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
-    the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``
-    and ``xn`` take the flips."""
+    the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``,
+    ``xn`` and ``sgn`` take the flips."""
     nz = R.shape[1]
     amax = 0.0
     for t in range(ne):
@@ -220,6 +220,7 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
             if gain < need and (whole or j < nz):
                 old = hi_e[j] if atup[j] else lo_e[j]
                 atup[j] = not atup[j]
+                sgn[j] = -sgn[j]
                 new = hi_e[j] if atup[j] else lo_e[j]
                 xn[j] = new
                 dxn[j] = new - old
@@ -247,6 +248,15 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs
 
 
 @njit(cache=True)
+def _entering_sign(position, at_upper, width):
+    """The entering sign of a column (see :func:`solve`): 0 when basic (``position >= 0``) or
+    without a range, else -1 at its upper bound and +1 at its lower."""
+    if position >= 0 or not width > 0.0:
+        return 0.0
+    return -1.0 if at_upper else 1.0
+
+
+@njit(cache=True)
 def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
           refactor_every, feas_tol):
     """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
@@ -264,6 +274,12 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     pos = np.full(nz + m, -1)
     for r in range(m):
         pos[basis[r]] = r
+    # per column, the sign its entry in the pivot row must have (times the direction) for
+    # the column to enter: -1 at the upper bound, +1 at the lower, 0 for a basic column or
+    # one without a range (it never enters); kept up to date through pivots and flips
+    sgn = np.empty(nz)
+    for j in range(nz):
+        sgn[j] = _entering_sign(pos[j], atup[j], hi_e[j] - lo_e[j])
     rhs = np.empty(m)
     xn = np.empty(nz)
     zB = np.empty(m)
@@ -360,15 +376,14 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             # eligible columns are flipped to their other bound, largest |alpha_j| first,
             # while the infeasibility left exceeds what a flip removes; the column where
             # it does not (or a slack, whose range is unbounded) enters the basis
+            # (without a branch: every column is written, the count advances for the eligible
+            # ones; eligibility is a coin flip per column, so a branch mispredicts half the time)
             ne = 0
             for j in range(nz):
-                if pos[j] < 0 and hi_e[j] - lo_e[j] > 0.0:
-                    a = alpha[j]
-                    sig = -1.0 if atup[j] else 1.0
-                    if direction * a * sig < 0.0 and abs(a) > _PIVOT_TOL:
-                        cand[ne] = j
-                        key[ne] = -abs(a)
-                        ne += 1
+                a = alpha[j]
+                cand[ne] = j
+                key[ne] = -abs(a)
+                ne += np.int64((direction * a * sgn[j] < 0.0) & (abs(a) > _PIVOT_TOL))
             for i in range(m):
                 a = Binv[p, i]
                 if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
@@ -380,7 +395,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 j = cand[t]
                 reach += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
             if ne > 0 and reach > d_p - feas_tol:
-                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, xn, rhs, dxn, bucket)
+                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
@@ -418,11 +433,13 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
         if q < nz:
             xq = hi_e[q] if atup[q] else lo_e[q]
             xn[q] = 0.0
+            sgn[q] = 0.0
             for i in range(m):
                 rhs[i] += R[i, q] * xq
         v = basis[p]
         if v < nz:
             atup[v] = direction < 0
+            sgn[v] = _entering_sign(-1, atup[v], hi_e[v] - lo_e[v])
             xv = hi_e[v] if atup[v] else lo_e[v]
             xn[v] = xv
             for i in range(m):

@@ -183,6 +183,28 @@ def test_hyperplane_through_a_box_corner(sign):
     assert_patterns(net, UNIT, {(0,)} if sign == 1 else {(1,)})
 
 
+@pytest.mark.parametrize("prune", [True, False])
+def test_hyperplane_missing_the_box_within_its_diameter(prune):
+    """x1 + x2 = 2.5 misses [-1, 1]^2 (there x1 + x2 <= 2) although it passes 2.5 / sqrt 2
+    = 1.77 from the centre, within the diameter 2.83: 1 region, z = x1 + x2 - 2.5 off. The
+    bounding-box range decides it: no solver call beyond the root's."""
+    box = pr.Box([-1.0, -1.0], [1.0, 1.0])
+    net = net_of([[[1, 1]]], [[-2.5]])
+    assert_patterns(net, box, {(0,)}, prune=prune)
+    search = RegionSearch(net, box, EPS, "auto", prune)
+    list(search.run(search.root()))
+    assert search.lp.lp_solves == 1
+
+
+def test_hyperplane_cutting_a_thin_corner_of_the_box():
+    """x1 + x2 = 2 - 1e-6 cuts from [-1, 1]^2 the corner triangle with legs 1e-6, whose
+    inscribed circle has radius 1e-6 / (2 + sqrt 2) = 2.9e-7 > eps = 1e-9: 2 regions. The
+    bounding-box range reaches 1e-6 past the hyperplane: it must not decide the neuron."""
+    box = pr.Box([-1.0, -1.0], [1.0, 1.0])
+    net = net_of([[[1, 1]]], [[-(2 - 1e-6)]])
+    assert_patterns(net, box, {(0,), (1,)}, eps=1e-9)
+
+
 def test_hyperplane_through_a_box_corner_and_across():
     """x1 - x2 = 0 passes through the corners (0, 0) and (1, 1): 2 regions."""
     net = net_of([[[1, -1]]], [[0]])
