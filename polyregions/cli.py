@@ -2,7 +2,8 @@
 
     polyregions count NET [--box LO HI | --ball CENTER R [--p 2] | --whole] [--json]
                           [--workers N] [--scheduler ADDRESS] [--checkpoint FILE] [--resume FILE]
-                          [--time-limit S] [--quiet]
+                          [--time-limit S] [--quiet] [--certify [--certificate FILE]]
+    polyregions check CERTIFICATE NET
     polyregions count --example
     polyregions enumerate NET [domain] -o regions.npz
     polyregions milp-export NET [domain] -o model.mps|model.lp
@@ -35,6 +36,7 @@ from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
 from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .io import load_network
+from .result import CertifiedCount
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(__file__), "data", "digits_mlp.npz")
 
@@ -134,6 +136,25 @@ def _print_count(label, net, dom, res, as_json):
     print(f"LPs     : {st.lp_solves:,} ({per:.2f} per region), nodes {st.nodes:,}")
     print(f"eps     : {st.eps:g}; thinnest counted region holds a ball of radius {st.min_radius:.3g}; "
           f"{st.near_eps} decisions within 10x of eps")
+    if isinstance(res, CertifiedCount):
+        _print_certified(res)
+
+
+def _print_certified(res):
+    """The certified count next to the float search's count, and what is left undecided."""
+    verdict = "yes: every region and every dropped branch has an exactly checked certificate" if res.certified \
+        else "NO (see undecided)" if res.complete else "no: the count stopped early"
+    print(f"certified: {verdict}")
+    same = "same" if res.float_count == res.count else f"differs by {res.count - res.float_count:+,}"
+    print(f"exact vs float: {res.count:,} (exact, no eps) | {res.float_count:,} (float search, eps {res.stats.eps:g})"
+          f"  -> {same}")
+    print(f"exact LPs: {res.exact_lps:,}; hint LPs: {res.hint_lps:,}")
+    for prefix, why in res.undecided[:20]:
+        print(f"undecided: {prefix or '(root)'}: {why}")
+    if len(res.undecided) > 20:
+        print(f"undecided: ... {len(res.undecided) - 20:,} more")
+    if res.certificate:
+        print(f"certificate: {res.certificate} (check: polyregions check {res.certificate} NET)")
 
 
 def _client(args):
@@ -152,10 +173,13 @@ def cmd_count(args) -> int:
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
+    if args.certify or args.certificate:
+        kw.update(certify=args.certify, certificate=args.certificate,
+                  workers=args.workers if args.workers is not None else 1)
     if args.method == "milp":  # one process, no checkpoint: options given for those are refused
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
                   method="milp", workers=args.workers or 1, client=kw["client"], checkpoint=args.checkpoint,
-                  resume=args.resume)
+                  resume=args.resume, certify=args.certify)
     if args.example:
         given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
                                     ("--whole", args.whole), ("--checkpoint", args.checkpoint),
@@ -201,6 +225,22 @@ def cmd_count(args) -> int:
     if not res.complete and kw["checkpoint"] and res.stopped == "time_limit" and not args.json:
         print(f"resume  : polyregions count {args.net} ... --resume {kw['checkpoint']}")
     return 0
+
+
+def cmd_check(args) -> int:
+    """Check a certificate exactly; exit 0 when it proves its count, 1 when it covers only part."""
+    from .certify import check
+
+    res = check(args.certificate, args.net)
+    print(f"regions checked : {res.count:,}")
+    print(f"empty branches  : {res.empty:,}")
+    print(f"domain          : {res.domain['kind']}")
+    if res.complete:
+        print(f"verdict         : exact: the network has {res.count:,} regions in the domain")
+        return 0
+    print("verdict         : incomplete: some patterns are neither counted nor certified empty "
+          f"(at least {res.count:,} regions)")
+    return 1
 
 
 def cmd_enumerate(args) -> int:
@@ -325,10 +365,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default: planar on lines, planes and 1-D / 2-D domains, else dfs), the exact "
                         "search (dfs), the exact 1-D / 2-D algorithm (planar) or the independent MILP count "
                         "(bounded domains, far slower)")
+    p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
+                   "and show the float count beside it (one process)")
+    p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "
+                   "and every emptiness certificate to FILE (JSON lines)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--pieces", action="store_true", help="lines, planes, 1-D / 2-D domains: also the linear pieces")
     p.set_defaults(func=cmd_count)
+
+    p = sub.add_parser("check", help="check a certificate written by count --certify (exact rational arithmetic)")
+    p.add_argument("certificate", help="certificate file (JSON lines)")
+    p.add_argument("net", help="network file (.npz or .json) the certificate was written for")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
     _net_argument(p)

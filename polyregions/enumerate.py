@@ -16,9 +16,10 @@ from typing import Iterator
 import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
+from .certifier import count_certified
 from .checkpoint import Checkpointer
-from .domains import Domain
-from .errors import InvalidInputError
+from .domains import Domain, Slice
+from .errors import InvalidInputError, UnsupportedError
 from .milp import count_regions_milp
 from .network import Network
 from .parallel import PROGRESS_EVERY, drive_parallel
@@ -48,6 +49,24 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     checkpoint_every = positive_number(checkpoint_every, "checkpoint_every")
     workers = int_at_least(workers, "workers", 1)
     return eps, max_regions, time_limit, checkpoint_every, workers
+
+
+def _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain):
+    """Refuse what a certified count does not support (it runs in one process, start to end,
+    in the network's own input space, on plain ReLU networks)."""
+    if not certify:
+        raise InvalidInputError("`certificate` needs `certify=True`")
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
+    if isinstance(domain, Slice):
+        raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
+                               "is computed in floating point; certify the full input space instead)")
+    for name, value in (("workers", workers > 1), ("client", client is not None),
+                        ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
+        if value:
+            raise UnsupportedError(f"`{name}` is not supported with `certify=True` (a certified count runs "
+                                   f"in one process from start to end)")
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
@@ -112,7 +131,8 @@ def _regions(search, net):
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
-                  checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:
+                  checkpoint=None, checkpoint_every: float = 60.0, resume=None, certify: bool = False,
+                  certificate=None) -> RegionCount:
     """Count the activation regions of `net` inside `domain` exactly (see :func:`enumerate_regions`).
 
     Parameters
@@ -142,6 +162,15 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         seconds (atomic writes), when stopped by `time_limit`, and on Ctrl-C.
     resume : path, optional
         Continue the count saved in this checkpoint (same network, domain, eps and backend).
+    certify : bool
+        Decide every pattern exactly, without `eps` (:mod:`polyregions.certifier`): a
+        pattern counts when its open region inside the open domain is non-empty. Returns a
+        :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
+        ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
+        are refused.
+    certificate : path, optional
+        With `certify`, stream every region's rational point and every emptiness
+        certificate there (JSON lines; :func:`polyregions.certify.check` re-checks it).
 
     Returns
     -------
@@ -158,8 +187,12 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     7
     """
     _validate_enumerate(net, domain, eps, backend)
-    method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu or checkpoint is not None
+    certifying = certify or certificate is not None
+    method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
+                           or checkpoint is not None
                            or resume is not None or client is not None)
+    if certifying and method != "dfs":
+        raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
     if method == "milp":
         search_only = {"workers": workers != 1, "client": client is not None, "checkpoint": checkpoint is not None,
                        "resume": resume is not None}
@@ -172,6 +205,10 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if certifying:
+        _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
+        return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
+                               time_limit=time_limit, progress=progress, certificate=certificate)
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)

@@ -29,3 +29,7 @@ class SolverError(PolyRegionsError, RuntimeError):
 
     A solver failure is never read as "empty": it is raised as this error.
     """
+
+
+class CertificateError(PolyRegionsError, ValueError):
+    """A certificate of a certified count fails its exact check; the message names the line."""

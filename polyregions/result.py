@@ -63,6 +63,33 @@ class RegionCount:
         return {"count": self.count, "complete": self.complete, "stopped": self.stopped, "stats": self.stats.as_dict()}
 
 
+@dataclass
+class CertifiedCount(RegionCount):
+    """A count decided in exact arithmetic (``count_regions(..., certify=True)``).
+
+    ``count``: the number of patterns whose open region inside the open domain is non-empty,
+    exact when ``certified``; ``certified``: the search finished and every counted region
+    and every dropped branch carries an exactly checked certificate; ``undecided``:
+    ``[(partial pattern, why)]`` left open (never guessed); ``float_count``: what the
+    floating-point search counted at ``stats.eps``; ``certificate``: the certificate file
+    written, if any; ``exact_lps`` / ``hint_lps``: exact simplex and hint LP runs.
+    """
+
+    certified: bool = False
+    undecided: list = field(default_factory=list)
+    float_count: int = 0
+    certificate: str | None = None
+    exact_lps: int = 0
+    hint_lps: int = 0
+
+    def as_dict(self):
+        out = super().as_dict()
+        out.update(certified=self.certified, undecided=[list(u) for u in self.undecided],
+                   float_count=self.float_count, certificate=self.certificate, exact_lps=self.exact_lps,
+                   hint_lps=self.hint_lps)
+        return out
+
+
 @dataclass(eq=False)
 class Region:
     """One activation region.

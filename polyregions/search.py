@@ -109,6 +109,8 @@ class RegionSearch(WindowBranching):
         self.frontier = []
         self.split = False
         self.deadline = None
+        #: An observer of dropped branches (:class:`polyregions.certifier.Auditor`), or None.
+        self.audit = None
 
     # ------------------------------------------------------------------ solver calls
     def _push(self, a, b):
@@ -219,6 +221,8 @@ class RegionSearch(WindowBranching):
                     res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side
                     if not res.keep and res.depth <= 0:
                         fixed[j] = 1 if side else 0
+        if self.audit is not None:
+            self.audit.entered(l, self.bits, fixed)
         yield from self._branch(l, 0, G, c, Gh, ch, fixed, x, rho)
 
     def _branch(self, l, j, G, c, Gh, ch, fixed, x, rho):
@@ -227,6 +231,8 @@ class RegionSearch(WindowBranching):
         n = len(fixed)
         while j < n and fixed[j] >= 0:
             if fixed[j] != LINEAR:
+                if self.audit is not None:
+                    self.audit.skipped(bits, 1 - fixed[j])
                 bits.append(fixed[j])
             j += 1
         if j == n:
@@ -270,6 +276,9 @@ class RegionSearch(WindowBranching):
                     children.append((side, (a_wit, b_wit), res.point, res.radius))
             if other.keep:
                 children.append((not side, (-a_wit, -b_wit), other.point, other.radius))
+        if self.audit is not None:
+            for dropped in {False, True} - {bit for bit, *_ in children}:
+                self.audit.pruned(bits, 1 if dropped else 0)
         for k, (bit, row, x1, r1) in enumerate(children):
             if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
                 self.split = True

@@ -102,6 +102,43 @@ def l2_tangent_cut(center, radius, x):
     return u, float(u @ center + radius)
 
 
+def transposition_nnls(A, b):
+    """Floating-point multipliers ``y >= 0`` with ``A^T y = 0`` and ``b^T y = -1``, if any.
+
+    ``scipy.optimize.nnls`` on ``min |A^T y|^2 + (b^T y + 1)^2, y >= 0``: a zero residual
+    is a (floating-point) transposition certificate of the emptiness of ``{x : A x < b}``.
+    Returns ``(y, residual)``; nothing here is a proof (the caller derives an exact one).
+    """
+    from scipy.optimize import nnls
+
+    A = np.asarray(A, float)
+    M = np.vstack([A.T, np.asarray(b, float)[None, :]])
+    rhs = np.zeros(M.shape[0])
+    rhs[-1] = -1.0
+    y, residual = nnls(M, rhs)
+    return y, float(residual)
+
+
+def transposition_lp(A, b):
+    """Floating-point multipliers for the emptiness of ``{x : A x < b}``, or None.
+
+    ``min b^T y  s.t.  A^T y = 0,  sum y = 1,  y >= 0`` by :func:`solve_lp`; an optimum
+    ``<= 0`` is a (floating-point) transposition certificate of the strict system, also one
+    with ``b^T y = 0`` that :func:`transposition_nnls` cannot normalise. Returns
+    ``(y, value)``, or None when the LP is infeasible (the system is not empty); nothing
+    here is a proof (the caller derives an exact one).
+    """
+    A = np.asarray(A, float)
+    m, n = A.shape
+    A_eq = np.vstack([A.T, np.ones((1, m))])
+    b_eq = np.concatenate([np.zeros(n), [1.0]])
+    status, res = solve_lp(np.asarray(b, float), A_eq=A_eq, b_eq=b_eq, bounds=[(0, None)] * m,
+                           what="a transposition LP", accept=(Status.INFEASIBLE,))
+    if status is not Status.OPTIMAL:
+        return None
+    return np.asarray(res.x), float(res.fun)
+
+
 class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 
