@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 import polyregions as pr
-from polyregions.solvers import make_backend
+from polyregions.solvers import make_backend, region_problem
 
 EPS = 1e-7
 E2E_NETS = [(4, [8, 8]), (8, [6, 6]), (4, [16, 16]), (8, [16, 16])]
@@ -72,13 +72,13 @@ def end_to_end(limit, repeat):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from nets import he_net, unit_box
 
-    from polyregions.solvers import base
+    from polyregions.solvers import registry as base
 
     made = []
     factory = base.BACKENDS["numba"]
     base.BACKENDS["numba"] = lambda problem: made.append(factory(problem)) or made[-1]  # to read its counters
     try:
-        pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="numba")  # warm-up
+        pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="numba", method="dfs")  # warm-up
         header = (f"{'net':<14}{'backend':>8}{'regions':>10}{'seconds':>9}{'regions/s':>11}{'LPs/region':>11}"
                   f"{'pivots/LP':>10}{'fallbacks':>10}")
         print(header)
@@ -123,7 +123,7 @@ def main(argv=None):
     args.repeat = args.repeat or 5
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    warm = make_backend("numba", pr.Box(-np.ones(2), np.ones(2)).region_problem(EPS))
+    warm = make_backend("numba", region_problem(pr.Box(-np.ones(2), np.ones(2)), EPS))
     warm.push(np.array([1.0, 0.0]), 0.0)
     warm.test()
     print(f"numba kernels ready in {time.perf_counter() - t0:.2f} s (compiled or loaded from the cache)")
@@ -136,7 +136,7 @@ def main(argv=None):
         if k < 0:
             continue
         box = pr.Box(-np.ones(d), np.ones(d))
-        problem = box.region_problem(EPS)
+        problem = region_problem(box, EPS)
         c = rng.uniform(-0.3, 0.3, size=d)
         node_A, node_b = make_rows(rng, d, k, c)
         hb = make_backend("highs", problem)

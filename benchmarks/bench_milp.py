@@ -50,11 +50,11 @@ def main(argv=None):
     print("-" * len(header))
     failed = False
     warm = he_net(2, [3], args.seed)  # first calls pay for imports and solver start-up: not timed
-    pr.count_regions(warm, unit_box(2))
+    pr.count_regions(warm, unit_box(2), method="dfs")
     count_regions_milp(warm, unit_box(2))
     for d, widths in nets:
         net, box = he_net(d, list(widths), args.seed), unit_box(d)
-        dfs, dfs_wall, dfs_cpu = _timed(lambda: pr.count_regions(net, box))
+        dfs, dfs_wall, dfs_cpu = _timed(lambda: pr.count_regions(net, box, method="dfs"))
         milp, milp_wall, milp_cpu = _timed(
             lambda: count_regions_milp(net, box, time_limit=args.time_limit, strategy=args.strategy))
         n_dfs, n_milp = dfs.count, max(milp.count, 1)

@@ -2,6 +2,9 @@
 
 Weights ~ N(0, 2 / fan_in), biases ~ N(0, 0.1^2), drawn layer by layer (W then b) with
 ``rng = numpy.random.default_rng([seed, d, *widths])``; the domain is the box [-1, 1]^d.
+The CNN (``he_cnn``) follows the same rule with ``fan_in = d_in f1 f2`` for its convolutions
+and ``rng = numpy.random.default_rng([seed, 1, 28, 28])``; the high-dimensional domains sit
+around ``image_point()``, ``numpy.random.default_rng(7).uniform(0, 1, 784)``.
 """
 
 from __future__ import annotations
@@ -24,3 +27,21 @@ def he_net(d: int, widths, seed: int = 0) -> pr.Network:
 
 def unit_box(d: int) -> pr.Box:
     return pr.Box(-np.ones(d), np.ones(d))
+
+
+def he_cnn(seed: int = 0) -> pr.Network:
+    """1x28x28 input; Conv2d 1->4, 3x3, stride 2; Conv2d 4->4, 3x3, stride 2; Dense 16 (no padding)."""
+    rng = np.random.default_rng([seed, 1, 28, 28])
+    w1 = rng.normal(0.0, np.sqrt(2.0 / 9), size=(4, 1, 3, 3))
+    b1 = rng.normal(0.0, 0.1, size=4)
+    w2 = rng.normal(0.0, np.sqrt(2.0 / 36), size=(4, 4, 3, 3))
+    b2 = rng.normal(0.0, 0.1, size=4)
+    w3 = rng.normal(0.0, np.sqrt(2.0 / 144), size=(16, 144))
+    b3 = rng.normal(0.0, 0.1, size=16)
+    return pr.Network([pr.Conv2d(w1, b1, stride=2), pr.Conv2d(w2, b2, stride=2), pr.Flatten(), pr.Dense(w3, b3)],
+                      input_shape=(1, 28, 28))
+
+
+def image_point() -> np.ndarray:
+    """The centre of the high-dimensional domains: 784 uniform values in [0, 1] (seed 7)."""
+    return np.random.default_rng(7).uniform(0.0, 1.0, 784)

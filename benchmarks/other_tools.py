@@ -14,6 +14,9 @@ regioncam ships a compiled wheel and needs only numpy.
   ``Complex.bfs`` in its cube mode on [-1, 1]^d (one worker process, Gurobi on one thread).
 - ``regioncam_count(net, time_limit) -> (count, seconds)``: regioncam's partition of the
   square [-1, 1]^2 (2-D inputs only; regioncam computes in float32).
+- ``affinitree_count(net, lo, hi, time_limit) -> (count, seconds, complete)``: affinitree 0.23's
+  decision tree of the net on the box [lo, hi] (``pip install affinitree==0.23.*``; used by
+  ``benchmarks/highdim.py``).
 
 Each runs the tool in a child process that is killed at ``time_limit``, so a slow or hung
 run cannot stall the benchmark, and returns ``None`` (after printing a one-line reason)
@@ -45,7 +48,7 @@ import time
 
 import numpy as np
 
-__all__ = ["relucent_count", "regioncam_count"]
+__all__ = ["affinitree_count", "relucent_count", "regioncam_count"]
 
 EPS = 1e-7
 
@@ -149,21 +152,24 @@ print("RESULT " + json.dumps(dict(count=int(count), seconds=wall, cpu=cpu)), flu
 """
 
 
-def _run_child(script, net, args, time_limit, tool, slack=60.0):
-    """Run `script` on the net's layers in a fresh process group; the parsed RESULT dict or None."""
+def _run_child(script, net, args, time_limit, tool, slack=60.0, extra=None, on_timeout=None):
+    """Run `script` on the net's layers (and the `extra` arrays) in a fresh process group; the
+    parsed RESULT dict, `on_timeout` when it had to be killed, or None."""
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     layers = _layers(net)
-    arrays = {"n": np.array(len(layers))}
+    arrays = {"n": np.array(len(layers)), **(extra or {})}
     for i, (W, b) in enumerate(layers):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     np.savez(path, **arrays)
     proc = subprocess.Popen([sys.executable, "-c", script, path, *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    timed_out = False
     try:
         # `slack`: imports and start-up on a busy machine (and, for relucent, its own stop).
         stdout, stderr = proc.communicate(timeout=time_limit + slack)
     except subprocess.TimeoutExpired:
+        timed_out = True
         stdout, stderr = "", f"no answer within {time_limit:.0f} s (+{slack:.0f} s for start-up)"
     finally:
         try:
@@ -172,6 +178,8 @@ def _run_child(script, net, args, time_limit, tool, slack=60.0):
             pass
         proc.wait()
         os.unlink(path)
+    if on_timeout is not None and timed_out:
+        return on_timeout
     line = next((ln for ln in stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         last = (stderr.strip().splitlines() or ["no output"])[-1]
@@ -182,6 +190,48 @@ def _run_child(script, net, args, time_limit, tool, slack=60.0):
         print(f"{tool}: failed ({out['error']})")
         return None
     return out
+
+
+_AFFINITREE_CHILD = _CPU + r"""
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+path = sys.argv[1]
+data = np.load(path)
+from affinitree import AffFunc, AffTree, Architecture, Polytope, builder
+lo, hi = data["lo"], data["hi"]
+d = lo.size
+arch = Architecture(d)
+for i in range(int(data["n"])):
+    arch.linear(AffFunc.from_mats(data[f"W{i}"], data[f"b{i}"]))
+    arch.relu()
+pre = AffTree.from_poly(Polytope.hyperrectangle(d, list(zip(lo.tolist(), hi.tolist()))), AffFunc.identity(d))
+c0, t0 = cpu_now(), time.perf_counter()
+try:
+    out = dict(count=int(builder.from_layers(arch, pre).num_terminals()), complete=True)
+except BaseException as e:  # reported to the parent
+    out = dict(error=f"{type(e).__name__}: {e}".splitlines()[0][:300])
+out.update(seconds=time.perf_counter() - t0, cpu=cpu_now() - c0)
+print("RESULT " + json.dumps(out), flush=True)
+"""
+
+
+def affinitree_count(net, lo, hi, time_limit):
+    """Count the activation patterns of `net` on the box ``[lo, hi]`` with affinitree 0.23:
+    ``builder.from_layers`` with a hyperrectangle precondition, the count is the tree's
+    terminals. affinitree keeps closed-feasible patterns (three lines through a point give
+    8, not 6); on generic nets the counts agree with polyregions'. Returns
+    ``(count, seconds, complete)`` (``count`` 0 and ``complete`` False when stopped at
+    `time_limit`: the tree is built whole), or None when affinitree is missing or fails."""
+    if _missing("affinitree", "affinitree", "affinitree==0.23.*"):
+        return None
+    extra = {"lo": np.asarray(lo, dtype=np.float64), "hi": np.asarray(hi, dtype=np.float64)}
+    # the tree is built in one call, which cannot be interrupted: the process is killed at the limit
+    stopped = dict(count=0, complete=False, seconds=float(time_limit))
+    out = _run_child(_AFFINITREE_CHILD, net, [], time_limit, "affinitree", slack=5.0, extra=extra, on_timeout=stopped)
+    if out is None:
+        return None
+    return Timed((int(out["count"]), float(out["seconds"]), bool(out["complete"])), out.get("cpu"))
 
 
 def _missing(module, tool, install):

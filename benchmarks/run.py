@@ -58,8 +58,8 @@ def one_core(nets, limit, baseline_limit):
     print("-" * len(header))
     for d, widths in nets:
         net, box = he_net(d, widths), unit_box(d)
-        res = pr.count_regions(net, box, eps=EPS, time_limit=limit)
-        hi = pr.count_regions(net, box, eps=EPS, backend="highs", time_limit=min(limit, 30.0))
+        res = pr.count_regions(net, box, eps=EPS, time_limit=limit, method="dfs")
+        hi = pr.count_regions(net, box, eps=EPS, backend="highs", time_limit=min(limit, 30.0), method="dfs")
         rate, hi_rate = res.count / res.stats.seconds, hi.count / hi.stats.seconds
         b_count, _, b_sec, b_done = baseline_count(net, box.lo, box.hi, eps=EPS, time_limit=baseline_limit)
         b_rate = b_count / b_sec if b_sec > 0 else float("nan")
@@ -125,8 +125,8 @@ def main(argv=None):
     ap.add_argument("--no-others", action="store_true", help="skip the other tools")
     args = ap.parse_args(argv)
     print(f"machine: {machine()}")
-    pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS)  # warm-up: imports and compile caches
-    pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="highs")
+    pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, method="dfs")  # warm-up: imports and compile caches
+    pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="highs", method="dfs")
     one_core(QUICK if args.quick else NETS, args.limit, args.baseline_limit)
     if not args.quick:
         all_cores(args.parallel_limit)

@@ -98,13 +98,14 @@ def positive_int_sequence(value, name: str) -> list:
 
 
 def net_and_domain(net, domain) -> None:
-    """Check that `net` is a Network and `domain` a domain of its input dimension."""
-    from .domains import Domain
-    from .network import Network
+    """Check that `net` is a network and `domain` a domain of its input dimension.
 
-    if not isinstance(net, Network):
+    By what they offer (this module sits below both types): a network has ``hidden``
+    layers and an ``input_dim``; a domain has a ``dim``, its ``rows()`` and ``contains``.
+    """
+    if not (hasattr(net, "hidden") and hasattr(net, "input_dim")):
         raise InvalidInputError(f"`net` must be a polyregions.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
+    if not all(hasattr(domain, name) for name in ("dim", "rows", "contains", "bounded")):
         raise InvalidInputError(
             f"`domain` must be a polyregions domain (Box, Ball, Polytope, Whole), got {type(domain).__name__}")
     if domain.dim != net.input_dim:

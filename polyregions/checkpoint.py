@@ -2,7 +2,7 @@
 
 A checkpoint is a pickle (write it and read it on machines you trust) holding a format
 version, a fingerprint of the network, domain, ``eps``, backend and pruning, the count,
-the statistics and the list of open :class:`~polyregions.enumerate.Subproblem`. Writes
+the statistics and the list of open :class:`~polyregions.search.Subproblem`. Writes
 are atomic (a temporary file renamed over the old one), so a kill at any moment leaves
 the previous checkpoint intact. Resuming finishes with exactly the count of an
 uninterrupted run: a subproblem's regions are recorded only once it is finished.
@@ -19,7 +19,8 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-FORMAT_VERSION = 1
+#: Version of the checkpoint format; 2 since the subproblems live in :mod:`polyregions.search`.
+FORMAT_VERSION = 2
 
 
 def fingerprint(net, domain, eps, backend, prune) -> str:
@@ -29,7 +30,7 @@ def fingerprint(net, domain, eps, backend, prune) -> str:
         h.update(np.ascontiguousarray(W).tobytes())
         h.update(np.ascontiguousarray(b).tobytes())
     h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
-    for name in ("lo", "hi", "center", "radius", "p", "A", "b"):
+    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v"):
         v = getattr(domain, name, None)
         if v is not None:
             h.update(np.asarray(v, dtype=float).tobytes())
@@ -71,10 +72,16 @@ class Checkpointer:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise InvalidInputError(f"`resume` file {path!r} does not exist")
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-        if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
-            raise InvalidInputError(f"`resume` file {path!r} is not a polyregions checkpoint of this version")
+        try:
+            with open(path, "rb") as f:
+                state = pickle.load(f)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+            state = None  # not a pickle, or one holding classes this version no longer has
+        version = state.get("version") if isinstance(state, dict) else None
+        if version != FORMAT_VERSION:
+            found = f"format {version}" if isinstance(version, int) else "an unreadable format"
+            raise InvalidInputError(f"`resume` file {path!r} is not a checkpoint this version of polyregions reads "
+                                    f"({found}, expected format {FORMAT_VERSION}): start the count again")
         if state["key"] != fingerprint(net, domain, eps, backend, prune):
             raise InvalidInputError(
                 f"`resume` file {path!r} was written for another network, domain, eps, backend or pruning")

@@ -8,10 +8,12 @@
     polyregions milp-export NET [domain] -o model.mps|model.lp
     polyregions bounds NET [domain] [--exact] [--json]
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
+    polyregions plot NET [--plane ... | --line A B] -o partition.png|svg|pdf   (see cli_slices)
 
 NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.io`). LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
-Without a domain option the box [-1, 1]^n is used.
+Without a domain option the box [-1, 1]^n is used; ``--line A B`` and ``--plane ...``
+count on a segment or a plane (:mod:`polyregions.cli_slices`).
 """
 
 from __future__ import annotations
@@ -20,43 +22,71 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 
 import numpy as np
 
+from .cli_slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from .domains import Ball, Box, Whole
 from .enumerate import DEFAULT_EPS, count_regions
-from .errors import PolyRegionsError
+from .errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .io import load_network
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(__file__), "data", "digits_mlp.npz")
 
 
 def _vector(text: str, n: int, name: str) -> np.ndarray:
+    """A number, comma-separated numbers or a .npy file, as a vector of length `n`."""
+    text = text.strip()
     if text.endswith(".npy"):
-        v = np.load(text).astype(float).ravel()
+        try:
+            v = np.asarray(np.load(text, allow_pickle=False), dtype=float).ravel()
+        except (OSError, ValueError, EOFError) as exc:
+            raise InvalidInputError(f"{name} file {text!r} cannot be read as a numeric .npy array: {exc}") from None
     else:
         try:
             v = np.array([float(t) for t in text.split(",")])
         except ValueError:
-            raise SystemExit(f"polyregions: error: {name} must be a number, comma-separated numbers or a .npy file, got {text!r}")
+            raise InvalidInputError(f"{name} must be a number, comma-separated numbers or a .npy file, "
+                                    f"got {text!r}") from None
     if v.size == 1:
         v = np.full(n, v[0])
     if v.size != n:
-        raise SystemExit(f"polyregions: error: {name} has {v.size} values but the network takes {n} inputs")
+        raise InvalidInputError(f"{name} has {v.size} values but the network takes {n} inputs")
     return v
 
 
 def _domain(args, n: int):
+    sliced = slice_from_args(args, n)  # only count and enumerate have --line / --plane
+    if sliced is not None:
+        return sliced
     if args.whole:
         return Whole(n)
     if args.ball is not None:
         center = _vector(args.ball[0], n, "CENTER")
         p = math.inf if args.p in ("inf", "Inf") else int(args.p)
-        return Ball(center, float(args.ball[1]), p=p)
+        try:
+            radius = float(args.ball[1])
+        except ValueError:
+            raise InvalidInputError(f"R must be a number, got {args.ball[1]!r}") from None
+        return Ball(center, radius, p=p)
     lo, hi = args.box if args.box is not None else ("-1", "1")
     return Box(_vector(lo, n, "LO"), _vector(hi, n, "HI"))
+
+
+_NUMBER_LIST = re.compile(r"-[0-9.]+(e[-+]?[0-9]+)?(,-?[0-9.]+(e[-+]?[0-9]+)?)*", re.IGNORECASE)
+
+
+def _mark_negative_lists(argv):
+    """Let a number or comma list starting with a minus sign (``--box -0.5,-0.5 1,1``, ``-1e-3``) be a value.
+
+    argparse takes a token that starts with '-' for an option unless it is one negative
+    number; a token holding a space is always a value, so such lists get a leading
+    space (:func:`_vector` strips it).
+    """
+    return [" " + a if _NUMBER_LIST.fullmatch(a) else a for a in argv]
 
 
 class _Progress:
@@ -100,7 +130,7 @@ def _client(args):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise SystemExit("polyregions: error: --scheduler needs dask.distributed: pip install 'polyregions[dask]'")
+        raise UnsupportedError("--scheduler needs dask.distributed: pip install 'polyregions[dask]'") from None
     return Client(args.scheduler)
 
 
@@ -109,11 +139,17 @@ def cmd_count(args) -> int:
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
-              checkpoint_every=args.checkpoint_every, resume=args.resume)
+              checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
     if args.method == "milp":
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
                   method="milp")
     if args.example:
+        given = [opt for opt, v in (("NET", args.net), ("--box", args.box), ("--ball", args.ball),
+                                    ("--whole", args.whole), ("--checkpoint", args.checkpoint),
+                                    ("--resume", args.resume)) if v]
+        if given:
+            raise InvalidInputError(f"--example counts its own network in its own two domains; "
+                                    f"it cannot be combined with {', '.join(given)}")
         net = load_network(EXAMPLE_FILE)
         x0 = np.load(EXAMPLE_FILE)["x0"]
         jobs = [("example: 8x8 digits MLP 64-8-8-10, L2 ball of radius 1 around a test image", Ball(x0, 1.0)),
@@ -126,7 +162,7 @@ def cmd_count(args) -> int:
                 print()
         return 0
     if args.net is None:
-        raise SystemExit("polyregions: error: give a network file NET, or --example")
+        raise InvalidInputError("give a network file NET, or --example")
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
     if args.resume and args.checkpoint is None:
@@ -141,6 +177,9 @@ def cmd_count(args) -> int:
         raise
     progress.close()
     _print_count(args.net, net, dom, res, args.json)
+    pieces = pieces_line(args, net, dom)
+    if pieces is not None:
+        print(pieces)
     if not res.complete and kw["checkpoint"] and res.stopped == "time_limit" and not args.json:
         print(f"resume  : polyregions count {args.net} ... --resume {kw['checkpoint']}")
     return 0
@@ -159,17 +198,10 @@ def cmd_enumerate(args) -> int:
     return 0
 
 
-def _bound_value(value) -> str:
-    if value is None:
-        return "n/a"
-    if value >= 10**15:
-        return f"{value:.4e}".replace("e+", "e") + f" (2**{math.log2(value):.2f})"
-    return f"{value:,}"
-
-
 def cmd_bounds(args) -> int:
     """Every applicable closed-form bound for NET (and the exact count with --exact), side by side."""
-    from .tightness import architecture_of, network_bounds
+    from .bounds.applicable import architecture_of, network_bounds
+    from .report import format_bounds
 
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
@@ -177,50 +209,27 @@ def cmd_bounds(args) -> int:
     entries = network_bounds(net, dom, local_method=args.local_method)
     res = None
     if args.exact:
+        progress = _Progress(not args.json)
         res = count_regions(net, dom, eps=args.eps, backend=args.backend, time_limit=args.time_limit,
-                            workers=args.workers)
+                            workers=args.workers, progress=progress)
+        progress.close()
         for e in entries:
             e["bound/exact"] = (e["value"] / res.count) if e["value"] is not None and res.count else None
     if args.json:
-        out = {"network": args.net, "domain": repr(dom),
-               "architecture": {k: v for k, v in info.items()}, "bounds": entries,
+        out = {"network": args.net, "domain": repr(dom), "architecture": info, "bounds": entries,
                "exact": None if res is None else res.as_dict()}
         print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return 0
-    if info["kind"] == "conv":
-        arch = "conv, input " + "x".join(map(str, info["input_shape"])) + ", layers " + "; ".join(
-            f"{d} filters {f1}x{f2} stride {s}" + (f" padding {pad}" if pad else "")
-            for (d, (f1, f2), s), pad in zip(info["layers"], info["padding"]))
-    else:
-        arch = f"{info['kind']}, n0 = {info['n0']}"
     print(f"network : {args.net} {net}")
     print(f"domain  : {dom}")
-    print(f"arch    : {arch}; lowered widths {info['widths']}")
-    rows = [("bound", "value", "bound/exact" if res is not None else "", "meaning")]
-    for e in entries:
-        if e["value"] is None:
-            rows.append((e["name"], f"n/a ({e['reason']})", "", ""))
-            continue
-        ratio = "" if res is None or e.get("bound/exact") is None else f"{e['bound/exact']:.4g}"
-        meaning = e["kind"] + (f"; {e['note']}" if e["note"] else "")
-        rows.append((e["name"], _bound_value(e["value"]), ratio, meaning))
-    if res is not None:
-        state = "complete" if res.complete else f"incomplete (stopped by {res.stopped}): a lower bound"
-        rows.append(("exact (count_regions)", f"{res.count:,}", "1" if res.count else "", state))
-    w0 = max(len(r[0]) for r in rows)
-    w1 = max(len(r[1]) for r in rows if not r[1].startswith("n/a"))
-    w2 = max(len(r[2]) for r in rows)
-    for name, value, ratio, meaning in rows:
-        if value.startswith("n/a"):
-            print(f"{name:<{w0}}  {value}")
-        else:
-            print(f"{name:<{w0}}  {value:>{w1}}  {ratio:>{w2}}  {meaning}".rstrip())
+    print(format_bounds(info, entries, res))
     return 0
 
 
 def cmd_tightness(args) -> int:
     """Exact counts of seeded networks against every applicable bound (see polyregions.tightness)."""
-    from .tightness import format_markdown, format_table, run_tightness, update_markdown, write_table
+    from .report import format_markdown, format_table, update_markdown, write_table
+    from .tightness import run_tightness
 
     names = [n.strip() for n in args.bounds.split(",") if n.strip()] if args.bounds else None
 
@@ -255,16 +264,18 @@ def cmd_milp_export(args) -> int:
     net = load_network(args.net)
     dom = _domain(args, net.input_dim)
     prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
-    print(f"wrote {args.output}: {len(prob.variables())} variables, {len(prob.constraints)} constraints "
+    print(f"wrote {args.output}: {len(prob.variables())} variables, {prob.numConstraints()} constraints "
           f"(maximise the margin t of a pattern's pre-activations; big-M from {args.bounds} bounds)")
     return 0
 
 
-def _domain_options(p):
+def _domain_options(p, slices=False):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the box LO <= x <= HI (default: -1 1)")
     g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="the ball |x - CENTER|_p <= R")
     g.add_argument("--whole", action="store_true", help="the whole input space")
+    if slices:
+        add_slice_options(g, p)
     p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
     p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
     p.add_argument("--backend", default="auto", help="solver backend: auto (default: numba on boxes and polytopes, "
@@ -277,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("count", help="count the activation regions of a network in a domain")
     p.add_argument("net", nargs="?", help="network file (.npz or .json)")
     p.add_argument("--example", action="store_true", help="run the embedded example (a digits MLP)")
-    _domain_options(p)
+    _domain_options(p, slices=True)
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable with --checkpoint)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
@@ -285,17 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
     p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
     p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
-    p.add_argument("--method", default="dfs", choices=["dfs", "milp"], help="the exact search (dfs, default) or "
-                   "the independent MILP count (bounded domains, far slower)")
+    p.add_argument("--method", default="auto", choices=["auto", "dfs", "planar", "milp"],
+                   help="auto (default: planar on lines, planes and 1-D / 2-D domains, else dfs), the exact "
+                        "search (dfs), the exact 1-D / 2-D algorithm (planar) or the independent MILP count "
+                        "(bounded domains, far slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--pieces", action="store_true", help="lines, planes, 1-D / 2-D domains: also the linear pieces")
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
     p.add_argument("net", help="network file (.npz or .json)")
-    _domain_options(p)
+    _domain_options(p, slices=True)
     p.add_argument("-o", "--output", required=True, help="output file (.npz)")
-    p.add_argument("--chunk", type=int, default=65536, help="regions per chunk (default 65536)")
+    p.add_argument("--chunk", type=int, default=65536, help="regions per chunk, a positive integer (default 65536)")
     p.set_defaults(func=cmd_enumerate)
 
     p = sub.add_parser("milp-export", help="write the big-M margin MILP of a network over a domain (.lp or .mps)")
@@ -366,11 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_tightness)
+    add_plot_command(sub)
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_mark_negative_lists(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except PolyRegionsError as exc:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bounds.dense import _montufar2014_args
+from .bounds.dense import check_montufar2014_widths
 from .network import Network
 
 __all__ = ["montufar2014_network"]
@@ -147,7 +147,7 @@ def montufar2014_network(n0, widths) -> Network:
     >>> pr.count_regions(net, pr.Box([-0.5], [1.5])).count >= 12
     True
     """
-    n0, widths = _montufar2014_args(n0, widths, "construction")
+    n0, widths = check_montufar2014_widths(n0, widths, "construction")
     L = len(widths)
     weights, biases = [], []
     prev_dim = n0

@@ -1,7 +1,9 @@
-"""Lowering of convolution, average pooling and flattening to dense affine maps.
+"""Lowering of convolution, average pooling and flattening to affine maps.
 
 Tensors are channels first, ``(c, h, w)``, and flattened in (channel, row, column)
-order: unit ``(c, r, q)`` has flat index ``c*h*w + r*w + q``.
+order: unit ``(c, r, q)`` has flat index ``c*h*w + r*w + q``. The maps are built as sparse
+matrices (a convolution's row has at most ``d_in f1 f2`` entries, a pooling row ``k1 k2``)
+from index arithmetic, and returned dense unless ``sparse=True``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ def conv_output_size(n: int, f: int, stride: int, padding: int) -> int:
     return (n + 2 * padding - f) // stride + 1
 
 
-def conv2d_matrix(weight: np.ndarray, bias: np.ndarray, input_shape, stride: int = 1, padding: int = 0):
+def conv2d_matrix(weight: np.ndarray, bias: np.ndarray, input_shape, stride: int = 1, padding: int = 0, *,
+                  sparse: bool = False):
     """Affine map ``z = W x + b`` of a 2-D convolution (cross-correlation, as in PyTorch).
 
     ``z[o, i, j] = bias[o] + sum_{c, a, b} weight[o, c, a, b] * xpad[c, i*s + a, j*s + b]``,
     where ``xpad`` is ``x`` with `padding` zeros on each side.
 
-    Returns ``(W, b, (d_out, h_out, w_out))`` with ``W`` of shape ``(d_out*h_out*w_out, c*h*w)``.
+    Returns ``(W, b, (d_out, h_out, w_out))`` with ``W`` of shape ``(d_out*h_out*w_out, c*h*w)``,
+    a ``scipy.sparse.csr_array`` when `sparse` is true.
     """
     d_out, d_in, f1, f2 = weight.shape
     c, h, w = input_shape
@@ -34,24 +38,24 @@ def conv2d_matrix(weight: np.ndarray, bias: np.ndarray, input_shape, stride: int
         raise InvalidInputError(
             f"`weight` of spatial size {(f1, f2)} does not fit the input {(h, w)} with padding {padding}"
         )
-    W = np.zeros((d_out, h_out, w_out, c, h, w))
-    for i in range(h_out):
-        for j in range(w_out):
-            for a in range(f1):
-                r = i * stride + a - padding
-                if not 0 <= r < h:
-                    continue
-                for b in range(f2):
-                    q = j * stride + b - padding
-                    if 0 <= q < w:
-                        W[:, i, j, :, r, q] = weight[:, :, a, b]
+    # every (output unit, filter tap) pair at once: o, i, j, ch, a, b broadcast against each other
+    o, i, j, ch, a, b = np.ix_(np.arange(d_out), np.arange(h_out), np.arange(w_out), np.arange(c), np.arange(f1),
+                               np.arange(f2))
+    r = i * stride + a - padding
+    q = j * stride + b - padding
+    shape6 = (d_out, h_out, w_out, c, f1, f2)
+    rows = np.broadcast_to((o * h_out + i) * w_out + j, shape6)
+    cols = np.broadcast_to((ch * h + r) * w + q, shape6)
+    vals = np.broadcast_to(weight[o, ch, a, b], shape6)
+    inside = np.broadcast_to((r >= 0) & (r < h) & (q >= 0) & (q < w), shape6)
+    W = _matrix(rows[inside], cols[inside], vals[inside], (d_out * h_out * w_out, c * h * w), sparse)
     bias_full = np.repeat(np.asarray(bias, dtype=np.float64), h_out * w_out)
-    return W.reshape(d_out * h_out * w_out, c * h * w), bias_full, (d_out, h_out, w_out)
+    return W, bias_full, (d_out, h_out, w_out)
 
 
-def avgpool2d_matrix(input_shape, kernel, stride=None):
+def avgpool2d_matrix(input_shape, kernel, stride=None, *, sparse: bool = False):
     """Linear map of a 2-D average pooling (no padding; `stride` an int or a pair, default the kernel);
-    returns ``(P, (c, h_out, w_out))``."""
+    returns ``(P, (c, h_out, w_out))``, ``P`` a ``scipy.sparse.csr_array`` when `sparse` is true."""
     c, h, w = input_shape
     k1, k2 = kernel
     if stride is None:
@@ -64,9 +68,18 @@ def avgpool2d_matrix(input_shape, kernel, stride=None):
     w_out = conv_output_size(w, k2, s2, 0)
     if h_out < 1 or w_out < 1:
         raise InvalidInputError(f"`kernel` {kernel} does not fit the input {(h, w)}")
-    P = np.zeros((c, h_out, w_out, c, h, w))
-    for ch in range(c):
-        for i in range(h_out):
-            for j in range(w_out):
-                P[ch, i, j, ch, i * s1 : i * s1 + k1, j * s2 : j * s2 + k2] = 1.0 / (k1 * k2)
-    return P.reshape(c * h_out * w_out, c * h * w), (c, h_out, w_out)
+    ch, i, j, a, b = np.ix_(np.arange(c), np.arange(h_out), np.arange(w_out), np.arange(k1), np.arange(k2))
+    shape5 = (c, h_out, w_out, k1, k2)
+    rows = np.broadcast_to((ch * h_out + i) * w_out + j, shape5).ravel()
+    cols = np.broadcast_to((ch * h + i * s1 + a) * w + j * s2 + b, shape5).ravel()
+    P = _matrix(rows, cols, np.full(rows.size, 1.0 / (k1 * k2)), (c * h_out * w_out, c * h * w), sparse)
+    return P, (c, h_out, w_out)
+
+
+def _matrix(rows, cols, vals, shape, sparse):
+    """The matrix with entries ``vals`` at ``(rows, cols)`` (duplicates summed), CSR or dense."""
+    from scipy.sparse import csr_array
+
+    M = csr_array((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=shape)
+    M.sum_duplicates()
+    return M if sparse else M.toarray()

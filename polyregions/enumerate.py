@@ -1,50 +1,36 @@
-"""Exact enumeration of activation regions by depth-first search (SPEC section 5).
+"""Exact enumeration and counting of activation regions by depth-first search.
 
-Neurons are fixed one at a time, layer by layer. On entering layer ``l`` the
-pre-activations are affine in ``x`` on the current node, ``z = G x + c``. Every node
-carries an interior witness ``x`` with a radius ``rho`` (the ball ``B(x, rho)`` lies in the
-node and the domain). For the next neuron, with ``delta`` the witness's distance to its
-hyperplane:
-
-* the child on the witness's side contains a ball of radius ``(rho + min(delta, rho)) / 2``;
-  when that exceeds ``eps`` it is kept without a solver call (the witness moves there);
-* the other side is tested by the backend (a Chebyshev LP, or the L2-ball QP); when it is
-  empty the hyperplane does not cut the node, no row is added and the node is unchanged;
-* a neuron whose pre-activation is constant on the node (zero row, up to
-  ``ZERO_ROW_RTOL``) does not branch: it is on when the constant is positive, else off;
-* at layer entry each neuron of the layer is tested once (the prefilter): one that does
-  not cut the layer's first node is fixed for the whole subtree.
-
-A pattern is counted when its region contains a Euclidean ball of radius ``eps``.
+The public pair :func:`enumerate_regions` (a generator) and :func:`count_regions` (a
+counter), and the sequential driver that runs the search of
+:mod:`polyregions.search` over a queue of subproblems with limits, progress reports and
+checkpoints. A pattern is counted when its region contains a Euclidean ball of radius
+``eps`` inside the domain. The tolerances ``DEFAULT_EPS``, ``ZERO_ROW_RTOL`` and
+``NEAR_EPS_FACTOR`` are defined in :mod:`polyregions.search` and importable from here.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-from ._validate import net_and_domain, positive_number
+from ._validate import int_at_least, net_and_domain, positive_number
+from .checkpoint import Checkpointer
 from .domains import Domain
 from .errors import InvalidInputError
+from .milp import count_regions_milp
 from .network import Network
-from .result import Region, RegionCount, Stats
-from .solvers.base import TestResult, make_backend
+from .parallel import drive_parallel
+from .planar import choose_method, count_planar, enumerate_planar
+from .result import Region, RegionCount
+from .search import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
+from .slicing import lift_regions, search_problem
 
-__all__ = ["DEFAULT_EPS", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
 
-#: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
-DEFAULT_EPS = 1e-9
-#: A pre-activation is constant on a node when its row's norm is at most this fraction of
-#: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``).
-ZERO_ROW_RTOL = 1e-12
-#: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
-NEAR_EPS_FACTOR = 10.0
-
-
-def _validate(net, domain, eps, backend):
+def _validate_enumerate(net, domain, eps, backend):
+    """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
     net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
     if not isinstance(backend, str):
@@ -52,228 +38,20 @@ def _validate(net, domain, eps, backend):
     return eps
 
 
-@dataclass
-class Subproblem:
-    """An unexplored node of the search tree, enough to resume the search there.
-
-    ``neuron == -1``: the search enters hidden layer ``layer`` with ``h^{l-1} = G x + c``;
-    otherwise it continues inside ``layer`` at ``neuron``, with the layer's pre-activations
-    ``z = G x + c`` and ``fixed`` (per neuron: -1 branch, 0 off, 1 on). ``bits``: the pattern
-    so far; ``rows_A x <= rows_b``: the node's rows; ``x``, ``rho``: its witness ball.
-    """
-
-    layer: int
-    neuron: int
-    bits: np.ndarray
-    rows_A: np.ndarray
-    rows_b: np.ndarray
-    G: np.ndarray
-    c: np.ndarray
-    fixed: np.ndarray | None
-    x: np.ndarray
-    rho: float
-
-
-def _normalise(G, c):
-    """Unit-normal rows ``Gh x + ch`` of ``G x + c`` and the mask of constant rows."""
-    norms = np.sqrt(np.einsum("ij,ij->i", G, G))
-    safe = np.where(norms > 0, norms, 1.0)
-    return G / safe[:, None], c / safe, norms
-
-
-class _Search:
-    """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
-
-    ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
-    is set), the search stops descending: every child not yet entered, along the whole
-    current path, is appended to ``frontier`` as a :class:`Subproblem`, and ``run`` returns.
-    """
-
-    def __init__(self, net: Network, domain: Domain, eps: float, backend: str, prune: bool):
-        self.net = net
-        self.domain = domain
-        self.eps = eps
-        self.prune = prune
-        self.lp = make_backend(backend, domain.region_problem(eps))
-        self.layers = net.hidden
-        self.bits = []
-        self.rows = []  # the node's rows, as pushed to the backend
-        self.stats = Stats(eps=eps)
-        self.frontier = []
-        self.split = False
-        self.deadline = None
-
-    # ------------------------------------------------------------------ solver calls
-    def _push(self, a, b):
-        self.lp.push(a, b)
-        self.rows.append((a, b))
-
-    def _pop(self):
-        self.lp.pop()
-        self.rows.pop()
-
-    def _test_side(self, a, b, anchor):
-        """Test the node with the half-space ``a . x <= b`` added."""
-        lp = self.lp
-        lp.push(a, b)
-        try:
-            res = lp.test(anchor)
-        finally:
-            lp.pop()
-        self._record(res)
-        return res
-
-    def _record(self, res):
-        eps = self.eps
-        if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
-            self.stats.near_eps += 1
-        if res.keep and res.depth < self.stats.min_kept_depth:
-            self.stats.min_kept_depth = res.depth
-
-    # ------------------------------------------------------------------ subproblems
-    def root(self) -> Subproblem | None:
-        """The whole domain as a subproblem (None when it holds no ball of radius eps)."""
-        res = self.lp.test(self.domain.center_point())
-        self._record(res)
-        self.stats.nodes += 1
-        if not res.keep:
-            return None
-        n0 = self.net.input_dim
-        return Subproblem(0, -1, np.zeros(0, np.uint8), np.zeros((0, n0)), np.zeros(0),
-                          np.eye(n0), np.zeros(n0), None, res.point, float(res.radius))
-
-    def _load(self, sub: Subproblem):
-        while self.rows:
-            self._pop()
-        for a, b in zip(sub.rows_A, sub.rows_b):
-            self._push(a, float(b))
-        self.bits = [int(v) for v in sub.bits]
-
-    def _park(self, l, j, G, c, fixed, bits, row, x, rho):
-        """Append the child (bits, row) of the current node to the frontier."""
-        rows = self.rows + ([row] if row is not None else [])
-        n0 = self.net.input_dim
-        self.frontier.append(Subproblem(
-            l, j, np.array(bits, np.uint8),
-            np.array([a for a, _ in rows]).reshape(-1, n0), np.array([b for _, b in rows], dtype=float),
-            G, c, np.array(fixed, np.int8), np.asarray(x, float), float(rho)))
-
-    def run(self, sub: Subproblem) -> Iterator[tuple]:
-        """Yield ``(x, rho, M, m)`` per region below `sub`; ``self.bits`` holds its pattern meanwhile."""
-        self._load(sub)
-        self.split = False
-        if sub.neuron < 0:
-            yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
-        else:
-            Gh, ch, _ = _normalise(sub.G, sub.c)
-            yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
-                                    sub.x, sub.rho)
-
-    # ------------------------------------------------------------------ the search
-    def _enter_layer(self, l, M, m, x, rho):
-        if l == len(self.layers):
-            yield x, rho, M, m
-            return
-        W, b = self.layers[l]
-        G = W @ M
-        c = W @ m + b
-        Gh, ch, norms = _normalise(G, c)
-        absW = np.abs(W)
-        scale = absW @ np.sqrt(np.einsum("ij,ij->i", M, M))
-        const = norms <= ZERO_ROW_RTOL * scale
-        cscale = absW @ np.abs(m) + np.abs(b)
-        fixed = [-1] * W.shape[0]
-        for j in np.flatnonzero(const):
-            fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
-        s_all = Gh @ x + ch
-        far = np.abs(s_all) >= self.domain.diameter  # the hyperplane misses the domain
-        for j in np.flatnonzero(far & ~const):
-            fixed[j] = 1 if s_all[j] > 0 else 0
-        if self.prune:
-            for j in np.flatnonzero(~const & ~far):
-                side = s_all[j] > 0
-                if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
-                    res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side
-                    if not res.keep and res.depth <= 0:
-                        fixed[j] = 1 if side else 0
-        yield from self._branch(l, 0, G, c, Gh, ch, fixed, x, rho)
-
-    def _branch(self, l, j, G, c, Gh, ch, fixed, x, rho):
-        bits = self.bits
-        start = len(bits)
-        n = len(fixed)
-        while j < n and fixed[j] >= 0:
-            bits.append(fixed[j])
-            j += 1
-        if j == n:
-            beta = np.array(bits[len(bits) - n :], dtype=np.float64)
-            yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
-            del bits[start:]
-            return
-        eps, stats = self.eps, self.stats
-        here = len(bits)  # the pattern up to (not including) neuron j
-        g, cj = Gh[j], ch[j]
-        s = float(g @ x + cj)  # signed distance of the witness to the hyperplane
-        side = s > 0
-        a_wit, b_wit = (-g, cj) if side else (g, -cj)  # the witness's side as a_wit . x <= b_wit
-        delta = abs(s)
-        if (rho - delta) / 2 > eps:
-            # the hyperplane cuts the witness ball deep enough: the cap on the other side
-            # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
-            other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
-            if other.depth <= eps * NEAR_EPS_FACTOR:
-                self._record(other)
-        else:
-            other = self._test_side(-a_wit, -b_wit, x)
-        cuts = other.keep or other.depth > 0  # the hyperplane meets the node's interior
-        children = []
-        if not cuts:
-            children.append((side, None, x, rho))  # the node itself: no row, same witness
-        else:
-            if delta >= rho:
-                x1, r1 = x, rho
-            else:
-                r1 = (rho + delta) / 2
-                x1 = x - ((rho - delta) / 2) * a_wit  # away from the hyperplane, into the witness's side
-            if r1 > eps:
-                if r1 <= eps * NEAR_EPS_FACTOR:  # kept on a certified radius within 10x of eps
-                    self._record(TestResult(True, r1, x1, r1))
-                children.append((side, (a_wit, b_wit), x1, r1))
-            else:
-                res = self._test_side(a_wit, b_wit, x)
-                if res.keep:
-                    children.append((side, (a_wit, b_wit), res.point, res.radius))
-            if other.keep:
-                children.append((not side, (-a_wit, -b_wit), other.point, other.radius))
-        for k, (bit, row, x1, r1) in enumerate(children):
-            if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
-                self.split = True
-            if self.split:  # hand the children not yet entered to the frontier
-                for bit2, row2, x2, r2 in children[k:]:
-                    self._park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], row2, x2, r2)
-                break
-            stats.nodes += 1
-            bits.append(1 if bit else 0)
-            if row is not None:
-                self._push(*row)
-            try:
-                yield from self._branch(l, j + 1, G, c, Gh, ch, fixed, x1, r1)
-            finally:
-                if row is not None:
-                    self._pop()
-            del bits[here:]
-        del bits[start:]
-
-
-def _check_backend_capability(search: _Search, domain):
-    from .domains import Ball
-
-    if isinstance(domain, Ball) and domain.p == 2 and "qp" not in search.lp.capabilities:
-        raise InvalidInputError(f"`backend` {search.lp.name!r} cannot test regions in an L2 ball")
+def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers):
+    """Check the arguments of :func:`count_regions` (method "dfs"); return them normalised."""
+    eps = _validate_enumerate(net, domain, eps, backend)
+    if max_regions is not None:
+        max_regions = int_at_least(max_regions, "max_regions", 0)
+    if time_limit is not None:
+        time_limit = positive_number(time_limit, "time_limit")
+    checkpoint_every = positive_number(checkpoint_every, "checkpoint_every")
+    workers = int_at_least(workers, "workers", 1)
+    return eps, max_regions, time_limit, checkpoint_every, workers
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                      prune: bool = True) -> Iterator[Region]:
+                      prune: bool = True, method: str = "auto") -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
 
     Parameters
@@ -288,12 +66,17 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
+    method : {"auto", "dfs", "planar"}
+        "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`; lines, bounded
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
+        search; "auto" (default): planar where it applies and no solver `backend` is named.
 
     Yields
     ------
     Region
         With its bit-packed pattern, an interior point and the radius of a ball around it
-        inside the region, and ``affine_map()``.
+        inside the region, and ``affine_map()``; on lines, planes and 1-D / 2-D domains a
+        :class:`~polyregions.slicing.SliceRegion` (slice coordinates, polygon, area).
 
     Examples
     --------
@@ -304,10 +87,13 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     >>> sum(1 for _ in pr.enumerate_regions(net, pr.Box([-1, -1], [1, 1])))
     4
     """
-    eps = _validate(net, domain, eps, backend)
-    search = _Search(net, domain, eps, backend, prune)
-    _check_backend_capability(search, domain)
-    return _regions(search, net)  # validated now, searched lazily
+    eps = _validate_enumerate(net, domain, eps, backend)
+    if choose_method(method, domain, needs_search=backend != "auto", allowed=("auto", "dfs", "planar")) == "planar":
+        return enumerate_planar(net, domain, eps=eps)
+    net_s, domain_s = search_problem(net, domain)
+    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    regions = _regions(search, net_s)  # validated now, searched lazily
+    return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
 
 
 def _regions(search, net):
@@ -323,16 +109,19 @@ def _regions(search, net):
 
 
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
-                  method: str = "dfs", prune: bool = True, max_regions: int | None = None,
+                  method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
                   checkpoint=None, checkpoint_every: float = 60.0, resume=None) -> RegionCount:
     """Count the activation regions of `net` inside `domain` exactly (see :func:`enumerate_regions`).
 
     Parameters
     ----------
-    method : {"dfs", "milp"}
-        The exact depth-first search (default), or the independent MILP count
-        (:func:`polyregions.milp.count_regions_milp`; bounded domains only).
+    method : {"auto", "dfs", "planar", "milp"}
+        The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.planar`),
+        or the independent MILP count (:func:`polyregions.milp.count_regions_milp`; bounded
+        domains only). "auto" (default): planar where it applies and nothing of the search is
+        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
+        process and ignores `workers`), else the search.
     max_regions : int, optional
         Stop after this many regions; the result is then marked incomplete.
     time_limit : float, optional
@@ -364,26 +153,20 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
+    _validate_enumerate(net, domain, eps, backend)
+    method = choose_method(method, domain, needs_search=backend != "auto" or checkpoint is not None
+                           or resume is not None or client is not None)
     if method == "milp":
-        from .milp import count_regions_milp
-
+        net, domain = search_problem(net, domain)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
-    if method != "dfs":
-        raise InvalidInputError(f"`method` must be 'dfs' or 'milp', got {method!r}")
-    eps = _validate(net, domain, eps, backend)
-    if max_regions is not None and (isinstance(max_regions, bool) or not isinstance(max_regions, (int, np.integer)) or max_regions < 0):
-        raise InvalidInputError(f"`max_regions` must be a non-negative integer, got {max_regions!r}")
-    if time_limit is not None:
-        time_limit = positive_number(time_limit, "time_limit")
-    checkpoint_every = positive_number(checkpoint_every, "checkpoint_every")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise InvalidInputError(f"`workers` must be a positive integer, got {workers!r}")
-    from .checkpoint import Checkpointer
-
+    eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
+        net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if method == "planar":
+        return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    search = _Search(net, domain, eps, backend, prune)
-    _check_backend_capability(search, domain)
+    net_s, domain_s = search_problem(net, domain)
+    search = RegionSearch(net_s, domain_s, eps, backend, prune)
     if max_regions == 0:
         return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
@@ -395,8 +178,6 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         root = search.root()
         count, queue = 0, ([root] if root is not None else [])
     if (workers > 1 or client is not None) and queue:
-        from .parallel import drive_parallel
-
         return drive_parallel(search, queue, count, t0=t0, workers=workers, client=client, max_regions=max_regions,
                               time_limit=time_limit, progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
     return _drive_sequential(search, queue, count, t0=t0, max_regions=max_regions, time_limit=time_limit,

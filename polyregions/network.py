@@ -5,8 +5,9 @@ A network with L hidden layers computes, with ``h^0 = x``,
     z^l = W^l h^{l-1} + b^l,   h^l = max(z^l, 0),   l = 1..L,
 
 and optionally a final linear output ``y = W_out h^L + b_out`` that does not change the
-regions. Convolutions, average pooling and flattening are lowered to dense affine maps
-(:mod:`polyregions.conv`); pooling and flattening are linear and fold into the next map.
+regions. Convolutions, average pooling and flattening are lowered to affine maps
+(:mod:`polyregions.conv`, kept sparse for convolutions); pooling and flattening are linear
+and fold into the next map.
 
 The pattern of ``x``: neuron ``j`` is on when ``z_j(x) > 0`` and off otherwise. Bits are
 ordered layer by layer, and within a layer in its flattened (channel, row, column) order.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import finite_array, positive_int
+from ._validate import finite_array, int_at_least, positive_int
 from .conv import avgpool2d_matrix, conv2d_matrix
 from .errors import InvalidInputError, UnsupportedError
 
@@ -56,8 +57,7 @@ class Conv2d:
         if b.shape[0] != W.shape[0]:
             raise InvalidInputError(f"`bias` has length {b.shape[0]} but `weight` has {W.shape[0]} filters")
         positive_int(self.stride, "stride")
-        if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) or self.padding < 0:
-            raise InvalidInputError(f"`padding` must be a non-negative integer, got {self.padding!r}")
+        int_at_least(self.padding, "padding", 0)
         object.__setattr__(self, "weight", W)
         object.__setattr__(self, "bias", b)
 
@@ -94,6 +94,10 @@ class Network:
     ----------
     hidden : tuple of (W, b)
         The lowered hidden layers, ``W`` of shape ``(n_l, n_{l-1})``.
+    sparse_hidden : tuple
+        Per hidden layer, its ``W`` as a ``scipy.sparse.csr_array`` when it comes from a
+        convolution (at most ``d_in f1 f2`` entries per row), else None: the search multiplies
+        with it instead of the dense copy.
     widths : tuple of int
         ``(n_1, ..., n_L)``.
     input_dim : int
@@ -104,6 +108,7 @@ class Network:
     input_shape: tuple | None = None
     output: tuple | None = None
     hidden: tuple = field(init=False, repr=False)
+    sparse_hidden: tuple = field(init=False, repr=False)
     layer_shapes: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -127,7 +132,7 @@ class Network:
                 raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
         input_shape = shape
         pending = None  # linear map folded into the next affine layer
-        hidden, shapes = [], []
+        hidden, shapes, sparse = [], [], []
         for k, layer in enumerate(layers):
             n_in = int(np.prod(shape))
             if isinstance(layer, Dense):
@@ -140,11 +145,11 @@ class Network:
             elif isinstance(layer, Conv2d):
                 if len(shape) != 3:
                     raise InvalidInputError(f"`layers[{k}]` (Conv2d) needs a (c, h, w) input, got shape {shape}")
-                W, b, shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding)
+                W, b, shape = conv2d_matrix(layer.weight, layer.bias, shape, layer.stride, layer.padding, sparse=True)
             elif isinstance(layer, AvgPool2d):
                 if len(shape) != 3:
                     raise InvalidInputError(f"`layers[{k}]` (AvgPool2d) needs a (c, h, w) input, got shape {shape}")
-                P, shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride)
+                P, shape = avgpool2d_matrix(shape, tuple(layer.kernel), layer.stride, sparse=True)
                 pending = P if pending is None else P @ pending
                 continue
             elif isinstance(layer, Flatten):
@@ -155,7 +160,12 @@ class Network:
             if pending is not None:
                 W = W @ pending
                 pending = None
-            hidden.append((W, b))
+            if not isinstance(W, np.ndarray):  # a convolution's (or pooling's) sparse map
+                sparse.append(W)
+                W = W.toarray()
+            else:
+                sparse.append(None)
+            hidden.append((np.asarray(W, dtype=np.float64), b))
             shapes.append(shape)
         if not hidden:
             raise InvalidInputError("`layers` must contain at least one Dense or Conv2d layer")
@@ -172,7 +182,7 @@ class Network:
                 bo = finite_array(bo, "output bias", ndim=1)
             n_last = hidden[-1][0].shape[0]
             if pending is not None:
-                Wo = Wo @ pending if Wo.shape[1] == pending.shape[0] else Wo
+                Wo = np.asarray(Wo @ pending) if Wo.shape[1] == pending.shape[0] else Wo
             if Wo.shape[1] != n_last or bo.shape[0] != Wo.shape[0]:
                 raise InvalidInputError(
                     f"`output` must map {n_last} units: got W of shape {Wo.shape} and b of length {bo.shape[0]}"
@@ -180,7 +190,7 @@ class Network:
             out = (Wo, bo)
         elif pending is not None:
             # trailing pooling: linear, it changes no region; it is the network's output map
-            out = (pending, np.zeros(pending.shape[0]))
+            out = (pending.toarray(), np.zeros(pending.shape[0]))
         for W, b in hidden:
             W.setflags(write=False)
             b.setflags(write=False)
@@ -188,6 +198,7 @@ class Network:
         object.__setattr__(self, "input_shape", input_shape)
         object.__setattr__(self, "output", out)
         object.__setattr__(self, "hidden", tuple(hidden))
+        object.__setattr__(self, "sparse_hidden", tuple(sparse))
         object.__setattr__(self, "layer_shapes", tuple(shapes))
 
     # ------------------------------------------------------------------ construction

@@ -1,6 +1,6 @@
 """Parallel search: the tree is split into subproblems, searched by local processes or by Dask.
 
-The master keeps a queue of open :class:`~polyregions.enumerate.Subproblem`. Each task
+The master keeps a queue of open :class:`~polyregions.search.Subproblem`. Each task
 searches one subproblem for at most a time budget; when the budget runs out, the worker
 hands back every child it has not entered (dynamic re-splitting), so large subtrees are
 shared out while they are searched. Every node is decided once, by one worker, from the
@@ -15,7 +15,9 @@ import concurrent.futures as cf
 import multiprocessing
 import time
 
+from .checkpoint import fingerprint
 from .result import RegionCount, Stats
+from .search import RegionSearch
 
 #: Seconds a task searches before handing back its open children.
 TASK_BUDGET = 0.5
@@ -33,12 +35,10 @@ def end_time(t0, time_limit):
 
 
 def _search_for(payload, key):
-    from .enumerate import _Search
-
     search = _WORKER_SEARCH.get(key)
     if search is None:
         _WORKER_SEARCH.clear()
-        search = _WORKER_SEARCH[key] = _Search(*payload)
+        search = _WORKER_SEARCH[key] = RegionSearch(*payload)
     return search
 
 
@@ -87,8 +87,6 @@ def _executor(workers, client, payload, key):
 def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, time_limit, progress, ckpt,
                    checkpoint_every):
     """Count the subproblems of `queue` with `workers` processes (or the Dask `client`)."""
-    from .checkpoint import fingerprint
-
     stats = search.stats
     base_seconds = stats.seconds
     local_solves = search.lp.lp_solves  # the root test, done here

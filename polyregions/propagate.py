@@ -43,20 +43,28 @@ solver tolerances cannot make them unsound.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
-from ._validate import net_and_domain
+from ._validate import net_and_domain, positive_number
 from .domains import Ball, Box, Domain, Polytope, Whole
+from .encoding import L2_SEED_MAX_DIM, BigMEncoding, optimize
 from .errors import InvalidInputError, SolverError, UnsupportedError
 from .network import Network
+from .solvers.base import Status
+from .solvers.highs import PolytopeSupport
+from .solvers.registry import make_mip_driver
 
-__all__ = ["METHODS", "NeuronBounds", "neuron_bounds", "stability", "support"]
+__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "domain_box", "neuron_bounds",
+           "relaxation", "resolve_bounds", "stability", "support", "tighten_bounds"]
 
 #: The available bound methods, from the loosest and cheapest to the exact.
 METHODS = ("interval", "symbolic", "lp", "milp")
 #: Relative and absolute outward padding of a bound computed by a solver.
 SOLVER_PAD = 1e-7
+#: Tangent cuts per neuron when tightening bounds over an L2 ball (the bound is valid at every round).
+L2_CUTS_PER_BOUND = 40
 
 
 class NeuronBounds(list):
@@ -114,53 +122,17 @@ def stability(bounds) -> list:
 
 
 # ---------------------------------------------------------------------- validation
-def _validate_method(method):
+def _validate_neuron_bounds(net, domain, method, time_limit):
+    """Check the arguments of :func:`neuron_bounds`; return `method` and `time_limit`."""
+    net_and_domain(net, domain)
     if method not in METHODS:
         raise InvalidInputError(f"`method` must be one of {list(METHODS)}, got {method!r}")
-    return method
+    if method in ("lp", "milp") and not domain.bounded:
+        raise UnsupportedError(f"`domain` must be bounded for method={method!r} (got {domain!r})")
+    return method, None if time_limit is None else positive_number(time_limit, "time_limit")
 
 
 # ---------------------------------------------------------------------- support functions
-class _PolytopeSupport:
-    """``max a . x`` over ``A x <= b`` by a persistent HiGHS LP (changing only the cost)."""
-
-    def __init__(self, A, b):
-        import highspy
-
-        self._hs = highspy
-        n = A.shape[1]
-        self.n = n
-        h = self._h = highspy.Highs()
-        for k, v in {"output_flag": False, "threads": 1, "presolve": "off",
-                     "primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}.items():
-            h.setOptionValue(k, v)
-        inf = highspy.kHighsInf
-        h.addVars(n, np.full(n, -inf), np.full(n, inf))
-        for i in range(A.shape[0]):
-            idx = np.flatnonzero(A[i]).astype(np.int32)
-            h.addRow(-inf, float(b[i]), idx.size, idx, A[i, idx])
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        self.solves = 0
-
-    def __call__(self, a) -> float:
-        a = np.asarray(a, float)
-        if not np.any(a):
-            return 0.0
-        h, M = self._h, self._hs.HighsModelStatus
-        h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), a)
-        self.solves += 1
-        h.run()
-        st = h.getModelStatus()
-        if st == M.kOptimal:
-            x = np.array(h.getSolution().col_value)
-            v = float(a @ x)
-            return v + SOLVER_PAD * (1.0 + abs(v))
-        if st == M.kUnbounded:
-            return math.inf
-        # an infeasible polytope cannot occur (Polytope checks its interior); anything else is an error
-        raise SolverError(f"HiGHS returned {st} while maximising over the polytope")
-
-
 def _support_rows(domain, G, cache=None):
     """``max_{x in D} G_i . x`` for every row ``G_i`` (``+inf`` when unbounded)."""
     G = np.atleast_2d(np.asarray(G, float))
@@ -177,7 +149,7 @@ def _support_rows(domain, G, cache=None):
     elif isinstance(domain, Polytope):
         sup = cache.get("poly") if cache is not None else None
         if sup is None:
-            sup = _PolytopeSupport(domain.A, domain.b)
+            sup = PolytopeSupport(domain.A, domain.b, SOLVER_PAD)
             if cache is not None:
                 cache["poly"] = sup
         out = np.array([sup(g) for g in G])
@@ -207,12 +179,12 @@ def support(domain: Domain, a) -> np.ndarray:
 
 
 def domain_box(domain: Domain, cache=None):
-    """The bounding box ``(lo, hi)`` of the domain (infinite entries where unbounded)."""
-    n = domain.dim
-    eye = np.eye(n)
-    hi = _support_rows(domain, eye, cache)
-    lo = -_support_rows(domain, -eye, cache)
-    return lo, hi
+    """The bounding box ``(lo, hi)`` of the domain (infinite entries where unbounded).
+
+    The domain's own (:meth:`~polyregions.domains.Domain.bounding_box`; a polytope
+    computes it once, padded outwards). `cache` is accepted for compatibility and unused.
+    """
+    return domain.bounding_box()
 
 
 # ---------------------------------------------------------------------- interval arithmetic
@@ -245,8 +217,14 @@ def _interval(net, domain, cache):
 
 
 # ---------------------------------------------------------------------- symbolic (back-substitution)
-def _relaxation(lo, up):
-    """Slopes and offsets of the linear bounds ``sl z + tl <= relu(z) <= su z + tu`` on [lo, up]."""
+def relaxation(lo, up):
+    """Slopes and offsets ``(su, tu, sl, tl)`` of the linear bounds
+    ``sl z + tl <= relu(z) <= su z + tu`` on ``[lo, up]`` (elementwise).
+
+    On (``lo >= 0``): ``relu(z) = z``; off (``up <= 0``): 0; unstable (``lo < 0 < up``): the
+    triangle ``alpha z <= relu(z) <= up (z - lo) / (up - lo)`` with ``alpha = 1`` when
+    ``up > -lo``, else 0 (valid for any ``alpha`` in [0, 1]).
+    """
     n = lo.size
     su, tu, sl, tl = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     on = lo >= 0
@@ -257,6 +235,31 @@ def _relaxation(lo, up):
     tu[unst] = -u * l / (u - l)
     sl[unst] = (u > -l).astype(float)
     return su, tu, sl, tl
+
+
+def back_substitution(net: Network, domain: Domain, l: int, relax: list, cache=None):
+    """Bounds ``(lower, upper)`` of the pre-activations of hidden layer `l` (0-based, ``l >= 1``)
+    by back-substitution: ``+-z^l = +-(W^l h^{l-1} + b^l)`` with each ``h^k`` replaced by
+    the upper or lower line of its relaxation ``relax[k]`` (as from :func:`relaxation`),
+    chosen by the sign of its coefficient, down to ``x``; the resulting affine function of
+    ``x`` is maximised over `domain` exactly (:func:`support`).
+    """
+    layers = net.hidden
+    W, b = layers[l]
+    ups = []
+    for sign in (1.0, -1.0):
+        Lam = sign * W
+        const = sign * b
+        for k in range(l - 1, -1, -1):
+            su, tu, sl, tl = relax[k]
+            Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+            const = const + Lp @ tu + Ln @ tl
+            Lam = Lp * su[None, :] + Ln * sl[None, :]
+            Wk, bk = layers[k]
+            const = const + Lam @ bk
+            Lam = Lam @ Wk
+        ups.append(const + _support_rows(domain, Lam, cache))
+    return -ups[1], ups[0]
 
 
 def _symbolic(net, domain, cache, interval):
@@ -270,29 +273,79 @@ def _symbolic(net, domain, cache, interval):
         if l == 0:
             lo, up = interval[0]
         else:
-            # upper bound of +-W h^{l-1} + b by back-substitution
-            ups = []
-            for sign in (1.0, -1.0):
-                Lam = sign * W
-                const = sign * b
-                for k in range(l - 1, -1, -1):
-                    su, tu, sl, tl = relax[k]
-                    Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-                    const = const + Lp @ tu + Ln @ tl
-                    Lam = Lp * su[None, :] + Ln * sl[None, :]
-                    Wk, bk = layers[k]
-                    const = const + Lam @ bk
-                    Lam = Lam @ Wk
-                ups.append(const + _support_rows(domain, Lam, cache))
-            up_s, lo_s = ups[0], -ups[1]
+            lo_s, up_s = back_substitution(net, domain, l, relax, cache)
             pad_u = 1e-12 * (1.0 + np.abs(up_s))
             pad_l = 1e-12 * (1.0 + np.abs(lo_s))
             ilo, iup = _affine_interval(W, b, np.maximum(bounds[-1][0], 0.0), np.maximum(bounds[-1][1], 0.0))
             lo = np.maximum(lo_s - pad_l, np.maximum(ilo, interval[l][0]))
             up = np.minimum(up_s + pad_u, np.minimum(iup, interval[l][1]))
         bounds.append((lo, up))
-        relax.append(_relaxation(lo, up))
+        relax.append(relaxation(lo, up))
     return bounds
+
+
+# ---------------------------------------------------------------------- LP / MILP tightening
+def tighten_bounds(net: Network, domain: Domain, start, *, integer: bool, time_limit: float | None = None) -> list:
+    """Tighten the bounds `start` neuron by neuron: ``min`` and ``max`` of each ``z_j`` over the
+    big-M encoding of the earlier layers (:mod:`polyregions.encoding`), layer by layer.
+
+    With ``integer=False`` the binaries are relaxed to ``[0, 1]`` (one LP per bound, the
+    ``"lp"`` method); with ``integer=True`` they stay integral (one MILP per bound, the
+    ``"milp"`` method: the exact range up to the solver's tolerances). Every bound comes
+    from the solver's dual bound, padded outwards by ``SOLVER_PAD (1 + |v|)``, and is
+    intersected with `start`, so the result is sound and never looser than `start`. A
+    solve stopped by `time_limit` (seconds per solve) without a bound keeps the start
+    bound. An L2 ball enters through tangent planes (at most ``L2_CUTS_PER_BOUND`` per
+    bound, each round's optimum still a valid bound).
+
+    Parameters
+    ----------
+    net : Network
+    domain : Box, Ball or Polytope
+        Bounded.
+    start : list of (lower, upper)
+        Sound bounds per hidden layer (for instance the symbolic ones).
+    integer : bool
+    time_limit : float, optional
+
+    Returns
+    -------
+    list of (lower, upper)
+    """
+    enc = BigMEncoding(net, domain, integer=integer)
+    if enc.l2 is not None and domain.dim <= L2_SEED_MAX_DIM:
+        enc.add_l2_outer()
+    driver = make_mip_driver(enc.m, "highs", mip=integer)
+    out = []
+    for l, (W, b) in enumerate(net.hidden):
+        z = enc.add_affine(W, b)
+        lo0, up0 = (np.asarray(v, float) for v in start[l])
+        lo, up = lo0.copy(), up0.copy()
+        for j in range(z.size):
+            enc.m.set_bounds(z[j], lo0[j], up0[j])
+        for j in range(z.size):
+            if lo[j] == up[j]:
+                continue
+            for sign in (1.0, -1.0):  # sign +1: min z_j; -1: max z_j
+                deadline = None if time_limit is None else time.perf_counter() + time_limit
+                sol, _ = optimize(driver, enc, {int(z[j]): sign}, deadline=deadline,
+                                   max_cuts=L2_CUTS_PER_BOUND)
+                bound = sol.bound
+                if sol.status is Status.INFEASIBLE:  # pragma: no cover - the domain is non-empty
+                    raise SolverError("the big-M encoding is infeasible on a non-empty domain")
+                if not math.isfinite(bound):
+                    continue  # a limit without a bound: keep the start bound (still sound)
+                v = sign * bound
+                pad = SOLVER_PAD * (1.0 + abs(v))
+                if sign > 0:
+                    lo[j] = max(lo[j], v - pad)
+                else:
+                    up[j] = min(up[j], v + pad)
+            if lo[j] > up[j]:  # only from solver tolerances on an (almost) constant neuron: keep the hull
+                lo[j], up[j] = up[j], lo[j]
+        enc.add_relu(lo, up)
+        out.append((lo, up))
+    return out
 
 
 # ---------------------------------------------------------------------- public entry point
@@ -330,24 +383,39 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
     >>> bool(np.isclose(up[0], np.sqrt(2)) and np.isclose(lo[0], -np.sqrt(2)))
     True
     """
-    net_and_domain(net, domain)
-    method = _validate_method(method)
-    if time_limit is not None:
-        from ._validate import positive_number
-
-        time_limit = positive_number(time_limit, "time_limit")
+    method, time_limit = _validate_neuron_bounds(net, domain, method, time_limit)
     cache = {}
     result = _interval(net, domain, cache)
     if method != "interval":
         result = _symbolic(net, domain, cache, result)
     if method in ("lp", "milp"):
-        if not domain.bounded:
-            raise UnsupportedError(f"`domain` must be bounded for method={method!r} (got {domain!r})")
-        from .milp import _tighten_bounds
-
-        result = _tighten_bounds(net, domain, result, integer=False)
+        result = tighten_bounds(net, domain, result, integer=False)
         if method == "milp":
-            result = _tighten_bounds(net, domain, result, integer=True, time_limit=time_limit)
+            result = tighten_bounds(net, domain, result, integer=True, time_limit=time_limit)
     out = NeuronBounds((np.asarray(lo, float).copy(), np.asarray(up, float).copy()) for lo, up in result)
     out.method = method
+    return out
+
+
+def resolve_bounds(net: Network, domain: Domain, bounds, time_limit: float | None = None) -> NeuronBounds:
+    """`bounds` as :class:`NeuronBounds`: a method name is computed by :func:`neuron_bounds`;
+    a list of ``(lower, upper)`` pairs (one per hidden layer, finite, ``lower <= upper``) is
+    checked and taken as given (it must be valid on `domain`)."""
+    if isinstance(bounds, str):
+        if bounds not in METHODS:
+            raise InvalidInputError(
+                f"`bounds` must be one of {list(METHODS)} or a list of (lower, upper), got {bounds!r}"
+            )
+        return neuron_bounds(net, domain, method=bounds, time_limit=time_limit)
+    try:
+        pairs = [(np.asarray(lo, float), np.asarray(up, float)) for lo, up in bounds]
+    except (TypeError, ValueError):
+        raise InvalidInputError("`bounds` must be a method name or a list of (lower, upper) pairs") from None
+    shapes_ok = all(lo.shape == (n,) and up.shape == (n,) for (lo, up), n in zip(pairs, net.widths))
+    if len(pairs) != len(net.widths) or not shapes_ok:
+        raise InvalidInputError(f"`bounds` must hold one (lower, upper) pair per hidden layer, of lengths {net.widths}")
+    if any(np.any(~np.isfinite(lo)) or np.any(~np.isfinite(up)) or np.any(lo > up) for lo, up in pairs):
+        raise InvalidInputError("`bounds` must be finite with lower <= upper")
+    out = NeuronBounds(pairs)
+    out.method = "given"
     return out

@@ -1,4 +1,5 @@
-"""Results: one region (:class:`Region`) and a count with its statistics (:class:`RegionCount`)."""
+"""Results: one region (:class:`Region`), a count with its statistics (:class:`RegionCount`,
+:class:`Stats`, :class:`MilpStats`) and the answer of a local question (:class:`LocalResult`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Region", "RegionCount", "Stats"]
+__all__ = ["LocalResult", "MilpStats", "Region", "RegionCount", "Stats"]
 
 
 @dataclass
@@ -86,3 +87,53 @@ class Region:
             return M.copy(), m.copy()
         W, b = self._output
         return W @ M, W @ m + b
+
+
+@dataclass
+class LocalResult:
+    """Answer of :func:`single_region`.
+
+    ``single``: the domain (ball) lies in one activation region (up to null sets);
+    ``switching``: flat bool mask in pattern order of the neurons that take both signs in
+    the ball (with ``|z_j| > tol`` on each side), i.e. whose state differs between two
+    regions that meet the ball; ``states``: int8, +1 on throughout, -1 off throughout, 0
+    switching; ``bounds``: the propagated bounds used; ``milp_solves``; ``seconds``.
+    """
+
+    single: bool
+    switching: np.ndarray
+    states: np.ndarray
+    bounds: list = field(repr=False)  # the NeuronBounds used
+    milp_solves: int = 0
+    seconds: float = 0.0
+
+    @property
+    def num_switching(self) -> int:
+        return int(np.count_nonzero(self.switching))
+
+
+@dataclass
+class MilpStats(Stats):
+    """Statistics of a MILP count (the fields of :class:`~polyregions.result.Stats` and more).
+
+    ``milp_solves``: MILPs solved; ``patterns``: patterns the MILP returned; ``rejected``:
+    those the exact region test refused (cut anyway); ``sign_mismatches``: patterns whose
+    binaries disagreed with the signs of the network's pre-activations at the solution;
+    ``l2_cuts``: tangent planes added; ``binaries``: binary variables (unstable neurons);
+    ``final_margin``: the optimal margin of the last MILP (0 when it was infeasible);
+    ``min_margin``: the smallest margin of a counted region; ``margin_tol``: the stopping
+    tolerance; ``bounds``: the bound method used for the big-M constants; ``missed``:
+    regions found only by the final sampling check (degenerate parameters).
+    """
+
+    milp_solves: int = 0
+    patterns: int = 0
+    rejected: int = 0
+    sign_mismatches: int = 0
+    l2_cuts: int = 0
+    binaries: int = 0
+    final_margin: float = math.nan
+    min_margin: float = math.inf
+    margin_tol: float = math.nan
+    bounds: str = ""
+    missed: int = 0

@@ -1,27 +1,28 @@
 """The region-test interface that every solver backend implements.
 
-A backend holds one problem: the domain's constraints and a stack of half-spaces
+Two kinds of solver sit behind it. A region-test backend (:class:`LPBackend`) holds one
+problem: the domain's constraints and a stack of half-spaces
 ``a_i . x <= b_i`` with unit normals (the node's rows). :meth:`LPBackend.test` decides
 whether the node's region inside the domain contains a Euclidean ball of radius ``eps``
-(SPEC section 3) and returns an interior witness:
+(a ball ``B(x, eps)`` inside every row and the domain) and returns an interior witness:
 
 * polyhedral domains: the Chebyshev LP ``max t  s.t.  a_i . x + t <= b_i`` plus the
   domain's rows lifted the same way (``t`` capped for unbounded domains);
 * the L2 ball ``|x - c| <= r``: a ball ``B(x, eps)`` lies in region and ball exactly when
   ``a_i . x <= b_i - eps`` and ``|x - c| <= r - eps``: one convex QP (or an SOCP).
+
+A MIP driver (:class:`MipDriver`) solves a solver-neutral :class:`LinearModel` (the
+big-M encoding of :mod:`polyregions.encoding`) and returns a :class:`MipSolution`.
 """
 
 from __future__ import annotations
 
 import enum
-import importlib.util
 import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-
-from ..errors import InvalidInputError
 
 
 class Status(enum.Enum):
@@ -40,7 +41,9 @@ class RegionProblem:
 
     ``A x <= b``: the domain's linear rows (a box, an L-inf ball, a polytope); ``l1_ball``
     and ``l2_ball``: ``(center, radius)`` of a norm ball; ``t_cap``: cap on the Chebyshev
-    radius when the domain is unbounded; ``eps``: the radius a kept region must exceed.
+    radius when the domain is unbounded; ``eps``: the radius a kept region must exceed;
+    ``box``: the bounding box ``(lo, hi)`` of the rows when the domain already knows it
+    (a polytope computes it once), else None.
     """
 
     dim: int
@@ -50,10 +53,28 @@ class RegionProblem:
     l1_ball: tuple | None = None
     l2_ball: tuple | None = None
     t_cap: float | None = None
+    box: tuple | None = None
 
     @property
     def bounded(self) -> bool:
         return self.t_cap is None
+
+    def honest_radius(self, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
+        """The radius of the largest ball around `x` inside the node's rows ``rows_A y <= rows_b``
+        (unit normals) and the polyhedral part of the domain, computed directly in floating
+        point (not taken from a solver); capped at ``t_cap`` on unbounded domains."""
+        r = math.inf
+        if rows_b.size:
+            r = float(np.min(rows_b - rows_A @ x))
+        if self.b.size:
+            norms = np.linalg.norm(self.A, axis=1)
+            r = min(r, float(np.min((self.b - self.A @ x) / norms)))
+        if self.l1_ball is not None:
+            c, rad = self.l1_ball
+            r = min(r, (rad - float(np.sum(np.abs(x - c)))) / math.sqrt(self.dim))
+        if self.t_cap is not None:
+            r = min(r, self.t_cap)
+        return r
 
 
 @dataclass
@@ -80,21 +101,109 @@ class TestResult:
 HONEST_CHECK_BELOW = 1e-6
 
 
-def honest_radius(problem: RegionProblem, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
-    """The radius of the largest ball around `x` inside the node's rows (unit normals) and
-    the polyhedral domain, computed directly (not taken from a solver)."""
-    r = math.inf
-    if rows_b.size:
-        r = float(np.min(rows_b - rows_A @ x))
-    if problem.b.size:
-        norms = np.linalg.norm(problem.A, axis=1)
-        r = min(r, float(np.min((problem.b - problem.A @ x) / norms)))
-    if problem.l1_ball is not None:
-        c, rad = problem.l1_ball
-        r = min(r, (rad - float(np.sum(np.abs(x - c)))) / math.sqrt(problem.dim))
-    if problem.t_cap is not None:
-        r = min(r, problem.t_cap)
-    return r
+class RowStack:
+    """The node's rows kept as a Python stack, for backends that build a fresh model at every test.
+
+    ``push(a, b)`` adds the row ``a . x <= b``; ``pop()`` removes the last one; ``lp_solves`` counts
+    the solver calls a subclass records in ``self._solves``.
+    """
+
+    def __init__(self):
+        self._rows = []
+        self._solves = 0
+
+    def push(self, a, b):
+        self._rows.append((np.asarray(a, float), float(b)))
+
+    def pop(self):
+        self._rows.pop()
+
+    @property
+    def lp_solves(self):
+        return self._solves
+
+    def stacked_rows(self, n: int):
+        """The rows as arrays ``(A, b)`` of shapes ``(m, n)`` and ``(m,)``."""
+        return (np.array([a for a, _ in self._rows]).reshape(-1, n),
+                np.array([b for _, b in self._rows]).reshape(-1))
+
+
+class LinearModel:
+    """A (mixed-integer) linear model in a solver-neutral form.
+
+    Columns have bounds ``lb <= v <= ub`` (``+-inf`` allowed), an integrality flag and a
+    name; rows are ``lo <= sum_k val_k v_{idx_k} <= hi`` with a name. ``objective`` maps
+    column indices to costs and ``sense`` is ``"max"`` or ``"min"``. Backends that
+    consume it (:mod:`polyregions.solvers.pulp_milp` and the HiGHS driver here) read it
+    incrementally: columns and rows are only appended, and bound changes are logged in
+    ``bound_changes``.
+    """
+
+    def __init__(self):
+        self.lb, self.ub, self.integer, self.names = [], [], [], []
+        self.rows = []  # (idx int32 array, val float array, lo, hi, name)
+        self.bound_changes = []  # (col, lb, ub)
+        self.objective = {}
+        self.sense = "max"
+
+    @property
+    def num_cols(self):
+        return len(self.lb)
+
+    @property
+    def num_rows(self):
+        return len(self.rows)
+
+    def add_col(self, lb, ub, name, integer=False) -> int:
+        self.lb.append(float(lb))
+        self.ub.append(float(ub))
+        self.integer.append(bool(integer))
+        self.names.append(name)
+        return len(self.lb) - 1
+
+    def add_row(self, idx, val, lo, hi, name) -> int:
+        idx = np.asarray(idx, dtype=np.int32)
+        val = np.asarray(val, dtype=np.float64)
+        keep = val != 0
+        self.rows.append((idx[keep], val[keep], float(lo), float(hi), name))
+        return len(self.rows) - 1
+
+    def set_bounds(self, col, lb, ub):
+        self.lb[col], self.ub[col] = float(lb), float(ub)
+        self.bound_changes.append((col, float(lb), float(ub)))
+
+
+@dataclass
+class MipSolution:
+    """Outcome of one (mixed-integer) linear solve of a :class:`LinearModel`.
+
+    ``x``: the column values (None unless OPTIMAL); ``value``: the objective of the
+    minimisation at ``x``; ``bound``: a valid lower bound on the minimum (a MIP's dual
+    bound); ``proven``: False for a cutoff search (the first solution below a cutoff, or
+    none found below it, which the caller confirms by a full solve).
+    """
+
+    __test__ = False
+
+    status: Status
+    x: np.ndarray | None = None
+    value: float = math.nan  # the objective (minimisation) at x
+    bound: float = math.nan  # a valid lower bound on the minimum (MIP dual bound)
+    proven: bool = True  # False: a cutoff search (first solution below a cutoff, or none below it)
+
+
+class MipDriver(Protocol):
+    """A (MI)LP solver mirroring a :class:`LinearModel`: columns and rows appended to the
+    model between solves reach the solver at the next :meth:`minimize`."""
+
+    name: str
+    solves: int
+
+    def sync(self) -> None:
+        """Send the model's new columns, rows and bound changes to the solver."""
+
+    def minimize(self, cost: dict, time_limit: float | None = None, cutoff: float | None = None) -> MipSolution:
+        """Minimise ``sum cost[j] v_j``; with `cutoff`, stop at the first solution below it."""
 
 
 class LPBackend(Protocol):
@@ -116,49 +225,3 @@ class LPBackend(Protocol):
     @property
     def lp_solves(self) -> int:
         """Number of solver runs so far."""
-
-
-def _highs(problem):
-    from .highs import HighsBackend
-
-    return HighsBackend(problem)
-
-
-def _scipy(problem):
-    from .scipy_lp import ScipyBackend
-
-    return ScipyBackend(problem)
-
-
-def _cvxpy(problem):
-    from .cvxpy_conic import CvxpyBackend
-
-    return CvxpyBackend(problem)
-
-
-def _numba(problem):
-    from .numba_lp import NumbaBackend
-
-    return NumbaBackend(problem)
-
-
-def _auto(problem):
-    """The fastest backend that serves `problem`: the compiled dual simplex ("numba") on
-    bounded polyhedral domains (boxes, L-inf balls, bounded polytopes), HiGHS otherwise."""
-    polyhedral = problem.l1_ball is None and problem.l2_ball is None and problem.t_cap is None
-    if polyhedral and importlib.util.find_spec("numba") is not None:
-        return _numba(problem)
-    return _highs(problem)
-
-
-BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba}
-
-
-def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem` ("auto": numba on bounded polyhedral
-    domains, else HiGHS)."""
-    try:
-        factory = BACKENDS[name]
-    except KeyError:
-        raise InvalidInputError(f"`backend` must be one of {sorted(BACKENDS)}, got {name!r}") from None
-    return factory(problem)

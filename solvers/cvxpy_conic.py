@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from ..errors import SolverError
-from .base import RegionProblem, Status, TestResult
+from .base import RowStack, RegionProblem, Status, TestResult
 
 #: Clarabel settings for the region tests (tight: decisions are made at ``eps`` ~ 1e-9).
 CLARABEL_OPTIONS = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 200}
@@ -62,13 +62,14 @@ def _status_table():
     }
 
 
-class CvxpyBackend:
+class CvxpyBackend(RowStack):
     """Region test by cvxpy + Clarabel (LP and SOCP)."""
 
     name = "cvxpy"
     capabilities = frozenset({"lp", "socp", "qp"})
 
     def __init__(self, problem: RegionProblem, solver: str = "CLARABEL"):
+        super().__init__()
         import cvxpy as cp
 
         self._cp = cp
@@ -77,24 +78,12 @@ class CvxpyBackend:
         self.eps = problem.eps
         self.n = problem.dim
         self.solver = solver
-        self._rows = []
         self._cache = {}
-        self._solves = 0
         A = np.asarray(problem.A, float).reshape(-1, self.n)
         self._dA = A
         self._db = np.asarray(problem.b, float)
         self._dnorm = np.linalg.norm(A, axis=1)
 
-    # ------------------------------------------------------------------ the stack
-    def push(self, a, b):
-        self._rows.append((np.asarray(a, float), float(b)))
-
-    def pop(self):
-        self._rows.pop()
-
-    @property
-    def lp_solves(self):
-        return self._solves
 
     # ------------------------------------------------------------------ problems
     def _problem(self, m: int, penalised: bool):
@@ -137,8 +126,7 @@ class CvxpyBackend:
         m = len(self._rows)
         prob, x, t, A_par, b_par, a_par = self._problem(m, penalised)
         if m:
-            A_par.value = np.array([a for a, _ in self._rows])
-            b_par.value = np.array([b for _, b in self._rows])
+            A_par.value, b_par.value = self.stacked_rows(self.n)
         if a_par is not None:
             a_par.value = np.zeros(self.n) if anchor is None else np.asarray(anchor, float)
         status = None
@@ -165,8 +153,7 @@ class CvxpyBackend:
         p, n = self.problem, self.n
         r = t
         if self._rows:
-            A = np.array([a for a, _ in self._rows])
-            b = np.array([b for _, b in self._rows])
+            A, b = self.stacked_rows(self.n)
             r = min(r, float(np.min(b - A @ x)))
         if self._dA.shape[0]:
             r = min(r, float(np.min((self._db - self._dA @ x) / self._dnorm)))

@@ -43,8 +43,11 @@ import math
 import numpy as np
 from numba import njit
 
-from ..errors import InvalidInputError, SolverError
+from ..errors import InvalidInputError
 from .base import RegionProblem, TestResult
+from .bounded_kernels import gauss_jordan
+from .fallback import RefereedStack
+from .scipy_lp import bounding_box
 
 #: Pivots allowed in one test before the test is handed to HiGHS.
 MAX_PIVOTS = 500
@@ -56,8 +59,6 @@ REFACTOR_EVERY = 48
 DECISION_RTOL = 1e-7
 #: ... and so do optima within this distance (times the domain's scale) of ``eps`` or ``0``.
 DECISION_ATOL = 1e-9
-#: HiGHS reads bounds beyond 1e20 as infinite (the fallback must be able to take every row).
-ROW_BOUND_LIMIT = 1e19
 #: Initial number of stack levels (doubled when full).
 INITIAL_LEVELS = 64
 
@@ -92,40 +93,9 @@ def _invert(R, basis, Binv):
     N = basis.shape[0]
     W = np.empty((N, N))
     for i in range(N):
-        ri = basis[i]
         for j in range(N):
-            W[i, j] = R[ri, j]
-            Binv[i, j] = 1.0 if i == j else 0.0
-    for c in range(N):
-        p = c
-        best = abs(W[c, c])
-        for r in range(c + 1, N):
-            v = abs(W[r, c])
-            if v > best:
-                best = v
-                p = r
-        if not best >= _SINGULAR_TOL:
-            return False
-        if p != c:
-            for j in range(N):
-                tmp = W[c, j]
-                W[c, j] = W[p, j]
-                W[p, j] = tmp
-                tmp = Binv[c, j]
-                Binv[c, j] = Binv[p, j]
-                Binv[p, j] = tmp
-        inv = 1.0 / W[c, c]
-        for j in range(N):
-            W[c, j] *= inv
-            Binv[c, j] *= inv
-        for r in range(N):
-            if r != c:
-                f = W[r, c]
-                if f != 0.0:
-                    for j in range(N):
-                        W[r, j] -= f * W[c, j]
-                        Binv[r, j] -= f * Binv[c, j]
-    return True
+            W[i, j] = R[basis[i], j]
+    return gauss_jordan(W, Binv, _SINGULAR_TOL)
 
 
 @njit(cache=True)
@@ -338,25 +308,7 @@ def _kernel(R, bv, m_dom, art_lo, art_hi, level, bases, binvs, meta, y, max_pivo
 
 
 # ---------------------------------------------------------------------- the backend
-def _bounding_box(A, b):
-    """Per-coordinate bounds of ``{A x <= b}`` (2n LPs); InvalidInputError when unbounded."""
-    from scipy.optimize import linprog
-
-    n = A.shape[1]
-    lo, hi = np.empty(n), np.empty(n)
-    for k in range(n):
-        for sign, out in ((1.0, hi), (-1.0, lo)):
-            c = np.zeros(n)
-            c[k] = -sign
-            res = linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * n, method="highs")
-            if res.status != 0:
-                raise InvalidInputError("`backend` 'numba' needs a bounded, non-empty polyhedral domain"
-                                        f" (bounding the domain failed: {res.message})")
-            out[k] = sign * -res.fun
-    return lo, hi
-
-
-class NumbaBackend:
+class NumbaBackend(RefereedStack):
     """Region test by a compiled dense dual simplex, warm-started from the parent's basis.
 
     Bounded polyhedral domains only. ``fallbacks`` counts the tests decided by HiGHS
@@ -372,7 +324,7 @@ class NumbaBackend:
                     else "an unbounded domain")
             raise InvalidInputError(f"`backend` 'numba' serves bounded polyhedral domains only (a box, an L-inf ball"
                                     f" or a bounded polytope), not {kind}: use backend='highs'")
-        self.problem = problem
+        super().__init__(problem)
         self.eps = float(problem.eps)
         self.n = n = int(problem.dim)
         N = n + 1
@@ -403,7 +355,9 @@ class NumbaBackend:
         self._art_lo = self._art_hi = m0
         if np.any(up < 0) or np.any(low < 0):
             # artificial box rows, far outside the domain (never binding at a trusted optimum)
-            blo, bhi = _bounding_box(A, b)
+            blo, bhi = problem.box if problem.box is not None else bounding_box(A, b)
+            if not (np.all(np.isfinite(blo)) and np.all(np.isfinite(bhi))):
+                raise InvalidInputError("`backend` 'numba' needs a bounded, non-empty polyhedral domain")
             margin = 1.0 + (bhi - blo)
             art = []
             for k in range(n):
@@ -439,20 +393,11 @@ class NumbaBackend:
         self._scale = scale = max(1.0, float(np.max(np.abs(self._bv[:mD]))))
         self._band0 = DECISION_ATOL * scale
         self._band_eps = max(DECISION_RTOL * self.eps, self._band0)
-        self._level = 0
-        self._ids = []  # row ids of the pushed rows (for mirroring into HiGHS)
-        self._next_id = 0
-        self._mirror = None
-        self._mirror_ids = []
-        self._solves = 0
-        self.fallbacks = 0
-        self.fallback_reasons = {}
         self.pivots = 0
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
-        if not abs(b) < ROW_BOUND_LIMIT:
-            raise SolverError(f"a row bound of {b:.3g} is beyond what the solvers take as finite")
+        self._check_bound(b)
         lvl = self._level + 1
         if lvl > self._cap:
             self._grow()
@@ -460,15 +405,7 @@ class NumbaBackend:
         self._R[r, : self.n] = a
         self._bv[r] = b
         self._meta[lvl, 1] = 0
-        self._level = lvl
-        self._ids.append(self._next_id)
-        self._next_id += 1
-
-    def pop(self):
-        if self._level == 0:
-            raise SolverError("pop() without a pushed row")
-        self._level -= 1
-        self._ids.pop()
+        self._entered(lvl)
 
     def _grow(self):
         cap, N, mD = self._cap * 2, self.n + 1, self._mD
@@ -489,10 +426,6 @@ class NumbaBackend:
         self._bases[0] = self._basis0
         self._binvs[0] = np.linalg.inv(self._R[self._basis0])
         self._meta[0] = (0, 1)
-
-    @property
-    def lp_solves(self):
-        return self._solves + (self._mirror.lp_solves if self._mirror is not None else 0)
 
     # ------------------------------------------------------------------ solving
     def test(self, anchor=None) -> TestResult:
@@ -515,24 +448,5 @@ class NumbaBackend:
             return self._fallback("optimum near a decision threshold")
         return self._fallback(_STATUS_NAMES[status])
 
-    def _fallback(self, reason):
-        """Decide the current node with HiGHS (its model mirrors our rows, synchronised lazily)."""
-        self.fallbacks += 1
-        self.fallback_reasons[reason] = self.fallback_reasons.get(reason, 0) + 1
-        if self._mirror is None:
-            from .highs import HighsBackend
-
-            self._mirror = HighsBackend(self.problem)
-        h, mine, theirs = self._mirror, self._ids, self._mirror_ids
-        k = 0
-        limit = min(len(mine), len(theirs))
-        while k < limit and mine[k] == theirs[k]:
-            k += 1
-        while len(theirs) > k:
-            h.pop()
-            theirs.pop()
-        n, mD = self.n, self._mD
-        for i in range(k, len(mine)):
-            h.push(self._R[mD + i, :n].copy(), float(self._bv[mD + i]))
-            theirs.append(mine[i])
-        return h.test()
+    def _row_in_x(self, k):
+        return self._R[self._mD + k, : self.n].copy(), float(self._bv[self._mD + k])

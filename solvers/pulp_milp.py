@@ -1,7 +1,7 @@
 """PuLP models of the big-M MILPs: solving with PuLP's solvers, and export to ``.lp`` / ``.mps``.
 
 Capabilities: MILP (and LP). PuLP is imported lazily. The model handed in is solver-
-neutral (:class:`polyregions.milp.LinearModel`, read through its attributes only):
+neutral (:class:`polyregions.solvers.base.LinearModel`, read through its attributes only):
 ``lb``, ``ub``, ``integer``, ``names`` per column; ``rows`` as
 ``(idx, val, lo, hi, name)`` meaning ``lo <= sum val_k v_{idx_k} <= hi``;
 ``bound_changes``; ``objective`` (column -> cost) and ``sense`` (``"max"`` / ``"min"``).
@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from ..errors import InvalidInputError, SolverError
-from .base import Status
+from .base import MipSolution, Status
 
 __all__ = ["PULP_STATUS", "PulpDriver", "build_problem", "make_solver", "write_model"]
 
@@ -139,8 +139,10 @@ def write_model(model, path):
 class PulpDriver:
     """Solve a neutral model with a PuLP solver, rows appended between solves.
 
-    :meth:`minimize` returns ``(status, x, value)``: the translated status, the column
-    values (in model order) and the objective, for the minimisation of ``cost``.
+    :meth:`minimize` returns a :class:`~polyregions.solvers.base.MipSolution`: the
+    translated status, the column values (in model order) and the objective, for the
+    minimisation of ``cost``. PuLP gives no dual bound: with an exact gap the optimum is
+    its own bound. A `cutoff` is not passed on (every solve is a full one).
     """
 
     def __init__(self, model, *, solver: str = "cbc", mip: bool = True):
@@ -159,7 +161,7 @@ class PulpDriver:
     def problem(self):
         return self._b.prob
 
-    def minimize(self, cost: dict, time_limit: float | None = None):
+    def minimize(self, cost: dict, time_limit: float | None = None, cutoff: float | None = None) -> MipSolution:
         import pulp
 
         b = self._b
@@ -180,7 +182,7 @@ class PulpDriver:
                 f"(solution status {pulp.LpSolution.get(b.prob.sol_status)!r})"
             )
         if status is not Status.OPTIMAL:
-            return status, None, math.nan
+            return MipSolution(status)
         x = np.array([v.varValue if v.varValue is not None else 0.0 for v in b.vars], dtype=float)
         value = float(sum(float(c) * x[int(j)] for j, c in cost.items()))
-        return status, x, value
+        return MipSolution(status, x, value, value)

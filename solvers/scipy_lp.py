@@ -1,4 +1,11 @@
-"""The plain reference backend: every test is a fresh ``scipy.optimize.linprog`` call.
+"""Every ``scipy.optimize.linprog`` call of polyregions, and the plain reference backend.
+
+The helpers :func:`solve_lp` (one linprog call, its status read through
+:data:`LINPROG_STATUS`), :func:`interior_ball` and :func:`bounding_box` (a polytope's
+Chebyshev ball and bounding box) and :func:`l2_tangent_cut` serve the domains, the
+bounds and the other backends.
+
+The backend: every test is a fresh ``scipy.optimize.linprog`` call.
 
 Capabilities: LP (Chebyshev region test, L1 ball lifted) and the L2-ball test by
 outer approximation: ``max t`` subject to the rows and the cuts ``u . (x - c) + t <= r``
@@ -14,44 +21,100 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, RegionProblem, Status, TestResult, honest_radius
+from .base import RowStack, HONEST_CHECK_BELOW, RegionProblem, Status, TestResult
 
 #: scipy's linprog status codes.
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
 #: Cutting-plane rounds allowed for one L2-ball test.
 L2_MAX_CUTS = 500
+#: A polytope's bounding box is widened outwards by this times ``1 + |v|`` per entry, so
+#: that solver tolerances cannot make it cut the polytope.
+BOX_PAD = 1e-7
 
 
-class ScipyBackend:
+def solve_lp(c, *, A_ub=None, b_ub=None, A_eq=None, b_eq=None, bounds=None, what="an LP", accept=()):
+    """``linprog(method="highs")``; returns ``(Status, result)``.
+
+    Any status but OPTIMAL and those listed in `accept` raises :class:`SolverError`
+    naming `what`: a limit or an error is never read as an answer.
+    """
+    from scipy.optimize import linprog
+
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    status = LINPROG_STATUS.get(res.status, Status.ERROR)
+    if status is not Status.OPTIMAL and status not in accept:
+        raise SolverError(f"linprog returned status {res.status} ({res.message}) on {what}")
+    return status, res
+
+
+def interior_ball(A, b, cap):
+    """The Chebyshev ball of ``{A x <= b}`` (rows of unit norm), its radius capped at `cap`.
+
+    Solves ``max t  s.t.  A x + t <= b, t <= cap``. Returns ``(x, t)``, or ``(None, None)``
+    when the rows are infeasible.
+    """
+    n = A.shape[1]
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    A_ub = np.hstack([A, np.ones((A.shape[0], 1))])
+    status, res = solve_lp(c, A_ub=A_ub, b_ub=b, bounds=[(None, None)] * n + [(None, cap)],
+                           what="the Chebyshev ball of a polytope", accept=(Status.INFEASIBLE,))
+    if status is Status.INFEASIBLE:
+        return None, None
+    return res.x[:n], float(res.x[-1])
+
+
+def bounding_box(A, b):
+    """The bounding box ``(lo, hi)`` of the non-empty polyhedron ``{A x <= b}`` (2n LPs).
+
+    ``hi_k = max x_k`` and ``lo_k = min x_k``, each widened outwards by
+    ``BOX_PAD (1 + |v|)``; ``+-inf`` where the polyhedron is unbounded.
+    """
+    n = A.shape[1]
+    lo, hi = np.full(n, -math.inf), np.full(n, math.inf)
+    for k in range(n):
+        for sign in (1.0, -1.0):
+            obj = np.zeros(n)
+            obj[k] = -sign
+            status, res = solve_lp(obj, A_ub=A, b_ub=b, bounds=[(None, None)] * n,
+                                   what="the bounding box of a polytope", accept=(Status.UNBOUNDED,))
+            if status is Status.OPTIMAL:
+                v = -sign * res.fun  # max x_k, or min x_k
+                pad = BOX_PAD * (1.0 + abs(v))
+                if sign > 0:
+                    hi[k] = v + pad
+                else:
+                    lo[k] = v - pad
+    return lo, hi
+
+
+def l2_tangent_cut(center, radius, x):
+    """The tangent plane ``u . y <= u . c + r`` of the ball ``|y - c| <= r`` in the direction
+    ``u = (x - c) / |x - c|``, as ``(u, u . c + r)``; every point of the ball satisfies it
+    (``u . (y - c) <= |y - c|``), and ``x`` violates it when it lies outside the ball."""
+    d = np.asarray(x, float) - center
+    u = d / np.linalg.norm(d)
+    return u, float(u @ center + radius)
+
+
+class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 
     name = "scipy"
     capabilities = frozenset({"lp", "qp"})
 
     def __init__(self, problem: RegionProblem):
+        super().__init__()
         self.problem = problem
         self.eps = problem.eps
         self.n = problem.dim
-        self._rows = []
-        self._solves = 0
-
-    def push(self, a, b):
-        self._rows.append((np.asarray(a, float), float(b)))
-
-    def pop(self):
-        self._rows.pop()
-
-    @property
-    def lp_solves(self):
-        return self._solves
 
     def _chebyshev(self, extra_A=None, extra_b=None):
         """max t s.t. a_i . x + |a_i| t <= b_i over node rows, domain rows and extra rows (all over x)."""
-        from scipy.optimize import linprog
-
         p, n = self.problem, self.n
-        blocks_A = [np.array([a for a, _ in self._rows]).reshape(-1, n), p.A]
-        blocks_b = [np.array([b for _, b in self._rows]), p.b]
+        node_A, node_b = self.stacked_rows(n)
+        blocks_A = [node_A, p.A]
+        blocks_b = [node_b, p.b]
         if extra_A is not None:
             blocks_A.append(extra_A)
             blocks_b.append(extra_b)
@@ -77,10 +140,7 @@ class ScipyBackend:
         cost = np.zeros(nvar)
         cost[n] = -1.0
         self._solves += 1
-        res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
-        status = LINPROG_STATUS.get(res.status, Status.ERROR)
-        if status is not Status.OPTIMAL:
-            raise SolverError(f"linprog returned status {res.status} ({res.message}) on a region LP")
+        _, res = solve_lp(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, what="a region LP")
         return res.x[:n], float(res.x[n])
 
     def test(self, anchor=None) -> TestResult:
@@ -89,16 +149,14 @@ class ScipyBackend:
         x, t = self._chebyshev()
         keep = t > self.eps
         if keep and t < HONEST_CHECK_BELOW:  # decide on a witness checked in floating point
-            A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
-            b = np.array([b for _, b in self._rows])
-            t = honest_radius(self.problem, A, b, x)
+            A, b = self.stacked_rows(self.n)
+            t = self.problem.honest_radius(A, b, x)
             keep = t > self.eps
         return TestResult(keep, t, x if keep else None, t)
 
     def _test_l2(self) -> TestResult:
         c, r = self.problem.l2_ball
-        A = np.array([a for a, _ in self._rows]).reshape(-1, self.n)
-        b = np.array([b for _, b in self._rows])
+        A, b = self.stacked_rows(self.n)
         res, solves = l2_cutting_plane_test(A, b, np.asarray(c, float), float(r), self.eps)
         self._solves += solves
         return res
@@ -111,24 +169,20 @@ def l2_cutting_plane_test(A, b, c, r, eps, start=None):
     bounding box (and the tangent cut through `start`, when given); returns
     ``(TestResult, number of LP solves)``.
     """
-    from scipy.optimize import linprog
-
     n = c.size
     cuts_A = [np.eye(n), -np.eye(n)]  # the bounding box of the ball: u = +-e_k
     cuts_b = [c + r, r - c]
     if start is not None and np.linalg.norm(start - c) > 0:
-        u = (start - c) / np.linalg.norm(start - c)
+        u, level = l2_tangent_cut(c, r, start)
         cuts_A.append(u[None, :])
-        cuts_b.append(np.array([u @ c + r]))
+        cuts_b.append(np.array([level]))
     for k in range(1, L2_MAX_CUTS + 1):
         rows = np.vstack([A] + cuts_A)
         A_ub = np.hstack([rows, np.ones((rows.shape[0], 1))])
         b_ub = np.concatenate([b] + cuts_b)
         cost = np.zeros(n + 1)
         cost[n] = -1.0
-        sol = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * (n + 1), method="highs")
-        if LINPROG_STATUS.get(sol.status, Status.ERROR) is not Status.OPTIMAL:
-            raise SolverError(f"linprog returned status {sol.status} ({sol.message}) in the L2-ball test")
+        _, sol = solve_lp(cost, A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * (n + 1), what="the L2-ball test")
         x, t = sol.x[:n], float(sol.x[n])
         if t <= eps:  # an outer approximation: the true optimum is no larger
             return TestResult(False, t, None, t), k
@@ -136,7 +190,7 @@ def l2_cutting_plane_test(A, b, c, r, eps, start=None):
         radius = min(t, r - dist)
         if radius > eps:
             return TestResult(True, radius, x, radius), k
-        u = (x - c) / dist
+        u, level = l2_tangent_cut(c, r, x)
         cuts_A.append(u[None, :])
-        cuts_b.append(np.array([u @ c + r]))
+        cuts_b.append(np.array([level]))
     raise SolverError(f"the L2-ball cutting-plane test did not settle within {L2_MAX_CUTS} cuts")

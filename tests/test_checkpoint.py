@@ -69,3 +69,28 @@ def test_killed_run_resumes_to_the_exact_count(tmp_path, workers):
     res = pr.count_regions(net, pr.Whole(n0), eps=1e-7, workers=workers, resume=ckpt, checkpoint=ckpt)
     assert res.complete and res.count == _zaslavsky(n0, n1)
     assert killed, "the run finished before it could be killed: make the net larger"
+
+
+@pytest.mark.parametrize("content", [
+    {"version": 1, "key": "", "count": 0, "queue": [], "stats": None},  # the previous format
+    "not a dict",
+])
+def test_resume_refuses_a_checkpoint_of_another_format(tmp_path, content):
+    import pickle
+
+    from polyregions.checkpoint import FORMAT_VERSION
+
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(pickle.dumps(content))
+    with pytest.raises(pr.InvalidInputError, match=rf"`resume` file .*expected format {FORMAT_VERSION}") as info:
+        pr.count_regions(_generic_layer(0, 2, 5), pr.Whole(2), eps=1e-7, resume=path)
+    assert "\n" not in str(info.value)
+
+
+def test_resume_refuses_a_checkpoint_holding_classes_that_moved(tmp_path):
+    """A pickle naming a class this version does not have is refused in one line, not a traceback."""
+    path = tmp_path / "moved.ckpt"
+    # protocol-0 pickle of a global polyregions.enumerate.NoSuchSubproblem
+    path.write_bytes(b"cpolyregions.enumerate\nNoSuchSubproblem\np0\n.")
+    with pytest.raises(pr.InvalidInputError, match="an unreadable format"):
+        pr.count_regions(_generic_layer(0, 2, 5), pr.Whole(2), eps=1e-7, resume=path)

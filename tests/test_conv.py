@@ -268,3 +268,26 @@ def test_conv_bad_input(rng):
         pr.Network([pr.Conv2d(rng.normal(size=(2, 1, 2, 2)), np.zeros(2))], input_shape=4)
     with pytest.raises(pr.InvalidInputError, match="kernel"):
         pr.Network([pr.AvgPool2d((5, 5)), pr.Flatten(), pr.Dense(np.ones((1, 1)), [0.0])], input_shape=(1, 4, 4))
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "d{}x{}x{}-f{}-{}x{}-s{}-p{}".format(*c))
+def test_sparse_conv2d_lowering_matches_direct_convolution(case, rng):
+    """The sparse lowering holds at most d_in f1 f2 entries per row and maps like the definition."""
+    d_in, h, w, d_out, f1, f2, s, p = case
+    weight = rng.normal(size=(d_out, d_in, f1, f2))
+    bias = rng.normal(size=d_out)
+    W, b, shape = conv2d_matrix(weight, bias, (d_in, h, w), s, p, sparse=True)
+    assert W.format == "csr"
+    assert np.max(np.diff(W.indptr)) <= d_in * f1 * f2
+    for _ in range(3):
+        x = rng.normal(size=(d_in, h, w))
+        np.testing.assert_allclose(W @ x.ravel() + b, direct_conv(x, weight, bias, s, p).ravel(), atol=1e-12)
+
+
+@pytest.mark.parametrize("k1, k2, stride", [(2, 2, None), (3, 2, 1), (2, 3, (1, 2))])
+def test_sparse_avgpool_matches_direct_pooling(k1, k2, stride, rng):
+    P, shape = avgpool2d_matrix((2, 6, 7), (k1, k2), stride, sparse=True)
+    s1, s2 = (k1, k2) if stride is None else (stride, stride) if isinstance(stride, int) else stride
+    assert np.max(np.diff(P.indptr)) == k1 * k2
+    x = rng.normal(size=(2, 6, 7))
+    np.testing.assert_allclose(P @ x.ravel(), direct_avgpool(x, k1, k2, s1, s2).ravel(), atol=1e-12)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from polyregions.solvers import region_problem
 
 # ---------------------------------------------------------------------- contains
 
@@ -68,7 +69,7 @@ def test_polytope_may_be_unbounded():
     half = pr.Polytope([[1.0, 0.0]], [1.0])
     assert not half.bounded
     assert half.contains([[-100.0, 7.0]])[0] and not half.contains([[1.0, 0.0]])[0]
-    assert half.region_problem(1e-7).t_cap is not None
+    assert region_problem(half, 1e-7).t_cap is not None
     assert pr.Polytope([[1.0], [-1.0]], [1.0, 1.0]).bounded
 
 
@@ -139,21 +140,21 @@ def test_unbounded_polytope_cannot_be_sampled(rng):
 
 def test_region_problems():
     eps = 1e-7
-    box = pr.Box([0.0, -1.0], [1.0, 2.0]).region_problem(eps)
+    box = region_problem(pr.Box([0.0, -1.0], [1.0, 2.0]), eps)
     assert box.dim == 2 and box.eps == eps and box.bounded
     A, b = box.A, box.b
     # the box rows: every vertex satisfies them, a point outside violates one
     for v in ([0, -1], [1, -1], [0, 2], [1, 2]):
         assert np.all(A @ np.array(v, float) <= b + 1e-15)
     assert np.any(A @ np.array([1.5, 0.0]) > b)
-    binf = pr.Ball([1.0, 1.0], 0.5, p=math.inf).region_problem(eps)
+    binf = region_problem(pr.Ball([1.0, 1.0], 0.5, p=math.inf), eps)
     assert np.all(binf.A @ np.array([1.5, 0.5]) <= binf.b + 1e-15)
     assert np.any(binf.A @ np.array([1.6, 1.0]) > binf.b)
-    b1 = pr.Ball([1.0, 1.0], 0.5, p=1).region_problem(eps)
+    b1 = region_problem(pr.Ball([1.0, 1.0], 0.5, p=1), eps)
     assert b1.l1_ball is not None and b1.A.shape == (0, 2)
-    b2 = pr.Ball([1.0, 1.0], 0.5, p=2).region_problem(eps)
+    b2 = region_problem(pr.Ball([1.0, 1.0], 0.5, p=2), eps)
     assert b2.l2_ball is not None and b2.A.shape == (0, 2)
-    whole = pr.Whole(2).region_problem(eps)
+    whole = region_problem(pr.Whole(2), eps)
     assert whole.A.shape == (0, 2) and whole.t_cap is not None and not whole.bounded
 
 

@@ -549,167 +549,9 @@ def test_affine_map_returns_copies(rng, random_dense_net):
     np.testing.assert_allclose(net.forward(r.point), A2 @ r.point + c2, rtol=1e-12, atol=1e-12)
 
 
-# ====================================================================== degenerate cases by hand
+# ====================================================================== eps
 
 BOX2 = pr.Box([-2.0, -2.0], [2.0, 2.0])
-UNIT = pr.Box([0.0, 0.0], [1.0, 1.0])
-
-
-def assert_patterns(net, domain, expected, **kw):
-    got, regions = patterns_of(net, domain, **kw)
-    assert got == set(expected)
-    assert count(net, domain, **kw) == len(expected)
-    for r in regions:  # the witnesses are sound even in degenerate cases
-        np.testing.assert_array_equal(net.pattern(r.point), r.bits)
-        assert domain.contains(r.point)[0]
-    return regions
-
-
-def test_parallel_hyperplanes():
-    """z1 = x1, z2 = x1 - 1 in [-2, 2]^2: the lines x1 = 0 and x1 = 1 cut the box in three
-    strips: x1 < 0 (0, 0), 0 < x1 < 1 (1, 0), x1 > 1 (1, 1)."""
-    net = net_of([[[1, 0], [1, 0]]], [[0, -1]])
-    assert_patterns(net, BOX2, {(0, 0), (1, 0), (1, 1)})
-
-
-def test_coincident_hyperplanes_same_orientation():
-    """z1 = z2 = x1: one line, both neurons switch together: (0, 0) and (1, 1)."""
-    net = net_of([[[1, 0], [1, 0]]], [[0, 0]])
-    assert_patterns(net, BOX2, {(0, 0), (1, 1)})
-
-
-def test_coincident_hyperplanes_opposite_orientation():
-    """z1 = x1, z2 = -x1: exactly one is on off the line: (1, 0) and (0, 1)."""
-    net = net_of([[[1, 0], [-1, 0]]], [[0, 0]])
-    assert_patterns(net, BOX2, {(1, 0), (0, 1)})
-
-
-@pytest.mark.parametrize("domain", [pr.Whole(2), BOX2, pr.Ball([0.0, 0.0], 0.5)], ids=["whole", "box", "ball"])
-def test_three_lines_through_one_point(domain):
-    """x1 = 0, x2 = 0, x1 + x2 = 0 through the origin: 6 sectors (not 7). The patterns
-    (0, 0, 1) (x1, x2 <= 0 but x1 + x2 > 0) and (1, 1, 0) are impossible."""
-    net = net_of([[[1, 0], [0, 1], [1, 1]]], [[0, 0, 0]])
-    expected = {(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 1, 0), (0, 1, 1), (1, 1, 1)}
-    assert_patterns(net, domain, expected)
-
-
-@pytest.mark.parametrize("sign", [1, -1])
-def test_hyperplane_through_a_box_corner(sign):
-    """x1 + x2 = 2 touches [0, 1]^2 only at the corner (1, 1): 1 region, the side of the
-    interior (x1 + x2 < 2): off for z = x1 + x2 - 2, on for z = 2 - x1 - x2."""
-    net = net_of([[[sign, sign]]], [[-2 * sign]])
-    assert_patterns(net, UNIT, {(0,)} if sign == 1 else {(1,)})
-
-
-def test_hyperplane_through_a_box_corner_and_across():
-    """x1 - x2 = 0 passes through the corners (0, 0) and (1, 1): 2 regions."""
-    net = net_of([[[1, -1]]], [[0]])
-    assert_patterns(net, UNIT, {(0,), (1,)})
-
-
-@pytest.mark.parametrize("sign", [1, -1])
-def test_hyperplane_on_a_box_face(sign):
-    """z = sign * x1 vanishes on the face x1 = 0 of [0, 1]^2: 1 region, the interior side:
-    on for z = x1, off for z = -x1."""
-    net = net_of([[[sign, 0]]], [[0]])
-    assert_patterns(net, UNIT, {(1,)} if sign == 1 else {(0,)})
-
-
-def test_duplicated_and_scaled_neurons():
-    """z1 = 2 x1, z2 = x1, z3 = x1 (duplicate): one line, 2 regions (0,0,0) and (1,1,1)."""
-    net = net_of([[[2, 0], [1, 0], [1, 0]]], [[0, 0, 0]])
-    assert_patterns(net, BOX2, {(0, 0, 0), (1, 1, 1)})
-
-
-def test_zero_weight_neurons():
-    """Zero rows: bias 1 -> z = 1 > 0 always on; bias 0 -> z = 0 always off; bias -1 ->
-    always off. None splits; z4 = x1 does: 2 regions (1,0,0,0) and (1,0,0,1)."""
-    net = net_of([[[0, 0], [0, 0], [0, 0], [1, 0]]], [[1, 0, -1, 0]])
-    assert_patterns(net, BOX2, {(1, 0, 0, 0), (1, 0, 0, 1)})
-    assert_patterns(net, pr.Whole(2), {(1, 0, 0, 0), (1, 0, 0, 1)})
-
-
-def test_only_constant_neurons():
-    """Every neuron has a zero row: one region, the constant pattern."""
-    net = net_of([[[0, 0], [0, 0]]], [[2, 0]])
-    assert_patterns(net, BOX2, {(1, 0)})
-
-
-@pytest.mark.parametrize("bias, bit", [(-1, 0), (1, 1)])
-def test_dead_and_always_on_second_layer_neurons(bias, bit):
-    """Layer 1 = identity on R^2 (4 quadrants). Layer 2: z = -h1 - h2 - 1 <= -1 < 0 is dead
-    everywhere; z = h1 + h2 + 1 >= 1 is always on. Neither splits: 4 regions."""
-    sgn = -1 if bias < 0 else 1
-    net = net_of([[[1, 0], [0, 1]], [[sgn, sgn]]], [[0, 0], [bias]])
-    expected = {(a, b, bit) for a in (0, 1) for b in (0, 1)}
-    assert_patterns(net, BOX2, expected)
-
-
-def test_second_layer_neuron_constant_zero_where_its_inputs_are_off():
-    """Layer 1 = identity; layer 2: z = h1 - h2, bias exactly 0.
-    Quadrant x1, x2 < 0: h = 0, z = 0 identically: off, no split -> (0, 0, 0).
-    x1 > 0 > x2: z = x1 > 0 -> (1, 0, 1). x1 < 0 < x2: z = -x2 < 0 -> (0, 1, 0).
-    x1, x2 > 0: z = x1 - x2 splits -> (1, 1, 1), (1, 1, 0). Total 5."""
-    net = net_of([[[1, 0], [0, 1]], [[1, -1]]], [[0, 0], [0]])
-    expected = {(0, 0, 0), (1, 0, 1), (0, 1, 0), (1, 1, 1), (1, 1, 0)}
-    assert_patterns(net, BOX2, expected)
-    assert_patterns(net, pr.Whole(2), expected)
-    assert_patterns(net, pr.Ball([0.0, 0.0], 1.0), expected)
-
-
-def test_second_layer_neuron_cancelling_exactly():
-    """Two identical first-layer neurons h1 = h2 = relu(x1) and z = h1 - h2 = 0 everywhere:
-    off everywhere, no split: (0, 0, 0) and (1, 1, 0)."""
-    net = net_of([[[1, 0], [1, 0]], [[1, -1]]], [[0, 0], [0]])
-    assert_patterns(net, BOX2, {(0, 0, 0), (1, 1, 0)})
-
-
-def test_second_layer_sum_with_zero_bias():
-    """z = h1 + h2, bias 0: 0 on the negative quadrant (off), > 0 elsewhere: 4 regions."""
-    net = net_of([[[1, 0], [0, 1]], [[1, 1]]], [[0, 0], [0]])
-    assert_patterns(net, BOX2, {(0, 0, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)})
-
-
-@pytest.mark.parametrize("sign", [1, -1])
-def test_hyperplane_tangent_to_the_l2_ball(sign):
-    """z = sign * (x1 - 1) on the unit disc: the line x1 = 1 only touches it: 1 region
-    (the interior has x1 < 1: off for sign 1, on for sign -1)."""
-    net = net_of([[[sign, 0]]], [[-sign]])
-    assert_patterns(net, pr.Ball([0.0, 0.0], 1.0), {(0,)} if sign == 1 else {(1,)})
-
-
-def test_hyperplane_at_half_radius_cuts_the_l2_ball():
-    """z = x1 - 1/2 on the unit disc: the chord at distance r/2 leaves 2 regions."""
-    net = net_of([[[1, 0]]], [[-0.5]])
-    assert_patterns(net, pr.Ball([0.0, 0.0], 1.0), {(0,), (1,)})
-
-
-def test_hyperplane_tangent_to_the_l1_ball():
-    """x1 + x2 = 1 contains an edge of the L1 unit ball: 1 region; x1 + x2 = 1/2 cuts: 2."""
-    ball1 = pr.Ball([0.0, 0.0], 1.0, p=1)
-    assert_patterns(net_of([[[1, 1]]], [[-1]]), ball1, {(0,)})
-    assert_patterns(net_of([[[1, 1]]], [[-0.5]]), ball1, {(0,), (1,)})
-
-
-def test_thin_strip_depends_on_eps():
-    """z1 = x1 and z2 = x1 - 1e-9 in [-2, 2]^2: the strip 0 < x1 < 1e-9 has pattern (1, 0)
-    and half-width 5e-10. With eps = 1e-10 (below it) it counts: (0,0), (1,0), (1,1) = 3;
-    with eps = 1e-8 (above it) it does not: (0,0), (1,1) = 2."""
-    net = net_of([[[1.0, 0.0], [1.0, 0.0]]], [[0.0, -1e-9]])
-    assert_patterns(net, BOX2, {(0, 0), (1, 0), (1, 1)}, eps=1e-10)
-    assert_patterns(net, BOX2, {(0, 0), (1, 1)}, eps=1e-8)
-    res = pr.count_regions(net, BOX2, eps=1e-10)
-    assert res.stats.min_radius == pytest.approx(5e-10, rel=1e-3)
-
-
-def test_thin_strip_is_reported_near_eps():
-    """The strip of the test above (half-width 5e-10) is kept at eps = 1e-10: a keep decision
-    within a factor 10 of eps, so near_eps >= 1 and the smallest kept depth is about 5e-10."""
-    net = net_of([[[1.0, 0.0], [1.0, 0.0]]], [[0.0, -1e-9]])
-    res = pr.count_regions(net, BOX2, eps=1e-10)
-    assert res.count == 3
-    assert res.stats.near_eps >= 1
-    assert res.stats.min_kept_depth <= 1e-9
 
 
 def test_default_eps():
@@ -725,8 +567,8 @@ def test_default_eps():
 def test_stats_are_consistent(rng, random_dense_net):
     net = random_dense_net(rng, 2, (5, 5))
     domain = pr.Box([-1.0, -1.0], [1.0, 1.0])
-    res = pr.count_regions(net, domain, eps=EPS)
-    _, regions = patterns_of(net, domain)
+    res = pr.count_regions(net, domain, eps=EPS, method="dfs")
+    _, regions = patterns_of(net, domain, method="dfs")
     assert res.complete and res.stopped is None
     assert int(res) == res.count == len(regions)
     s = res.stats
@@ -846,22 +688,3 @@ def test_doctests(module):
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
-
-
-@pytest.mark.parametrize("backend", ["highs", "scipy", "auto"])
-@pytest.mark.parametrize("domain", ["ball2", "box", "whole"])
-def test_zero_width_cells_are_not_counted(backend, domain):
-    """Layer 1: z = (x, y, x - y), three lines through the origin, six sectors. Layer 2:
-    a = h1 + h2, b = h1 - h2 + h3, c = h3. Sector by sector (counter-clockwise from 0 deg):
-    0-45: h = (x, y, x-y), a > 0, b = 2(x-y) > 0, c > 0; 45-90: h = (x, y, 0), a > 0,
-    b = x - y < 0, c = 0; 90-225 with x < y: h = (0, y, 0) or 0: (a, b) = (y, -y) or
-    identically 0, no split inside either sector; 225-270: h = (0, 0, x-y), a = 0, b = c > 0;
-    270-360: h = (x, 0, x-y), all of a, b, c > 0. Layer 2 splits no sector: 6 regions.
-    Its hyperplanes b = 0 lie on layer-1 lines, leaving zero-width cells that must not count."""
-    net = pr.Network.from_dense([[[1, 0], [0, 1], [1, -1]], [[1, 1, 0], [1, -1, 1], [0, 0, 1]]],
-                                [[0, 0, 0], [0, 0, 0]])
-    dom = {"ball2": pr.Ball([0.0, 0.0], 1.0), "box": pr.Box([-1.0, -1.0], [1.0, 1.0]), "whole": pr.Whole(2)}[domain]
-    if backend == "auto" and domain != "box":
-        backend = "highs"
-    res = pr.count_regions(net, dom, backend=backend)  # the default eps, at the solvers' tolerance
-    assert res.count == 6

@@ -65,3 +65,52 @@ def test_region_file_streams_in_chunks(tmp_path):
     assert np.array_equal(net.pattern(points), bits)
     assert len({row.tobytes() for row in patterns}) == 7
     assert np.all(radii > 0)
+
+
+def test_npz_layers_must_be_numbered_without_gaps(tmp_path):
+    np.savez(tmp_path / "gap.npz", W0=np.eye(2), b0=np.zeros(2), W2=np.eye(2), b2=np.zeros(2))
+    with pytest.raises(pr.InvalidInputError, match=r"hidden layers \[0, 2\] but no layer 1"):
+        load_network(tmp_path / "gap.npz")
+    np.savez(tmp_path / "nob.npz", W0=np.eye(2), b0=np.zeros(2), W1=np.eye(2))
+    with pytest.raises(pr.InvalidInputError, match="has W1 but no b1"):
+        load_network(tmp_path / "nob.npz")
+    np.savez(tmp_path / "out.npz", W0=np.eye(2), b0=np.zeros(2), b_out=np.zeros(1))
+    with pytest.raises(pr.InvalidInputError, match="both W_out and b_out"):
+        load_network(tmp_path / "out.npz")
+
+
+def test_corrupt_files_name_the_file(tmp_path):
+    np.savez(tmp_path / "good.npz", W0=np.eye(2), b0=np.zeros(2))
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[:40])
+    (tmp_path / "cut.json").write_text('{"layers": [')
+    (tmp_path / "dir.json").mkdir()
+    for name, match in [("cut.npz", "is not a .npz archive"), ("cut.json", "not a readable JSON network file"),
+                        ("dir.json", "is a directory")]:
+        with pytest.raises(pr.InvalidInputError, match=match) as info:
+            load_network(tmp_path / name)
+        assert name in str(info.value)
+
+
+def test_json_layer_records_are_checked(tmp_path):
+    spec = {"input_shape": [1, 2, 2], "layers": [{"type": "avgpool2d", "kernel": 0}, {"type": "flatten"},
+                                                 {"type": "dense", "weight": [[1.0]], "bias": [0.0]}]}
+    with pytest.raises(pr.InvalidInputError, match=r"`layers\[0\].kernel` must be a positive integer"):
+        pr.io.network_from_dict(spec)
+    spec["layers"][0] = {"type": "avgpool2d", "kernel": [2, 2], "stride": -1}
+    with pytest.raises(pr.InvalidInputError, match=r"`layers\[0\].stride`"):
+        pr.io.network_from_dict(spec)
+    with pytest.raises(pr.InvalidInputError, match=r"layers\[0\] \(dense\) has no field 'weight'"):
+        pr.io.network_from_dict({"input_shape": 2, "layers": [{"type": "dense", "bias": [0.0]}]})
+    # a valid pooling record still loads: a 2x2 average then a dense unit is one linear map of the 4 pixels
+    spec["layers"][0] = {"type": "avgpool2d", "kernel": [2, 2]}
+    spec["layers"].append({"type": "dense", "weight": [[1.0]], "bias": [-0.5]})
+    net = pr.io.network_from_dict(spec)
+    assert net.input_dim == 4
+
+
+@pytest.mark.parametrize("chunk", [0, -3, 1.5, True])
+def test_write_regions_refuses_a_bad_chunk(tmp_path, chunk):
+    with pytest.raises(pr.InvalidInputError, match="`chunk` must be a positive integer"):
+        write_regions(tmp_path / "r.npz", iter(()), chunk=chunk)
+    assert not (tmp_path / "r.npz").exists()

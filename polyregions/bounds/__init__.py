@@ -4,20 +4,24 @@ One module per family, each citing its paper:
 
 - :mod:`.dense`: fully connected networks (Zaslavsky; Montufar et al. 2014;
   Montufar 2017; Serra et al. 2018);
-- :mod:`.conv`: convolutional networks (Xiong et al. 2020, Theorems 1 and 2);
+- :mod:`.xiong`: one-layer convolutional networks (Xiong et al. 2020, Theorem 1);
+- :mod:`.xiong_deep`: several convolutional layers (Xiong et al. 2020, Theorem 2);
 - :mod:`.generic`: exact one-layer oracles for any parameters (Whitney's
   formula; independent subsets of the weight rows);
 - :mod:`.local`: bounds on the regions meeting a ball (Zhu, Lin & Tang's Algorithm 1,
-  and polyregions' own tighter arrangement bound).
+  and polyregions' own tighter arrangement bound);
+- :mod:`.rank_deficit`: why a one-layer CNN can have fewer regions than Xiong et al.'s
+  Theorem 1 states (matchable but linearly dependent normals), on the exact linear
+  algebra of :mod:`.rational`;
+- :mod:`.applicable`: which of these bounds apply to a given network and domain.
 """
 
-from .conv import (
+from .xiong import (
     receptive_fields,
-    xiong_deep_lower,
-    xiong_deep_upper,
     xiong_K,
     xiong_one_layer,
 )
+from .xiong_deep import DeepLowerBound, xiong_deep_lower, xiong_deep_lower_certificate, xiong_deep_upper
 from .dense import (
     montufar2014_lower,
     montufar2017_upper,
@@ -29,6 +33,8 @@ from .generic import (
     whitney_count,
 )
 from .local import LocalArrangementBound, ZhuLocal, local_arrangement_bound, zhu_local
+from .rank_deficit import NormalRankDeficit, normal_rank_deficit
+from .applicable import BOUND_NAMES, architecture_of, network_bounds
 
 __all__ = [
     # dense
@@ -40,6 +46,8 @@ __all__ = [
     "xiong_one_layer",
     "xiong_deep_lower",
     "xiong_deep_upper",
+    "xiong_deep_lower_certificate",
+    "DeepLowerBound",
     "xiong_K",
     "receptive_fields",
     # generic
@@ -50,4 +58,11 @@ __all__ = [
     "local_arrangement_bound",
     "ZhuLocal",
     "LocalArrangementBound",
+    # rank deficits of one-layer CNNs
+    "normal_rank_deficit",
+    "NormalRankDeficit",
+    # which bounds apply
+    "BOUND_NAMES",
+    "architecture_of",
+    "network_bounds",
 ]

@@ -30,8 +30,12 @@ from ..errors import UnsupportedError
 __all__ = ["zaslavsky", "montufar2014_lower", "montufar2017_upper", "serra2018_upper"]
 
 
-def _montufar2014_args(n0, widths, what):
-    """Validate ``n0`` and ``widths`` for Montufar et al. (2014), whose `what` needs every ``n_l >= n0``."""
+def check_montufar2014_widths(n0, widths, what):
+    """Validate ``n0`` and ``widths`` for Montufar et al. (2014), whose `what` needs every ``n_l >= n0``.
+
+    Returns ``(n0, widths)`` as positive ints; raises :class:`~polyregions.errors.UnsupportedError`
+    naming `widths` when some ``n_l < n0``. :func:`polyregions.montufar2014_network` shares it.
+    """
     n0 = int_at_least(n0, "n0", 1)
     widths = positive_int_sequence(widths, "widths")
     if any(n < n0 for n in widths):
@@ -130,7 +134,7 @@ def montufar2014_lower(n0, widths):
     >>> montufar2014_lower(2, [4, 3])
     28
     """
-    n0, widths = _montufar2014_args(n0, widths, "bound")
+    n0, widths = check_montufar2014_widths(n0, widths, "bound")
     head = prod((n // n0) ** n0 for n in widths[:-1])
     return head * _sum_binomials(widths[-1], n0)
 

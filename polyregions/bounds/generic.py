@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import numbers
 from fractions import Fraction
-from math import gcd, isfinite, lcm
+from math import isfinite
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from .rational import eliminate, pivot, primitive
 
 __all__ = ["whitney_count", "independent_subsets"]
 
@@ -69,32 +70,6 @@ def _validate_vector(b, n, name="b"):
         shape = None if arr is None else arr.shape
         raise InvalidInputError(f"`{name}` must be a 1-D array of length {n}, got shape {shape}")
     return [_to_fraction(v, name) for v in arr]
-
-
-def _primitive(row):
-    """Scale a list of Fractions to the primitive integer vector with the same direction."""
-    den = lcm(*(f.denominator for f in row)) if row else 1
-    ints = [f.numerator * (den // f.denominator) for f in row]
-    g = gcd(*ints)
-    return tuple(v // g for v in ints) if g > 1 else tuple(ints)
-
-
-def _eliminate(q, r, c):
-    """Return ``q`` with its entry ``c`` cancelled by the pivot row ``r`` (exact, primitive)."""
-    a, e = r[c], q[c]
-    if e == 0:
-        return q
-    out = [a * x - e * y for x, y in zip(q, r)]
-    g = gcd(*out)
-    return tuple(v // g for v in out) if g > 1 else tuple(out)
-
-
-def _pivot(row, n):
-    """Index of the first non-zero entry among the first ``n`` entries, or -1."""
-    for k in range(n):
-        if row[k]:
-            return k
-    return -1
 
 
 def whitney_count(W, b):
@@ -187,8 +162,8 @@ def whitney_count(W, b):
     for w, bj in zip(rows, bias):
         if not any(w):
             continue  # empty or the whole space: no split
-        row = _primitive(list(w) + [-bj])  # hyperplane  w . x = -b
-        if row[_pivot(row, n0)] < 0:
+        row = primitive(list(w) + [-bj])  # hyperplane  w . x = -b
+        if row[pivot(row, n0)] < 0:
             row = tuple(-v for v in row)
         planes.setdefault(row, None)
     return _nbc_count(list(planes), n0)
@@ -202,10 +177,10 @@ def _nbc_count(cands, n0):
         return 0
     total = 1  # the node itself, affinely independent
     for i, r in enumerate(cands):
-        c = _pivot(r, n0)
+        c = pivot(r, n0)
         child = []
         for q in cands[i + 1 :]:
-            q = _eliminate(q, r, c)
+            q = eliminate(q, r, c)
             if any(q[:n0]) or not q[n0]:
                 child.append(q)  # keeps a direction, or contains the new flat
         total += _nbc_count(child, n0)
@@ -267,7 +242,7 @@ def independent_subsets(W):
     """
     rows = _validate_matrix(W, "W")
     n0 = np.asarray(W, dtype=object).shape[1]
-    cands = [_primitive(list(w)) for w in rows if any(w)]
+    cands = [primitive(list(w)) for w in rows if any(w)]
     return _independent_count(cands, n0)
 
 
@@ -275,10 +250,10 @@ def _independent_count(cands, n0):
     """Count independent subsets whose further rows come from ``cands`` (reduced rows)."""
     total = 1
     for i, r in enumerate(cands):
-        c = _pivot(r, n0)
+        c = pivot(r, n0)
         child = []
         for q in cands[i + 1 :]:
-            q = _eliminate(q, r, c)
+            q = eliminate(q, r, c)
             if any(q):
                 child.append(q)
         total += _independent_count(child, n0)

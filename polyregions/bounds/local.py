@@ -1,6 +1,7 @@
 r"""Bounds on the number of linear regions that meet an L2 ball.
 
-Two bounds on the number of activation regions (SPEC section 2) of a ReLU network that
+Two bounds on the number of activation regions (the sets of inputs sharing one on/off
+pattern of the hidden neurons, ``z > 0`` on) of a ReLU network that
 meet the closed Euclidean ball :math:`B_r(x^*) = \{x : \|x - x^*\|_2 \le r\}`:
 
 - :func:`zhu_local`: Algorithm 1 of Zhu, Lin & Tang [ZLT]_, kept exactly as published
@@ -30,8 +31,11 @@ from math import comb
 import numpy as np
 
 from .._validate import finite_array, int_at_least, positive_number
-from ..errors import InvalidInputError, SolverError
+from ..domains import Ball
+from ..errors import InvalidInputError
 from ..network import Network
+from ..propagate import back_substitution, relaxation
+from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
 
@@ -51,6 +55,16 @@ def _validate_local(net, center, radius):
         )
     r = positive_number(radius, "radius")
     return c.reshape(-1), r
+
+
+def _validate_arrangement(net, center, radius, method, max_cuts):
+    """Check the arguments of :func:`local_arrangement_bound`; return ``(center, radius, max_cuts)``."""
+    c, r = _validate_local(net, center, radius)
+    if method not in _METHODS:
+        raise InvalidInputError(f"`method` must be one of {_METHODS}, got {method!r}")
+    if method == "lp":
+        max_cuts = int_at_least(max_cuts, "max_cuts", 0)
+    return c, r, max_cuts
 
 
 def _frozen(a, dtype=None):
@@ -291,13 +305,11 @@ class _LPTightener:
 
     def __init__(self, net, c, r, max_cuts):
         self.net, self.c, self.r, self.max_cuts = net, c, r, max_cuts
-        self.cuts = []  # unit vectors d with d . (x - c) <= r
+        self.cuts = []  # tangent planes (d, level): d . x <= level = d . c + r, |d| = 1
         self.n0 = net.input_dim
 
     def bounds(self, l, lowers, uppers, which):
         """LP bounds on the pre-activations ``which`` of hidden layer ``l`` (0-based; others: infinite)."""
-        from scipy.optimize import linprog
-
         net, c, r, n0 = self.net, self.c, self.r, self.n0
         widths = [W.shape[0] for W, _ in net.hidden[:l]]
         offsets = np.concatenate([[n0], n0 + np.cumsum(widths)]).astype(int)  # start of h^k
@@ -342,31 +354,30 @@ class _LPTightener:
             g = np.zeros(nv)
             g[src] = W[j]
             for sign in (1.0, -1.0):  # minimise sign * z_j
-                val = self._solve(sign * g, G_rows, q, E_rows, f, lo, hi, linprog)
+                val = self._solve(sign * g, G_rows, q, E_rows, f, lo, hi)
                 if sign > 0:
                     out_lo[j] = val + b[j]
                 else:
                     out_hi[j] = -val + b[j]
         return out_lo, out_hi
 
-    def _solve(self, g, G_rows, q, E_rows, f, lo, hi, linprog):
+    def _solve(self, g, G_rows, q, E_rows, f, lo, hi):
         n0, c, r = self.n0, self.c, self.r
         best = -np.inf
         for _ in range(self.max_cuts + 1):
             G = list(G_rows)
             qq = list(q)
-            for d in self.cuts:
+            for d, level in self.cuts:
                 row = np.zeros(g.size)
                 row[:n0] = d
                 G.append(row)
-                qq.append(r + d @ c)
+                qq.append(level)
             A_ub = np.array(G) if G else None
             b_ub = np.array(qq) if G else None
             A_eq = np.array(E_rows) if E_rows else None
             b_eq = np.array(f) if E_rows else None
-            res = linprog(g, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=list(zip(lo, hi)), method="highs")
-            if res.status != 0:
-                raise SolverError(f"local_arrangement_bound: the LP relaxation failed ({res.message})")
+            _, res = solve_lp(g, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=list(zip(lo, hi)),
+                              what="the LP relaxation of local_arrangement_bound")
             lam = np.maximum(-res.ineqlin.marginals, 0.0) if G else np.zeros(0)
             mu = res.eqlin.marginals if E_rows else np.zeros(0)
             s = g.copy()
@@ -380,7 +391,7 @@ class _LPTightener:
             dist = np.linalg.norm(x - c)
             if dist <= r * (1 + 1e-9):
                 break
-            self.cuts.append((x - c) / dist)
+            self.cuts.append(l2_tangent_cut(c, r, x))
         return best
 
 
@@ -411,15 +422,15 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
       :math:`h \in [\underline h, \overline h] = [\max(l, 0), \max(u, 0)]`,
       :math:`z' \in [W^+ \underline h + W^- \overline h + b,\
       W^+ \overline h + W^- \underline h + b]`;
-    - ``method="symbolic"`` (default): the interval bounds, intersected with linear
-      bounds in :math:`x`,
-      :math:`\underline a \cdot x + \underline a_0 \le z_j(x) \le \overline a \cdot x + \overline a_0`,
-      propagated through the ReLU by its linear relaxation (off: 0; on: the bounds
-      themselves; unstable: :math:`\alpha\,\underline z \le h \le \frac{u}{u - l}(\overline z - l)`
-      with :math:`\alpha \in \{0, 1\}`, valid since :math:`h \ge \alpha z` for
-      :math:`\alpha \in [0, 1]` and :math:`h \le u (z - l)/(u - l)` on :math:`[l, u]`), and
-      concretized exactly over the ball by Cauchy-Schwarz,
-      :math:`\min_B a \cdot x + a_0 = a \cdot x^* + a_0 - r\|a\|_2`;
+    - ``method="symbolic"`` (default): the interval bounds, intersected with the bounds
+      of back-substitution (:func:`polyregions.propagate.back_substitution`): every ReLU
+      of an earlier layer is replaced by its linear relaxation (off: 0; on: ``h = z``;
+      unstable: :math:`\alpha z \le h \le \frac{u}{u - l}(z - l)` with
+      :math:`\alpha \in \{0, 1\}`, valid since :math:`h \ge \alpha z` for
+      :math:`\alpha \in [0, 1]` and :math:`h \le u (z - l)/(u - l)` on :math:`[l, u]`),
+      the upper or lower line chosen by the sign of its coefficient, down to an affine
+      function :math:`a \cdot x + a_0` of the input, which is concretized exactly over the
+      ball by Cauchy-Schwarz, :math:`\max_B a \cdot x + a_0 = a \cdot x^* + a_0 + r\|a\|_2`;
     - ``method="lp"``: the symbolic bounds, then for every neuron still unstable from the
       second layer on, an LP over the triangle relaxation of the earlier layers and a
       polyhedral *outer* approximation of the ball (the box :math:`|x - x^*|_\infty \le r`
@@ -507,33 +518,26 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     >>> res.zhu.bound, res.bound
     (8, 7)
     """
-    c, r = _validate_local(net, center, radius)
-    if method not in _METHODS:
-        raise InvalidInputError(f"`method` must be one of {_METHODS}, got {method!r}")
-    if method == "lp":
-        max_cuts = int_at_least(max_cuts, "max_cuts", 0)
+    c, r, max_cuts = _validate_arrangement(net, center, radius, method, max_cuts)
     zhu = zhu_local(net, c, r)
     n0 = net.input_dim
     lp = _LPTightener(net, c, r, max_cuts) if method == "lp" else None
+    ball = Ball(c, r, p=2)
     lowers, uppers, unstables, ons = [], [], [], []
-    # linear bounds on the previous layer's outputs h: Hlo x + hlo <= h(x) <= Hup x + hup
-    Hlo, hlo = np.eye(n0), np.zeros(n0)
-    Hup, hup = np.eye(n0), np.zeros(n0)
+    relax = []  # the ReLU relaxation of every layer so far, for back-substitution
     box_lo, box_hi = None, None  # interval bounds on h: box_lo <= h(x) <= box_hi
     for l, (W, b) in enumerate(net.hidden):
         Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
         if l == 0:
-            Zlo_A, zlo_a, Zup_A, zup_a = W, b, W, b
             lo = _concretize(W, b, c, r, upper=False)
             up = _concretize(W, b, c, r, upper=True)
         else:
             lo = Wp @ box_lo + Wn @ box_hi + b
             up = Wp @ box_hi + Wn @ box_lo + b
             if method != "interval":
-                Zlo_A, zlo_a = Wp @ Hlo + Wn @ Hup, Wp @ hlo + Wn @ hup + b
-                Zup_A, zup_a = Wp @ Hup + Wn @ Hlo, Wp @ hup + Wn @ hlo + b
-                lo = np.maximum(lo, _concretize(Zlo_A, zlo_a, c, r, upper=False))
-                up = np.minimum(up, _concretize(Zup_A, zup_a, c, r, upper=True))
+                sym_lo, sym_up = back_substitution(net, ball, l, relax)
+                lo = np.maximum(lo, sym_lo)
+                up = np.minimum(up, sym_up)
         # Zhu's Lemma 1: |z_j(x) - A_j| <= delta_j on the ball
         A, delta = zhu.A[l], zhu.delta[l]
         lo = np.maximum(lo, A - delta)
@@ -554,25 +558,12 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
         uppers.append(_frozen(up))
         unstables.append(_frozen(unst.astype(np.int64)))
         ons.append(int(on.sum()))
-        # the ReLU's relaxation, for the next layer
+        # the ReLU's relaxation, for the next layer: off neurons output 0, on ones z itself
         box_lo = np.where(off, 0.0, np.maximum(lo, 0.0))
         box_hi = np.where(off, 0.0, np.maximum(up, 0.0))
         if method != "interval":
-            n = W.shape[0]
-            nHlo, nhlo = np.zeros((n, n0)), np.zeros(n)
-            nHup, nhup = np.zeros((n, n0)), np.zeros(n)
-            # on on the whole ball: h = z, bounded by z's own linear bounds; off: h = 0
-            nHlo[on], nhlo[on] = Zlo_A[on], zlo_a[on]
-            nHup[on], nhup[on] = Zup_A[on], zup_a[on]
-            # unstable: alpha z_lo <= h <= u (z_up - l) / (u - l), alpha = 1 if u >= -l else 0
-            if np.any(unst):
-                s = up[unst] / (up[unst] - lo[unst])
-                nHup[unst] = s[:, None] * Zup_A[unst]
-                nhup[unst] = s * (zup_a[unst] - lo[unst])
-                alpha = (up[unst] >= -lo[unst]).astype(float)
-                nHlo[unst] = alpha[:, None] * Zlo_A[unst]
-                nhlo[unst] = alpha * zlo_a[unst]
-            Hlo, hlo, Hup, hup = nHlo, nhlo, nHup, nhup
+            relax.append(relaxation(np.where(off, -1.0, np.where(on, np.maximum(lo, 0.0), lo)),
+                                    np.where(off, 0.0, up)))
     ks = tuple(int(u.sum()) for u in unstables)
     ons = tuple(ons)
     dims, factors = [], []

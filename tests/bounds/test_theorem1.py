@@ -13,7 +13,7 @@ For random filters and biases (a density, so generic), the tests check, shape by
 - every shape with count < R_N is explained: some set of normals has a rank below the
   size of its maximum matching into the input units (a matchable but dependent set).
   With two filters on a 3x3 input the full normal matrix is such a set (8 normals of
-  rank 7, the a * b = b * a identity of SPEC section 4); with three filters the full
+  rank 7: sum_ij b_ij (a at offset ij) = a * b = sum_ij a_ij (b at offset ij)); with three filters the full
   matrix has rank 9 = matching 9, and the deficit sits in the 8 normals of any two
   filters.
 
@@ -23,15 +23,20 @@ polyregions' helpers.
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+import os
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import polyregions as pr
-from polyregions.bounds import independent_subsets, whitney_count, xiong_one_layer
-from polyregions.tightness import normal_rank_deficit
+from polyregions.bounds import independent_subsets, normal_rank_deficit, whitney_count, xiong_one_layer
+from polyregions.families import parse_arch, seeded_network
+from polyregions.report import MARK_BEGIN, MARK_END, format_markdown
 
 # --------------------------------------------------------------------------- the grid
 # (input_shape without d0, kernel): 1-D inputs (h = 1) and a 2-D 3x3 input
@@ -148,7 +153,7 @@ def test_theorem1_against_exact_counts(input_shape, kernel, stride, d1):
         assert witness is not None
         rows = list(witness)
         assert np.linalg.matrix_rank(W[rows]) < _matching_size(rows, fields) == len(rows)
-        # the SPEC's identity: the normals of two filters at the 2x2 block of positions
+        # a * b = b * a: the normals of two filters at the 2x2 block of positions are dependent
         pair = [o * npos + p for o in (0, 1) for p in range(npos)]
         assert np.linalg.matrix_rank(W[pair]) < _matching_size(pair, fields)
         if d1 == 2:  # here the full normal matrix itself is deficient
@@ -213,3 +218,88 @@ def test_two_channel_4x4_with_three_filters_has_a_deficit():
     assert rd.R_N == xiong_one_layer(input_shape, filters=d1, kernel=kernel, stride=1) == 2**27
     assert rd.independent < rd.R_N
     assert len(rd.witness) == support
+
+
+# --------------------------------------------------------------------------- the published table
+_DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _published():
+    with open(_DOCS / "theorem1.json") as f:
+        return json.load(f)
+
+
+def _archs_of_the_documented_command():
+    """The 48 architectures of the command in docs/theorem1.md, its brace expansion written out."""
+    out = []
+    for h, w, k in ((1, 5, "1x2"), (1, 6, "1x3"), (3, 3, "2x2"), (4, 4, "2x2")):
+        for d0 in (1, 2):
+            for d1 in (1, 2, 3):
+                for s in (1, 2):
+                    out.append(f"conv:{d0}x{h}x{w}:{d1},{k},{s}")
+    return out
+
+
+def test_published_table_is_the_documented_grid_and_its_own_markdown():
+    rows = _published()
+    assert [r["arch"] for r in rows] == _archs_of_the_documented_command()
+    md = (_DOCS / "theorem1.md").read_text()
+    block = md[md.index(MARK_BEGIN) + len(MARK_BEGIN):md.index(MARK_END)].strip()
+    assert block == format_markdown(rows)  # the Markdown table is the JSON's, not a stale copy
+    with open(_DOCS / "theorem1.csv") as f:
+        table = [t for t in csv.DictReader(f) if t.get("seed", "all") == "all"]
+    assert [t["arch"] for t in table] == [r["arch"] for r in rows]
+    for t, r in zip(table, rows):
+        for key in ("exact_min", "exact_max", "xiong_one_layer", "independent"):
+            assert t[key] == ("" if r.get(key) is None else str(r[key]))
+        counts = [s["count"] for s in r["per_seed"] if s["count"] is not None]
+        assert (r["exact_min"], r["exact_max"]) == (min(counts), max(counts))
+
+
+_FULL = os.environ.get("POLYREGIONS_FULL") == "1"
+
+
+def _published_rows(small):
+    for r in _published():
+        if (r["xiong_one_layer"] <= 5_000) == small:
+            yield pytest.param(r, id=r["arch"], marks=() if small else (pytest.mark.slow,))
+
+
+def _check_published_row(r, brute_R):
+    arch = parse_arch(r["arch"])
+    (d1, kernel, stride), = arch.layers
+    d0, h, w = arch.input_shape
+    R = xiong_one_layer(arch.input_shape, filters=d1, kernel=kernel, stride=stride)
+    assert r["xiong_one_layer"] == R
+    n1, n2 = (h - kernel[0]) // stride + 1, (w - kernel[1]) // stride + 1
+    if (min(d1, d0 * kernel[0] * kernel[1]) + 1) ** (n1 * n2) <= 5_000:  # K small enough to try every t
+        assert R == brute_R(d0, h, w, d1, *kernel, stride)
+    for s in r["per_seed"]:
+        W, b = seeded_network(arch, s["seed"]).hidden[0]
+        # enumerating ~260,000 independent subsets takes 15 s a seed: only with POLYREGIONS_FULL=1
+        independent = independent_subsets(W) if R <= 5_000 or (R <= 300_000 and _FULL) else None
+        if s["complete"]:  # Whitney's formula: the exact count for these very parameters
+            assert s["count"] == whitney_count(W, b)
+        elif s["count"] is not None:  # a count that stopped early is a lower bound
+            assert s["count"] <= (independent if independent is not None else R)
+        rd = s["rank_deficit"]
+        assert rd["R_N"] == R and rd["normals"] == W.shape[0] and rd["rank"] == np.linalg.matrix_rank(W)
+        if independent is not None:
+            assert rd["independent"] == independent
+        if rd["reason"].startswith("none"):
+            assert rd["independent"] == R
+        else:  # a deficit: the witness is a matchable circuit
+            assert rd["independent"] is None or rd["independent"] < R
+            fields, npos = _check_lowering(W, arch.input_shape, kernel, stride, d1)
+            rows = [o * npos + i * n2 + j for o, (i, j) in rd["witness"]]
+            assert _matching_size(rows, fields) == len(rows) == np.linalg.matrix_rank(W[rows]) + 1
+
+
+@pytest.mark.parametrize("r", list(_published_rows(small=True)))
+def test_published_row_against_recomputation(r, brute_R):
+    _check_published_row(r, brute_R)
+
+
+@pytest.mark.parametrize("r", list(_published_rows(small=False)))
+def test_published_large_row_against_recomputation(r, brute_R):
+    _check_published_row(r, brute_R)

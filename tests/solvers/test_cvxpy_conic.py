@@ -15,12 +15,14 @@ import pytest
 import polyregions as pr
 
 cp = pytest.importorskip("cvxpy")
-from polyregions.solvers.base import Status, make_backend  # noqa: E402
+from polyregions.solvers.base import Status  # noqa: E402
+from polyregions.solvers.registry import make_backend  # noqa: E402
 from polyregions.solvers.cvxpy_conic import CvxpyBackend, _status_table  # noqa: E402
+from polyregions.solvers.registry import region_problem  # noqa: E402
 
 
 def test_capabilities():
-    lp = make_backend("cvxpy", pr.Ball([0.0, 0.0], 1.0).region_problem(1e-9))
+    lp = make_backend("cvxpy", region_problem(pr.Ball([0.0, 0.0], 1.0), 1e-9))
     assert isinstance(lp, CvxpyBackend)
     assert lp.name == "cvxpy"
     assert {"lp", "socp", "qp"} <= lp.capabilities
@@ -55,7 +57,7 @@ def test_status_table():
 
 
 def test_solver_failure_is_raised(monkeypatch):
-    lp = make_backend("cvxpy", pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(1e-9))
+    lp = make_backend("cvxpy", region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), 1e-9))
 
     def fail(self, *args, **kwargs):
         raise cp.error.SolverError("simulated failure")
@@ -66,7 +68,7 @@ def test_solver_failure_is_raised(monkeypatch):
 
 
 def test_inaccurate_answer_is_an_error_not_empty(monkeypatch):
-    lp = make_backend("cvxpy", pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(1e-9))
+    lp = make_backend("cvxpy", region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), 1e-9))
     calls = []
 
     def inaccurate(self, *args, **kwargs):

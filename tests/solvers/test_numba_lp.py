@@ -8,6 +8,7 @@ many centres, so the points themselves are not compared).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,6 +18,7 @@ import polyregions as pr
 from polyregions.solvers import make_backend
 from polyregions.solvers import numba_lp
 from polyregions.solvers.numba_lp import NumbaBackend
+from polyregions.solvers import region_problem
 
 EPS = 1e-7
 
@@ -53,7 +55,7 @@ DOMAINS = dict(domains(np.random.default_rng(7)))
 
 def rows_of(backend, domain):
     """The domain's rows and the backend's pushed rows, as (A, b)."""
-    p = domain.region_problem(EPS)
+    p = region_problem(domain, EPS)
     k = backend._level
     A = np.vstack([p.A, backend._R[backend._mD: backend._mD + k, : backend.n]])
     b = np.concatenate([p.b, backend._bv[backend._mD: backend._mD + k]])
@@ -80,7 +82,7 @@ def random_walk(domain, rng, steps, *, check=None):
     """Drive NumbaBackend and HighsBackend through the same random walk, shaped like the
     search: descend on rows that keep the node's witness inside (testing the node or not),
     test children (push a row that may cut the node or miss it, test, pop), and backtrack."""
-    p = domain.region_problem(EPS)
+    p = region_problem(domain, EPS)
     nb, hb = make_backend("numba", p), make_backend("highs", p)
     d = domain.dim
     scale = domain.diameter / 4
@@ -130,7 +132,7 @@ def test_random_walks_agree_with_highs(name, seed):
 def test_sibling_tests_as_in_the_search(rng):
     """Deep nodes with many sibling children (push, test, pop): each agrees with HiGHS."""
     domain = DOMAINS["box-4"]
-    p = domain.region_problem(EPS)
+    p = region_problem(domain, EPS)
     nb, hb = make_backend("numba", p), make_backend("highs", p)
     x = domain.center_point()
     for level in range(25):
@@ -152,7 +154,7 @@ def test_sibling_tests_as_in_the_search(rng):
 
 def test_push_pop_restores_the_state(rng):
     domain = DOMAINS["box-8"]
-    nb = make_backend("numba", domain.region_problem(EPS))
+    nb = make_backend("numba", region_problem(domain, EPS))
     rows = [(unit(rng.normal(size=8)), float(rng.uniform(0.1, 0.5))) for _ in range(10)]
     answers = [nb.test()]
     for a, b in rows:
@@ -177,7 +179,7 @@ def test_push_pop_restores_the_state(rng):
 def test_the_stack_grows(rng):
     """More rows than the initial capacity (the arrays double)."""
     domain = DOMAINS["box-2"]
-    p = domain.region_problem(EPS)
+    p = region_problem(domain, EPS)
     nb, hb = make_backend("numba", p), make_backend("highs", p)
     n = 3 * numba_lp.INITIAL_LEVELS
     x = domain.center_point()
@@ -239,7 +241,7 @@ def test_a_fallback_failure_is_an_error_not_empty(monkeypatch):
 
     monkeypatch.setattr(numba_lp, "MAX_PIVOTS", 0)
     monkeypatch.setattr(HighsBackend, "test", broken)
-    nb = make_backend("numba", pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(EPS))
+    nb = make_backend("numba", region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS))
     nb.push(unit([1.0, 1.0]), 0.0)
     with pytest.raises(pr.SolverError):
         nb.test()
@@ -248,7 +250,7 @@ def test_a_fallback_failure_is_an_error_not_empty(monkeypatch):
 @pytest.mark.parametrize("width, reason", [(2 * EPS, "near"), (2 * EPS * (1 + 1e-9), "near"), (0.0, "near")])
 def test_decisions_near_a_threshold_go_to_highs(width, reason):
     """The strip 0 <= x1 <= width: Chebyshev radius width/2, at eps (or 0)."""
-    p = pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(EPS)
+    p = region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS)
     nb, hb = make_backend("numba", p), make_backend("highs", p)
     for be in (nb, hb):
         be.push(unit([1.0, 0.0]), width)
@@ -260,7 +262,7 @@ def test_decisions_near_a_threshold_go_to_highs(width, reason):
 
 
 def test_clear_decisions_stay_compiled():
-    p = pr.Box([-1.0, -1.0], [1.0, 1.0]).region_problem(EPS)
+    p = region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS)
     nb = make_backend("numba", p)
     nb.push(unit([1.0, 0.0]), 1e-6)  # radius 5e-7 > eps: kept, not near
     nb.push(unit([-1.0, 0.0]), 0.0)
@@ -277,9 +279,8 @@ def test_clear_decisions_stay_compiled():
 def test_artificial_rows_in_use_go_to_highs(monkeypatch):
     """Artificial box rows that cut the domain (forced here) must never decide a test."""
     tight = lambda A, b: (np.full(A.shape[1], -0.2), np.full(A.shape[1], 0.2))  # noqa: E731
-    monkeypatch.setattr(numba_lp, "_bounding_box", tight)
     domain = pr.Polytope([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], [1.0, 0.0, 0.0])
-    p = domain.region_problem(EPS)
+    p = dataclasses.replace(region_problem(domain, EPS), box=tight(domain.A, domain.b))
     orig_init = NumbaBackend.__init__
 
     def shrink(self, problem):
@@ -307,14 +308,14 @@ def test_artificial_rows_in_use_go_to_highs(monkeypatch):
 ])
 def test_refuses_other_domains(domain, what, random_dense_net, rng):
     with pytest.raises(pr.InvalidInputError, match=f"`backend` 'numba'.*{what}"):
-        make_backend("numba", domain.region_problem(EPS))
+        make_backend("numba", region_problem(domain, EPS))
     net = random_dense_net(rng, domain.dim, [3])
     with pytest.raises(pr.InvalidInputError, match="`backend`"):
         pr.count_regions(net, domain, eps=EPS, backend="numba")
 
 
 def test_interface():
-    nb = make_backend("numba", pr.Box([0.0], [1.0]).region_problem(EPS))
+    nb = make_backend("numba", region_problem(pr.Box([0.0], [1.0]), EPS))
     assert isinstance(nb, NumbaBackend)
     assert nb.name == "numba" and nb.capabilities == frozenset({"lp"})
     assert nb.lp_solves == 0
@@ -352,7 +353,7 @@ def test_enumerated_regions_equal_highs(rng, random_dense_net):
 def test_a_failed_root_solve_restarts_from_the_first_basis(monkeypatch):
     """The root of a polytope needs pivots: with none allowed it falls back, and the root's
     state is rebuilt, so later compiled tests are right."""
-    p = DOMAINS["polytope-4"].region_problem(EPS)
+    p = region_problem(DOMAINS["polytope-4"], EPS)
     nb, hb = make_backend("numba", p), make_backend("highs", p)
     monkeypatch.setattr(numba_lp, "MAX_PIVOTS", 0)
     assert_same(nb.test(), hb.test())

@@ -90,8 +90,8 @@ def test_status_table_and_an_infeasible_model():
     x = m.add_col(0.0, 1.0, "x", integer=True)
     m.add_row([x], [1.0], 2.0, math.inf, "too_big")  # x >= 2 with x <= 1
     for solver in ("cbc", "highs"):
-        status, xs, _ = PulpDriver(m, solver=solver).minimize({x: 1.0})
-        assert status is Status.INFEASIBLE and xs is None
+        sol = PulpDriver(m, solver=solver).minimize({x: 1.0})
+        assert sol.status is Status.INFEASIBLE and sol.x is None
 
 
 def test_build_problem_and_solver_names():

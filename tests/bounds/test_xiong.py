@@ -1,59 +1,15 @@
-"""Xiong et al. (2020) for convolutional networks, against brute force, hand values and exact oracles."""
+"""Theorem 1 of Xiong et al. (2020), against brute force (tests/bounds/conftest.py), hand values and exact oracles."""
 
-import itertools
-from math import comb, prod
+from math import comb
 
 import numpy as np
 import pytest
 
-from polyregions.bounds.conv import (
-    receptive_fields,
-    xiong_deep_lower,
-    xiong_deep_upper,
-    xiong_K,
-    xiong_one_layer,
-)
+from polyregions.bounds.xiong import receptive_fields, xiong_K, xiong_one_layer
 from polyregions.bounds.dense import zaslavsky
 from polyregions.bounds.generic import independent_subsets, whitney_count
 
 # ---------------------------------------------------------------- independent references
-
-
-def _fields(d0, h, w, f1, f2, s):
-    """Receptive fields written out from the definition (flat index c*h*w + r*w + col)."""
-    out = []
-    for i in range((h - f1) // s + 1):
-        for j in range((w - f2) // s + 1):
-            out.append(
-                {
-                    c * h * w + r * w + col
-                    for c in range(d0)
-                    for r in range(i * s, i * s + f1)
-                    for col in range(j * s, j * s + f2)
-                }
-            )
-    return out
-
-
-def _brute_K(fields, tmax=None):
-    """All t with 0 <= t_p <= min(|S_p|, tmax) meeting sum_J t <= |union_J S| for every J."""
-    n = len(fields)
-    unions = []
-    for mask in range(1, 1 << n):
-        members = [p for p in range(n) if mask >> p & 1]
-        unions.append((members, len(set().union(*(fields[p] for p in members)))))
-    top = [len(f) if tmax is None else min(len(f), tmax) for f in fields]
-    return [
-        t
-        for t in itertools.product(*(range(m + 1) for m in top))
-        if all(sum(t[p] for p in members) <= size for members, size in unions)
-    ]
-
-
-def _brute_R(d0, h, w, d1, f1, f2, s):
-    # Terms with some t_p > d1 vanish (C(d1, t_p) = 0), so t_p <= d1 suffices.
-    K = _brute_K(_fields(d0, h, w, f1, f2, s), tmax=d1)
-    return sum(prod(comb(d1, x) for x in t) for t in K)
 
 
 # (d0, h, w, f1, f2, s): 1-D and 2-D, stride 1 and 2, overlapping and not.
@@ -83,16 +39,16 @@ SHAPES = [
 class TestTheorem1AgainstBruteForce:
     @pytest.mark.parametrize("d1", [1, 2, 3])
     @pytest.mark.parametrize("d0, h, w, f1, f2, s", SHAPES)
-    def test_xiong_one_layer(self, d0, h, w, f1, f2, s, d1):
+    def test_xiong_one_layer(self, d0, h, w, f1, f2, s, d1, brute_R):
         got = xiong_one_layer((d0, h, w), filters=d1, kernel=(f1, f2), stride=s)
-        assert got == _brute_R(d0, h, w, d1, f1, f2, s)
+        assert got == brute_R(d0, h, w, d1, f1, f2, s)
 
     @pytest.mark.parametrize(
         "d0, h, w, f1, f2, s",
-        [c for c in SHAPES if len(_fields(*c)) <= 4 and c[0] * c[3] * c[4] <= 4],
+        [c for c in SHAPES if ((c[1] - c[3]) // c[5] + 1) * ((c[2] - c[4]) // c[5] + 1) <= 4 and c[0] * c[3] * c[4] <= 4],
     )
-    def test_xiong_K(self, d0, h, w, f1, f2, s):
-        assert list(xiong_K((d0, h, w), (f1, f2), s)) == _brute_K(_fields(d0, h, w, f1, f2, s))
+    def test_xiong_K(self, d0, h, w, f1, f2, s, brute_K, fields_by_definition):
+        assert list(xiong_K((d0, h, w), (f1, f2), s)) == brute_K(fields_by_definition(d0, h, w, f1, f2, s))
 
 
 class TestTheorem1HandValues:
@@ -145,10 +101,10 @@ class TestTheorem1HandValues:
         small, big = (xiong_one_layer((1, 3, 3), filters=d, kernel=2) for d in (200, 400))
         assert 2**9 * 0.5 < big / small < 2**9 * 1.5
 
-    def test_transposed_shape_same_count(self):
+    def test_transposed_shape_same_count(self, brute_R):
         a = xiong_one_layer((1, 3, 5), filters=3, kernel=(2, 3))
         b = xiong_one_layer((1, 5, 3), filters=3, kernel=(3, 2))
-        assert a == b == _brute_R(1, 3, 5, 3, 2, 3, 1)
+        assert a == b == brute_R(1, 3, 5, 3, 2, 3, 1)
 
 
 # ---------------------------------------------------------------- against the exact one-layer oracle
@@ -217,63 +173,6 @@ class TestTheorem1AgainstExactCounts:
         assert count == independent_subsets(W)
 
 
-# ---------------------------------------------------------------- Theorem 2
-
-
-class TestTheorem2:
-    @pytest.mark.parametrize(
-        "shape, layer",
-        [((1, 1, 4), (2, (1, 2), 1)), ((1, 3, 3), (3, (2, 2), 1)), ((2, 4, 5), (2, (2, 3), 2))],
-    )
-    def test_one_layer_is_theorem_1(self, shape, layer):
-        d, f, s = layer
-        R = xiong_one_layer(shape, d, f, s)
-        assert xiong_deep_lower(shape, [layer]) == R
-        assert xiong_deep_upper(shape, [layer]) == R
-
-    def test_two_layers_by_hand(self):
-        # Input length 4, two layers of 2 filters with kernel (1, 2), stride 1:
-        # grids 4 -> 3 -> 2.
-        # Lower: N' is the second layer on a length-3 input with d0 = 1 channel:
-        #   R_N' = 15 (test above), times floor(2/1)^(1*3*1) = 8: 120.
-        # Upper: R_N'' = 55 (first layer, test above); the second layer has
-        #   1*2*2 = 4 neurons in input dimension 4: sum_{i<=4} C(4, i) = 16: 880.
-        layers = [(2, (1, 2), 1), (2, (1, 2), 1)]
-        assert xiong_deep_lower((1, 1, 4), layers) == 15 * 8 == 120
-        assert xiong_deep_upper((1, 1, 4), layers) == 55 * 16 == 880
-
-    def test_three_layers_against_formula(self):
-        # Input (1, 3, 4); layers (2 filters, 2x2), (3 filters, 2x2), (2 filters, 1x2),
-        # stride 1: grids 3x4 -> 2x3 -> 1x2 -> 1x1.
-        layers = [(2, (2, 2), 1), (3, (2, 2), 1), (2, (1, 2), 1)]
-        # Lower: N' = last layer on a 1x2 input with d0 = 1 channel (fully connected,
-        # zaslavsky(2, 2) = 4), times floor(2/1)^(2*3*1) * floor(3/1)^(1*2*1).
-        lower = _brute_R(1, 1, 2, 2, 1, 2, 1) * 2**6 * 3**2
-        assert lower == 4 * 64 * 9
-        # Upper: first layer alone, times, for layers 2 and 3 (1*2*3 = 6 and 1*1*2 = 2
-        # neurons, input dimension 3*4*1 = 12): sum_{i<=12} C(6, i) = 64, C(2, i): 4.
-        upper = _brute_R(1, 3, 4, 2, 2, 2, 1) * 64 * 4
-        assert xiong_deep_lower((1, 3, 4), layers) == lower
-        assert xiong_deep_upper((1, 3, 4), layers) == upper
-
-    def test_lower_needs_d_at_least_d0(self):
-        with pytest.raises(ValueError, match="`layers`"):
-            xiong_deep_lower((2, 3, 3), [(1, (2, 2), 1)])
-        # The upper bound does not need it.
-        assert xiong_deep_upper((2, 3, 3), [(1, (2, 2), 1)]) == xiong_one_layer((2, 3, 3), 1, 2)
-
-    def test_empty_layer_refused(self):
-        with pytest.raises(ValueError, match="`layers`.*empty"):
-            xiong_deep_upper((1, 3, 3), [(2, (2, 2), 1), (2, (3, 3), 1)])
-        with pytest.raises(ValueError, match="`layers`.*empty"):
-            xiong_deep_lower((1, 3, 3), [(2, (2, 2), 2), (2, (2, 2), 1)])
-
-    @pytest.mark.parametrize("layers", [[], [(2, 2)], [(0, (2, 2), 1)], [(2, (2, 2), 0)], "abc", None])
-    def test_bad_layers(self, layers):
-        with pytest.raises(ValueError, match="`layers` must be"):
-            xiong_deep_upper((1, 4, 4), layers)
-
-
 # ---------------------------------------------------------------- receptive fields and validation
 
 
@@ -291,8 +190,8 @@ def test_receptive_fields_by_hand():
 
 
 @pytest.mark.parametrize("d0, h, w, f1, f2, s", SHAPES)
-def test_receptive_fields_match_definition(d0, h, w, f1, f2, s):
-    assert list(receptive_fields((d0, h, w), (f1, f2), s).values()) == _fields(d0, h, w, f1, f2, s)
+def test_receptive_fields_match_definition(d0, h, w, f1, f2, s, fields_by_definition):
+    assert list(receptive_fields((d0, h, w), (f1, f2), s).values()) == fields_by_definition(d0, h, w, f1, f2, s)
 
 
 class TestValidation:

@@ -1,4 +1,4 @@
-r"""Closed forms for convolutional ReLU networks, Xiong et al. (ICML 2020).
+r"""Theorem 1 of Xiong et al. (ICML 2020): the regions of a one-layer convolutional ReLU network.
 
 Shapes are channels first, as in PyTorch: an input of shape
 ``(d0, h, w)``, ``d1`` filters of shape ``(d0, f1, f2)``, stride ``s``, no
@@ -21,7 +21,7 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from itertools import product
-from math import comb, prod
+from math import comb
 
 from .._validate import int_at_least, positive_ints
 from ..errors import InvalidInputError, UnsupportedError
@@ -30,21 +30,19 @@ __all__ = [
     "receptive_fields",
     "xiong_one_layer",
     "xiong_K",
-    "xiong_deep_lower",
-    "xiong_deep_upper",
 ]
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _validate_input_shape(input_shape):
+def validate_input_shape(input_shape):
     """Return ``(d0, h, w)`` as positive Python ints."""
     return positive_ints(input_shape, "input_shape",
                          "a triple (d0, h, w) of positive integers (channels first)", length=3)
 
 
-def _validate_pair(value, name):
+def validate_pair(value, name):
     """Return ``value`` (an int or a pair of ints) as a pair of positive ints."""
     return positive_ints(value, name, "a positive integer or a pair of positive integers",
                          length=2, scalar=True)
@@ -70,8 +68,8 @@ def _validate_padding(padding):
 
 def _validate_conv(input_shape, kernel, stride):
     """Validate a one-layer geometry; return ``(d0, h, w), (f1, f2), s``."""
-    d0, h, w = _validate_input_shape(input_shape)
-    f1, f2 = _validate_pair(kernel, "kernel")
+    d0, h, w = validate_input_shape(input_shape)
+    f1, f2 = validate_pair(kernel, "kernel")
     s = int_at_least(stride, "stride", 1)
     if f1 > h or f2 > w:
         raise InvalidInputError(
@@ -569,163 +567,3 @@ def _walk_K(kinds):
             prefix.pop()
 
     return rec(0, frozenset({()}))
-
-
-# --------------------------------------------------------------------------- Theorem 2
-
-
-def _validate_layers(layers):
-    """Return the layers as a list of ``(d, (f1, f2), s)`` with positive ints."""
-    message = "`layers` must be a non-empty sequence of (filters, (f1, f2), stride) triples"
-    if isinstance(layers, (str, bytes)):
-        raise InvalidInputError(f"{message}, got {layers!r}")
-    try:
-        items = list(layers)
-    except TypeError:
-        raise InvalidInputError(f"{message}, got {layers!r}") from None
-    if not items:
-        raise InvalidInputError(f"{message}, got {layers!r}")
-    out = []
-    for item in items:
-        try:
-            d, f, s = item
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{message}, got {item!r}") from None
-        try:
-            d = int_at_least(d, "layers", 1)
-            f = _validate_pair(f, "layers")
-            s = int_at_least(s, "layers", 1)
-        except InvalidInputError:
-            raise InvalidInputError(f"{message} of positive integers, got {item!r}") from None
-        out.append((d, f, s))
-    return out
-
-
-def _grid_sizes(h, w, layers):
-    """Spatial sizes ``[(n_0^(1), n_0^(2)), ..., (n_L^(1), n_L^(2))]``; refuse an empty layer."""
-    sizes = [(h, w)]
-    for l, (_, (f1, f2), s) in enumerate(layers, start=1):
-        a, b = sizes[-1]
-        if f1 > a or f2 > b:
-            raise InvalidInputError(
-                f"`layers`: layer {l} has a {f1}x{f2} kernel on a {a}x{b} input, "
-                "so its output is empty"
-            )
-        sizes.append((_out(a, f1, s), _out(b, f2, s)))
-    return sizes
-
-
-def xiong_deep_lower(input_shape, layers):
-    r"""Lower bound on the maximal number of regions of an L-layer ReLU CNN, Xiong et al. (2020), Theorem 2 (i).
-
-    With layers :math:`(d_l, (f_l^{(1)}, f_l^{(2)}), s_l)`, no padding,
-    grids :math:`n_l^{(i)} = \lfloor (n_{l-1}^{(i)} - f_l^{(i)})/s_l \rfloor + 1`
-    and :math:`d_l \ge d_0` for every :math:`l`:
-
-    .. math::
-
-        R_N \ge R_{N'} \prod_{l=1}^{L-1}
-        \Bigl\lfloor \frac{d_l}{d_0} \Bigr\rfloor^{n_l^{(1)} n_l^{(2)} d_0},
-
-    where :math:`N'` is the one-layer CNN on an input of shape
-    :math:`(d_0, n_{L-1}^{(1)}, n_{L-1}^{(2)})` with the last layer's
-    :math:`d_L` filters (of depth :math:`d_0`), kernel and stride, and
-    :math:`R_{N'}` is :func:`xiong_one_layer`. For one layer it is
-    :func:`xiong_one_layer`. Where :math:`R_{N'}` exceeds the true maximum
-    of :math:`N'` (weight-sharing rank deficits, see
-    :func:`xiong_one_layer`) this bound inherits the gap.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        ``(d0, h, w)``, channels first.
-    layers : sequence of (int, tuple of int, int)
-        ``[(d_1, (f1, f2), s_1), ..., (d_L, (f1, f2), s_L)]``.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    InvalidInputError
-        If a shape is malformed or some layer's output is empty.
-    UnsupportedError
-        If some :math:`d_l < d_0`: the bound needs :math:`d_l \ge d_0`.
-
-    Examples
-    --------
-    Two layers on a 1-D input of length 3 (kernel 1, so each layer keeps 3
-    positions): :math:`R_{N'} = (1 + 2)^3` and the product is
-    :math:`\lfloor 2/1 \rfloor^{3}`:
-
-    >>> xiong_deep_lower((1, 1, 3), [(2, (1, 1), 1), (2, (1, 1), 1)])
-    216
-    """
-    d0, h, w = _validate_input_shape(input_shape)
-    layers = _validate_layers(layers)
-    if any(d < d0 for d, _, _ in layers):
-        raise UnsupportedError(
-            f"`layers`: the lower bound of Xiong et al. (2020), Theorem 2, needs "
-            f"d_l >= d0 = {d0} filters in every layer, got {[d for d, _, _ in layers]}"
-        )
-    sizes = _grid_sizes(h, w, layers)
-    dL, fL, sL = layers[-1]
-    head = xiong_one_layer((d0, *sizes[-2]), filters=dL, kernel=fL, stride=sL)
-    factor = prod((d // d0) ** (a * b * d0) for (d, _, _), (a, b) in zip(layers[:-1], sizes[1:-1]))
-    return head * factor
-
-
-def xiong_deep_upper(input_shape, layers):
-    r"""Upper bound on the number of regions of an L-layer ReLU CNN, Xiong et al. (2020), Theorem 2 (ii).
-
-    With the notation of :func:`xiong_deep_lower`,
-
-    .. math::
-
-        R_N \le R_{N''} \prod_{l=2}^{L}
-        \sum_{i=0}^{n_0^{(1)} n_0^{(2)} d_0} \binom{n_l^{(1)} n_l^{(2)} d_l}{i},
-
-    where :math:`N''` is the first layer alone (:func:`xiong_one_layer`).
-    Each later layer has :math:`n_l^{(1)} n_l^{(2)} d_l` neurons, which
-    split each region of the layers before it, a subset of the input space
-    of dimension :math:`n_0^{(1)} n_0^{(2)} d_0`, into at most the stated
-    number of pieces. The argument does not use :math:`d_l \ge d_0`, so it
-    is not required here. For one layer it is :func:`xiong_one_layer`.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        ``(d0, h, w)``, channels first.
-    layers : sequence of (int, tuple of int, int)
-        ``[(d_1, (f1, f2), s_1), ..., (d_L, (f1, f2), s_L)]``.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    InvalidInputError
-        If a shape is malformed or some layer's output is empty.
-
-    Examples
-    --------
-    A 1x1 kernel then a layer of 1 filter on a 1-D input of length 2:
-    :math:`R_{N''} = (1 + 1)^2` and the second layer (2 neurons in
-    dimension 2) gives :math:`\binom{2}{0} + \binom{2}{1} + \binom{2}{2} = 4`:
-
-    >>> xiong_deep_upper((1, 1, 2), [(1, (1, 1), 1), (1, (1, 1), 1)])
-    16
-    """
-    d0, h, w = _validate_input_shape(input_shape)
-    layers = _validate_layers(layers)
-    sizes = _grid_sizes(h, w, layers)
-    d1, f1, s1 = layers[0]
-    head = xiong_one_layer((d0, h, w), filters=d1, kernel=f1, stride=s1)
-    dim = h * w * d0
-    factor = 1
-    for (d, _, _), (a, b) in zip(layers[1:], sizes[2:]):
-        n = a * b * d
-        factor *= sum(comb(n, i) for i in range(min(n, dim) + 1))
-    return head * factor

@@ -1,0 +1,341 @@
+"""Compiled kernels for convex polygons in the plane: splitting by lines, areas, inradii.
+
+A cell is a convex polygon with its vertices counter-clockwise in orthonormal slice
+coordinates ``y``. Vertex ``i`` carries the line of the edge from it to vertex ``i + 1``,
+``a . y <= beta`` with a unit outward normal ``a`` (stored as ``(a_0, a_1, beta)``), and a
+label: ``-1 - k`` for the ``k``-th edge of the domain, else the global index of the neuron
+whose zero set the edge lies on.
+
+:func:`split_cells` refines cells by the neurons of one layer. For cell ``k`` and neuron
+``j`` the pre-activation is affine on the cell, ``z = A[k, 0, j] y_0 + A[k, 1, j] y_1 + A[k, 2, j]``
+(the maps of a batch of cells in one array, coefficient-major), and it is
+evaluated afresh at every vertex (nothing is interpolated but the position of a new
+vertex). The vertex is *on the zero set* when ``|z| <= ZERO_RTOL * s`` with
+``s = S[k, 0, j] |y_0| + S[k, 1, j] |y_1| + S[k, 2, j]`` the size of the terms summed (``S``
+is the same map computed with absolute values, in float32: a bound on the rounding error
+needs one digit). Then:
+
+* no vertex with ``z > tol``: the neuron is off on the cell (this covers a neuron
+  identically zero on the cell, a line through a vertex and a line along an edge);
+* no vertex with ``z < -tol``: the neuron is on;
+* otherwise the cell is cut in two; vertices on the zero set go to both children, and the
+  cut crosses each edge whose ends have strictly opposite signs at
+  ``v_i + z_i / (z_i - z_{i+1}) (v_{i+1} - v_i)`` (the same float in both children).
+
+So a vertex within about ``ZERO_RTOL`` times its coordinates' size of a line counts as on
+it: this, not ``eps``, is the resolution of the degenerate cases (``eps`` far below
+``1e-11`` times the domain's size is not meaningful here). A short-cut decides first from
+a disc around the cell when every vertex would get the same sign.
+
+A child is kept when it contains a disc of radius ``eps`` (its inradius, the Chebyshev
+radius, exceeds ``eps``). With area ``F`` and perimeter ``P`` of a convex polygon,
+``F / P <= r <= 2 F / P`` (its inner parallel set at distance ``t < F / P`` keeps a
+positive area; the triangles from the incentre to the edges cover it). Only when these
+bounds straddle ``[eps / near, near eps]`` is ``r`` computed (:func:`inradius`); the
+decision is reported as near ``eps`` when ``r`` lies in that interval. A dropped child
+holds no counted region: its descendants are subsets of it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
+
+#: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
+#: short-cut in :func:`split_cells` must never decide what the vertex test would not).
+DISC_SLACK = 1e-9
+#: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
+#: terms summed to compute it (module docstring).
+ZERO_RTOL = 1e-12
+
+
+@njit(cache=True)
+def _area_perimeter(v, s, m):
+    """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy)."""
+    area = 0.0
+    per = 0.0
+    ox, oy = v[s, 0], v[s, 1]
+    for i in range(m):
+        i1 = s + (i + 1) % m
+        x0, y0 = v[s + i, 0] - ox, v[s + i, 1] - oy
+        x1, y1 = v[i1, 0] - ox, v[i1, 1] - oy
+        area += x0 * y1 - x1 * y0
+        per += math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2)
+    return 0.5 * area, per
+
+
+@njit(cache=True)
+def inradius(lines, verts, s, m):
+    """``(r, y0, y1)``: a disc of radius ``r`` centred at ``(y0, y1)`` inside the polygon
+    ``verts[s:s + m]`` whose edge lines are ``lines[s:s + m]``: the largest one, found among
+    the vertices of ``max t s.t. a_i . y + t <= beta_i`` (every triple of lines; the optimum
+    of this bounded LP sits at one) and the vertices' mean. Each candidate is judged by its
+    own distance to the nearest line, recomputed, so ``r`` is always honest for the centre
+    returned, even where a triple is ill-conditioned (nearly parallel lines). Solved in
+    coordinates centred on the vertices' mean (offsets of the polygon's size)."""
+    ox = 0.0
+    oy = 0.0
+    for i in range(m):
+        ox += verts[s + i, 0] / m
+        oy += verts[s + i, 1] / m
+    beta = np.empty(m)
+    best_r = np.inf
+    for i in range(m):
+        beta[i] = lines[s + i, 2] - lines[s + i, 0] * ox - lines[s + i, 1] * oy
+        best_r = min(best_r, beta[i])  # the mean itself
+    by0 = 0.0
+    by1 = 0.0
+    for i in range(m):
+        a0, a1, b0 = lines[s + i, 0], lines[s + i, 1], beta[i]
+        for j in range(i + 1, m):
+            c0, c1, b1 = lines[s + j, 0], lines[s + j, 1], beta[j]
+            for k in range(j + 1, m):
+                d0, d1, b2 = lines[s + k, 0], lines[s + k, 1], beta[k]
+                # [a0 a1 1; c0 c1 1; d0 d1 1] [y0 y1 t]^T = [b0 b1 b2]^T by Cramer's rule
+                det = a0 * (c1 - d1) - a1 * (c0 - d0) + (c0 * d1 - c1 * d0)
+                if det == 0.0:
+                    continue
+                t = (a0 * (c1 * b2 - b1 * d1) - a1 * (c0 * b2 - b1 * d0) + b0 * (c0 * d1 - c1 * d0)) / det
+                if not t > best_r:
+                    continue
+                y0 = (b0 * (c1 - d1) - a1 * (b1 - b2) + (b1 * d1 - c1 * b2)) / det
+                y1 = (a0 * (b1 - b2) - b0 * (c0 - d0) + (c0 * b2 - b1 * d0)) / det
+                r = np.inf
+                for q in range(m):
+                    r = min(r, beta[q] - lines[s + q, 0] * y0 - lines[s + q, 1] * y1)
+                    if r <= best_r:
+                        break
+                if r > best_r:
+                    best_r, by0, by1 = r, y0, y1
+    return best_r, by0 + ox, by1 + oy
+
+
+@njit(cache=True)
+def inradii(start, lines, verts):
+    """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 2)."""
+    K = start.size - 1
+    r = np.empty(K)
+    centre = np.empty((K, 2))
+    for k in range(K):
+        r[k], centre[k, 0], centre[k, 1] = inradius(lines, verts, start[k], start[k + 1] - start[k])
+    return r, centre
+
+
+@njit(cache=True)
+def areas(start, verts):
+    """Area of every cell."""
+    K = start.size - 1
+    out = np.empty(K)
+    for k in range(K):
+        out[k] = _area_perimeter(verts, start[k], start[k + 1] - start[k])[0]
+    return out
+
+
+@njit(cache=True)
+def _keep(v, lines, s, m, eps, near, stats):
+    """Whether the child ``[s, s + m)`` holds a disc of radius ``eps`` (module docstring)."""
+    if m < 3:
+        return False
+    area, per = _area_perimeter(v, s, m)
+    if area <= 0.0 or per <= 0.0:
+        return False
+    lb = area / per
+    if lb > near * eps:
+        return True
+    if 2.0 * lb < eps / near:
+        return False
+    r = inradius(lines, v, s, m)[0]
+    stats[1] += 1
+    if eps / near <= r <= near * eps:
+        stats[0] += 1
+    return r > eps
+
+
+@njit(cache=True)
+def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
+    """Write the part of polygon ``[ps, ps + pm)`` where ``side * z >= 0`` at ``d``; its length."""
+    out = d
+    for i in range(pm):
+        i1 = (i + 1) % pm
+        si = sg[i] * side
+        sn = sg[i1] * side
+        if si >= 0:
+            v[out, 0], v[out, 1] = v[ps + i, 0], v[ps + i, 1]
+            if sn < 0 and si == 0:
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
+            else:
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
+            out += 1
+            if si > 0 and sn < 0:
+                t = z[i] / (z[i] - z[i1])
+                v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
+                v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+                ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
+                out += 1
+        elif sn > 0:
+            # the edge enters the kept side: the same crossing as the other child computes
+            t = z[i] / (z[i] - z[i1])
+            v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
+            v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+            ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
+            out += 1
+    return out - d
+
+
+@njit(cache=True)
+def _disc(v, s, m):
+    """A disc holding the polygon: the vertices' mean and the largest distance to a vertex."""
+    cx = 0.0
+    cy = 0.0
+    for i in range(m):
+        cx += v[s + i, 0] / m
+        cy += v[s + i, 1] / m
+    reach = 0.0
+    for i in range(m):
+        reach = max(reach, math.sqrt((v[s + i, 0] - cx) ** 2 + (v[s + i, 1] - cy) ** 2))
+    return cx, cy, reach
+
+
+@njit(cache=True)
+def _grow(a, need):
+    """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
+    cap = a.shape[0]
+    if need <= cap:
+        return a
+    while cap < need:
+        cap *= 2
+    b = np.empty((cap,) + a.shape[1:], a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
+    """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
+
+    Returns ``(start', verts', lines', labels', parent, bits, stats)``: the kept cells (a
+    CSR layout of their vertices), the input cell each came from, the layer's pattern bits
+    (``uint8``, ``(K', n)``), and ``stats = [near-eps decisions, exact inradii, cells]``.
+    """
+    K = start.size - 1
+    n = A.shape[2]
+    o_start = np.zeros(2 * K + 17, np.int64)
+    o_verts = np.empty((2 * verts.shape[0] + 64, 2))
+    o_lines = np.empty((2 * verts.shape[0] + 64, 3))
+    o_labels = np.empty(2 * verts.shape[0] + 64, np.int64)
+    o_parent = np.empty(2 * K + 16, np.int64)
+    o_bits = np.empty((2 * K + 16, n), np.uint8)
+    nc = 0
+    nv = 0
+    sv = np.empty((256, 2))
+    sl = np.empty((256, 3))
+    slab = np.empty(256, np.int64)
+    e_info = np.empty((64, 4), np.int64)  # start, count, neuron, bit
+    bits = np.zeros(n, np.uint8)
+    z = np.empty(64)
+    sg = np.empty(64, np.int64)
+    stats = np.zeros(3, np.int64)
+    for k in range(K):
+        m0 = start[k + 1] - start[k]
+        sv = _grow(sv, m0)
+        sl = _grow(sl, m0)
+        slab = _grow(slab, m0)
+        for i in range(m0):
+            sv[i, 0], sv[i, 1] = verts[start[k] + i, 0], verts[start[k] + i, 1]
+            sl[i, 0], sl[i, 1], sl[i, 2] = lines[start[k] + i, 0], lines[start[k] + i, 1], lines[start[k] + i, 2]
+            slab[i] = labels[start[k] + i]
+        ne = 1
+        e_info[0, 0], e_info[0, 1], e_info[0, 2], e_info[0, 3] = 0, m0, 0, -1
+        while ne > 0:
+            ne -= 1
+            ps, pm, j, b = e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3]
+            top = ps + pm
+            if b >= 0:
+                bits[j] = b
+                j += 1
+            alive = True
+            cx, cy, reach = _disc(sv, ps, pm)
+            while j < n:
+                g0, g1, cj = A[k, 0, j], A[k, 1, j], A[k, 2, j]
+                a0, a1, ca = S[k, 0, j], S[k, 1, j], S[k, 2, j]
+                # the disc (cx, cy, reach) holds the polygon: when z at its centre exceeds the
+                # largest change over the disc plus every vertex's tolerance, all vertices
+                # would get that sign (the test below, short-cut)
+                zc = g0 * cx + g1 * cy + cj
+                if abs(zc) > (math.sqrt(g0 * g0 + g1 * g1) * reach * (1.0 + DISC_SLACK)
+                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)):
+                    bits[j] = 1 if zc > 0 else 0
+                    j += 1
+                    continue
+                z = _grow(z, pm)
+                sg = _grow(sg, pm)
+                npos = 0
+                nneg = 0
+                for i in range(pm):
+                    x, y = sv[ps + i, 0], sv[ps + i, 1]
+                    zi = g0 * x + g1 * y + cj
+                    tol = rtol * (a0 * abs(x) + a1 * abs(y) + ca)
+                    z[i] = zi
+                    if zi > tol:
+                        sg[i] = 1
+                        npos += 1
+                    elif zi < -tol:
+                        sg[i] = -1
+                        nneg += 1
+                    else:
+                        sg[i] = 0
+                if nneg == 0 or npos == 0:
+                    bits[j] = 1 if nneg == 0 and npos > 0 else 0
+                    j += 1
+                    continue
+                gn = math.sqrt(g0 * g0 + g1 * g1)
+                need = top + 2 * pm + 4
+                sv = _grow(sv, need)
+                sl = _grow(sl, need)
+                slab = _grow(slab, need)
+                on_s = top
+                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1, -g0 / gn, -g1 / gn, cj / gn, label_base + j, on_s)
+                off_s = on_s + on_m
+                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1, g0 / gn, g1 / gn, -cj / gn, label_base + j, off_s)
+                top = off_s + off_m
+                keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
+                keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)
+                if keep_on and keep_off:
+                    e_info = _grow(e_info, ne + 1)
+                    e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3] = off_s, off_m, j, 0
+                    ne += 1
+                if keep_on:
+                    ps, pm = on_s, on_m
+                    bits[j] = 1
+                elif keep_off:
+                    ps, pm = off_s, off_m
+                    bits[j] = 0
+                else:
+                    alive = False
+                    break
+                cx, cy, reach = _disc(sv, ps, pm)
+                j += 1
+            if not alive:
+                continue
+            o_start = _grow(o_start, nc + 2)
+            o_parent = _grow(o_parent, nc + 1)
+            o_bits = _grow(o_bits, nc + 1)
+            o_verts = _grow(o_verts, nv + pm)
+            o_lines = _grow(o_lines, nv + pm)
+            o_labels = _grow(o_labels, nv + pm)
+            for i in range(pm):
+                o_verts[nv + i, 0], o_verts[nv + i, 1] = sv[ps + i, 0], sv[ps + i, 1]
+                o_lines[nv + i, 0], o_lines[nv + i, 1], o_lines[nv + i, 2] = sl[ps + i, 0], sl[ps + i, 1], sl[ps + i, 2]
+                o_labels[nv + i] = slab[ps + i]
+            nv += pm
+            o_parent[nc] = k
+            o_bits[nc, :] = bits
+            nc += 1
+            o_start[nc] = nv
+    stats[2] = nc
+    return (o_start[: nc + 1].copy(), o_verts[:nv].copy(), o_lines[:nv].copy(), o_labels[:nv].copy(),
+            o_parent[:nc].copy(), o_bits[:nc].copy(), stats)

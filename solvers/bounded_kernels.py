@@ -1,0 +1,459 @@
+"""Compiled kernels of the fixed-margin region test (:mod:`polyregions.solvers.bounded_lp`).
+
+The problem at margin ``mu``, over variables ``z`` (the input ``x``, or a lift of it):
+
+    R_i . z <= bv_i - kappa_i mu         (one row per domain row and node row)
+    lo_j + blo_j mu <= z_j <= hi_j - bhi_j mu     (column bounds; blo, bhi in {0, 1})
+
+written with slacks ``R z + s = bv - kappa mu``, ``s >= 0``. A basis holds one variable per
+row (a column ``z_j`` or a slack ``s_i``), so its matrix is ``m x m`` with ``m`` the number
+of rows, whatever the number of columns; the other columns sit at a bound. The objective
+is zero: every basis is dual feasible, so the basis a node ends with is a valid start
+for its children (a pushed row enters with its slack basic). The dual simplex then moves
+an infeasible basic variable to its bound (dual steepest-edge choice, Bland's rule after
+``bland_after`` pivots) against the non-basic variable of largest pivot ``|alpha_j|`` with
+the right sign; when none has the right sign the row ``rho = e_p^T B^-1`` proves the
+problem infeasible (Farkas), and gives an upper bound on the Chebyshev radius:
+
+    t* <= (y . bv - C0) / (y . kappa + sum_j beta_j |g_j|),   y = +-rho >= 0,  g = R^T y,
+
+with ``C0 = min_{lo <= z <= hi} g . z`` and ``beta_j`` the bound margin on the side ``g_j``
+pushes against. Any ``y >= 0`` gives such a bound (a dual feasible point of the Chebyshev
+LP); a certificate of infeasibility at ``mu`` gives one below ``mu``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# kernel statuses
+FEASIBLE = 0
+INFEASIBLE = 1
+ITERATION_LIMIT = 2
+SINGULAR = 3
+CHECK_FAILED = 4
+
+_PIVOT_TOL = 1e-9  # smallest |alpha_j| a pivot may use
+_SINGULAR_TOL = 1e-11  # smallest pivot of a refactorisation
+_COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row's entry
+_BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-flipping ratio test
+
+
+@njit(cache=True)
+def gauss_jordan(W, Binv, singular_tol):
+    """``Binv = W^-1`` by Gauss-Jordan with partial pivoting (``W`` is overwritten); False
+    when a pivot falls below `singular_tol`."""
+    m = W.shape[0]
+    for i in range(m):
+        for j in range(m):
+            Binv[i, j] = 1.0 if i == j else 0.0
+    for c in range(m):
+        p = c
+        best = abs(W[c, c])
+        for r in range(c + 1, m):
+            if abs(W[r, c]) > best:
+                best = abs(W[r, c])
+                p = r
+        if not best >= singular_tol:
+            return False
+        if p != c:
+            for j in range(m):
+                W[c, j], W[p, j] = W[p, j], W[c, j]
+                Binv[c, j], Binv[p, j] = Binv[p, j], Binv[c, j]
+        inv = 1.0 / W[c, c]
+        for j in range(m):
+            W[c, j] *= inv
+            Binv[c, j] *= inv
+        for r in range(m):
+            if r != c:
+                f = W[r, c]
+                if f != 0.0:
+                    for j in range(m):
+                        W[r, j] -= f * W[c, j]
+                        Binv[r, j] -= f * Binv[c, j]
+    return True
+
+
+@njit(cache=True)
+def invert_basis(R, m, basis, Binv):
+    """``Binv = B^-1`` for the basis ``basis[:m]`` (a column ``j < nz`` of ``R``, or the unit
+    column of slack ``j - nz``). False when singular."""
+    nz = R.shape[1]
+    W = np.zeros((m, m))
+    for c in range(m):
+        v = basis[c]
+        if v < nz:
+            for i in range(m):
+                W[i, c] = R[i, v]
+        else:
+            W[v - nz, c] = 1.0
+    return gauss_jordan(W, Binv, _SINGULAR_TOL)
+
+
+@njit(cache=True)
+def border(R, m, basis, Binv):
+    """Extend the basis of rows ``0..m-2`` by row ``m-1`` with its slack basic:
+    ``B' = [[B, 0], [r_B, 1]]``, ``B'^-1 = [[B^-1, 0], [-r_B B^-1, 1]]``."""
+    nz = R.shape[1]
+    k = m - 1
+    for j in range(m):
+        Binv[k, j] = 0.0
+        Binv[j, k] = 0.0
+    for c in range(k):
+        v = basis[c]
+        if v < nz:
+            f = R[k, v]
+            if f != 0.0:
+                for j in range(k):
+                    Binv[k, j] -= f * Binv[c, j]
+    Binv[k, k] = 1.0
+    basis[k] = nz + k
+
+
+_FAST = {"reassoc", "contract"}  # reassociated sums (vectorised dot products); no other fast-math
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot(R, i, x, n):
+    """``R[i, :n] . x[:n]``."""
+    s = 0.0
+    for j in range(n):
+        s += R[i, j] * x[j]
+    return s
+
+
+@njit(cache=True, fastmath=_FAST)
+def _row_combination(R, y, m, out):
+    """``out = sum_i y_i R[i, :]`` over rows ``0..m-1``."""
+    nz = R.shape[1]
+    for j in range(nz):
+        out[j] = 0.0
+    for i in range(m):
+        yi = y[i]
+        if yi != 0.0:
+            for j in range(nz):
+                out[j] += yi * R[i, j]
+
+
+@njit(cache=True)
+def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
+    """``rhs = bv - kappa mu - R_N z_N`` (non-basic columns at their bounds); ``xn`` receives
+    ``z_N`` (0 at basic columns)."""
+    nz = R.shape[1]
+    for j in range(nz):
+        xn[j] = 0.0 if pos[j] >= 0 else (hi_e[j] if atup[j] else lo_e[j])
+    for i in range(m):
+        rhs[i] = bv[i] - kappa[i] * mu - _dot(R, i, xn, nz)
+
+
+@njit(cache=True)
+def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
+    """The Chebyshev-radius bound ``(y . bv - C0) / (y . kappa + sum_j beta_j |g_j|)`` of a
+    multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes."""
+    nz = R.shape[1]
+    g = np.empty(nz)
+    _row_combination(R, y, m, g)
+    num = 0.0
+    den = 0.0
+    for i in range(m):
+        num += y[i] * bv[i]
+        den += y[i] * kappa[i]
+    for j in range(nz):
+        if g[j] > 0.0:
+            num -= g[j] * lo[j]
+            den += blo[j] * g[j]
+        elif g[j] < 0.0:
+            num -= g[j] * hi[j]
+            den -= bhi[j] * g[j]
+    if not den > 1e-300:
+        return np.inf
+    return num / den
+
+
+@njit(cache=True)
+def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, xn, rhs, dxn, bucket):
+    """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
+    columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
+    about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
+    the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``
+    and ``xn`` take the flips."""
+    nz = R.shape[1]
+    amax = 0.0
+    for t in range(ne):
+        amax = max(amax, -key[t])
+    nb = _BUCKETS
+    sums = np.zeros(nb)
+    # bucket k = 2 e + (first mantissa bit) of amax / |alpha| = 1.f 2^e: read off its bits
+    ratio = np.empty(ne)
+    for t in range(ne):
+        ratio[t] = amax / -key[t]
+    bits = ratio.view(np.int64)
+    for t in range(ne):
+        k = 2 * ((bits[t] >> 52) - 1023) + ((bits[t] >> 51) & 1)
+        if k >= nb:
+            k = nb - 1
+        bucket[t] = k
+        j = cand[t]
+        sums[k] += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
+    # counting sort of the candidates by bucket
+    start = np.zeros(nb + 1, np.int64)
+    for t in range(ne):
+        start[bucket[t] + 1] += 1
+    for k in range(nb):
+        start[k + 1] += start[k]
+    order = np.empty(ne, np.int64)
+    for t in range(ne):
+        k = bucket[t]
+        order[start[k]] = t
+        start[k] += 1
+    q = -1
+    nflip = 0  # the flipped columns are order[...]'s cand entries, kept in `bucket` (reused)
+    first = 0
+    for k in range(nb):
+        last = start[k]
+        whole = sums[k] < need
+        for u in range(first, last):
+            t = order[u]
+            j = cand[t]
+            gain = np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
+            if gain < need and (whole or j < nz):
+                old = hi_e[j] if atup[j] else lo_e[j]
+                atup[j] = not atup[j]
+                new = hi_e[j] if atup[j] else lo_e[j]
+                xn[j] = new
+                dxn[j] = new - old
+                bucket[nflip] = j
+                nflip += 1
+                need -= gain
+            else:
+                q = j
+                break
+        if q >= 0:
+            break
+        first = last
+    if 8 * nflip >= nz:  # many flips: one pass over the rows
+        for i in range(m):
+            rhs[i] -= _dot(R, i, dxn, nz)
+        for j in range(nz):
+            dxn[j] = 0.0
+    else:
+        for u in range(nflip):
+            j = bucket[u]
+            for i in range(m):
+                rhs[i] -= R[i, j] * dxn[j]
+            dxn[j] = 0.0
+    return q
+
+
+@njit(cache=True)
+def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
+          refactor_every, feas_tol):
+    """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
+    ``basis[:m]`` (inverse ``Binv``; ``atup[j]``: non-basic column ``j`` at its upper bound).
+
+    Returns ``(status, pivots, t_up)``. FEASIBLE: ``z`` receives the point. INFEASIBLE:
+    ``y`` the Farkas multipliers and ``t_up`` the radius bound they give (below ``mu``).
+    """
+    nz = R.shape[1]
+    lo_e = np.empty(nz)
+    hi_e = np.empty(nz)
+    for j in range(nz):
+        lo_e[j] = lo[j] + blo[j] * mu
+        hi_e[j] = hi[j] - bhi[j] * mu
+    pos = np.full(nz + m, -1)
+    for r in range(m):
+        pos[basis[r]] = r
+    rhs = np.empty(m)
+    xn = np.empty(nz)
+    zB = np.empty(m)
+    alpha = np.empty(nz)
+    col = np.empty(m)
+    cand = np.empty(nz + m, np.int64)
+    dxn = np.zeros(nz)
+    bucket = np.empty(nz + m, np.int64)
+    key = np.empty(nz + m)
+    d_p = 0.0
+    _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
+    pivots = 0
+    since = 0
+    refreshed = False
+    while True:
+        for i in range(m):
+            s = 0.0
+            for k in range(m):
+                s += Binv[i, k] * rhs[k]
+            zB[i] = s
+        # leaving variable: the infeasible basic variable of largest d^2 / |B^-T e_p|^2
+        bland = pivots >= bland_after
+        p = -1
+        direction = 0
+        score = 0.0
+        for r in range(m):
+            v = basis[r]
+            if v < nz:
+                lb, ub = lo_e[v], hi_e[v]
+            else:
+                lb, ub = 0.0, np.inf
+            val = zB[r]
+            if val < lb - feas_tol:
+                d, dr = lb - val, 1
+            elif val > ub + feas_tol:
+                d, dr = val - ub, -1
+            else:
+                continue
+            if bland:
+                if p < 0 or v < basis[p]:
+                    p, direction, d_p = r, dr, d
+                continue
+            wgt = 0.0
+            for k in range(m):
+                wgt += Binv[r, k] * Binv[r, k]
+            sc = d * d / wgt
+            if sc > score:
+                score, p, direction, d_p = sc, r, dr, d
+        if p < 0:
+            # feasible: the point, then an independent residual check
+            for j in range(nz):
+                if pos[j] < 0:
+                    z[j] = hi_e[j] if atup[j] else lo_e[j]
+            for r in range(m):
+                if basis[r] < nz:
+                    z[basis[r]] = zB[r]
+            worst = 0.0
+            for j in range(nz):
+                worst = max(worst, lo_e[j] - z[j], z[j] - hi_e[j])
+            for i in range(m):
+                worst = max(worst, _dot(R, i, z, nz) - (bv[i] - kappa[i] * mu))
+            if worst <= 10.0 * feas_tol:
+                return FEASIBLE, pivots, np.inf
+            if refreshed:
+                return CHECK_FAILED, pivots, np.inf
+            if not invert_basis(R, m, basis, Binv):
+                return SINGULAR, pivots, np.inf
+            _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
+            since = 0
+            refreshed = True
+            continue
+        if pivots >= max_pivots:
+            return ITERATION_LIMIT, pivots, np.inf
+        # pivot row alpha = rho^T R over the columns (the slacks' entries are rho itself)
+        _row_combination(R, Binv[p], m, alpha)
+        q = -1
+        if bland:
+            # textbook Bland: the eligible variable of smallest index, no bound flips
+            for j in range(nz):
+                if pos[j] < 0 and hi_e[j] - lo_e[j] > 0.0:
+                    a = alpha[j]
+                    sig = -1.0 if atup[j] else 1.0
+                    if direction * a * sig < 0.0 and abs(a) > _PIVOT_TOL:
+                        q = j
+                        break
+            if q < 0:
+                for i in range(m):
+                    a = Binv[p, i]
+                    if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
+                        q = nz + i
+                        break
+        else:
+            # bound-flipping ratio test with zero costs: every breakpoint is at 0, so the
+            # eligible columns are flipped to their other bound, largest |alpha_j| first,
+            # while the infeasibility left exceeds what a flip removes; the column where
+            # it does not (or a slack, whose range is unbounded) enters the basis
+            ne = 0
+            for j in range(nz):
+                if pos[j] < 0 and hi_e[j] - lo_e[j] > 0.0:
+                    a = alpha[j]
+                    sig = -1.0 if atup[j] else 1.0
+                    if direction * a * sig < 0.0 and abs(a) > _PIVOT_TOL:
+                        cand[ne] = j
+                        key[ne] = -abs(a)
+                        ne += 1
+            for i in range(m):
+                a = Binv[p, i]
+                if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
+                    cand[ne] = nz + i
+                    key[ne] = -abs(a)
+                    ne += 1
+            reach = 0.0  # how far the flips alone could move z_p (inf with a slack)
+            for t in range(ne):
+                j = cand[t]
+                reach += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
+            if ne > 0 and reach > d_p - feas_tol:
+                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, xn, rhs, dxn, bucket)
+        if q < 0:
+            # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
+            for i in range(m):
+                v = direction * Binv[p, i]
+                y[i] = v if v > 0.0 else 0.0
+            return INFEASIBLE, pivots, farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y)
+        # entering column B^-1 a_q, checked against the pivot row
+        for i in range(m):
+            s = 0.0
+            if q < nz:
+                for k in range(m):
+                    s += Binv[i, k] * R[k, q]
+            else:
+                s = Binv[i, q - nz]
+            col[i] = s
+        a_q = alpha[q] if q < nz else Binv[p, q - nz]
+        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)):
+            if since == 0:
+                return CHECK_FAILED, pivots, np.inf
+            if not invert_basis(R, m, basis, Binv):
+                return SINGULAR, pivots, np.inf
+            _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
+            since = 0
+            continue
+        inv = 1.0 / col[p]
+        for k in range(m):
+            Binv[p, k] *= inv
+        for i in range(m):
+            if i != p:
+                f = col[i]
+                if f != 0.0:
+                    for k in range(m):
+                        Binv[i, k] -= f * Binv[p, k]
+        # the right-hand side: q leaves the non-basic columns, the leaving variable joins them
+        if q < nz:
+            xq = hi_e[q] if atup[q] else lo_e[q]
+            xn[q] = 0.0
+            for i in range(m):
+                rhs[i] += R[i, q] * xq
+        v = basis[p]
+        if v < nz:
+            atup[v] = direction < 0
+            xv = hi_e[v] if atup[v] else lo_e[v]
+            xn[v] = xv
+            for i in range(m):
+                rhs[i] -= R[i, v] * xv
+        pos[v] = -1
+        pos[q] = p
+        basis[p] = q
+        pivots += 1
+        since += 1
+        if since >= refactor_every:
+            if not invert_basis(R, m, basis, Binv):
+                return SINGULAR, pivots, np.inf
+            _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
+            since = 0
+
+
+@njit(cache=True)
+def slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z, skip):
+    """The radius of the largest ball around ``z`` that the rows (except row ``skip``) and the
+    margin-carrying bounds allow: ``min(slack_i / kappa_i, z_j - lo_j, hi_j - z_j)``."""
+    nz = R.shape[1]
+    r = np.inf
+    for i in range(m):
+        if i == skip:
+            continue
+        s = (bv[i] - _dot(R, i, z, nz)) / kappa[i]
+        if s < r:
+            r = s
+    for j in range(nz):
+        if blo[j] > 0.0 and z[j] - lo[j] < r:
+            r = z[j] - lo[j]
+        if bhi[j] > 0.0 and hi[j] - z[j] < r:
+            r = hi[j] - z[j]
+    return r
