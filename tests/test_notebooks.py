@@ -23,7 +23,7 @@ PATHS = studies.notebook_paths()
 
 
 def test_there_are_studies():
-    assert {p.stem for p in PATHS} >= {"xiong_cnn", "zhu_local_bound", "fc_bounds"}
+    assert {p.stem for p in PATHS} >= {"xiong_cnn", "zhu_local_bound", "fc_bounds", "hanin_rolnick_lines"}
 
 
 @pytest.mark.slow
