@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import polyregions as pr  # noqa: E402
 from nets import he_net, unit_box  # noqa: E402
 
-from polyregions.milp import count_regions_milp  # noqa: E402
+from polyregions.milp.milp import count_regions_milp  # noqa: E402
 
 NETS = [(2, (8, 8)), (3, (6, 6)), (4, (8, 8))]
 

@@ -1,4 +1,4 @@
-"""The exact 1-D / 2-D algorithm (polyregions.planar) against regioncam and the search, one command:
+"""The exact 1-D / 2-D algorithm (polyregions.cells.planar) against regioncam and the search, one command:
 
     python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs]
 

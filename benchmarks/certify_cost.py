@@ -7,7 +7,7 @@ regions in [-1, 1]^4) with the default float search (eps = 1e-9) and with
 ``certify=True`` after a warm-up count of a small net (compile caches warm), and prints
 both times (each the fastest of --repeat interleaved runs), their ratio, the two counts and the certificate work (hint LPs, exact
 simplex runs). With --certificate the certificate is written and re-checked by
-``polyregions.certify.check`` (timed separately).
+``polyregions.exact.checker.check`` (timed separately).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import polyregions as pr  # noqa: E402
 from nets import he_net, unit_box  # noqa: E402
-from polyregions.certify import check  # noqa: E402
+from polyregions.exact.checker import check  # noqa: E402
 
 
 def main(argv=None):

@@ -45,8 +45,8 @@ EPS = 1e-7
 
 def cases(limit):
     """(name, net, domain, eps, time limit) of every case."""
-    from polyregions.cli import EXAMPLE_FILE
-    from polyregions.io import load_network
+    from polyregions.cli.main import EXAMPLE_FILE
+    from polyregions.model.io import load_network
 
     mlp, cnn, c = he_net(784, [32, 32]), he_cnn(), image_point()
     digits = load_network(EXAMPLE_FILE)

@@ -1,38 +1,51 @@
 """polyregions: the exact linear regions of ReLU networks.
 
+The public names below are loaded on first use (PEP 562), so that importing one module of the
+package (the certificate checker, say) does not import the rest.
+
 >>> import polyregions as pr
 >>> net = pr.Network.from_dense([[[1.0], [-1.0]]], [[0.0, 0.5]])
 >>> pr.count_regions(net, pr.Box([-1.0], [1.0])).count
 3
 """
 
-from . import bounds, io, milp, propagate
-from .constructions import montufar2014_network
-from .domains import Ball, Box, Domain, Line, Plane, Polytope, Whole
-from .enumerate import DEFAULT_EPS, count_regions, enumerate_regions
-from .errors import InvalidInputError, PolyRegionsError, SolverError, UnsupportedError
-from .measure import boundary_distances, linear_pieces, regions_per_length
-from .milp import count_regions_milp, export_model, max_margin_pattern, single_region
-from .network import Activation, AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, Network, Residual, Unflatten
-from .propagate import neuron_bounds
-from .result import Region, RegionCount, Stats
-from .slicing import SliceRegion
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Activation", "AvgPool2d", "Ball", "Box", "Conv2d", "DEFAULT_EPS", "Dense", "Domain", "Flatten", "InvalidInputError",
-    "Line", "MaxPool2d", "Network", "Plane", "Polytope", "PolyRegionsError", "Region", "RegionCount", "Residual",
-    "SolverError", "Stats", "Unflatten", "UnsupportedError", "Whole", "bounds", "count_regions", "count_regions_milp",
-    "enumerate_regions",
-    "export_model", "io", "max_margin_pattern", "milp", "montufar2014_network", "neuron_bounds", "propagate",
-    "single_region", "SliceRegion", "boundary_distances", "linear_pieces", "regions_per_length", "plot_partition",
-]
+#: public name -> the module that defines it
+_PUBLIC = {
+    "polyregions.api": ["DEFAULT_EPS", "count_regions", "enumerate_regions"],
+    "polyregions.errors": ["InvalidInputError", "PolyRegionsError", "SolverError", "UnsupportedError"],
+    "polyregions.model.network": ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network",
+                                  "Residual", "Unflatten"],
+    "polyregions.domains.convex": ["Ball", "Box", "Domain", "Line", "Plane", "Polytope", "Whole"],
+    "polyregions.domains.slices": ["SliceRegion"],
+    "polyregions.result": ["Region", "RegionCount", "Stats"],
+    "polyregions.cells.measure": ["boundary_distances", "linear_pieces", "regions_per_length"],
+    "polyregions.cells.plot": ["plot_partition"],
+    "polyregions.milp.milp": ["count_regions_milp", "export_model", "max_margin_pattern", "single_region"],
+    "polyregions.milp.propagate": ["neuron_bounds"],
+    "polyregions.studies.constructions": ["montufar2014_network"],
+}
+#: public module name -> the module it is
+_MODULES = {"bounds": "polyregions.bounds", "io": "polyregions.model.io", "milp": "polyregions.milp",
+            "propagate": "polyregions.milp.propagate"}
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = sorted(_WHERE) + sorted(_MODULES)
 
 
 def __getattr__(name):
-    if name == "plot_partition":  # the pictures import numba's kernels and matplotlib on first use
-        from .plot import plot_partition
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    else:
+        raise AttributeError(f"module 'polyregions' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return plot_partition
-    raise AttributeError(f"module 'polyregions' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -48,7 +48,7 @@ class RegionCount:
     ``complete``: False when the search stopped early (``max_regions`` or ``time_limit``),
     in which case ``count`` is a lower bound and ``stopped`` says why. For a MILP count
     (``stats.margin_tol`` is set), ``complete=True`` means *no region of margin >=
-    margin_tol was missed*; thinner regions may exist (see :mod:`polyregions.milp`).
+    margin_tol was missed*; thinner regions may exist (see :mod:`polyregions.milp.milp`).
     """
 
     count: int

@@ -45,9 +45,9 @@ def fault(name, path, find, replace, tests, why, *more):
     return Fault(name, path, ((find, replace), *more), tuple(tests), why)
 
 
-SEARCH = "polyregions/search.py"
-T_SEARCH = ("tests/test_search.py",)
-T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/test_search.py")
+SEARCH = "polyregions/search/engine.py"
+T_SEARCH = ("tests/search/test_engine.py",)
+T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
 
 FAULTS = [
     fault("eps-witness-side", SEARCH, "            if r1 > eps:\n", "            if r1 > 0:\n", T_SEARCH,
@@ -55,7 +55,7 @@ FAULTS = [
     fault("eps-other-side-free", SEARCH, "        if (rho - delta) / 2 > eps:\n",
           "        if (rho - delta) / 2 > 0:\n", T_SEARCH,
           "keep the far side of a hyperplane through the witness ball without an eps check"),
-    fault("row-norm-underflow", "polyregions/rows.py", "    return big * np.sqrt(np.einsum(\"ij,ij->i\", scaled, scaled))\n",
+    fault("row-norm-underflow", "polyregions/search/rows.py", "    return big * np.sqrt(np.einsum(\"ij,ij->i\", scaled, scaled))\n",
           "    return np.sqrt(np.einsum(\"ij,ij->i\", X, X))\n", T_SEARCH,
           "square the raw entries: rows below 1e-154 underflow and their neurons look constant"),
     fault("l2-deep-qp-radius", "solvers/highs.py", "            if radius > eps:\n                return TestResult(True, radius, x, radius)\n",
@@ -87,25 +87,25 @@ FAULTS = [
     fault("cvxpy-dishonest-radius", "solvers/cvxpy_conic.py", "        if radius > self.eps:\n",
           "        if True:\n", ("tests/solvers/test_cvxpy_conic.py", *T_SOLVERS),
           "keep a node on Clarabel's optimum although its point holds no ball of radius eps"),
-    fault("parallel-max-regions", "polyregions/parallel.py",
+    fault("parallel-max-regions", "polyregions/search/parallel.py",
           "            if stopped is None and max_regions is not None and count >= max_regions:",
-          "            if False:", ("tests/test_parallel.py",),
+          "            if False:", ("tests/search/test_parallel.py",),
           "the parallel driver ignores max_regions"),
-    fault("checkpoint-raw-unpickling", "polyregions/checkpoint.py", "        except UNPICKLING_ERRORS:\n",
-          "        except ZeroDivisionError:\n", ("tests/test_checkpoint.py",),
+    fault("checkpoint-raw-unpickling", "polyregions/search/checkpoint.py", "        except UNPICKLING_ERRORS:\n",
+          "        except ZeroDivisionError:\n", ("tests/search/test_checkpoint.py",),
           "a corrupt checkpoint raises the unpickler's own exception"),
     fault("zero-row-absolute", SEARCH, "        const = (norms <= ZERO_ROW_RTOL * scale) & split\n",
-          "        const = (norms <= ZERO_ROW_RTOL) & split\n", ("tests/test_enumerate_exact.py",),
+          "        const = (norms <= ZERO_ROW_RTOL) & split\n", ("tests/test_api_exact.py",),
           "an absolute zero-row test: a deep layer at weight scale 1e-6 looks constant"),
     fault("bounds-serra-reversed-widths", "polyregions/bounds/dense.py", "    return F(0, n0)\n",
           "    widths = widths[::-1]\n    return F(0, n0)\n", ("tests/bounds/test_dense.py",),
           "Serra's bound over the widths in reverse order"),
-    fault("conv-output-size", "polyregions/conv.py",
+    fault("conv-output-size", "polyregions/model/conv.py",
           "    return (n + 2 * padding - f) // stride + 1\n", "    return (n + 2 * padding - f) // stride\n",
-          ("tests/test_conv.py",), "one output position too few along each axis"),
-    fault("conv-stride-offset", "polyregions/conv.py",
+          ("tests/model/test_conv.py",), "one output position too few along each axis"),
+    fault("conv-stride-offset", "polyregions/model/conv.py",
           "    r = i * stride + a - padding\n", "    r = i + a - padding\n",
-          ("tests/test_conv.py",), "ignore the stride along rows"),
+          ("tests/model/test_conv.py",), "ignore the stride along rows"),
     fault("bounds-zaslavsky", "polyregions/bounds/dense.py",
           "    return sum(comb(n, i) for i in range(min(n, k) + 1))\n",
           "    return sum(comb(n, i) for i in range(min(n, k)))\n",

@@ -12,7 +12,7 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
   ``a_i . x <= b_i - eps`` and ``|x - c| <= r - eps``: one convex QP (or an SOCP).
 
 A MIP driver (:class:`MipDriver`) solves a solver-neutral :class:`LinearModel` (the
-big-M encoding of :mod:`polyregions.encoding`) and returns a :class:`MipSolution`.
+big-M encoding of :mod:`polyregions.milp.encoding`) and returns a :class:`MipSolution`.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ PULP_STATUS = {
     (-2, 0): Status.UNBOUNDED,
 }
 
-#: CBC command-line options: tolerances as in the HiGHS MIP options of polyregions.milp.
+#: CBC command-line options: tolerances as in the HiGHS MIP options of polyregions.milp.milp.
 CBC_OPTIONS = ["primalTolerance 1e-9", "integerTolerance 1e-8", "dualTolerance 1e-9"]
 #: HiGHS options passed through PuLP.
 PULP_HIGHS_OPTIONS = {

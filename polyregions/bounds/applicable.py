@@ -6,14 +6,14 @@ the reason it does not apply: the dense bounds for any network (a convolution is
 layer whose weights are shared), Xiong et al.'s theorems for plain stacks of
 convolutions without padding, the exact one-layer oracle for one hidden layer and the
 local bounds for an L2 ball. ``polyregions bounds`` prints this list; the tightness
-study (:mod:`polyregions.tightness`) tabulates it over seeds.
+study (:mod:`polyregions.studies.tightness`) tabulates it over seeds.
 """
 
 from __future__ import annotations
 
-from ..domains import Ball
+from ..domains.convex import Ball
 from ..errors import InvalidInputError, UnprovenBoundError, UnsupportedError
-from ..network import Conv2d, Dense, Network, require_relu
+from ..model.network import Conv2d, Dense, Network, require_relu
 from .dense import montufar2014_lower, montufar2017_upper, serra2018_upper, zaslavsky
 from .generic import whitney_count
 from .local import local_arrangement_bound, zhu_local

@@ -31,10 +31,10 @@ from math import comb
 import numpy as np
 
 from .._validate import finite_array, int_at_least, positive_number
-from ..domains import Ball
+from ..domains.convex import Ball
 from ..errors import InvalidInputError
-from ..network import Network, require_relu
-from ..propagate import back_substitution, relaxation
+from ..model.network import Network, require_relu
+from ..milp.propagate import back_substitution, relaxation
 from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
@@ -424,7 +424,7 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
       :math:`z' \in [W^+ \underline h + W^- \overline h + b,\
       W^+ \overline h + W^- \underline h + b]`;
     - ``method="symbolic"`` (default): the interval bounds, intersected with the bounds
-      of back-substitution (:func:`polyregions.propagate.back_substitution`): every ReLU
+      of back-substitution (:func:`polyregions.milp.propagate.back_substitution`): every ReLU
       of an earlier layer is replaced by its linear relaxation (off: 0; on: ``h = z``;
       unstable: :math:`\alpha z \le h \le \frac{u}{u - l}(z - l)` with
       :math:`\alpha \in \{0, 1\}`, valid since :math:`h \ge \alpha z` for

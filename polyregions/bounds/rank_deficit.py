@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from ..conv import conv2d_matrix
+from ..model.conv import conv2d_matrix
 from ..errors import InvalidInputError
 from .generic import independent_subsets
 from .rational import exact_rank, exact_rows, first_circuit

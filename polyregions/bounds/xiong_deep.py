@@ -29,7 +29,7 @@ from math import comb, prod
 import numpy as np
 
 from .._validate import int_at_least
-from ..conv import conv2d_matrix, conv_output_size
+from ..model.conv import conv2d_matrix, conv_output_size
 from ..errors import InvalidInputError, UnprovenBoundError, UnsupportedError
 from .generic import whitney_count
 from .rational import exact_rank, exact_rows

@@ -35,8 +35,8 @@ import pytest
 
 import polyregions as pr
 from polyregions.bounds import independent_subsets, normal_rank_deficit, whitney_count, xiong_one_layer
-from polyregions.families import parse_arch, seeded_network
-from polyregions.report import MARK_BEGIN, MARK_END, format_markdown
+from polyregions.studies.families import parse_arch, seeded_network
+from polyregions.studies.report import MARK_BEGIN, MARK_END, format_markdown
 
 # --------------------------------------------------------------------------- the grid
 # (input_shape without d0, kernel): 1-D inputs (h = 1) and a 2-D 3x3 input

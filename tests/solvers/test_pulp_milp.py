@@ -11,7 +11,7 @@ import math
 import pytest
 
 import polyregions as pr
-from polyregions.milp import LinearModel, count_regions_milp, export_model, max_margin_pattern
+from polyregions.milp.milp import LinearModel, count_regions_milp, export_model, max_margin_pattern
 from polyregions.solvers.base import Status
 
 pulp = pytest.importorskip("pulp")

@@ -1,0 +1,370 @@
+"""The exact one- and two-dimensional algorithm: intervals and convex polygons split neuron by neuron.
+
+It serves lines, bounded planes, and one- or two-dimensional inputs in a box, a bounded
+polytope or an L1 / L-inf ball (and any ball in one dimension). In orthonormal slice
+coordinates ``y`` (:mod:`polyregions.domains.slices`) the domain is an interval or a convex polygon;
+layer by layer every cell is refined by the layer's neurons, whose pre-activations are
+affine on the cell (the earlier pattern fixes them), and a cell's pattern is the record of
+the sides it took. The counting rule is the search's: a pattern counts when its region
+holds a segment (1-D) or a disc (2-D) of radius ``eps``, and a cell thinner than that is
+dropped with all its descendants.
+
+Degenerate cases are decided by the sign of each pre-activation at the cell's vertices,
+evaluated from the weights (never interpolated), zero within a rounding tolerance
+(:data:`polyregions.cells.polygon.ZERO_RTOL` times the size of the terms summed):
+
+* three lines through one point, a hyperplane through a vertex, a line along an edge: the
+  vertices on the line belong to both sides and create no new vertex, so no sliver is made;
+* a neuron identically zero on a cell (every vertex on its zero set) is off there and does
+  not split it, as in the search.
+
+Two dimensions run in compiled kernels (:mod:`polyregions.cells.polygon`); one dimension is a
+sweep in numpy: the breakpoints of layer ``l`` are the zero crossings of ``z^l`` between
+consecutive breakpoints of the earlier layers (``z^l`` is affine there), and every new
+breakpoint is pushed through the network from the input.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..domains.convex import Ball, Box, Line, Plane, Polytope
+from ..errors import InvalidInputError, UnsupportedError
+from .polygon import ZERO_RTOL, areas, inradii, split_cells
+from ..result import RegionCount, Stats
+from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+
+__all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+           "unsupported_reason"]
+
+#: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
+METHODS = ("auto", "dfs", "planar", "milp")
+
+#: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
+NEAR_FACTOR = 10.0
+#: Relative rounding allowance when a 2-D polytope's rows are turned into its vertices.
+POLYTOPE_RTOL = 1e-12
+#: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
+BATCH_BYTES = 4 * 2**20
+
+
+def unsupported_reason(domain) -> str | None:
+    """None when the planar algorithm serves `domain`, else why not (one sentence)."""
+    if isinstance(domain, Plane):
+        return None if domain.bounded else "the unbounded plane has no polygon"
+    if isinstance(domain, Line):
+        return None
+    if domain.dim > 2:
+        return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
+    if isinstance(domain, Ball) and domain.p == 2 and domain.dim == 2:
+        return "an L2 disc is not a polygon"
+    if isinstance(domain, (Box, Ball)) or (isinstance(domain, Polytope) and domain.bounded):
+        return None
+    return f"{type(domain).__name__} is not a bounded polyhedral domain"
+
+
+def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
+    """The method that serves `domain`: "auto" is "planar" where it applies (and the search's
+    own features, `needs_search`, are not asked for), else "dfs"; a forced "planar" that cannot
+    serve `domain` raises UnsupportedError."""
+    if not isinstance(method, str) or method not in allowed:
+        raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
+    reason = unsupported_reason(domain)
+    if method == "auto":
+        return "planar" if reason is None and not needs_search else "dfs"
+    if method == "planar" and reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    return method
+
+
+def _domain_polygon(domain, R):
+    """The domain in orthonormal coordinates: ``(vertices, lines)`` counter-clockwise, or ``(lo, hi)`` in 1-D."""
+    if isinstance(domain, Line):
+        return 0.0, domain.length
+    if isinstance(domain, Plane):
+        verts = domain.corners() @ R.T
+    elif domain.dim == 1:
+        if isinstance(domain, Box):
+            return float(domain.lo[0]), float(domain.hi[0])
+        if isinstance(domain, Ball):
+            return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
+        lo, hi = domain.bounding_box()  # a bounded 1-D polytope is the interval [lo, hi]
+        return float(lo[0]), float(hi[0])
+    elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
+        lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
+                                                                         domain.center + domain.radius)
+        verts = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    elif isinstance(domain, Ball):  # p = 1: the diamond
+        (c0, c1), r = domain.center, domain.radius
+        verts = np.array([[c0 + r, c1], [c0, c1 + r], [c0 - r, c1], [c0, c1 - r]])
+    else:
+        verts = _polytope_vertices(domain)
+    edges = np.roll(verts, -1, axis=0) - verts
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
+    return verts, lines
+
+
+def _polytope_vertices(domain):
+    """Vertices (counter-clockwise) of a bounded 2-D polytope ``A x <= b`` (unit rows): its
+    rows' lines met in pairs (rows whose normals are within ``POLYTOPE_RTOL`` of parallel
+    are skipped), the crossings that no row exceeds by more than ``POLYTOPE_RTOL`` (relative)
+    kept, ordered by angle around their mean, repeats (closer than ``POLYTOPE_RTOL`` times
+    the coordinates' size) dropped."""
+    A, b = domain.A, domain.b
+    pts = []
+    for i in range(len(b)):
+        for j in range(i + 1, len(b)):
+            M = A[[i, j]]
+            if abs(np.linalg.det(M)) > POLYTOPE_RTOL:
+                pts.append(np.linalg.solve(M, b[[i, j]]))
+    pts = np.array(pts)
+    size = 1.0 + np.abs(pts).max()
+    pts = pts[np.all(pts @ A.T <= b + POLYTOPE_RTOL * size, axis=1)]
+    centre = pts.mean(axis=0)
+    pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
+    keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > POLYTOPE_RTOL * size
+    return pts[keep]
+
+
+def _first_layer(layers_x, origin, Q):
+    """The first layer in ``y`` and its absolute-value map (the size of the terms summed)."""
+    W, b = layers_x[0]
+    absW = abs(W)
+    G = np.asarray(W @ Q, dtype=np.float64)
+    c = np.asarray(W @ origin, dtype=np.float64) + b
+    Gabs = np.asarray(absW @ np.abs(Q), dtype=np.float64)
+    cabs = np.asarray(absW @ np.abs(origin), dtype=np.float64) + np.abs(b)
+    return G, c, Gabs, cabs
+
+
+class _Run:
+    """One planar computation: the statistics, and the stop conditions of a count."""
+
+    def __init__(self, eps, deadline=None):
+        self.eps = eps
+        self.stats = Stats(eps=eps)
+        self.deadline = deadline
+        self.stopped = None
+
+
+# ---------------------------------------------------------------------------------------------
+# two dimensions
+
+def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base):
+    """Yield batches of final cells below these cells at layer ``l``: ``A`` (K, 3, n_l) holds the
+    layer's pre-activation maps ``z = A[:, 0] y_0 + A[:, 1] y_1 + A[:, 2]``, ``S`` the same with
+    absolute values (the size of the terms, :mod:`polyregions.cells.polygon`)."""
+    if run.deadline is not None and time.perf_counter() > run.deadline:
+        run.stopped = "time_limit"
+        return
+    n = A.shape[2]
+    start, verts, lines, labels, parent, lbits, st = split_cells(
+        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+    run.stats.near_eps += int(st[0])
+    run.stats.nodes += int(st[2])
+    bits = np.concatenate([bits[parent], lbits], axis=1)
+    if l + 1 == len(layers):
+        maps = np.take(A, parent, axis=0)
+        maps *= lbits[:, None, :]
+        yield start, verts, lines, labels, bits, maps
+        return
+    W, b = layers[l + 1]
+    absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
+    K = parent.size
+    step = max(64, BATCH_BYTES // (36 * W.shape[0]))
+    for k0 in range(0, K, step):
+        k1 = min(K, k0 + step)
+        p, hb = parent[k0:k1], lbits[k0:k1, None, :]
+        v0, v1 = start[k0], start[k1]
+        Ap, Sp = np.take(A, p, axis=0), np.take(S, p, axis=0)
+        Ap *= hb  # the off neurons pass nothing on
+        Sp *= hb
+        A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 3, -1)
+        A2[:, 2, :] += b
+        S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 3, -1)
+        S2[:, 2, :] += absb
+        yield from _refine(run, layers, l + 1, start[k0:k1 + 1] - v0, verts[v0:v1], lines[v0:v1], labels[v0:v1],
+                           bits[k0:k1], A2, S2, label_base + n)
+
+
+def _polygon_cells(run, net, domain):
+    origin, Q, R, _ = frame_of(domain)
+    verts, lines = _domain_polygon(domain, R)
+    m = len(verts)
+    G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
+    layers = compose_layers(net, origin, Q)
+    start = np.array([0, m], np.int64)
+    root_r = inradii(start, lines, verts)[0][0]
+    if not root_r > run.eps:
+        return
+    A = np.vstack([G.T, c])[None]
+    S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
+    yield from _refine(run, layers, 0, start, np.ascontiguousarray(verts), np.ascontiguousarray(lines),
+                       -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8), A, S, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# one dimension
+
+def _interval_cells(run, net, domain):
+    """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them."""
+    origin, Q, R, _ = frame_of(domain)
+    y0, y1 = _domain_polygon(domain, R)
+    if not (y1 - y0) / 2 > run.eps:
+        return
+    g1, c1, g1abs, c1abs = _first_layer(net.hidden, origin, Q)
+    g1, g1abs = g1[:, 0], g1abs[:, 0]
+    layers = net.hidden
+    ymax = max(abs(y0), abs(y1))
+    P = np.array([y0, y1])
+    Zs = [P[:, None] * g1 + c1]
+    tols = [ZERO_RTOL * (g1abs * ymax + c1abs)]
+    absWs = [None] + [abs(W) for W, _ in layers[1:]]
+
+    def forward(y, upto):
+        z = y[:, None] * g1 + c1
+        out = [z]
+        for W, b in layers[1 : upto + 1]:
+            z = np.asarray(np.maximum(z, 0.0) @ W.T) + b
+            out.append(z)
+        return out
+
+    for l in range(len(layers)):
+        Z, tol = Zs[l], tols[l]
+        pos, neg = Z > tol, Z < -tol
+        i, j = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+        if i.size:
+            t = Z[i, j] / (Z[i, j] - Z[i + 1, j])
+            ynew = P[i] + t * (P[i + 1] - P[i])
+            new = forward(ynew, l)
+            P = np.concatenate([P, ynew])
+            order = np.argsort(P, kind="stable")
+            P = P[order]
+            for k in range(l + 1):
+                Zs[k] = np.concatenate([Zs[k], new[k]])[order]
+        if l + 1 < len(layers):
+            W, b = layers[l + 1]
+            H = np.maximum(Zs[l], 0.0)
+            Zs.append(np.asarray(H @ W.T) + b)
+            tols.append(ZERO_RTOL * (np.asarray(absWs[l + 1] @ H.max(axis=0)) + np.abs(b)))
+    bits = np.concatenate([(Z[:-1] + Z[1:]) > 2 * tol for Z, tol in zip(Zs, tols)], axis=1)
+    run.stats.nodes += len(P) - 1
+    yield P, bits
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+class _Polygons:
+    """The polygons ``idx`` of a batch, materialised one at a time: ``(vertices, edge labels)``."""
+
+    def __init__(self, start, verts, labels, idx):
+        self.start, self.verts, self.labels, self.idx = start, verts, labels, idx
+
+    def __getitem__(self, k):
+        a, b = self.start[self.idx[k]], self.start[self.idx[k] + 1]
+        return self.verts[a:b], self.labels[a:b]
+
+
+def planar_cells(net, domain, eps, run=None):
+    """Yield ``(bits, centre_y, radius, size, polys, maps)`` batches of the counted cells:
+    patterns (``uint8``, (K, N)), inradius centres and radii in orthonormal coordinates, areas
+    or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the
+    last hidden layer's maps ``h = maps[:, 0] y_0 + maps[:, 1] y_1 + maps[:, 2]`` (None in 1-D)."""
+    run = run or _Run(eps)
+    dim = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
+    if dim == 1:
+        for P, bits in _interval_cells(run, net, domain):
+            length = np.diff(P)
+            radius = length / 2
+            near = (radius >= eps / NEAR_FACTOR) & (radius <= eps * NEAR_FACTOR)
+            run.stats.near_eps += int(near.sum())
+            keep = radius > eps
+            ends = np.column_stack([P[:-1], P[1:]])[keep]
+            yield (bits[keep], ((P[:-1] + P[1:]) / 2)[keep, None], radius[keep], length[keep],
+                   [(e[:, None], None) for e in ends], None)
+        return
+    for start, verts, lines, labels, bits, maps in _polygon_cells(run, net, domain):
+        # every cell here passed the split decisions (a disc of radius > eps); r and the centre
+        # are a disc the cell holds (the largest, but for ill-conditioned slivers a lower bound)
+        r, centre = inradii(start, lines, verts)
+        idx = np.arange(len(r))
+        polys = _Polygons(start, verts, np.maximum(labels, -1), idx)
+        yield bits[idx], centre[idx], r[idx], areas(start, verts)[idx], polys, maps[idx]
+
+
+def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progress=None) -> RegionCount:
+    """Count the regions of `net` on a line, a bounded plane or a 1-D / 2-D domain.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Line, Plane, or a 1-D / 2-D Box, Ball (p = 1 or inf; any p in 1-D), bounded Polytope
+    eps : float
+        A pattern counts when its region holds a segment (1-D) or a disc (2-D) of radius `eps`.
+    max_regions, time_limit, progress
+        As for :func:`polyregions.count_regions` (the time limit is checked between batches).
+
+    Returns
+    -------
+    RegionCount
+        ``stats.min_radius``: the smallest inradius (half-length) of a counted region;
+        ``stats.near_eps``: keep-or-drop decisions whose inradius fell in [eps/10, 10 eps];
+        ``stats.nodes``: cells made; ``stats.lp_solves`` is 0 (no LP is solved).
+    """
+    reason = unsupported_reason(domain)
+    if reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
+    t0 = time.perf_counter()
+    run = _Run(eps, None if time_limit is None else t0 + time_limit)
+    count = 0
+    if max_regions == 0:
+        return RegionCount(0, run.stats, complete=False, stopped="max_regions")
+    next_report = t0 + 0.5
+    for bits, _, radius, _, _, _ in planar_cells(net, domain, eps, run):
+        count += len(bits)
+        if len(radius):
+            run.stats.min_radius = min(run.stats.min_radius, float(radius.min()))
+        if max_regions is not None and count >= max_regions:
+            count, run.stopped = max_regions, "max_regions"
+            break
+        if progress is not None and time.perf_counter() >= next_report:
+            run.stats.seconds = time.perf_counter() - t0
+            progress(count, run.stats)
+            next_report = time.perf_counter() + 0.5
+    run.stats.min_kept_depth = run.stats.min_radius
+    run.stats.seconds = time.perf_counter() - t0
+    return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
+
+
+def enumerate_planar(net, domain, *, eps):
+    """Yield a :class:`~polyregions.domains.slices.SliceRegion` per region of `net` on `domain` (as
+    :func:`count_planar`): its pattern, the centre (``point``, ``coords``) and radius of its
+    largest inscribed disc or segment, its polygon or interval (``vertices``, slice
+    coordinates) and area or length (``size``, input units), and its edges' neurons."""
+    reason = unsupported_reason(domain)
+    if reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
+    return _lifted(net, domain, eps)
+
+
+def _lifted(net, domain, eps):
+    origin, Q, R, _ = frame_of(domain)
+    slice_layers = tuple(compose_layers(net, origin, Q))
+    Rinv = np.linalg.inv(R)
+    n_bits = net.num_neurons
+    for bits, centre, radius, size, polys, maps in planar_cells(net, domain, eps):
+        packed = np.packbits(bits.astype(bool), axis=1)
+        for k in range(len(bits)):
+            y = centre[k]
+            verts, labels = polys[k]
+            yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
+                              None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
+                              net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
+                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)

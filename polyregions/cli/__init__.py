@@ -1,0 +1,1 @@
+"""The polyregions command (`polyregions.cli.main:main`)."""

@@ -1,0 +1,1 @@
+"""Input domains: convex sets (box, ball, polytope, whole space) and slices (lines, planes)."""

@@ -1,0 +1,146 @@
+"""Lines and planes as a change of variables, and the regions they report.
+
+A slice (:class:`~polyregions.domains.convex.Line`, :class:`~polyregions.domains.convex.Plane`) is
+``x = origin + U p`` with slice coordinates ``p``. With ``U = Q R`` (``Q`` orthonormal
+columns, :meth:`~polyregions.domains.convex.Slice.frame`) the orthonormal coordinates
+``y = R p`` measure input-space distances, and the network on the slice is the network
+whose first affine map is composed with ``x = origin + Q y``:
+
+    z^1 = (W^1 Q) y + (W^1 origin + b^1),   later layers unchanged.
+
+Its regions in ``y`` are the regions of the slice (a pattern's region on the slice is
+the slice of its region in input space), counted in the slice's dimension with ``eps``
+in input units. Two-dimensional and one-dimensional input domains use the identity frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .convex import Slice
+from ..errors import UnsupportedError
+from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
+from ..result import Region
+
+__all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
+           "search_problem"]
+
+
+def frame_of(domain):
+    """``(origin, Q, R, slice_or_None)``: ``x = origin + Q y``, ``y = R p`` (the identity for
+    a domain that is not a slice)."""
+    if isinstance(domain, Slice):
+        origin, Q, R = domain.frame()
+        return origin, Q, R, domain
+    n = domain.dim
+    return np.zeros(n), np.eye(n), np.eye(n), None
+
+
+#: The layer types whose networks are affine maps with ReLU after each affine layer, the
+#: only kind the slices' composition and the planar algorithm handle.
+SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
+
+
+def check_layers(net: Network) -> None:
+    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`
+    (or a network that is not plain ReLU)."""
+    require_relu(net, "lines, planes and the planar algorithm")
+    for k, layer in enumerate(net.layers):
+        if not isinstance(layer, SLICE_LAYERS):
+            raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "
+                                   "or by the planar algorithm")
+
+
+def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
+    """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
+    (only the first is new; the others are shared, not copied)."""
+    layers = list(net.hidden)
+    W, b = layers[0]
+    layers[0] = (np.asarray(W @ Q, dtype=np.float64), np.asarray(W @ origin, dtype=np.float64) + b)
+    return layers
+
+
+def composed_search_problem(net: Network, domain: Slice):
+    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
+    orthonormal coordinates, for the search (see the module docstring)."""
+    check_layers(net)
+    origin, Q, _, _ = frame_of(domain)
+    layers = compose_layers(net, origin, Q)
+    net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
+    return net_y, domain.slice_domain()
+
+
+def pattern_map(layers, bits: np.ndarray):
+    """``(M, m)`` with ``h^L = M x + m`` on the region of the pattern `bits` (booleans, layer by
+    layer), in the coordinates of the first layer of `layers`: the product of the layers'
+    maps with the off neurons' rows set to zero."""
+    offset = 0
+    W, b = layers[0]
+    M = np.asarray(W, dtype=np.float64)
+    m = np.asarray(b, dtype=np.float64)
+    for l, (W, b) in enumerate(layers):
+        if l:
+            M, m = W @ M, W @ m + b
+        beta = bits[offset : offset + M.shape[0]].astype(np.float64)
+        offset += M.shape[0]
+        M, m = beta[:, None] * M, beta * m
+    return M, m
+
+
+@dataclass(eq=False)
+class SliceRegion(Region):
+    """A region of a line, a plane, or a one- or two-dimensional input domain.
+
+    Besides :class:`~polyregions.result.Region`'s fields (``point`` and ``radius`` in input
+    coordinates and units): ``coords``, the point's slice coordinates (``s`` or ``(s, t)``;
+    the input itself when the domain is not a slice); ``vertices``, the region's polygon
+    (counter-clockwise) or interval ends in slice coordinates (None from the search, which
+    finds points, not polygons); ``size``, its area or length in input units (None from
+    the search); ``edges``, per polygon edge (from vertex ``i`` to ``i + 1``) the neuron whose
+    zero set it lies on (its bit's index, layer by layer), ``-1`` on the domain's boundary.
+    ``affine_map()`` is the network's map in input coordinates (computed on
+    first use: for wide inputs it is an ``(out, n)`` product), ``slice_affine_map()`` in
+    slice coordinates.
+    """
+
+    coords: np.ndarray = None
+    vertices: np.ndarray | None = None
+    size: float | None = None
+    edges: np.ndarray | None = None
+    _layers: tuple = field(repr=False, default=())
+    _slice_layers: tuple = field(repr=False, default=())
+    _R: np.ndarray = field(repr=False, default=None)
+
+    def affine_map(self):
+        """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
+        if self._map is None:
+            self._map = pattern_map(self._layers, self.bits)
+        return super().affine_map()
+
+    def slice_affine_map(self):
+        """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
+        M, m = pattern_map(self._slice_layers, self.bits)
+        M = M @ self._R
+        if self._output is None:
+            return M, m
+        W, b = self._output
+        return W @ M, W @ m + b
+
+
+def search_problem(net: Network, domain):
+    """What the search runs on: ``(net, domain)`` itself, or for a slice its composed network
+    and parameter range (:func:`composed_search_problem`)."""
+    return composed_search_problem(net, domain) if isinstance(domain, Slice) else (net, domain)
+
+
+def lift_regions(regions, net: Network, domain, slice_layers):
+    """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
+    input coordinates (their patterns and radii are the same on both sides)."""
+    origin, Q, R, _ = frame_of(domain)
+    slice_layers = tuple(slice_layers)
+    for region in regions:
+        y = np.asarray(region.point, dtype=float)
+        yield SliceRegion(region.pattern, region.n_bits, origin + Q @ y, region.radius, None, net.output,
+                          coords=np.linalg.solve(R, y), _layers=net.hidden, _slice_layers=slice_layers, _R=R)

@@ -1,0 +1,1 @@
+"""Exact arithmetic: integer networks, the rational simplex, certified counts and the checker."""

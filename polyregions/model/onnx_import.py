@@ -1,0 +1,168 @@
+"""Reading ONNX graphs as layer records (the optional extra ``onnx``).
+
+The operators read: Gemm, MatMul with a constant matrix, Add (of a constant: a bias,
+folded into the layer before; of two computed values: a residual addition), Conv (zero
+padding equal on all sides, no dilation, one group), Relu, LeakyRelu, Flatten (axis 1),
+Reshape to ``(batch, n)``, AveragePool and MaxPool (no padding, no ceil mode),
+BatchNormalization (folded into the layer before), Identity and Dropout. The graph must
+have one input of shape ``(batch, ...)``. onnx and onnxruntime are imported only here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import InvalidInputError, UnsupportedError
+from .torch_import import FLOAT32_RTOL, TORCH_RTOL, GraphOp, assemble, import_extra
+
+__all__ = ["onnx_records"]
+
+
+def _attrs(node, onnx):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _const(consts, name, path):
+    if name not in consts:
+        raise UnsupportedError(f"`{path}` needs a constant input {name!r}, but it is computed by the graph")
+    return consts[name]
+
+
+def _channel_vector(v, path):
+    """A bias or scale broadcast over (c,), (c, 1, 1) or (1, c, 1, 1) as a vector of length c."""
+    v = np.asarray(v, dtype=np.float64)
+    squeezed = v.reshape(-1) if v.ndim <= 1 else v.reshape(v.shape[1] if v.ndim == 4 else v.shape[0], -1)
+    if squeezed.ndim == 2:
+        if squeezed.shape[1] != 1:
+            raise UnsupportedError(f"`{path}` adds a constant of shape {v.shape}: only per-channel biases fold")
+        squeezed = squeezed[:, 0]
+    return squeezed
+
+
+def _node_fields(node, attrs, consts, path):
+    op = node.op_type
+    if op == "Gemm":
+        if attrs.get("transA", 0):
+            raise UnsupportedError(f"`{path}` (Gemm) has transA=1: not supported")
+        B = _const(consts, node.input[1], path)
+        B = B if attrs.get("transB", 0) else B.T  # now (out, in)
+        W = attrs.get("alpha", 1.0) * B
+        C = _const(consts, node.input[2], path) if len(node.input) > 2 and node.input[2] else np.zeros(W.shape[0])
+        b = attrs.get("beta", 1.0) * np.broadcast_to(np.asarray(C, dtype=np.float64).reshape(-1), (W.shape[0],))
+        return {"record": {"type": "dense", "weight": W, "bias": np.array(b), "negative_slope": 1.0}}
+    if op == "MatMul":
+        B = _const(consts, node.input[1], path)
+        return {"record": {"type": "dense", "weight": B.T, "bias": np.zeros(B.shape[1]), "negative_slope": 1.0}}
+    if op == "Add":
+        known = [name in consts for name in node.input]
+        if not any(known):
+            return {"add": True}
+        c = _channel_vector(consts[node.input[known.index(True)]], path)
+        return {"fold": {"what": "Add", "scale": np.ones(1), "shift": c}, "main": node.input[known.index(False)]}
+    if op == "Conv":
+        refuse = []
+        pads = list(attrs.get("pads", [0, 0, 0, 0]))
+        strides = list(attrs.get("strides", [1, 1]))
+        if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            refuse.append(f"auto_pad={attrs['auto_pad']!r}")
+        if len(set(pads)) != 1:
+            refuse.append(f"pads={pads}")
+        if len(set(strides)) != 1:
+            refuse.append(f"strides={strides}")
+        if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            refuse.append(f"dilations={list(attrs['dilations'])}")
+        if attrs.get("group", 1) != 1:
+            refuse.append(f"group={attrs['group']}")
+        if refuse:
+            raise UnsupportedError(f"`{path}` (Conv) has {', '.join(refuse)}: not supported")
+        W = _const(consts, node.input[1], path)
+        b = _const(consts, node.input[2], path) if len(node.input) > 2 and node.input[2] else np.zeros(W.shape[0])
+        return {"record": {"type": "conv2d", "weight": W, "bias": b, "stride": int(strides[0]), "padding": int(pads[0]),
+                           "negative_slope": 1.0}}
+    if op == "Relu":
+        return {"record": {"type": "activation", "negative_slope": 0.0}}
+    if op == "LeakyRelu":
+        return {"record": {"type": "activation", "negative_slope": float(attrs.get("alpha", 0.01))}}
+    if op == "Flatten":
+        if attrs.get("axis", 1) != 1:
+            raise UnsupportedError(f"`{path}` (Flatten) has axis={attrs['axis']}: only axis 1 is supported")
+        return {"record": {"type": "flatten"}}
+    if op == "Reshape":
+        shape = _const(consts, node.input[1], path)
+        if len(shape) != 2:
+            raise UnsupportedError(f"`{path}` (Reshape) to {list(shape)}: only a reshape to (batch, n) is supported")
+        return {"record": {"type": "flatten"}}
+    if op in ("AveragePool", "MaxPool"):
+        bad = {k: attrs[k] for k in ("pads", "ceil_mode", "dilations", "storage_order")
+               if k in attrs and any(np.atleast_1d(attrs[k]) != (1 if k == "dilations" else 0))}
+        if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            bad["auto_pad"] = attrs["auto_pad"]
+        if len(node.output) > 1 and node.output[1]:
+            bad["indices output"] = True
+        if bad:
+            raise UnsupportedError(f"`{path}` ({op}) has {bad}: not supported")
+        kernel = list(attrs["kernel_shape"])
+        stride = list(attrs.get("strides", kernel))
+        kind = "avgpool2d" if op == "AveragePool" else "maxpool2d"
+        return {"record": {"type": kind, "kernel": kernel, "stride": stride}}
+    if op == "BatchNormalization":
+        gamma, beta, mean, var = (_const(consts, name, path) for name in node.input[1:5])
+        scale = gamma / np.sqrt(var + attrs.get("epsilon", 1e-5))
+        return {"fold": {"what": "BatchNormalization", "scale": scale, "shift": beta - mean * scale}}
+    if op in ("Identity", "Dropout"):
+        return {}
+    raise UnsupportedError(f"`{path}` ({op}) is not supported")
+
+
+def onnx_records(path):
+    """Read the ONNX file `path` as layer records.
+
+    Returns ``(records, input_shape, reference, rtol)``: ``reference`` is onnxruntime's
+    forward pass (None when onnxruntime is not installed), with a ``dtype`` attribute (the
+    graph's input type), and ``rtol`` the tolerance for it.
+    """
+    onnx = import_extra("onnx", "onnx")
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InvalidInputError(f"`path` {path!r} does not exist or is not a file")
+    try:
+        model = onnx.load(path)
+    except Exception as exc:  # protobuf decode errors have no common base class
+        raise InvalidInputError(f"`path` {path!r} is not a readable ONNX file: {exc}") from None
+    graph = model.graph
+    consts = {t.name: onnx.numpy_helper.to_array(t).astype(np.float64) if onnx.numpy_helper.to_array(t).dtype.kind == "f"
+              else onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in consts]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise UnsupportedError(f"`{path}` has {len(inputs)} inputs and {len(graph.output)} outputs: one of each is supported")
+    dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
+    if len(dims) < 2 or any(d < 1 for d in dims[1:]):
+        raise UnsupportedError(f"`{path}` input {inputs[0].name!r} has shape {dims}: (batch, ...) with fixed sizes needed")
+    ops = {}
+    for k, node in enumerate(graph.node):
+        where = node.name or f"node {k}"
+        attrs = _attrs(node, onnx)
+        if node.op_type == "Constant":
+            consts[node.output[0]] = onnx.numpy_helper.to_array(attrs["value"]) if "value" in attrs else None
+            continue
+        fields = _node_fields(node, attrs, consts, where)
+        main = fields.pop("main", None)
+        args = [main] if main is not None else [name for name in node.input[:2 if fields.get("add") else 1]]
+        ops[node.output[0]] = GraphOp(where, args, **fields)
+    records = assemble(ops, graph.output[0].name, inputs[0].name)
+    reference, rtol = None, FLOAT32_RTOL
+    try:
+        import onnxruntime
+    except ImportError:
+        return records, tuple(dims[1:]), None, rtol
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    dtype = np.float64 if inputs[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE else np.float32
+    rtol = TORCH_RTOL if dtype == np.float64 else FLOAT32_RTOL
+
+    def reference(x):
+        return session.run(None, {inputs[0].name: np.asarray(x, dtype=dtype)})[0]
+
+    reference.dtype = dtype
+    return records, tuple(dims[1:]), reference, rtol

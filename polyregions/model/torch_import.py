@@ -1,0 +1,466 @@
+"""Reading PyTorch modules as layer records, and checking a conversion against the framework.
+
+:meth:`polyregions.Network.from_torch` traces a module with ``torch.fx`` (``nn.Sequential``,
+nested or not, and modules whose ``forward`` traces into the supported operations and
+additions) and reads the trace as records of the JSON structure of :mod:`polyregions.model.io`
+(:func:`torch_records`). :mod:`polyregions.model.onnx_import` does the same for ONNX graphs;
+both end in :func:`assemble`, which turns a graph of single-input operations and
+additions into a layer list:
+
+* an addition ``u + body(u)`` of a value and a value computed from it becomes a
+  ``residual`` record with the body's layers (an activation after the sum is the next
+  record);
+* a batch normalisation (in eval mode: ``y = (x - mean) / sqrt(var + eps) * gamma + beta``)
+  and a bias addition fold into the Linear or Conv2d layer right before them;
+* an activation right after a linear Linear or Conv2d layer becomes that layer's
+  ``negative_slope``; Dropout and Identity are dropped;
+* a PyTorch convolution outside :class:`polyregions.Conv2d` (dilation, groups, a padding
+  mode other than zeros, unequal strides or padding) and a padded or ceil-mode average
+  pooling are linear maps: they are read as their matrix, one column per basis input.
+
+Every conversion is checked before it is returned (:func:`check_forward`): the network's
+output and the framework's forward pass on ``CHECK_SAMPLES`` standard normal inputs must
+agree within ``rtol * max(1, max |y|)``, with ``TORCH_RTOL`` for PyTorch (both in float64)
+and ``FLOAT32_RTOL`` for a float32 ONNX graph run by onnxruntime.
+
+torch is imported only when a PyTorch model is read (the optional extra ``torch``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InvalidInputError, UnsupportedError
+
+__all__ = ["CHECK_SAMPLES", "FLOAT32_RTOL", "TORCH_RTOL", "GraphOp", "assemble", "check_forward", "exported_records",
+           "import_extra", "torch_records"]
+
+#: Random inputs on which every conversion is compared with the framework's forward pass.
+CHECK_SAMPLES = 64
+#: Agreement required of a PyTorch conversion, both evaluated in float64 (relative to max(1, max |y|)).
+TORCH_RTOL = 1e-9
+#: Agreement required when the reference runs in float32 (an ONNX graph in onnxruntime).
+FLOAT32_RTOL = 1e-4
+
+
+def import_extra(module: str, extra: str):
+    """Import `module`, or raise :class:`UnsupportedError` naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UnsupportedError(f"{module} is not installed: pip install 'polyregions[{extra}]'") from None
+
+
+@dataclass
+class GraphOp:
+    """One operation of a model graph: the record it lowers to (None: the identity), or an addition.
+
+    ``path`` names the operation in the model (``features.3``) for error messages."""
+
+    path: str
+    inputs: list
+    record: dict | None = None
+    add: bool = False
+    fold: dict | None = field(default=None)  # a per-unit affine map folded into the previous layer
+
+
+def _ancestors(ops, value):
+    seen, stack = set(), [value]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in ops:
+            stack.extend(ops[v].inputs)
+    return seen
+
+
+def _chain(ops, value, stop):
+    """The records computing `value` from `stop`, in order."""
+    out = []
+    while value != stop:
+        if value not in ops:
+            raise UnsupportedError(f"the model computes `{out[-1][0] if out else value}` from a value other than "
+                                   "its input (only chains with residual additions are supported)")
+        op = ops[value]
+        if op.add:
+            p, q = op.inputs
+            if p in _ancestors(ops, q):
+                skip, body = p, q
+            elif q in _ancestors(ops, p):
+                skip, body = q, p
+            else:
+                raise UnsupportedError(f"`{op.path}` (add) adds two values neither of which is computed from the "
+                                       "other: only residual additions u + body(u) are supported")
+            inner = _chain(ops, body, skip)
+            if not inner:
+                raise UnsupportedError(f"`{op.path}` (add) adds a value to itself")
+            out.append((op.path, {"type": "residual", "body": [r for _, r in inner]}))
+            value = skip
+            continue
+        if op.fold is not None:
+            out.append((op.path, dict(op.fold, type="fold")))
+        elif op.record is not None and op.record["type"] == "sequence":
+            out.extend((op.path, rec) for rec in reversed(op.record["records"]))
+        elif op.record is not None:
+            out.append((op.path, op.record))
+        value = op.inputs[0]
+    out.reverse()
+    return _simplify(out)
+
+
+def _simplify(pairs):
+    """Fold per-unit affine maps and activations into the linear layer before them."""
+    done = []
+    for path, rec in pairs:
+        prev = done[-1][1] if done else None
+        linear_prev = (prev is not None and prev["type"] in ("dense", "conv2d")
+                       and prev.get("negative_slope", 0.0) == 1.0)
+        if rec["type"] == "fold":
+            if not linear_prev:
+                raise UnsupportedError(f"`{path}` ({rec['what']}) must follow a Linear or Conv2d layer directly: "
+                                       "polyregions folds it into that layer")
+            scale, shift = np.asarray(rec["scale"], float), np.asarray(rec["shift"], float)
+            W = np.asarray(prev["weight"], float)
+            if scale.shape[0] not in (1, W.shape[0]) or shift.shape[0] not in (1, W.shape[0]):
+                raise UnsupportedError(f"`{path}` ({rec['what']}) has {max(scale.shape[0], shift.shape[0])} "
+                                       f"channels but the layer before it has {W.shape[0]}")
+            folded = dict(prev, weight=W * scale.reshape((-1,) + (1,) * (W.ndim - 1)),
+                          bias=np.asarray(prev["bias"], float) * scale + shift)
+            done[-1] = (done[-1][0], folded)
+        elif rec["type"] == "activation" and linear_prev:
+            done[-1] = (done[-1][0], dict(prev, negative_slope=rec["negative_slope"]))
+        else:
+            done.append((path, rec))
+    return done
+
+
+def assemble(ops: dict, output, input_value) -> list:
+    """The layer records computing `output` from `input_value` in the graph `ops` (value -> GraphOp)."""
+    return [rec for _, rec in _chain(ops, output, input_value)]
+
+
+def check_forward(net, reference, input_shape, rtol: float, source: str, dtype=np.float64) -> float:
+    """Compare ``net.forward`` with `reference` (inputs of shape (N, *input_shape) -> outputs) on
+    ``CHECK_SAMPLES`` seeded standard normal inputs; raise :class:`UnsupportedError` when
+    ``max |difference| > rtol * max(1, max |reference|)``. Returns the largest difference."""
+    x = np.random.default_rng(0).standard_normal((CHECK_SAMPLES,) + tuple(input_shape)).astype(dtype)
+    expected = np.asarray(reference(x), dtype=np.float64).reshape(CHECK_SAMPLES, -1)
+    got = net.forward(x.reshape(CHECK_SAMPLES, -1).astype(np.float64)).reshape(CHECK_SAMPLES, -1)
+    if got.shape != expected.shape:
+        raise UnsupportedError(f"{source}: the converted network has {got.shape[1]} outputs but the model has "
+                               f"{expected.shape[1]}")
+    err = float(np.max(np.abs(got - expected)))
+    if err > rtol * max(1.0, float(np.max(np.abs(expected)))):
+        raise UnsupportedError(f"{source}: the converted network differs from the model's forward pass by {err:.3g} "
+                               f"(tolerance {rtol:g} relative): an operation was not converted faithfully")
+    return err
+
+
+# ---------------------------------------------------------------------- PyTorch
+def _pair(v):
+    """An int or a sequence of one or two ints as a pair."""
+    if isinstance(v, (tuple, list)):
+        return (v[0], v[0]) if len(v) == 1 else tuple(v)
+    return (v, v)
+
+
+def _torch_module_record(m, path, nn):
+    """The GraphOp fields of one leaf module of a traced PyTorch model."""
+    name = type(m).__name__
+    if isinstance(m, nn.Linear):
+        b = m.bias.detach().numpy() if m.bias is not None else np.zeros(m.out_features)
+        return {"record": {"type": "dense", "weight": m.weight.detach().numpy(), "bias": b, "negative_slope": 1.0}}
+    if isinstance(m, nn.Conv2d):
+        stride, padding = _pair(m.stride), m.padding
+        refuse = []
+        if m.padding_mode != "zeros":
+            refuse.append(f"padding_mode={m.padding_mode!r}")
+        if isinstance(padding, str) or len(set(_pair(padding))) != 1:
+            refuse.append(f"padding={padding!r} (only equal zero padding on all sides)")
+        if len(set(stride)) != 1:
+            refuse.append(f"stride={stride} (only equal strides)")
+        if _pair(m.dilation) != (1, 1):
+            refuse.append(f"dilation={m.dilation}")
+        if m.groups != 1:
+            refuse.append(f"groups={m.groups}")
+        if refuse:
+            return {"linear_module": True}
+        b = m.bias.detach().numpy() if m.bias is not None else np.zeros(m.out_channels)
+        return {"record": {"type": "conv2d", "weight": m.weight.detach().numpy(), "bias": b, "stride": stride[0],
+                           "padding": _pair(padding)[0], "negative_slope": 1.0}}
+    if isinstance(m, nn.LeakyReLU):
+        return {"record": {"type": "activation", "negative_slope": float(m.negative_slope)}}
+    if isinstance(m, nn.ReLU):
+        return {"record": {"type": "activation", "negative_slope": 0.0}}
+    if isinstance(m, nn.Unflatten) and m.dim == 1 and len(m.unflattened_size) == 3:
+        return {"record": {"type": "unflatten", "shape": list(m.unflattened_size)}}
+    if isinstance(m, nn.Flatten):
+        if m.start_dim != 1 or m.end_dim != -1:
+            raise UnsupportedError(f"`{path}` (Flatten) has start_dim={m.start_dim}, end_dim={m.end_dim}: "
+                                   "only start_dim=1, end_dim=-1 is supported")
+        return {"record": {"type": "flatten"}}
+    if isinstance(m, (nn.AvgPool2d, nn.MaxPool2d)):
+        kind = "avgpool2d" if isinstance(m, nn.AvgPool2d) else "maxpool2d"
+        refuse = [f"{k}={getattr(m, k)!r}" for k, ok in (("padding", 0), ("ceil_mode", False), ("dilation", 1),
+                                                            ("return_indices", False), ("divisor_override", None))
+                  if hasattr(m, k) and _pair(getattr(m, k)) != _pair(ok)]
+        if refuse and isinstance(m, nn.AvgPool2d):
+            return {"linear_module": True}
+        if refuse:
+            raise UnsupportedError(f"`{path}` ({name}) has {', '.join(refuse)}: not supported")
+        stride = m.stride if m.stride is not None else m.kernel_size
+        return {"record": {"type": kind, "kernel": list(_pair(m.kernel_size)), "stride": list(_pair(stride))}}
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if m.running_mean is None:
+            raise UnsupportedError(f"`{path}` ({name}) has no running statistics (track_running_stats=False)")
+        scale = (m.weight.detach() if m.affine else 1.0) / (m.running_var + m.eps).sqrt()
+        shift = (m.bias.detach() if m.affine else 0.0) - m.running_mean * scale
+        return {"fold": {"what": name, "scale": scale.numpy(), "shift": shift.numpy()}}
+    if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)):
+        return {}
+    raise UnsupportedError(f"`{path}` ({name}) is not supported: polyregions reads Linear, Conv2d, ReLU, LeakyReLU, "
+                           "Flatten, AvgPool2d, MaxPool2d, BatchNorm1d/2d, Dropout, Identity and additions")
+
+
+def _linear_module_record(m, node, torch):
+    """A linear module outside the layer types (a dilated, grouped or reflect-padded convolution, a
+    padded average pooling) as its exact matrix, read column by column from the module in float64:
+    ``flatten -> dense -> unflatten`` records, the dense layer ``W x + m(0)``."""
+    in_shape = tuple(node.args[0].meta["tensor_meta"].shape[1:])
+    out_shape = tuple(node.meta["tensor_meta"].shape[1:])
+    n = int(np.prod(in_shape))
+    with torch.no_grad():
+        basis = torch.eye(n, dtype=torch.float64).reshape((n,) + in_shape)
+        offset = m(torch.zeros((1,) + in_shape, dtype=torch.float64)).reshape(1, -1)
+        W = (m(basis).reshape(n, -1) - offset).T.numpy()
+    return {"type": "sequence", "records": [
+        {"type": "flatten"}, {"type": "dense", "weight": W, "bias": offset[0].numpy(), "negative_slope": 1.0},
+        {"type": "unflatten", "shape": list(out_shape)}]}
+
+
+def _torch_function_record(node, torch):
+    """The GraphOp fields of a function or method call of a traced PyTorch model (None: not understood)."""
+    F = torch.nn.functional
+    target = node.target
+    kwargs = node.kwargs
+    if target in (operator.add, torch.add) or target == "add":
+        return {"add": True}
+    if target in (torch.relu, F.relu) or target == "relu":
+        return {"record": {"type": "activation", "negative_slope": 0.0}}
+    if target is F.leaky_relu:
+        slope = kwargs.get("negative_slope", node.args[1] if len(node.args) > 1 else 0.01)
+        return {"record": {"type": "activation", "negative_slope": float(slope)}}
+    if target in (torch.flatten, "flatten"):
+        start = kwargs.get("start_dim", node.args[1] if len(node.args) > 1 else 0)
+        end = kwargs.get("end_dim", node.args[2] if len(node.args) > 2 else -1)
+        if start == 1 and end == -1:
+            return {"record": {"type": "flatten"}}
+        return None
+    if target in ("view", "reshape", torch.reshape):
+        shape = node.meta.get("tensor_meta")
+        return {"record": {"type": "flatten"}} if shape is not None and len(shape.shape) == 2 else None
+    if target in (F.dropout, "contiguous"):
+        return {}
+    return None
+
+
+def torch_records(module, input_shape):
+    """Trace `module` and read it as layer records.
+
+    Returns ``(records, reference)``: the records of :mod:`polyregions.model.io` and the model's
+    forward pass in float64 (a function of a NumPy batch).
+
+    Raises
+    ------
+    UnsupportedError
+        For a module in training mode, a module torch.fx cannot trace, or an operation
+        outside the supported set (naming it and its path in the model).
+    """
+    torch = import_extra("torch", "torch")
+    nn = torch.nn
+    if not isinstance(module, nn.Module):
+        raise InvalidInputError(f"`module` must be a torch.nn.Module, got {type(module).__name__}")
+    training = [name or type(module).__name__ for name, m in module.named_modules() if m.training]
+    if training:
+        raise UnsupportedError(f"`module` is in training mode (at `{training[0]}`): BatchNorm and Dropout compute "
+                               "another function there; call module.eval() first")
+    model = copy.deepcopy(module).double()
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    try:
+        traced = torch.fx.symbolic_trace(model)
+    except Exception as exc:  # torch.fx raises many types for untraceable Python
+        raise UnsupportedError(f"`module` ({type(module).__name__}) cannot be traced by torch.fx: {exc}") from None
+    try:
+        ShapeProp(traced).propagate(torch.zeros((1,) + tuple(input_shape), dtype=torch.float64))
+    except Exception as exc:  # a shape mismatch inside the model
+        raise InvalidInputError(f"`input_shape` {tuple(input_shape)} does not fit the model: {exc}") from None
+    ops, input_value, output = {}, None, None
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            if input_value is not None:
+                raise UnsupportedError("`module` takes more than one input")
+            input_value = node.name
+            continue
+        if node.op == "output":
+            output = node.args[0].name if hasattr(node.args[0], "name") else None
+            continue
+        if node.op == "get_attr" or (node.op == "call_method" and node.target == "size"):
+            continue  # constants; a use on the main path is refused below
+        args = [a.name for a in node.args if hasattr(a, "name") and a.op not in ("get_attr",)
+                and not (a.op == "call_method" and a.target == "size")]
+        if node.op == "call_module":
+            sub = traced.get_submodule(node.target)
+            fields = _torch_module_record(sub, node.target, nn)
+            path = node.target
+            if fields.pop("linear_module", False):
+                fields = {"record": _linear_module_record(sub, node, torch)}
+        else:
+            fields = _torch_function_record(node, torch)
+            path = node.name
+            if fields is None:
+                raise UnsupportedError(f"`{path}` ({node.target if isinstance(node.target, str) else getattr(node.target, '__name__', node.target)}) "
+                                       "is not supported")
+        n_inputs = 2 if fields.get("add") else 1
+        if len(args) != n_inputs:
+            raise UnsupportedError(f"`{path}` takes {len(args)} tensor inputs where {n_inputs} is supported "
+                                   "(additions of constants and multi-input operations are not)")
+        ops[node.name] = GraphOp(path, args, **fields)
+    if output is None:
+        raise UnsupportedError("`module` does not return a single tensor")
+    records = assemble(ops, output, input_value)
+
+    def reference(x):
+        with torch.no_grad():
+            return model(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+
+    return records, reference
+
+
+# ---------------------------------------------------------------------- torch.export programs
+def _aten_fields(node, const, path):
+    """The GraphOp fields of one ATen call of an exported program (`const` reads a parameter)."""
+    name = str(node.target).split(".")[1] if str(node.target).startswith("aten.") else str(node.target)
+    args = list(node.args) + [None] * 9
+
+    def arg(i, key, default):
+        return node.kwargs.get(key, args[i] if args[i] is not None else default)
+
+    if name == "linear":
+        W = const(args[1])
+        b = const(args[2]) if args[2] is not None else np.zeros(W.shape[0])
+        return {"record": {"type": "dense", "weight": W, "bias": b, "negative_slope": 1.0}}
+    if name == "conv2d":
+        W = const(args[1])
+        b = const(args[2]) if args[2] is not None else np.zeros(W.shape[0])
+        stride, padding = _pair(arg(3, "stride", [1])), _pair(arg(4, "padding", [0]))
+        dilation, groups = _pair(arg(5, "dilation", [1])), arg(6, "groups", 1)
+        if len(set(stride)) != 1 or len(set(padding)) != 1 or dilation != (1, 1) or groups != 1:
+            raise UnsupportedError(f"`{path}` (conv2d) has stride={stride}, padding={padding}, dilation={dilation}, "
+                                   f"groups={groups}: only equal strides and zero padding, no dilation, one group")
+        return {"record": {"type": "conv2d", "weight": W, "bias": b, "stride": int(stride[0]),
+                           "padding": int(padding[0]), "negative_slope": 1.0}}
+    if name in ("batch_norm", "_native_batch_norm_legit_no_training"):
+        gamma, beta, mean, var = (const(a) if a is not None else None for a in args[1:5])
+        eps = args[7] if name == "batch_norm" else args[6]
+        scale = (gamma if gamma is not None else 1.0) / np.sqrt(var + eps)
+        return {"fold": {"what": "BatchNorm", "scale": np.atleast_1d(scale),
+                         "shift": (beta if beta is not None else 0.0) - mean * scale}}
+    if name in ("relu", "relu_"):
+        return {"record": {"type": "activation", "negative_slope": 0.0}}
+    if name in ("leaky_relu", "leaky_relu_"):
+        return {"record": {"type": "activation", "negative_slope": float(arg(1, "negative_slope", 0.01))}}
+    if name in ("max_pool2d", "avg_pool2d"):
+        kernel = _pair(args[1])
+        stride = _pair(args[2]) if args[2] else kernel
+        extra = {"padding": _pair(arg(3, "padding", 0)), "ceil_mode": arg(5 if name == "max_pool2d" else 4,
+                                                                          "ceil_mode", False)}
+        if name == "max_pool2d":
+            extra["dilation"] = _pair(arg(4, "dilation", 1))
+        if extra["padding"] != (0, 0) or extra["ceil_mode"] or extra.get("dilation", (1, 1)) != (1, 1):
+            raise UnsupportedError(f"`{path}` ({name}) has {extra}: only no padding, no dilation, no ceil mode")
+        kind = "maxpool2d" if name == "max_pool2d" else "avgpool2d"
+        return {"record": {"type": kind, "kernel": list(kernel), "stride": list(stride)}}
+    if name == "flatten":
+        if (arg(1, "start_dim", 0), arg(2, "end_dim", -1)) == (1, -1):
+            return {"record": {"type": "flatten"}}
+    if name in ("view", "reshape") and len(args[1]) == 2:
+        return {"record": {"type": "flatten"}}
+    if name == "add" and arg(2, "alpha", 1) == 1:
+        return {"add": True}
+    if name in ("dropout", "clone", "contiguous", "alias", "detach"):
+        return {}
+    raise UnsupportedError(f"`{path}` ({node.target}) is not supported in an exported program")
+
+
+def exported_records(path):
+    """Read a program saved with ``torch.export.save`` (``.pt2``) as layer records.
+
+    Returns ``(records, input_shape, reference)`` as :func:`torch_records`, the input
+    shape read from the program's example input (without its batch dimension).
+    """
+    torch = import_extra("torch", "torch")
+    try:
+        program = torch.export.load(path)
+    except Exception as exc:  # zip, pickle and schema errors alike
+        raise InvalidInputError(f"`path` {path!r} is not a readable torch.export program: {exc}") from None
+    module = program.module()
+    graph = module.graph
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise UnsupportedError(f"`{path}` takes {len(placeholders)} inputs: one is supported")
+    meta = placeholders[0].meta.get("val")
+    if meta is None or len(meta.shape) < 2:
+        raise UnsupportedError(f"`{path}` has no example input of shape (batch, ...)")
+    shape = tuple(int(s) for s in meta.shape[1:])
+    values = {}
+    for node in graph.nodes:
+        if node.op == "get_attr":
+            values[node.name] = functools.reduce(getattr, node.target.split("."), module)
+
+    def const(a):
+        if not hasattr(a, "name") or a.name not in values:
+            raise UnsupportedError(f"`{path}` uses a computed value where a parameter is expected")
+        return values[a.name].detach().double().numpy()
+
+    ops, output = {}, None
+    for node in graph.nodes:
+        if node.op in ("placeholder", "get_attr") or (node.op == "call_module" and node.target == "_guards_fn"):
+            continue
+        if node.op == "output":
+            result = node.args[0]
+            result = result[0] if isinstance(result, (tuple, list)) and len(result) == 1 else result
+            output = result.name if hasattr(result, "name") else None
+            continue
+        if node.op != "call_function":
+            raise UnsupportedError(f"`{node.name}` ({node.op} {node.target}) is not supported in an exported program")
+        fields = _aten_fields(node, const, node.name)
+        inputs = [a.name for a in node.args if hasattr(a, "name") and a.name not in values]
+        ops[node.name] = GraphOp(node.name, inputs[:2] if fields.get("add") else inputs[:1], **fields)
+    if output is None:
+        raise UnsupportedError(f"`{path}` does not return a single tensor")
+    records = assemble(ops, output, placeholders[0].name)
+    model = module.double()
+    batch = meta.shape[0] if isinstance(meta.shape[0], int) else None  # a program exported for one batch size
+
+    def reference(x):
+        x = np.asarray(x, dtype=np.float64)
+        step = batch or len(x)
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, len(x), step):
+                part = x[start:start + step]
+                padded = np.concatenate([part, np.zeros((step - len(part),) + part.shape[1:])])
+                chunks.append(model(torch.from_numpy(padded)).numpy()[:len(part)])
+        return np.concatenate(chunks)
+
+    return records, shape, reference

@@ -1,0 +1,156 @@
+"""Checkpoints of a count: the regions counted in finished subproblems and the unexplored frontier.
+
+A checkpoint is a pickle (write it and read it on machines you trust) holding a format
+version, a fingerprint of the network (weights and activations), domain, ``eps``, backend and pruning, the count,
+the statistics and the list of open :class:`~polyregions.search.engine.Subproblem`. Writes
+are atomic (a temporary file renamed over the old one), so a kill at any moment leaves
+the previous checkpoint intact. Resuming finishes with exactly the count of an
+uninterrupted run: a subproblem's regions are recorded only once it is finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import pickle
+
+import numpy as np
+
+from ..errors import InvalidInputError
+
+#: Version of the checkpoint format; 2 since the subproblems live in :mod:`polyregions.search.engine`,
+#: 3 since the fingerprint holds every stage's activation (negative slopes, pooling windows).
+FORMAT_VERSION = 3
+#: What reading a damaged pickle can raise (a truncated or overwritten file, another pickle,
+#: classes that moved).
+UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
+                     TypeError, ValueError, MemoryError)
+
+
+def temporary_path(path, pid: int) -> str:
+    """The file a checkpoint is written to before it is renamed over `path`: ``.NAME.PID.tmp``
+    beside it, so that a killed writer's leftover names its checkpoint and its process."""
+    path = pathlib.Path(os.fspath(path))
+    return str(path.with_name(f".{path.name}.{pid}.tmp"))
+
+
+def _process_is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (another user's), or this platform cannot tell: keep its file
+    return True
+
+
+def remove_stale_temporaries(path) -> list:
+    """Remove the temporary files of `path`'s checkpoint left by processes that no longer run;
+    return their names."""
+    path = pathlib.Path(os.fspath(path))
+    removed = []
+    prefix, suffix = f".{path.name}.", ".tmp"
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(prefix):-len(suffix)]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_is_running(int(pid)):
+            try:
+                tmp.unlink()
+                removed.append(tmp.name)
+            except FileNotFoundError:
+                pass
+    return removed
+
+def fingerprint(net, domain, eps, backend, prune) -> str:
+    """A hash of everything the count depends on, the activation of every stage included
+    (a LeakyReLU network never resumes the checkpoint of the ReLU network with its weights)."""
+    h = hashlib.sha256()
+    for stage in net.stages:
+        for array in (stage.weight, stage.bias, stage.slopes):
+            h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        h.update(repr(("pool", stage.pool)).encode())
+    h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
+    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v"):
+        v = getattr(domain, name, None)
+        if v is not None:
+            h.update(np.asarray(v, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+class Checkpointer:
+    """Saves checkpoints to `path` (does nothing when `path` is None)."""
+
+    def __init__(self, path, net, domain, eps, backend, prune):
+        self.path = os.fspath(path) if path is not None else None
+        self.key = fingerprint(net, domain, eps, backend, prune) if path is not None else None
+        if self.path is not None:
+            self._check_writable()
+            remove_stale_temporaries(self.path)
+
+    def _check_writable(self):
+        """Refuse, before any counting, a checkpoint that could not be written."""
+        path = self.path
+        if os.path.isdir(path):
+            raise InvalidInputError(f"`checkpoint` {path!r} is a directory, not a file")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InvalidInputError(f"`checkpoint` {path!r}: the folder {folder!r} does not exist")
+        probe = temporary_path(path, os.getpid())
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise InvalidInputError(f"`checkpoint` {path!r} cannot be written: {exc.strerror}") from None
+        os.close(fd)
+        os.unlink(probe)
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise InvalidInputError(f"`checkpoint` {path!r} exists and is not writable")
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def save(self, count, queue, stats) -> None:
+        if self.path is None:
+            return
+        state = {"version": FORMAT_VERSION, "key": self.key, "count": int(count), "queue": list(queue),
+                 "stats": stats}
+        tmp = temporary_path(self.path, os.getpid())
+        try:
+            with open(tmp, "wb") as f:
+                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def load(path, net, domain, eps, backend, prune):
+        """Return ``(count, queue, stats)`` saved in `path`, after checking it belongs to this count."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise InvalidInputError(f"`resume` file {path!r} does not exist")
+        if os.path.isdir(path):
+            raise InvalidInputError(f"`resume` file {path!r} is a directory")
+        try:
+            with open(path, "rb") as f:
+                state = pickle.load(f)
+        except UNPICKLING_ERRORS:
+            state = None  # corrupt, truncated, not a pickle, or holding classes this version no longer has
+        except OSError as exc:
+            raise InvalidInputError(f"`resume` file {path!r} cannot be read: {exc.strerror}") from None
+        version = state.get("version") if isinstance(state, dict) else None
+        if version != FORMAT_VERSION:
+            found = (f"format {version}" if isinstance(version, int)
+                     else "an unreadable format: corrupt, truncated or not a checkpoint")
+            raise InvalidInputError(f"`resume` file {path!r} is not a checkpoint this version of polyregions reads "
+                                    f"({found}, expected format {FORMAT_VERSION}): start the count again")
+        if state.get("key") != fingerprint(net, domain, eps, backend, prune):
+            raise InvalidInputError(
+                f"`resume` file {path!r} was written for another network, domain, eps, backend or pruning")
+        count, queue, stats = state.get("count"), state.get("queue"), state.get("stats")
+        if not isinstance(count, int) or not isinstance(queue, list) or not hasattr(stats, "lp_solves"):
+            raise InvalidInputError(f"`resume` file {path!r} is damaged (its count, frontier or statistics)")
+        return count, list(queue), stats

@@ -1,0 +1,1 @@
+"""Studies of bounds: seeded families, tightness, constructions that attain bounds, reports."""

@@ -1,0 +1,121 @@
+"""Tests of polyregions.cells.measure: boundary distances, regions per length, linear pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import polyregions as pr
+
+
+def test_one_layer_distances_are_the_distances_to_the_hyperplanes(rng, random_dense_net):
+    net = random_dense_net(rng, 4, [7])
+    W, b = net.hidden[0]
+    x = rng.normal(size=(10, 4))
+    full, along = pr.boundary_distances(net, x)
+    closed = np.min(np.abs(x @ W.T + b) / np.linalg.norm(W, axis=1), axis=1)
+    assert np.allclose(full, closed) and along is None
+
+
+def test_distances_reach_exactly_the_nearest_boundary(rng, random_dense_net):
+    """Inside the distance every sampled point keeps the pattern; a little beyond it, along
+    the nearest constraint's normal, the pattern changes."""
+    net = random_dense_net(rng, 3, [6, 6, 5])
+    x = rng.normal(size=(6, 3))
+    full, _ = pr.boundary_distances(net, x)
+    for xi, d in zip(x, full):
+        dirs = rng.normal(size=(400, 3))
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        inside = net.pattern(xi + 0.999 * d * dirs)
+        assert (inside == net.pattern(xi)).all()
+        # the nearest hyperplane of the region: step across it along its normal
+        h, J, best = xi, None, (np.inf, None, None)
+        for l, (W, c) in enumerate(net.hidden):
+            z = W @ h + c
+            G = W if l == 0 else W @ J
+            norms = np.linalg.norm(G, axis=1)
+            k = int(np.argmin(np.abs(z) / norms))
+            if abs(z[k]) / norms[k] < best[0]:
+                best = (abs(z[k]) / norms[k], -np.sign(z[k]) * G[k] / norms[k], None)
+            h, J = np.maximum(z, 0), G * (z > 0)[:, None]
+        assert best[0] == pytest.approx(d)
+        assert not (net.pattern(xi + 1.001 * d * best[1]) == net.pattern(xi)).all()
+
+
+def test_distances_along_a_slice(rng, random_dense_net):
+    net = random_dense_net(rng, 5, [8, 8])
+    line = pr.Line(rng.normal(size=5), rng.normal(size=5))
+    regions = list(pr.enumerate_regions(net, line))
+    points = np.array([r.point for r in regions])
+    full, along = pr.boundary_distances(net, points, line)
+    # along the line, a region's midpoint is half its length from its ends (inner regions)
+    for r, d in zip(regions, along):
+        if r.vertices[0, 0] > 0 and r.vertices[1, 0] < 1:
+            assert d == pytest.approx(r.size / 2, rel=1e-7)
+    assert np.all(full <= along * (1 + 1e-12))
+
+
+def test_regions_per_length(rng, random_dense_net):
+    line = pr.Line([0.0, 0.0], [3.0, 4.0])
+    assert pr.regions_per_length(10, line) == pytest.approx(2.0)
+    with pytest.raises(pr.InvalidInputError, match="`line` must be"):
+        pr.regions_per_length(10, pr.Box([0], [1]))
+
+
+def test_linear_pieces_merge_regions_the_output_ignores():
+    """Output weights zero on some neurons: the network's pieces are the regions of the
+    neurons it reads (counted separately by the search on that smaller network)."""
+    rng = np.random.default_rng(5)
+    W1, b1 = rng.normal(size=(8, 2)), rng.normal(size=8)
+    Wo = rng.normal(size=(2, 8))
+    Wo[:, 3:] = 0.0
+    net = pr.Network.from_dense([W1], [b1], output=(Wo, np.zeros(2)))
+    box = pr.Box([-2, -2], [2, 2])
+    regions = list(pr.enumerate_regions(net, box, method="planar"))
+    pieces = pr.linear_pieces(regions)
+    read = pr.Network.from_dense([W1[:3]], [b1[:3]])
+    assert pieces.max() + 1 == pr.count_regions(read, box, method="dfs").count
+    assert len(regions) == pr.count_regions(net, box, method="dfs").count > pieces.max() + 1
+    for k in range(pieces.max() + 1):  # one affine map per piece
+        maps = [regions[i].slice_affine_map() for i in np.flatnonzero(pieces == k)]
+        assert all(np.allclose(A, maps[0][0]) and np.allclose(c, maps[0][1]) for A, c in maps)
+
+
+def test_linear_pieces_on_a_line():
+    # breakpoints at x = 0, 0.5 and 0.25; the output reads relu(x) only
+    net = pr.Network.from_dense([np.array([[1.0], [1.0], [-1.0]])], [np.array([0.0, -0.5, 0.25])],
+                                output=(np.array([[1.0, 0.0, 0.0]]), np.zeros(1)))
+    regions = list(pr.enumerate_regions(net, pr.Line([-1.0], [1.0])))
+    assert len(regions) == 4
+    pieces = pr.linear_pieces(regions)
+    assert pieces.max() + 1 == 2  # the output bends only at x = 0
+
+
+def test_linear_pieces_need_polygons(rng, random_dense_net):
+    net = random_dense_net(rng, 2, [3])
+    regions = list(pr.enumerate_regions(net, pr.Ball([0, 0], 1.0)))
+    with pytest.raises(pr.InvalidInputError, match="method='planar'"):
+        pr.linear_pieces(regions)
+
+
+@pytest.mark.parametrize("points, match", [
+    (np.zeros((2, 3)), "shape"),
+    (np.array([[np.nan, 0.0]]), "finite"),
+])
+def test_boundary_distances_bad_input(points, match, rng, random_dense_net):
+    net = random_dense_net(rng, 2, [3])
+    with pytest.raises(pr.InvalidInputError, match=match):
+        pr.boundary_distances(net, points)
+
+
+def test_pieces_arguments_are_checked(rng, random_dense_net):
+    from polyregions.cells.measure import count_pieces
+
+    net = random_dense_net(rng, 2, [3])
+    regions = list(pr.enumerate_regions(net, pr.Box([-1, -1], [1, 1])))
+    with pytest.raises(pr.InvalidInputError, match="`rtol` must be a positive"):
+        pr.linear_pieces(regions, rtol=0)
+    with pytest.raises(pr.InvalidInputError, match="`eps` must be a positive"):
+        count_pieces(net, pr.Box([-1, -1], [1, 1]), eps=-1)
+    with pytest.raises(pr.InvalidInputError, match="`domain` has dimension 3"):
+        count_pieces(net, pr.Box(-np.ones(3), np.ones(3)), eps=1e-9)

@@ -1,0 +1,61 @@
+"""Tests of polyregions.cells.polygon: inradii against closed forms, and one split by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from polyregions.cells.polygon import ZERO_RTOL, areas, inradii, split_cells
+
+
+def _lines(verts):
+    edges = np.roll(verts, -1, axis=0) - verts
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    return np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
+
+
+@pytest.mark.parametrize("verts, radius, centre", [
+    ([[0, 0], [4, 0], [4, 1], [0, 1]], 0.5, None),                            # a rectangle: half its width
+    ([[0, 0], [3, 0], [0, 4]], 1.0, [1.0, 1.0]),                              # 3-4-5 triangle: (a + b - c) / 2
+    ([[math.cos(a), math.sin(a)] for a in np.linspace(0, 2 * math.pi, 7)[:-1]], math.cos(math.pi / 6), [0, 0]),
+    ([[0, 0], [1, 0], [1 + 1e-7, 0.5], [1, 1], [0, 1]], 0.5, None),          # a nearly straight vertex
+])
+def test_inradius_closed_forms(verts, radius, centre):
+    verts = np.array(verts, float)
+    start = np.array([0, len(verts)], np.int64)
+    r, c = inradii(start, _lines(verts), verts)
+    assert r[0] == pytest.approx(radius, rel=1e-12)
+    if centre is not None:
+        assert np.allclose(c[0], centre, atol=1e-12)
+
+
+def _split_square(g, c0):
+    verts = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    A = np.array([g[0], g[1], c0], float).reshape(1, 3, 1)
+    return split_cells(np.array([0, 4], np.int64), verts, _lines(verts), -1 - np.arange(4, dtype=np.int64),
+                       A, np.abs(A).astype(np.float32), 0, 1e-9, 10.0, ZERO_RTOL)
+
+
+def test_a_diagonal_through_two_vertices_makes_two_triangles():
+    start, verts, lines, labels, parent, bits, stats = _split_square([1.0, -1.0], 0.0)
+    assert parent.tolist() == [0, 0] and sorted(bits[:, 0].tolist()) == [0, 1]
+    assert np.diff(start).tolist() == [3, 3]  # no vertex added next to the corners
+    assert areas(start, verts) == pytest.approx([2.0, 2.0])
+    assert set(labels.tolist()) >= {0}
+
+
+def test_a_line_along_an_edge_or_through_a_corner_does_not_split():
+    for g, c0, on in [([1.0, 0.0], -1.0, 0), ([1.0, 1.0], -2.0, 0), ([1.0, 1.0], 2.0, 1)]:
+        start, verts, _, _, parent, bits, _ = _split_square(g, c0)
+        assert parent.tolist() == [0] and bits[:, 0].tolist() == [on] and len(verts) == 4
+
+
+def test_a_sliver_thinner_than_eps_is_dropped_and_counted_near_eps():
+    # x = 1 - 3e-9 cuts off a strip of inradius 1.5e-9 (kept), x = 1 - 1e-9 one of 5e-10 (dropped);
+    # both within 10x of eps = 1e-9
+    start, verts, _, _, parent, bits, stats = _split_square([1.0, 0.0], -(1 - 3e-9))
+    assert len(parent) == 2 and stats[0] == 1
+    start, verts, _, _, parent, bits, stats = _split_square([1.0, 0.0], -(1 - 1e-9))
+    assert len(parent) == 1 and bits[0, 0] == 0 and stats[0] == 1

@@ -1,0 +1,52 @@
+"""``polyregions count --certify`` and ``polyregions check`` (the certified side of the CLI)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+import polyregions as pr
+from polyregions.cli.main import main
+
+
+def _strip(tmp_path):
+    path = str(tmp_path / "strip.npz")
+    pr.io.save_network(pr.Network.from_dense([np.array([[1.0, 0.0], [-1.0, 0.0]])], [np.array([0.0, 1e-9])]), path)
+    return path
+
+
+def test_count_certify_shows_exact_and_float_side_by_side(tmp_path, capsys):
+    # two parallel lines 1e-9 apart: 3 regions, the float search at eps = 1e-9 sees 2
+    path, cert = _strip(tmp_path), str(tmp_path / "c.jsonl")
+    assert main(["count", path, "--box", "-1", "1", "--quiet", "--certify", "--certificate", cert]) == 0
+    out = capsys.readouterr().out
+    assert "regions : 3" in out and "certified: yes" in out
+    assert "3 (exact, no eps) | 2 (float search" in out and "differs by +1" in out
+    assert main(["check", cert, path]) == 0
+    assert "exact: the network has 3 regions" in capsys.readouterr().out
+
+
+def test_count_certify_json(tmp_path, capsys):
+    path = _strip(tmp_path)
+    assert main(["count", path, "--whole", "--json", "--certify"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == 3 and out["certified"] and out["float_count"] == 2 and out["undecided"] == []
+
+
+def test_certify_refusals_are_one_line_errors(tmp_path, capsys):
+    path = _strip(tmp_path)
+    assert main(["count", path, "--certify", "--workers", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "`workers` is not supported with `certify=True`" in err and "Traceback" not in err
+    assert main(["count", path, "--certify", "--checkpoint", str(tmp_path / "c.json"), "--quiet"]) == 2
+    assert "`checkpoint` is not supported" in capsys.readouterr().err
+
+
+def test_check_reports_a_tampered_certificate(tmp_path, capsys):
+    path, cert = _strip(tmp_path), tmp_path / "c.jsonl"
+    assert main(["count", path, "--quiet", "--certify", "--certificate", str(cert)]) == 0
+    lines = cert.read_text().splitlines()
+    cert.write_text("\n".join(line for line in lines if '"empty"' not in line) + "\n")
+    assert main(["check", str(cert), path]) == 1
+    assert "incomplete" in capsys.readouterr().out

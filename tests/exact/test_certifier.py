@@ -1,0 +1,194 @@
+"""Certified counts (polyregions.exact.certifier) against independent exact sources.
+
+Sources: closed forms for lines in the plane (Zaslavsky: 1 + n + C(n, 2) regions for n lines
+in general position in the whole plane; 6 for three concurrent lines; 3 for two parallel
+lines), Whitney's formula (``bounds.generic.whitney_count``, exact one-layer oracle in the
+whole space), and a brute-force exact enumeration of every pattern by Fourier-Motzkin
+elimination (tests/brute_force_exact.py). Every certificate written is re-checked by the
+independent checker :func:`polyregions.exact.checker.check`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import exact_reference
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import polyregions as pr
+from polyregions.bounds.generic import whitney_count
+from polyregions.exact.checker import check
+
+from brute_force_exact import domain_rows, exact_patterns
+
+#: A triangle with legs 2^-41: area 2^-83, about 1.03e-25.
+TINY = 2.0 ** -41
+
+
+def certified(net, dom, tmp_path, **kw):
+    """The certified count, after its certificate passed the independent checker."""
+    cert, path = tmp_path / "cert.jsonl", tmp_path / "net.npz"
+    pr.io.save_network(net, path)
+    res = pr.count_regions(net, dom, certify=True, certificate=cert, **kw)
+    report = check(cert, path)
+    assert report.complete and report.count == res.count
+    return res
+
+
+def lines(rows, biases):
+    return pr.Network.from_dense([np.array(rows, float)], [np.array(biases, float)])
+
+
+BOX = pr.Box([-1.0, -1.0], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Whole(2), pr.Ball([0.0, 0.0], 1.0, p=1), pr.Ball([0.0, 0.0], 1.0, p=np.inf)])
+def test_strip_of_width_1e9_is_counted(dom, tmp_path):
+    # x > 0 and x < 1e-9: two parallel lines, 3 regions (the strip between them among them)
+    res = certified(lines([[1.0, 0.0], [-1.0, 0.0]], [0.0, 1e-9]), dom, tmp_path)
+    assert res.count == 3 and res.certified and res.undecided == []
+    assert res.float_count == 2  # the float search at eps = 1e-9 misses the strip
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Whole(2)])
+def test_triangle_of_area_1e25_is_counted(dom, tmp_path):
+    # x > 0, y > 0, x + y < TINY: three lines in general position, 7 regions (Zaslavsky)
+    net = lines([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [0.0, 0.0, TINY])
+    res = certified(net, dom, tmp_path)
+    assert res.count == 7 and res.certified and res.undecided == []
+    assert res.float_count < res.count
+
+
+@pytest.mark.parametrize("offset, expected", [(1e-12, 7), (0.0, 6), (2.0 ** -40, 7)])
+def test_three_lines_nearly_and_exactly_concurrent(offset, expected, tmp_path):
+    # x = 0, y = 0 and x + y = offset: concurrent when offset == 0 (6 regions), else 7
+    net = lines([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -offset])
+    res = certified(net, BOX, tmp_path)
+    assert res.count == expected and res.certified
+    W, b = net.hidden[0]
+    assert certified(net, pr.Whole(2), tmp_path).count == whitney_count(W, b) == expected
+
+
+def test_dyadic_coincidences_in_the_whole_space_match_whitney(tmp_path):
+    # four lines through two common points, and a repeated line, with dyadic coefficients
+    W = [[1.0, 0.5], [0.25, -1.0], [1.25, -0.5], [1.0, 0.5], [-0.75, 0.125]]
+    b = [0.5, -0.25, 0.25, 0.5, 0.0625]
+    net = lines(W, b)
+    res = certified(net, pr.Whole(2), tmp_path)
+    assert res.count == whitney_count(np.array(W), np.array(b)) and res.certified
+
+
+def _integer_net(data, n0, widths):
+    weights, biases, fan_in = [], [], n0
+    ints = st.integers(-2, 2)
+    for n in widths:
+        weights.append(np.array(data.draw(st.lists(st.lists(ints, min_size=fan_in, max_size=fan_in),
+                                                   min_size=n, max_size=n)), float))
+        biases.append(np.array(data.draw(st.lists(ints, min_size=n, max_size=n)), float))
+        fan_in = n
+    return weights, biases
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), widths=st.sampled_from([(3,), (4,), (2, 2), (3, 2), (2, 3)]),
+       whole=st.booleans())
+def test_integer_networks_match_the_brute_force_reference(data, widths, whole, tmp_path):
+    weights, biases = _integer_net(data, 2, widths)
+    net = pr.Network.from_dense(weights, biases)
+    if whole:
+        dom, rows = pr.Whole(2), domain_rows("whole", 2)
+    else:
+        dom, rows = pr.Box([-1.0, -2.0], [2.0, 1.0]), domain_rows("box", 2, ([-1, -2], [2, 1]))
+    expected = exact_patterns(weights, biases, rows)
+    res = certified(net, dom, tmp_path)
+    assert res.certified and res.undecided == []
+    assert res.count == len(expected)
+
+
+def test_refuses_what_it_cannot_certify(tmp_path):
+    net = lines([[1.0, 0.0]], [0.0])
+    with pytest.raises(pr.UnsupportedError, match="workers"):
+        pr.count_regions(net, BOX, certify=True, workers=2)
+    with pytest.raises(pr.UnsupportedError, match="checkpoint"):
+        pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
+    with pytest.raises(pr.UnsupportedError, match="resume"):
+        pr.count_regions(net, BOX, certify=True, resume=tmp_path / "c.json")
+    with pytest.raises(pr.UnsupportedError, match="slice"):
+        pr.count_regions(net, pr.Line([-1.0, -1.0], [1.0, 1.0]), certify=True)
+    with pytest.raises(pr.UnsupportedError, match="planar"):
+        pr.count_regions(net, BOX, certify=True, method="planar")
+    leaky = pr.Network([pr.Dense(np.array([[1.0, 0.0]]), np.array([0.0]), negative_slope=0.1)])
+    with pytest.raises(pr.UnsupportedError, match="ReLU"):
+        pr.count_regions(leaky, BOX, certify=True)
+    with pytest.raises(pr.UnsupportedError, match="milp"):
+        pr.count_regions(net, BOX, certify=True, method="milp")
+    with pytest.raises(pr.InvalidInputError, match="certificate"):
+        pr.count_regions(net, BOX, certificate=tmp_path / "c.jsonl")
+
+
+def test_a_generic_net_keeps_the_float_count_and_samples_agree(tmp_path):
+    rng = np.random.default_rng(3)
+    net = pr.Network.from_dense([rng.normal(size=(6, 2)), rng.normal(size=(5, 6))],
+                                [rng.normal(size=6), rng.normal(size=5)])
+    res = certified(net, BOX, tmp_path)
+    assert res.certified and res.count == res.float_count
+    seen = {tuple(p) for p in net.pattern(BOX.sample(20000, rng)).astype(int)}
+    W1, b1 = net.hidden[0]
+    expected = exact_patterns([net.hidden[0][0], net.hidden[1][0]], [b1, net.hidden[1][1]],
+                              domain_rows("box", 2, ([-1, -1], [1, 1])))
+    assert seen <= expected and len(expected) == res.count
+
+
+DISC = pr.Ball([0.0, 0.0], 1.0)
+
+
+@pytest.mark.parametrize("rows, biases, expected", [
+    ([[1.0, 0.0]], [-1.0], 1),  # the tangent x = 1 does not cut the open disc
+    ([[1.0, 0.0]], [-(1 - 2.0 ** -40)], 2),  # x = 1 - 2^-40 cuts off a cap of height 2^-40
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-1.0, 0.0, -1.0], 3),  # through (1, 0): the tangent adds nothing
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, 0.0], 6),  # three lines through the centre
+])
+def test_l2_disc_against_the_geometry(rows, biases, expected, tmp_path):
+    res = certified(lines(rows, biases), DISC, tmp_path)
+    assert res.count == expected and res.certified and res.undecided == []
+
+
+def test_l2_ball_sampled_patterns_are_all_certified(tmp_path):
+    rng = np.random.default_rng(11)
+    net = pr.Network.from_dense([rng.normal(size=(6, 3)), rng.normal(size=(4, 6))],
+                                [rng.normal(size=6), rng.normal(size=4)])
+    ball = pr.Ball([0.1, -0.2, 0.0], 1.5)
+    res = certified(net, ball, tmp_path)
+    assert res.certified
+    listed = {rec["region"] for rec in map(json.loads, (tmp_path / "cert.jsonl").read_text().splitlines())
+              if "region" in rec}
+    seen = {"".join(map(str, p)) for p in net.pattern(ball.sample(20000, rng)).astype(int)}
+    assert seen <= listed and len(listed) == res.count
+
+
+TRIANGLE = pr.Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0])  # x > 0, y > 0, x + y < 1
+
+
+@pytest.mark.parametrize("rows, biases, expected", [
+    ([[1.0, -1.0]], [0.0], 2),  # x = y through the vertex (0, 0) splits the triangle
+    ([[1.0, 0.0]], [-1.0], 1),  # x = 1 meets the closed triangle only at its vertex (1, 0)
+    ([[1.0, 0.0], [0.0, 1.0]], [-0.5, -0.5], 3),  # x = 1/2 and y = 1/2 meet on the hypotenuse
+])
+def test_polytope_domain_against_the_geometry(rows, biases, expected, tmp_path):
+    res = certified(lines(rows, biases), TRIANGLE, tmp_path)
+    assert res.count == expected and res.certified
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), widths=st.sampled_from([(3,), (4,), (2, 2), (3, 2)]),
+       dom=st.sampled_from([pr.Box([-1.0, -1.0], [1.0, 2.0]), pr.Whole(2), pr.Ball([0.0, 0.5], 1.5, p=1),
+                            pr.Ball([0.5, 0.0], 1.25, p=2), pr.Ball([0.0, 0.0], 1.0, p=np.inf)]))
+def test_integer_networks_match_the_exact_rational_reference(data, widths, dom, tmp_path):
+    # the shared exact rational reference (tests/exact_reference.py) at eps = 0: the same definition
+    weights, biases = _integer_net(data, 2, widths)
+    res = certified(pr.Network.from_dense(weights, biases), dom, tmp_path)
+    assert res.certified and res.undecided == []
+    assert res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
