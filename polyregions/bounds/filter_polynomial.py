@@ -1,0 +1,334 @@
+r"""The maximal count of a one-layer CNN as a polynomial in the number of filters :math:`d_1`.
+
+For generic weights and biases the number of regions of a one-layer ReLU CNN in the whole
+space is the number of linearly independent sets of its normals (``docs/theorem1.md``,
+Theorems A and B), and Theorem 1 of Xiong et al. (2020) gives :math:`R_N`, the number of
+sets that satisfy Hall's condition. Both depend on :math:`d_1` through the filters each set
+uses. Write :math:`e_j` for the number of independent sets in which *exactly* the filters
+:math:`1..j` appear (each at least once); relabelling the filters does not change generic
+independence, so
+
+.. math::
+
+    \#\{\text{independent sets}\}(d_1) = \sum_{j \ge 0} \binom{d_1}{j} e_j ,
+
+a polynomial in :math:`d_1` of degree at most the rank :math:`|U|` (the number of input units
+the receptive fields cover), since every filter in an independent set contributes a normal.
+The same holds for :math:`R_N` with its own coefficients :math:`e^T_j`, which
+:func:`xiong_coefficients` reads off Theorem 1 by finite differences,
+:math:`e^T_j = \sum_{i \le j} (-1)^{j-i}\binom{j}{i} R_N(i)`.
+
+:func:`generic_count_polynomial` finds the :math:`e_j` by enumerating *multisets* of
+position sets: filter :math:`k` of the set contributes its normals at a non-empty set
+:math:`P_k` of output positions, and up to relabelling the filters a set is the multiset
+:math:`\{P_1, \dots, P_j\}`, which stands for :math:`j! / \prod_P m_P!` labelled sets
+(:math:`m_P` its multiplicities). The enumeration is a depth-first search over
+non-increasing sequences of position sets (bit masks) that keeps only independent sets (a
+superset of a dependent set is dependent), level by level in :math:`j` (iterative
+deepening), so that a time limit leaves :math:`e_0..e_J` exact for the levels it finished.
+
+**Independence** is decided for filters drawn at random from :math:`\{1, \dots, p - 1\}`,
+:math:`p = 2^{31} - 1`, by Gaussian elimination modulo :math:`p` (compiled with numba). A set
+found independent modulo :math:`p` has a non-zero minor at that integer point, so it is
+independent for generic real weights: that decision is certain. A set found dependent may be
+a false dependency when the random point is a root of a non-zero minor; each maximal minor is
+a polynomial of degree at most :math:`|U|` in the weights, so (Schwartz-Zippel) a single such
+decision errs with probability at most :math:`|U| / p` provided the minor is not zero modulo
+:math:`p`, which holds whenever its integer coefficients are smaller than :math:`p`, e.g. for
+:math:`|U|! < p` (:math:`|U| \le 12`). The result reports the number of dependence decisions
+:math:`D`, so :math:`D\,|U|/p` bounds the probability that any of them erred.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..errors import InvalidInputError
+from .xiong import receptive_fields, xiong_one_layer
+
+__all__ = ["FilterPolynomial", "generic_count_polynomial", "xiong_coefficients", "PRIME"]
+
+#: The prime of the modular elimination (products of two residues fit in an int64).
+PRIME = 2 ** 31 - 1
+
+
+@njit(cache=True)
+def _extend(basis, pivots, rank, vectors, p):  # pragma: no cover - compiled
+    """Add `vectors` (rows) to the reduced echelon `basis[:rank]` modulo `p`, in place.
+
+    Returns the new rank, or -1 as soon as a vector reduces to zero (the set is dependent);
+    rows beyond the returned rank are scratch.
+    """
+    n = basis.shape[1]
+    for k in range(vectors.shape[0]):
+        v = vectors[k].copy()
+        for r in range(rank):
+            c = v[pivots[r]]
+            if c != 0:
+                for col in range(n):
+                    v[col] = (v[col] - c * basis[r, col]) % p
+        lead = -1
+        for col in range(n):
+            if v[col] != 0:
+                lead = col
+                break
+        if lead < 0:
+            return -1
+        inv = 1
+        base, e = v[lead], p - 2  # Fermat: v[lead]^(p-2) is its inverse modulo p
+        while e > 0:
+            if e & 1:
+                inv = (inv * base) % p
+            base = (base * base) % p
+            e >>= 1
+        for col in range(n):
+            v[col] = (v[col] * inv) % p
+        for r in range(rank):  # keep the basis reduced: clear the new pivot's column
+            c = basis[r, lead]
+            if c != 0:
+                for col in range(n):
+                    basis[r, col] = (basis[r, col] - c * v[col]) % p
+        basis[rank] = v
+        pivots[rank] = lead
+        rank += 1
+    return rank
+
+
+@njit(cache=True)
+def _subtree(normals, mask_rows, mask_sizes, first, depth_limit, p, fact, totals, counters):  # pragma: no cover
+    """Independent sets whose first position set is mask index `first` (then non-increasing), up to `depth_limit` filters.
+
+    ``totals[j] += j! / prod(multiplicities!)`` for every independent multiset of `j` position
+    sets met; ``counters`` = [nodes, dependence decisions, 1 if a total would overflow an int64]. An explicit stack: level ``j`` holds
+    the reduced basis of the set's first `j` filters and the next candidate mask.
+    """
+    n = normals.shape[2]
+    depth = depth_limit + 1
+    basis = np.zeros((depth, n, n), dtype=np.int64)
+    pivots = np.zeros((depth, n), dtype=np.int64)
+    rank = np.zeros(depth, dtype=np.int64)
+    cand = np.zeros(depth, dtype=np.int64)
+    last = np.zeros(depth, dtype=np.int64)
+    run = np.zeros(depth, dtype=np.int64)
+    denom = np.ones(depth, dtype=np.int64)
+    failed = np.zeros((depth, mask_rows.shape[0]), dtype=np.int64)
+    nfailed = np.zeros(depth, dtype=np.int64)
+    vectors = np.zeros((mask_rows.shape[1], n), dtype=np.int64)
+
+    k = mask_sizes[first]
+    for q in range(k):
+        vectors[q] = normals[0, mask_rows[first, q]]
+    r = _extend(basis[1], pivots[1], 0, vectors[:k], p)
+    if r < 0:
+        counters[1] += 1
+        return
+    rank[1], last[1], run[1], denom[1], cand[1], nfailed[1] = r, first, 1, 1, 0, 0
+    totals[1] += 1
+    counters[0] += 1
+    j = 1
+    while j >= 1:
+        if j == depth_limit or cand[j] > last[j]:
+            j -= 1
+            continue
+        c = cand[j]
+        cand[j] += 1
+        m = c + 1  # the mask of index c
+        k = mask_sizes[c]
+        if rank[j] + k > n:
+            continue
+        skip = False
+        for f in range(nfailed[j]):
+            if m & failed[j, f] == failed[j, f]:
+                skip = True
+                break
+        if skip:
+            continue
+        for q in range(k):
+            vectors[q] = normals[j, mask_rows[c, q]]
+        basis[j + 1] = basis[j]
+        pivots[j + 1] = pivots[j]
+        r = _extend(basis[j + 1], pivots[j + 1], rank[j], vectors[:k], p)
+        if r < 0:
+            counters[1] += 1
+            failed[j, nfailed[j]] = m
+            nfailed[j] += 1
+            continue
+        nxt = run[j] + 1 if c == last[j] else 1
+        rank[j + 1], last[j + 1], run[j + 1], denom[j + 1] = r, c, nxt, denom[j] * nxt
+        cand[j + 1], nfailed[j + 1] = 0, 0
+        add = fact[j + 1] // denom[j + 1]
+        if totals[j + 1] > 2 ** 62 - add:  # the int64 total would overflow: stop, flagged
+            counters[2] = 1
+            return
+        totals[j + 1] += add
+        counters[0] += 1
+        j += 1
+
+
+@dataclass(frozen=True)
+class FilterPolynomial:
+    r"""Result of :func:`generic_count_polynomial`.
+
+    Attributes
+    ----------
+    input_shape, kernel, stride :
+        The layer, channels first.
+    coefficients : tuple of int
+        :math:`e_0, \dots, e_J`: independent sets using exactly the filters :math:`1..j`.
+    complete : bool
+        True when every independent set was enumerated (no level beyond :math:`J` has one),
+        so that :meth:`count` is exact for every :math:`d_1`; False when the time limit
+        stopped the search, and :meth:`count` is exact only for :math:`d_1 \le J`.
+    units : int
+        :math:`|U|`, the input units covered by the receptive fields (the maximal rank).
+    nodes : int
+        Independent multisets visited (each level's search repeats the levels below it).
+    dependence_decisions : int
+        Extensions found dependent modulo :data:`PRIME`: at most ``dependence_decisions *
+        units / PRIME`` is the probability that any of them erred (see the module).
+    seconds : float
+    """
+
+    input_shape: tuple
+    kernel: tuple
+    stride: int
+    coefficients: tuple
+    complete: bool
+    units: int
+    nodes: int
+    dependence_decisions: int
+    seconds: float
+
+    @property
+    def max_filters(self) -> int:
+        """The largest :math:`d_1` whose count is exact (the number of finished levels, J)."""
+        return len(self.coefficients) - 1
+
+    def count(self, filters: int) -> int:
+        r"""The number of linearly independent sets of normals with `filters` generic filters.
+
+        This is the exact number of regions in the whole space for generic weights and
+        biases, :math:`\sum_j \binom{d_1}{j} e_j`.
+        """
+        d1 = operator.index(filters)
+        if d1 < 0:
+            raise InvalidInputError(f"`filters` must be non-negative, got {d1}")
+        if d1 > self.max_filters and not self.complete:
+            raise InvalidInputError(f"`filters` = {d1} is beyond the levels the search finished "
+                                    f"(exact up to {self.max_filters} filters)")
+        return sum(math.comb(d1, j) * e for j, e in enumerate(self.coefficients))
+
+
+def _layer(input_shape, kernel, stride):
+    d0, h, w = (operator.index(v) for v in input_shape)
+    f1, f2 = (kernel, kernel) if isinstance(kernel, (int, np.integer)) else (operator.index(k) for k in kernel)
+    s = operator.index(stride)
+    if min(d0, h, w, f1, f2, s) < 1 or f1 > h or f2 > w:
+        raise InvalidInputError(f"the layer must have positive sizes and a kernel within the input, got "
+                                f"input_shape={tuple(input_shape)}, kernel={kernel}, stride={stride}")
+    return (d0, h, w), (f1, f2), s
+
+
+def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float = 600.0,
+                             seed: int = 0) -> FilterPolynomial:
+    r"""The coefficients :math:`e_j` of the generic count of a one-layer CNN in the binomial basis of :math:`d_1`.
+
+    See the module for the method and the error bound of the modular rank.
+
+    Parameters
+    ----------
+    input_shape : (d0, h, w)
+    kernel : (f1, f2) or int
+    stride : int
+        No padding.
+    time_limit : float
+        Seconds; the search stops at the first level it cannot finish in time (or whose labelled
+        count would not fit an int64) and returns the finished levels (``complete=False``).
+    seed : int
+        Seeds the random filters modulo :data:`PRIME`.
+
+    Examples
+    --------
+    A 3x3 input with 2x2 filters at stride 1: two filters have 255 regions, not Theorem 1's 256.
+
+    >>> poly = generic_count_polynomial((1, 3, 3), (2, 2))
+    >>> poly.complete, poly.count(1), poly.count(2), poly.count(3)
+    (True, 16, 255, 3998)
+    """
+    (d0, h, w), (f1, f2), s = _layer(input_shape, kernel, stride)
+    if time_limit <= 0 or not math.isfinite(time_limit):
+        raise InvalidInputError(f"`time_limit` must be a positive finite number of seconds, got {time_limit!r}")
+    fields = receptive_fields((d0, h, w), (f1, f2), s)
+    positions = list(fields)
+    npos = len(positions)
+    if npos > 16:
+        raise InvalidInputError(f"{npos} output positions: at most 16 (the position sets are bit masks "
+                                "enumerated one by one)")
+    units = sorted(set().union(*fields.values()))
+    column = {u: c for c, u in enumerate(units)}
+    n = len(units)
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(1, PRIME, size=(n, d0, f1, f2))  # filter k of a set uses weights[k]; at most n filters
+    normals = np.zeros((n, npos, n), dtype=np.int64)  # [filter, position, unit]
+    for q, (i, j) in enumerate(positions):
+        for c in range(d0):
+            for a in range(f1):
+                for b in range(f2):
+                    col = column[c * h * w + (i * s + a) * w + (j * s + b)]
+                    normals[:, q, col] = weights[:, c, a, b]
+    nmasks = 2 ** npos - 1
+    mask_rows = np.zeros((nmasks, npos), dtype=np.int64)  # row c: the positions of mask c + 1
+    mask_sizes = np.zeros(nmasks, dtype=np.int64)
+    for c in range(nmasks):
+        qs = [q for q in range(npos) if (c + 1) >> q & 1]
+        mask_rows[c, :len(qs)] = qs
+        mask_sizes[c] = len(qs)
+    fact = np.array([math.factorial(k) for k in range(21)], dtype=np.int64)
+    counters = np.zeros(3, dtype=np.int64)
+    _subtree(normals, mask_rows, mask_sizes, 0, 1, PRIME, fact, np.zeros(2, dtype=np.int64), counters.copy())  # compile
+    start = time.perf_counter()
+    coefficients, complete = [1], False
+    for depth in range(1, n + 1):
+        totals = [1] + [0] * depth
+        for first in range(nmasks):
+            part = np.zeros(depth + 1, dtype=np.int64)
+            _subtree(normals, mask_rows, mask_sizes, first, depth, PRIME, fact, part, counters)
+            totals = [t + int(v) for t, v in zip(totals, part)]
+            if counters[2] or time.perf_counter() - start > time_limit:
+                break
+        else:
+            coefficients = totals
+            if totals[depth] == 0:  # no independent set uses `depth` filters: none uses more
+                coefficients, complete = totals[:depth], True
+                break
+            if depth == n:
+                complete = True
+            continue
+        break
+    return FilterPolynomial(input_shape=(d0, h, w), kernel=(f1, f2), stride=s, coefficients=tuple(coefficients),
+                            complete=complete, units=n, nodes=int(counters[0]), dependence_decisions=int(counters[1]),
+                            seconds=time.perf_counter() - start)
+
+
+def xiong_coefficients(input_shape, kernel, stride=1) -> tuple:
+    r"""Theorem 1's :math:`R_N` in the binomial basis of :math:`d_1`: the :math:`e^T_j` with
+    :math:`R_N(d_1) = \sum_j \binom{d_1}{j} e^T_j`.
+
+    :math:`R_N` is a polynomial of degree :math:`|U|` in :math:`d_1` (each factor
+    :math:`\binom{d_1}{t_{ij}}` is one, and :math:`\sum t_{ij} \le |U|`), so its coefficients
+    are the finite differences of :math:`R_N(0) = 1, R_N(1), \dots, R_N(|U|)`
+    (:func:`polyregions.bounds.xiong_one_layer`).
+
+    >>> xiong_coefficients((1, 3, 3), (2, 2))[:3]
+    (1, 15, 225)
+    """
+    (d0, h, w), (f1, f2), s = _layer(input_shape, kernel, stride)
+    units = len(set().union(*receptive_fields((d0, h, w), (f1, f2), s).values()))
+    values = [1] + [xiong_one_layer((d0, h, w), filters=d, kernel=(f1, f2), stride=s) for d in range(1, units + 1)]
+    return tuple(sum((-1) ** (j - i) * math.comb(j, i) * values[i] for i in range(j + 1)) for j in range(units + 1))
