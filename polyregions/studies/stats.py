@@ -95,7 +95,7 @@ class Interval:
         if not self.defined:
             return f"{_fmt(self.estimate, digits)} (no interval: {self.method})"
         return (f"{_fmt(self.estimate, digits)} [{_fmt(self.low, digits)}, {_fmt(self.high, digits)}] "
-                f"({self.level:.0%} {self.method})")
+                f"({self.level * 100:.4g}% {self.method})")
 
 
 def _fmt(x, digits):
