@@ -176,7 +176,7 @@ def cached(study: str, key: dict, compute):
 # ---------------------------------------------------------------- many local counts
 
 def ball_counts(net, points, radius: float, *, exact: str = "all", time_limit: float | None = None,
-                arrangement: bool = True, distance=None) -> dict:
+                arrangement: bool = True, distance=None, failures: list | None = None) -> dict:
     r"""For every point: Zhu et al.'s C and 2^C, the local arrangement bound, the exact count, the distance.
 
     Every count of the studies in L2 balls goes through this function, so that it can move to
@@ -190,13 +190,15 @@ def ball_counts(net, points, radius: float, *, exact: str = "all", time_limit: f
     - ``exact``, ``complete``: the number of regions meeting the open ball. When the distance
       exceeds the radius (by the relative margin :data:`DISTANCE_MARGIN`) the ball lies inside
       one region and the count is 1 without a search; otherwise ``count_regions`` with
-      `time_limit` (a stopped count is a lower bound, ``complete=False``). ``exact="none"``
-      skips the counts (None).
+      `time_limit` (a stopped count is a lower bound, ``complete=False``). A count stopped by a
+      solver error is None, ``complete=False``, and its message is appended to `failures`.
+      ``exact="none"`` skips the counts (None).
     """
     import polyregions as pr
 
     if exact not in ("all", "none"):
         raise ValueError(f"`exact` must be 'all' or 'none', got {exact!r}")
+    failures = [] if failures is None else failures
     points = np.atleast_2d(np.asarray(points, dtype=float))
     if distance is None:
         distance, _ = pr.boundary_distances(net, points)
@@ -213,13 +215,18 @@ def ball_counts(net, points, radius: float, *, exact: str = "all", time_limit: f
                 count, complete = 1, True
             else:
                 t0 = time.perf_counter()
-                res = pr.count_regions(net, pr.Ball(x, radius), time_limit=time_limit)
-                count, complete, seconds = int(res.count), bool(res.complete), time.perf_counter() - t0
+                try:
+                    res = pr.count_regions(net, pr.Ball(x, radius), time_limit=time_limit)
+                    count, complete = int(res.count), bool(res.complete)
+                except pr.SolverError as exc:  # reported, never read as a count
+                    failures.append(f"r = {radius:g}: {exc}")
+                    complete = False
+                seconds = time.perf_counter() - t0
                 if complete and d < radius * (1 - DISTANCE_MARGIN):
                     assert count >= 2, "a ball reaching past the nearest boundary holds a single region"
-            if ours is not None:  # a stopped count is a lower bound: still at most the bounds
+            if ours is not None and count is not None:  # a stopped count is a lower bound: still at most the bounds
                 assert count <= ours, (count, ours)
-            if zhu.C == 0:
+            if zhu.C == 0 and count is not None:
                 assert count == 1, "C = 0 but the ball meets several regions"
         rows.append({"C": int(zhu.C), "zhu": int(zhu.bound), "ours": ours, "exact": count, "complete": complete,
                      "distance": float(d), "seconds": seconds})

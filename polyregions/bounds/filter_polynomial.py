@@ -193,6 +193,11 @@ class FilterPolynomial:
         Extensions found dependent modulo :data:`PRIME`: at most ``dependence_decisions *
         units / PRIME`` is the probability that any of them erred (see the module).
     seconds : float
+        CPU seconds of the search.
+    next_level_seconds : float or None
+        When the search stopped before a level because it would not fit in the time left: the
+        estimated CPU seconds of that level (its multisets, about :math:`e^T_j / j!`, plus the
+        levels below, at the rate of the last finished level). None otherwise.
     """
 
     input_shape: tuple
@@ -204,6 +209,7 @@ class FilterPolynomial:
     nodes: int
     dependence_decisions: int
     seconds: float
+    next_level_seconds: float | None = None
 
     @property
     def max_filters(self) -> int:
@@ -248,8 +254,10 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
     stride : int
         No padding.
     time_limit : float
-        Seconds; the search stops at the first level it cannot finish in time (or whose labelled
-        count would not fit an int64) and returns the finished levels (``complete=False``).
+        CPU seconds (of this process: a shared machine's load does not shorten the search); the
+        search stops at the first level it cannot finish in time (or whose labelled count would
+        not fit an int64), or does not start a level its estimated cost would not fit, and
+        returns the finished levels (``complete=False``).
     seed : int
         Seeds the random filters modulo :data:`PRIME`.
 
@@ -292,18 +300,29 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
     fact = np.array([math.factorial(k) for k in range(21)], dtype=np.int64)
     counters = np.zeros(3, dtype=np.int64)
     _subtree(normals, mask_rows, mask_sizes, 0, 1, PRIME, fact, np.zeros(2, dtype=np.int64), counters.copy())  # compile
-    start = time.perf_counter()
-    coefficients, complete = [1], False
+    start = time.process_time()
+    coefficients, complete, estimate = [1], False, None
     for depth in range(1, n + 1):
+        if depth > 2:  # will the next level fit in the time left? (an estimate, stated in the result)
+            level_start, level_nodes = time.process_time(), int(counters[0])
+            rate = last_nodes / max(last_seconds, 1e-3)
+            top = xiong_one_layer((d0, h, w), filters=depth, kernel=(f1, f2), stride=s)
+            bound = sum((-1) ** (depth - i) * math.comb(depth, i) * v for i, v in enumerate(
+                [1] + [xiong_one_layer((d0, h, w), filters=k, kernel=(f1, f2), stride=s) for k in range(1, depth)] + [top]))
+            estimate = (last_nodes + bound / math.factorial(depth)) / rate
+            if estimate > time_limit - (level_start - start):
+                break
+        level_start, level_nodes = time.process_time(), int(counters[0])
         totals = [1] + [0] * depth
         for first in range(nmasks):
             part = np.zeros(depth + 1, dtype=np.int64)
             _subtree(normals, mask_rows, mask_sizes, first, depth, PRIME, fact, part, counters)
             totals = [t + int(v) for t, v in zip(totals, part)]
-            if counters[2] or time.perf_counter() - start > time_limit:
+            if counters[2] or time.process_time() - start > time_limit:
                 break
         else:
-            coefficients = totals
+            coefficients, estimate = totals, None
+            last_nodes, last_seconds = int(counters[0]) - level_nodes, time.process_time() - level_start
             if totals[depth] == 0:  # no independent set uses `depth` filters: none uses more
                 coefficients, complete = totals[:depth], True
                 break
@@ -313,7 +332,7 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
         break
     return FilterPolynomial(input_shape=(d0, h, w), kernel=(f1, f2), stride=s, coefficients=tuple(coefficients),
                             complete=complete, units=n, nodes=int(counters[0]), dependence_decisions=int(counters[1]),
-                            seconds=time.perf_counter() - start)
+                            seconds=time.process_time() - start, next_level_seconds=estimate)
 
 
 def xiong_coefficients(input_shape, kernel, stride=1) -> tuple:

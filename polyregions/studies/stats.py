@@ -23,7 +23,8 @@ name                value   meaning
 ``EQUAL_RTOL``      0.10    two positive quantities are equal when their ratio lies in
                             [1/1.1, 1.1]
 ``EXPONENT_ATOL``   0.10    a fitted exponent equals k when it lies in [k - 0.1, k + 0.1]
-``TREND_RTOL``      0.10    a change smaller than 10% of a series' mean level is no change
+``TREND_RTOL``      0.10    a change smaller than 10% of a series' room (the distance from its
+                            mean level to the nearer bound of the quantity) is no change
 ``MIN_REPLICATES``  5       with fewer replicates no interval is trusted: not resolved
 ==================  ======  ==========================================================
 
@@ -60,7 +61,8 @@ ALPHA = 0.05
 EQUAL_RTOL = 0.10
 #: A fitted exponent "equals" k when it lies in [k - EXPONENT_ATOL, k + EXPONENT_ATOL].
 EXPONENT_ATOL = 0.10
-#: A change over a series smaller than TREND_RTOL times the series' mean level is "no change".
+#: A change over a series smaller than TREND_RTOL times the series' room (its mean level's distance
+#: to the nearer of the quantity's bounds, e.g. 0 below and the number of points above) is "no change".
 TREND_RTOL = 0.10
 #: Below this many replicates no verdict is issued ("not resolved at this size").
 MIN_REPLICATES = 5
@@ -423,12 +425,20 @@ def _degenerate(Y, what):
     return None
 
 
+def _tolerance(Yb, rtol, floor, ceiling):
+    """Per series: rtol times the room between the mean level and the nearer of `floor` and `ceiling`."""
+    if not floor < ceiling:
+        raise InvalidInputError(f"`floor` must be below `ceiling`, got {floor} and {ceiling}")
+    level = Yb.mean(axis=(1, 2))
+    return rtol * np.maximum(np.minimum(level - floor, ceiling - level), 0.0)
+
+
 def _one_or_many(Y, results):
     return results[0] if Y.ndim == 2 else results
 
 
 def monotone_trend(series, times, *, direction: int = 1, alpha: float = ALPHA, rtol: float = TREND_RTOL,
-                   unit: str = "replicates"):
+                   floor: float = 0.0, ceiling: float = math.inf, unit: str = "replicates"):
     r"""Judge "the quantity rises" (``direction=1``) or "falls" (``-1``) over `times`.
 
     Each replicate (a row of `series`, shape (replicates, times)) gives its least-squares
@@ -439,8 +449,10 @@ def monotone_trend(series, times, *, direction: int = 1, alpha: float = ALPHA, r
     - confirmed when a one-sided t-test finds the mean :math:`\Delta` on the claimed side of
       0 at level `alpha` (false-positive rate `alpha` on pure noise);
     - contradicted when a one-sided t-test finds it below :math:`\tau`, the tolerance
-      ``rtol`` times the series' mean absolute level (the claimed change, if any, is smaller
-      than the tolerance), at level `alpha`;
+      ``rtol`` times the series' room: the distance from its mean level to the nearer of the
+      quantity's bounds `floor` and `ceiling` (a share of points cannot rise by more than its
+      distance to 1; a count of regions cannot fall below 1), at level `alpha`: the claimed
+      change, if any, is smaller than the tolerance;
     - otherwise not resolved. A constant series is not resolved (the claim cannot show).
 
     A batch of series, shape (batch, replicates, times), gives a list of results.
@@ -450,7 +462,7 @@ def monotone_trend(series, times, *, direction: int = 1, alpha: float = ALPHA, r
     Y, t = _series(series, times)
     Yb = Y[None] if Y.ndim == 2 else Y
     d = _changes(Yb, t) * direction                                     # (batch, replicates)
-    tol = rtol * np.mean(np.abs(Yb), axis=(1, 2))
+    tol = _tolerance(Yb, rtol, floor, ceiling)
     p_yes = _p_beyond(d, 0.0, 1)
     p_no = _p_beyond(d - tol[:, None], 0.0, -1)
     ivs = _intervals(d * direction, 1 - alpha, unit)
@@ -463,7 +475,7 @@ def monotone_trend(series, times, *, direction: int = 1, alpha: float = ALPHA, r
         elif p_yes[k] < alpha:
             word, why = CONFIRMED, f"the mean change is a {claimed} (one-sided t-test p = {p_yes[k]:.2g} < {alpha:.2g})"
         elif p_no[k] < alpha:
-            word, why = CONTRADICTED, (f"no {claimed} as large as {rtol:.0%} of the mean level ({tol[k]:.3g}): "
+            word, why = CONTRADICTED, (f"no {claimed} as large as {rtol:.0%} of the series' room ({tol[k]:.3g}): "
                                        f"one-sided t-test p = {p_no[k]:.2g} < {alpha:.2g}")
         else:
             word, why = NOT_RESOLVED, (f"neither a {claimed} (p = {p_yes[k]:.2g}) nor its absence "
@@ -473,7 +485,7 @@ def monotone_trend(series, times, *, direction: int = 1, alpha: float = ALPHA, r
 
 
 def turn_trend(series, times, *, shape: str = "falls then rises", alpha: float = ALPHA, rtol: float = TREND_RTOL,
-               unit: str = "replicates"):
+               floor: float = 0.0, ceiling: float = math.inf, unit: str = "replicates"):
     r"""Judge "the quantity falls, then rises" (or "rises, then falls") over `times`.
 
     The turn is not given by the claim, so every interior time :math:`t_b` (both segments
@@ -486,7 +498,8 @@ def turn_trend(series, times, *, shape: str = "falls then rises", alpha: float =
       the smallest over the :math:`B` candidate turns is multiplied by :math:`B` (Bonferroni):
       false-positive rate at most `alpha` on pure noise;
     - **contradicted** when, at every turn, one of the two segments is shown not to move by
-      :math:`\tau` (``rtol`` times the mean absolute level) in its claimed direction (one-sided
+      :math:`\tau` (``rtol`` times the series' room, as in :func:`monotone_trend`) in its claimed
+      direction (one-sided
       t-tests at level ``alpha / 2`` each; rejecting the claim at every turn is an
       intersection-union test of level `alpha`): if the claimed turn exists with both changes
       at least :math:`\tau`, this happens with probability at most `alpha`;
@@ -502,7 +515,7 @@ def turn_trend(series, times, *, shape: str = "falls then rises", alpha: float =
         raise InvalidInputError("a turn needs at least 4 `times` (two per segment)")
     Yb = Y[None] if Y.ndim == 2 else Y
     first = -1 if shape == "falls then rises" else 1
-    tol = rtol * np.mean(np.abs(Yb), axis=(1, 2))                       # (batch,)
+    tol = _tolerance(Yb, rtol, floor, ceiling)                          # (batch,)
     turns = list(range(1, t.size - 1))
     d1 = np.stack([_changes(Yb[..., :b + 1], t[:b + 1]) for b in turns])  # (turns, batch, replicates), signed
     d2 = np.stack([_changes(Yb[..., b:], t[b:]) for b in turns])
@@ -527,7 +540,7 @@ def turn_trend(series, times, *, shape: str = "falls then rises", alpha: float =
                                     f"p = {p_yes[k]:.2g} < {alpha:.2g} over {len(turns)} candidate turns)")
         elif everywhere[k]:
             word, why = CONTRADICTED, (f"at every candidate turn one segment is shown not to move by {rtol:.0%} of "
-                                       f"the mean level ({tol[k]:.3g}) in its claimed direction")
+                                       f"the series' room ({tol[k]:.3g}) in its claimed direction")
         else:
             word, why = NOT_RESOLVED, (f"the best turn (t = {t[b]:g}) has corrected p = {p_yes[k]:.2g}, and the "
                                        "turn's absence is not shown at every candidate")

@@ -190,7 +190,7 @@ def test_monotone_trend_detects_a_planted_rise_and_contradicts_a_fall():
     fall = words(monotone_trend(10.0 - 0.15 * TIMES + _noise(rng, "normal"), TIMES))
     assert rate_of(CONTRADICTED, fall) > 0.95
     flat = words(monotone_trend(100.0 + _noise(rng, "normal"), TIMES))
-    assert rate_of(CONTRADICTED, flat) > 0.95  # precisely flat: no rise as large as 10% of the level
+    assert rate_of(CONTRADICTED, flat) > 0.95  # precisely flat: no rise as large as 10% of the room above 0
 
 
 def test_monotone_trend_rarely_contradicts_a_rise_as_large_as_the_tolerance():
@@ -251,6 +251,21 @@ def test_turn_trend_rarely_contradicts_a_turn_as_large_as_the_tolerance():
     depth = stats.TREND_RTOL * 10.0 * 1.05  # each segment moves a little more than the tolerance
     runs = words(turn_trend(_vee(depth) + 0.3 * _noise(rng, "normal"), TIMES, shape="falls then rises"))
     assert at_most(rate_of(CONTRADICTED, runs), ALPHA)
+
+
+def test_the_tolerance_is_the_room_below_a_ceiling():
+    """A share near 1 cannot rise by 10% of its level: the tolerance is 10% of its distance to the ceiling."""
+    rng = np.random.default_rng(16)
+    shares = 0.95 + 0.02 * rng.normal(size=(SIMS, SEEDS, TIMES.size))
+    level_rule = words(monotone_trend(shares, TIMES))
+    room_rule = words(monotone_trend(shares, TIMES, ceiling=1.0))
+    assert rate_of(CONTRADICTED, level_rule) > 0.9    # "no rise of 0.095", which no share could make
+    assert rate_of(CONTRADICTED, room_rule) < 0.5     # "no rise of 0.005" is much harder to show
+    slope = 0.1 * 0.05 / (TIMES[-1] - TIMES[0]) * 1.05  # a rise a little above 10% of the room
+    planted = 0.95 + slope * (TIMES - TIMES.mean()) + 0.0005 * rng.normal(size=(SIMS, SEEDS, TIMES.size))
+    assert at_most(rate_of(CONTRADICTED, words(monotone_trend(planted, TIMES, ceiling=1.0))), ALPHA)
+    with pytest.raises(InvalidInputError, match="floor"):
+        monotone_trend(shares[0], TIMES, floor=1.0, ceiling=1.0)
 
 
 def test_a_constant_series_is_not_resolved():
