@@ -27,16 +27,19 @@ non-increasing sequences of position sets (bit masks) that keeps only independen
 superset of a dependent set is dependent), level by level in :math:`j` (iterative
 deepening), so that a time limit leaves :math:`e_0..e_J` exact for the levels it finished.
 
-**Independence** is decided for filters drawn at random from :math:`\{1, \dots, p - 1\}`,
-:math:`p = 2^{31} - 1`, by Gaussian elimination modulo :math:`p` (compiled with numba). A set
-found independent modulo :math:`p` has a non-zero minor at that integer point, so it is
-independent for generic real weights: that decision is certain. A set found dependent may be
-a false dependency when the random point is a root of a non-zero minor; each maximal minor is
-a polynomial of degree at most :math:`|U|` in the weights, so (Schwartz-Zippel) a single such
-decision errs with probability at most :math:`|U| / p` provided the minor is not zero modulo
-:math:`p`, which holds whenever its integer coefficients are smaller than :math:`p`, e.g. for
-:math:`|U|! < p` (:math:`|U| \le 12`). The result reports the number of dependence decisions
-:math:`D`, so :math:`D\,|U|/p` bounds the probability that any of them erred.
+**Independence** is decided twice, at two independent random draws of the filters, one modulo
+each of the primes :math:`p_1 = 2^{31} - 1` and :math:`p_2 = 2^{31} - 19` (Gaussian elimination
+compiled with numba). A set found independent modulo a prime has a non-zero minor at that integer
+point, so it is independent for generic real weights: that decision is certain, and when the two
+fields disagree the draw was unlucky in one of them and the search starts again with new draws.
+A set is taken as dependent only when both fields find it dependent. Each maximal minor is a
+polynomial of degree at most :math:`|U|` in the weights with integer coefficients of size at most
+:math:`|U|!`, so it cannot vanish modulo both primes unless it is zero (:math:`|U|! < p_1 p_2` for
+:math:`|U| \le 20`), and (Schwartz-Zippel) both draws are roots of a non-zero minor with probability
+at most :math:`(|U|/p_1)(|U|/p_2)` when it is non-zero modulo both. The result reports the number of
+dependence decisions :math:`D`; :math:`D\,|U|^2 / (p_1 p_2)` bounds the probability that any of them
+erred (when a minor vanishes modulo one prime only, that prime's field disagrees with the other's
+with probability at least :math:`1 - |U|/p`, and the search is redrawn).
 """
 
 from __future__ import annotations
@@ -49,13 +52,15 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, PolyRegionsError
 from .xiong import receptive_fields, xiong_one_layer
 
-__all__ = ["FilterPolynomial", "generic_count_polynomial", "xiong_coefficients", "PRIME"]
+__all__ = ["FilterPolynomial", "generic_count_polynomial", "xiong_coefficients", "PRIMES"]
 
-#: The prime of the modular elimination (products of two residues fit in an int64).
-PRIME = 2 ** 31 - 1
+#: The primes of the two modular eliminations (products of two residues fit in an int64).
+PRIMES = (2 ** 31 - 1, 2 ** 31 - 19)
+#: Draws of the filters tried before giving up when the two fields keep disagreeing.
+REDRAWS = 3
 
 
 @njit(cache=True)
@@ -101,34 +106,55 @@ def _extend(basis, pivots, rank, vectors, p):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _subtree(normals, mask_rows, mask_sizes, first, depth_limit, p, fact, totals, counters):  # pragma: no cover
+def _both(basis, pivots, rank, vectors, k, primes, out_rank):  # pragma: no cover - compiled
+    """Extend the bases of both fields by `vectors[:, :k]`: 1 independent, 0 dependent, -1 the fields disagree."""
+    r0 = _extend(basis[0], pivots[0], rank[0], vectors[0, :k], primes[0])
+    r1 = _extend(basis[1], pivots[1], rank[1], vectors[1, :k], primes[1])
+    out_rank[0], out_rank[1] = r0, r1
+    if r0 >= 0 and r1 >= 0:
+        return 1
+    if r0 < 0 and r1 < 0:
+        return 0
+    return -1
+
+
+@njit(cache=True)
+def _subtree(normals, mask_rows, mask_sizes, first, depth_limit, primes, fact, totals, counters):  # pragma: no cover
     """Independent sets whose first position set is mask index `first` (then non-increasing), up to `depth_limit` filters.
 
     ``totals[j] += j! / prod(multiplicities!)`` for every independent multiset of `j` position
-    sets met; ``counters`` = [nodes, dependence decisions, 1 if a total would overflow an int64]. An explicit stack: level ``j`` holds
-    the reduced basis of the set's first `j` filters and the next candidate mask.
+    sets met; ``counters`` = [nodes, dependence decisions, 1 if a total would overflow an int64,
+    1 if the two fields disagreed (the draw was unlucky: the search stops)]. An explicit stack:
+    level ``j`` holds the reduced bases (one per field) of the set's first `j` filters and the
+    next candidate mask.
     """
-    n = normals.shape[2]
+    n = normals.shape[3]
     depth = depth_limit + 1
-    basis = np.zeros((depth, n, n), dtype=np.int64)
-    pivots = np.zeros((depth, n), dtype=np.int64)
-    rank = np.zeros(depth, dtype=np.int64)
+    basis = np.zeros((depth, 2, n, n), dtype=np.int64)
+    pivots = np.zeros((depth, 2, n), dtype=np.int64)
+    rank = np.zeros((depth, 2), dtype=np.int64)
     cand = np.zeros(depth, dtype=np.int64)
     last = np.zeros(depth, dtype=np.int64)
     run = np.zeros(depth, dtype=np.int64)
     denom = np.ones(depth, dtype=np.int64)
     failed = np.zeros((depth, mask_rows.shape[0]), dtype=np.int64)
     nfailed = np.zeros(depth, dtype=np.int64)
-    vectors = np.zeros((mask_rows.shape[1], n), dtype=np.int64)
+    vectors = np.zeros((2, mask_rows.shape[1], n), dtype=np.int64)
+    new_rank = np.zeros(2, dtype=np.int64)
 
     k = mask_sizes[first]
-    for q in range(k):
-        vectors[q] = normals[0, mask_rows[first, q]]
-    r = _extend(basis[1], pivots[1], 0, vectors[:k], p)
-    if r < 0:
+    for f in range(2):
+        for q in range(k):
+            vectors[f, q] = normals[f, 0, mask_rows[first, q]]
+    verdict = _both(basis[1], pivots[1], rank[0], vectors, k, primes, new_rank)
+    if verdict < 0:
+        counters[3] = 1
+        return
+    if verdict == 0:
         counters[1] += 1
         return
-    rank[1], last[1], run[1], denom[1], cand[1], nfailed[1] = r, first, 1, 1, 0, 0
+    rank[1, 0], rank[1, 1] = new_rank[0], new_rank[1]
+    last[1], run[1], denom[1], cand[1], nfailed[1] = first, 1, 1, 0, 0
     totals[1] += 1
     counters[0] += 1
     j = 1
@@ -140,7 +166,7 @@ def _subtree(normals, mask_rows, mask_sizes, first, depth_limit, p, fact, totals
         cand[j] += 1
         m = c + 1  # the mask of index c
         k = mask_sizes[c]
-        if rank[j] + k > n:
+        if rank[j, 0] + k > n:
             continue
         skip = False
         for f in range(nfailed[j]):
@@ -149,18 +175,23 @@ def _subtree(normals, mask_rows, mask_sizes, first, depth_limit, p, fact, totals
                 break
         if skip:
             continue
-        for q in range(k):
-            vectors[q] = normals[j, mask_rows[c, q]]
+        for f in range(2):
+            for q in range(k):
+                vectors[f, q] = normals[f, j, mask_rows[c, q]]
         basis[j + 1] = basis[j]
         pivots[j + 1] = pivots[j]
-        r = _extend(basis[j + 1], pivots[j + 1], rank[j], vectors[:k], p)
-        if r < 0:
+        verdict = _both(basis[j + 1], pivots[j + 1], rank[j], vectors, k, primes, new_rank)
+        if verdict < 0:
+            counters[3] = 1
+            return
+        if verdict == 0:
             counters[1] += 1
             failed[j, nfailed[j]] = m
             nfailed[j] += 1
             continue
         nxt = run[j] + 1 if c == last[j] else 1
-        rank[j + 1], last[j + 1], run[j + 1], denom[j + 1] = r, c, nxt, denom[j] * nxt
+        rank[j + 1, 0], rank[j + 1, 1] = new_rank[0], new_rank[1]
+        last[j + 1], run[j + 1], denom[j + 1] = c, nxt, denom[j] * nxt
         cand[j + 1], nfailed[j + 1] = 0, 0
         add = fact[j + 1] // denom[j + 1]
         if totals[j + 1] > 2 ** 62 - add:  # the int64 total would overflow: stop, flagged
@@ -190,8 +221,8 @@ class FilterPolynomial:
     nodes : int
         Independent multisets visited (each level's search repeats the levels below it).
     dependence_decisions : int
-        Extensions found dependent modulo :data:`PRIME`: at most ``dependence_decisions *
-        units / PRIME`` is the probability that any of them erred (see the module).
+        Extensions found dependent in both fields: at most ``dependence_decisions * units**2 /
+        (PRIMES[0] * PRIMES[1])`` is the probability that any of them erred (see the module).
     seconds : float
         CPU seconds of the search.
     next_level_seconds : float or None
@@ -259,7 +290,7 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
         not fit an int64), or does not start a level its estimated cost would not fit, and
         returns the finished levels (``complete=False``).
     seed : int
-        Seeds the random filters modulo :data:`PRIME`.
+        Seeds the random filters (two draws, one per prime of :data:`PRIMES`).
 
     Examples
     --------
@@ -281,15 +312,6 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
     units = sorted(set().union(*fields.values()))
     column = {u: c for c, u in enumerate(units)}
     n = len(units)
-    rng = np.random.default_rng(seed)
-    weights = rng.integers(1, PRIME, size=(n, d0, f1, f2))  # filter k of a set uses weights[k]; at most n filters
-    normals = np.zeros((n, npos, n), dtype=np.int64)  # [filter, position, unit]
-    for q, (i, j) in enumerate(positions):
-        for c in range(d0):
-            for a in range(f1):
-                for b in range(f2):
-                    col = column[c * h * w + (i * s + a) * w + (j * s + b)]
-                    normals[:, q, col] = weights[:, c, a, b]
     nmasks = 2 ** npos - 1
     mask_rows = np.zeros((nmasks, npos), dtype=np.int64)  # row c: the positions of mask c + 1
     mask_sizes = np.zeros(nmasks, dtype=np.int64)
@@ -298,38 +320,68 @@ def generic_count_polynomial(input_shape, kernel, stride=1, *, time_limit: float
         mask_rows[c, :len(qs)] = qs
         mask_sizes[c] = len(qs)
     fact = np.array([math.factorial(k) for k in range(21)], dtype=np.int64)
-    counters = np.zeros(3, dtype=np.int64)
-    _subtree(normals, mask_rows, mask_sizes, 0, 1, PRIME, fact, np.zeros(2, dtype=np.int64), counters.copy())  # compile
-    start = time.process_time()
-    coefficients, complete, estimate = [1], False, None
-    for depth in range(1, n + 1):
-        if depth > 2:  # will the next level fit in the time left? (an estimate, stated in the result)
+    primes = np.array(PRIMES, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        """normals[field, filter, position, unit]: filter k of a set uses the k-th filter of each field's draw."""
+        normals = np.zeros((2, n, npos, n), dtype=np.int64)
+        for field, prime in enumerate(PRIMES):
+            weights = rng.integers(1, prime, size=(n, d0, f1, f2))
+            for q, (i, j) in enumerate(positions):
+                for c in range(d0):
+                    for a in range(f1):
+                        for b in range(f2):
+                            normals[field, :, q, column[c * h * w + (i * s + a) * w + (j * s + b)]] = weights[:, c, a, b]
+        return normals
+
+    def search(normals, counters):
+        """The levels of the search for one draw: (coefficients, complete, estimate), or None if the fields disagree."""
+        start = time.process_time()
+        coefficients, complete, estimate = [1], False, None
+        last_nodes = last_seconds = 0
+        for depth in range(1, n + 1):
+            if depth > 2:  # will the next level fit in the time left? (an estimate, stated in the result)
+                rate = last_nodes / max(last_seconds, 1e-3)
+                values = [1] + [xiong_one_layer((d0, h, w), filters=k, kernel=(f1, f2), stride=s)
+                                for k in range(1, depth + 1)]
+                bound = sum((-1) ** (depth - i) * math.comb(depth, i) * v for i, v in enumerate(values))
+                estimate = (last_nodes + bound / math.factorial(depth)) / rate
+                if estimate > time_limit - (time.process_time() - start):
+                    break
             level_start, level_nodes = time.process_time(), int(counters[0])
-            rate = last_nodes / max(last_seconds, 1e-3)
-            top = xiong_one_layer((d0, h, w), filters=depth, kernel=(f1, f2), stride=s)
-            bound = sum((-1) ** (depth - i) * math.comb(depth, i) * v for i, v in enumerate(
-                [1] + [xiong_one_layer((d0, h, w), filters=k, kernel=(f1, f2), stride=s) for k in range(1, depth)] + [top]))
-            estimate = (last_nodes + bound / math.factorial(depth)) / rate
-            if estimate > time_limit - (level_start - start):
-                break
-        level_start, level_nodes = time.process_time(), int(counters[0])
-        totals = [1] + [0] * depth
-        for first in range(nmasks):
-            part = np.zeros(depth + 1, dtype=np.int64)
-            _subtree(normals, mask_rows, mask_sizes, first, depth, PRIME, fact, part, counters)
-            totals = [t + int(v) for t, v in zip(totals, part)]
-            if counters[2] or time.process_time() - start > time_limit:
-                break
-        else:
-            coefficients, estimate = totals, None
-            last_nodes, last_seconds = int(counters[0]) - level_nodes, time.process_time() - level_start
-            if totals[depth] == 0:  # no independent set uses `depth` filters: none uses more
-                coefficients, complete = totals[:depth], True
-                break
-            if depth == n:
-                complete = True
-            continue
-        break
+            totals = [1] + [0] * depth
+            for first in range(nmasks):
+                part = np.zeros(depth + 1, dtype=np.int64)
+                _subtree(normals, mask_rows, mask_sizes, first, depth, primes, fact, part, counters)
+                if counters[3]:
+                    return None
+                totals = [t + int(v) for t, v in zip(totals, part)]
+                if counters[2] or time.process_time() - start > time_limit:
+                    break
+            else:
+                coefficients, estimate = totals, None
+                last_nodes, last_seconds = int(counters[0]) - level_nodes, time.process_time() - level_start
+                if totals[depth] == 0:  # no independent set uses `depth` filters: none uses more
+                    return totals[:depth], True, None
+                if depth == n:
+                    complete = True
+                continue
+            break
+        return coefficients, complete, estimate
+
+    _subtree(draw(), mask_rows, mask_sizes, 0, 1, primes, fact, np.zeros(2, dtype=np.int64),
+             np.zeros(4, dtype=np.int64))  # compiles the kernels outside the time limit
+    start = time.process_time()
+    for _ in range(REDRAWS):
+        counters = np.zeros(4, dtype=np.int64)
+        found = search(draw(), counters)
+        if found is not None:
+            break
+    else:
+        raise PolyRegionsError(f"the two modular fields disagreed on {REDRAWS} draws of the filters (a minor that "
+                               "vanishes modulo one prime only): the generic count is not decided")
+    coefficients, complete, estimate = found
     return FilterPolynomial(input_shape=(d0, h, w), kernel=(f1, f2), stride=s, coefficients=tuple(coefficients),
                             complete=complete, units=n, nodes=int(counters[0]), dependence_decisions=int(counters[1]),
                             seconds=time.process_time() - start, next_level_seconds=estimate)

@@ -87,3 +87,10 @@ def test_bad_input():
 
 def test_doctests():
     assert doctest.testmod(filter_polynomial).failed == 0
+
+
+def test_fields_that_keep_disagreeing_are_an_error_not_a_count(monkeypatch):
+    """Modulo 2 every filter drawn from {1} is the same vector: that field finds dependencies the other does not."""
+    monkeypatch.setattr(filter_polynomial, "PRIMES", (2 ** 31 - 1, 2))
+    with pytest.raises(pr.PolyRegionsError, match="disagreed on 3 draws"):
+        generic_count_polynomial((1, 3, 3), (2, 2), 1, time_limit=5)
