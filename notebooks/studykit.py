@@ -148,6 +148,13 @@ def verdicts(study: str) -> list:
     return found
 
 
+def verdict_details(study: str) -> None:
+    """Show, per setting, the word and interval behind each verdict of `study` (from its saved results)."""
+    document = verdict_rules.load(RESULTS / f"{study}.json", study)
+    table(["claim", "setting", "word", "interval"],
+          [[r["claim"], r["setting"], r["word"], r["interval"]] for r in verdict_rules.DETAILS[study](document)])
+
+
 # ---------------------------------------------------------------- resumable pieces of work
 
 def cached(study: str, key: dict, compute):

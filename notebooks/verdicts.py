@@ -217,11 +217,19 @@ def zhu_trend_tests(data, claim, reading=None, key=None):
             Y = zhu_distance_series(data, depth=d, rate=r, set=name)
         else:
             Y = zhu_series(data, depth=d, rate=r, set=name, reading=reading, key=key)
+        # the quantity's bounds: a number of points lies in [0, points of the set]; a number of regions in a ball
+        # (its mean, or the mean 2^C) is at least 1; a distance at least 0
+        if claim == "Z1":
+            bounds = {"floor": 0.0, "ceiling": float(s["points"][name])}
+        elif claim == "Z2":
+            bounds = {"floor": 1.0}
+        else:
+            bounds = {"floor": 0.0}
         if claim in ("Z1", "Z4a"):
-            test = stats.monotone_trend(Y, s["measure"], direction=1, alpha=alpha, unit="seeds")
+            test = stats.monotone_trend(Y, s["measure"], direction=1, alpha=alpha, unit="seeds", **bounds)
         else:
             shape = "falls then rises" if claim == "Z2" else "rises then falls"
-            test = stats.turn_trend(Y, s["measure"], shape=shape, alpha=alpha, unit="seeds")
+            test = stats.turn_trend(Y, s["measure"], shape=shape, alpha=alpha, unit="seeds", **bounds)
         out.append({"setting": f"{d}, lr {r:g}, {name}", "test": test, "in_regime": regime[d, r] > s["regime_accuracy"],
                     "alpha": alpha})
     return out
@@ -298,11 +306,47 @@ def _zhu_universal(claim, tests, data, *, reading, prediction, would_change, wha
                          planned=data["planned"])
 
 
+def _detail_rows(claim, tests):
+    rows = []
+    for t in tests:
+        test = t["test"]
+        word = NOT_RESOLVED if test.word == CONTRADICTED and not t["in_regime"] else test.word
+        if "interval" in t:
+            iv = t["interval"].text()
+        else:
+            iv = "; ".join(c.text() for c in test.changes)
+        rows.append({"claim": claim, "setting": t["setting"], "word": word, "interval": iv})
+    return rows
+
+
+def zhu_details(document) -> list:
+    """Every setting's word and interval behind the verdicts of :func:`zhu` (for the notebook's tables)."""
+    data = dict(document["data"], planned=document["size"] == "full")
+    rows = []
+    for reading in READING_ORDER:
+        rows += _detail_rows(f"Z0 ({reading})", zhu_ratio_tests(data, "Z0", reading))
+    for reading in READING_ORDER:
+        rows += _detail_rows(f"Z1 ({reading})", zhu_trend_tests(data, "Z1", reading, "c0"))
+    for reading, key, measure in Z2_MEASURES:
+        rows += _detail_rows(f"Z2 ({reading}, {measure})", zhu_trend_tests(data, "Z2", reading, key))
+    for reading in READING_ORDER:
+        rows += _detail_rows(f"Z3 ({reading})", zhu_ratio_tests(data, "Z3", reading))
+    rows += _detail_rows("Z4a", zhu_trend_tests(data, "Z4a"))
+    rows += _detail_rows("Z4b", zhu_trend_tests(data, "Z4b"))
+    return rows
+
+
+#: The readings of the radius, in the order the verdicts are given.
+READING_ORDER = ("0-255", "0-1")
+#: Z2's measures: (reading, per-set summary, name).
+Z2_MEASURES = (("0-255", "zhu_mean", "2^C"), ("0-255", "exact_mean", "exact count"), ("0-1", "zhu_mean", "2^C"))
+
+
 def zhu(document) -> list:
     """Verdicts on Z0-Z4b (see the notebook) from the saved results of ``zhu_local_bound``."""
     data = dict(document["data"], planned=document["size"] == "full")
     out = []
-    for reading in data["settings"]["readings"]:
+    for reading in READING_ORDER:
         tests = zhu_ratio_tests(data, "Z0", reading)
         out.append(_zhu_universal(
             f"Z0, the bound is tight at r = 0.4, {reading} reading", tests, data, reading=reading,
@@ -310,24 +354,23 @@ def zhu(document) -> list:
             would_change="a setting whose interval leaves the band (a looser bound) or straddles its edge",
             what="mean 2^C / mean exact count after the last epoch"
                  + ("" if reading == "0-255" else ", one ball per point set and seed")))
-    for reading in data["settings"]["readings"]:
+    for reading in READING_ORDER:
         out.append(_zhu_universal(
             f"Z1, points with a single region in their ball (C = 0) grow during training, {reading} reading",
             zhu_trend_tests(data, "Z1", reading, "c0"), data, reading=reading,
             prediction="a rise over the epochs in every setting (training and test points)",
-            would_change="a setting with a fall, or with no rise as large as 10% of its level; more seeds where "
-                         "the intervals are wide",
+            would_change="a setting with a fall, or with no rise as large as 10% of its room (the points without "
+                         "C = 0); more seeds where the intervals are wide",
             what="change of the number of C = 0 points over training"))
-    for reading, key, measure in (("0-255", "zhu_mean", "2^C"), ("0-255", "exact_mean", "exact count"),
-                                  ("0-1", "zhu_mean", "2^C")):
+    for reading, key, measure in Z2_MEASURES:
         out.append(_zhu_universal(
             f"Z2, local regions fall then rise during training, by the mean {measure}, {reading} reading",
             zhu_trend_tests(data, "Z2", reading, key), data, reading=reading,
             prediction="a fall, then a rise, in every setting and point set",
-            would_change="a setting where the turn is shown, or where a fall or rise as large as 10% of the level is "
-                         "excluded at every candidate turn; more seeds where the intervals are wide",
+            would_change="a setting where the turn is shown, or where a fall or rise as large as 10% of the room above "
+                         "1 region is excluded at every candidate turn; more seeds where the intervals are wide",
             what=f"changes of the mean {measure} before and after the best candidate turn"))
-    for reading in data["settings"]["readings"]:
+    for reading in READING_ORDER:
         out.append(_zhu_universal(
             f"Z3, balls around training points hold more regions than around random points, {reading} reading",
             zhu_ratio_tests(data, "Z3", reading), data, reading=reading,
@@ -426,6 +469,17 @@ def _universal(claim, tests, *, size, prediction, would_change, what, planned, r
     return stats.verdict(claim, judgement, size=size, interval=interval, prediction=prediction,
                          would_change=would_change, replicates=min(t["replicates"] for t in tests), planned=planned,
                          regime=regime)
+
+
+def hanin_details(document) -> list:
+    """Every setting's word and interval behind the verdicts of :func:`hanin` (for the notebook's tables)."""
+    data = document["data"]
+    return (_detail_rows("H1", hanin_exponent_tests(data, "lines", "density", target=1.0, kind="equal"))
+            + _detail_rows("H1b", hanin_exponent_tests(data, "lines", "density", target=1.0, kind="at most"))
+            + _detail_rows("H2", hanin_depth_tests(data))
+            + _detail_rows("H3", hanin_exponent_tests(data, "lines", "distance", target=-1.0, kind="equal"))
+            + _detail_rows("H4", hanin_exponent_tests(data, "planes", "density", target=2.0, kind="at most"))
+            + _detail_rows("H5", hanin_training_tests(data)))
 
 
 def hanin(document) -> list:
@@ -624,3 +678,5 @@ def fc(document) -> list:
 
 
 STUDIES = {"zhu_local_bound": zhu, "hanin_rolnick_lines": hanin, "xiong_cnn": xiong, "fc_bounds": fc}
+#: Studies whose verdicts combine several settings: the per-setting words and intervals.
+DETAILS = {"zhu_local_bound": zhu_details, "hanin_rolnick_lines": hanin_details}

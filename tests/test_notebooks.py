@@ -74,6 +74,14 @@ def test_committed_verdicts_are_what_the_committed_results_give(path):
     assert verdict_lines(nbformat.read(str(path), as_version=4)) == [v.sentence() for v in committed]
 
 
+def test_readme_states_the_committed_verdicts():
+    """The README's table of verdicts says, claim by claim, the words the notebooks say."""
+    readme = (ROOT / "README.md").read_text()
+    for path in PATHS:
+        for v in rules.load_verdicts(RESULTS / f"{path.stem}_verdicts.json"):
+            assert f"| `{path.stem}` | {v.claim} | {v.word} |" in readme, (path.stem, v.claim, v.word)
+
+
 def test_committed_figures_are_300_dpi_png_with_svg():
     from PIL import Image
 
