@@ -25,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("studies_runner", ROOT / "scripts" / "notebooks.py")
 studies = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(studies)
+sys.path.insert(0, str(ROOT / "notebooks"))  # the verdict rules import their sibling results_files
 _spec = importlib.util.spec_from_file_location("study_verdicts", ROOT / "notebooks" / "verdicts.py")
 rules = importlib.util.module_from_spec(_spec)
 sys.modules["study_verdicts"] = rules
