@@ -36,7 +36,7 @@ from ..errors import UnsupportedError
 from .planar import planar_cells
 from .ternary import CellMaps, domain_volume, local_rows, tight_rows, vertex_signs
 
-__all__ = ["COMPLEX_EPS", "Cell", "Faces", "PolyhedralComplex", "polyhedral_complex"]
+__all__ = ["COMPLEX_EPS", "Cell", "Faces", "PolyhedralComplex", "networkx_module", "polyhedral_complex"]
 
 #: Default ``eps`` of the complex (input units): the counting rule's ``DEFAULT_EPS``.
 COMPLEX_EPS = 1e-9
@@ -180,7 +180,7 @@ class PolyhedralComplex:
         edge carries ``face`` (the shared facet's id) and ``neurons`` (the neurons whose
         state differs between the two cells).
         """
-        nx = _networkx()
+        nx = networkx_module()
         g = nx.Graph()
         for c in range(self.num_cells):
             g.add_node(c, pattern=np.packbits(self.bits[c]).tobytes(), volume=float(self.volumes[c]))
@@ -192,7 +192,8 @@ class PolyhedralComplex:
         return g
 
 
-def _networkx():
+def networkx_module():
+    """networkx, or UnsupportedError saying how to install it."""
     try:
         import networkx
     except ImportError:
