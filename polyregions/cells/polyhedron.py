@@ -1,0 +1,614 @@
+"""Compiled kernels for convex polyhedra in 3-D: splitting by planes, volumes, inradii.
+
+A cell is a convex polyhedron in orthonormal coordinates ``y``: its vertices, and its faces,
+each a cycle of vertex indices ordered counter-clockwise seen from outside, with the face's
+plane ``n . y <= beta`` (``n`` a unit outward normal, stored as ``(n_0, n_1, n_2, beta)``)
+and a label: ``-1 - r`` for the domain's row ``r``, else the global index of the neuron whose
+zero set holds the face. A batch of cells is stored in CSR form: ``cv`` (vertex offsets of
+each cell), ``V`` (vertices), ``cf`` (face offsets), ``P`` (planes), ``L`` (labels), ``fi``
+(offsets of each face's indices in ``FI``) and ``FI`` (vertex indices, local to the cell).
+
+:func:`split_cells` refines cells by the neurons of one layer, as
+:func:`polyregions.cells.polygon.split_cells` does in the plane. For cell ``k`` and neuron ``j``
+the pre-activation ``z = A[k, 0, j] y_0 + A[k, 1, j] y_1 + A[k, 2, j] y_2 + A[k, 3, j]`` is
+evaluated afresh at every vertex; it is zero there when ``|z| <= ZERO_RTOL * s``, with ``s``
+the same sum taken with absolute values (``S``, the size of the terms summed). Then:
+
+* no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
+  plane through a vertex, along an edge or holding a face);
+* no vertex with ``z < -tol``: the neuron is on;
+* otherwise the cell is cut in two. A vertex on the zero set goes to both children; each
+  edge whose ends have strictly opposite signs is crossed once, at
+  ``v_a + z_a / (z_a - z_b) (v_b - v_a)`` with ``a < b`` (one vertex, shared by the two
+  faces of the edge and by both children). Each face is clipped as a polygon (its vertices
+  with ``side * z >= 0`` and the crossings of its edges); a clipped face with fewer than three
+  vertices is dropped. The new face (the cap) is closed from the clipped faces themselves:
+  on a closed surface every edge is traversed once in each direction, so the edges traversed
+  once only, all with both ends on the zero set, bound the hole, and the cap is their cycle
+  reversed (outward orientation by construction). Should that cycle not be simple (vertices
+  decided on the zero set within the tolerance that no exact plane could hold together), the
+  cap's vertices are ordered by angle around their mean, and the event is counted.
+
+A bounding ball (the vertices' mean and largest distance) decides first when every vertex
+would get the same sign (the short-cut of the planar kernels, with the same slack).
+
+A child is kept when it contains a ball of radius ``eps``. With volume ``V`` and surface area
+``F``, ``V / F <= r <= 3 V / F`` for the inradius ``r`` of a convex body: the inner parallel
+body at distance ``t`` loses volume at the rate of its surface area, at most ``F``, so it is
+non-empty for ``t < V / F``; and the pyramids from the centre of an inscribed ball of radius
+``r`` to the faces, of heights at least ``r``, fill ``V >= r F / 3``. Only when these bounds
+straddle ``[eps / near, near eps]`` is ``r`` computed (:func:`inradius`, the Chebyshev LP
+``max t s.t. n_i . y + t <= beta_i`` solved by enumerating its vertices), and the decision
+counted as near ``eps`` when ``r`` lies in that interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .polygon import DISC_SLACK, ZERO_RTOL
+
+__all__ = ["ZERO_RTOL", "inradii", "inradius", "min_inradius", "split_cells", "volumes"]
+
+#: A 4 x 4 system of the Chebyshev LP's vertex enumeration is singular when a pivot falls
+#: below this (its rows are unit normals with a 1 appended: entries of size one).
+PIVOT_TOL = 1e-13
+
+
+@njit(cache=True)
+def _volume_area(av, vs, fs, fm, af_s, af_c, ai):
+    """``(V, F)``: volume (divergence theorem over fan triangles, relative to the first vertex)
+    and surface area of the polyhedron with vertices at ``vs`` and faces ``fs .. fs + fm``."""
+    ox, oy, oz = av[vs, 0], av[vs, 1], av[vs, 2]
+    vol = 0.0
+    area = 0.0
+    for f in range(fs, fs + fm):
+        s, m = af_s[f], af_c[f]
+        a = vs + ai[s]
+        ax, ay, az = av[a, 0] - ox, av[a, 1] - oy, av[a, 2] - oz
+        nx = 0.0
+        ny = 0.0
+        nz = 0.0
+        for i in range(1, m - 1):
+            b = vs + ai[s + i]
+            c = vs + ai[s + i + 1]
+            bx, by, bz = av[b, 0] - ox, av[b, 1] - oy, av[b, 2] - oz
+            cx, cy, cz = av[c, 0] - ox, av[c, 1] - oy, av[c, 2] - oz
+            vol += ax * (by * cz - bz * cy) - ay * (bx * cz - bz * cx) + az * (bx * cy - by * cx)
+            ux, uy, uz = bx - ax, by - ay, bz - az
+            wx, wy, wz = cx - ax, cy - ay, cz - az
+            nx += uy * wz - uz * wy
+            ny += uz * wx - ux * wz
+            nz += ux * wy - uy * wx
+        area += math.sqrt(nx * nx + ny * ny + nz * nz)
+    return vol / 6.0, area / 2.0
+
+
+@njit(cache=True)
+def _solve4(M, rhs, out):
+    """Solve the 4 x 4 system ``M out = rhs`` (Gaussian elimination, partial pivoting; ``M``
+    and ``rhs`` are overwritten). False when a pivot is below :data:`PIVOT_TOL`."""
+    for col in range(4):
+        p = col
+        for i in range(col + 1, 4):
+            if abs(M[i, col]) > abs(M[p, col]):
+                p = i
+        if abs(M[p, col]) < PIVOT_TOL:
+            return False
+        if p != col:
+            for q in range(4):
+                M[col, q], M[p, q] = M[p, q], M[col, q]
+            rhs[col], rhs[p] = rhs[p], rhs[col]
+        for i in range(col + 1, 4):
+            f = M[i, col] / M[col, col]
+            for q in range(col, 4):
+                M[i, q] -= f * M[col, q]
+            rhs[i] -= f * rhs[col]
+    for i in range(3, -1, -1):
+        acc = rhs[i]
+        for q in range(i + 1, 4):
+            acc -= M[i, q] * out[q]
+        out[i] = acc / M[i, i]
+    return True
+
+
+@njit(cache=True)
+def inradius(planes, fs, fm, verts, vs, vm):
+    """``(r, y0, y1, y2)``: a ball of radius ``r`` centred at ``y`` inside the polyhedron whose
+    face planes are ``planes[fs:fs + fm]`` (vertices ``verts[vs:vs + vm]``): the largest one,
+    found among the vertices of the Chebyshev LP ``max t s.t. n_i . y + t <= beta_i`` (every
+    four planes; the optimum of this bounded LP sits at one) and the vertices' mean. Each
+    candidate is judged by its own distance to the nearest plane, recomputed, so ``r`` is
+    honest for the centre returned even where four planes are ill-conditioned. Solved in
+    coordinates centred on the vertices' mean."""
+    o = np.zeros(3)
+    for i in range(vm):
+        for q in range(3):
+            o[q] += verts[vs + i, q] / vm
+    beta = np.empty(fm)
+    best = np.inf
+    for i in range(fm):
+        p = fs + i
+        beta[i] = planes[p, 3] - planes[p, 0] * o[0] - planes[p, 1] * o[1] - planes[p, 2] * o[2]
+        best = min(best, beta[i])  # the mean itself
+    by = np.zeros(3)
+    M = np.empty((4, 4))
+    rhs = np.empty(4)
+    sol = np.empty(4)
+    idx = np.empty(4, np.int64)
+    for a in range(fm):
+        idx[0] = a
+        for b in range(a + 1, fm):
+            idx[1] = b
+            for c in range(b + 1, fm):
+                idx[2] = c
+                for d in range(c + 1, fm):
+                    idx[3] = d
+                    for i in range(4):
+                        p = fs + idx[i]
+                        M[i, 0], M[i, 1], M[i, 2], M[i, 3] = planes[p, 0], planes[p, 1], planes[p, 2], 1.0
+                        rhs[i] = beta[idx[i]]
+                    if not _solve4(M, rhs, sol) or not sol[3] > best:
+                        continue
+                    r = np.inf
+                    for q in range(fm):
+                        p = fs + q
+                        r = min(r, beta[q] - planes[p, 0] * sol[0] - planes[p, 1] * sol[1] - planes[p, 2] * sol[2])
+                        if r <= best:
+                            break
+                    if r > best:
+                        best = r
+                        by[0], by[1], by[2] = sol[0], sol[1], sol[2]
+    return best, by[0] + o[0], by[1] + o[1], by[2] + o[2]
+
+
+@njit(cache=True)
+def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
+    """Whether the child holds a ball of radius ``eps`` (module docstring)."""
+    if fm < 4 or vm < 4:
+        return False
+    vol, area = _volume_area(av, vs, fs, fm, af_s, af_c, ai)
+    if vol <= 0.0 or area <= 0.0:
+        return False
+    lb = vol / area
+    if lb > near * eps:
+        return True
+    if 3.0 * lb < eps / near:
+        return False
+    r = inradius(af_p, fs, fm, av, vs, vm)[0]
+    stats[1] += 1
+    if eps / near <= r <= near * eps:
+        stats[0] += 1
+    return r > eps
+
+
+@njit(cache=True)
+def _ball(av, vs, vm):
+    """A ball holding the polyhedron: the vertices' mean and the largest distance to a vertex."""
+    cx = 0.0
+    cy = 0.0
+    cz = 0.0
+    for i in range(vm):
+        cx += av[vs + i, 0] / vm
+        cy += av[vs + i, 1] / vm
+        cz += av[vs + i, 2] / vm
+    reach = 0.0
+    for i in range(vm):
+        d = (av[vs + i, 0] - cx) ** 2 + (av[vs + i, 1] - cy) ** 2 + (av[vs + i, 2] - cz) ** 2
+        reach = max(reach, d)
+    return cx, cy, cz, math.sqrt(reach)
+
+
+@njit(cache=True)
+def _crossing(xa, xb, nx, a, b):
+    """The index of the crossing of edge ``{a, b}`` among the ``nx`` recorded, or -1."""
+    lo, hi = min(a, b), max(a, b)
+    for q in range(nx):
+        if xa[q] == lo and xb[q] == hi:
+            return q
+    return -1
+
+
+@njit(cache=True)
+def _order_by_angle(av, base, ids, k, nrm):
+    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm``."""
+    cx = 0.0
+    cy = 0.0
+    cz = 0.0
+    for i in range(k):
+        cx += av[base + ids[i], 0] / k
+        cy += av[base + ids[i], 1] / k
+        cz += av[base + ids[i], 2] / k
+    # e1 any unit vector orthogonal to nrm, e2 = nrm x e1
+    if abs(nrm[0]) < 0.9:
+        e1x, e1y, e1z = 0.0, -nrm[2], nrm[1]
+    else:
+        e1x, e1y, e1z = nrm[2], 0.0, -nrm[0]
+    nn = math.sqrt(e1x * e1x + e1y * e1y + e1z * e1z)
+    e1x, e1y, e1z = e1x / nn, e1y / nn, e1z / nn
+    e2x = nrm[1] * e1z - nrm[2] * e1y
+    e2y = nrm[2] * e1x - nrm[0] * e1z
+    e2z = nrm[0] * e1y - nrm[1] * e1x
+    ang = np.empty(k)
+    for i in range(k):
+        dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
+        ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
+    order = np.argsort(ang)
+    tmp = ids[:k].copy()
+    for i in range(k):
+        ids[i] = tmp[order[i]]
+
+
+@njit(cache=True)
+def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
+           tv, tf, ti, vmap, onp, eu, ev, stats):
+    """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
+    ``(tv, tf, ti)`` of the arena (module docstring); return its ``(vm, fm, im)``."""
+    # vertices: the parent's on this side, then the crossings
+    cnt = 0
+    for i in range(vm):
+        if sg[i] * side >= 0:
+            vmap[i] = cnt
+            onp[cnt] = sg[i] == 0
+            av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
+            cnt += 1
+        else:
+            vmap[i] = -1
+    for q in range(nx):
+        vmap[vm + q] = cnt
+        onp[cnt] = True
+        av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = xpos[q, 0], xpos[q, 1], xpos[q, 2]
+        cnt += 1
+    # faces: each clipped as a polygon; edges with both ends on the zero set recorded
+    out_f = tf
+    out_i = ti
+    ne = 0
+    for f in range(fs, fs + fm):
+        s, m = af_s[f], af_c[f]
+        e0 = out_i
+        for i in range(m):
+            a = ai[s + i]
+            b = ai[s + (i + 1) % m]
+            si = sg[a] * side
+            sn = sg[b] * side
+            if si >= 0:
+                ai[out_i] = vmap[a]
+                out_i += 1
+            if (si > 0 and sn < 0) or (si < 0 and sn > 0):
+                ai[out_i] = vmap[vm + _crossing(xa, xb, nx, a, b)]
+                out_i += 1
+        e = out_i - e0
+        if e < 3:
+            out_i = e0
+            continue
+        for i in range(e):
+            u = ai[e0 + i]
+            w = ai[e0 + (i + 1) % e]
+            if onp[u] and onp[w]:
+                eu[ne], ev[ne] = u, w
+                ne += 1
+        af_s[out_f], af_c[out_f], af_l[out_f] = e0, e, af_l[f]
+        for q in range(4):
+            af_p[out_f, q] = af_p[f, q]
+        out_f += 1
+    # the cap: the edges traversed once, reversed (stored after the edges), chained into one cycle
+    k = 0
+    for q in range(ne):
+        matched = False
+        for r in range(ne):
+            if eu[r] == ev[q] and ev[r] == eu[q]:
+                matched = True
+                break
+        if not matched:
+            eu[ne + k], ev[ne + k] = ev[q], eu[q]
+            k += 1
+    cu = eu[ne:ne + k]
+    cw = ev[ne:ne + k]
+    if k >= 3:
+        c0 = out_i
+        ai[out_i] = cu[0]
+        out_i += 1
+        cur = cw[0]
+        ok = True
+        steps = 1
+        while cur != cu[0]:
+            nxt = -1
+            for q in range(k):
+                if cu[q] == cur:
+                    if nxt >= 0:
+                        ok = False
+                    nxt = q
+            if nxt < 0 or steps >= k:
+                ok = False
+                break
+            ai[out_i] = cur
+            out_i += 1
+            cur = cw[nxt]
+            steps += 1
+        if not ok or steps != k:
+            # not one simple cycle: the distinct vertices of these edges, ordered by angle
+            stats[3] += 1
+            out_i = c0
+            for q in range(k):
+                dup = False
+                for r in range(c0, out_i):
+                    if ai[r] == cu[q]:
+                        dup = True
+                        break
+                if not dup:
+                    ai[out_i] = cu[q]
+                    out_i += 1
+            nrm = np.empty(3)
+            nrm[0], nrm[1], nrm[2] = cap_plane[0], cap_plane[1], cap_plane[2]
+            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, nrm)
+        if out_i - c0 >= 3:
+            af_s[out_f], af_c[out_f], af_l[out_f] = c0, out_i - c0, cap_label
+            for q in range(4):
+                af_p[out_f, q] = cap_plane[q]
+            out_f += 1
+        else:
+            out_i = c0
+    return cnt, out_f - tf, out_i - ti
+
+
+@njit(cache=True)
+def _grow(a, need):
+    """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
+    cap = a.shape[0]
+    if need <= cap:
+        return a
+    while cap < need:
+        cap *= 2
+    b = np.empty((cap,) + a.shape[1:], a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
+    """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
+
+    Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats)``: the kept cells (CSR, as
+    the input), the input cell each came from, the layer's pattern bits (``uint8``, ``(K', n)``)
+    and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
+    """
+    K = cv.size - 1
+    n = A.shape[2]
+    o_cv = np.zeros(2 * K + 17, np.int64)
+    o_cf = np.zeros(2 * K + 17, np.int64)
+    o_V = np.empty((2 * V.shape[0] + 64, 3))
+    o_P = np.empty((2 * P.shape[0] + 64, 4))
+    o_L = np.empty(2 * P.shape[0] + 64, np.int64)
+    o_fi = np.zeros(2 * P.shape[0] + 65, np.int64)
+    o_FI = np.empty(2 * FI.size + 64, np.int64)
+    o_parent = np.empty(2 * K + 16, np.int64)
+    o_bits = np.empty((2 * K + 16, n), np.uint8)
+    nc = 0
+    nv = 0
+    nf = 0
+    ni = 0
+    av = np.empty((512, 3))
+    af_p = np.empty((256, 4))
+    af_l = np.empty(256, np.int64)
+    af_s = np.empty(256, np.int64)
+    af_c = np.empty(256, np.int64)
+    ai = np.empty(1024, np.int64)
+    stack = np.empty((64, 8), np.int64)  # vs, vm, fs, fm, is, im, neuron, bit
+    bits = np.zeros(n, np.uint8)
+    z = np.empty(64)
+    sg = np.empty(64, np.int64)
+    vmap = np.empty(128, np.int64)
+    onp = np.empty(128, np.bool_)
+    xa = np.empty(64, np.int64)
+    xb = np.empty(64, np.int64)
+    xpos = np.empty((64, 3))
+    eu = np.empty(128, np.int64)
+    ev = np.empty(128, np.int64)
+    cap_on = np.empty(4)
+    cap_off = np.empty(4)
+    stats = np.zeros(4, np.int64)
+    for k in range(K):
+        # load cell k at the bottom of the arena
+        v0, vm0, f0, fm0 = cv[k], cv[k + 1] - cv[k], cf[k], cf[k + 1] - cf[k]
+        i0, im0 = fi[f0], fi[f0 + fm0] - fi[f0]
+        av = _grow(av, vm0)
+        af_p = _grow(af_p, fm0)
+        af_l = _grow(af_l, fm0)
+        af_s = _grow(af_s, fm0)
+        af_c = _grow(af_c, fm0)
+        ai = _grow(ai, im0)
+        for i in range(vm0):
+            av[i, 0], av[i, 1], av[i, 2] = V[v0 + i, 0], V[v0 + i, 1], V[v0 + i, 2]
+        for f in range(fm0):
+            for q in range(4):
+                af_p[f, q] = P[f0 + f, q]
+            af_l[f] = L[f0 + f]
+            af_s[f] = fi[f0 + f] - i0
+            af_c[f] = fi[f0 + f + 1] - fi[f0 + f]
+        for i in range(im0):
+            ai[i] = FI[i0 + i]
+        ns = 1
+        stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, vm0, 0, fm0
+        stack[0, 4], stack[0, 5], stack[0, 6], stack[0, 7] = 0, im0, 0, -1
+        while ns > 0:
+            ns -= 1
+            vs, vm, fs, fm, is_, im, j, b = (stack[ns, 0], stack[ns, 1], stack[ns, 2], stack[ns, 3],
+                                             stack[ns, 4], stack[ns, 5], stack[ns, 6], stack[ns, 7])
+            tv, tf, ti = vs + vm, fs + fm, is_ + im
+            if b >= 0:
+                bits[j] = b
+                j += 1
+            alive = True
+            cx, cy, cz, reach = _ball(av, vs, vm)
+            while j < n:
+                g0, g1, g2, cj = A[k, 0, j], A[k, 1, j], A[k, 2, j], A[k, 3, j]
+                a0, a1, a2, ca = S[k, 0, j], S[k, 1, j], S[k, 2, j], S[k, 3, j]
+                gn = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
+                zc = g0 * cx + g1 * cy + g2 * cz + cj
+                if abs(zc) > (gn * reach * (1.0 + DISC_SLACK)
+                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach)
+                                              + a2 * (abs(cz) + reach) + ca)):
+                    bits[j] = 1 if zc > 0 else 0
+                    j += 1
+                    continue
+                z = _grow(z, vm)
+                sg = _grow(sg, vm)
+                npos = 0
+                nneg = 0
+                for i in range(vm):
+                    x, y, w = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
+                    zi = g0 * x + g1 * y + g2 * w + cj
+                    tol = rtol * (a0 * abs(x) + a1 * abs(y) + a2 * abs(w) + ca)
+                    z[i] = zi
+                    if zi > tol:
+                        sg[i] = 1
+                        npos += 1
+                    elif zi < -tol:
+                        sg[i] = -1
+                        nneg += 1
+                    else:
+                        sg[i] = 0
+                if nneg == 0 or npos == 0:
+                    bits[j] = 1 if nneg == 0 and npos > 0 else 0
+                    j += 1
+                    continue
+                # the crossings of the edges with strictly opposite signs, one per edge
+                nx = 0
+                for f in range(fs, fs + fm):
+                    s, m = af_s[f], af_c[f]
+                    for i in range(m):
+                        a, c = ai[s + i], ai[s + (i + 1) % m]
+                        if sg[a] * sg[c] < 0 and _crossing(xa, xb, nx, a, c) < 0:
+                            lo, hi = min(a, c), max(a, c)
+                            xa = _grow(xa, nx + 1)
+                            xb = _grow(xb, nx + 1)
+                            xpos = _grow(xpos, nx + 1)
+                            t = z[lo] / (z[lo] - z[hi])
+                            for q in range(3):
+                                xpos[nx, q] = av[vs + lo, q] + t * (av[vs + hi, q] - av[vs + lo, q])
+                            xa[nx], xb[nx] = lo, hi
+                            nx += 1
+                # room for both children: vertices, faces (+1 cap), indices (+ cap)
+                cv_need = vm + nx
+                ci_need = im + fm + cv_need + 4
+                av = _grow(av, tv + 2 * cv_need + 2)
+                af_p = _grow(af_p, tf + 2 * fm + 4)
+                af_l = _grow(af_l, tf + 2 * fm + 4)
+                af_s = _grow(af_s, tf + 2 * fm + 4)
+                af_c = _grow(af_c, tf + 2 * fm + 4)
+                ai = _grow(ai, ti + 2 * ci_need + 4)
+                vmap = _grow(vmap, cv_need + 1)
+                onp = _grow(onp, cv_need + 1)
+                eu = _grow(eu, 4 * im + 4)
+                ev = _grow(ev, 4 * im + 4)
+                cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
+                cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
+                on_v, on_f, on_i = tv, tf, ti
+                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1, xa, xb, xpos, nx,
+                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, stats)
+                off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
+                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1, xa, xb, xpos,
+                                                nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
+                                                stats)
+                keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
+                keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm)
+                if keep_on and keep_off:
+                    stack = _grow(stack, ns + 1)
+                    stack[ns, 0], stack[ns, 1], stack[ns, 2], stack[ns, 3] = off_v, off_vm, off_f, off_fm
+                    stack[ns, 4], stack[ns, 5], stack[ns, 6], stack[ns, 7] = off_i, off_im, j, 0
+                    ns += 1
+                if keep_on:
+                    vs, vm, fs, fm, is_, im = on_v, on_vm, on_f, on_fm, on_i, on_im
+                    bits[j] = 1
+                elif keep_off:
+                    vs, vm, fs, fm, is_, im = off_v, off_vm, off_f, off_fm, off_i, off_im
+                    bits[j] = 0
+                else:
+                    alive = False
+                    break
+                tv, tf, ti = off_v + off_vm, off_f + off_fm, off_i + off_im
+                cx, cy, cz, reach = _ball(av, vs, vm)
+                j += 1
+            if not alive:
+                continue
+            # a final cell: copy it out
+            o_cv = _grow(o_cv, nc + 2)
+            o_cf = _grow(o_cf, nc + 2)
+            o_parent = _grow(o_parent, nc + 1)
+            o_bits = _grow(o_bits, nc + 1)
+            o_V = _grow(o_V, nv + vm)
+            o_P = _grow(o_P, nf + fm)
+            o_L = _grow(o_L, nf + fm)
+            o_fi = _grow(o_fi, nf + fm + 1)
+            o_FI = _grow(o_FI, ni + im)
+            for i in range(vm):
+                o_V[nv + i, 0], o_V[nv + i, 1], o_V[nv + i, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
+            for f in range(fm):
+                for q in range(4):
+                    o_P[nf + f, q] = af_p[fs + f, q]
+                o_L[nf + f] = af_l[fs + f]
+                s, m = af_s[fs + f], af_c[fs + f]
+                for i in range(m):
+                    o_FI[ni + i] = ai[s + i]
+                ni += m
+                o_fi[nf + f + 1] = ni
+            nv += vm
+            nf += fm
+            o_parent[nc] = k
+            o_bits[nc, :] = bits
+            nc += 1
+            o_cv[nc] = nv
+            o_cf[nc] = nf
+    stats[2] = nc
+    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
+            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+
+
+@njit(cache=True)
+def volumes(cv, V, cf, fi, FI):
+    """Volume and surface area of every cell: arrays ``(K,)`` and ``(K,)``."""
+    K = cv.size - 1
+    vol = np.empty(K)
+    area = np.empty(K)
+    for k in range(K):
+        f0, fm = cf[k], cf[k + 1] - cf[k]
+        starts = fi[f0:f0 + fm] - fi[f0]
+        counts = fi[f0 + 1:f0 + fm + 1] - fi[f0:f0 + fm]
+        vol[k], area[k] = _volume_area(V, cv[k], 0, fm, starts, counts, FI[fi[f0]:fi[f0 + fm]])
+    return vol, area
+
+
+@njit(cache=True)
+def inradii(cv, V, cf, P):
+    """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 3)."""
+    K = cv.size - 1
+    r = np.empty(K)
+    centre = np.empty((K, 3))
+    for k in range(K):
+        r[k], centre[k, 0], centre[k, 1], centre[k, 2] = inradius(P, cf[k], cf[k + 1] - cf[k], V, cv[k],
+                                                                  cv[k + 1] - cv[k])
+    return r, centre
+
+
+@njit(cache=True)
+def min_inradius(cv, V, cf, P, fi, FI, below):
+    """The smallest inradius of the cells if it is below `below`, else `below`: the exact
+    inradius is computed only for cells whose lower bound ``V / F`` is below the running
+    minimum (the bound is never above the inradius)."""
+    vol, area = volumes(cv, V, cf, fi, FI)
+    best = below
+    first = -1
+    for k in range(cv.size - 1):  # the cell of the smallest bound first: it sets a low bar
+        if area[k] > 0.0 and (first < 0 or vol[k] * area[first] < vol[first] * area[k]):
+            first = k
+    if first >= 0:
+        best = min(best, inradius(P, cf[first], cf[first + 1] - cf[first], V, cv[first],
+                                  cv[first + 1] - cv[first])[0])
+    for k in range(cv.size - 1):
+        if area[k] > 0.0 and vol[k] / area[k] < best:
+            r = inradius(P, cf[k], cf[k + 1] - cf[k], V, cv[k], cv[k + 1] - cv[k])[0]
+            best = min(best, r)
+    return best
