@@ -230,24 +230,22 @@ def _volume_batches(net, domain, eps, R):
     """3-D cells from :func:`polyregions.cells.cells3d.polyhedral_cells` (in batches)."""
     from .cells3d import polyhedral_cells
 
-    Rinv_T = None if R is None else R.T
     batch = []
     for cell in polyhedral_cells(net, domain, eps):
         batch.append(cell)
         if len(batch) == BATCH_CELLS:
-            yield _pack_cells(batch, Rinv_T)
+            yield _pack_cells(batch, R.T)
             batch = []
     if batch:
-        yield _pack_cells(batch, Rinv_T)
+        yield _pack_cells(batch, R.T)
 
 
 def _pack_cells(cells, RT):
+    """Cells in the batch layout of :func:`_planar_batches`, vertices turned into ``y = R p``."""
     bits = np.array([np.asarray(c.bits, dtype=bool) for c in cells])
     counts = np.array([len(c.vertices) for c in cells], dtype=np.int64)
     vstart = np.concatenate([[0], np.cumsum(counts)])
-    y = np.concatenate([np.asarray(c.vertices, dtype=np.float64) for c in cells])
-    if RT is not None:
-        y = y @ RT
+    y = np.concatenate([np.asarray(c.vertices, dtype=np.float64) for c in cells]) @ RT
     fcount = np.array([len(c.faces) for c in cells], dtype=np.int64)
     fstart = np.concatenate([[0], np.cumsum(fcount)])
     faces = [np.asarray(f, dtype=np.int64) + vstart[k] for k, c in enumerate(cells) for f in c.faces]
@@ -341,7 +339,7 @@ def polyhedral_complex(net, domain, *, eps: float = COMPLEX_EPS) -> PolyhedralCo
                                "(take a Line, a Plane or a Volume through the input space)")
     rows = local_rows(domain, R)
     if dim == 3:
-        batches = _volume_batches(net, domain, eps, R if isinstance(domain, Slice) else None)
+        batches = _volume_batches(net, domain, eps, R)
     else:
         batches = _planar_batches(net, domain, eps, R)
     return _assemble(net, domain, batches, dim, rows, origin, Q, R, eps)

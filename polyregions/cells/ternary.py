@@ -25,6 +25,7 @@ Cells are given in orthonormal local coordinates ``y`` (``x = origin + Q y``,
 from __future__ import annotations
 
 import math
+from itertools import product
 
 import numpy as np
 
@@ -100,8 +101,7 @@ def local_rows(domain, R):
         Rinv = np.linalg.inv(R)
         A, b = np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi, -domain.lo])
     elif isinstance(domain, Ball) and domain.p == 1:
-        d = domain.dim
-        signs = np.array([[1.0 if (k >> i) & 1 else -1.0 for i in range(d)] for k in range(2 ** d)])
+        signs = np.array(list(product((1.0, -1.0), repeat=domain.dim)))  # the order of cells3d.domain_rows
         A, b = signs, signs @ domain.center + domain.radius
     elif isinstance(domain, Ball) and domain.p == 2:
         if domain.dim != 1:
