@@ -154,6 +154,13 @@ class PolyhedralComplex:
         counts, boundary = self._facet_cells()
         return int(np.count_nonzero((counts > 2) | (boundary & (counts > 1))))
 
+    def incidence(self, k) -> tuple:
+        """Per cell, the ids of the faces of dimension `k` in its closure (sorted)."""
+        cells = self.faces[k].cells
+        counts = np.array([len(c) for c in cells], dtype=np.int64)
+        face = np.repeat(np.arange(len(cells)), counts)
+        return _group(face, np.concatenate(cells) if len(cells) else np.zeros(0, np.int64), self.num_cells)
+
     def to_input(self, points) -> np.ndarray:
         """Input coordinates of domain coordinates `points` (shape (M, dim))."""
         origin, Q, R = self._frame
@@ -388,11 +395,13 @@ def _assemble(net, domain, batches, dim, rows, origin, Q, R, eps):
     cell_facets = _group(vid, owner0, c_off) if dim == 1 else None
     for k in range(1, dim + 1):
         keys, owner, ptr, idx, first, inv = occ[k].merged()
+        if k == dim:  # one occurrence per cell, distinct patterns: face c is cell c
+            if len(first) != c_off:
+                raise UnsupportedError("two cells share one pattern: the cells do not form a complex")
+            first = inv = np.arange(c_off)
         faces.append(_faces(k, keys, owner, ptr, vertex_of[idx], first, inv, N, nrows))
         if k == dim - 1:
             cell_facets = _group(inv, owner, c_off)
-    if len(faces[dim]) != c_off:
-        raise UnsupportedError("two cells share one pattern: the cells do not form a complex")
     points = coords_y if not isinstance(domain, Slice) else np.linalg.solve(R, coords_y.T).T
     return PolyhedralComplex(dim, points, tuple(faces), np.concatenate(all_bits), np.concatenate(volumes),
                              cell_facets, domain_volume(domain, rows), eps, spread, conflicts, (origin, Q, R))
