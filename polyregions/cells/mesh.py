@@ -14,7 +14,8 @@ In 3-D each cell's polygon is ordered around its centre in its plane and split i
 triangles facing the side where ``f > level`` (outward for a signed distance function that
 is positive outside). A face of the complex on which ``f = level`` is produced by both its
 cells and kept once; a cell on which ``f`` is identically ``level`` (a solid piece of the
-level set) is reported in ``flat_cells`` and left out. The mesh is written through
+level set) is reported in ``flat_cells`` and left out (a face it shares with a cell where
+``f`` is not constant is that cell's level set, and is kept). The mesh is written through
 ``trimesh`` (PLY, OBJ, STL, ... by the file's suffix): a small, widely used library (numpy
 its only requirement) whose ``Trimesh`` also answers the questions users ask of such a mesh
 (``is_watertight``, ``area``, ``volume``); ``pip install 'polyregions[complex]'``.
