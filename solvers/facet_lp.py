@@ -6,8 +6,7 @@ ball of dimension ``n - 1`` inside the face ``P cap {a_i . x = b_i}`` solves
     max t   s.t.   a_i . x = b_i,   a_k . x + t |a_k - (a_k . a_i) a_i| <= b_k   (k not in S_i),
                    t <= t_cap,
 
-where ``|a_k - (a_k . a_i) a_i| = sqrt(1 - (a_k . a_i)^2)`` is the norm of ``a_k`` projected
-onto the hyperplane (a ball of radius ``t`` in the hyperplane around ``x`` stays inside row
+where ``|a_k - (a_k . a_i) a_i|`` is the norm of ``a_k`` projected onto the hyperplane (a ball of radius ``t`` in the hyperplane around ``x`` stays inside row
 ``k`` exactly then), and ``S_i`` holds ``i`` and the rows that coincide with it (the same
 hyperplane and side: they make the same facet). Row ``i`` holds a facet of ``P`` of
 inradius ``t`` when ``t > 0``; rows whose hyperplane misses ``P`` give ``t <= 0`` or an
@@ -33,9 +32,9 @@ __all__ = ["facet_radius", "FacetLP"]
 
 
 def _projected_norms(A, i):
-    """``sqrt(1 - (a_k . a_i)^2)`` for every row ``k`` (unit rows)."""
-    cos = np.clip(A @ A[i], -1.0, 1.0)
-    return np.sqrt(np.maximum(0.0, 1.0 - cos * cos))
+    """``|a_k - (a_k . a_i) a_i|`` for every row ``k`` (unit rows), from the projection itself:
+    ``sqrt(1 - (a_k . a_i)^2)`` loses every digit for nearly parallel rows."""
+    return np.linalg.norm(A - np.outer(A @ A[i], A[i]), axis=1)
 
 
 def facet_radius(A, b, i, skip, x, t_cap=math.inf) -> float:
@@ -70,22 +69,18 @@ class FacetLP:
     """
 
     def __init__(self, A, b, t_cap=None):
-        import highspy
-
-        self._hs = highspy
         self.A = np.ascontiguousarray(A, dtype=np.float64)
         self.b = np.asarray(b, dtype=np.float64)
         self.t_cap = math.inf if t_cap is None else float(t_cap)
         self._status = status_table()
         self.solves = 0
         m, n = self.A.shape
-        inf = highspy.kHighsInf
-        self._inf = inf
+        inf = self._inf = math.inf  # HiGHS reads bounds beyond 1e20 as infinite
         h = self._h = new_highs()
         for k, v in HIGHS_BOUND_LP_OPTIONS.items():
             h.setOptionValue(k, v)
         h.addVars(n, np.full(n, -inf), np.full(n, inf))
-        h.addVars(1, np.array([-inf]), np.array([self.t_cap if math.isfinite(self.t_cap) else inf]))
+        h.addVars(1, np.array([-inf]), np.array([self.t_cap]))
         h.changeColCost(n, -1.0)
         M = np.column_stack([self.A, np.ones(m)])
         h.addRows(m, np.full(m, -inf), self.b, m * (n + 1), np.arange(0, m * (n + 1), n + 1, dtype=np.int32),
@@ -131,7 +126,6 @@ class FacetLP:
 
     def _inradius(self, i, free, x0):
         """The inradius LP of the module docstring (a fresh model)."""
-        hs = self._hs
         A, b = self.A, self.b
         m, n = A.shape
         inf = self._inf
@@ -141,22 +135,14 @@ class FacetLP:
         upper[free] = inf
         lower = np.full(m, -inf)
         lower[i], upper[i] = b[i], b[i]
-        lp = hs.HighsLp()
-        lp.num_col_, lp.num_row_ = n + 1, m
-        cost = np.zeros(n + 1)
-        cost[n] = -1.0
-        lp.col_cost_ = cost
-        lp.col_lower_ = np.full(n + 1, -inf)
-        lp.col_upper_ = np.append(np.full(n, inf), self.t_cap if math.isfinite(self.t_cap) else inf)
-        lp.row_lower_, lp.row_upper_ = lower, upper
-        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.arange(0, m * (n + 1) + 1, n + 1, dtype=np.int32)
-        lp.a_matrix_.index_ = np.tile(np.arange(n + 1, dtype=np.int32), m)
-        lp.a_matrix_.value_ = np.column_stack([A, c]).ravel()
         h = new_highs()
         for k, v in HIGHS_BOUND_LP_OPTIONS.items():
             h.setOptionValue(k, v)
-        h.passModel(lp)
+        h.addVars(n, np.full(n, -inf), np.full(n, inf))
+        h.addVars(1, np.array([-inf]), np.array([self.t_cap]))
+        h.changeColCost(n, -1.0)
+        h.addRows(m, lower, upper, m * (n + 1), np.arange(0, m * (n + 1), n + 1, dtype=np.int32),
+                  np.tile(np.arange(n + 1, dtype=np.int32), m), np.column_stack([A, c]).ravel())
         self._h, saved = h, self._h
         try:
             status = self._run("a facet's inradius LP")
