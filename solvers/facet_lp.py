@@ -94,6 +94,11 @@ class FacetLP:
         self.solves += 1
         h.run()
         status = self._status.get(h.getModelStatus(), Status.ERROR)
+        if status is Status.ERROR:  # one retry from scratch, as the region test does; never read as empty
+            h.clearSolver()
+            self.solves += 1
+            h.run()
+            status = self._status.get(h.getModelStatus(), Status.ERROR)
         if status not in (Status.OPTIMAL, Status.INFEASIBLE):
             raise SolverError(f"HiGHS returned {h.getModelStatus()} on {what} (status {status.value})")
         return status
