@@ -203,6 +203,19 @@ def test_qhull_against_the_complex_in_2d_and_3d(rng):
             assert math.isclose(poly.volume, volume[region.pattern.tobytes()], rel_tol=1e-9, abs_tol=1e-12)
 
 
+@pytest.mark.parametrize("d, k", [(2, 3), (3, 5), (4, 6)])
+def test_hyperplane_arrangement_in_the_whole_space(d, k):
+    """k generic hyperplanes in R^d: sum_{i <= d} C(k, i) regions; adjacent pairs are the facets
+    of the arrangement, each hyperplane cut by the other k - 1 (generic in it) into
+    sum_{i <= d - 1} C(k - 1, i) pieces (unbounded regions: the radii are capped, not the facets)."""
+    rng = np.random.default_rng(d)
+    net = pr.Network.from_dense([rng.normal(size=(k, d))], [rng.normal(size=k)])
+    graph = pr.adjacency(net, pr.Whole(d))
+    assert graph.number_of_nodes() == sum(math.comb(k, i) for i in range(d + 1))
+    assert graph.number_of_edges() == k * sum(math.comb(k - 1, i) for i in range(d))
+    assert graph.graph["missing"] == 0
+
+
 def test_facets_on_slices(rng):
     net = pr.Network.from_dense([rng.normal(size=(8, 5)), rng.normal(size=(6, 8))],
                                 [rng.normal(size=8), rng.normal(size=6)])
