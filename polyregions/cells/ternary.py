@@ -28,6 +28,7 @@ import math
 from itertools import product
 
 import numpy as np
+from numba import njit
 
 from ..domains.convex import Ball, Box, Line, Plane, Polytope, Slice
 from ..errors import UnsupportedError
@@ -78,15 +79,29 @@ class CellMaps:
 def vertex_signs(maps: CellMaps, owner, y):
     """Signs of every neuron at points ``y`` (T, d) of cells ``owner`` (T,): ``(zero, z_sign)``,
     boolean ``(T, N)`` arrays (zero within ``ZERO_RTOL``; ``z_sign`` True where ``z > 0``)."""
-    zeros, signs = [], []
-    ay = np.abs(y)
-    for A, S in zip(maps.maps, maps.sizes):
-        Ao, So = A[:, owner, :], S[:, owner, :]  # (n, T, d + 1)
-        z = np.einsum("ntd,td->tn", Ao[:, :, :-1], y) + Ao[:, :, -1].T
-        s = np.einsum("ntd,td->tn", So[:, :, :-1], ay) + So[:, :, -1].T
-        zeros.append(np.abs(z) <= ZERO_RTOL * s)
-        signs.append(z > 0)
-    return np.concatenate(zeros, axis=1), np.concatenate(signs, axis=1)
+    M = np.ascontiguousarray(np.concatenate(maps.maps, axis=0).transpose(1, 0, 2))
+    S = np.ascontiguousarray(np.concatenate(maps.sizes, axis=0).transpose(1, 0, 2))
+    return _signs(M, S, np.asarray(owner, dtype=np.int64), np.ascontiguousarray(y, dtype=np.float64), ZERO_RTOL)
+
+
+@njit(cache=True)
+def _signs(M, S, owner, y, rtol):
+    """The kernel of :func:`vertex_signs`: ``M``, ``S`` of shape (K, N, d + 1)."""
+    T, d = y.shape
+    N = M.shape[1]
+    zero = np.empty((T, N), np.bool_)
+    pos = np.empty((T, N), np.bool_)
+    for t in range(T):
+        k = owner[t]
+        for j in range(N):
+            z = M[k, j, d]
+            s = S[k, j, d]
+            for i in range(d):
+                z += M[k, j, i] * y[t, i]
+                s += S[k, j, i] * abs(y[t, i])
+            zero[t, j] = abs(z) <= rtol * s
+            pos[t, j] = z > 0.0
+    return zero, pos
 
 
 def local_rows(domain, R):
