@@ -188,3 +188,12 @@ def test_bad_input():
         pr.polyhedral_complex(net2, pr.Box([-1, -1], [1, 1]), eps=-1.0)
     with pytest.raises(InvalidInputError, match="dimension 3"):
         pr.polyhedral_complex(net2, pr.Box(-np.ones(3), np.ones(3)))
+
+
+def test_docstring_example():
+    import doctest
+
+    import polyregions.cells.complex as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
