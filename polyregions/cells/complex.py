@@ -216,12 +216,16 @@ def _planar_batches(net, domain, eps, R):
     its edges (2-D), as ``(facet start per cell, vertex start per facet, vertex indices)``."""
     for bits, _, _, size, polys, _ in planar_cells(net, domain, eps):
         K = len(bits)
-        verts = [np.asarray(polys[k][0], dtype=np.float64) for k in range(K)]
         if not K:
             continue
-        counts = np.array([len(v) for v in verts], dtype=np.int64)
-        vstart = np.concatenate([[0], np.cumsum(counts)])
-        y = np.concatenate(verts)
+        start = getattr(polys, "start", None)  # polygons in one CSR array: no loop over cells
+        if start is not None and np.array_equal(polys.idx, np.arange(K)) and len(start) == K + 1:
+            vstart = np.asarray(start, dtype=np.int64) - start[0]
+            y = np.asarray(polys.verts[start[0] : start[-1]], dtype=np.float64)
+        else:
+            verts = [np.asarray(polys[k][0], dtype=np.float64) for k in range(K)]
+            vstart = np.concatenate([[0], np.cumsum([len(v) for v in verts])]).astype(np.int64)
+            y = np.concatenate(verts)
         if y.shape[1] == 1:
             fidx = np.arange(len(y), dtype=np.int64)
             fptr = np.arange(len(y) + 1, dtype=np.int64)
