@@ -1,6 +1,6 @@
 """The polyhedral complex, facets, adjacency and Qhull geometry: cost beside counting, one process.
 
-    python benchmarks/bench_complex.py [--regions 20] [--max-dim 8]
+    python benchmarks/bench_complex.py [--regions 20] [--max-dim 8] [--only complex|adjacency|qhull]
 
 1. ``polyhedral_complex`` against ``count_regions`` (its own cells: planar in 2-D, cells3d in
    3-D) on the seeded He nets of ``benchmarks/nets.py``, each after a warm-up, best of 3:
@@ -44,7 +44,7 @@ def complex_vs_count():
 
 def adjacency_vs_search():
     print("adjacency against the search (one run each, seconds)")
-    for d, widths in ((2, [16, 16]), (4, [8, 8]), (8, [8, 8])):
+    for d, widths in ((2, [16, 16]), (4, [8, 8]), (8, [6, 6])):
         net, box = he_net(d, widths), unit_box(d)
         pr.count_regions(net, box, method="dfs")
         t0 = time.perf_counter()
@@ -92,10 +92,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", type=int, default=20)
     parser.add_argument("--max-dim", type=int, default=8)
+    parser.add_argument("--only", choices=["complex", "adjacency", "qhull"], default=None, help="one part only")
     args = parser.parse_args()
-    complex_vs_count()
-    adjacency_vs_search()
-    qhull_by_dimension(args.regions, args.max_dim)
+    if args.only in (None, "complex"):
+        complex_vs_count()
+    if args.only in (None, "adjacency"):
+        adjacency_vs_search()
+    if args.only in (None, "qhull"):
+        qhull_by_dimension(args.regions, args.max_dim)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ from .facets import region_rows
 
 __all__ = ["QHULL_MAX_DIM", "RegionPolytope", "region_polytope"]
 
-#: Largest dimension served (``benchmarks/bench_complex.py``: a region of a random [16, 16] net
-#: in the unit box takes milliseconds up to 5 dimensions, 0.05 s at 6, 1 s at 7, and Qhull
-#: failed on regions at 8 (a topology error); the vertex count doubles per dimension).
+#: Largest dimension served. ``benchmarks/bench_complex.py`` (regions of he_net(d, [16, 16]) in the
+#: unit box, a loaded 2-core machine): about 0.01 s per region up to 5 dimensions (50 vertices),
+#: 0.1 s at 6 (150 vertices), 3.5 s at 7 (320 vertices, up to 21 s) with Qhull failing on some
+#: regions (a topology error).
 QHULL_MAX_DIM = 6
 
 
