@@ -1,7 +1,8 @@
 """Reading ONNX graphs as layer records (the optional extra ``onnx``).
 
 The operators read: Gemm, MatMul with a constant matrix (or vector), Add (of a constant: a
-bias, folded into the layer before; of two computed values: a residual addition), Conv
+bias, folded into the linear layer before or else a linear layer of its own; of two computed
+values: a residual addition), Conv
 (zero padding equal on all sides, no dilation, one group), Relu, LeakyRelu, Flatten (axis
 1), Reshape to ``(batch, n)``, AveragePool and MaxPool (no padding, no ceil mode; strides 1
 where the node has none, as ONNX specifies), BatchNormalization (folded into the layer
@@ -23,7 +24,7 @@ import os
 import numpy as np
 
 from ..errors import InvalidInputError, UnsupportedError
-from .records import batchnorm_fold, fixed_batch
+from .records import batchnorm_fold, elementwise_affine_record, fixed_batch
 from .torch_import import FLOAT32_RTOL, TORCH_RTOL, GraphOp, assemble, import_extra
 
 __all__ = ["onnx_records"]
@@ -72,8 +73,7 @@ def _node_fields(node, attrs, consts, path):
         known = [name in consts for name in node.input]
         if not any(known):
             return {"add": True}
-        c = _channel_vector(consts[node.input[known.index(True)]], path)
-        return {"fold": {"what": "Add", "scale": np.ones(1), "shift": c}, "main": node.input[known.index(False)]}
+        return {"constant_add": consts[node.input[known.index(True)]], "main": node.input[known.index(False)]}
     if op == "Conv":
         refuse = []
         pads = list(attrs.get("pads", [0, 0, 0, 0]))
@@ -128,6 +128,30 @@ def _node_fields(node, attrs, consts, path):
     raise UnsupportedError(f"`{path}` ({op}) is not supported")
 
 
+def _constant_add(c, producer, shape, path):
+    """The fields of ``x + c``: a bias folded into the linear layer computing x, if x is computed
+    by one and c is per unit or channel; else a linear layer with bias c (x of shape `shape`)."""
+    rec = producer.record if producer is not None else None
+    if rec is not None and rec["type"] in ("dense", "conv2d") and rec.get("negative_slope") == 1.0:
+        try:
+            return {"fold": {"what": "Add", "scale": np.ones(1), "shift": _channel_vector(c, path)}}
+        except UnsupportedError:
+            pass  # a constant that varies within a channel: the linear layer below
+    if shape is None or any(d < 1 for d in shape[1:]):
+        raise UnsupportedError(f"`{path}` (Add) adds a constant to a value of unknown shape")
+    return {"record": elementwise_affine_record(1.0, c, shape[1:], path)}
+
+
+def _value_shapes(model, onnx):
+    """The shape of every value onnx's shape inference knows (0 for a symbolic size)."""
+    try:
+        graph = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # inference fails on some legal graphs: then no shapes beyond those declared
+        graph = model.graph
+    return {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
+
+
 def _as_constant(array):
     """An initializer or evaluated constant: floats as float64, other types as they are."""
     array = np.asarray(array)
@@ -169,7 +193,7 @@ def onnx_records(path):
     dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) < 2 or any(d < 1 for d in dims[1:]):
         raise UnsupportedError(f"`{path}` input {inputs[0].name!r} has shape {dims}: (batch, ...) with fixed sizes needed")
-    ops = {}
+    ops, shapes = {}, _value_shapes(model, onnx)
     for k, node in enumerate(graph.node):
         where = node.name or f"node {k}"
         if all(name in consts for name in node.input if name):
@@ -177,6 +201,8 @@ def onnx_records(path):
             continue
         fields = _node_fields(node, _attrs(node, onnx), consts, where)
         main = fields.pop("main", None)
+        if "constant_add" in fields:
+            fields = _constant_add(fields["constant_add"], ops.get(main), shapes.get(node.output[0]), where)
         args = [main] if main is not None else [name for name in node.input[:2 if fields.get("add") else 1]]
         ops[node.output[0]] = GraphOp(where, args, **fields)
     records = assemble(ops, graph.output[0].name, inputs[0].name)

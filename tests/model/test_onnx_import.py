@@ -234,3 +234,20 @@ def test_without_onnxruntime_a_wrong_conversion_is_refused(tmp_path, monkeypatch
     weights = {"W": np.eye(2), "g": np.ones(2), "b": np.zeros(2), "m": np.zeros(2), "v": np.array([4.0, 0.25])}
     with pytest.raises(pr.UnsupportedError, match="differs from the model's forward pass"):
         pr.Network.from_onnx(save_graph(tmp_path, nodes, weights, 2, 2))
+
+
+def test_a_constant_added_anywhere(tmp_path, runtime):
+    """x + c on the input, after an activation, and a bias that varies within a channel after a Conv."""
+    rng = np.random.default_rng(10)
+    w = float32_exact(W1=rng.normal(size=(2, 1, 2, 2)), c0=rng.normal(size=(1, 1, 3, 3)),
+                      c1=rng.normal(size=(2, 1, 1)), c2=rng.normal(size=(1, 2, 2, 2)), W2=rng.normal(size=(1, 8)))
+    nodes = [helper.make_node("Add", ["x", "c0"], ["x0"]), helper.make_node("Conv", ["x0", "W1"], ["z"]),
+             helper.make_node("Add", ["z", "c2"], ["z2"]), helper.make_node("Relu", ["z2"], ["h"]),
+             helper.make_node("Add", ["c1", "h"], ["h1"]), helper.make_node("Flatten", ["h1"], ["f"]),
+             helper.make_node("Gemm", ["f", "W2"], ["y"], transB=1)]
+    path = save_graph(tmp_path, nodes, w, (1, 3, 3), 1, dtype=TensorProto.FLOAT)
+    net = pr.Network.from_onnx(path)
+    x = rng.normal(size=(100, 1, 3, 3))
+    h = np.maximum(conv2d(x + w["c0"], w["W1"], np.zeros(2)) + w["c2"], 0) + w["c1"]
+    expected = h.reshape(100, -1) @ w["W2"].T
+    assert np.abs(net.forward(x.reshape(100, -1)) - expected).max() <= 1e-12 * max(1, np.abs(expected).max())
