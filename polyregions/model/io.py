@@ -42,13 +42,14 @@ __all__ = ["NPZ_NETWORK_KEY", "load_network", "load_regions", "save_network", "w
 NPZ_NETWORK_KEY = "network"
 
 
-def load_network(path, *, trust_pickle: bool = False) -> Network:
+def load_network(path, *, trust_pickle: bool = False, check_points=None) -> Network:
     """Read a network from a ``.npz`` or ``.json`` file (see the module docstring), an ONNX
     file (``.onnx``, extra ``onnx``), a program saved with ``torch.export.save`` (``.pt2``)
     or, only with ``trust_pickle=True``, a pickled ``torch.nn.Module`` (``.pt``, ``.pth``;
     unpickling runs code from the file: load only files you trust) whose input shape is
     read from its first layer (extra ``torch``). Models are checked as in
-    :meth:`Network.from_torch` and :meth:`Network.from_onnx`.
+    :meth:`Network.from_torch` and :meth:`Network.from_onnx`, on `check_points` too (inputs of
+    your own, shape (N, n); ignored for ``.npz`` and ``.json``, which hold the network itself).
 
     Raises
     ------
@@ -73,22 +74,22 @@ def load_network(path, *, trust_pickle: bool = False) -> Network:
             raise InvalidInputError(f"`path` {path!r} is not a readable JSON network file: {exc}") from None
         return network_from_dict(spec, source=f"`{path}`")
     if path.endswith(".onnx"):
-        return Network.from_onnx(path)
+        return Network.from_onnx(path, check_points=check_points)
     if path.endswith(".pt2"):
         records, shape, reference = exported_records(path)
         net = Network.from_records(records, shape, source=f"`{path}`")
-        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`", check_points=check_points)
         return net
     if path.endswith((".pt", ".pth")):
         if not trust_pickle:
             raise UnsupportedError(f"`path` {path!r} is a pickle, which runs code when loaded: save the model with "
                                    "torch.export (.pt2) or ONNX, or pass trust_pickle=True (--trust-pickle) for a "
                                    "file you trust")
-        return _load_pickled_module(path)
+        return _load_pickled_module(path, check_points)
     raise InvalidInputError(f"`path` must end in .npz, .json, .onnx, .pt2 (or .pt with trust_pickle), got {path!r}")
 
 
-def _load_pickled_module(path) -> Network:
+def _load_pickled_module(path, check_points) -> Network:
     torch = import_extra("torch", "torch")
     try:
         module = torch.load(path, weights_only=False)
@@ -100,7 +101,7 @@ def _load_pickled_module(path) -> Network:
     if not isinstance(first, torch.nn.Linear):
         raise UnsupportedError(f"`path` {path!r}: the input shape of a pickled module is read from a first Linear "
                                "layer; for a convolutional model save it with torch.export (.pt2), which records it")
-    return Network.from_torch(module, first.in_features)
+    return Network.from_torch(module, first.in_features, check_points=check_points)
 
 
 _LAYER_KEY = re.compile(r"[Wb](\d+)")

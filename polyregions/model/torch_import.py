@@ -34,8 +34,10 @@ torch is imported only when a PyTorch model is read (the optional extra ``torch`
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -354,7 +356,12 @@ def torch_records(module, input_shape):
             model(example)  # a shape mismatch raises here, before ShapeProp prints its traceback
     except Exception as exc:  # a shape mismatch inside the model
         raise InvalidInputError(f"`input_shape` {tuple(input_shape)} does not fit the model: {exc}") from None
-    ShapeProp(traced).propagate(example)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints a traceback before it raises
+            ShapeProp(traced).propagate(example)
+    except Exception as exc:  # the module ran, its trace did not: an operation torch.fx recorded differently
+        raise UnsupportedError(f"`module` ({type(module).__name__}): its torch.fx trace fails on an input of shape "
+                               f"{tuple(input_shape)}: {exc}") from None
 
     def constant(arg):
         if isinstance(arg, (int, float)) and not isinstance(arg, bool):

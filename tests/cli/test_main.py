@@ -250,6 +250,26 @@ def test_bad_paths_and_files_are_one_line_errors(tmp_path, rng, capsys, argv, fr
     assert "Traceback" not in err
 
 
+def test_the_scheduler_timeout_reaches_dask(tmp_path, rng, capsys, monkeypatch):
+    """With a stand-in for dask.distributed (installed or not): the client gets --scheduler-timeout,
+    and its connection error is one line naming --scheduler."""
+    import types
+
+    seen = {}
+
+    class Client:
+        def __init__(self, address, timeout):
+            seen.update(address=address, timeout=timeout)
+            raise OSError(f"Timed out trying to connect to {address} after {timeout} s")
+
+    monkeypatch.setitem(sys.modules, "dask", types.ModuleType("dask"))
+    monkeypatch.setitem(sys.modules, "dask.distributed", types.SimpleNamespace(Client=Client))
+    _, net = _one_layer(tmp_path, rng)
+    _one_line_error(capsys, ["count", net, "--scheduler", "tcp://10.0.0.1:8786", "--scheduler-timeout", "2"],
+                    "--scheduler 'tcp://10.0.0.1:8786' cannot be reached within 2 s")
+    assert seen == {"address": "tcp://10.0.0.1:8786", "timeout": 2.0}
+
+
 def test_an_unreachable_scheduler_fails_fast(tmp_path, rng, capsys):
     pytest.importorskip("dask.distributed")
     import time

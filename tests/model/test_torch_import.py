@@ -412,3 +412,24 @@ def test_exported_program_with_alpha_and_a_negative_variance(tmp_path):
     torch.export.save(torch.export.export(bn, (torch.zeros(2, 2),)), tmp_path / "bn.pt2")
     with pytest.raises(pr.InvalidInputError, match="running_var"):
         pr.io.load_network(tmp_path / "bn.pt2")
+
+
+def test_load_network_checks_a_program_on_check_points(tmp_path, monkeypatch):
+    model = hat_model()
+    path = tmp_path / "hat.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 1),)), path)
+    assert pr.io.load_network(path, check_points=[[5.0]]).forward(np.array([5.0]))[0] == pytest.approx(1.0)
+    with pytest.raises(pr.InvalidInputError, match="check_points"):
+        pr.io.load_network(path, check_points=[[5.0, 1.0]])
+    from polyregions.model import io as model_io
+
+    real = model_io.exported_records
+
+    def flatten_the_hat(p):
+        records, shape, reference = real(p)
+        return [records[0], dict(records[1], weight=np.zeros((1, 3)))], shape, reference
+
+    monkeypatch.setattr(model_io, "exported_records", flatten_the_hat)
+    pr.io.load_network(path)  # random samples miss the hat
+    with pytest.raises(pr.UnsupportedError, match="on `check_points`"):
+        pr.io.load_network(path, check_points=[[5.0]])
