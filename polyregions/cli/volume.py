@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..domains.convex import Slice, Volume
 from ..errors import InvalidInputError
+from .args import output_path, parse_vector
 
 __all__ = ["add_volume_options", "is_volume", "plot_volume", "volume_from_args"]
 
@@ -27,7 +28,7 @@ def add_volume_options(group, parser) -> None:
                                                                      "(.ply, .obj or .stl)")
 
 
-def volume_from_args(args, n, parse_vector):
+def volume_from_args(args, n):
     """The Volume asked for by ``--volume``, or None."""
     if not getattr(args, "volume", None):
         return None
@@ -46,6 +47,11 @@ def plot_volume(args, net, domain, figsize, dpi):
 
     if args.mesh is not None and not args.level_set:
         raise InvalidInputError("--mesh writes the level set: give --level-set too")
+    if args.mesh is not None:
+        suffix = args.mesh.rsplit(".", 1)[-1].lower() if "." in args.mesh else ""
+        if suffix not in ("ply", "obj", "stl", "off", "glb"):
+            raise InvalidInputError(f"--mesh must end in .ply, .obj, .stl, .off or .glb, got {args.mesh!r}")
+        output_path(args.mesh, "--mesh")
     cx = polyhedral_complex(net, domain, eps=args.eps)
     note = f"{cx.num_cells:,} cells, f-vector {cx.f_vector}"
     if args.level_set:
