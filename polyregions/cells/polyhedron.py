@@ -12,7 +12,11 @@ each cell), ``V`` (vertices), ``cf`` (face offsets), ``P`` (planes), ``L`` (labe
 :func:`polyregions.cells.polygon.split_cells` does in the plane. For cell ``k`` and neuron ``j``
 the pre-activation ``z = A[k, 0, j] y_0 + A[k, 1, j] y_1 + A[k, 2, j] y_2 + A[k, 3, j]`` is
 evaluated afresh at every vertex; it is zero there when ``|z| <= ZERO_RTOL * s``, with ``s``
-the same sum taken with absolute values (``S``, the size of the terms summed). Then:
+the same sum taken with absolute values (``S``, the size of the terms summed) and every
+coordinate's size counted as at least ``yscale``, the domain's largest coordinate: a vertex
+made by interpolation carries an absolute error of that size's rounding, so a vertex within
+about ``ZERO_RTOL * yscale`` of a plane is on it, also near the origin (where ``|y|`` alone
+would let a vertex off by 1e-17 make a face of no area). Then:
 
 * no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
   plane through a vertex, along an edge or holding a face);
@@ -366,7 +370,7 @@ def _grow(a, need):
 
 
 @njit(cache=True)
-def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
     Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats)``: the kept cells (CSR, as
@@ -374,8 +378,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
     and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
 
     The scratch arena is sized per input cell and never reallocated while a cell is split (a
-    reallocation there costs reference counting on every access): a cell that would overflow
-    it is split again from the start with twice the room.
+    reallocation there costs reference counting on every access): it starts with `room`
+    vertices, and a cell that would overflow it is split again from the start with twice the room.
     """
     K = cv.size - 1
     n = A.shape[2]
@@ -392,7 +396,7 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
     nv = 0
     nf = 0
     ni = 0
-    cap_v = 1024
+    cap_v = max(room, 4)
     av = np.empty((cap_v, 3))
     af_p = np.empty((cap_v, 4))
     af_l = np.empty(cap_v, np.int64)
@@ -470,8 +474,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                 gn = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
                 zc = g0 * cx + g1 * cy + g2 * cz + cj
                 if abs(zc) > (gn * reach * (1.0 + DISC_SLACK)
-                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach)
-                                              + a2 * (abs(cz) + reach) + ca)):
+                              + 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
+                                              + a2 * (abs(cz) + reach + yscale) + ca)):
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
                     continue
@@ -480,7 +484,7 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                 for i in range(vm):
                     x, y, w = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
                     zi = g0 * x + g1 * y + g2 * w + cj
-                    tol = rtol * (a0 * abs(x) + a1 * abs(y) + a2 * abs(w) + ca)
+                    tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
                     if zi > tol:
                         sg[i] = 1
