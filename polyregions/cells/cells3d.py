@@ -37,6 +37,7 @@ from itertools import product
 
 import numpy as np
 
+from .._validate import net_and_domain, positive_number
 from ..domains.convex import Ball, Box, Polytope, Slice, Volume
 from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
 from ..errors import UnsupportedError
@@ -307,6 +308,8 @@ def polyhedral_cells(net, domain, eps):
         :func:`domain_rows`) and ``volume`` (input units). The volumes sum to the domain's
         volume up to the cells dropped as thinner than `eps`.
     """
+    net_and_domain(net, domain)
+    eps = positive_number(eps, "eps")
     _check(net, domain)
     Rinv = np.linalg.inv(frame_of(domain)[2])
     for cells, bits, _ in _cell_batches(_Run(eps), net, domain):

@@ -280,3 +280,13 @@ def test_domain_rows_name_the_faces():
     assert domain_volume(ball) == pytest.approx(4 / 3 * 2.0 ** 3)
     volume = pr.Volume([0, 0, 0], [2, 0, 0], [1, 1, 0], [0, 0, 3], [0, 0, 0], [1, 2, 1])
     assert domain_volume(volume) == pytest.approx(2 * 1 * 3 * 2)  # |det U| times the box's volume
+
+
+def test_polyhedral_cells_checks_its_arguments():
+    net = pr.Network.from_dense([np.ones((2, 3))], [np.zeros(2)])
+    with pytest.raises(pr.InvalidInputError, match="`eps`"):
+        list(polyhedral_cells(net, CUBE, -1.0))
+    with pytest.raises(pr.InvalidInputError, match="`domain`"):
+        list(polyhedral_cells(net, [[-1, 1]] * 3, EPS))
+    with pytest.raises(pr.InvalidInputError):
+        list(polyhedral_cells(net, pr.Box(-np.ones(2), np.ones(2)), EPS))  # the net takes 3 inputs
