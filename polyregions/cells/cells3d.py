@@ -22,20 +22,22 @@ distance to the nearest plane, so it is never above the truth.
 Degenerate cases are decided by the sign of each pre-activation at the cell's vertices,
 evaluated from the weights (never interpolated), zero within
 :data:`~polyregions.cells.polygon.ZERO_RTOL` times the size of the terms summed, as in the
-plane: a plane through a vertex, along an edge or holding a face makes no sliver (vertices on
+plane (each coordinate's size counted as at least the domain's largest coordinate, the scale
+of a vertex's rounding error; :mod:`polyregions.cells.polyhedron`): a plane through a vertex, along an edge or holding a face makes no sliver (vertices on
 it belong to both sides); several planes through one point are cut in turn, each against the
 cell left by the others; a neuron identically zero on a cell is off there and does not split it.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import time
 from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 
+from .._validate import net_and_domain, positive_number
 from ..domains.convex import Ball, Box, Polytope, Slice, Volume
 from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
 from ..errors import UnsupportedError
@@ -43,8 +45,10 @@ from ..result import RegionCount, Stats
 from .polygon import ZERO_RTOL
 from .polyhedron import inradii, min_inradius, split_cells, volumes
 
-__all__ = ["METHOD", "NEAR_FACTOR", "PolyhedralCell", "count_cells3d", "enumerate_cells3d", "polyhedral_cells",
-           "unsupported_reason"]
+__all__ = ["METHOD", "NEAR_FACTOR", "PolyhedralCell", "count_cells3d", "domain_rows", "domain_volume",
+           "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
+
+logger = logging.getLogger(__name__)
 
 #: The method name of this algorithm in ``count_regions`` / ``enumerate_regions``.
 METHOD = "cells3d"
@@ -54,6 +58,8 @@ NEAR_FACTOR = 10.0
 POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
+#: Vertices the kernel's scratch arena holds at first (it doubles when a cell needs more).
+ARENA_ROOM = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +219,7 @@ class _Run:
         self.deadline = deadline
         self.stopped = None
         self.angle_caps = 0
+        self.yscale = 0.0  # the domain's largest coordinate (:func:`polyregions.cells.polyhedron.split_cells`)
 
 
 def _refine(run, layers, l, cells, bits, A, S, label_base):
@@ -223,7 +230,8 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
         run.stopped = "time_limit"
         return
     n = A.shape[2]
-    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL,
+                                             run.yscale, ARENA_ROOM)
     cells = _Cells(*arrays)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
@@ -261,6 +269,7 @@ def _cell_batches(run, net, domain):
     root = _Cells(np.array([0, len(Y)], np.int64), np.ascontiguousarray(Y, dtype=np.float64),
                   np.array([0, len(faces)], np.int64), np.ascontiguousarray(planes), labels, fi,
                   np.concatenate(faces).astype(np.int64))
+    run.yscale = float(np.abs(Y).max())
     r0 = inradii(root.cv, root.V, root.cf, root.P)[0][0]
     if not r0 > run.eps:
         return
@@ -299,6 +308,8 @@ def polyhedral_cells(net, domain, eps):
         :func:`domain_rows`) and ``volume`` (input units). The volumes sum to the domain's
         volume up to the cells dropped as thinner than `eps`.
     """
+    net_and_domain(net, domain)
+    eps = positive_number(eps, "eps")
     _check(net, domain)
     Rinv = np.linalg.inv(frame_of(domain)[2])
     for cells, bits, _ in _cell_batches(_Run(eps), net, domain):
@@ -360,6 +371,9 @@ def count_cells3d(net, domain, *, eps, max_regions=None, time_limit=None, progre
             next_report = time.perf_counter() + 0.5
     run.stats.min_kept_depth = run.stats.min_radius
     run.stats.seconds = time.perf_counter() - t0
+    if run.angle_caps:
+        logger.info("%d cut faces ordered by angle (vertices on the zero set within rounding of no one plane)",
+                    run.angle_caps)
     return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
 
 
@@ -398,4 +412,4 @@ def domain_volume(domain) -> float:
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
     vol, _ = volumes(np.array([0, len(Y)], np.int64), np.ascontiguousarray(Y, dtype=np.float64),
                      np.array([0, len(faces)], np.int64), fi, np.concatenate(faces).astype(np.int64))
-    return float(vol[0]) if math.isfinite(vol[0]) else math.nan
+    return float(vol[0])

@@ -12,7 +12,11 @@ each cell), ``V`` (vertices), ``cf`` (face offsets), ``P`` (planes), ``L`` (labe
 :func:`polyregions.cells.polygon.split_cells` does in the plane. For cell ``k`` and neuron ``j``
 the pre-activation ``z = A[k, 0, j] y_0 + A[k, 1, j] y_1 + A[k, 2, j] y_2 + A[k, 3, j]`` is
 evaluated afresh at every vertex; it is zero there when ``|z| <= ZERO_RTOL * s``, with ``s``
-the same sum taken with absolute values (``S``, the size of the terms summed). Then:
+the same sum taken with absolute values (``S``, the size of the terms summed) and every
+coordinate's size counted as at least ``yscale``, the domain's largest coordinate: a vertex
+made by interpolation carries an absolute error of that size's rounding, so a vertex within
+about ``ZERO_RTOL * yscale`` of a plane is on it, also near the origin (where ``|y|`` alone
+would let a vertex off by 1e-17 make a face of no area). Then:
 
 * no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
   plane through a vertex, along an edge or holding a face);
@@ -305,19 +309,17 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
         if not matched:
             eu[ne + k], ev[ne + k] = ev[q], eu[q]
             k += 1
-    cu = eu[ne:ne + k]
-    cw = ev[ne:ne + k]
     if k >= 3:
         c0 = out_i
-        ai[out_i] = cu[0]
+        ai[out_i] = eu[ne]
         out_i += 1
-        cur = cw[0]
+        cur = ev[ne]
         ok = True
         steps = 1
-        while cur != cu[0]:
+        while cur != eu[ne]:
             nxt = -1
-            for q in range(k):
-                if cu[q] == cur:
+            for q in range(ne, ne + k):
+                if eu[q] == cur:
                     if nxt >= 0:
                         ok = False
                     nxt = q
@@ -326,20 +328,20 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
                 break
             ai[out_i] = cur
             out_i += 1
-            cur = cw[nxt]
+            cur = ev[nxt]
             steps += 1
         if not ok or steps != k:
             # not one simple cycle: the distinct vertices of these edges, ordered by angle
             stats[3] += 1
             out_i = c0
-            for q in range(k):
+            for q in range(ne, ne + k):
                 dup = False
                 for r in range(c0, out_i):
-                    if ai[r] == cu[q]:
+                    if ai[r] == eu[q]:
                         dup = True
                         break
                 if not dup:
-                    ai[out_i] = cu[q]
+                    ai[out_i] = eu[q]
                     out_i += 1
             nrm = np.empty(3)
             nrm[0], nrm[1], nrm[2] = cap_plane[0], cap_plane[1], cap_plane[2]
@@ -368,12 +370,16 @@ def _grow(a, need):
 
 
 @njit(cache=True)
-def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
     Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats)``: the kept cells (CSR, as
     the input), the input cell each came from, the layer's pattern bits (``uint8``, ``(K', n)``)
     and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
+
+    The scratch arena is sized per input cell and never reallocated while a cell is split (a
+    reallocation there costs reference counting on every access): it starts with `room`
+    vertices, and a cell that would overflow it is split again from the start with twice the room.
     """
     K = cv.size - 1
     n = A.shape[2]
@@ -390,36 +396,55 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
     nv = 0
     nf = 0
     ni = 0
-    av = np.empty((512, 3))
-    af_p = np.empty((256, 4))
-    af_l = np.empty(256, np.int64)
-    af_s = np.empty(256, np.int64)
-    af_c = np.empty(256, np.int64)
-    ai = np.empty(1024, np.int64)
-    stack = np.empty((64, 8), np.int64)  # vs, vm, fs, fm, is, im, neuron, bit
+    cap_v = max(room, 4)
+    av = np.empty((cap_v, 3))
+    af_p = np.empty((cap_v, 4))
+    af_l = np.empty(cap_v, np.int64)
+    af_s = np.empty(cap_v, np.int64)
+    af_c = np.empty(cap_v, np.int64)
+    ai = np.empty(4 * cap_v, np.int64)
+    z = np.empty(cap_v)
+    sg = np.empty(cap_v, np.int64)
+    vmap = np.empty(cap_v, np.int64)
+    onp = np.empty(cap_v, np.bool_)
+    xa = np.empty(4 * cap_v, np.int64)
+    xb = np.empty(4 * cap_v, np.int64)
+    xpos = np.empty((4 * cap_v, 3))
+    eu = np.empty(16 * cap_v, np.int64)
+    ev = np.empty(16 * cap_v, np.int64)
+    stack = np.empty((n + 2, 8), np.int64)  # vs, vm, fs, fm, is, im, neuron, bit: at most one per neuron
     bits = np.zeros(n, np.uint8)
-    z = np.empty(64)
-    sg = np.empty(64, np.int64)
-    vmap = np.empty(128, np.int64)
-    onp = np.empty(128, np.bool_)
-    xa = np.empty(64, np.int64)
-    xb = np.empty(64, np.int64)
-    xpos = np.empty((64, 3))
-    eu = np.empty(128, np.int64)
-    ev = np.empty(128, np.int64)
     cap_on = np.empty(4)
     cap_off = np.empty(4)
     stats = np.zeros(4, np.int64)
-    for k in range(K):
-        # load cell k at the bottom of the arena
+    saved = np.zeros(4, np.int64)
+    k = 0
+    while k < K:
         v0, vm0, f0, fm0 = cv[k], cv[k + 1] - cv[k], cf[k], cf[k + 1] - cf[k]
         i0, im0 = fi[f0], fi[f0 + fm0] - fi[f0]
-        av = _grow(av, vm0)
-        af_p = _grow(af_p, fm0)
-        af_l = _grow(af_l, fm0)
-        af_s = _grow(af_s, fm0)
-        af_c = _grow(af_c, fm0)
-        ai = _grow(ai, im0)
+        need = 4 * (vm0 + fm0 + im0)
+        if need > cap_v:  # room for the cell and a few children, before any split
+            while cap_v < need:
+                cap_v *= 2
+            av = np.empty((cap_v, 3))
+            af_p = np.empty((cap_v, 4))
+            af_l = np.empty(cap_v, np.int64)
+            af_s = np.empty(cap_v, np.int64)
+            af_c = np.empty(cap_v, np.int64)
+            ai = np.empty(4 * cap_v, np.int64)
+            z = np.empty(cap_v)
+            sg = np.empty(cap_v, np.int64)
+            vmap = np.empty(cap_v, np.int64)
+            onp = np.empty(cap_v, np.bool_)
+            xa = np.empty(4 * cap_v, np.int64)
+            xb = np.empty(4 * cap_v, np.int64)
+            xpos = np.empty((4 * cap_v, 3))
+            eu = np.empty(16 * cap_v, np.int64)
+            ev = np.empty(16 * cap_v, np.int64)
+        mark_c, mark_v, mark_f, mark_i = nc, nv, nf, ni
+        saved[:] = stats
+        overflow = False
+        # load cell k at the bottom of the arena
         for i in range(vm0):
             av[i, 0], av[i, 1], av[i, 2] = V[v0 + i, 0], V[v0 + i, 1], V[v0 + i, 2]
         for f in range(fm0):
@@ -449,19 +474,17 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                 gn = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
                 zc = g0 * cx + g1 * cy + g2 * cz + cj
                 if abs(zc) > (gn * reach * (1.0 + DISC_SLACK)
-                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach)
-                                              + a2 * (abs(cz) + reach) + ca)):
+                              + 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
+                                              + a2 * (abs(cz) + reach + yscale) + ca)):
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
                     continue
-                z = _grow(z, vm)
-                sg = _grow(sg, vm)
                 npos = 0
                 nneg = 0
                 for i in range(vm):
                     x, y, w = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
                     zi = g0 * x + g1 * y + g2 * w + cj
-                    tol = rtol * (a0 * abs(x) + a1 * abs(y) + a2 * abs(w) + ca)
+                    tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
                     if zi > tol:
                         sg[i] = 1
@@ -475,6 +498,11 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
                     continue
+                # room for both children: vertices (+ crossings, at most one per index), faces (+ cap), indices
+                if (tv + 2 * (vm + im) + 2 > cap_v or tf + 2 * fm + 4 > cap_v
+                        or ti + 2 * (3 * im + fm + vm) + 8 > 4 * cap_v or 4 * im + 4 > 16 * cap_v):
+                    overflow = True
+                    break
                 # the crossings of the edges with strictly opposite signs, one per edge
                 nx = 0
                 for f in range(fs, fs + fm):
@@ -483,27 +511,11 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                         a, c = ai[s + i], ai[s + (i + 1) % m]
                         if sg[a] * sg[c] < 0 and _crossing(xa, xb, nx, a, c) < 0:
                             lo, hi = min(a, c), max(a, c)
-                            xa = _grow(xa, nx + 1)
-                            xb = _grow(xb, nx + 1)
-                            xpos = _grow(xpos, nx + 1)
                             t = z[lo] / (z[lo] - z[hi])
                             for q in range(3):
                                 xpos[nx, q] = av[vs + lo, q] + t * (av[vs + hi, q] - av[vs + lo, q])
                             xa[nx], xb[nx] = lo, hi
                             nx += 1
-                # room for both children: vertices, faces (+1 cap), indices (+ cap)
-                cv_need = vm + nx
-                ci_need = im + fm + cv_need + 4
-                av = _grow(av, tv + 2 * cv_need + 2)
-                af_p = _grow(af_p, tf + 2 * fm + 4)
-                af_l = _grow(af_l, tf + 2 * fm + 4)
-                af_s = _grow(af_s, tf + 2 * fm + 4)
-                af_c = _grow(af_c, tf + 2 * fm + 4)
-                ai = _grow(ai, ti + 2 * ci_need + 4)
-                vmap = _grow(vmap, cv_need + 1)
-                onp = _grow(onp, cv_need + 1)
-                eu = _grow(eu, 4 * im + 4)
-                ev = _grow(ev, 4 * im + 4)
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
@@ -516,7 +528,6 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
                 keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm)
                 if keep_on and keep_off:
-                    stack = _grow(stack, ns + 1)
                     stack[ns, 0], stack[ns, 1], stack[ns, 2], stack[ns, 3] = off_v, off_vm, off_f, off_fm
                     stack[ns, 4], stack[ns, 5], stack[ns, 6], stack[ns, 7] = off_i, off_im, j, 0
                     ns += 1
@@ -532,6 +543,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
                 tv, tf, ti = off_v + off_vm, off_f + off_fm, off_i + off_im
                 cx, cy, cz, reach = _ball(av, vs, vm)
                 j += 1
+            if overflow:
+                break
             if not alive:
                 continue
             # a final cell: copy it out
@@ -562,6 +575,27 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol):
             nc += 1
             o_cv[nc] = nv
             o_cf[nc] = nf
+        if overflow:  # undo this cell's output and statistics; split it again with twice the room
+            nc, nv, nf, ni = mark_c, mark_v, mark_f, mark_i
+            stats[:] = saved
+            cap_v = 2 * cap_v
+            av = np.empty((cap_v, 3))
+            af_p = np.empty((cap_v, 4))
+            af_l = np.empty(cap_v, np.int64)
+            af_s = np.empty(cap_v, np.int64)
+            af_c = np.empty(cap_v, np.int64)
+            ai = np.empty(4 * cap_v, np.int64)
+            z = np.empty(cap_v)
+            sg = np.empty(cap_v, np.int64)
+            vmap = np.empty(cap_v, np.int64)
+            onp = np.empty(cap_v, np.bool_)
+            xa = np.empty(4 * cap_v, np.int64)
+            xb = np.empty(4 * cap_v, np.int64)
+            xpos = np.empty((4 * cap_v, 3))
+            eu = np.empty(16 * cap_v, np.int64)
+            ev = np.empty(16 * cap_v, np.int64)
+            continue
+        k += 1
     stats[2] = nc
     return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
             o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
