@@ -43,7 +43,8 @@ from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
 from ..errors import UnsupportedError
 from ..result import RegionCount, Stats
 from .polygon import ZERO_RTOL
-from .polyhedron import inradii, min_inradius, split_cells, volumes
+from .polyhedron import split_cells
+from .polyhedron_measure import inradii, min_inradius, volumes
 
 __all__ = ["METHOD", "NEAR_FACTOR", "PolyhedralCell", "count_cells3d", "domain_rows", "domain_volume",
            "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
