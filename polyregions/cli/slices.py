@@ -80,7 +80,7 @@ def add_plot_command(sub) -> None:
     p.add_argument("net", help="network file (.npz or .json)")
     g = p.add_mutually_exclusive_group()
     add_slice_options(g, p)
-    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D / 2-D networks: the box LO <= x <= HI "
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D, 2-D and 3-D networks: the box LO <= x <= HI "
                                                                 "(default -1 1)")
     add_volume_options(g, p)
     p.add_argument("-o", "--output", required=True, help="picture file: .png, .svg or .pdf")
