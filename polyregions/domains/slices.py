@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .convex import Slice
-from ..errors import UnsupportedError
-from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
+from ..errors import InvalidInputError, UnsupportedError
+from ..model.network import Network, require_relu
 from ..result import Region
+from ..search.engine import ZERO_ROW_RTOL
+from ..search.rows import row_norms
 
-__all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
+__all__ = ["SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
            "search_problem"]
 
 
@@ -38,27 +40,42 @@ def frame_of(domain):
     return np.zeros(n), np.eye(n), np.eye(n), None
 
 
-#: The layer types whose networks are affine maps with ReLU after each affine layer, the
-#: only kind the slices' composition and the planar algorithm handle.
-SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
-
-
 def check_layers(net: Network) -> None:
-    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`
-    (or a network that is not plain ReLU)."""
+    """Raise UnsupportedError unless `net` is a plain ReLU network.
+
+    Slices compose the lowered stages (:attr:`Network.hidden`), whatever layers they came
+    from (Dense, Conv2d, pooling, Flatten, Unflatten, Activation): only the activation
+    matters, since the composed network and the planar algorithm apply ReLU after each stage.
+    """
     require_relu(net, "lines, planes and the planar algorithm")
-    for k, layer in enumerate(net.layers):
-        if not isinstance(layer, SLICE_LAYERS):
-            raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "
-                                   "or by the planar algorithm")
 
 
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
-    (only the first is new; the others are shared, not copied)."""
+    (only the first is new; the others are shared, not copied).
+
+    The first layer is ``(W Q, W origin + b)``, computed in floating point. A neuron that is
+    constant on the slice (its hyperplane contains the slice's directions) comes out as a
+    row of rounding errors, which the search would take for a hyperplane. So the search's
+    own rule (:data:`polyregions.search.engine.ZERO_ROW_RTOL`) is applied to the composition,
+    with the sizes of the terms summed: a row whose norm is at most ``ZERO_ROW_RTOL`` times
+    ``sum_k |W_jk| |Q_k|`` (``Q_k`` the k-th row of ``Q``) is zero, and then its constant is
+    zero too when at most ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``.
+    """
     layers = list(net.hidden)
     W, b = layers[0]
-    layers[0] = (np.asarray(W @ Q, dtype=np.float64), np.asarray(W @ origin, dtype=np.float64) + b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = np.asarray(W @ Q, dtype=np.float64)
+        c = np.asarray(W @ origin, dtype=np.float64) + b
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c))):
+        raise InvalidInputError("`domain` lies too far out for `net`: its first layer overflows float64 on the slice")
+    absW = abs(W)
+    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
+    if np.any(zero):
+        G[zero] = 0.0
+        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
+        c[zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)] = 0.0
+    layers[0] = (G, c)
     return layers
 
 
