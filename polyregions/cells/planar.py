@@ -91,8 +91,7 @@ def _domain_polygon(domain, R):
             return float(domain.lo[0]), float(domain.hi[0])
         if isinstance(domain, Ball):
             return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
-        lo, hi = domain.bounding_box()  # a bounded 1-D polytope is the interval [lo, hi]
-        return float(lo[0]), float(hi[0])
+        return _polytope_interval(domain)
     elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
         lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
                                                                          domain.center + domain.radius)
@@ -106,6 +105,14 @@ def _domain_polygon(domain, R):
     normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
     lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
     return verts, lines
+
+
+def _polytope_interval(domain):
+    """The bounded 1-D polytope ``A x <= b`` as its interval ``(lo, hi)``, read from its rows
+    (unit rows: ``x <= b_i`` where ``A_i = 1``, ``x >= -b_i`` where ``A_i = -1``), not from its
+    bounding box, which is padded outwards."""
+    a, b = domain.A[:, 0], domain.b
+    return float(np.max(b[a < 0] / a[a < 0])), float(np.min(b[a > 0] / a[a > 0]))
 
 
 def _polytope_vertices(domain):

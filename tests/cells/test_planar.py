@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from exact_reference import exact_count, exact_patterns, exact_slice_patterns
 from polyregions.domains.slices import composed_search_problem
 
 EPS = 1e-9
@@ -242,6 +243,31 @@ def test_one_dimensional_inputs_in_every_bounded_domain(random_dense_net):
                    pr.Polytope([[1.0], [-2.0]], [2.0, 2.0])]:
         planar = pr.count_regions(net, domain, method="planar").count
         assert planar == pr.count_regions(net, domain, method="dfs").count
+
+
+def test_a_one_dimensional_polytope_is_its_interval_not_its_bounding_box():
+    """z = x - 2 on the polytope x <= 2, -x <= 1.5: the breakpoint x = 2 is the polytope's end,
+    so one region (the exact reference); a box padded outwards would hold a second one."""
+    net = pr.Network.from_dense([np.array([[1.0]])], [np.array([-2.0])])
+    polytope = pr.Polytope([[1.0], [-1.0]], [2.0, 1.5])
+    assert exact_count([[[1]]], [[-2]], ("polytope", [[1], [-1]], [2, 1.5])) == 1
+    for method in ("planar", "dfs"):
+        assert pr.count_regions(net, polytope, method=method).count == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_dimensional_integer_polytopes_match_the_exact_reference(seed):
+    """Integer nets whose breakpoints fall on the polytope's ends (integer and half-integer)."""
+    rng = np.random.default_rng(500 + seed)
+    net = _integer_net(rng, 1, [4, 3])
+    lo, hi = sorted(rng.choice(np.arange(-6, 7) / 2, size=2, replace=False))
+    rows, rhs = [[2.0], [-1.0], [3.0]], [2 * hi, -lo, 3 * hi + 1]  # a redundant row too
+    polytope = pr.Polytope(rows, rhs)
+    truth = exact_patterns([W.tolist() for W, _ in net.hidden], [b.tolist() for _, b in net.hidden],
+                           ("polytope", rows, rhs))
+    regions = list(pr.enumerate_regions(net, polytope, method="planar"))
+    assert {tuple(int(v) for v in r.bits) for r in regions} == truth
+    assert pr.count_regions(net, polytope, method="dfs").count == len(truth)
 
 
 # ---------------------------------------------------------------------------------------------
