@@ -38,7 +38,7 @@ from ..result import Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["BOX_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -48,6 +48,12 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
+#: The bounding-box prefilter (:func:`box_signs`) fixes a neuron whose pre-activation keeps one
+#: sign over the domain's bounding box up to this fraction of the size of the terms summed,
+#: ``|G| (|mid| + half) + |c|``: a hyperplane that meets the box only that close to its
+#: boundary lies there by rounding (a neuron vanishing exactly on a face, composed with a
+#: slice's frame, lands one ulp inside). Such a decision is counted in ``stats.near_eps``.
+BOX_RTOL = 1e-12
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
@@ -207,11 +213,15 @@ class RegionSearch(WindowBranching):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
         far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
-        box_range = affine_range(G, c, self.domain_box)
-        if box_range is not None:
-            far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
+        if self.domain_box is not None:  # one sign over the domain's bounding box
+            on, off, near = box_signs(G, c, self.domain_box)
+            boxed = (on | off) & split & ~const & ~far
+            for j in np.flatnonzero(boxed):
+                fixed[j] = 1 if on[j] else 0
+            self.stats.near_eps += int(np.count_nonzero(near & boxed))
+            far |= boxed
         if self.prune:
             for j in np.flatnonzero(split & ~const & ~far):
                 if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -307,12 +317,26 @@ def domain_box(domain):
     return (lo + hi) / 2, (hi - lo) / 2
 
 
+def box_signs(G, c, box):
+    """``(on, off, near)``: masks of the rows of ``G x + c`` that keep one sign over the box
+    ``box = (mid, half)`` up to :data:`BOX_RTOL` times the size of their terms (positive: `on`,
+    negative: `off`), and of those among them whose range crosses 0 (by less than that)."""
+    lo, hi = affine_range(G, c, box)
+    mid, half = box
+    size = np.abs(G) @ (np.abs(mid) + half) + np.abs(c)
+    on = lo > -BOX_RTOL * size
+    off = (hi < BOX_RTOL * size) & ~on
+    near = (on & (lo < 0)) | (off & (hi > 0))
+    return on, off, near
+
+
 def pattern_rows(net, bits, box=None):
     """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
 
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
     With ``box = (mid, half)`` (:func:`domain_box`), a neuron of one sign over the whole box
+    (:func:`box_signs`)
     adds no row when the sign agrees with its bit and empties the pattern when it does not,
     as in the search: its hyperplane misses the domain (it may lie arbitrarily far away,
     beyond what a solver takes as a finite bound).
@@ -330,14 +354,14 @@ def pattern_rows(net, bits, box=None):
         scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
-        box_range = affine_range(G, c, box)
+        on, off, _ = box_signs(G, c, box) if box is not None else (None, None, None)
         for j in range(W.shape[0]):
             if norms[j] <= ZERO_ROW_RTOL * scale[j]:
                 if (c[j] > ZERO_ROW_RTOL * cscale[j]) != beta[j]:
                     return None
                 continue
-            if box_range is not None and (box_range[0][j] > 0 or box_range[1][j] < 0):
-                if (box_range[0][j] > 0) != beta[j]:
+            if on is not None and (on[j] or off[j]):
+                if on[j] != beta[j]:
                     return None
                 continue
             g, cj = G[j] / norms[j], c[j] / norms[j]

@@ -484,3 +484,38 @@ def test_pattern_rows_of_tiny_weights():
     rows = pattern_rows(net, [1, 0])
     assert len(rows) == 2
     assert np.allclose(rows[0][0], [-1.0, 0.0]) and np.allclose(rows[1][0], [0.0, 1.0])
+
+
+# ====================================================================== rounding at large coordinates
+
+
+def test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates():
+    """On the segment from (-2^27, -3 2^27) to (0, 0), z_1 = -x_1 2^-27 vanishes exactly at the
+    end (0, 0); composed with the segment's frame (coordinates up to 4e8, one ulp 6e-8) its zero
+    falls one ulp inside, a sliver of radius 6e-8 > eps. The exact reference composes the
+    segment in rationals: 2 regions, both with witnesses inside the segment."""
+    W = [[-1, 0], [1, 1], [1, 2], [2, 0]]
+    b = [0, -2, 0, 1]
+    a, end = [-2**27, -3 * 2**27], [0, 0]
+    truth = ref.exact_slice_patterns([[[w * 2**-27 for w in row] for row in W]], [b], a,
+                                     [[e - s] for s, e in zip(a, end)], [0], [1])
+    assert len(truth) == 2
+    net = net_of([np.array(W, float) * 2**-27], [np.array(b, float)])
+    line = pr.Line(a, end)
+    res = pr.count_regions(net, line, method="dfs")
+    assert res.count == 2
+    regions = list(pr.enumerate_regions(net, line, method="dfs"))
+    assert {tuple(int(v) for v in r.bits) for r in regions} == truth
+    assert all(0 < r.coords[0] < 1 for r in regions)
+
+
+def test_the_box_prefilter_tolerance_is_named_and_relative():
+    """A neuron whose range over the domain's bounding box crosses 0 by less than BOX_RTOL times
+    the size of its terms is fixed (and the decision counted near eps); by more, it is not."""
+    from polyregions.search.engine import BOX_RTOL, box_signs
+
+    G, c = np.array([[1.0], [1.0], [-1.0]]), np.array([-(1 - BOX_RTOL / 10) * 1e8, -(1 - 10 * BOX_RTOL) * 1e8, 1e8])
+    box = (np.array([0.5e8]), np.array([0.5e8]))  # [0, 1e8]
+    on, off, near = box_signs(G, c, box)
+    assert off.tolist() == [True, False, False] and on.tolist() == [False, False, True]
+    assert near.tolist() == [True, False, False]
