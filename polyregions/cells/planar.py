@@ -80,12 +80,40 @@ def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str
     return method
 
 
-def _domain_polygon(domain, R):
-    """The domain in orthonormal coordinates: ``(vertices, lines)`` counter-clockwise, or ``(lo, hi)`` in 1-D."""
+def _frame(domain):
+    """``(origin, Q, R, p0)``: the frame the planar algorithm computes in, ``x = origin + Q y``
+    with ``y = R (p - p0)`` for a slice's coordinates ``p`` (the identity frame, ``p0 = 0``,
+    for a domain that is not a slice).
+
+    A pre-activation is computed as ``(W origin + b) + (W Q) y``; its rounding, and the
+    tolerance that follows it (:data:`polyregions.cells.polygon.ZERO_RTOL` times the size of
+    the terms summed at each point), grow with ``|origin|`` and ``|y|``. So the origin is,
+    among the points the slice gives to rounding (a line's ends and its midpoint, a plane's
+    origin and the centre of its rectangle), the one nearest the input space's origin: a
+    segment from ``-s d`` to ``s d`` is computed from ``0``, and its regions near ``0`` are
+    resolved to the precision of numbers near ``0`` however long it is.
+    """
+    origin, Q, R, sl = frame_of(domain)
+    if sl is None:
+        return origin, Q, R, np.zeros(Q.shape[1])
+    if isinstance(sl, Line):
+        candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
+    else:
+        candidates = [(sl.origin, np.zeros(2))]
+        if sl.bounded:
+            centre = (sl.lo + sl.hi) / 2
+            candidates.append((sl.origin + sl.U @ centre, centre))
+    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))
+    return x0, Q, R, np.atleast_1d(np.asarray(p0, dtype=float))
+
+
+def _domain_polygon(domain, R, p0):
+    """The domain in the coordinates ``y = R (p - p0)`` of :func:`_frame`: ``(vertices, lines)``
+    counter-clockwise, or ``(lo, hi)`` in 1-D."""
     if isinstance(domain, Line):
-        return 0.0, domain.length
+        return -domain.length * float(p0[0]), domain.length * (1.0 - float(p0[0]))
     if isinstance(domain, Plane):
-        verts = domain.corners() @ R.T
+        verts = (domain.corners() - p0) @ R.T
     elif domain.dim == 1:
         if isinstance(domain, Box):
             return float(domain.lo[0]), float(domain.hi[0])
@@ -102,7 +130,7 @@ def _domain_polygon(domain, R):
     else:
         verts = _polytope_vertices(domain)
     edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])[:, None]
     lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
     return verts, lines
 
@@ -199,8 +227,8 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
 
 
 def _polygon_cells(run, net, domain):
-    origin, Q, R, _ = frame_of(domain)
-    verts, lines = _domain_polygon(domain, R)
+    origin, Q, R, p0 = _frame(domain)
+    verts, lines = _domain_polygon(domain, R, p0)
     m = len(verts)
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
     layers = compose_layers(net, origin, Q)
@@ -218,47 +246,63 @@ def _polygon_cells(run, net, domain):
 # one dimension
 
 def _interval_cells(run, net, domain):
-    """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them."""
-    origin, Q, R, _ = frame_of(domain)
-    y0, y1 = _domain_polygon(domain, R)
+    """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them.
+
+    Each pre-activation is evaluated from the input with the size of its terms (the same sums
+    with absolute values); it is zero within ``ZERO_RTOL`` times that size, at each point. A
+    crossing between two breakpoints, where ``z`` is affine, is interpolated and then moved by
+    one Newton step from ``z`` evaluated there afresh (an interval may span the whole line,
+    and interpolating across it would cost its length's rounding). Values within a factor
+    ``NEAR_FACTOR`` of their tolerance are counted in ``stats.near_eps``.
+    """
+    origin, Q, R, p0 = _frame(domain)
+    y0, y1 = _domain_polygon(domain, R, p0)
     if not (y1 - y0) / 2 > run.eps:
         return
     g1, c1, g1abs, c1abs = _first_layer(net.hidden, origin, Q)
     g1, g1abs = g1[:, 0], g1abs[:, 0]
     layers = net.hidden
-    ymax = max(abs(y0), abs(y1))
-    P = np.array([y0, y1])
-    Zs = [P[:, None] * g1 + c1]
-    tols = [ZERO_RTOL * (g1abs * ymax + c1abs)]
     absWs = [None] + [abs(W) for W, _ in layers[1:]]
 
+    def next_layer(l, z, size):
+        """Layer ``l``'s pre-activations and sizes from layer ``l - 1``'s (the live terms only)."""
+        W, b = layers[l]
+        live = z > -ZERO_RTOL * size
+        return np.asarray(np.maximum(z, 0.0) @ W.T) + b, np.asarray((size * live) @ absWs[l].T) + np.abs(b)
+
     def forward(y, upto):
-        z = y[:, None] * g1 + c1
-        out = [z]
-        for W, b in layers[1 : upto + 1]:
-            z = np.asarray(np.maximum(z, 0.0) @ W.T) + b
-            out.append(z)
+        out = [(y[:, None] * g1 + c1, np.abs(y)[:, None] * g1abs + c1abs)]
+        for l in range(1, upto + 1):
+            out.append(next_layer(l, *out[-1]))
         return out
 
+    P = np.array([y0, y1])
+    (z, size), = forward(P, 0)
+    Zs, Ss = [z], [size]
     for l in range(len(layers)):
-        Z, tol = Zs[l], tols[l]
+        Z, tol = Zs[l], ZERO_RTOL * Ss[l]
         pos, neg = Z > tol, Z < -tol
         i, j = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
         if i.size:
             t = Z[i, j] / (Z[i, j] - Z[i + 1, j])
             ynew = P[i] + t * (P[i + 1] - P[i])
+            slope = (Z[i + 1, j] - Z[i, j]) / (P[i + 1] - P[i])
+            ynew = np.clip(ynew - forward(ynew, l)[l][0][np.arange(j.size), j] / slope, P[i], P[i + 1])
             new = forward(ynew, l)
             P = np.concatenate([P, ynew])
             order = np.argsort(P, kind="stable")
             P = P[order]
             for k in range(l + 1):
-                Zs[k] = np.concatenate([Zs[k], new[k]])[order]
+                Zs[k] = np.concatenate([Zs[k], new[k][0]])[order]
+                Ss[k] = np.concatenate([Ss[k], new[k][1]])[order]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dist = np.abs(Zs[l]) / (ZERO_RTOL * Ss[l])
+        run.stats.near_eps += int(np.count_nonzero((dist > 1 / NEAR_FACTOR) & (dist <= NEAR_FACTOR)))
         if l + 1 < len(layers):
-            W, b = layers[l + 1]
-            H = np.maximum(Zs[l], 0.0)
-            Zs.append(np.asarray(H @ W.T) + b)
-            tols.append(ZERO_RTOL * (np.asarray(absWs[l + 1] @ H.max(axis=0)) + np.abs(b)))
-    bits = np.concatenate([(Z[:-1] + Z[1:]) > 2 * tol for Z, tol in zip(Zs, tols)], axis=1)
+            z, size = next_layer(l + 1, Zs[l], Ss[l])
+            Zs.append(z)
+            Ss.append(size)
+    bits = np.concatenate([(Z[:-1] + Z[1:]) > ZERO_RTOL * (S[:-1] + S[1:]) for Z, S in zip(Zs, Ss)], axis=1)
     run.stats.nodes += len(P) - 1
     yield P, bits
 
@@ -364,6 +408,7 @@ def enumerate_planar(net, domain, *, eps):
 def _lifted(net, domain, eps):
     origin, Q, R, _ = frame_of(domain)
     slice_layers = tuple(compose_layers(net, origin, Q))
+    origin, Q, R, p0 = _frame(domain)
     Rinv = np.linalg.inv(R)
     n_bits = net.num_neurons
     for bits, centre, radius, size, polys, maps in planar_cells(net, domain, eps):
@@ -373,5 +418,5 @@ def _lifted(net, domain, eps):
             verts, labels = polys[k]
             yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
                               None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
-                              net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
+                              net.output, coords=Rinv @ y + p0, vertices=verts @ Rinv.T + p0, size=float(size[k]),
                               edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)

@@ -428,8 +428,7 @@ class Plane(Slice):
         with np.errstate(over="ignore", invalid="ignore"):
             self._center = (self.lo + self.hi) / 2
             corners = self.corners() @ self._R.T
-            self.diameter = float(max(np.linalg.norm(corners[0] - corners[2]),
-                                      np.linalg.norm(corners[1] - corners[3])))
+            self.diameter = float(max(np.hypot(*(corners[0] - corners[2])), np.hypot(*(corners[1] - corners[3]))))
         if not (np.all(np.isfinite(corners)) and math.isfinite(self.diameter)):
             raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
 

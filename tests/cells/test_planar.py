@@ -271,6 +271,49 @@ def test_one_dimensional_integer_polytopes_match_the_exact_reference(seed):
 
 
 # ---------------------------------------------------------------------------------------------
+# long lines and large planes: right, or reported near-degenerate
+
+def _bits_set(regions):
+    return {tuple(int(v) for v in r.bits) for r in regions}
+
+
+def test_long_lines_keep_every_region():
+    """The segment from -s d to s d crosses the 13 regions of the exact reference (computed at
+    s = 1e12, composed in rationals) for every s from 1e4 on; the tolerance must follow the
+    size of the numbers at each point, not the segment's length."""
+    rng = np.random.default_rng(0)
+    Ws, bs = [rng.normal(size=(8, 3)), rng.normal(size=(8, 8))], [rng.normal(size=8), rng.normal(size=8)]
+    net = pr.Network.from_dense(Ws, bs)
+    d = rng.normal(size=3)
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], -1e12 * d,
+                                 [[2e12 * v] for v in d], [0], [1])
+    assert len(truth) == 13
+    for s in (1e4, 1e9, 1e10, 1e11, 1e12):
+        res = pr.count_regions(net, pr.Line(-s * d, s * d), method="planar")
+        assert res.count == 13 or res.stats.near_eps > 0
+        assert _bits_set(pr.enumerate_regions(net, pr.Line(-s * d, s * d), method="planar")) == truth
+        assert res.count == 13
+
+
+def test_large_planes_keep_every_region():
+    """The square [-L, L]^2 of the plane z = 0 holds the 65 regions of the exact reference
+    (computed at L = 1e200: the pattern set of a box holding every vertex) for L from 1e4 to
+    1e200; new vertices far from the long edges they cut must not inherit those edges' rounding."""
+    rng = np.random.default_rng(0)
+    Ws, bs = [rng.normal(size=(6, 3)), rng.normal(size=(5, 6))], [rng.normal(size=6), rng.normal(size=5)]
+    net = pr.Network.from_dense(Ws, bs)
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], [0, 0, 0],
+                                 [[1, 0], [0, 1], [0, 0]], [-1e200, -1e200], [1e200, 1e200])
+    assert len(truth) == 65
+    e1, e2 = np.eye(3)[:2]
+    for L in (1e4, 1e14, 1e16, 1e20, 1e100, 1e200):
+        plane = pr.Plane(np.zeros(3), e1, e2, -L, L)
+        res = pr.count_regions(net, plane, method="planar")
+        assert res.count == 65 or res.stats.near_eps > 0, L
+        assert _bits_set(pr.enumerate_regions(net, plane, method="planar")) == truth, L
+
+
+# ---------------------------------------------------------------------------------------------
 # methods, errors and statistics
 
 def test_auto_uses_planar_where_it_applies(random_dense_net):
