@@ -35,7 +35,7 @@ from ..domains.convex import Ball, Box, Line, Plane, Polytope
 from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from ..result import RegionCount, Stats
-from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+from ..domains.slices import SliceRegion, check_layers, compose_layers, working_frame
 
 __all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
@@ -78,33 +78,6 @@ def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str
     if method == "planar" and reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     return method
-
-
-def _frame(domain):
-    """``(origin, Q, R, p0)``: the frame the planar algorithm computes in, ``x = origin + Q y``
-    with ``y = R (p - p0)`` for a slice's coordinates ``p`` (the identity frame, ``p0 = 0``,
-    for a domain that is not a slice).
-
-    A pre-activation is computed as ``(W origin + b) + (W Q) y``; its rounding, and the
-    tolerance that follows it (:data:`polyregions.cells.polygon.ZERO_RTOL` times the size of
-    the terms summed at each point), grow with ``|origin|`` and ``|y|``. So the origin is,
-    among the points the slice gives to rounding (a line's ends and its midpoint, a plane's
-    origin and the centre of its rectangle), the one nearest the input space's origin: a
-    segment from ``-s d`` to ``s d`` is computed from ``0``, and its regions near ``0`` are
-    resolved to the precision of numbers near ``0`` however long it is.
-    """
-    origin, Q, R, sl = frame_of(domain)
-    if sl is None:
-        return origin, Q, R, np.zeros(Q.shape[1])
-    if isinstance(sl, Line):
-        candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
-    else:
-        candidates = [(sl.origin, np.zeros(2))]
-        if sl.bounded:
-            centre = (sl.lo + sl.hi) / 2
-            candidates.append((sl.origin + sl.U @ centre, centre))
-    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))
-    return x0, Q, R, np.atleast_1d(np.asarray(p0, dtype=float))
 
 
 def _domain_polygon(domain, R, p0):
@@ -227,7 +200,7 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
 
 
 def _polygon_cells(run, net, domain):
-    origin, Q, R, p0 = _frame(domain)
+    origin, Q, R, p0 = working_frame(domain)
     verts, lines = _domain_polygon(domain, R, p0)
     m = len(verts)
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
@@ -255,7 +228,7 @@ def _interval_cells(run, net, domain):
     and interpolating across it would cost its length's rounding). Values within a factor
     ``NEAR_FACTOR`` of their tolerance are counted in ``stats.near_eps``.
     """
-    origin, Q, R, p0 = _frame(domain)
+    origin, Q, R, p0 = working_frame(domain)
     y0, y1 = _domain_polygon(domain, R, p0)
     if not (y1 - y0) / 2 > run.eps:
         return
@@ -303,6 +276,10 @@ def _interval_cells(run, net, domain):
             Zs.append(z)
             Ss.append(size)
     bits = np.concatenate([(Z[:-1] + Z[1:]) > ZERO_RTOL * (S[:-1] + S[1:]) for Z, S in zip(Zs, Ss)], axis=1)
+    # a breakpoint where no bit changes (a crossing within the tolerance of another breakpoint)
+    # separates two parts of one region (a pattern's region is convex): join them
+    same = np.all(bits[1:] == bits[:-1], axis=1)
+    P, bits = np.delete(P, 1 + np.flatnonzero(same)), bits[np.concatenate([[True], ~same])]
     run.stats.nodes += len(P) - 1
     yield P, bits
 
@@ -406,9 +383,8 @@ def enumerate_planar(net, domain, *, eps):
 
 
 def _lifted(net, domain, eps):
-    origin, Q, R, _ = frame_of(domain)
+    origin, Q, R, p0 = working_frame(domain)
     slice_layers = tuple(compose_layers(net, origin, Q))
-    origin, Q, R, p0 = _frame(domain)
     Rinv = np.linalg.inv(R)
     n_bits = net.num_neurons
     for bits, centre, radius, size, polys, maps in planar_cells(net, domain, eps):
@@ -419,4 +395,4 @@ def _lifted(net, domain, eps):
             yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
                               None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
                               net.output, coords=Rinv @ y + p0, vertices=verts @ Rinv.T + p0, size=float(size[k]),
-                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R, _p0=p0)

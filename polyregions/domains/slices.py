@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .convex import Slice
+from .convex import Box, Line, Polytope, Slice, Whole
 from ..errors import InvalidInputError, UnsupportedError
 from ..model.network import Network, require_relu
 from ..result import Region
@@ -27,7 +27,7 @@ from ..search.engine import ZERO_ROW_RTOL
 from ..search.rows import row_norms
 
 __all__ = ["SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
-           "search_problem"]
+           "search_problem", "working_frame"]
 
 
 def frame_of(domain):
@@ -38,6 +38,32 @@ def frame_of(domain):
         return origin, Q, R, domain
     n = domain.dim
     return np.zeros(n), np.eye(n), np.eye(n), None
+
+
+def working_frame(domain):
+    """``(origin, Q, R, p0)``: the frame slices are computed in, ``x = origin + Q y`` with
+    ``y = R (p - p0)`` for a slice's coordinates ``p`` (the identity frame, ``p0 = 0``, for a
+    domain that is not a slice).
+
+    A first-layer pre-activation is computed as ``(W origin + b) + (W Q) y``: its rounding
+    grows with ``|origin|`` and ``|y|``. So the origin is, among the points the slice gives to
+    rounding (a line's ends and its midpoint, a plane's origin and the centre of its
+    rectangle), the one nearest the input space's origin: a segment from ``-s d`` to ``s d``
+    is computed from ``0``, and the hyperplanes near ``0`` are placed to the precision of
+    numbers near ``0`` however long it is.
+    """
+    origin, Q, R, sl = frame_of(domain)
+    if sl is None:
+        return origin, Q, R, np.zeros(Q.shape[1])
+    if isinstance(sl, Line):
+        candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
+    else:
+        candidates = [(sl.origin, np.zeros(2))]
+        if sl.bounded:
+            centre = (sl.lo + sl.hi) / 2
+            candidates.append((sl.origin + sl.U @ centre, centre))
+    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))
+    return x0, Q, R, np.atleast_1d(np.asarray(p0, dtype=float))
 
 
 def check_layers(net: Network) -> None:
@@ -80,13 +106,19 @@ def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
 
 
 def composed_search_problem(net: Network, domain: Slice):
-    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
-    orthonormal coordinates, for the search (see the module docstring)."""
+    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in the
+    orthonormal coordinates ``y = R (p - p0)`` of :func:`working_frame`, for the search (see the
+    module docstring)."""
     check_layers(net)
-    origin, Q, _, _ = frame_of(domain)
+    origin, Q, R, p0 = working_frame(domain)
     layers = compose_layers(net, origin, Q)
     net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
-    return net_y, domain.slice_domain()
+    if isinstance(domain, Line):
+        return net_y, Box([-domain.length * p0[0]], [domain.length * (1.0 - p0[0])])
+    if not domain.bounded:
+        return net_y, Whole(2)
+    Rinv = np.linalg.inv(R)
+    return net_y, Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi - p0, p0 - domain.lo]))
 
 
 def pattern_map(layers, bits: np.ndarray):
@@ -127,8 +159,9 @@ class SliceRegion(Region):
     size: float | None = None
     edges: np.ndarray | None = None
     _layers: tuple = field(repr=False, default=())
-    _slice_layers: tuple = field(repr=False, default=())
+    _slice_layers: tuple = field(repr=False, default=())  # composed in the working frame
     _R: np.ndarray = field(repr=False, default=None)
+    _p0: np.ndarray = field(repr=False, default=None)
 
     def affine_map(self):
         """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
@@ -139,7 +172,9 @@ class SliceRegion(Region):
     def slice_affine_map(self):
         """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
         M, m = pattern_map(self._slice_layers, self.bits)
-        M = M @ self._R
+        M = M @ self._R  # y = R (p - p0)
+        if self._p0 is not None:
+            m = m - M @ self._p0
         if self._output is None:
             return M, m
         W, b = self._output
@@ -153,11 +188,13 @@ def search_problem(net: Network, domain):
 
 
 def lift_regions(regions, net: Network, domain, slice_layers):
-    """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
-    input coordinates (their patterns and radii are the same on both sides)."""
-    origin, Q, R, _ = frame_of(domain)
+    """The regions found by the search in a slice's orthonormal coordinates ``y`` (of
+    :func:`working_frame`; `slice_layers`: the network composed there), reported in input
+    coordinates (their patterns and radii are the same on both sides)."""
+    origin, Q, R, p0 = working_frame(domain)
     slice_layers = tuple(slice_layers)
     for region in regions:
         y = np.asarray(region.point, dtype=float)
         yield SliceRegion(region.pattern, region.n_bits, origin + Q @ y, region.radius, None, net.output,
-                          coords=np.linalg.solve(R, y), _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+                          coords=np.linalg.solve(R, y) + p0, _layers=net.hidden, _slice_layers=slice_layers, _R=R,
+                          _p0=p0)

@@ -38,7 +38,7 @@ from ..result import Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
 
-__all__ = ["BOX_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["BOX_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RESOLUTION_RTOL", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -54,6 +54,11 @@ NEAR_EPS_FACTOR = 10.0
 #: boundary lies there by rounding (a neuron vanishing exactly on a face, composed with a
 #: slice's frame, lands one ulp inside). Such a decision is counted in ``stats.near_eps``.
 BOX_RTOL = 1e-12
+#: A counted region whose witness radius is at most this fraction of its witness's largest
+#: coordinate is counted in ``stats.near_eps``: that far out, floating point places
+#: hyperplanes only to about ``1e-16`` times the coordinates (one composed with a slice's
+#: frame, or two that coincide in exact arithmetic, may leave a sliver of a few ulps).
+RESOLUTION_RTOL = 1e-12
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
@@ -192,6 +197,8 @@ class RegionSearch(WindowBranching):
     # ------------------------------------------------------------------ the search
     def _enter_layer(self, l, M, m, x, rho):
         if l == len(self.layers):
+            if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):
+                self.stats.near_eps += 1  # a region as thin as the rounding of its coordinates
             yield x, rho, M, m
             return
         stage = self.net.stages[l]

@@ -415,3 +415,77 @@ def test_tiny_weights_still_cut(tiny):
                                                                       for b in (False, True)]
     line = pr.Line(np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     assert pr.count_regions(net, line, method="planar").count == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# planar, the search and the exact rational reference on slices scaled from 1e-8 to 1e12
+
+#: Integer directions of rational length (|d| = 3, 7, 9, 11, 5) and the rows of integer orthogonal
+#: matrices (each pair of rows: a conformal frame, |u| = |v|, u . v = 0), so that radii on a
+#: slice are rational multiples of radii in slice coordinates and the reference decides eps exactly.
+DIRECTIONS = [((1, 2, 2), 3), ((2, 3, 6), 7), ((1, 4, 8), 9), ((2, 6, 9), 11), ((0, 3, 4), 5)]
+FRAMES = [(((1, 2, 2), (2, 1, -2), (2, -2, 1)), 3), (((2, 3, 6), (3, -6, 2), (6, 2, -3)), 7),
+          (((1, 4, 8), (4, 7, -4), (8, -4, 1)), 9)]
+SCALED_EPS = 1e-9
+
+
+def _scaled_net(rng, sigma, scale_net, widths):
+    """Integer weights and biases; with `scale_net` the first layer divided by `sigma` (a power
+    of 2), so that the arrangement grows with the slice."""
+    Ws, bs, n = [], [], 3
+    for w in widths:
+        Ws.append(rng.integers(-2, 3, size=(w, n)).astype(float))
+        bs.append(rng.integers(-2, 3, size=w).astype(float))
+        n = w
+    if scale_net:
+        Ws[0] = Ws[0] / sigma
+    return Ws, bs
+
+
+def _check_against_exact(net, Ws, bs, domain, origin, U, lo, hi, metric):
+    """Planar and the search find the exact reference's patterns (each once), or say that a
+    decision was near eps or near their rounding tolerance (``stats.near_eps > 0``)."""
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], origin, U, lo, hi,
+                                 eps=SCALED_EPS, metric=metric)
+    for method in ("planar", "dfs"):
+        regions = list(pr.enumerate_regions(net, domain, method=method, eps=SCALED_EPS))
+        res = pr.count_regions(net, domain, method=method, eps=SCALED_EPS)
+        assert res.count == len(regions)
+        if res.stats.near_eps == 0:
+            assert len(regions) == len(truth) and _bits_set(regions) == truth, method
+
+
+@hypothesis.settings(max_examples=25, deadline=None, derandomize=True)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1), k=st.integers(-27, 40), scale_net=st.booleans(),
+                  direction=st.sampled_from(DIRECTIONS), symmetric=st.booleans())
+def test_scaled_lines_agree_with_the_search_and_the_exact_reference(seed, k, scale_net, direction, symmetric):
+    """Segments of length 2^k |d| (about 1e-8 to 1e12) through integer nets, the nets' first layer
+    scaled by 2^-k or not (regions that grow with the segment, or a fixed arrangement crossed
+    by a long segment)."""
+    rng = np.random.default_rng(seed)
+    sigma = 2.0**k
+    Ws, bs = _scaled_net(rng, sigma, scale_net, [4, 3])
+    net = pr.Network.from_dense(Ws, bs)
+    d, norm = np.array(direction[0], float), direction[1]
+    start = -d / 2 if symmetric else rng.integers(-2, 3, size=3) / 2
+    a, b = sigma * start, sigma * (start + d)
+    _check_against_exact(net, Ws, bs, pr.Line(a, b), a.tolist(), [[v] for v in (b - a)], [0], [1], sigma * norm)
+
+
+@hypothesis.settings(max_examples=15, deadline=None, derandomize=True)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1), k=st.integers(-27, 40), scale_net=st.booleans(),
+                  frame=st.sampled_from(FRAMES), rows=st.permutations(range(3)))
+def test_scaled_planes_agree_with_the_search_and_the_exact_reference(seed, k, scale_net, frame, rows):
+    """Rectangles of sides up to 3 |u| 2^k in a conformal frame (about 1e-8 to 1e12)."""
+    rng = np.random.default_rng(seed)
+    sigma = 2.0**k
+    Ws, bs = _scaled_net(rng, sigma, scale_net, [4, 3])
+    net = pr.Network.from_dense(Ws, bs)
+    (rows_, norm), (i, j) = frame, rows[:2]
+    u, v = sigma * np.array(rows_[i], float), sigma * np.array(rows_[j], float)
+    origin = sigma * rng.integers(-1, 2, size=3) / 2
+    lo = rng.integers(-3, 1, size=2) / 2
+    hi = lo + rng.integers(1, 4, size=2) / 2
+    plane = pr.Plane(origin, u, v, lo, hi)
+    _check_against_exact(net, Ws, bs, plane, origin.tolist(), [[p, q] for p, q in zip(u, v)], lo.tolist(),
+                         hi.tolist(), sigma * norm)

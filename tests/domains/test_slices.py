@@ -10,7 +10,7 @@ from exact_reference import exact_slice_patterns
 
 import polyregions as pr
 from polyregions.search.checkpoint import fingerprint
-from polyregions.domains.slices import composed_search_problem, pattern_map
+from polyregions.domains.slices import composed_search_problem, pattern_map, working_frame
 
 
 @pytest.mark.parametrize("make, match", [
@@ -86,13 +86,29 @@ def test_unbounded_plane_is_searched_in_the_whole_plane():
 
 
 def test_composed_network_agrees_with_the_network_on_the_slice(rng, random_dense_net):
+    """The search's problem in the working frame: at ``y = R (p - p0)`` the composed network is the
+    network at the plane's point ``p``, and the composed domain holds exactly those ``y``."""
     net = random_dense_net(rng, 6, [5, 4], output_dim=2)
     plane = pr.Plane.through(*rng.normal(size=(3, 6)))
     net_y, dom_y = composed_search_problem(net, plane)
-    origin, Q, R = plane.frame()
-    y = rng.normal(size=(20, 2))
-    assert np.allclose(net_y.forward(y), net.forward(origin + y @ Q.T))
-    assert (net_y.pattern(y) == net.pattern(origin + y @ Q.T)).all()
+    _, _, R, p0 = working_frame(plane)
+    p = rng.uniform(plane.lo, plane.hi, size=(20, 2))
+    y = (p - p0) @ R.T
+    assert np.allclose(net_y.forward(y), net.forward(plane.to_input(p)))
+    assert (net_y.pattern(y) == net.pattern(plane.to_input(p))).all()
+    assert dom_y.contains(y).all() and not dom_y.contains((np.array([[plane.hi[0] + 0.1, 0.5]]) - p0) @ R.T).any()
+
+
+def test_the_working_frame_starts_near_the_origin():
+    """A segment from -s d to s d is computed from its midpoint 0, one from 0 to s d from 0; a
+    plane from its origin or its rectangle's centre, whichever is nearer the origin."""
+    d = np.array([1.0, 2.0, 2.0])
+    origin, _, _, p0 = working_frame(pr.Line(-1e12 * d, 1e12 * d))
+    assert np.array_equal(origin, np.zeros(3)) and p0.tolist() == [0.5]
+    origin, _, _, p0 = working_frame(pr.Line(1e12 * d, np.zeros(3)))
+    assert np.array_equal(origin, np.zeros(3)) and p0.tolist() == [1.0]
+    origin, _, _, p0 = working_frame(pr.Plane([1e9, 0, 0], [1, 0, 0], [0, 1, 0], [-1e9 - 1, -1], [-1e9 + 1, 1]))
+    assert np.allclose(origin, 0) and p0.tolist() == [-1e9, 0.0]
 
 
 def test_pattern_map_is_the_network_on_its_region(rng, random_dense_net):
