@@ -5,7 +5,8 @@
   polytope where every neuron keeps its state, ``z_j^sigma(x') = g_j . x' + c_j`` with the
   pattern's affine maps; the distance from an interior point to the boundary of a polytope
   is the smallest distance to one of its hyperplanes, ``min_j |z_j(x)| / |g_j|`` over the
-  neurons whose gradient ``g_j`` is not zero (Hanin & Rolnick's measurement). Within a slice
+  neurons whose gradient ``g_j`` is not zero (Hanin & Rolnick's measurement); LeakyReLU,
+  linear carries and max pooling are followed as the network computes them (:func:`_distances`). Within a slice
   ``x = origin + U p`` the gradients are ``Q^T g_j`` (``U = Q R``), the distance is measured in
   the plane (line) through ``x`` parallel to the slice, and the slice's own edges are not
   region boundaries.
@@ -71,24 +72,56 @@ def boundary_distances(net: Network, points, domain: Slice | None = None):
 
 
 def _distances(net, x, Q):
+    """The distances of :func:`boundary_distances` at one point, stage by stage (:mod:`polyregions.model.lowering`).
+
+    On the region of ``x`` stage ``l`` reads ``z = W h + b = G x' + c`` (``G = W J``, ``J`` the
+    Jacobian of ``h``). An elementwise stage's pattern changes where a neuron with a bit
+    changes sign (``|z_j| / |g_j|`` away) and passes ``h = beta z`` on, ``beta_j`` 1 where
+    ``z_j > 0`` and its negative slope elsewhere (0 for ReLU, 1 for a carried linear neuron, which
+    has no bit). A max-pooling window's pattern changes where another candidate reaches the
+    winner's value (``(z_w - z_i) / |g_w - g_i|`` away); the stage passes the winners on.
+    """
     h = x
     J = None  # d h / d x, (n_l, n0)
     best_full, best_along = np.inf, np.inf
-    for l, (W, b) in enumerate(net.hidden):
-        z = np.asarray(W @ h) + b
-        G = np.asarray(W if l == 0 else W @ J, dtype=np.float64)
-        norms = np.linalg.norm(G, axis=1)
-        live = norms > 0
-        if np.any(live):
-            best_full = min(best_full, float(np.min(np.abs(z[live]) / norms[live])))
-        if Q is not None:
-            GQ = np.linalg.norm(G @ Q, axis=1)
-            live = GQ > 0
+
+    def nearest(values, grads):
+        nonlocal best_full, best_along
+        for norms, attr in ((np.linalg.norm(grads, axis=1), "full"),
+                            (np.linalg.norm(grads @ Q, axis=1) if Q is not None else None, "along")):
+            if norms is None:
+                continue
+            live = norms > 0
             if np.any(live):
-                best_along = min(best_along, float(np.min(np.abs(z[live]) / GQ[live])))
-        on = z > 0
-        h = np.where(on, z, 0.0)
-        J = G * on[:, None]
+                d = float(np.min(np.abs(values[live]) / norms[live]))
+                if attr == "full":
+                    best_full = min(best_full, d)
+                else:
+                    best_along = min(best_along, d)
+
+    for stage in net.stages:
+        W, b = stage.weight, stage.bias
+        z = np.asarray(W @ h) + b
+        G = np.asarray(W if J is None else W @ J, dtype=np.float64)
+        if stage.pool:
+            k = stage.pool
+            zw, Gw = z.reshape(-1, k), G.reshape(-1, k, G.shape[1])
+            win = np.argmax(zw, axis=1)  # the first maximum wins, as in the pattern
+            rows = np.arange(len(win))
+            gap = zw[rows, win][:, None] - zw
+            dgrad = Gw[rows, win][:, None, :] - Gw
+            others = np.ones(zw.shape, bool)
+            others[rows, win] = False
+            nearest(gap[others], dgrad[others])
+            beta = np.zeros(zw.shape)
+            beta[rows, win] = 1.0
+            beta = beta.reshape(-1)
+        else:
+            split = stage.split
+            nearest(z[split], G[split])
+            beta = np.where(z > 0, 1.0, stage.slopes)
+        h = beta * z
+        J = G * beta[:, None]
     return best_full, best_along
 
 
