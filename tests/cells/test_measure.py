@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from exact_reference import exact_count, exact_slice_patterns
 
 
 def test_one_layer_distances_are_the_distances_to_the_hyperplanes(rng, random_dense_net):
@@ -158,3 +159,24 @@ def test_distances_reach_the_nearest_pattern_change_in_every_kind_of_stage(layer
         assert np.isfinite(d)
         assert (net.pattern(xi + 0.999 * d * circle) == p).all()
         assert not (net.pattern(xi + 1.001 * d * circle) == p).all(axis=1).all()
+
+
+@pytest.mark.parametrize("twin", [1.0, -1.0])
+def test_linear_pieces_merge_across_edges_where_several_neurons_switch(twin):
+    """Neurons 0 and 1 share the line z = x + y - 0.5 (z_1 = twin * z_0) and the output reads
+    relu(z_0) - relu(z_1): 0 for twin = 1, z_0 for twin = -1, so the function does not bend
+    there although two bits switch across it. The other two neurons bend the output: the
+    pieces are the regions of those two alone in the box (the exact reference)."""
+    W = [[1, 1], [twin, twin], [1, -2], [2, 1]]
+    b = [-0.5, -0.5 * twin, 0.25, -1]
+    Wo = np.array([[1.0, -1.0, 0.7, -1.3]])
+    net = pr.Network.from_dense([np.array(W, float)], [np.array(b)], output=(Wo, np.zeros(1)))
+    box = pr.Box([-2, -2], [2, 2])
+    regions = list(pr.enumerate_regions(net, box, method="planar"))
+    assert len(regions) == exact_count([W], [b], ("box", [-2, -2], [2, 2]))
+    pieces = pr.linear_pieces(regions)
+    assert pieces.max() + 1 == exact_count([W[2:]], [b[2:]], ("box", [-2, -2], [2, 2]))
+    line = pr.Line([-2.0, -1.5], [2.0, 1.0])
+    on_line = list(pr.enumerate_regions(net, line, method="planar"))
+    truth = exact_slice_patterns([W[2:]], [b[2:]], [-2, -1.5], [[4], [2.5]], [0], [1])
+    assert pr.linear_pieces(on_line).max() + 1 == len(truth)
