@@ -218,6 +218,18 @@ def _polygon_cells(run, net, domain):
 # ---------------------------------------------------------------------------------------------
 # one dimension
 
+def _tolerance_decisions(P, Z, tol, own, eps):
+    """How many zero decisions ``|z| <= tol`` at breakpoints (other than the neuron's own crossing)
+    the tolerance makes coarser than eps: ``tol > eps |slope|``, with the steeper slope of the
+    two neighbouring intervals. There a region thicker than eps may be lost (or kept) by
+    rounding: the coordinates are too large, or eps too small, for the float numbers."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.abs(np.diff(Z, axis=0) / np.diff(P)[:, None])  # nan on an interval of length 0
+    none = np.full((1, Z.shape[1]), np.nan)
+    steep = np.nan_to_num(np.fmax(np.vstack([none, slope]), np.vstack([slope, none])), nan=0.0, posinf=0.0)
+    return int(np.count_nonzero((np.abs(Z) <= tol) & ~own & (tol > eps * steep)))
+
+
 def _interval_cells(run, net, domain):
     """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them.
 
@@ -225,8 +237,8 @@ def _interval_cells(run, net, domain):
     with absolute values); it is zero within ``ZERO_RTOL`` times that size, at each point. A
     crossing between two breakpoints, where ``z`` is affine, is interpolated and then moved by
     one Newton step from ``z`` evaluated there afresh (an interval may span the whole line,
-    and interpolating across it would cost its length's rounding). Values within a factor
-    ``NEAR_FACTOR`` of their tolerance are counted in ``stats.near_eps``.
+    and interpolating across it would cost its length's rounding). Zero decisions of the
+    tolerance coarser than eps (:func:`_tolerance_decisions`) count in ``stats.near_eps``.
     """
     origin, Q, R, p0 = working_frame(domain)
     y0, y1 = _domain_polygon(domain, R, p0)
@@ -252,6 +264,7 @@ def _interval_cells(run, net, domain):
     P = np.array([y0, y1])
     (z, size), = forward(P, 0)
     Zs, Ss = [z], [size]
+    owns = [np.zeros(z.shape, bool)]  # a breakpoint where a neuron crosses, for that neuron
     for l in range(len(layers)):
         Z, tol = Zs[l], ZERO_RTOL * Ss[l]
         pos, neg = Z > tol, Z < -tol
@@ -268,14 +281,22 @@ def _interval_cells(run, net, domain):
             for k in range(l + 1):
                 Zs[k] = np.concatenate([Zs[k], new[k][0]])[order]
                 Ss[k] = np.concatenate([Ss[k], new[k][1]])[order]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dist = np.abs(Zs[l]) / (ZERO_RTOL * Ss[l])
-        run.stats.near_eps += int(np.count_nonzero((dist > 1 / NEAR_FACTOR) & (dist <= NEAR_FACTOR)))
+                mine = np.zeros(new[k][0].shape, bool)
+                if k == l:
+                    mine[np.arange(j.size), j] = True
+                owns[k] = np.concatenate([owns[k], mine])[order]
         if l + 1 < len(layers):
             z, size = next_layer(l + 1, Zs[l], Ss[l])
             Zs.append(z)
             Ss.append(size)
-    bits = np.concatenate([(Z[:-1] + Z[1:]) > ZERO_RTOL * (S[:-1] + S[1:]) for Z, S in zip(Zs, Ss)], axis=1)
+            owns.append(np.zeros(z.shape, bool))
+    for Z, S, own in zip(Zs, Ss, owns):
+        run.stats.near_eps += _tolerance_decisions(P, Z, ZERO_RTOL * S, own, run.eps)
+    mids = np.concatenate([Z[:-1] + Z[1:] for Z in Zs], axis=1)  # twice the value at each interval's middle
+    tols = np.concatenate([ZERO_RTOL * (S[:-1] + S[1:]) for S in Ss], axis=1)
+    bits = mids > tols
+    # on by a value the tolerance calls zero, on an interval that may hold a counted region
+    run.stats.near_eps += int(np.count_nonzero((mids > 0) & ~bits & (np.diff(P) > 2 * run.eps)[:, None]))
     # a breakpoint where no bit changes (a crossing within the tolerance of another breakpoint)
     # separates two parts of one region (a pattern's region is convex): join them
     same = np.all(bits[1:] == bits[:-1], axis=1)

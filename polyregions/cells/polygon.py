@@ -23,8 +23,10 @@ needs one digit). Then:
   ``v_i + z_i / (z_i - z_{i+1}) (v_{i+1} - v_i)`` (the same float in both children).
 
 So a vertex within about ``ZERO_RTOL`` times its coordinates' size of a line counts as on
-it: this, not ``eps``, is the resolution of the degenerate cases (``eps`` far below
-``1e-11`` times the domain's size is not meaningful here). A short-cut decides first from
+it: this, not ``eps``, is the resolution of the degenerate cases. Where that tolerance is
+coarser than eps (``tol > eps |g|``: large coordinates, or a tiny eps), such a decision may
+drop, or keep, a region that eps alone would decide otherwise: it is counted with the
+near-eps decisions (``stats[0]``), so that a count where eps is below the rounding says so. A short-cut decides first from
 a disc around the cell when every vertex would get the same sign.
 
 A child is kept when it contains a disc of radius ``eps`` (its inradius, the Chebyshev
@@ -309,8 +311,8 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                     zi = g0 * x + g1 * y + cj
                     tol = rtol * (a0 * abs(x) + a1 * abs(y) + ca)
                     z[i] = zi
-                    if tol / near < abs(zi) <= tol * near:
-                        stats[0] += 1  # a sign decided within a factor `near` of the tolerance
+                    if abs(zi) <= tol and tol > eps * math.hypot(g0, g1):
+                        stats[0] += 1  # on the line by a tolerance coarser than eps
                     if zi > tol:
                         sg[i] = 1
                         npos += 1

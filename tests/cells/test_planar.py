@@ -236,6 +236,29 @@ def test_lines_match_an_exact_breakpoint_sweep(seed):
     assert pr.count_regions(net, line, method="dfs").count == len(regions)
 
 
+@pytest.mark.parametrize("piece, expected", [(1.5e-9, 2), (2.5e-9, 3)])
+def test_a_short_piece_counts_by_its_half_length(piece, expected):
+    """Breakpoints at 0 and `piece`: the piece between them holds a segment of radius piece / 2,
+    counted when that exceeds eps = 1e-9 (the exact reference, at the same eps)."""
+    W, b = [[1.0], [1.0]], [0.0, -piece]
+    assert exact_count([W], [b], ("box", [-1], [1]), eps=EPS) == expected
+    net = pr.Network.from_dense([np.array(W)], [np.array(b)])
+    for domain in (pr.Box([-1.0], [1.0]), pr.Line([-1.0], [1.0])):
+        for method in ("planar", "dfs"):
+            assert pr.count_regions(net, domain, method=method, eps=EPS).count == expected
+
+
+def test_a_neuron_zero_up_to_rounding_is_off_on_a_line():
+    """relu(0.1 x) + relu(0.2 x) - relu(0.3 x) has slope 5.6e-17 on x > 0 in floating point: zero up
+    to rounding, so off everywhere, in planar as in the search (1-D as in 2-D)."""
+    net = pr.Network.from_dense([np.array([[0.1], [0.2], [0.3]]), np.array([[1.0, 1.0, -1.0]])],
+                                [np.zeros(3), np.zeros(1)])
+    for domain in (pr.Box([-1.0], [1.0]), pr.Line([1.0], [-2.0])):
+        planar, dfs = _both(net, domain)
+        assert _patterns(planar) == _patterns(dfs)
+        assert len(planar) == 2 and not any(r.bits[3] for r in planar)
+
+
 def test_one_dimensional_inputs_in_every_bounded_domain(random_dense_net):
     net = random_dense_net(np.random.default_rng(15), 1, [9, 9])
     W, c = net.hidden[0]
@@ -293,6 +316,40 @@ def test_long_lines_keep_every_region():
         assert res.count == 13 or res.stats.near_eps > 0
         assert _bits_set(pr.enumerate_regions(net, pr.Line(-s * d, s * d), method="planar")) == truth
         assert res.count == 13
+
+
+@pytest.mark.parametrize("eps", [1e-9, 1e-13])
+def test_decisions_of_the_rounding_tolerance_are_reported(eps):
+    """Breakpoints at 1 and 1 + 3e-12 (z_1 = x - 1, z_2 = x - 1 - 3e-12): z_2 at the first is
+    -3e-12, within its tolerance (ZERO_RTOL times its terms, about 2): they count as one
+    breakpoint. The exact reference keeps the sliver between them at eps = 1e-13 (half-length
+    1.5e-12), not at 1e-9: the count must be right, or say near_eps > 0 (the tolerance decided
+    3e-12 from the zero, farther than eps). The same in the plane (three lines meeting within
+    3e-12 of one point), and at coordinates near 1e8, where the neurons x - c and 3 x - fl(3 c)
+    (c = 1e8 + 0.1) vanish 1e-8 apart (one ulp of 3c over 3): a sliver the exact reference keeps
+    at eps = 1e-9 and 1e-13."""
+    c = 1 + 3e-12
+    W, b = [[1.0], [1.0]], [-1.0, -c]
+    net = pr.Network.from_dense([np.array(W)], [np.array(b)])
+    truth = exact_count([W], [b], ("box", [0], [2]), eps=eps)
+    assert truth == (2 if eps == 1e-9 else 3)
+    res = pr.count_regions(net, pr.Box([0.0], [2.0]), method="planar", eps=eps)
+    assert res.count == truth or res.stats.near_eps > 0
+    W2, b2 = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-1.0, -1.0, -2.0 - 3e-12]
+    net2 = pr.Network.from_dense([np.array(W2)], [np.array(b2)])
+    truth2 = exact_count([W2], [b2], ("box", [0, 0], [2, 2]), eps=eps)
+    res2 = pr.count_regions(net2, pr.Box([0.0, 0.0], [2.0, 2.0]), method="planar", eps=eps)
+    assert res2.count == truth2 or res2.stats.near_eps > 0
+    if eps < 1e-9:
+        assert res.count != truth and res2.count != truth2  # so the reports above were needed
+    c = 1e8 + 0.1
+    W3, b3 = [[1.0], [3.0]], [-c, -3 * c]
+    truth3 = exact_count([W3], [b3], ("box", [0], [2 * c]), eps=eps)
+    assert truth3 == 3
+    for method in ("planar", "dfs"):
+        res3 = pr.count_regions(pr.Network.from_dense([np.array(W3)], [np.array(b3)]), pr.Box([0.0], [2 * c]),
+                                method=method, eps=eps)
+        assert res3.count == truth3 or res3.stats.near_eps > 0, method
 
 
 def test_large_planes_keep_every_region():
