@@ -519,3 +519,18 @@ def test_the_box_prefilter_tolerance_is_named_and_relative():
     on, off, near = box_signs(G, c, box)
     assert off.tolist() == [True, False, False] and on.tolist() == [False, False, True]
     assert near.tolist() == [True, False, False]
+
+
+def test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported():
+    """x - c and 3 x - fl(3 c) with c = 1e8 + 0.1 vanish 1e-8 apart (one ulp of 3c, over 3): the
+    exact reference keeps the sliver between them (radius 5e-9 > eps = 1e-10), and so does the
+    search, but a float at 1e8 places a hyperplane only to about 1e-8: the count says so
+    (near_eps), though the radius is far from eps."""
+    c = 1e8 + 0.1
+    W, b = [[1.0], [3.0]], [-c, -3 * c]
+    box = pr.Box([0.0], [2 * c])
+    assert ref.exact_count([W], [b], ("box", [0], [2 * c]), eps=1e-10) == 3
+    search = RegionSearch(net_of([np.array(W)], [np.array(b)]), box, 1e-10, "auto", True)
+    leaves = list(search.run(search.root()))
+    assert len(leaves) == 3 and search.stats.near_eps >= 1
+    assert min(rho for _, rho, _, _ in leaves) > 10 * 1e-10  # not a decision near eps
