@@ -120,17 +120,25 @@ def test_pattern_map_is_the_network_on_its_region(rng, random_dense_net):
 
 @pytest.mark.parametrize("method", ["planar", "dfs"])
 def test_slice_regions_report_input_and_slice_coordinates(rng, random_dense_net, method):
+    """On a plane centred on its origin, on one whose rectangle lies far from its origin (computed
+    from the rectangle's centre) and on a segment (computed from its midpoint): points, slice
+    coordinates and both affine maps agree with the network's forward pass."""
     net = random_dense_net(rng, 5, [6, 6], output_dim=3)
-    plane = pr.Plane(rng.normal(size=5), rng.normal(size=5), rng.normal(size=5), -1, 1)
-    regions = list(pr.enumerate_regions(net, plane, method=method))
-    assert regions
-    for r in regions:
-        assert np.allclose(plane.to_input(r.coords), r.point)
-        assert (net.pattern(r.point) == r.bits).all()
-        A, c = r.affine_map()
-        As, cs = r.slice_affine_map()
-        assert np.allclose(A @ r.point + c, net.forward(r.point))
-        assert np.allclose(As @ r.coords + cs, net.forward(r.point))
+    u, v = rng.normal(size=5), rng.normal(size=5)
+    far = 50 * (u + v)
+    domains = [pr.Plane(rng.normal(size=5), u, v, -1, 1), pr.Plane(far, u, v, [-51, -51.5], [-49, -49]),
+               pr.Line(-far, far)]
+    assert working_frame(domains[1])[3].tolist() == [-50, -50.25] and working_frame(domains[2])[3].tolist() == [0.5]
+    for domain in domains:
+        regions = list(pr.enumerate_regions(net, domain, method=method))
+        assert regions
+        for r in regions:
+            assert np.allclose(domain.to_input(r.coords), r.point)
+            assert (net.pattern(r.point) == r.bits).all()
+            A, c = r.affine_map()
+            As, cs = r.slice_affine_map()
+            assert np.allclose(A @ r.point + c, net.forward(r.point))
+            assert np.allclose(As @ r.coords + cs, net.forward(r.point))
 
 
 def test_checkpoint_fingerprint_names_every_slice_parameter(rng, random_dense_net):

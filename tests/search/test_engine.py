@@ -489,21 +489,24 @@ def test_pattern_rows_of_tiny_weights():
 # ====================================================================== rounding at large coordinates
 
 
-def test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates():
-    """On the segment from (-2^27, -3 2^27) to (0, 0), z_1 = -x_1 2^-27 vanishes exactly at the
-    end (0, 0); composed with the segment's frame (coordinates up to 4e8, one ulp 6e-8) its zero
-    falls one ulp inside, a sliver of radius 6e-8 > eps. The exact reference composes the
-    segment in rationals: 2 regions, both with witnesses inside the segment."""
-    W = [[-1, 0], [1, 1], [1, 2], [2, 0]]
-    b = [0, -2, 0, 1]
-    a, end = [-2**27, -3 * 2**27], [0, 0]
-    truth = ref.exact_slice_patterns([[[w * 2**-27 for w in row] for row in W]], [b], a,
-                                     [[e - s] for s, e in zip(a, end)], [0], [1])
-    assert len(truth) == 2
-    net = net_of([np.array(W, float) * 2**-27], [np.array(b, float)])
+@pytest.mark.parametrize("W, b, a, end, scale", [
+    # z_1 = -x_1 2^-27 vanishes exactly at the end (0, 0)
+    ([[-1, 0], [1, 1], [1, 2], [2, 0]], [0, -2, 0, 1], [-2**27, -3 * 2**27], [0, 0], 2**-27),
+    # z_1 = (x_1 - x_2) 2^-24 + 8 vanishes exactly at the end (-2^27, 0), which is not where the
+    # segment is computed from (its midpoint is nearer the origin)
+    ([[2, -2], [1, 2], [-2, -1]], [8, 2, 1], [-2**27, 0], [2**25, 2**26], 2**-25),
+])
+def test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates(W, b, a, end, scale):
+    """A neuron vanishing exactly at an end of a segment whose coordinates reach 1e8: composed
+    with the segment's frame (one ulp about 1e-8) its zero may fall one ulp inside, a sliver of
+    radius 1e-8 > eps. The exact reference composes the segment in rationals; every region's
+    witness lies inside the segment."""
+    Ws = [[w * scale for w in row] for row in W]
+    truth = ref.exact_slice_patterns([Ws], [b], a, [[e - s] for s, e in zip(a, end)], [0], [1])
+    net = net_of([np.array(Ws)], [np.array(b, float)])
     line = pr.Line(a, end)
     res = pr.count_regions(net, line, method="dfs")
-    assert res.count == 2
+    assert res.count == len(truth)
     regions = list(pr.enumerate_regions(net, line, method="dfs"))
     assert {tuple(int(v) for v in r.bits) for r in regions} == truth
     assert all(0 < r.coords[0] < 1 for r in regions)
