@@ -37,8 +37,9 @@ from .rows import row_norms, unit_rows
 from ..result import Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
+from ..solvers.scipy_lp import far_margin
 
-__all__ = ["BOX_RTOL", "DEFAULT_EPS", "NEAR_EPS_FACTOR", "RESOLUTION_RTOL", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["BOX_RTOL", "DEFAULT_EPS", "FAR_ROW_BOUND", "NEAR_EPS_FACTOR", "RESOLUTION_RTOL", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -59,6 +60,12 @@ BOX_RTOL = 1e-12
 #: hyperplanes only to about ``1e-16`` times the coordinates (one composed with a slice's
 #: frame, or two that coincide in exact arithmetic, may leave a sliver of a few ulps).
 RESOLUTION_RTOL = 1e-12
+#: On an unbounded domain, a hyperplane farther than this from the origin (a unit row
+#: ``a . x <= b`` with ``|b|`` above it) is no solver row: no LP resolves it together with
+#: hyperplanes near the origin (HiGHS reads bounds beyond 1e20 as infinite). A node with such
+#: rows is decided in the limit of their distance (:meth:`RegionSearch._test_far`), and every
+#: such decision is counted in ``stats.near_eps``: floats do not resolve both scales at once.
+FAR_ROW_BOUND = 1e15
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
@@ -115,7 +122,9 @@ class RegionSearch(WindowBranching):
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
-        self.rows = []  # the node's rows, as pushed to the backend
+        self.rows = []  # the node's rows (far ones, on an unbounded domain, are not pushed to the backend)
+        self.far = []  # per row: True when it is far (FAR_ROW_BOUND)
+        self.unbounded = self.domain_box is None
         self.stats = Stats(eps=eps)
         self.frontier = []
         self.split = False
@@ -124,24 +133,71 @@ class RegionSearch(WindowBranching):
         self.audit = None
 
     # ------------------------------------------------------------------ solver calls
+    def _is_far(self, b):
+        return self.unbounded and not abs(b) < FAR_ROW_BOUND
+
     def _push(self, a, b):
-        self.lp.push(a, b)
+        far = self._is_far(b)
+        if not far:
+            self.lp.push(a, b)
         self.rows.append((a, b))
+        self.far.append(far)
 
     def _pop(self):
-        self.lp.pop()
+        if not self.far.pop():
+            self.lp.pop()
         self.rows.pop()
 
     def _test_side(self, a, b, anchor):
         """Test the node with the half-space ``a . x <= b`` added."""
-        lp = self.lp
-        lp.push(a, b)
-        try:
-            res = lp.test(anchor)
-        finally:
-            lp.pop()
+        if any(self.far) or self._is_far(b):
+            res = self._test_far(a, b, anchor)
+        else:
+            lp = self.lp
+            lp.push(a, b)
+            try:
+                res = lp.test(anchor)
+            finally:
+                lp.pop()
         self._record(res)
         return res
+
+    def _test_far(self, a, b, anchor):
+        """The test of a node with far rows (:data:`FAR_ROW_BOUND`), in the limit of their distance.
+
+        With ``N`` the near rows (and the domain's) and ``F`` the far ones, scaled by their
+        largest distance ``w``, the node holds a ball of radius ``r`` exactly when ``N`` does
+        and, far out, a direction ``y`` of ``N``'s recession cone reaches ``F``: then
+        ``B(v + w y, r)`` lies in the node for ``B(v, r)`` in ``N`` (up to ``|v| / w``: the
+        witness ``v + w y``, far out, is checked against the far rows). Exact when the two
+        scales are apart (a far neuron that later layers mix with near ones is not): the
+        decision counts in ``stats.near_eps``.
+        """
+        rows = self.rows + [(a, b)]
+        far = self.far + [self._is_far(b)]
+        lp = self.lp
+        if not far[-1]:
+            lp.push(a, b)
+        try:
+            res = lp.test(anchor if anchor is not None and np.abs(anchor).max() < FAR_ROW_BOUND else None)
+        finally:
+            if not far[-1]:
+                lp.pop()
+        if not res.keep:
+            return res
+        A_dom, _ = self.domain.rows()
+        A_near = np.vstack([A_dom] + [r[0][None] for r, f in zip(rows, far) if not f])
+        A_far = np.array([r[0] for r, f in zip(rows, far) if f])
+        b_far = np.array([r[1] for r, f in zip(rows, far) if f])
+        w = float(np.abs(b_far).max())
+        margin, y = far_margin(A_near, A_far, b_far / w)
+        self.stats.near_eps += 1  # decided in the limit, not at the resolution of floats
+        if not margin > 0:
+            return TestResult(False, -np.inf, None, -np.inf)
+        x = res.point + w * y
+        if np.any(A_far @ x + res.radius > b_far):  # the margin did not cover |v|: no witness
+            return TestResult(False, -np.inf, None, -np.inf)
+        return TestResult(True, res.depth, x, res.radius)
 
     def _record(self, res):
         eps = self.eps
@@ -265,7 +321,8 @@ class RegionSearch(WindowBranching):
         side = s > 0
         a_wit, b_wit = (-g, cj) if side else (g, -cj)  # the witness's side as a_wit . x <= b_wit
         delta = abs(s)
-        if (rho - delta) / 2 > eps:
+        exact = any(self.far)  # far rows: the witness may lie far out, where s has lost its digits
+        if not exact and (rho - delta) / 2 > eps:
             # the hyperplane cuts the witness ball deep enough: the cap on the other side
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
             other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
@@ -278,7 +335,9 @@ class RegionSearch(WindowBranching):
         if not cuts:
             children.append((side, None, x, rho))  # the node itself: no row, same witness
         else:
-            if delta >= rho:
+            if exact:
+                x1, r1 = x, 0.0  # no shortcut: the solver decides the witness's side too
+            elif delta >= rho:
                 x1, r1 = x, rho
             else:
                 r1 = (rho + delta) / 2
