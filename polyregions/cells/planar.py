@@ -218,26 +218,31 @@ def _polygon_cells(run, net, domain):
 # ---------------------------------------------------------------------------------------------
 # one dimension
 
-def _tolerance_decisions(P, Z, tol, own, eps):
-    """How many zero decisions ``|z| <= tol`` at breakpoints (other than the neuron's own crossing)
-    the tolerance makes coarser than eps: ``tol > eps |slope|``, with the steeper slope of the
-    two neighbouring intervals. There a region thicker than eps may be lost (or kept) by
-    rounding: the coordinates are too large, or eps too small, for the float numbers."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.abs(np.diff(Z, axis=0) / np.diff(P)[:, None])  # nan on an interval of length 0
-    none = np.full((1, Z.shape[1]), np.nan)
-    steep = np.nan_to_num(np.fmax(np.vstack([none, slope]), np.vstack([slope, none])), nan=0.0, posinf=0.0)
-    return int(np.count_nonzero((np.abs(Z) <= tol) & ~own & (tol > eps * steep)))
+def _tolerance_decisions(P, Z, i, j, tol, eps):
+    """How many of the zero decisions ``|Z[i, j]| <= tol`` (at breakpoints ``i``, other than the
+    neuron's own crossing) the tolerance makes coarser than eps: ``tol > eps |slope|``, with the
+    steeper slope of the two neighbouring intervals. There a region thicker than eps may be lost
+    (or kept) by rounding: the coordinates are too large, or eps too small, for the floats."""
+    steep = np.zeros(i.size)
+    for k0, k1 in ((i - 1, i), (i, i + 1)):  # the interval before and the one after
+        ok = (k0 >= 0) & (k1 < len(P))
+        k0, k1 = k0[ok], k1[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.abs((Z[k1, j[ok]] - Z[k0, j[ok]]) / (P[k1] - P[k0]))  # nan on an interval of length 0
+        steep[ok] = np.fmax(steep[ok], np.nan_to_num(slope, nan=0.0, posinf=0.0))
+    return int(np.count_nonzero(tol > eps * steep))
 
 
 def _interval_cells(run, net, domain):
     """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them.
 
-    Each pre-activation is evaluated from the input with the size of its terms (the same sums
-    with absolute values); it is zero within ``ZERO_RTOL`` times that size, at each point. A
-    crossing between two breakpoints, where ``z`` is affine, is interpolated and then moved by
-    one Newton step from ``z`` evaluated there afresh (an interval may span the whole line,
-    and interpolating across it would cost its length's rounding). Zero decisions of the
+    Each pre-activation is evaluated from the input; it is zero within ``ZERO_RTOL`` times the
+    size of its terms (the same sums with absolute values, through the live neurons) at that
+    point. The sizes are summed only where a value lies within the tolerance of their bound
+    over the whole segment (elsewhere the sign is plain). A crossing between two breakpoints,
+    where ``z`` is affine, is interpolated, and where the interval is longer than the crossing's
+    coordinate (it may span the whole line: interpolating across it would cost its length's
+    rounding) moved by one Newton step from ``z`` evaluated there afresh. Zero decisions of the
     tolerance coarser than eps (:func:`_tolerance_decisions`) count in ``stats.near_eps``.
     """
     origin, Q, R, p0 = working_frame(domain)
@@ -249,54 +254,85 @@ def _interval_cells(run, net, domain):
     layers = net.hidden
     absWs = [None] + [abs(W) for W, _ in layers[1:]]
 
-    def next_layer(l, z, size):
-        """Layer ``l``'s pre-activations and sizes from layer ``l - 1``'s (the live terms only)."""
-        W, b = layers[l]
-        live = z > -ZERO_RTOL * size
-        return np.asarray(np.maximum(z, 0.0) @ W.T) + b, np.asarray((size * live) @ absWs[l].T) + np.abs(b)
-
-    def forward(y, upto):
-        out = [(y[:, None] * g1 + c1, np.abs(y)[:, None] * g1abs + c1abs)]
+    def forward(y, upto, sizes=False):
+        """Pre-activations at the points `y`, layers ``0..upto`` (with the sizes of their terms)."""
+        z, size = y[:, None] * g1 + c1, np.abs(y)[:, None] * g1abs + c1abs
+        out = [(z, size)]
         for l in range(1, upto + 1):
-            out.append(next_layer(l, *out[-1]))
+            W, b = layers[l]
+            if sizes:
+                size = np.asarray((size * (z > -ZERO_RTOL * size)) @ absWs[l].T) + np.abs(b)
+            z = np.asarray(np.maximum(z, 0.0) @ W.T) + b
+            out.append((z, size))
         return out
 
+    # per neuron, a bound of the size of its terms over the whole segment
+    bounds = [g1abs * max(abs(y0), abs(y1)) + c1abs]
+    for absW, (_, b) in zip(absWs[1:], layers[1:]):
+        bounds.append(np.asarray(absW @ bounds[-1]) + np.abs(b))
+
+    def tolerances(l, i, j):
+        """``ZERO_RTOL`` times the sizes at breakpoints `i`, neurons `j` of layer `l`."""
+        rows, inv = np.unique(i, return_inverse=True)
+        return ZERO_RTOL * forward(P[rows], l, sizes=True)[l][1][inv, j]
+
+    def zeros(l, Z):
+        """``(i, j, tol)``: the entries of `Z` (layer `l`) within their tolerance, but for the
+        neurons' own crossings (zero by construction)."""
+        near = np.abs(Z) <= ZERO_RTOL * bounds[l]
+        i, j = np.nonzero(near) if near.any() else (np.zeros(0, int), np.zeros(0, int))
+        mine = (crossing[i, 0] == l) & (crossing[i, 1] == j)
+        i, j = i[~mine], j[~mine]
+        if not i.size:
+            return i, j, np.zeros(0)
+        tol = tolerances(l, i, j)
+        keep = np.abs(Z[i, j]) <= tol
+        return i[keep], j[keep], tol[keep]
+
     P = np.array([y0, y1])
-    (z, size), = forward(P, 0)
-    Zs, Ss = [z], [size]
-    owns = [np.zeros(z.shape, bool)]  # a breakpoint where a neuron crosses, for that neuron
+    Zs = [forward(P, 0)[0][0]]
+    crossing = np.full((2, 2), -1)  # per breakpoint: (layer, neuron) that crosses there, or -1
     for l in range(len(layers)):
-        Z, tol = Zs[l], ZERO_RTOL * Ss[l]
-        pos, neg = Z > tol, Z < -tol
-        i, j = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+        Z = Zs[l]
+        sign = np.sign(Z)
+        i, j, _ = zeros(l, Z)
+        sign[i, j] = 0
+        i, j = np.nonzero(sign[:-1] * sign[1:] < 0)
         if i.size:
             t = Z[i, j] / (Z[i, j] - Z[i + 1, j])
             ynew = P[i] + t * (P[i + 1] - P[i])
-            slope = (Z[i + 1, j] - Z[i, j]) / (P[i + 1] - P[i])
-            ynew = np.clip(ynew - forward(ynew, l)[l][0][np.arange(j.size), j] / slope, P[i], P[i + 1])
+            # interpolating across an interval longer than the crossing's coordinate costs more
+            # than its rounding: one Newton step there (z is affine between P[i] and P[i + 1])
+            far = np.flatnonzero(np.abs(P[i + 1] - P[i]) > np.abs(ynew))
+            if far.size:
+                slope = (Z[i + 1, j] - Z[i, j])[far] / (P[i + 1] - P[i])[far]
+                residual = forward(ynew[far], l)[l][0][np.arange(far.size), j[far]]
+                ynew[far] = np.clip(ynew[far] - residual / slope, P[i][far], P[i + 1][far])
             new = forward(ynew, l)
             P = np.concatenate([P, ynew])
             order = np.argsort(P, kind="stable")
             P = P[order]
+            crossing = np.concatenate([crossing, np.column_stack([np.full(j.size, l), j])])[order]
             for k in range(l + 1):
                 Zs[k] = np.concatenate([Zs[k], new[k][0]])[order]
-                Ss[k] = np.concatenate([Ss[k], new[k][1]])[order]
-                mine = np.zeros(new[k][0].shape, bool)
-                if k == l:
-                    mine[np.arange(j.size), j] = True
-                owns[k] = np.concatenate([owns[k], mine])[order]
         if l + 1 < len(layers):
-            z, size = next_layer(l + 1, Zs[l], Ss[l])
-            Zs.append(z)
-            Ss.append(size)
-            owns.append(np.zeros(z.shape, bool))
-    for Z, S, own in zip(Zs, Ss, owns):
-        run.stats.near_eps += _tolerance_decisions(P, Z, ZERO_RTOL * S, own, run.eps)
-    mids = np.concatenate([Z[:-1] + Z[1:] for Z in Zs], axis=1)  # twice the value at each interval's middle
-    tols = np.concatenate([ZERO_RTOL * (S[:-1] + S[1:]) for S in Ss], axis=1)
-    bits = mids > tols
-    # on by a value the tolerance calls zero, on an interval that may hold a counted region
-    run.stats.near_eps += int(np.count_nonzero((mids > 0) & ~bits & (np.diff(P) > 2 * run.eps)[:, None]))
+            W, b = layers[l + 1]
+            Zs.append(np.asarray(np.maximum(Zs[l], 0.0) @ W.T) + b)
+    bits = []
+    for l, Z in enumerate(Zs):
+        i, j, tol = zeros(l, Z)
+        run.stats.near_eps += _tolerance_decisions(P, Z, i, j, tol, run.eps)
+        mids = Z[:-1] + Z[1:]  # twice the value at each interval's middle
+        on = mids > 0
+        near = on & (mids <= 2 * ZERO_RTOL * bounds[l])
+        if near.any():  # on by a value the tolerance may call zero
+            i, j = np.nonzero(near)
+            zero = mids[i, j] <= tolerances(l, i, j) + tolerances(l, i + 1, j)
+            on[i[zero], j[zero]] = False
+            # on an interval that may hold a counted region: the tolerance decided
+            run.stats.near_eps += int(np.count_nonzero(zero & (P[i + 1] - P[i] > 2 * run.eps)))
+        bits.append(on)
+    bits = np.concatenate(bits, axis=1)
     # a breakpoint where no bit changes (a crossing within the tolerance of another breakpoint)
     # separates two parts of one region (a pattern's region is convex): join them
     same = np.all(bits[1:] == bits[:-1], axis=1)
