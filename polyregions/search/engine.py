@@ -124,6 +124,7 @@ class RegionSearch(WindowBranching):
         self.bits = []
         self.rows = []  # the node's rows (far ones, on an unbounded domain, are not pushed to the backend)
         self.far = []  # per row: True when it is far (FAR_ROW_BOUND)
+        self.n_far = 0
         self.unbounded = self.domain_box is None
         self.stats = Stats(eps=eps)
         self.frontier = []
@@ -142,15 +143,18 @@ class RegionSearch(WindowBranching):
             self.lp.push(a, b)
         self.rows.append((a, b))
         self.far.append(far)
+        self.n_far += far
 
     def _pop(self):
-        if not self.far.pop():
+        if self.far.pop():
+            self.n_far -= 1
+        else:
             self.lp.pop()
         self.rows.pop()
 
     def _test_side(self, a, b, anchor):
         """Test the node with the half-space ``a . x <= b`` added."""
-        if any(self.far) or self._is_far(b):
+        if self.n_far or self._is_far(b):
             res = self._test_far(a, b, anchor)
         else:
             lp = self.lp
@@ -321,7 +325,7 @@ class RegionSearch(WindowBranching):
         side = s > 0
         a_wit, b_wit = (-g, cj) if side else (g, -cj)  # the witness's side as a_wit . x <= b_wit
         delta = abs(s)
-        exact = any(self.far)  # far rows: the witness may lie far out, where s has lost its digits
+        exact = self.n_far > 0  # far rows: the witness may lie far out, where s has lost its digits
         if not exact and (rho - delta) / 2 > eps:
             # the hyperplane cuts the witness ball deep enough: the cap on the other side
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
