@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InvalidInputError
-from .pooling import WindowBranching, affine_range
+from .pooling import WindowBranching
 from .rows import row_norms, unit_rows
 from ..result import Stats
 from ..solvers.base import TestResult
@@ -391,9 +391,11 @@ def box_signs(G, c, box):
     """``(on, off, near)``: masks of the rows of ``G x + c`` that keep one sign over the box
     ``box = (mid, half)`` up to :data:`BOX_RTOL` times the size of their terms (positive: `on`,
     negative: `off`), and of those among them whose range crosses 0 (by less than that)."""
-    lo, hi = affine_range(G, c, box)
     mid, half = box
-    size = np.abs(G) @ (np.abs(mid) + half) + np.abs(c)
+    centre = G @ mid + c
+    spread, reach = (np.abs(G) @ np.column_stack([half, np.abs(mid) + half])).T  # one product for both
+    lo, hi = centre - spread, centre + spread  # the range over the box
+    size = reach + np.abs(c)
     on = lo > -BOX_RTOL * size
     off = (hi < BOX_RTOL * size) & ~on
     near = (on & (lo < 0)) | (off & (hi > 0))
