@@ -47,8 +47,8 @@ def working_frame(domain):
 
     A first-layer pre-activation is computed as ``(W origin + b) + (W Q) y``: its rounding
     grows with ``|origin|`` and ``|y|``. So the origin is, among the points the slice gives to
-    rounding (a line's ends and its midpoint, a plane's origin and the centre of its
-    rectangle), the one nearest the input space's origin: a segment from ``-s d`` to ``s d``
+    rounding (a line's ends and its midpoint, a plane's or a volume's origin and the centre of
+    its box), the one nearest the input space's origin: a segment from ``-s d`` to ``s d``
     is computed from ``0``, and the hyperplanes near ``0`` are placed to the precision of
     numbers near ``0`` however long it is.
     """
@@ -58,7 +58,7 @@ def working_frame(domain):
     if isinstance(sl, Line):
         candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
     else:
-        candidates = [(sl.origin, np.zeros(2))]
+        candidates = [(sl.origin, np.zeros(sl.slice_dim))]
         if sl.bounded:
             centre = (sl.lo + sl.hi) / 2
             candidates.append((sl.origin + sl.U @ centre, centre))
@@ -116,7 +116,7 @@ def composed_search_problem(net: Network, domain: Slice):
     if isinstance(domain, Line):
         return net_y, Box([-domain.length * p0[0]], [domain.length * (1.0 - p0[0])])
     if not domain.bounded:
-        return net_y, Whole(2)
+        return net_y, Whole(domain.slice_dim)
     Rinv = np.linalg.inv(R)
     return net_y, Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi - p0, p0 - domain.lo]))
 
