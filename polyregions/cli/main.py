@@ -3,7 +3,7 @@
     polyregions count NET [--box LO HI | --ball CENTER R [--p 2] | --whole] [--json]
                           [--workers N] [--scheduler ADDRESS] [--checkpoint FILE] [--resume FILE]
                           [--time-limit S] [--quiet] [--certify [--certificate FILE]]
-    polyregions check CERTIFICATE NET
+    polyregions check CERTIFICATE [NET [--box LO HI | --ball CENTER R [--p 2] | --whole]] [--workers K]
     polyregions count --example
     polyregions enumerate NET [domain] -o regions.npz
     polyregions milp-export NET [domain] -o model.mps|model.lp
@@ -34,7 +34,7 @@ import numpy as np
 from .slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from ..domains.convex import Ball, Box, Whole
 from ..api import DEFAULT_EPS, count_regions
-from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
+from ..errors import CertificateError, InvalidInputError, PolyRegionsError, UnsupportedError
 from ..model.io import load_network
 from ..result import CertifiedCount
 
@@ -228,19 +228,24 @@ def cmd_count(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Check a certificate exactly; exit 0 when it proves its count, 1 when it covers only part."""
+    """Check a certificate exactly; with NET (and a domain option) it must be about them. Exit 0
+    when it proves its count; a certificate that does not is an error (exit 2)."""
     from ..exact.checker import check
+    from ..exact.spec import domain_spec, network_spec
 
-    res = check(args.certificate, args.net)
-    print(f"regions checked : {res.count:,}")
-    print(f"empty branches  : {res.empty:,}")
-    print(f"domain          : {res.domain['kind']}")
-    if res.complete:
-        print(f"verdict         : exact: the network has {res.count:,} regions in the domain")
-        return 0
-    print("verdict         : incomplete: some patterns are neither counted nor certified empty "
-          f"(at least {res.count:,} regions)")
-    return 1
+    net_spec = dom_spec = None
+    if args.net is not None:
+        net = load_network(args.net, trust_pickle=args.trust_pickle)
+        net_spec = network_spec(net)
+        if args.box is not None or args.ball is not None or args.whole:
+            dom_spec = domain_spec(_domain(args, net.input_dim))
+    elif args.box is not None or args.ball is not None or args.whole:
+        raise InvalidInputError("a domain option needs the network file NET (its input dimension)")
+    res = check(args.certificate, net_spec, dom_spec, workers=args.workers)
+    print("\n".join(res.report()))
+    given = [what for what, spec in (("network", net_spec), ("domain", dom_spec)) if spec is not None]
+    print(f"match   : {' and '.join(given) + ' as given' if given else 'nothing given to match (the certificate alone)'}")
+    return 0
 
 
 def cmd_enumerate(args) -> int:
@@ -375,9 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("check", help="check a certificate written by count --certify (exact rational arithmetic)")
-    p.add_argument("certificate", help="certificate file (JSON lines)")
-    p.add_argument("net", help="network file (.npz or .json) the certificate was written for")
-    p.set_defaults(func=cmd_check)
+    p.add_argument("certificate", help="certificate file (JSON lines, or gzip-compressed)")
+    _net_argument(p, nargs="?")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the certificate must be about the box LO <= x <= HI")
+    g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="... about the ball |x - CENTER|_p <= R")
+    g.add_argument("--whole", action="store_true", help="... about the whole input space")
+    p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
+    p.add_argument("--workers", type=int, default=1, help="processes checking the records (default 1)")
+    p.set_defaults(func=cmd_check, line=None, plane=None)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
     _net_argument(p)
@@ -462,7 +473,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(_mark_negative_lists(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
-    except PolyRegionsError as exc:
+    except (PolyRegionsError, CertificateError) as exc:
         print(f"polyregions: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

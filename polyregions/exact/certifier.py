@@ -24,26 +24,28 @@ re-checks with :mod:`fractions` alone.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import os
 import time
 from fractions import Fraction
 from math import lcm
 
 import numpy as np
 
-from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
+from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kernel_vector, project, solve_square
 from ..errors import SolverError
 from .exact_net import ExactNetwork
+from .spec import FORMAT, VERSION, hex_int
 from ..result import CertifiedCount
 from ..search.engine import RegionSearch
+from ..solvers.base import TestResult
 from ..solvers.scipy_lp import transposition_lp, transposition_nnls
 
-__all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL",
+__all__ = ["Auditor", "BALL_HALVINGS", "CertificateWriter", "HINT_NNLS_RESIDUAL",
            "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
 
-#: The first line of a certificate file names its format.
-CERTIFICATE_FORMAT = "polyregions-certificate/1"
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
 HINT_VALUE_TOL = 1e-7
@@ -58,35 +60,39 @@ BALL_HALVINGS = 60
 HINT_SUPPORT_RTOL = 1e-9
 
 
+class RegionLimitReached(Exception):
+    """The certified count reached its ``max_regions``."""
+
+
 def _bits_text(bits):
     return "".join("1" if b else "0" for b in bits)
 
 
-def _fraction_text(v):
-    v = Fraction(v)
-    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+def _multipliers(y):
+    return {str(k): hex_int(v) for k, v in y.items()}
 
 
 class CertificateWriter:
-    """Streams the certificate of a count to `path` as JSON lines (nothing is kept in memory).
+    """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
+    ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
+    nothing is kept in memory.
 
-    Lines: a header (format, input dimension, widths, the exact domain, eps), then
-    ``{"region": bits, "den": D, "num": [...]}`` (the interior point ``num / D``),
-    ``{"empty": prefix, "y": {row: multiplier}}`` (a certificate for one partial pattern;
-    with ``"ball": true`` the L2 ball's projection form ``y^T (A c - b) >= r |A^T y|``),
-    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by several
-    partial patterns, ``*`` = free) and ``{"empty": prefix, "ref": id}``, and a trailer
-    with the count. Rows are named by the pattern position or ``"d<k>"`` (domain row k).
+    Lines: the header (format, version, the exact network and domain of
+    :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
+    interior point ``point / D``), ``{"empty": prefix, "y": {row: multiplier}}``,
+    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by the partial
+    patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
+    and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
+    (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
     """
 
-    def __init__(self, path, exact: ExactNetwork, eps: float):
-        self.file = open(path, "w") if path is not None else None
-        if self.file is not None:
-            spec = {k: ([[_fraction_text(v) for v in r] for r in val] if k == "A" else
-                        [_fraction_text(v) for v in val] if k in ("b", "center") else
-                        _fraction_text(val) if k == "radius" else val) for k, val in exact.spec.items()}
-            self._line({"format": CERTIFICATE_FORMAT, "input_dim": exact.dim, "widths": exact.widths,
-                        "domain": spec, "eps": eps})
+    def __init__(self, path, exact: ExactNetwork):
+        self.file = None
+        if path is not None:
+            path = os.fspath(path)
+            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
+            self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
+                        "domain": exact.domain_spec})
 
     def _line(self, obj):
         self.file.write(json.dumps(obj, separators=(",", ":")))
@@ -96,15 +102,17 @@ class CertificateWriter:
         if self.file is not None:
             x = [Fraction(v) for v in x]
             den = math.lcm(*(v.denominator for v in x))
-            self._line({"region": _bits_text(bits), "den": den, "num": [int(v * den) for v in x]})
+            self._line({"region": _bits_text(bits), "den": hex_int(den), "point": [hex_int(v * den) for v in x]})
 
     def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
-            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else cert)})
+            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else
+                                                        {"y": _multipliers(cert["y"])})})
 
     def shared(self, cid, assign, cert):
         if self.file is not None:
-            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign), **cert})
+            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign),
+                        "y": _multipliers(cert["y"])})
 
     def close(self, trailer):
         if self.file is not None:
@@ -148,6 +156,10 @@ class Auditor:
         self.undecided = []
         self.exact_lps = 0
         self.hint_lps = 0
+        self.solver_errors = 0
+        #: ``time.perf_counter()`` after which exact computations stop (TimeLimitReached); regions to stop at
+        self.deadline = None
+        self.max_regions = None
         self._shared = {}
         self._next_id = 0
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
@@ -177,7 +189,7 @@ class Auditor:
         if self.exact.ball is not None:
             return self._decide_in_ball(A, b, keys, F)
         self.exact_lps += 1
-        res = decide_strict(A, b)
+        res = decide_strict(A, b, self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         return None, res.point
@@ -213,7 +225,7 @@ class Auditor:
                     cert = self._checked_ball({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
                     return cert, None
         self.exact_lps += 1
-        res = decide_strict(A, b)
+        res = decide_strict(A, b, self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         q = res.point
@@ -223,7 +235,15 @@ class Auditor:
             inside = sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r
             if inside and all(sum(a * xk for a, xk in zip(row, x)) < rhs for row, rhs in zip(A, b)):
                 return None, x
-        raise ArithmeticError("L2 ball: neither a projection certificate nor a point inside was found")
+        z, lam = project(A, b, c, q, self.deadline)  # exact: the node's closest point to the centre
+        if sum((zk - ck) ** 2 for zk, ck in zip(z, c)) >= r * r:
+            y = integer_multipliers(list(lam.values()))
+            return self._checked_ball({keys[i]: v for i, v in zip(lam, y) if v}, A, b, keys), None
+        for k in range(1, 4 * BALL_HALVINGS):  # z + (q - z) / 2^k: strictly in the node, in the ball for k large
+            x = [zk + (qk - zk) / 2 ** k for zk, qk in zip(z, q)]
+            if sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r:
+                return None, x
+        raise ArithmeticError("L2 ball: the exact projection lies inside but no point was found near it")
 
     def _checked_ball(self, y, A, b, keys):
         """`y` after the exact check of the projection certificate, rescaled to the canonical rows."""
@@ -237,7 +257,7 @@ class Auditor:
             s += v * (sum(a * ck for a, ck in zip(row, c)) - rhs)
         if not y or min(y.values()) < 0 or s < 0 or s * s < r * r * sum(t * t for t in normal):
             raise ArithmeticError("an L2-ball certificate failed its exact check")
-        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}, "ball": True}
+        return self._kept(y)
 
     def _certificate(self, A, b, keys, F, newest):
         """A checked certificate from the box alone or from a floating-point hint's support, or None."""
@@ -262,7 +282,7 @@ class Auditor:
             if min(y) >= 0 and sum(v * b[i] for v, i in zip(y, support)) <= 0:
                 return self._checked({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
         self.exact_lps += 1
-        res = decide_strict([A[i] for i in support], [b[i] for i in support])
+        res = decide_strict([A[i] for i in support], [b[i] for i in support], self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
         return None
@@ -323,12 +343,22 @@ class Auditor:
             rhs += v * b[index[k]]
         if not y or any(v < 0 for v in y.values()) or any(total) or rhs > 0:
             raise ArithmeticError("a transposition certificate failed its exact check")
-        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}}
+        return self._kept(y)
+
+    def _kept(self, y):
+        """The certificate as written: the multipliers of the neuron rows (and of a polytope's rows);
+        a box's or an L1 ball's rows are implied by the checker's support function (weak duality)."""
+        kept = {k: v for k, v in y.items() if v and k in self.exact.certificate_keys([k])}
+        if not kept:
+            raise ArithmeticError("a certificate uses the domain's rows alone")
+        return {"y": kept}
 
     def explore(self, prefix, decided=None):
         """Search the subtree of `prefix` exactly (every node decided by the exact simplex;
         `decided`: the decision of `prefix` itself when already taken); True when `prefix`
         itself is certified empty."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise TimeLimitReached("the time limit passed inside the exact search")
         try:
             y, point = decided if decided is not None else self._decide(prefix)
         except ArithmeticError as err:
@@ -342,12 +372,17 @@ class Auditor:
             if not self.exact.point_in_region(prefix, x):
                 self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
                 return False
-            self.writer.region(prefix, x)
-            self.count += 1
+            self._counted(prefix, x)
             return False
         for bit in (0, 1):
             self.explore(list(prefix) + [bit])
         return False
+
+    def _counted(self, bits, x):
+        self.writer.region(bits, x)
+        self.count += 1
+        if self.max_regions is not None and self.count >= self.max_regions:
+            raise RegionLimitReached
 
     # ------------------------------------------------------------ hooks called by the search
     def entered(self, l, bits, fixed):
@@ -408,7 +443,7 @@ class Auditor:
             self.explore(prefix, None if isinstance(decided, ArithmeticError) else decided)
             return
         cert = decided[0]
-        rows = [int(k) for k in cert["y"] if not k.startswith("d")]
+        rows = [k for k in cert["y"] if not isinstance(k, str)]
         support = [(q, bits[q]) for q in rows if off <= q < p]
         assign = list(bits[:off]) + [None] * (p - off) + [bit]
         for q, v in support:
@@ -427,29 +462,44 @@ class Auditor:
         """The search counts the pattern `bits` with the float witness `x`."""
         self.float_count += 1
         if self.exact.point_in_region(bits, x):
-            self.writer.region(bits, x)
-            self.count += 1
+            self._counted(bits, x)
         else:
             self.explore(list(bits))
+
+
+def _falling_back(auditor, test):
+    """The backend's region test, with a :class:`SolverError` read as "drop the branch": the
+    auditor then decides the dropped branch exactly (a certificate, or the exact search)."""
+    def wrapped(anchor):
+        try:
+            return test(anchor)
+        except SolverError:
+            auditor.solver_errors += 1
+            return TestResult(False, -math.inf, None, -math.inf)
+    return wrapped
 
 
 def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
                     certificate=None) -> CertifiedCount:
     """The certified count of `net`'s regions in `domain` (see the module docstring).
 
+    `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
+    of the float search hands the branch to the exact decision instead of stopping the count.
     Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
     (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
     and ``certificate`` (the file written, if any).
     """
     exact = ExactNetwork(net, domain)
     search = RegionSearch(net, domain, eps, backend, prune)
-    writer = CertificateWriter(certificate, exact, eps)
+    writer = CertificateWriter(certificate, exact)
     auditor = Auditor(exact, writer)
     search.audit = auditor
+    search.lp.test = _falling_back(auditor, search.lp.test)
     stats = search.stats
     t0 = time.perf_counter()
     if time_limit is not None:
-        search.deadline = t0 + time_limit
+        search.deadline = auditor.deadline = t0 + time_limit
+    auditor.max_regions = max_regions
     stopped = None
     next_report = t0 + 0.5
     failed = True
@@ -461,24 +511,24 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
             for x, rho, _, _ in search.run(root):
                 auditor.leaf(list(search.bits), x)
                 stats.min_radius = min(stats.min_radius, rho)
-                if max_regions is not None and auditor.count >= max_regions:
-                    stopped = "max_regions"
-                    break
                 if progress is not None and time.perf_counter() >= next_report:
                     stats.seconds = time.perf_counter() - t0
                     progress(auditor.count, stats)
                     next_report = time.perf_counter() + 0.5
-            if stopped is None and search.frontier:
+            if search.frontier:
                 stopped = "time_limit"
                 stats.pending = len(search.frontier)
         failed = False
+    except TimeLimitReached:
+        stopped, failed = "time_limit", False
+    except RegionLimitReached:
+        stopped, failed = "max_regions", False
     finally:
         stats.seconds = time.perf_counter() - t0
         stats.lp_solves = search.lp.lp_solves
         complete = stopped is None and not failed
         certified = complete and not auditor.undecided
-        writer.close({"count": auditor.count, "float_count": auditor.float_count, "complete": complete,
-                      "certified": certified, "undecided": [list(u) for u in auditor.undecided]})
+        writer.close({"count": auditor.count, "undecided": len(auditor.undecided) + (0 if complete else 1)})
     return CertifiedCount(auditor.count, stats, complete=complete, stopped=stopped, certified=certified,
                           undecided=list(auditor.undecided), float_count=auditor.float_count,
                           certificate=None if certificate is None else str(certificate),
