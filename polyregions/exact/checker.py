@@ -1,38 +1,30 @@
 """A standalone checker of certified region counts (format ``polyregions-certificate`` version 2).
 
-This file imports nothing but Python's standard library; it can be copied out of the package
-and run on its own (``python checker.py CERTIFICATE [--workers K]``). The format and the
-theorem behind each check are in ``docs/certificates.md``; in short, with every number an
-exact integer (written in hexadecimal) or a quotient of two:
-
-* the header holds the network ``W^l = Wn^l / D_l``, ``b^l = bn^l / D_l`` (ReLU layers) and
-  the open domain ``D`` (a box, an L1 or L2 ball, a polytope ``A x < b``, or the whole space);
-* under the pattern of the layers before ``l``, ``S_l z^l = G_l x + c_l`` with the integers
-  ``G_1 = Wn^1``, ``c_1 = bn^1``, ``G_l = Wn^l diag(beta) G_{l-1}``,
-  ``c_l = Wn^l diag(beta) c_{l-1} + bn^l S_{l-1}``, ``S_l = D_1 ... D_l``; a fixed neuron is the
-  strict row ``-G_j x < c_j`` (on) or ``G_j x < -c_j`` (off; none when ``G_j = 0`` and ``c_j = 0``);
-* a region: its rational point lies in the open domain and gives every neuron its bit
-  (on: ``z > 0``; off: ``z < 0``, or ``z`` identically zero on the region);
-* an empty partial pattern: multipliers ``y >= 0``, some ``y_i > 0``, with ``v = sum y_i a_i`` and
-  ``s = sum y_i b_i`` such that ``s <= min over the closed domain of v . x`` (then
-  ``v . x < s <= v . x`` for any point of the node: it is empty);
-* coverage: the regions and the empty prefixes tile the ``2^N`` patterns exactly once.
+It imports nothing but Python's standard library: copy it anywhere and run ``python checker.py
+CERTIFICATE [--workers K]``. ``docs/certificates.md`` gives the format and the theorem behind
+each check: a region's rational point has its pattern inside the open domain; the
+multipliers ``y >= 0`` (some ``y_i > 0``) of an empty partial pattern give ``v = sum y_i a_i``
+and ``s = sum y_i b_i`` with ``s <= min over the closed domain of v . x``; the regions and
+empty prefixes tile the ``2^N`` patterns exactly once. Integers are hexadecimal strings.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing
 import re
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from operator import mul
 
-__all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "check", "fingerprint", "main", "read_header",
-           "validate_domain", "validate_network"]
+__all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "check", "fingerprint", "main", "validate_domain",
+           "validate_network"]
 
 FORMAT = "polyregions-certificate"
 VERSION = 2
@@ -56,16 +48,16 @@ class CertificateError(ValueError):
 
 def _fail(message):
     raise CertificateError(message)
-
-
-def _integer(value, what):
-    """A hexadecimal integer string (``-?[0-9a-f]+``, no leading zeros) as an int."""
+def _integer(value, what, low=None):
+    """A hexadecimal integer string (``-?[0-9a-f]+``, no leading zeros) as an int (``>= low``)."""
     if type(value) is not str or not _HEX.match(value):
         _fail(f"{what} must be a hexadecimal integer string, got {str(value)[:40]!r}")
+    if low is not None and int(value, 16) < low:
+        _fail(f"{what} must be at least {low}, got {int(value, 16)}")
     return int(value, 16)
 
 
-def _count(value, what, low=0):
+def _count(value, what, low=0):  # a JSON integer: a count, an id, a dimension
     if type(value) is not int or value < low:
         _fail(f"{what} must be a JSON integer >= {low}, got {str(value)[:40]!r}")
     return value
@@ -79,11 +71,16 @@ def _integers(values, length, what):
 
 def _keys(obj, expected, what):
     if type(obj) is not dict or set(obj) != set(expected):
-        got = sorted(obj) if type(obj) is dict else type(obj).__name__
-        _fail(f"{what} must have exactly the keys {sorted(expected)}, got {got}")
+        _fail(f"{what} must have exactly the keys {sorted(expected)}, got "
+              f"{sorted(obj) if type(obj) is dict else type(obj).__name__}")
 
 
-def _lowest_terms(numbers, what):
+def _rows(value, what):
+    if type(value) is not list or not value:
+        _fail(f"{what} must be a non-empty list")
+
+
+def _lowest_terms(numbers, what):  # one spelling per network and domain: their fingerprints are unique
     if math.gcd(*numbers) != 1:
         _fail(f"{what} is not in lowest terms (its integers share a factor)")
 
@@ -94,17 +91,13 @@ def validate_network(spec):
     n = _count(spec["input_dim"], "network.input_dim", 1)
     if spec["activation"] != "relu":
         _fail(f"network.activation is {str(spec['activation'])[:40]!r}: this checker knows 'relu' only")
-    if type(spec["layers"]) is not list or not spec["layers"]:
-        _fail("network.layers must be a non-empty list")
+    _rows(spec["layers"], "network.layers")
     layers, fan_in = [], n
     for l, layer in enumerate(spec["layers"]):
         where = f"network.layers[{l}]"
         _keys(layer, {"den", "weight", "bias"}, where)
-        den = _integer(layer["den"], f"{where}.den")
-        if den < 1:
-            _fail(f"{where}.den must be positive")
-        if type(layer["weight"]) is not list or not layer["weight"]:
-            _fail(f"{where}.weight must be a non-empty list of rows")
+        den = _integer(layer["den"], f"{where}.den", 1)
+        _rows(layer["weight"], f"{where}.weight")
         W = [_integers(row, fan_in, f"{where}.weight[{j}]") for j, row in enumerate(layer["weight"])]
         b = _integers(layer["bias"], len(W), f"{where}.bias")
         _lowest_terms([den, *b, *(v for row in W for v in row)], where)
@@ -122,25 +115,20 @@ def validate_domain(spec, n):
     if kind == "whole":
         return kind, None
     if kind == "polytope":
-        if type(spec["A"]) is not list or not spec["A"]:
-            _fail("domain.A must be a non-empty list of rows")
+        _rows(spec["A"], "domain.A")
         A = [_integers(row, n, f"domain.A[{k}]") for k, row in enumerate(spec["A"])]
         b = _integers(spec["b"], len(A), "domain.b")
         for k, (row, rhs) in enumerate(zip(A, b)):
             _lowest_terms([*row, rhs], f"domain row {k}")
         return kind, (A, b)
-    den = _integer(spec["den"], "domain.den")
-    if den < 1:
-        _fail("domain.den must be positive")
+    den = _integer(spec["den"], "domain.den", 1)
     if kind == "box":
         lo, hi = _integers(spec["lo"], n, "domain.lo"), _integers(spec["hi"], n, "domain.hi")
         if any(a >= c for a, c in zip(lo, hi)):
             _fail("domain.lo must be below domain.hi in every coordinate")
         _lowest_terms([den, *lo, *hi], "domain")
         return kind, (den, lo, hi)
-    center, radius = _integers(spec["center"], n, "domain.center"), _integer(spec["radius"], "domain.radius")
-    if radius <= 0:
-        _fail("domain.radius must be positive")
+    center, radius = _integers(spec["center"], n, "domain.center"), _integer(spec["radius"], "domain.radius", 1)
     _lowest_terms([den, *center, radius], "domain")
     return kind, (den, center, radius)
 
@@ -150,22 +138,20 @@ def fingerprint(spec):
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _reject_constant(name):
-    _fail(f"{name} is not a number this format allows")
-
-
-def _reject_float(text):
-    _fail(f"the number {text[:40]} is not allowed (integers are hexadecimal strings, counts JSON integers)")
-
-
-def _small_int(text):
-    if len(text.lstrip("-")) > 18:
-        _fail(f"the JSON integer {text[:40]}... is too large for a count or an id")
-    return int(text)
+def _parsed(lineno, text, what="is not valid JSON (truncated?)"):
+    try:
+        return _json(text)
+    except ValueError as exc:
+        _fail(f"line {lineno} {what}: {str(exc).splitlines()[0][:80]}")
 
 
 def _json(line):
-    return json.loads(line, parse_constant=_reject_constant, parse_float=_reject_float, parse_int=_small_int)
+    """One line of JSON: no NaN or infinity, no float, no JSON integer beyond 18 digits (counts and ids)."""
+    def small(text):
+        return int(text) if len(text.lstrip("-")) <= 18 else _fail(f"the JSON integer {text[:20]}... is too large")
+    return json.loads(line, parse_int=small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
+                      parse_float=lambda text: _fail(f"the number {text[:40]} is not allowed (integers are "
+                                                     "hexadecimal strings, counts JSON integers)"))
 
 
 def _lines(path):
@@ -177,20 +163,6 @@ def _lines(path):
             yield from f
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         _fail(f"`certificate` {str(path)!r} cannot be read as a text certificate: {type(exc).__name__}: {exc}")
-
-
-def read_header(line):
-    """The header's ``(network spec, domain spec)``, checked."""
-    try:
-        header = _json(line)
-    except ValueError as exc:
-        _fail(f"line 1 is not a JSON certificate header ({str(exc).splitlines()[0][:80]})")
-    _keys(header, {"format", "version", "network", "domain"}, "the header")
-    if header["format"] != FORMAT or header["version"] != VERSION:
-        _fail(f"the header is not {FORMAT} version {VERSION}")
-    n, _ = validate_network(header["network"])
-    validate_domain(header["domain"], n)
-    return header["network"], header["domain"]
 
 
 class _Checker:
@@ -254,9 +226,7 @@ class _Checker:
             _fail(f"the multipliers of {bits!r} must be a non-empty object")
         v, s, positive = [0] * self.n, 0, False
         for key, value in y.items():
-            m = _integer(value, f"multiplier {key[:20]!r}")
-            if m < 0:
-                _fail(f"multiplier {key!r} of {bits!r} is negative")
+            m = _integer(value, f"multiplier {key[:20]!r} of {bits!r}", 0)
             a, rhs = self.row(bits, key)
             if m:
                 positive = True
@@ -298,8 +268,6 @@ class _Checker:
         """The point ``num / den`` lies in the open domain and has the pattern `bits`."""
         if len(bits) != self.N:
             _fail(f"region {bits!r} has {len(bits)} bits, not {self.N}")
-        if den < 1:
-            _fail(f"the point of region {bits} has a denominator {den} < 1")
         if not self.inside(num, den):
             _fail(f"the point of region {bits} is not inside the domain")
         h, scale = num, den  # h = scale * (the layer's input)
@@ -313,7 +281,7 @@ class _Checker:
             h = [uj if bits[off + j] == "1" else 0 for j, uj in enumerate(u)]
             scale *= D
 
-    def _zero(self, bits, l, j):
+    def _zero(self, bits, l, j):  # z_j is identically zero on the region: its row and constant are 0
         G, c = self.maps(bits, l)
         return c[j] == 0 and not any(G[j])
 
@@ -336,7 +304,8 @@ class _Checker:
         if type(bits) is not str or len(bits) > self.N or not _BITS.match(bits):
             _fail(f"pattern {str(bits)[:40]!r} is not a string of 0 and 1 of at most {self.N}")
         if kind == "region":
-            self.check_region(bits, _integer(rec["den"], "den"), _integers(rec["point"], self.n, "point"))
+            den = _integer(rec["den"], "the point's denominator", 1)
+            self.check_region(bits, den, _integers(rec["point"], self.n, "point"))
             out["regions"] += 1
         elif kind == "empty":
             self.check_empty(bits, rec["y"])
@@ -354,10 +323,7 @@ def _check_batch(batch):
     out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "end": None, "end_line": None, "line": 0}
     for lineno, text in batch:
         out["line"] = lineno
-        try:
-            rec = _json(text)
-        except ValueError as exc:
-            _fail(f"line {lineno} is not valid JSON (truncated?): {str(exc).splitlines()[0][:80]}")
+        rec = _parsed(lineno, text)
         try:
             checker.record(rec, out)
         except CertificateError as exc:
@@ -372,20 +338,15 @@ def _init_worker(network, domain):
 
 
 def _batches(lines):
-    batch = []
-    for lineno, text in enumerate(lines, start=2):
-        batch.append((lineno, text))
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
+    numbered = enumerate(lines, start=2)
+    while batch := list(itertools.islice(numbered, BATCH)):
         yield batch
 
 
 @dataclass
 class CheckResult:
-    """A checked certificate: ``count`` regions (exact), ``empty`` certified empty branches,
-    the network and domain specs of its header and their fingerprints."""
+    """A checked certificate: ``count`` regions (exact), ``empty`` certified empty branches, the
+    network and domain specs of its header and their fingerprints (:func:`fingerprint`)."""
 
     count: int
     empty: int
@@ -406,23 +367,15 @@ class CheckResult:
 
 def describe_domain(spec, show=8):
     """The domain in words, its numbers as exact fractions (the first `show` coordinates)."""
-    def fr(num, den):
-        g = math.gcd(num, den)
-        return f"{num // g}" if den == g else f"{num // g}/{den // g}"
-
-    def vec(values, den):
-        parts = [fr(int(v, 16), den) for v in values[:show]]
+    def vec(values):
+        parts = [str(Fraction(int(v, 16), int(spec["den"], 16))) for v in values[:show]]
         return "[" + ", ".join(parts) + (f", ... ({len(values)} in all)" if len(values) > show else "") + "]"
     kind = spec["kind"]
-    if kind == "whole":
-        return "the whole space"
-    if kind == "polytope":
-        return f"the open polytope A x < b of {len(spec['b'])} rows"
-    den = int(spec["den"], 16)
+    if kind in ("whole", "polytope"):
+        return "the whole space" if kind == "whole" else f"the open polytope A x < b of {len(spec['b'])} rows"
     if kind == "box":
-        return f"the open box lo < x < hi, lo = {vec(spec['lo'], den)}, hi = {vec(spec['hi'], den)}"
-    return (f"the open {kind.upper()} ball |x - c| < r, c = {vec(spec['center'], den)}, "
-            f"r = {fr(int(spec['radius'], 16), den)}")
+        return f"the open box lo < x < hi, lo = {vec(spec['lo'])}, hi = {vec(spec['hi'])}"
+    return f"the open {kind.upper()} ball |x - c| < r, c = {vec(spec['center'])}, r = {vec([spec['radius']])[1:-1]}"
 
 
 def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
@@ -433,15 +386,17 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
     `workers` processes check the records in batches of ``BATCH``.
     """
     lines = _lines(certificate)
-    first = next(lines, None)
-    if first is None:
-        _fail(f"`certificate` {str(certificate)!r} is empty")
-    net_spec, dom_spec = read_header(first)
+    header = _parsed(1, next(lines, None) or _fail(f"`certificate` {str(certificate)!r} is empty"),
+                     "is not a JSON certificate header")
+    _keys(header, {"format", "version", "network", "domain"}, "the header")
+    if header["format"] != FORMAT or header["version"] != VERSION:
+        _fail(f"the header is not {FORMAT} version {VERSION}")
+    net_spec, dom_spec = header["network"], header["domain"]
+    _init_worker(net_spec, dom_spec)  # validates both
     for given, held, what in ((network, net_spec, "network"), (domain, dom_spec, "domain")):
         if given is not None and fingerprint(given) != fingerprint(held):
             _fail(f"the certificate is about another {what} (sha256 {fingerprint(held)[:16]}..., "
                   f"given {fingerprint(given)[:16]}...)")
-    _init_worker(net_spec, dom_spec)
     if workers > 1:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ctx.Pool(workers, _init_worker, (net_spec, dom_spec)) as pool:
@@ -456,19 +411,15 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
     claimed, undecided = ends[0][1]
     if undecided:
         _fail(f"the certifier left {undecided} branches undecided: the certificate proves no count")
-    certs = {}
-    for p in parts:
-        for cid, assign in p["certs"]:
-            if cid in certs:
-                _fail(f"certificate id {cid} is defined twice")
-            certs[cid] = assign
-    for p in parts:
-        for bits, cid, lineno in p["refs"]:
-            assign = certs.get(cid)
-            if assign is None:
-                _fail(f"line {lineno}: certificate {cid} is not defined")
-            if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
-                _fail(f"line {lineno}: {bits!r} does not extend the assignment {assign!r} of certificate {cid}")
+    certs = dict(c for p in parts for c in p["certs"])
+    if len(certs) != sum(len(p["certs"]) for p in parts):
+        _fail("a certificate id is defined twice")
+    for bits, cid, lineno in (ref for p in parts for ref in p["refs"]):
+        assign = certs.get(cid)
+        if assign is None:
+            _fail(f"line {lineno}: certificate {cid} is not defined")
+        if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
+            _fail(f"line {lineno}: {bits!r} does not extend the assignment {assign!r} of certificate {cid}")
     count = sum(p["regions"] for p in parts)
     leaves = sorted(leaf for p in parts for leaf in p["leaves"])
     position = 0
@@ -486,11 +437,8 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
 
 def main(argv=None):
     """``python checker.py CERTIFICATE [--workers K]``: exit 0 with the verdict, 2 with the reason."""
-    import argparse
-
     p = argparse.ArgumentParser(description="Check a polyregions certificate in exact arithmetic.")
-    p.add_argument("certificate")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("certificate"), p.add_argument("--workers", type=int, default=1)
     args = p.parse_args(argv)
     try:
         print("\n".join(check(args.certificate, workers=max(1, args.workers)).report()))
