@@ -10,6 +10,7 @@ checkpoints. A pattern is counted when its region contains a Euclidean ball of r
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
 from .exact.certifier import count_certified
+from .exact.spec import rounded_layers
 from .search.checkpoint import Checkpointer
 from .domains.convex import Domain, Slice
 from .errors import InvalidInputError, UnsupportedError
@@ -29,6 +31,8 @@ from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSe
 from .domains.slices import lift_regions, search_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+
+logger = logging.getLogger("polyregions")
 
 def _validate_enumerate(net, domain, eps, backend):
     """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
@@ -205,6 +209,9 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if not certifying and rounded_layers(net):
+        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
+                       "rounding (certify=True counts the network as written)", rounded_layers(net))
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,

@@ -36,6 +36,7 @@ from ..domains.convex import Ball, Box, Whole
 from ..api import DEFAULT_EPS, count_regions
 from ..errors import CertificateError, InvalidInputError, PolyRegionsError, UnsupportedError
 from ..model.io import load_network
+from ..exact.spec import rounded_layers
 from ..result import CertifiedCount
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "digits_mlp.npz")
@@ -129,6 +130,10 @@ def _print_count(label, net, dom, res, as_json):
     else:
         note = ""
     print(f"network : {label} {net}")
+    if rounded_layers(net):
+        print(f"weights : {rounded_layers(net)} rational layer(s): "
+              + ("counted as written (certified)" if isinstance(res, CertifiedCount)
+                 else "the float search counts their float64 rounding (--certify counts them as written)"))
     print(f"domain  : {dom}")
     print(f"regions : {res.count:,}{note}")
     print(f"time    : {st.seconds:.3f} s  ({res.count / max(st.seconds, 1e-9):,.0f} regions/s)")

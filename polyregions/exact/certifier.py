@@ -239,11 +239,14 @@ class Auditor:
         if sum((zk - ck) ** 2 for zk, ck in zip(z, c)) >= r * r:
             y = integer_multipliers(list(lam.values()))
             return self._checked_ball({keys[i]: v for i, v in zip(lam, y) if v}, A, b, keys), None
-        for k in range(1, 4 * BALL_HALVINGS):  # z + (q - z) / 2^k: strictly in the node, in the ball for k large
+        k = 1
+        while True:  # z + (q - z) / 2^k: strictly inside the node; inside the ball once k is large enough
             x = [zk + (qk - zk) / 2 ** k for zk, qk in zip(z, q)]
             if sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r:
                 return None, x
-        raise ArithmeticError("L2 ball: the exact projection lies inside but no point was found near it")
+            k += 1
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise TimeLimitReached("the time limit passed inside the exact projection")
 
     def _checked_ball(self, y, A, b, keys):
         """`y` after the exact check of the projection certificate, rescaled to the canonical rows."""

@@ -16,6 +16,7 @@ ordered layer by layer, and within a layer in its flattened (channel, row, colum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import scipy.sparse
@@ -24,6 +25,7 @@ from .._validate import finite_array, finite_number, int_at_least, positive_int,
 from .conv import avgpool2d_matrix, conv2d_matrix
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
+from .rational import exact_values, fraction_text
 
 __all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
            "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
@@ -35,14 +37,25 @@ class Dense:
 
     The activation ``max(z, 0) + negative_slope * min(z, 0)`` follows: ReLU by default,
     LeakyReLU for a slope in (0, 1) (any other slope, negative ones included, is allowed),
-    none for ``negative_slope = 1`` (the layer is linear and folds into the next one)."""
+    none for ``negative_slope = 1`` (the layer is linear and folds into the next one).
+    Rational entries (:class:`fractions.Fraction`, ``"p/q"`` strings) are kept in ``exact``
+    as ``(W, b)`` lists of Fractions; ``weight`` and ``bias`` are their float64 rounding
+    (:mod:`polyregions.model.rational`)."""
 
     weight: np.ndarray
     bias: np.ndarray
     negative_slope: float = 0.0
+    exact: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
+        We, be = exact_values(self.weight, "weight", 2), exact_values(self.bias, "bias", 1)
+        if We is not None or be is not None:
+            We = We or [[Fraction(float(v)) for v in row] for row in finite_array(self.weight, "weight", ndim=2)]
+            be = be or [Fraction(float(v)) for v in finite_array(self.bias, "bias", ndim=1)]
+            object.__setattr__(self, "exact", (We, be))
+            object.__setattr__(self, "weight", [[float(v) for v in row] for row in We])
+            object.__setattr__(self, "bias", [float(v) for v in be])
         W = finite_array(self.weight, "weight", ndim=2)
         b = finite_array(self.bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -299,11 +312,14 @@ class Network:
             )
         layers = []
         for l, (W, b) in enumerate(zip(weights, biases)):
-            W = finite_array(W, f"weights[{l}]", ndim=2)
-            b = finite_array(b, f"biases[{l}]", ndim=1)
-            if b.shape[0] != W.shape[0]:
-                raise InvalidInputError(f"`biases[{l}]` has length {b.shape[0]} but `weights[{l}]` has {W.shape[0]} rows")
-            layers.append(Dense(W, b))
+            if exact_values(W, f"weights[{l}]", 2) is None and exact_values(b, f"biases[{l}]", 1) is None:
+                W = finite_array(W, f"weights[{l}]", ndim=2)
+                b = finite_array(b, f"biases[{l}]", ndim=1)
+            layer = Dense(W, b)
+            if layer.bias.shape[0] != layer.weight.shape[0]:
+                raise InvalidInputError(f"`biases[{l}]` has length {layer.bias.shape[0]} but `weights[{l}]` has "
+                                        f"{layer.weight.shape[0]} rows")
+            layers.append(layer)
         for l in range(1, len(layers)):
             if layers[l].weight.shape[1] != layers[l - 1].weight.shape[0]:
                 raise InvalidInputError(
@@ -516,6 +532,9 @@ def layer_from_record(layer: dict, where: str, arrays=None):
 def layer_to_record(layer, store):
     """The record of one layer in the JSON structure of :mod:`polyregions.model.io`; `store(array)` returns what stands for an array in the record."""
     if isinstance(layer, Dense):
+        if layer.exact is not None:  # rational values as "p/q" strings, inline
+            return {"type": "dense", "weight": [[fraction_text(v) for v in row] for row in layer.exact[0]],
+                    "bias": [fraction_text(v) for v in layer.exact[1]], "negative_slope": layer.negative_slope}
         return {"type": "dense", "weight": store(layer.weight), "bias": store(layer.bias),
                 "negative_slope": layer.negative_slope}
     if isinstance(layer, Conv2d):

@@ -191,3 +191,60 @@ def test_integer_networks_match_the_exact_rational_reference(data, widths, dom, 
     res = certified(pr.Network.from_dense(weights, biases), dom, tmp_path)
     assert res.certified and res.undecided == []
     assert res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
+
+
+def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
+    # one leaf's witness fails and its exact decision fails too: the count completes, not certified
+    from polyregions.exact import certifier, exact_net
+
+    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.point_in_region
+
+    def failing(self, bits, extra=()):
+        if list(bits) == [0, 0]:
+            raise ArithmeticError("planted failure")
+        return decide(self, bits, extra)
+
+    monkeypatch.setattr(certifier.Auditor, "_decide", failing)
+    monkeypatch.setattr(exact_net.ExactNetwork, "point_in_region",
+                        lambda self, bits, x: list(bits) != [0, 0] and inside(self, bits, x))
+    res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
+    assert res.complete and res.undecided and not res.certified
+
+
+def test_a_solver_error_in_the_float_search_falls_back_to_exact_decisions(monkeypatch, tmp_path):
+    # the backend fails on every other region test: the dropped branches are decided exactly
+    from polyregions.errors import SolverError
+    from polyregions.search import engine
+
+    make = engine.make_backend
+    calls = [0]
+
+    def flaky(*args, **kw):
+        lp = make(*args, **kw)
+        test = lp.test
+
+        def sometimes(anchor):
+            calls[0] += 1
+            if calls[0] % 2 == 0:
+                raise SolverError("planted solver failure")
+            return test(anchor)
+        lp.test = sometimes
+        return lp
+
+    monkeypatch.setattr(engine, "make_backend", flaky)
+    weights, biases = [np.array([[1.0, 2.0], [-1.0, 1.0], [0.5, -1.0]]), np.array([[1.0, -1.0, 1.0], [2.0, 1.0, 0.0]])], \
+        [np.array([0.1, -0.2, 0.3]), np.array([0.0, -0.5])]
+    net = pr.Network.from_dense(weights, biases)
+    res = certified(net, BOX, tmp_path)
+    assert res.certified and res.count == exact_reference.exact_count(weights, biases, BOX, eps=0)
+
+
+def test_an_l2_node_is_decided_by_the_exact_projection(monkeypatch, tmp_path):
+    # without the least-distance hint's certificate and the halving points, the exact projection decides
+    from polyregions.exact import certifier
+
+    monkeypatch.setattr(certifier, "BALL_HALVINGS", 0)
+    monkeypatch.setattr(certifier, "transposition_nnls", lambda A, b: (np.zeros(A.shape[0]), 1.0))
+    rows, biases = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-(1 - 2.0 ** -40), 0.3, -1.2]
+    res = certified(lines(rows, biases), DISC, tmp_path)
+    assert res.certified and res.count == exact_reference.exact_count([np.array(rows)], [np.array(biases)], DISC, eps=0)
