@@ -236,7 +236,7 @@ def cmd_check(args) -> int:
     """Check a certificate exactly; with NET (and a domain option) it must be about them. Exit 0
     when it proves its count; a certificate that does not is an error (exit 2)."""
     from ..exact.checker import check
-    from ..exact.spec import domain_spec, network_spec
+    from ..exact.spec import domain_spec, network_spec, report_lines
 
     net_spec = dom_spec = None
     if args.net is not None:
@@ -247,7 +247,7 @@ def cmd_check(args) -> int:
     elif args.box is not None or args.ball is not None or args.whole:
         raise InvalidInputError("a domain option needs the network file NET (its input dimension)")
     res = check(args.certificate, net_spec, dom_spec, workers=args.workers)
-    print("\n".join(res.report()))
+    print("\n".join(report_lines(res)))
     given = [what for what, spec in (("network", net_spec), ("domain", dom_spec)) if spec is not None]
     print(f"match   : {' and '.join(given) + ' as given' if given else 'nothing given to match (the certificate alone)'}")
     return 0

@@ -20,7 +20,6 @@ import multiprocessing
 import re
 import sys
 from dataclasses import dataclass
-from fractions import Fraction
 from operator import mul
 
 __all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "check", "fingerprint", "main", "validate_domain",
@@ -48,6 +47,8 @@ class CertificateError(ValueError):
 
 def _fail(message):
     raise CertificateError(message)
+
+
 def _integer(value, what, low=None):
     """A hexadecimal integer string (``-?[0-9a-f]+``, no leading zeros) as an int (``>= low``)."""
     if type(value) is not str or not _HEX.match(value):
@@ -63,21 +64,20 @@ def _count(value, what, low=0):  # a JSON integer: a count, an id, a dimension
     return value
 
 
+def _list(value, what, length=None):
+    if type(value) is not list or (len(value) != length if length is not None else not value):
+        _fail(f"{what} must be a list of {length if length is not None else 'one or more'} entries")
+    return value
+
+
 def _integers(values, length, what):
-    if type(values) is not list or len(values) != length:
-        _fail(f"{what} must be a list of {length} hexadecimal integers")
-    return [_integer(v, f"{what}[{k}]") for k, v in enumerate(values)]
+    return [_integer(v, f"{what}[{k}]") for k, v in enumerate(_list(values, what, length))]
 
 
 def _keys(obj, expected, what):
     if type(obj) is not dict or set(obj) != set(expected):
         _fail(f"{what} must have exactly the keys {sorted(expected)}, got "
               f"{sorted(obj) if type(obj) is dict else type(obj).__name__}")
-
-
-def _rows(value, what):
-    if type(value) is not list or not value:
-        _fail(f"{what} must be a non-empty list")
 
 
 def _lowest_terms(numbers, what):  # one spelling per network and domain: their fingerprints are unique
@@ -91,14 +91,12 @@ def validate_network(spec):
     n = _count(spec["input_dim"], "network.input_dim", 1)
     if spec["activation"] != "relu":
         _fail(f"network.activation is {str(spec['activation'])[:40]!r}: this checker knows 'relu' only")
-    _rows(spec["layers"], "network.layers")
     layers, fan_in = [], n
-    for l, layer in enumerate(spec["layers"]):
+    for l, layer in enumerate(_list(spec["layers"], "network.layers")):
         where = f"network.layers[{l}]"
         _keys(layer, {"den", "weight", "bias"}, where)
         den = _integer(layer["den"], f"{where}.den", 1)
-        _rows(layer["weight"], f"{where}.weight")
-        W = [_integers(row, fan_in, f"{where}.weight[{j}]") for j, row in enumerate(layer["weight"])]
+        W = [_integers(row, fan_in, f"{where}.weight[{j}]") for j, row in enumerate(_list(layer["weight"], where))]
         b = _integers(layer["bias"], len(W), f"{where}.bias")
         _lowest_terms([den, *b, *(v for row in W for v in row)], where)
         layers.append((den, W, b))
@@ -115,8 +113,7 @@ def validate_domain(spec, n):
     if kind == "whole":
         return kind, None
     if kind == "polytope":
-        _rows(spec["A"], "domain.A")
-        A = [_integers(row, n, f"domain.A[{k}]") for k, row in enumerate(spec["A"])]
+        A = [_integers(row, n, f"domain.A[{k}]") for k, row in enumerate(_list(spec["A"], "domain.A"))]
         b = _integers(spec["b"], len(A), "domain.b")
         for k, (row, rhs) in enumerate(zip(A, b)):
             _lowest_terms([*row, rhs], f"domain row {k}")
@@ -139,19 +136,15 @@ def fingerprint(spec):
 
 
 def _parsed(lineno, text, what="is not valid JSON (truncated?)"):
-    try:
-        return _json(text)
-    except ValueError as exc:
-        _fail(f"line {lineno} {what}: {str(exc).splitlines()[0][:80]}")
-
-
-def _json(line):
     """One line of JSON: no NaN or infinity, no float, no JSON integer beyond 18 digits (counts and ids)."""
     def small(text):
         return int(text) if len(text.lstrip("-")) <= 18 else _fail(f"the JSON integer {text[:20]}... is too large")
-    return json.loads(line, parse_int=small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
-                      parse_float=lambda text: _fail(f"the number {text[:40]} is not allowed (integers are "
-                                                     "hexadecimal strings, counts JSON integers)"))
+    try:
+        return json.loads(text, parse_int=small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
+                          parse_float=lambda t: _fail(f"the number {t[:40]} is not allowed (integers are "
+                                                      "hexadecimal strings, counts JSON integers)"))
+    except ValueError as exc:
+        _fail(f"line {lineno} {what}: {str(exc).splitlines()[0][:80]}")
 
 
 def _lines(path):
@@ -171,8 +164,7 @@ class _Checker:
     def __init__(self, network, domain):
         self.n, self.layers = validate_network(network)
         self.kind, self.domain = validate_domain(domain, self.n)
-        self.offsets = [0]
-        self.scales = [1]  # S_0 = 1, S_l = D_1 ... D_l
+        self.offsets, self.scales = [0], [1]  # S_0 = 1, S_l = D_1 ... D_l
         for den, W, _ in self.layers:
             self.offsets.append(self.offsets[-1] + len(W))
             self.scales.append(self.scales[-1] * den)
@@ -181,39 +173,31 @@ class _Checker:
 
     def maps(self, bits, l):
         """``(G_l, c_l)`` under the bits of the layers before ``l`` (the last one per layer kept)."""
-        key = bits[: self.offsets[l]]
+        key, (_, W, b) = bits[: self.offsets[l]], self.layers[l]
         if self._cache[l][0] == key:
             return self._cache[l][1]
-        _, W, b = self.layers[l]
-        if l == 0:
-            out = (W, b)
-        else:
+        out = (W, b)
+        if l > 0:
             Gp, cp = self.maps(bits, l - 1)
             on = [k for k, ch in enumerate(key[self.offsets[l - 1]:]) if ch == "1"]
             cols = list(zip(*[Gp[k] for k in on])) if on else [()] * self.n
-            S = self.scales[l]
             out = ([[sum(map(mul, [row[k] for k in on], col)) for col in cols] for row in W],
-                   [sum(row[k] * cp[k] for k in on) + bj * S for row, bj in zip(W, b)])
+                   [sum(row[k] * cp[k] for k in on) + bj * self.scales[l] for row, bj in zip(W, b)])
         self._cache[l] = (key, out)
         return out
 
     def row(self, bits, key):
         """The strict row ``(a, rhs)`` named `key` (a fixed position, or ``d<k>`` of a polytope)."""
-        if type(key) is str and _DOMAIN_ROW.match(key) and self.kind == "polytope":
-            k = int(key[1:])
-            if k >= len(self.domain[0]):
-                _fail(f"domain row {key!r} does not exist")
+        if _DOMAIN_ROW.match(key) and self.kind == "polytope":
+            k = int(key[1:]) if int(key[1:]) < len(self.domain[0]) else _fail(f"domain row {key!r} does not exist")
             return self.domain[0][k], self.domain[1][k]
-        if not _POSITION.match(key):
-            _fail(f"multiplier key {key[:40]!r} is neither a neuron position nor a domain row")
-        p = int(key)
+        p = int(key) if _POSITION.match(key) else _fail(f"key {key[:40]!r} is neither a neuron nor a domain row")
         if p >= len(bits) or bits[p] == "*":
             _fail(f"row {p} is not fixed by {bits!r}")
         l = next(l for l in range(len(self.layers)) if p < self.offsets[l + 1])
         if "*" in bits[: self.offsets[l]]:
             _fail(f"row {p} needs every earlier layer fixed in {bits!r}")
-        G, c = self.maps(bits, l)
-        g, cj = G[p - self.offsets[l]], c[p - self.offsets[l]]
+        g, cj = (m[p - self.offsets[l]] for m in self.maps(bits, l))
         if bits[p] == "1":
             return [-v for v in g], cj
         if cj == 0 and not any(g):
@@ -222,10 +206,8 @@ class _Checker:
 
     def check_empty(self, bits, y):
         """`y` proves the partial pattern `bits` empty (see the module docstring)."""
-        if type(y) is not dict or not y:
-            _fail(f"the multipliers of {bits!r} must be a non-empty object")
         v, s, positive = [0] * self.n, 0, False
-        for key, value in y.items():
+        for key, value in (y.items() if type(y) is dict else _fail(f"the multipliers of {bits!r} are no object")):
             m = _integer(value, f"multiplier {key[:20]!r} of {bits!r}", 0)
             a, rhs = self.row(bits, key)
             if m:
@@ -246,23 +228,19 @@ class _Checker:
         if kind == "box":
             return den * s <= sum(vk * (lo if vk > 0 else hi) for vk, lo, hi in zip(v, dom[1], dom[2]))
         gap = sum(map(mul, v, dom[1])) - den * s  # den (v . c - s)
-        if kind == "l1":
-            return gap >= dom[2] * max(abs(vk) for vk in v)
-        return gap >= 0 and gap * gap >= dom[2] * dom[2] * sum(vk * vk for vk in v)
+        l2 = gap >= 0 and gap * gap >= dom[2] * dom[2] * sum(vk * vk for vk in v)
+        return gap >= dom[2] * max(abs(vk) for vk in v) if kind == "l1" else l2
 
     def inside(self, num, den):
         """Whether ``num / den`` lies in the open domain."""
         kind, dom = self.kind, self.domain
-        if kind == "whole":
-            return True
-        if kind == "polytope":
-            return all(sum(map(mul, a, num)) < rhs * den for a, rhs in zip(*dom))
+        if kind in ("whole", "polytope"):
+            return kind == "whole" or all(sum(map(mul, a, num)) < rhs * den for a, rhs in zip(*dom))
         if kind == "box":
             return all(lo * den < dom[0] * x < hi * den for x, lo, hi in zip(num, dom[1], dom[2]))
         diff = [dom[0] * x - c * den for x, c in zip(num, dom[1])]  # (x - c) den_domain den
-        if kind == "l1":
-            return sum(abs(t) for t in diff) < dom[2] * den
-        return sum(t * t for t in diff) < (dom[2] * den) ** 2
+        l2 = sum(t * t for t in diff) < (dom[2] * den) ** 2
+        return sum(abs(t) for t in diff) < dom[2] * den if kind == "l1" else l2
 
     def check_region(self, bits, den, num):
         """The point ``num / den`` lies in the open domain and has the pattern `bits`."""
@@ -282,8 +260,7 @@ class _Checker:
             scale *= D
 
     def _zero(self, bits, l, j):  # z_j is identically zero on the region: its row and constant are 0
-        G, c = self.maps(bits, l)
-        return c[j] == 0 and not any(G[j])
+        return self.maps(bits, l)[1][j] == 0 and not any(self.maps(bits, l)[0][j])
 
     def record(self, rec, out):
         """Check one record (a parsed line) and note what coverage needs in `out`."""
@@ -291,18 +268,14 @@ class _Checker:
         if kind is None:
             _fail("the record's keys are not those of a region, an empty branch, a certificate or the trailer")
         if kind == "end":
-            out["end"] = (_count(rec["count"], "count"), _count(rec["undecided"], "undecided"))
-            return
+            claim = _count(rec["count"], "count"), _count(rec["undecided"], "undecided")
+            return out["ends"].append((out["line"], *claim))
+        bits = rec["assign" if kind == "cert" else "region" if kind == "region" else "empty"]
+        if type(bits) is not str or len(bits) > self.N or not (_ASSIGN if kind == "cert" else _BITS).match(bits):
+            _fail(f"pattern {str(bits)[:40]!r} is not a string of 0, 1{', *' * (kind == 'cert')} of at most {self.N}")
         if kind == "cert":
-            cid, assign = _count(rec["cert"], "cert"), rec["assign"]
-            if type(assign) is not str or len(assign) > self.N or not _ASSIGN.match(assign):
-                _fail(f"assignment {str(assign)[:40]!r} is not a string of 0, 1 and * of at most {self.N}")
-            self.check_empty(assign, rec["y"])
-            out["certs"].append((cid, assign))
-            return
-        bits = rec["region"] if kind == "region" else rec["empty"]
-        if type(bits) is not str or len(bits) > self.N or not _BITS.match(bits):
-            _fail(f"pattern {str(bits)[:40]!r} is not a string of 0 and 1 of at most {self.N}")
+            self.check_empty(bits, rec["y"])
+            return out["certs"].append((_count(rec["cert"], "cert"), bits))
         if kind == "region":
             den = _integer(rec["den"], "the point's denominator", 1)
             self.check_region(bits, den, _integers(rec["point"], self.n, "point"))
@@ -320,16 +293,13 @@ _WORKER = {}
 def _check_batch(batch):
     """Check the records ``[(line number, text)]``; what coverage needs, per record kind."""
     checker = _WORKER["checker"]
-    out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "end": None, "end_line": None, "line": 0}
-    for lineno, text in batch:
-        out["line"] = lineno
-        rec = _parsed(lineno, text)
+    out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "ends": [], "line": 0}
+    for out["line"], text in batch:
+        rec = _parsed(out["line"], text)
         try:
             checker.record(rec, out)
         except CertificateError as exc:
-            _fail(f"line {lineno}: {exc}")
-        if out["end"] is not None and out["end_line"] is None:
-            out["end_line"] = lineno
+            _fail(f"line {out['line']}: {exc}")
     return out
 
 
@@ -344,9 +314,7 @@ def _batches(lines):
 
 
 @dataclass
-class CheckResult:
-    """A checked certificate: ``count`` regions (exact), ``empty`` certified empty branches, the
-    network and domain specs of its header and their fingerprints (:func:`fingerprint`)."""
+class CheckResult:  # the exact count, the empty branches, the header's specs and their fingerprints
 
     count: int
     empty: int
@@ -355,36 +323,11 @@ class CheckResult:
     network_fingerprint: str
     domain_fingerprint: str
 
-    def report(self):
-        """The lines ``polyregions check`` prints."""
-        widths = [len(layer["weight"]) for layer in self.network["layers"]]
-        return [f"network : {self.network['input_dim']} inputs, ReLU widths {widths}, "
-                f"sha256 {self.network_fingerprint}",
-                f"domain  : {describe_domain(self.domain)}, sha256 {self.domain_fingerprint}",
-                f"empty   : {self.empty:,} branches certified empty",
-                f"verdict : exact: the network has {self.count:,} regions in the domain"]
-
-
-def describe_domain(spec, show=8):
-    """The domain in words, its numbers as exact fractions (the first `show` coordinates)."""
-    def vec(values):
-        parts = [str(Fraction(int(v, 16), int(spec["den"], 16))) for v in values[:show]]
-        return "[" + ", ".join(parts) + (f", ... ({len(values)} in all)" if len(values) > show else "") + "]"
-    kind = spec["kind"]
-    if kind in ("whole", "polytope"):
-        return "the whole space" if kind == "whole" else f"the open polytope A x < b of {len(spec['b'])} rows"
-    if kind == "box":
-        return f"the open box lo < x < hi, lo = {vec(spec['lo'])}, hi = {vec(spec['hi'])}"
-    return f"the open {kind.upper()} ball |x - c| < r, c = {vec(spec['center'])}, r = {vec([spec['radius']])[1:-1]}"
-
 
 def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
-    """Check a certificate exactly; return its :class:`CheckResult` or raise :class:`CertificateError`.
-
-    `network` and `domain` (specs in the header's form, as ``polyregions.exact.spec`` writes
-    them), when given, must be those of the header: the count is then about them.
-    `workers` processes check the records in batches of ``BATCH``.
-    """
+    """Check a certificate exactly: its :class:`CheckResult`, or :class:`CertificateError`. `network` and
+    `domain` (specs in the header's form, as ``polyregions.exact.spec`` writes them), when given, must be
+    the header's. `workers` processes check the records in batches of ``BATCH``."""
     lines = _lines(certificate)
     header = _parsed(1, next(lines, None) or _fail(f"`certificate` {str(certificate)!r} is empty"),
                      "is not a JSON certificate header")
@@ -397,18 +340,16 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
         if given is not None and fingerprint(given) != fingerprint(held):
             _fail(f"the certificate is about another {what} (sha256 {fingerprint(held)[:16]}..., "
                   f"given {fingerprint(given)[:16]}...)")
-    if workers > 1:
+    parts = [_check_batch(batch) for batch in _batches(lines)] if workers <= 1 else None
+    if parts is None:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ctx.Pool(workers, _init_worker, (net_spec, dom_spec)) as pool:
             parts = list(pool.imap(_check_batch, _batches(lines)))
-    else:
-        parts = [_check_batch(batch) for batch in _batches(lines)]
     N = _WORKER["checker"].N
-    ends = [(p["end_line"], p["end"]) for p in parts if p["end"] is not None]
-    last = max((p["line"] for p in parts), default=1)
-    if len(ends) != 1 or ends[0][0] != last:
+    ends = [end for p in parts for end in p["ends"]]
+    if len(ends) != 1 or ends[0][0] != max((p["line"] for p in parts), default=1):
         _fail("the certificate must end with exactly one trailer {count, undecided} (truncated?)")
-    claimed, undecided = ends[0][1]
+    _, claimed, undecided = ends[0]
     if undecided:
         _fail(f"the certifier left {undecided} branches undecided: the certificate proves no count")
     certs = dict(c for p in parts for c in p["certs"])
@@ -439,13 +380,13 @@ def main(argv=None):
     """``python checker.py CERTIFICATE [--workers K]``: exit 0 with the verdict, 2 with the reason."""
     p = argparse.ArgumentParser(description="Check a polyregions certificate in exact arithmetic.")
     p.add_argument("certificate"), p.add_argument("--workers", type=int, default=1)
-    args = p.parse_args(argv)
     try:
-        print("\n".join(check(args.certificate, workers=max(1, args.workers)).report()))
+        args = p.parse_args(argv)
+        r = check(args.certificate, workers=max(1, args.workers))
+        print(f"network : sha256 {r.network_fingerprint}\ndomain  : sha256 {r.domain_fingerprint} "
+              f"{json.dumps(r.domain)}\nverdict : exact: the network has {r.count:,} regions in the domain")
     except CertificateError as exc:
-        print(f"check: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return print(f"check: error: {exc}", file=sys.stderr) or 2
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from ..errors import UnsupportedError
 from ..model.network import Dense
 from .checker import FORMAT, VERSION, check, fingerprint
 
-__all__ = ["FORMAT", "VERSION", "check_certificate", "domain_spec", "exact_layers", "fingerprint", "hex_int", "network_spec",
-           "rounded_layers"]
+__all__ = ["FORMAT", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "fingerprint",
+           "hex_int", "network_spec", "report_lines", "rounded_layers"]
 
 
 def hex_int(v: int) -> str:
@@ -40,7 +40,9 @@ def _over_common_denominator(values):
 
 
 def _fraction(v) -> Fraction:
-    return v if isinstance(v, Fraction) else Fraction(int(v)) if isinstance(v, (int, np.integer)) else Fraction(float(v))
+    if isinstance(v, Fraction):
+        return v
+    return Fraction(int(v)) if isinstance(v, (int, np.integer)) else Fraction(float(v))
 
 
 def exact_layers(net):
@@ -125,3 +127,28 @@ def check_certificate(certificate, net=None, domain=None, *, workers: int = 1):
     and a domain: the certificate must be about exactly them (their specs' fingerprints)."""
     return check(certificate, None if net is None else network_spec(net),
                  None if domain is None else domain_spec(domain), workers=workers)
+
+
+def describe_domain(spec, show=8) -> str:
+    """A domain spec in words, its numbers as exact fractions (the first `show` coordinates)."""
+    def vec(values):
+        parts = [str(Fraction(int(v, 16), int(spec["den"], 16))) for v in values[:show]]
+        return "[" + ", ".join(parts) + (f", ... ({len(values)} in all)" if len(values) > show else "") + "]"
+    kind = spec["kind"]
+    if kind == "whole":
+        return "the whole space"
+    if kind == "polytope":
+        return f"the open polytope A x < b of {len(spec['b'])} rows"
+    if kind == "box":
+        return f"the open box lo < x < hi, lo = {vec(spec['lo'])}, hi = {vec(spec['hi'])}"
+    return f"the open {kind.upper()} ball |x - c| < r, c = {vec(spec['center'])}, r = {vec([spec['radius']])[1:-1]}"
+
+
+def report_lines(result) -> list:
+    """What ``polyregions check`` prints for a :class:`~polyregions.exact.checker.CheckResult`."""
+    widths = [len(layer["weight"]) for layer in result.network["layers"]]
+    return [f"network : {result.network['input_dim']} inputs, ReLU widths {widths}, "
+            f"sha256 {result.network_fingerprint}",
+            f"domain  : {describe_domain(result.domain)}, sha256 {result.domain_fingerprint}",
+            f"empty   : {result.empty:,} branches certified empty",
+            f"verdict : exact: the network has {result.count:,} regions in the domain"]
