@@ -179,8 +179,7 @@ def cmd_count(args) -> int:
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
     if args.certify or args.certificate:
-        kw.update(certify=args.certify, certificate=args.certificate,
-                  workers=args.workers if args.workers is not None else 1)
+        kw.update(certify=args.certify, certificate=args.certificate)
     if args.method == "milp":  # one process, no checkpoint: options given for those are refused
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
                   method="milp", workers=args.workers or 1, client=kw["client"], checkpoint=args.checkpoint,
@@ -376,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "search (dfs), the exact 1-D / 2-D algorithm (planar) or the independent MILP count "
                         "(bounded domains, far slower)")
     p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
-                   "and show the float count beside it (one process)")
+                   "and show the float count beside it")
     p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "
                    "and every emptiness certificate to FILE (JSON lines)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,7 +1,7 @@
 """Certified counting: the floating-point search, audited decision by decision in exact arithmetic.
 
-:func:`count_certified` runs the search of :mod:`polyregions.search.engine` with an
-:class:`Auditor` attached. The search reports every branch it drops (a neuron fixed at
+:func:`polyregions.exact.certified_count.count_certified` runs the search of
+:mod:`polyregions.search.engine` with an :class:`Auditor` attached. The search reports every branch it drops (a neuron fixed at
 layer entry by the constant-row test, the far-hyperplane filter or the prefilter; a
 hyperplane that does not cut a node; a child thinner than ``eps``) and every leaf:
 
@@ -18,16 +18,12 @@ hyperplane that does not cut a node; a child thinner than ``eps``) and every lea
 
 So the certified count is the number of patterns whose open region inside the open
 domain is non-empty (SPEC sections 2 and 6), with no tolerance. Every region and every
-certificate is streamed to a JSON-lines file that :func:`polyregions.exact.checker.check`
-re-checks with :mod:`fractions` alone.
+certificate is streamed to a file that the standalone :func:`polyregions.exact.checker.check`
+re-checks with integers alone (``docs/certificates.md``).
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import math
-import os
 import time
 from fractions import Fraction
 from math import lcm
@@ -37,14 +33,10 @@ import numpy as np
 from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kernel_vector, project, solve_square
 from ..errors import SolverError
 from .exact_net import ExactNetwork
-from .spec import FORMAT, VERSION, hex_int
-from ..result import CertifiedCount
-from ..search.engine import RegionSearch
-from ..solvers.base import TestResult
 from ..solvers.scipy_lp import transposition_lp, transposition_nnls
 
-__all__ = ["Auditor", "BALL_HALVINGS", "CertificateWriter", "HINT_NNLS_RESIDUAL",
-           "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
+__all__ = ["Auditor", "BALL_HALVINGS", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
+           "REUSE_KEYS", "REUSE_PER_KEY", "RegionLimitReached", "bits_text"]
 
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
@@ -64,61 +56,8 @@ class RegionLimitReached(Exception):
     """The certified count reached its ``max_regions``."""
 
 
-def _bits_text(bits):
+def bits_text(bits):
     return "".join("1" if b else "0" for b in bits)
-
-
-def _multipliers(y):
-    return {str(k): hex_int(v) for k, v in y.items()}
-
-
-class CertificateWriter:
-    """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
-    ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
-    nothing is kept in memory.
-
-    Lines: the header (format, version, the exact network and domain of
-    :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
-    interior point ``point / D``), ``{"empty": prefix, "y": {row: multiplier}}``,
-    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by the partial
-    patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
-    and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
-    (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
-    """
-
-    def __init__(self, path, exact: ExactNetwork):
-        self.file = None
-        if path is not None:
-            path = os.fspath(path)
-            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
-            self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
-                        "domain": exact.domain_spec})
-
-    def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")))
-        self.file.write("\n")
-
-    def region(self, bits, x):
-        if self.file is not None:
-            x = [Fraction(v) for v in x]
-            den = math.lcm(*(v.denominator for v in x))
-            self._line({"region": _bits_text(bits), "den": hex_int(den), "point": [hex_int(v * den) for v in x]})
-
-    def empty(self, prefix, cert=None, ref=None):
-        if self.file is not None:
-            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else
-                                                        {"y": _multipliers(cert["y"])})})
-
-    def shared(self, cid, assign, cert):
-        if self.file is not None:
-            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign),
-                        "y": _multipliers(cert["y"])})
-
-    def close(self, trailer):
-        if self.file is not None:
-            self._line(trailer)
-            self.file.close()
-            self.file = None
 
 
 def _float_hint(F):
@@ -148,7 +87,7 @@ class Auditor:
     ``undecided``: ``[(prefix, why)]``; ``exact_lps`` / ``hint_lps``: solver runs.
     """
 
-    def __init__(self, exact: ExactNetwork, writer: CertificateWriter):
+    def __init__(self, exact: ExactNetwork, writer, first_id: int = 0):
         self.exact = exact
         self.writer = writer
         self.count = 0
@@ -161,7 +100,7 @@ class Auditor:
         self.deadline = None
         self.max_regions = None
         self._shared = {}
-        self._next_id = 0
+        self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box as integers over one denominator
@@ -365,7 +304,7 @@ class Auditor:
         try:
             y, point = decided if decided is not None else self._decide(prefix)
         except ArithmeticError as err:
-            self.undecided.append((_bits_text(prefix), str(err)))
+            self.undecided.append((bits_text(prefix), str(err)))
             return False
         if y is not None:
             self.writer.empty(prefix, cert=y)
@@ -373,7 +312,7 @@ class Auditor:
         if len(prefix) == self.exact.n_bits:
             x = (list(point) + [Fraction(0)] * self.exact.dim)[: self.exact.dim]  # no rows at all: any point
             if not self.exact.point_in_region(prefix, x):
-                self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
+                self.undecided.append((bits_text(prefix), "the exact interior point failed its check"))
                 return False
             self._counted(prefix, x)
             return False
@@ -468,71 +407,3 @@ class Auditor:
             self._counted(bits, x)
         else:
             self.explore(list(bits))
-
-
-def _falling_back(auditor, test):
-    """The backend's region test, with a :class:`SolverError` read as "drop the branch": the
-    auditor then decides the dropped branch exactly (a certificate, or the exact search)."""
-    def wrapped(anchor):
-        try:
-            return test(anchor)
-        except SolverError:
-            auditor.solver_errors += 1
-            return TestResult(False, -math.inf, None, -math.inf)
-    return wrapped
-
-
-def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
-                    certificate=None) -> CertifiedCount:
-    """The certified count of `net`'s regions in `domain` (see the module docstring).
-
-    `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
-    of the float search hands the branch to the exact decision instead of stopping the count.
-    Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
-    (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
-    and ``certificate`` (the file written, if any).
-    """
-    exact = ExactNetwork(net, domain)
-    search = RegionSearch(net, domain, eps, backend, prune)
-    writer = CertificateWriter(certificate, exact)
-    auditor = Auditor(exact, writer)
-    search.audit = auditor
-    search.lp.test = _falling_back(auditor, search.lp.test)
-    stats = search.stats
-    t0 = time.perf_counter()
-    if time_limit is not None:
-        search.deadline = auditor.deadline = t0 + time_limit
-    auditor.max_regions = max_regions
-    stopped = None
-    next_report = t0 + 0.5
-    failed = True
-    try:
-        root = search.root()
-        if root is None:
-            auditor.explore([])
-        else:
-            for x, rho, _, _ in search.run(root):
-                auditor.leaf(list(search.bits), x)
-                stats.min_radius = min(stats.min_radius, rho)
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(auditor.count, stats)
-                    next_report = time.perf_counter() + 0.5
-            if search.frontier:
-                stopped = "time_limit"
-                stats.pending = len(search.frontier)
-        failed = False
-    except TimeLimitReached:
-        stopped, failed = "time_limit", False
-    except RegionLimitReached:
-        stopped, failed = "max_regions", False
-    finally:
-        stats.seconds = time.perf_counter() - t0
-        stats.lp_solves = search.lp.lp_solves
-        complete = stopped is None and not failed
-        certified = complete and not auditor.undecided
-        writer.close({"count": auditor.count, "undecided": len(auditor.undecided) + (0 if complete else 1)})
-    return CertifiedCount(auditor.count, stats, complete=complete, stopped=stopped, certified=certified,
-                          undecided=list(auditor.undecided), float_count=auditor.float_count,
-                          certificate=None if certificate is None else str(certificate),
-                          exact_lps=auditor.exact_lps, hint_lps=auditor.hint_lps)

@@ -109,8 +109,6 @@ def test_integer_networks_match_the_brute_force_reference(data, widths, whole, t
 
 def test_refuses_what_it_cannot_certify(tmp_path):
     net = lines([[1.0, 0.0]], [0.0])
-    with pytest.raises(pr.UnsupportedError, match="workers"):
-        pr.count_regions(net, BOX, certify=True, workers=2)
     with pytest.raises(pr.UnsupportedError, match="checkpoint"):
         pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
     with pytest.raises(pr.UnsupportedError, match="resume"):
@@ -248,3 +246,18 @@ def test_an_l2_node_is_decided_by_the_exact_projection(monkeypatch, tmp_path):
     rows, biases = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-(1 - 2.0 ** -40), 0.3, -1.2]
     res = certified(lines(rows, biases), DISC, tmp_path)
     assert res.certified and res.count == exact_reference.exact_count([np.array(rows)], [np.array(biases)], DISC, eps=0)
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Ball([0.0, 0.0], 1.5)])
+def test_parallel_certification_matches_the_reference_and_checks(dom, tmp_path, monkeypatch):
+    # tiny tasks so that the tree is split many times over two processes
+    from polyregions.exact import certified_count
+
+    monkeypatch.setattr(certified_count, "TASK_BUDGET", 0.005)
+    monkeypatch.setattr(certified_count, "LOCAL_START", 0.0)
+    rng = np.random.default_rng(4)
+    weights = [rng.integers(-3, 4, size=(6, 2)).astype(float), rng.integers(-3, 4, size=(5, 6)).astype(float)]
+    biases = [rng.integers(-2, 3, size=6) / 2, rng.integers(-2, 3, size=5) / 2]
+    net = pr.Network.from_dense(weights, biases)
+    res = certified(net, dom, tmp_path, workers=2)
+    assert res.certified and res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
