@@ -44,7 +44,8 @@ LOCAL_START = 0.3
 
 
 def _multipliers(y):
-    return {str(k): hex_int(v) for k, v in y.items()}
+    """The multipliers as the JSON object text ``{"key":"hex",...}`` (keys are positions or ``d<k>``)."""
+    return "{" + ",".join(f'"{k}":"{hex_int(v)}"' for k, v in y.items()) + "}"
 
 
 class CertificateWriter:
@@ -71,24 +72,24 @@ class CertificateWriter:
                             "domain": exact.domain_spec})
 
     def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")))
-        self.file.write("\n")
+        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
 
     def region(self, bits, x):
         if self.file is not None:
             x = [Fraction(v) for v in x]
             den = math.lcm(*(v.denominator for v in x))
-            self._line({"region": bits_text(bits), "den": hex_int(den), "point": [hex_int(v * den) for v in x]})
+            point = ",".join(f'"{hex_int(v * den)}"' for v in x)
+            self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
 
     def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
-            self._line({"empty": bits_text(prefix), **({"ref": ref} if ref is not None else
-                                                       {"y": _multipliers(cert["y"])})})
+            tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
+            self.file.write(f'{{"empty":"{bits_text(prefix)}",{tail}}}\n')
 
     def shared(self, cid, assign, cert):
         if self.file is not None:
-            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign),
-                        "y": _multipliers(cert["y"])})
+            assign = "".join("*" if a is None else str(a) for a in assign)
+            self.file.write(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}\n')
 
     def append(self, part_path):
         """Copy the records of a part file here."""

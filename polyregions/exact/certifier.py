@@ -32,6 +32,7 @@ import numpy as np
 
 from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kernel_vector, project, solve_square
 from ..errors import SolverError
+from .checker import below_support
 from .exact_net import ExactNetwork
 from ..solvers.scipy_lp import transposition_lp, transposition_nnls
 
@@ -217,6 +218,10 @@ class Auditor:
             support = None
         if not support:
             return None
+        if self.exact.kind == "box":
+            found = self._box_kernel(A, b, keys, support)
+            if found is not None:
+                return found
         y = kernel_vector([A[i] for i in support])
         if y is not None:
             if sum(y) < 0:
@@ -228,6 +233,29 @@ class Auditor:
         if res.empty:
             return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
         return None
+
+    def _box_kernel(self, A, b, keys, support):
+        """In a box, a certificate on the hint's neuron rows alone: the box rows of the support
+        fix their coordinates, so ``y`` spans the left kernel of the neuron rows restricted to the
+        other coordinates; the checker's support-function test then decides (None: it fails)."""
+        n = self.exact.dim
+        rows = [i for i in support if not isinstance(keys[i], str)]
+        bound = {int(keys[i][1:]) // 2 for i in support if isinstance(keys[i], str)}
+        free = [k for k in range(n) if k not in bound]
+        if not rows:
+            return None
+        y = kernel_vector([[A[i][k] for k in free] for i in rows]) if free else [1] * len(rows)
+        if y is None:
+            return None
+        if sum(y) < 0:
+            y = [-v for v in y]
+        if min(y) < 0 or not any(y):
+            return None
+        v = [sum(yi * A[i][k] for yi, i in zip(y, rows)) for k in range(n)]
+        s = sum(yi * b[i] for yi, i in zip(y, rows))
+        if not below_support(self.exact.kind, self.exact.domain_data, v, s):
+            return None
+        return {"y": {keys[i]: yi for yi, i in zip(y, rows) if yi}}
 
     def _lean_positions(self, bits):
         """The positions of `bits` whose rows are not known to be implied (None: all are needed)."""

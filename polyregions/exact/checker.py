@@ -22,8 +22,8 @@ import sys
 from dataclasses import dataclass
 from operator import mul
 
-__all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "check", "fingerprint", "main", "validate_domain",
-           "validate_network"]
+__all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "below_support", "check", "fingerprint", "main",
+           "validate_domain", "validate_network"]
 
 FORMAT = "polyregions-certificate"
 VERSION = 2
@@ -158,6 +158,17 @@ def _lines(path):
         _fail(f"`certificate` {str(path)!r} cannot be read as a text certificate: {type(exc).__name__}: {exc}")
 
 
+def below_support(kind, dom, v, s):
+    """Whether ``s <= min over the closed domain of v . x`` (the domain as :func:`validate_domain` gives it)."""
+    if kind in ("whole", "polytope"):
+        return not any(v) and s <= 0
+    if kind == "box":
+        return dom[0] * s <= sum(vk * (lo if vk > 0 else hi) for vk, lo, hi in zip(v, dom[1], dom[2]))
+    gap = sum(map(mul, v, dom[1])) - dom[0] * s  # den (v . c - s)
+    l2 = gap >= 0 and gap * gap >= dom[2] * dom[2] * sum(vk * vk for vk in v)
+    return gap >= dom[2] * max(abs(vk) for vk in v) if kind == "l1" else l2
+
+
 class _Checker:
     """The checks of one certificate's records against its network and domain."""
 
@@ -216,20 +227,8 @@ class _Checker:
                 s += m * rhs
         if not positive:
             _fail(f"the multipliers of {bits!r} are all zero")
-        if not self.below_support(v, s):
+        if not below_support(self.kind, self.domain, v, s):
             _fail(f"the certificate of {bits!r} does not prove emptiness")
-
-    def below_support(self, v, s):
-        """Whether ``s <= min over the closed domain of v . x``."""
-        kind, dom = self.kind, self.domain
-        if kind in ("whole", "polytope"):
-            return not any(v) and s <= 0
-        den = dom[0]
-        if kind == "box":
-            return den * s <= sum(vk * (lo if vk > 0 else hi) for vk, lo, hi in zip(v, dom[1], dom[2]))
-        gap = sum(map(mul, v, dom[1])) - den * s  # den (v . c - s)
-        l2 = gap >= 0 and gap * gap >= dom[2] * dom[2] * sum(vk * vk for vk in v)
-        return gap >= dom[2] * max(abs(vk) for vk in v) if kind == "l1" else l2
 
     def inside(self, num, den):
         """Whether ``num / den`` lies in the open domain."""

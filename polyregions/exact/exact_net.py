@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
+from operator import mul
 
 import numpy as np
 
@@ -72,6 +73,7 @@ class ExactNetwork:
         self.dim, layers = validate_network(self.network_spec)
         self.kind, self.domain_data = validate_domain(self.domain_spec, self.dim)
         self.layers = [(np.array(W, dtype=object), np.array(b, dtype=object), den) for den, W, b in layers]
+        self.int_layers = [(W, b, den) for den, W, b in layers]
         self.widths = [len(b) for _, b, _ in self.layers]
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)]).astype(int).tolist()
         self.n_bits = self.offsets[-1]
@@ -182,9 +184,12 @@ class ExactNetwork:
         A, b, keys, F = [], [], [], []
         chosen = [(p, bit) for p, bit in extra]
         chosen += [(p, bits[p]) for p in (range(len(bits)) if positions is None else positions)]
+        here = {}  # the layers' maps, looked up once per layer
         for p, bit in chosen:
             l, j = self._layer_index[p]
-            layer = self._layer(bits, l)
+            layer = here.get(l)
+            if layer is None:
+                layer = here[l] = self._layer(bits, l)
             row = layer[2][j] if bit else layer[3][j]
             if row is not None:
                 A.append(row[0])
@@ -202,21 +207,26 @@ class ExactNetwork:
         inside the open domain (exact)."""
         x = [Fraction(v) for v in x]
         den = lcm(*(v.denominator for v in x))
-        X = np.array([int(v * den) for v in x], dtype=object)
+        X = [int(v * den) for v in x]
         if not self._in_domain(x, X, den):
             return False
-        for l in range(len(self.widths)):
-            G, c = self.maps(bits, l)
-            z = G.dot(X) + c * den
-            for j, zj in enumerate(z):
-                on = bits[self.offsets[l] + j]
-                if on and not zj > 0:
+        h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l
+        for l, (W, b, D) in enumerate(self.int_layers):
+            off = self.offsets[l]
+            u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # = D scale z^l
+            for j, uj in enumerate(u):
+                if bits[off + j]:
+                    if uj <= 0:
+                        return False
+                elif uj > 0 or (uj == 0 and not self._identically_zero(bits, l, j)):
                     return False
-                if not on and zj > 0:
-                    return False
-                if not on and zj == 0 and (c[j] != 0 or any(G[j])):
-                    return False
+            h = [uj if bits[off + j] else 0 for j, uj in enumerate(u)]
+            scale *= D
         return True
+
+    def _identically_zero(self, bits, l, j):
+        G, c = self.maps(bits, l)
+        return c[j] == 0 and not any(G[j])
 
     def _in_domain(self, x, X, den):
         """Whether ``x = X / den`` lies in the open domain (integer rows; an L1 ball by its norm)."""
