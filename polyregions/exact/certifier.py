@@ -24,6 +24,7 @@ re-checks with integers alone (``docs/certificates.md``).
 
 from __future__ import annotations
 
+import math
 import time
 from fractions import Fraction
 from math import lcm
@@ -62,8 +63,8 @@ def bits_text(bits):
 
 
 def _float_hint(F):
-    """Row indices of a floating-point transposition certificate for the unit rows ``F = [a | b]``
-    (None: none found).
+    """``(row indices, multipliers)`` of a floating-point transposition certificate for the unit
+    rows ``F = [a | b]`` (None: none found).
 
     First non-negative least squares (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
     certificates with ``b^T y < 0``), then the LP
@@ -78,7 +79,14 @@ def _float_hint(F):
         if found is None or found[1] > HINT_VALUE_TOL:
             return None
         y = found[0]
-    return np.flatnonzero(y > HINT_SUPPORT_RTOL * y.max()).tolist()
+    return np.flatnonzero(y > HINT_SUPPORT_RTOL * y.max()).tolist(), y
+
+
+def _inverse_norm(row):
+    """About ``1 / |row|`` for an integer row of any size (no float overflow)."""
+    shift = max(max(abs(v) for v in row).bit_length() - 60, 0)
+    norm = math.sqrt(sum(float(v >> shift) ** 2 for v in row))
+    return math.ldexp(1.0 / norm, -shift) if norm > 0 else 0.0
 
 
 class Auditor:
@@ -213,11 +221,15 @@ class Auditor:
             return None
         self.hint_lps += 1
         try:
-            support = _float_hint(F)
+            support, yf = _float_hint(F) or (None, None)
         except SolverError:  # no hint: the exact simplex decides
             support = None
         if not support:
             return None
+        if self.exact.kind in ("box", "l1", "l2"):  # the hint's own multipliers, read exactly
+            found = self._rounded_hint(A, b, keys, support, yf)
+            if found is not None:
+                return found
         if self.exact.kind == "box":
             found = self._box_kernel(A, b, keys, support)
             if found is not None:
@@ -233,6 +245,23 @@ class Auditor:
         if res.empty:
             return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
         return None
+
+    def _rounded_hint(self, A, b, keys, support, yf):
+        """The float multipliers of the neuron rows, scaled to the integer rows and read as the exact
+        rationals they are: a certificate when the support-function test holds exactly (a box or a
+        ball bounds ``v . x`` for any ``v``, so no exact cancellation is needed), else None."""
+        rows = [i for i in support if not isinstance(keys[i], str)]
+        weights = [Fraction(float(yf[i]) * _inverse_norm(A[i])) for i in rows]
+        if not rows or not any(weights):
+            return None
+        den = lcm(*(w.denominator for w in weights))
+        y = [int(w * den) for w in weights]
+        n = self.exact.dim
+        v = [sum(yi * A[i][k] for yi, i in zip(y, rows)) for k in range(n)]
+        s = sum(yi * b[i] for yi, i in zip(y, rows))
+        if not below_support(self.exact.kind, self.exact.domain_data, v, s):
+            return None
+        return {"y": {keys[i]: yi for yi, i in zip(y, rows) if yi}}
 
     def _box_kernel(self, A, b, keys, support):
         """In a box, a certificate on the hint's neuron rows alone: the box rows of the support
