@@ -48,14 +48,23 @@ def certify(net, dom, path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.fixture
-def genuine(tmp_path):
+@pytest.fixture(scope="module")
+def genuine_once(tmp_path_factory):
     weights, biases = small_net()
     net = pr.Network.from_dense(weights, biases)
-    path = tmp_path / "cert.jsonl"
+    path = tmp_path_factory.mktemp("genuine") / "cert.jsonl"
     records = certify(net, BOX, path)
     truth = exact_reference.exact_count(weights, biases, BOX, eps=0)
-    return net, path, records, truth
+    return net, path.read_text(), records, truth
+
+
+@pytest.fixture
+def genuine(genuine_once, tmp_path):
+    """A genuine certificate (computed once per module), copied for each test to tamper with."""
+    net, text, records, truth = genuine_once
+    path = tmp_path / "cert.jsonl"
+    path.write_text(text)
+    return net, path, json.loads(json.dumps(records)), truth
 
 
 def rejected(path, match=None):
