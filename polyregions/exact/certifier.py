@@ -35,7 +35,7 @@ from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kern
 from ..errors import SolverError
 from .checker import below_support
 from .exact_net import ExactNetwork
-from ..solvers.scipy_lp import transposition_lp, transposition_nnls
+from ..solvers.scipy_lp import box_transposition_lp, transposition_lp, transposition_nnls
 
 __all__ = ["Auditor", "BALL_HALVINGS", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
            "REUSE_KEYS", "REUSE_PER_KEY", "RegionLimitReached", "bits_text"]
@@ -112,10 +112,8 @@ class Auditor:
         self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
-        if exact.box_rows is not None:  # the box as integers over one denominator
-            (_, lo, _), (_, hi, _) = exact.box_rows
-            den = lcm(*(v.denominator for v in lo + hi))
-            self._box_ints = (den, [int(v * den) for v in lo], [int(v * den) for v in hi])
+        if exact.box_rows is not None:  # the box's bounds as floats, for the hint LP
+            self._box_float = ([float(v) for v in exact.box_rows[0][1]], [float(v) for v in exact.box_rows[1][1]])
 
     # ------------------------------------------------------------ exact decisions
     def _decide(self, bits, extra=()):
@@ -216,10 +214,14 @@ class Auditor:
             i = keys.index(newest)
             y = self._box_certificate(A[i], b[i], newest)
             if y is not None:
-                return self._checked(y, A, b, keys)
+                return y
         if not A:
             return None
         self.hint_lps += 1
+        if self.exact.kind == "box":  # the box's support function in the LP: no explicit box rows
+            found = self._box_hint(A, b, keys, F)
+            if found is not None:
+                return found
         try:
             support, yf = _float_hint(F) or (None, None)
         except SolverError:  # no hint: the exact simplex decides
@@ -245,6 +247,23 @@ class Auditor:
         if res.empty:
             return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
         return None
+
+    def _box_hint(self, A, b, keys, F):
+        """A certificate from :func:`polyregions.solvers.scipy_lp.box_transposition_lp` on the neuron rows."""
+        rows = [i for i, k in enumerate(keys) if not isinstance(k, str)]
+        if not rows:
+            return None
+        Fr = np.array([F[i] for i in rows])
+        try:
+            y, value = box_transposition_lp(Fr[:, :-1], Fr[:, -1], *self._box_float)
+        except SolverError:
+            return None
+        if value > HINT_VALUE_TOL:
+            return None
+        yf = np.zeros(len(keys))
+        yf[rows] = y
+        support = [i for i in rows if yf[i] > HINT_SUPPORT_RTOL * max(y.max(), 1e-300)]
+        return self._rounded_hint(A, b, keys, support, yf) if support else None
 
     def _rounded_hint(self, A, b, keys, support, yf):
         """The float multipliers of the neuron rows, scaled to the integer rows and read as the exact
@@ -316,19 +335,9 @@ class Auditor:
     def _box_certificate(self, a, rhs, key):
         """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
         (interval arithmetic: ``a . x >= sum_k min(a_k lo_k, a_k hi_k) >= rhs`` on the box)."""
-        (lo_keys, lo, lo_scale), (hi_keys, hi, hi_scale) = self.exact.box_rows
-        den, lo_num, hi_num = self._box_ints
-        n = self.exact.dim
-        if sum(ak * (lo_num[k] if ak > 0 else hi_num[k]) for k, ak in enumerate(a[:n])) < rhs * den:
+        if not below_support("box", self.exact.domain_data, a[: self.exact.dim], rhs):  # the checker's own test
             return None
-        y = {key: Fraction(1)}
-        for k, ak in enumerate(a[:n]):
-            if ak > 0:  # a_k x_k >= a_k lo_k: the row -l_k x_k < L_k with multiplier a_k / l_k
-                y[lo_keys[k]] = Fraction(ak, lo_scale[k])
-            elif ak < 0:
-                y[hi_keys[k]] = Fraction(-ak, hi_scale[k])
-        common = lcm(*(v.denominator for v in y.values()))
-        return {k: int(v * common) for k, v in y.items()}
+        return {"y": {key: 1}}
 
     def _checked(self, y, A, b, keys):
         """`y` after the exact check ``y >= 0, y != 0, y^T A = 0, y^T b <= 0`` (else ArithmeticError),

@@ -232,7 +232,10 @@ class ExactNetwork:
         """Whether ``x = X / den`` lies in the open domain (integer rows; an L1 ball by its norm)."""
         if self.kind == "whole":
             return True
-        if self.kind in ("box", "polytope"):
+        if self.kind == "box":
+            dden, lo, hi = self.domain_data
+            return all(l * den < dden * v < h * den for v, l, h in zip(X, lo, hi))
+        if self.kind == "polytope":
             return all(sum(a * v for a, v in zip(row, X)) < rhs * den for row, rhs in zip(self.domain_A, self.domain_b))
         if self.kind == "l2":
             return sum((v - c) ** 2 for v, c in zip(x, self.center)) < self.radius ** 2
