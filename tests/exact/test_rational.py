@@ -97,3 +97,15 @@ def test_a_theorem1_witness_with_rational_biases_certifies_at_whitneys_count():
     res = pr.count_regions(net, pr.Whole(9), certify=True)
     den = lcm(*(v.denominator for v in b))
     assert res.certified and res.count == whitney_count(W * den, np.array([float(v * den) for v in b]))
+
+
+def test_the_command_line_says_which_network_it_counts(tmp_path, capsys):
+    from polyregions.cli.main import main
+
+    path = str(tmp_path / "lines.json")
+    pr.io.save_network(concurrent_lines(), path)
+    assert main(["count", path, "--whole", "--quiet", "--workers", "1"]) == 0
+    assert "the float search counts their float64 rounding" in capsys.readouterr().out
+    assert main(["count", path, "--whole", "--quiet", "--certify"]) == 0
+    out = capsys.readouterr().out
+    assert "counted as written" in out and "regions : 8" in out
