@@ -11,9 +11,9 @@ Cases (after a warm-up count, compile caches warm; eps 1e-9 as the CLI's default
   ``image_point()`` (755 regions).
 
 Per case: the plain count (one process and --workers processes), the certified count with
-its certificate written (one process: certification does not run in parallel yet), and the
-check of the certificate by the standalone checker (one process and --workers processes);
-wall seconds and the ratios to the plain one-process count. --limit stops a certified count
+its certificate written (--workers processes), and the check of the certificate by the
+standalone checker (one process and --workers processes); wall seconds, the ratios to the
+plain counts, and the CPU seconds of this process (the workers' are not in it). --limit stops a certified count
 (its time_limit) and the case is then reported as not finished. The machine's load average is
 printed first: on a shared machine the ratios, measured in one run, are what to compare.
 """
@@ -73,11 +73,13 @@ def main(argv=None):
         plain, t1 = timed(lambda: pr.count_regions(net, dom))
         plain2, t2 = timed(lambda: pr.count_regions(net, dom, workers=args.workers))
         path = os.path.join(folder, "cert.jsonl.gz")
-        cert, tc = timed(lambda: pr.count_regions(net, dom, certify=True, certificate=path, time_limit=args.limit))
+        cert, tc = timed(lambda: pr.count_regions(net, dom, certify=True, certificate=path, time_limit=args.limit,
+                                                  workers=args.workers))
         print(f"\n{name}")
         print(f"  plain     : {plain.count:,} regions in {t1:.2f} s (1 process); {plain2.count:,} in {t2:.2f} s "
               f"({args.workers} processes)")
-        print(f"  certified : {cert.count:,} regions in {tc:.2f} s = {tc / t1:.1f}x plain (1 process), "
+        print(f"  certified : {cert.count:,} regions in {tc:.2f} s ({args.workers} processes) = {tc / t1:.1f}x plain "
+              f"(1 process), {tc / t2:.1f}x plain ({args.workers} processes), "
               f"complete={cert.complete}, certified={cert.certified}, float count {cert.float_count:,}; "
               f"certificate {os.path.getsize(path) / 1e6:.2f} MB gzip")
         if not cert.certified:

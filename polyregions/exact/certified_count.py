@@ -22,7 +22,8 @@ import os
 import shutil
 import tempfile
 import time
-from fractions import Fraction
+
+import numpy as np
 
 from .certifier import Auditor, RegionLimitReached, bits_text
 from ..errors import SolverError
@@ -30,7 +31,7 @@ from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
-from .spec import FORMAT, VERSION, hex_int
+from .spec import FORMAT, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
 __all__ = ["CertificateWriter", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "count_certified"]
@@ -76,9 +77,8 @@ class CertificateWriter:
 
     def region(self, bits, x):
         if self.file is not None:
-            x = [Fraction(v) for v in x]
-            den = math.lcm(*(v.denominator for v in x))
-            point = ",".join(f'"{hex_int(v * den)}"' for v in x)
+            nums, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
+            point = ",".join(f'"{hex_int(v)}"' for v in nums)
             self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
 
     def empty(self, prefix, cert=None, ref=None):

@@ -233,12 +233,12 @@ class Auditor:
             support = None
         if not support:
             return None
-        if self.exact.kind in ("box", "l1", "l2"):  # the hint's own multipliers, read exactly
-            found = self._rounded_hint(A, b, keys, support, yf)
+        if self.exact.kind == "box":  # small exact multipliers first: the neuron rows' null space
+            found = self._box_kernel(A, b, keys, support)
             if found is not None:
                 return found
-        if self.exact.kind == "box":
-            found = self._box_kernel(A, b, keys, support)
+        if self.exact.kind in ("box", "l1", "l2"):  # the hint's own multipliers, read exactly
+            found = self._rounded_hint(A, b, keys, support, yf)
             if found is not None:
                 return found
         y = kernel_vector([A[i] for i in support])

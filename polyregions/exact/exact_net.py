@@ -26,7 +26,7 @@ from operator import mul
 import numpy as np
 
 from .checker import validate_domain, validate_network
-from .spec import domain_spec, network_spec
+from .spec import domain_spec, exact_point, network_spec
 
 
 __all__ = ["ExactNetwork", "integer_row"]
@@ -205,9 +205,8 @@ class ExactNetwork:
     def point_in_region(self, bits, x) -> bool:
         """Whether the rational point `x` lies in the open region of the full pattern `bits`
         inside the open domain (exact)."""
-        x = [Fraction(v) for v in x]
-        den = lcm(*(v.denominator for v in x))
-        X = [int(v * den) for v in x]
+        X, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
+        x = [Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None
         if not self._in_domain(x, X, den):
             return False
         h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l

@@ -22,8 +22,16 @@ from ..errors import UnsupportedError
 from ..model.network import Dense
 from .checker import FORMAT, VERSION, check, fingerprint
 
-__all__ = ["FORMAT", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "fingerprint",
+__all__ = ["FORMAT", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "exact_point",
+           "fingerprint",
            "hex_int", "network_spec", "report_lines", "rounded_layers"]
+
+
+def exact_point(x):
+    """``(numerators, D)``: the floats (or rationals) `x` as integers over one positive denominator."""
+    ratios = [v.as_integer_ratio() if isinstance(v, float) else Fraction(v).as_integer_ratio() for v in x]
+    den = lcm(*(d for _, d in ratios)) if ratios else 1
+    return [n * (den // d) for n, d in ratios], den
 
 
 def hex_int(v: int) -> str:
