@@ -16,7 +16,6 @@ ordered layer by layer, and within a layer in its flattened (channel, row, colum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 import scipy.sparse
@@ -25,7 +24,7 @@ from .._validate import finite_array, finite_number, input_shape_tuple, int_at_l
 from .conv import avgpool2d_matrix, conv2d_matrix
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
-from .rational import exact_values, fraction_text
+from .rational import exact_record, split_exact
 
 __all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
            "array_field", "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
@@ -37,10 +36,7 @@ class Dense:
 
     The activation ``max(z, 0) + negative_slope * min(z, 0)`` follows: ReLU by default,
     LeakyReLU for a slope in (0, 1) (any other slope, negative ones included, is allowed),
-    none for ``negative_slope = 1`` (the layer is linear and folds into the next one).
-    Rational entries (:class:`fractions.Fraction`, ``"p/q"`` strings) are kept in ``exact``
-    as ``(W, b)`` lists of Fractions; ``weight`` and ``bias`` are their float64 rounding
-    (:mod:`polyregions.model.rational`)."""
+    none for ``negative_slope = 1`` (linear: it folds into the next one). Rationals stay in ``exact`` (:mod:`.rational`)."""
 
     weight: np.ndarray
     bias: np.ndarray
@@ -49,15 +45,10 @@ class Dense:
 
     def __post_init__(self):
         object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
-        We, be = exact_values(self.weight, "weight", 2), exact_values(self.bias, "bias", 1)
-        if We is not None or be is not None:
-            We = We or [[Fraction(float(v)) for v in row] for row in finite_array(self.weight, "weight", ndim=2)]
-            be = be or [Fraction(float(v)) for v in finite_array(self.bias, "bias", ndim=1)]
-            object.__setattr__(self, "exact", (We, be))
-            object.__setattr__(self, "weight", [[float(v) for v in row] for row in We])
-            object.__setattr__(self, "bias", [float(v) for v in be])
-        W = finite_array(self.weight, "weight", ndim=2)
-        b = finite_array(self.bias, "bias", ndim=1)
+        exact, weight, bias = split_exact(self.weight, self.bias)
+        object.__setattr__(self, "exact", exact)
+        W = finite_array(weight, "weight", ndim=2)
+        b = finite_array(bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
             raise InvalidInputError(f"`bias` has length {b.shape[0]} but `weight` has {W.shape[0]} rows")
         object.__setattr__(self, "weight", W)
@@ -321,15 +312,11 @@ class Network:
             )
         layers = []
         for l, (W, b) in enumerate(zip(weights, biases)):
-            We, be = exact_values(W, f"weights[{l}]", 2), exact_values(b, f"biases[{l}]", 1)
-            if We is None and be is None:
-                W = finite_array(W, f"weights[{l}]", ndim=2)
-                b = finite_array(b, f"biases[{l}]", ndim=1)
-            rows = len(We) if We is not None else np.shape(W)[0]
-            if len(be if be is not None else b) != rows:
-                raise InvalidInputError(f"`biases[{l}]` has length {len(be if be is not None else b)} but "
-                                        f"`weights[{l}]` has {rows} rows")
-            layers.append(Dense(W, b))
+            exact, Wf, bf = split_exact(W, b, f"weights[{l}]", f"biases[{l}]")
+            Wf, bf = finite_array(Wf, f"weights[{l}]", ndim=2), finite_array(bf, f"biases[{l}]", ndim=1)
+            if bf.shape[0] != Wf.shape[0]:
+                raise InvalidInputError(f"`biases[{l}]` has length {bf.shape[0]} but `weights[{l}]` has {Wf.shape[0]} rows")
+            layers.append(Dense(W, b) if exact else Dense(Wf, bf))
         for l in range(1, len(layers)):
             if layers[l].weight.shape[1] != layers[l - 1].weight.shape[0]:
                 raise InvalidInputError(
@@ -588,9 +575,8 @@ def layer_from_record(layer: dict, where: str, arrays=None):
 def layer_to_record(layer, store):
     """The record of one layer in the JSON structure of :mod:`polyregions.model.io`; `store(array)` returns what stands for an array in the record."""
     if isinstance(layer, Dense):
-        if layer.exact is not None:  # rational values as "p/q" strings, inline
-            return {"type": "dense", "weight": [[fraction_text(v) for v in row] for row in layer.exact[0]],
-                    "bias": [fraction_text(v) for v in layer.exact[1]], "negative_slope": layer.negative_slope}
+        if layer.exact is not None:
+            return exact_record(layer)
         return {"type": "dense", "weight": store(layer.weight), "bias": store(layer.bias),
                 "negative_slope": layer.negative_slope}
     if isinstance(layer, Conv2d):

@@ -12,9 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._validate import finite_array
 from ..errors import InvalidInputError
 
-__all__ = ["exact_values", "fraction_text"]
+__all__ = ["exact_record", "exact_values", "fraction_text", "split_exact"]
 
 
 def _entry(v, name):
@@ -54,3 +55,20 @@ def exact_values(value, name: str, ndim: int):
 def fraction_text(v: Fraction) -> str:
     """``"p/q"`` (or ``"p"``) for the file formats."""
     return str(v)
+
+
+def split_exact(weight, bias, wname: str = "weight", bname: str = "bias"):
+    """``(exact, weight, bias)``: ``exact = (W, b)`` lists of Fractions when the layer holds exact
+    entries (else None), and the float64 values the search uses (the rounding of the exact ones)."""
+    We, be = exact_values(weight, wname, 2), exact_values(bias, bname, 1)
+    if We is None and be is None:
+        return None, weight, bias
+    We = We or [[Fraction(float(v)) for v in row] for row in finite_array(weight, wname, ndim=2)]
+    be = be or [Fraction(float(v)) for v in finite_array(bias, bname, ndim=1)]
+    return (We, be), [[float(v) for v in row] for row in We], [float(v) for v in be]
+
+
+def exact_record(layer) -> dict:
+    """The file record of a rational Dense layer: its values as ``"p/q"`` strings, inline."""
+    return {"type": "dense", "weight": [[fraction_text(v) for v in row] for row in layer.exact[0]],
+            "bias": [fraction_text(v) for v in layer.exact[1]], "negative_slope": layer.negative_slope}
