@@ -10,25 +10,30 @@ checkpoints. A pattern is counted when its region contains a Euclidean ball of r
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
 import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
-from .exact.certifier import count_certified
+from .exact.certified_count import count_certified
+from .exact.spec import rounded_layers
 from .search.checkpoint import Checkpointer
 from .domains.convex import Domain, Slice
 from .errors import InvalidInputError, UnsupportedError
 from .milp.milp import count_regions_milp
 from .model.network import Network
 from .search.parallel import PROGRESS_EVERY, drive_parallel
+from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
 from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
 from .domains.slices import lift_regions, search_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+
+logger = logging.getLogger("polyregions")
 
 def _validate_enumerate(net, domain, eps, backend):
     """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
@@ -62,11 +67,11 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume, ne
     if isinstance(domain, Slice):
         raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
                                "is computed in floating point; certify the full input space instead)")
-    for name, value in (("workers", workers > 1), ("client", client is not None),
-                        ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
+    for name, value in (("client", client is not None), ("checkpoint", checkpoint is not None),
+                        ("resume", resume is not None)):
         if value:
             raise UnsupportedError(f"`{name}` is not supported with `certify=True` (a certified count runs "
-                                   f"in one process from start to end)")
+                                   f"on this machine, from start to end; `workers` split it over processes)")
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
@@ -85,10 +90,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
-    method : {"auto", "dfs", "planar"}
+    method : {"auto", "dfs", "planar", "cells3d"}
         "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`; lines, bounded
-        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
-        search; "auto" (default): planar where it applies and no solver `backend` is named.
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "cells3d": the
+        exact 3-D algorithm (:mod:`polyregions.cells.cells3d`; bounded volumes, 3-D inputs in
+        boxes, bounded polytopes, L1 / L-inf balls); "dfs": the search; "auto" (default):
+        planar or cells3d where one applies and no solver `backend` is named.
 
     Yields
     ------
@@ -107,9 +114,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
-                     allowed=("auto", "dfs", "planar")) == "planar":
+    method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
+                           allowed=("auto", "dfs", "planar", "cells3d"))
+    if method == "planar":
         return enumerate_planar(net, domain, eps=eps)
+    if method == "cells3d":
+        return enumerate_cells3d(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
@@ -137,12 +147,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
 
     Parameters
     ----------
-    method : {"auto", "dfs", "planar", "milp"}
+    method : {"auto", "dfs", "planar", "cells3d", "milp"}
         The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`),
-        or the independent MILP count (:func:`polyregions.milp.milp.count_regions_milp`; bounded
-        domains only). "auto" (default): planar where it applies and nothing of the search is
-        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
-        process and ignores `workers`), else the search. The MILP runs in one process
+        the exact 3-D algorithm (:mod:`polyregions.cells.cells3d`), or the independent MILP count
+        (:func:`polyregions.milp.milp.count_regions_milp`; bounded domains only). "auto" (default):
+        planar or cells3d where one applies and nothing of the search is asked for (a solver
+        `backend`, a checkpoint, resume, a cluster; planar and cells3d run in one process and
+        ignore `workers`), else the search. The MILP runs in one process
         and keeps no checkpoint: with it, `workers`, `client`, `checkpoint` and `resume` are
         refused; its ``complete=True`` means no region of margin >= ``stats.margin_tol`` was missed.
     max_regions : int, optional
@@ -166,8 +177,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         Decide every pattern exactly, without `eps` (:mod:`polyregions.exact.certifier`): a
         pattern counts when its open region inside the open domain is non-empty. Returns a
         :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
-        ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
-        are refused.
+        ``float_count``). `workers` processes split the tree
+        (:mod:`polyregions.exact.certified_count`); `client`, `checkpoint` and `resume` are refused.
     certificate : path, optional
         With `certify`, stream every region's rational point and every emptiness
         certificate there (JSON lines; :func:`polyregions.exact.checker.check` re-checks it).
@@ -205,12 +216,17 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if not certifying and rounded_layers(net):
+        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
+                       "rounding (certify=True counts the network as written)", rounded_layers(net))
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
-                               time_limit=time_limit, progress=progress, certificate=certificate)
+                               time_limit=time_limit, progress=progress, certificate=certificate, workers=workers)
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
+    if method == "cells3d":
+        return count_cells3d(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)

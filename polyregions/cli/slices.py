@@ -4,47 +4,32 @@
     --plane X1 X2 X3 [--margin M]   the plane through three inputs, (s, t) in [-M, 1 + M]^2
     --plane ORIGIN U V LO HI        origin + s U + t V, (s, t) in [LO, HI] (numbers or "s,t" pairs)
 
-    polyregions plot NET [--plane ... | --line A B | --box LO HI] -o partition.png|svg|pdf
+    polyregions plot NET [--plane ... | --line A B | --volume X1 X2 X3 X4 | --box LO HI] -o partition.png|svg|pdf
                          [--size WxH] [--dpi D] [--decision-boundary] [--points X.npy [--labels Y.npy]]
                          [--layer L] [--no-edges] [--eps EPS]
 
 A, B, X1, ... are comma-separated numbers, one number (the same in every coordinate) or a
 ``.npy`` file (argparse reads a value such as ``-1,2`` as an option: give a list that starts
 with a minus sign as a ``.npy`` file, or as ``" -1,2"`` with a leading space). Without a slice, ``plot`` draws 1-D and 2-D networks in the box (default
-[-1, 1]^n).
+[-1, 1]^n); volumes and 3-D networks in 3-D (:mod:`polyregions.cli.volume`).
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..domains.convex import Box, Line, Plane
 from ..errors import InvalidInputError
+from .args import output_path, parse_vector, read_npy
+from .volume import add_volume_options, is_volume, plot_volume, volume_from_args
 
 __all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "pieces_line", "slice_from_args"]
 
 PICTURE_FORMATS = ("png", "svg", "pdf")
-
-
-def parse_vector(text: str, n: int | None, name: str) -> np.ndarray:
-    """A vector from the command line: comma-separated numbers, one number (repeated to length
-    `n`) or a ``.npy`` file; raise InvalidInputError naming `name` otherwise."""
-    if text.endswith(".npy"):
-        if not os.path.exists(text):
-            raise InvalidInputError(f"{name}: file {text!r} does not exist")
-        values = np.load(text).astype(float).ravel()
-    else:
-        try:
-            values = np.array([float(t) for t in text.split(",")])
-        except ValueError:
-            raise InvalidInputError(f"{name} must be numbers separated by commas or a .npy file, got {text!r}") from None
-    if n is not None and values.size == 1:
-        values = np.full(n, values[0])
-    if n is not None and values.size != n:
-        raise InvalidInputError(f"{name} has {values.size} values but the network takes {n} inputs")
-    return values
+#: The largest picture ``--size`` draws: pixels in all (an RGBA canvas of 100 MB) and along each side
+#: (matplotlib's raster backend stops below 2**16).
+MAX_PICTURE_PIXELS = 25_000_000
+MAX_PICTURE_SIDE = 2 ** 16 - 1
 
 
 def add_slice_options(group, parser) -> None:
@@ -95,8 +80,9 @@ def add_plot_command(sub) -> None:
     p.add_argument("net", help="network file (.npz or .json)")
     g = p.add_mutually_exclusive_group()
     add_slice_options(g, p)
-    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D / 2-D networks: the box LO <= x <= HI "
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D, 2-D and 3-D networks: the box LO <= x <= HI "
                                                                 "(default -1 1)")
+    add_volume_options(g, p)
     p.add_argument("-o", "--output", required=True, help="picture file: .png, .svg or .pdf")
     p.add_argument("--size", default="800x800", metavar="WxH", help="size in pixels (default 800x800)")
     p.add_argument("--dpi", type=float, default=100.0, help="dots per inch (default 100)")
@@ -116,7 +102,29 @@ def _size(text):
         raise InvalidInputError(f"--size must be WxH in pixels, got {text!r}") from None
     if w < 1 or h < 1:
         raise InvalidInputError(f"--size must be positive, got {text!r}")
+    if max(w, h) > MAX_PICTURE_SIDE or w * h > MAX_PICTURE_PIXELS:
+        raise InvalidInputError(f"--size {text!r} is too large: at most {MAX_PICTURE_SIDE} pixels a side and "
+                                f"{MAX_PICTURE_PIXELS:,} in all")
     return w, h
+
+
+def _points_and_labels(args, n: int):
+    """The ``--points`` (N, n) and ``--labels`` (N,) of ``plot``, checked, or None."""
+    if args.labels is not None and args.points is None:
+        raise InvalidInputError("--labels colours the --points: give --points too")
+    if args.points is None:
+        return None, None
+    points = read_npy(args.points, "--points")
+    points = points.reshape(1, -1) if points.ndim == 1 else points
+    if points.ndim != 2 or points.shape[1] != n:
+        raise InvalidInputError(f"--points must hold an array of shape (N, {n}) (the network takes {n} inputs), "
+                                f"got {points.shape}")
+    if args.labels is None:
+        return points, None
+    labels = read_npy(args.labels, "--labels")
+    if labels.shape != (len(points),):
+        raise InvalidInputError(f"--labels must hold one number per point, shape ({len(points)},), got {labels.shape}")
+    return points, labels
 
 
 def cmd_plot(args) -> int:
@@ -126,22 +134,25 @@ def cmd_plot(args) -> int:
     ext = os.path.splitext(args.output)[1].lower().lstrip(".")
     if ext not in PICTURE_FORMATS:
         raise InvalidInputError(f"-o must end in .png, .svg or .pdf, got {args.output!r}")
+    output_path(args.output, "-o")
     w, h = _size(args.size)
     if not args.dpi > 0:
         raise InvalidInputError(f"--dpi must be positive, got {args.dpi}")
     net = load_network(args.net)
     n = net.input_dim
-    domain = slice_from_args(args, n)
+    domain = slice_from_args(args, n) or volume_from_args(args, n)
     if domain is None:
         lo, hi = args.box if args.box is not None else ("-1", "1")
         domain = Box(parse_vector(lo, n, "LO"), parse_vector(hi, n, "HI"))
-    points = labels = None
-    if args.points is not None:
-        points = np.load(args.points)
-        labels = np.load(args.labels) if args.labels is not None else None
-    fig = plot_partition(net, domain, eps=args.eps, edges=not args.no_edges, decision_boundary=args.decision_boundary,
-                         points=points, labels=labels, layer=args.layer, figsize=(w / args.dpi, h / args.dpi),
-                         dpi=args.dpi)
+    points, labels = _points_and_labels(args, n)
+    note = ""
+    if is_volume(domain):
+        fig, note = plot_volume(args, net, domain, (w / args.dpi, h / args.dpi), args.dpi)
+        note = f"; {note}"
+    else:
+        fig = plot_partition(net, domain, eps=args.eps, edges=not args.no_edges,
+                             decision_boundary=args.decision_boundary, points=points, labels=labels,
+                             layer=args.layer, figsize=(w / args.dpi, h / args.dpi), dpi=args.dpi)
     fig.savefig(args.output, dpi=args.dpi, format=ext)
-    print(f"wrote {args.output} ({w}x{h} pixels at {args.dpi:g} dpi): {domain}")
+    print(f"wrote {args.output} ({w}x{h} pixels at {args.dpi:g} dpi): {domain}{note}")
     return 0
