@@ -22,6 +22,7 @@ from .domains.convex import Domain, Slice
 from .errors import InvalidInputError, UnsupportedError
 from .milp.milp import count_regions_milp
 from .model.network import Network
+from .search.blas import one_blas_thread, one_blas_thread_while_iterating
 from .search.parallel import PROGRESS_EVERY, drive_parallel
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
@@ -69,6 +70,7 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume, ne
                                    f"in one process from start to end)")
 
 
+@one_blas_thread_while_iterating
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                       prune: bool = True, method: str = "auto") -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
@@ -128,6 +130,7 @@ def _regions(search, net):
                      (M, m), net.output)
 
 
+@one_blas_thread()
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
