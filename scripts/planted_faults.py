@@ -12,6 +12,8 @@ tracked files are copied to a temporary folder, ``polyregions/solvers`` is linke
 against the copy (``PYTHONPATH`` puts it before any installed polyregions). A fault is
 caught when pytest reports failing tests (exit status 1). The unmodified copy must pass
 the same tests first. Run it before merging a change to the search, a solver or a bound.
+A fault in a compiled kernel is compiled in: the kernel cache is keyed on every kernel source
+(``polyregions/solvers/jit.py``), so a caller in another file never keeps the unplanted callee.
 """
 
 from __future__ import annotations

@@ -47,10 +47,10 @@ KERNEL_MODULES = {
     "polyregions.solvers.jit": (None, 0.0),
     "polyregions.solvers.linalg_kernels": (None, 0.3),
     "polyregions.solvers.dense_kernels": ("the dense simplex kernels", 2.0),
-    "polyregions.solvers.bounded_kernels": ("the bounded-variable simplex kernels", 3.0),
-    "polyregions.solvers.bounded_decide": ("the bounded-variable simplex kernels", 1.5),
-    "polyregions.solvers.projection_kernels": ("the L2-ball projection kernels", 1.0),
-    "polyregions.cells.polygon": ("the polygon kernels", 4.0),
+    "polyregions.solvers.bounded_kernels": ("the bounded-variable simplex kernels", 3.5),
+    "polyregions.solvers.bounded_decide": ("the bounded-variable simplex kernels", 2.0),
+    "polyregions.solvers.projection_kernels": ("the L2-ball projection kernels", 1.2),
+    "polyregions.cells.polygon": ("the polygon kernels", 4.5),
 }
 #: Cache directories of other sources kept besides the current one (the most recently used);
 #: one used within the last hour is never removed (a process may still be saving into it).
@@ -75,12 +75,16 @@ def _source_path(module: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def sources_key() -> str:
-    """A hash of numba's version and of the source of every kernel module (hex, 16 digits)."""
+def sources_key() -> str | None:
+    """A hash of numba's version and of the source of every kernel module (hex, 16 digits);
+    None when a source cannot be read (then nothing is cached)."""
     h = hashlib.sha256(f"numba {numba.__version__}\n".encode())
     for module in sorted(KERNEL_MODULES):
-        with open(_source_path(module), "rb") as f:
-            data = f.read()
+        try:
+            with open(_source_path(module), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
         h.update(f"{module} {len(data)}\n".encode())
         h.update(data)
     return h.hexdigest()[:16]
@@ -117,6 +121,9 @@ def _prune(parent: str, prefix: str, current: str) -> None:
 def cache_directory() -> str | None:
     """The directory the kernels cache into (created), or None when no place is writable."""
     key = sources_key()
+    if key is None:
+        log.warning("the kernels' sources cannot be read: they compile anew in every process")
+        return None
     user_dir = numba.config.CACHE_DIR
     if user_dir:
         places = [(user_dir, "polyregions-")]

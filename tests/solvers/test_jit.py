@@ -95,7 +95,6 @@ def test_every_kernel_caches_in_the_keyed_directory():
 
     directory = jit.cache_directory()
     assert directory is not None and directory.endswith(jit.sources_key())
-    assert not os.path.relpath(directory, PACKAGE).startswith("..") or os.environ.get("NUMBA_CACHE_DIR")
     for module in (bounded_decide, bounded_kernels, dense_kernels, projection_kernels):
         kernels = [v for v in vars(module).values() if hasattr(v, "stats") and v.__module__ == module.__name__]
         assert kernels
