@@ -79,7 +79,8 @@ def main(argv=None):
                     cpu = cpu_of_children(before)
                     results[(name, run)].append((wall, cpu))
                     shown = ", ".join(f"{t:.3f}" for t in printed)
-                    print(f"[{rep + 1}] {name:8s} {run:6s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  printed times: {shown} s")
+                    print(f"[{rep + 1}] {name:8s} {run:6s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  "
+                          f"printed times: {shown} s")
                     for line in said:
                         print(f"{'':17s}stderr: {line}")
     print(f"load average after: {loadavg()}")

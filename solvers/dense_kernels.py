@@ -197,7 +197,8 @@ def _solve(R, bv, m, art_lo, art_hi, basis, Binv, since, y, max_pivots, refactor
 
 
 @kernel(f"Tuple((i8, f8, f8, i8))({F2}, {F1}, i8, i8, i8, i8, {I2}, {F3}, {I2}, {F1}, i8, i8, i8, f8)")
-def chebyshev_test(R, bv, m_dom, art_lo, art_hi, level, bases, binvs, meta, y, max_pivots, refactor_every, bland_after, scale):
+def chebyshev_test(R, bv, m_dom, art_lo, art_hi, level, bases, binvs, meta, y, max_pivots, refactor_every, bland_after,
+                   scale):
     """Solve the Chebyshev LP of stack level ``level`` (rows ``0..m_dom+level-1``) in its slot.
 
     A slot not yet materialised (``meta[k, 1] == 0``) is first brought up from the nearest

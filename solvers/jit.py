@@ -15,8 +15,9 @@ A kernel with a signature compiles, or loads from the cache, when its module is 
 exactly that signature (no specialisation per literal argument or array layout); the modules of
 such kernels are imported only by the solver that uses them, so a count compiles only what it
 uses. An ``internal`` kernel (called only by other kernels) gets no Python wrapper. The first
-compilation of each group of kernels is announced on the ``polyregions`` logger (INFO), and
-:func:`compile_seconds` adds up the time spent compiling kernels in this process.
+compilation of each group of kernels is announced on the ``polyregions.kernels`` logger (INFO;
+the command shows it on stderr), and :func:`compile_seconds` adds up the time spent compiling
+kernels in this process (a count's time leaves it out).
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ import numba
 from numba.core import event
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["B1", "B2", "F1", "F2", "F3", "I1", "I2", "KEEP_OLD_DIRS", "KERNEL_MODULES", "cache_directory", "compile_seconds", "kernel", "sources_key"]
+__all__ = ["B1", "B2", "F1", "F2", "F3", "I1", "I2", "KEEP_OLD_DIRS", "KERNEL_MODULES", "cache_directory",
+           "compile_seconds", "kernel", "sources_key"]
 
 log = logging.getLogger("polyregions.kernels")
 
 #: The modules that define kernels, with the name their compilation is announced under and
-#: about how long it takes on a fresh cache (seconds of one core of the 2-core machine the
+#: roughly how many seconds of one core it takes (measured on the shared 2-core machine the
 #: benchmarks ran on, ``benchmarks/first_run.py``); modules without a name compile silently.
 #: Their sources (and this file's) key the cache: a kernel defined elsewhere is refused.
 KERNEL_MODULES = {
