@@ -19,7 +19,7 @@ _PUBLIC = {
     "polyregions.errors": ["InvalidInputError", "PolyRegionsError", "SolverError", "UnsupportedError"],
     "polyregions.model.network": ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network",
                                   "Residual", "Unflatten"],
-    "polyregions.domains.convex": ["Ball", "Box", "Domain", "Line", "Plane", "Polytope", "Whole"],
+    "polyregions.domains.convex": ["Ball", "Box", "Domain", "Line", "Plane", "Polytope", "Volume", "Whole"],
     "polyregions.domains.slices": ["SliceRegion"],
     "polyregions.result": ["Region", "RegionCount", "Stats"],
     "polyregions.cells.measure": ["boundary_distances", "linear_pieces", "regions_per_length"],

@@ -24,6 +24,7 @@ from .milp.milp import count_regions_milp
 from .model.network import Network
 from .search.blas import one_blas_thread, one_blas_thread_while_iterating
 from .search.parallel import PROGRESS_EVERY, drive_parallel
+from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
 from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
@@ -87,10 +88,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
-    method : {"auto", "dfs", "planar"}
+    method : {"auto", "dfs", "planar", "cells3d"}
         "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`; lines, bounded
-        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
-        search; "auto" (default): planar where it applies and no solver `backend` is named.
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "cells3d": the
+        exact 3-D algorithm (:mod:`polyregions.cells.cells3d`; bounded volumes, 3-D inputs in
+        boxes, bounded polytopes, L1 / L-inf balls); "dfs": the search; "auto" (default):
+        planar or cells3d where one applies and no solver `backend` is named.
 
     Yields
     ------
@@ -109,9 +112,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
-                     allowed=("auto", "dfs", "planar")) == "planar":
+    method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
+                           allowed=("auto", "dfs", "planar", "cells3d"))
+    if method == "planar":
         return enumerate_planar(net, domain, eps=eps)
+    if method == "cells3d":
+        return enumerate_cells3d(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
@@ -140,12 +146,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
 
     Parameters
     ----------
-    method : {"auto", "dfs", "planar", "milp"}
+    method : {"auto", "dfs", "planar", "cells3d", "milp"}
         The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`),
-        or the independent MILP count (:func:`polyregions.milp.milp.count_regions_milp`; bounded
-        domains only). "auto" (default): planar where it applies and nothing of the search is
-        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
-        process and ignores `workers`), else the search. The MILP runs in one process
+        the exact 3-D algorithm (:mod:`polyregions.cells.cells3d`), or the independent MILP count
+        (:func:`polyregions.milp.milp.count_regions_milp`; bounded domains only). "auto" (default):
+        planar or cells3d where one applies and nothing of the search is asked for (a solver
+        `backend`, a checkpoint, resume, a cluster; planar and cells3d run in one process and
+        ignore `workers`), else the search. The MILP runs in one process
         and keeps no checkpoint: with it, `workers`, `client`, `checkpoint` and `resume` are
         refused; its ``complete=True`` means no region of margin >= ``stats.margin_tol`` was missed.
     max_regions : int, optional
@@ -214,6 +221,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                                time_limit=time_limit, progress=progress, certificate=certificate)
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
+    if method == "cells3d":
+        return count_cells3d(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = search_problem(net, domain)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)

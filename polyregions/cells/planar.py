@@ -37,12 +37,13 @@ from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from ..result import RegionCount, Stats
 from ..solvers.jit import compile_seconds
 from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+from .cells3d import unsupported_reason as cells3d_unsupported
 
 __all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
-METHODS = ("auto", "dfs", "planar", "milp")
+METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
 
 #: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
 NEAR_FACTOR = 10.0
@@ -68,16 +69,18 @@ def unsupported_reason(domain) -> str | None:
 
 
 def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
-    """The method that serves `domain`: "auto" is "planar" where it applies (and the search's
-    own features, `needs_search`, are not asked for), else "dfs"; a forced "planar" that cannot
+    """The method that serves `domain`: "auto" is "planar" or "cells3d" (the 3-D algorithm,
+    :mod:`polyregions.cells.cells3d`) where one applies (and the search's own features,
+    `needs_search`, are not asked for), else "dfs"; a forced "planar" or "cells3d" that cannot
     serve `domain` raises UnsupportedError."""
     if not isinstance(method, str) or method not in allowed:
         raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
-    reason = unsupported_reason(domain)
+    reasons = {"planar": unsupported_reason(domain), "cells3d": cells3d_unsupported(domain)}
     if method == "auto":
-        return "planar" if reason is None and not needs_search else "dfs"
-    if method == "planar" and reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+        served = [name for name, reason in reasons.items() if reason is None]
+        return served[0] if served and not needs_search else "dfs"
+    if reasons.get(method) is not None:
+        raise UnsupportedError(f"`method` {method!r} cannot serve this domain: {reasons[method]}")
     return method
 
 

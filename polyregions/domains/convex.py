@@ -6,7 +6,7 @@ its linear rows ``A x <= b`` (empty for the whole space and the L1 and L2 balls)
 is None for a domain that is not a ball), ``bounded`` and ``diameter`` its extent. The
 solver layer builds its problems from these (:func:`polyregions.solvers.region_problem`).
 ``contains(x)`` tests interior membership; ``sample(n, rng)`` draws uniform points (used
-by tests and studies). The slices :class:`Line` and :class:`Plane` are lower-dimensional:
+by tests and studies). The slices :class:`Line`, :class:`Plane` and :class:`Volume` are lower-dimensional:
 they have no rows in the input space and are counted in their own coordinates
 (``frame()``, ``slice_domain()``).
 """
@@ -21,7 +21,7 @@ from .._validate import finite_array, positive_int, positive_number
 from ..errors import InvalidInputError, UnsupportedError
 from ..solvers.scipy_lp import bounding_box, interior_ball
 
-__all__ = ["Domain", "Whole", "Box", "Ball", "Polytope", "Slice", "Line", "Plane"]
+__all__ = ["Domain", "Whole", "Box", "Ball", "Polytope", "Slice", "Line", "Plane", "Volume"]
 
 #: A polytope is full-dimensional when it holds a ball of radius above this (after its
 #: rows are scaled to unit normals).
@@ -268,6 +268,27 @@ def _real_vector(value, name: str, n: int | None = None) -> np.ndarray:
     return arr
 
 
+def _bound_vector(value, name: str, k: int) -> np.ndarray:
+    """`value` (a number or `k` numbers) as a finite real float64 vector of length `k`, or raise naming `name`."""
+    if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    arr = finite_array(value, name)
+    if arr.ndim == 0:
+        arr = np.full(k, float(arr))
+    if arr.shape != (k,):
+        what = "a pair" if k == 2 else f"{k} numbers"
+        raise InvalidInputError(f"`{name}` must be a number or {what}, got shape {arr.shape}")
+    return arr
+
+
+def _margin(margin) -> float:
+    """`margin` of ``through`` as a float > -0.5, or raise."""
+    if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(margin) or margin <= -0.5:
+        raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+    return float(margin)
+
+
 def _orthonormal_frame(U: np.ndarray):
     """``Q, R`` with ``U = Q R``, ``Q`` orthonormal columns and ``diag(R) > 0`` (orientation kept)."""
     Q, R = np.linalg.qr(U)
@@ -413,14 +434,7 @@ class Plane(Slice):
 
     @staticmethod
     def _pair(value, name):
-        if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
-            raise InvalidInputError(f"`{name}` must be real, got complex values")
-        arr = finite_array(value, name)
-        if arr.ndim == 0:
-            arr = np.full(2, float(arr))
-        if arr.shape != (2,):
-            raise InvalidInputError(f"`{name}` must be a number or a pair, got shape {arr.shape}")
-        return arr
+        return _bound_vector(value, name, 2)
 
     @classmethod
     def through(cls, x1, x2, x3, margin=0.25):
@@ -429,9 +443,7 @@ class Plane(Slice):
         x1 = _real_vector(x1, "x1")
         x2 = _real_vector(x2, "x2", x1.size)
         x3 = _real_vector(x3, "x3", x1.size)
-        if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(margin) or margin <= -0.5:
-            raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+        margin = _margin(margin)
         for name, x in (("x2", x2), ("x3", x3)):
             if np.array_equal(x, x1):
                 raise InvalidInputError(f"`{name}` must differ from `x1`")
@@ -464,3 +476,90 @@ class Plane(Slice):
         if self.dim <= 4:
             return f"Plane(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, {box})"
         return f"Plane(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, {box})"
+
+
+class Volume(Slice):
+    """The 3-D slice ``x = origin + s u + t v + w r`` with ``(s, t, w)`` in the box ``[lo, hi]``.
+
+    ``u``, ``v`` and ``r`` need not be orthonormal, only linearly independent. ``lo`` and
+    ``hi`` are numbers or triples (``lo < hi``); both omitted, the volume is unbounded (counted
+    by the search only). Counted in three dimensions (:mod:`polyregions.cells.cells3d`): a region
+    counts when it holds a ball of radius ``eps`` in input units (the metric that ``u``, ``v``
+    and ``r`` induce); volumes are in input units too.
+    """
+
+    slice_dim = 3
+
+    def __init__(self, origin, u, v, r, lo=None, hi=None):
+        self.origin = _real_vector(origin, "origin")
+        n = self.origin.size
+        if n < 3:
+            raise InvalidInputError(f"`origin` must have at least 3 coordinates for a volume, got {n}")
+        self.u = _real_vector(u, "u", n)
+        self.v = _real_vector(v, "v", n)
+        self.r = _real_vector(r, "r", n)
+        for name, d in (("u", self.u), ("v", self.v), ("r", self.r)):
+            if not np.any(d):
+                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.U = np.column_stack([self.u, self.v, self.r])
+        sv = np.linalg.svd(self.U, compute_uv=False)
+        if sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`u`, `v` and `r` must be linearly independent (they span no volume)")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded volume)")
+        self.dim = n
+        self._Q, self._R = _orthonormal_frame(self.U)
+        if lo is None:
+            self.bounded, self.lo, self.hi = False, None, None
+            self._center = np.zeros(3)
+            return
+        self.lo, self.hi = (_bound_vector(value, name, 3) for value, name in ((lo, "lo"), (hi, "hi")))
+        if not np.all(self.lo < self.hi):
+            k = int(np.argmin(self.hi - self.lo))
+            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        self._center = (self.lo + self.hi) / 2
+        corners = self.corners() @ self._R.T
+        self.diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+
+    @classmethod
+    def through(cls, x1, x2, x3, x4, margin=0.25):
+        """The volume through four inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
+        ``r = x4 - x1``, ``(s, t, w)`` in ``[-margin, 1 + margin]^3`` (``margin > -0.5``)."""
+        x1 = _real_vector(x1, "x1")
+        others = [_real_vector(x, name, x1.size) for x, name in ((x2, "x2"), (x3, "x3"), (x4, "x4"))]
+        margin = _margin(margin)
+        for name, x in zip(("x2", "x3", "x4"), others):
+            if np.array_equal(x, x1):
+                raise InvalidInputError(f"`{name}` must differ from `x1`")
+        U = np.column_stack([x - x1 for x in others])
+        sv = np.linalg.svd(U, compute_uv=False)
+        if U.shape[0] < 3 or sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`x1`, `x2`, `x3` and `x4` must not lie in one plane")
+        return cls(x1, *(x - x1 for x in others), -margin, 1.0 + margin)
+
+    def corners(self) -> np.ndarray:
+        """The box's 8 corners in slice coordinates: corner ``k`` takes ``hi`` in coordinate
+        ``i`` when bit ``i`` of ``k`` is set (so corners ``k`` and ``7 - k`` are opposite)."""
+        bits = (np.arange(8)[:, None] >> np.arange(3)) & 1
+        return np.where(bits == 1, self.hi, self.lo)
+
+    def slice_domain(self):
+        """The volume in its orthonormal coordinates ``y = R (s, t, w)``: the parallelepiped
+        ``lo <= R^-1 y <= hi`` as a Polytope, or ``Whole(3)`` when unbounded."""
+        if not self.bounded:
+            return Whole(3)
+        Rinv = np.linalg.inv(self._R)
+        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo]))
+
+    def sample(self, n, rng):
+        if not self.bounded:
+            raise InvalidInputError("cannot sample uniformly from an unbounded volume")
+        return self.to_input(rng.uniform(self.lo, self.hi, size=(n, 3)))
+
+    def __repr__(self):
+        box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
+        if self.dim <= 4:
+            return (f"Volume(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, "
+                    f"r={self.r.tolist()}, {box})")
+        return f"Volume(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, " \
+               f"|r|={np.linalg.norm(self.r):.4g}, {box})"

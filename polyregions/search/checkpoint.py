@@ -70,7 +70,7 @@ def fingerprint(net, domain, eps, backend, prune) -> str:
             h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
         h.update(repr(("pool", stage.pool)).encode())
     h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
-    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v"):
+    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v", "r"):
         v = getattr(domain, name, None)
         if v is not None:
             h.update(np.asarray(v, dtype=float).tobytes())
