@@ -53,8 +53,8 @@ KERNEL_MODULES = {
     "polyregions.solvers.bounded_decide": ("the bounded-variable simplex kernels", 2.0),
     "polyregions.solvers.projection_kernels": ("the L2-ball projection kernels", 1.2),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
-    "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 3.0),
-    "polyregions.cells.polyhedron": ("the polyhedron kernels", 6.0),
+    "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
+    "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
 }
 #: Cache directories of other sources kept besides the current one (the most recently used);
 #: one used within the last hour is never removed (a process may still be saving into it).
