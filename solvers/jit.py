@@ -55,6 +55,7 @@ KERNEL_MODULES = {
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
     "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
+    "polyregions.cells.sign_kernels": (None, 0.5),
 }
 #: Cache directories of other sources kept besides the current one (the most recently used);
 #: one used within the last hour is never removed (a process may still be saving into it).

@@ -146,11 +146,11 @@ eager = ("polyregions.solvers.linalg_kernels", "polyregions.solvers.dense_kernel
          "polyregions.solvers.bounded_kernels", "polyregions.solvers.bounded_decide",
          "polyregions.solvers.projection_kernels")
 print([m for m in eager if m in sys.modules])
-net = pr.Network.from_dense([np.eye(3)], [np.zeros(3)])
-assert pr.count_regions(net, pr.Box(-np.ones(3), np.ones(3)), workers=1).count == 8
+net = pr.Network.from_dense([np.eye(4)], [np.zeros(4)])  # 4 inputs: the dense simplex
+assert pr.count_regions(net, pr.Box(-np.ones(4), np.ones(4)), workers=1).count == 16
 print([m for m in eager if m in sys.modules])
-from polyregions.cells import polygon
-print(len(polygon._split_cells.signatures))
+from polyregions.cells import polygon, polyhedron
+print(len(polygon._split_cells.signatures) + len(polyhedron._split_cells.signatures))
 """
 
 
