@@ -31,7 +31,7 @@ import numpy as np
 
 from .._validate import net_and_domain, positive_number
 from ..domains.convex import Line, Slice
-from ..domains.slices import check_layers, frame_of
+from ..domains.slices import check_layers, frame_of, working_frame
 from ..errors import UnsupportedError
 from .planar import planar_cells
 from .ternary import CellMaps, domain_volume, local_rows, tight_rows, vertex_signs
@@ -214,6 +214,9 @@ def networkx_module():
 def _planar_batches(net, domain, eps, R):
     """1-D and 2-D cells from the planar algorithm; facets are a cell's end points (1-D) or
     its edges (2-D), as ``(facet start per cell, vertex start per facet, vertex indices)``."""
+    # the planar algorithm computes in the working frame, ``y_w = R (p - p0)``; the complex reads
+    # ``y = R p`` (:func:`~polyregions.domains.slices.frame_of`): a translation by ``R p0``
+    shift = R @ working_frame(domain)[3]
     for bits, _, _, size, polys, _ in planar_cells(net, domain, eps):
         K = len(bits)
         if not K:
@@ -226,6 +229,7 @@ def _planar_batches(net, domain, eps, R):
             verts = [np.asarray(polys[k][0], dtype=np.float64) for k in range(K)]
             vstart = np.concatenate([[0], np.cumsum([len(v) for v in verts])]).astype(np.int64)
             y = np.concatenate(verts)
+        y = y + shift
         if y.shape[1] == 1:
             fidx = np.arange(len(y), dtype=np.int64)
             fptr = np.arange(len(y) + 1, dtype=np.int64)
