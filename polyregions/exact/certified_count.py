@@ -23,18 +23,16 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
-
 from .certifier import Auditor, RegionLimitReached, bits_text
 from ..errors import SolverError
 from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
-from .spec import FORMAT, VERSION, exact_point, hex_int
+from .spec import FORMAT, VERSION, hex_int
 from ..solvers.base import TestResult
 
-__all__ = ["CertificateWriter", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "count_certified"]
+__all__ = ["COMPRESS_LEVEL", "CertificateWriter", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "count_certified"]
 
 #: Seconds a parallel task searches before it hands back its open children.
 TASK_BUDGET = 0.5
@@ -42,6 +40,8 @@ TASK_BUDGET = 0.5
 ID_BITS = 32
 #: Seconds the certified count searches in this process before it starts ``workers`` processes.
 LOCAL_START = 0.3
+#: zlib level of gzip certificates (1: fastest; the records are highly repetitive text).
+COMPRESS_LEVEL = 1
 
 
 def _multipliers(y):
@@ -52,7 +52,8 @@ def _multipliers(y):
 class CertificateWriter:
     """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
     ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
-    nothing is kept in memory. ``header=False``: the records only (a part of a parallel count).
+    records are written in blocks of ``BLOCK`` lines and nothing else is kept in memory.
+    ``header=False``: the records only (a part of a parallel count).
 
     Lines: the header (format, version, the exact network and domain of
     :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
@@ -61,48 +62,85 @@ class CertificateWriter:
     patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
     and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
     (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
+
+    The ``parts`` of a parallel count (files of writers with ``header=False`` and the same
+    compression, in ``folder``) are copied byte for byte behind this writer's records when it
+    closes (a gzip certificate is then a sequence of gzip members, RFC 1952: their
+    concatenation is one gzip stream), and ``folder`` is removed.
     """
+
+    BLOCK = 4096
 
     def __init__(self, path, exact: ExactNetwork, header: bool = True):
         self.file = None
-        if path is not None:
-            path = os.fspath(path)
-            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
+        self.path = None if path is None else os.fspath(path)
+        self.gz = self.path is not None and self.path.endswith(".gz")
+        self._block = []
+        self.parts, self.folder = [], None
+        if self.path is not None:
+            self.file = gzip.open(self.path, "wb", compresslevel=COMPRESS_LEVEL) if self.gz else open(self.path, "wb")
             if header:
                 self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
                             "domain": exact.domain_spec})
 
     def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._block.append(json.dumps(obj, separators=(",", ":")))
 
-    def region(self, bits, x):
+    def _add(self, line):
+        block = self._block
+        block.append(line)
+        if len(block) >= self.BLOCK:
+            self.flush()
+
+    def flush(self):
+        if self._block:
+            self.file.write(("\n".join(self._block) + "\n").encode())
+            self._block = []
+
+    def region(self, bits, nums, den):
+        """The region of `bits` with its point ``nums / den`` (integers)."""
         if self.file is not None:
-            nums, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
             point = ",".join(f'"{hex_int(v)}"' for v in nums)
-            self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
+            self._add(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}')
 
     def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
             tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
-            self.file.write(f'{{"empty":"{bits_text(prefix)}",{tail}}}\n')
+            self._add(f'{{"empty":"{bits_text(prefix)}",{tail}}}')
 
     def shared(self, cid, assign, cert):
         if self.file is not None:
             assign = "".join("*" if a is None else str(a) for a in assign)
-            self.file.write(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}\n')
+            self._add(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}')
 
-    def append(self, part_path):
-        """Copy the records of a part file here."""
-        if self.file is not None:
-            with open(part_path) as part:
-                shutil.copyfileobj(part, self.file)
+    def part_path(self, task_id):
+        """Where the records of parallel task `task_id` go (None: no file), in ``folder``."""
+        if self.path is None:
+            return None
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=os.path.dirname(os.path.abspath(self.path)))
+        return os.path.join(self.folder, f"part-{task_id:08d}.jsonl" + (".gz" if self.gz else ""))
 
     def close(self, trailer=None):
-        if self.file is not None:
-            if trailer is not None:
-                self._line(trailer)
+        """Finish the file: this writer's records, the finished ``parts`` byte for byte, the `trailer`."""
+        try:
+            if self.file is None:
+                return
+            self.flush()
             self.file.close()
             self.file = None
+            if self.parts or trailer is not None:
+                with open(self.path, "ab") as out:
+                    for part in sorted(self.parts):
+                        with open(part, "rb") as f:
+                            shutil.copyfileobj(f, out, 1 << 20)
+                    if trailer is not None:
+                        line = (json.dumps(trailer, separators=(",", ":")) + "\n").encode()
+                        out.write(gzip.compress(line) if self.gz else line)
+        finally:
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                self.folder = None
 
 
 class _Failures:
@@ -158,7 +196,7 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
                 search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
             next_report = t0 + 0.5
             for x, rho, _, _ in search.run(root):
-                auditor.leaf(list(search.bits), x)
+                auditor.leaf(list(search.bits), x, rho)
                 stats.min_radius = min(stats.min_radius, rho)
                 if progress is not None and time.perf_counter() >= next_report:
                     stats.seconds = time.perf_counter() - t0
@@ -167,7 +205,7 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
             if search.frontier and workers > 1 and (deadline is None or time.perf_counter() < deadline):
                 limit = None if max_regions is None else max_regions - auditor.count
                 totals, stopped = _drive((net, domain, eps, backend, prune), search.frontier, writer, workers,
-                                         deadline, limit, progress, stats, t0, certificate)
+                                         deadline, limit, progress, stats, t0)
             elif search.frontier:
                 stopped = "time_limit"
                 stats.pending = len(search.frontier)
@@ -218,7 +256,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     stopped = None
     try:
         for x, rho, _, _ in search.run(sub):
-            auditor.leaf(list(search.bits), x)
+            auditor.leaf(list(search.bits), x, rho)
             search.stats.min_radius = min(search.stats.min_radius, rho)
     except TimeLimitReached:
         stopped = "time_limit"
@@ -233,49 +271,44 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
             "frontier": frontier, "stopped": stopped}
 
 
-def _drive(problem, queue, writer, workers, deadline, max_regions, progress, stats, t0, certificate):
-    """Certify the subproblems of `queue` with `workers` processes; their parts are appended to `writer`."""
-    folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
-                              os.path.dirname(os.path.abspath(os.fspath(certificate))))
+def _drive(problem, queue, writer, workers, deadline, max_regions, progress, stats, t0):
+    """Certify the subproblems of `queue` with `workers` processes; their parts go to `writer` when it closes."""
     payload = (*problem, f"{os.getpid()}-{time.time_ns()}")
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
-    queue, in_flight, parts, stopped, next_id = list(queue), {}, [], None, 1
+    queue, in_flight, stopped, next_id = list(queue), {}, None, 1
     next_report = t0 + 0.5
-    try:
-        with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            while queue or in_flight:
-                while queue and stopped is None and len(in_flight) < 2 * workers:
-                    part = None if certificate is None else os.path.join(folder, f"part-{next_id:08d}.jsonl")
-                    limit = None if max_regions is None else max_regions - totals["count"]
-                    fut = pool.submit(_task, payload, queue.pop(0), next_id, part, deadline, limit)
-                    in_flight[fut] = part
-                    next_id += 1
-                done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    res = fut.result()
-                    parts.append(in_flight.pop(fut))
-                    for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
-                        totals[k] += res[k]
-                    _merge(stats, res["stats"])
-                    queue.extend(res["frontier"])
-                    stopped = stopped or res["stopped"]
-                if stopped is None and max_regions is not None and totals["count"] >= max_regions:
-                    stopped = "max_regions"
-                if stopped is None and deadline is not None and time.perf_counter() > deadline and queue:
-                    stopped = "time_limit"
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(totals["count"], stats)
-                    next_report = time.perf_counter() + 0.5
-        if stopped is None and queue:
-            stopped = "time_limit"
-        stats.pending = len(queue)
-        for part in sorted(p for p in parts if p is not None):
-            writer.append(part)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        while queue or in_flight:
+            while queue and stopped is None and len(in_flight) < 2 * workers:
+                part = writer.part_path(next_id)
+                limit = None if max_regions is None else max_regions - totals["count"]
+                fut = pool.submit(_task, payload, queue.pop(0), next_id, part, deadline, limit)
+                in_flight[fut] = part
+                next_id += 1
+            done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                res = fut.result()
+                part = in_flight.pop(fut)
+                if part is not None:
+                    writer.parts.append(part)
+                for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
+                    totals[k] += res[k]
+                _merge(stats, res["stats"])
+                queue.extend(res["frontier"])
+                stopped = stopped or res["stopped"]
+            if stopped is None and max_regions is not None and totals["count"] >= max_regions:
+                stopped = "max_regions"
+            if stopped is None and deadline is not None and time.perf_counter() > deadline and queue:
+                stopped = "time_limit"
+            if progress is not None and time.perf_counter() >= next_report:
+                stats.seconds = time.perf_counter() - t0
+                progress(totals["count"], stats)
+                next_report = time.perf_counter() + 0.5
+    if stopped is None and queue:
+        stopped = "time_limit"
+    stats.pending = len(queue)
     return totals, stopped
 
 

@@ -19,6 +19,7 @@ is open). An L2 ball adds no rows (see :mod:`polyregions.exact.certifier`). An L
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from math import lcm
 from operator import mul
@@ -37,6 +38,23 @@ def integer_row(values):
     fr = [Fraction(v) for v in values]
     den = lcm(*(f.denominator for f in fr)) if fr else 1
     return [int(f * den) for f in fr]
+
+
+def _row_norms(G):
+    """Floating-point Euclidean norms of the rows of the integer matrix `G` (no overflow however
+    large its integers)."""
+    try:
+        Gf = np.array(G, dtype=float).reshape(len(G), -1)
+        if np.all(np.abs(Gf) < 1e150):
+            return np.sqrt(np.einsum("ij,ij->i", Gf, Gf))
+    except OverflowError:
+        pass
+    out = []
+    for row in G:
+        top = max((abs(int(v)) for v in row), default=0).bit_length()
+        shift = max(top - 64, 0)
+        out.append(math.ldexp(math.sqrt(sum(float(int(v) >> shift) ** 2 for v in row)), shift))
+    return np.array(out)
 
 
 def _unit_rows(rows):
@@ -62,7 +80,8 @@ class ExactNetwork:
     checker's rows, integer for integer. ``offsets[l]``: the position of layer ``l``'s first
     neuron in a pattern; ``layer_of(p)``: ``(l, j)`` of position ``p``; ``maps(bits, l)``:
     ``(G_l, c_l)`` (object arrays) for the pattern ``bits`` of the layers before ``l`` (cached);
-    ``rows(bits)``: the strict system of a partial pattern with the domain's rows, as
+    ``neuron_row(bits, p, bit)``: one fixed neuron's strict row (``fixed_rows``: several, with
+    the float norms of their ``a``); ``rows(bits)``: the strict system of a partial pattern with the domain's rows, as
     integer lists ``(A, b, keys)``, ``keys`` naming each row (a position, or ``"d<k>"``).
     ``kind``: the domain's kind; a certificate keeps the multipliers of the neuron rows (and
     of a polytope's rows): the checker bounds a box or a ball by its support function.
@@ -147,7 +166,9 @@ class ExactNetwork:
         return self._layer(bits, l)[:2]
 
     def _layer(self, bits, l):
-        """``(G_l, c_l, on rows, off rows)`` for the pattern ``bits[:offsets[l]]`` (cached)."""
+        """``[G_l, c_l, on rows, off rows, row norms, on unit rows, off unit rows, G_l and c_l as
+        lists]`` for the pattern ``bits[:offsets[l]]`` (cached; the unit rows are filled in by
+        :meth:`rows` when asked for)."""
         key = tuple(bits[: self.offsets[l]])
         hit = self._cache.get(key)
         if hit is not None:
@@ -162,9 +183,10 @@ class ExactNetwork:
             Wb = Wi * beta[None, :]
             G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l]
         pad = [0] * self.lift
-        on = [([-int(v) for v in g] + pad, int(cj)) for g, cj in zip(G, c)]
-        off = [None if cj == 0 and not any(g) else ([int(v) for v in g] + pad, -int(cj)) for g, cj in zip(G, c)]
-        out = (G, c, on, off, _unit_rows(on), _unit_rows(off))
+        Gl, cl = G.tolist(), c.tolist()
+        on = [([-v for v in g] + pad, cj) for g, cj in zip(Gl, cl)]
+        off = [None if cj == 0 and not any(g) else (g + pad, -cj) for g, cj in zip(Gl, cl)]
+        out = [G, c, on, off, _row_norms(G), None, None, Gl, cl]
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[key] = out
@@ -175,6 +197,22 @@ class ExactNetwork:
         l, j = self._layer_index[p]
         layer = self._layer(bits, l)
         return layer[2][j] if bit else layer[3][j]
+
+    def fixed_rows(self, bits, items):
+        """For each ``(position, state)`` of `items` (positions of `bits`, or of the layer that
+        `bits` completes the earlier layers of): ``(a, b, norm)``, the strict row and the
+        floating-point norm of its ``a``; None when one of them is identically zero (off)."""
+        out, here, index = [], {}, self._layer_index
+        for p, bit in items:
+            l, j = index[p]
+            layer = here.get(l)
+            if layer is None:
+                layer = here[l] = self._layer(bits, l)
+            row = layer[2][j] if bit else layer[3][j]
+            if row is None:
+                return None
+            out.append((row[0], row[1], layer[4][j]))
+        return out
 
     def rows(self, bits, positions=None, extra=()):
         """The strict system of the partial pattern `bits` (all its positions, or `positions`),
@@ -190,12 +228,14 @@ class ExactNetwork:
             layer = here.get(l)
             if layer is None:
                 layer = here[l] = self._layer(bits, l)
+                if layer[5] is None:
+                    layer[5], layer[6] = _unit_rows(layer[2]), _unit_rows(layer[3])
             row = layer[2][j] if bit else layer[3][j]
             if row is not None:
                 A.append(row[0])
                 b.append(row[1])
                 keys.append(p)
-                F.append(layer[4][j] if bit else layer[5][j])
+                F.append(layer[5][j] if bit else layer[6][j])
         A += self.domain_A
         b += self.domain_b
         keys += self._domain_keys
@@ -205,14 +245,22 @@ class ExactNetwork:
     def point_in_region(self, bits, x) -> bool:
         """Whether the rational point `x` lies in the open region of the full pattern `bits`
         inside the open domain (exact)."""
-        X, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
+        return self.integer_point_in_region(bits, *exact_point([float(v) if isinstance(v, np.floating) else v
+                                                                 for v in x]))
+
+    def integer_point_in_region(self, bits, X, den) -> bool:
+        """:meth:`point_in_region` of the point ``X / den`` (integers, ``den > 0``)."""
         x = [Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None
         if not self._in_domain(x, X, den):
             return False
         h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l
         for l, (W, b, D) in enumerate(self.int_layers):
             off = self.offsets[l]
-            u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # = D scale z^l
+            if 0 < l and self.dim < self.widths[l - 1]:  # through the layer's map: G_l X + c_l den = D scale z^l
+                layer = self._layer(bits, l)
+                u = [sum(map(mul, row, X)) + cj * den for row, cj in zip(layer[7], layer[8])]
+            else:
+                u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # = D scale z^l
             for j, uj in enumerate(u):
                 if bits[off + j]:
                     if uj <= 0:

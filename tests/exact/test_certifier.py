@@ -195,7 +195,7 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
     # one leaf's witness fails and its exact decision fails too: the count completes, not certified
     from polyregions.exact import certifier, exact_net
 
-    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.point_in_region
+    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.integer_point_in_region
 
     def failing(self, bits, extra=()):
         if list(bits) == [0, 0]:
@@ -203,8 +203,8 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
         return decide(self, bits, extra)
 
     monkeypatch.setattr(certifier.Auditor, "_decide", failing)
-    monkeypatch.setattr(exact_net.ExactNetwork, "point_in_region",
-                        lambda self, bits, x: list(bits) != [0, 0] and inside(self, bits, x))
+    monkeypatch.setattr(exact_net.ExactNetwork, "integer_point_in_region",
+                        lambda self, bits, X, den: list(bits) != [0, 0] and inside(self, bits, X, den))
     res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
     assert res.complete and res.undecided and not res.certified
 
