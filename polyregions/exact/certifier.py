@@ -540,7 +540,8 @@ class Auditor:
         again exactly."""
         self.float_count += 1
         x = [float(v) for v in x]
-        for X, den in (short_point(x, rho), exact_point(x)):
+        for point in (short_point, lambda x, _: exact_point(x)):  # the exact rational x only when needed
+            X, den = point(x, rho)
             if X is not None and self.exact.integer_point_in_region(bits, X, den):
                 self._counted(bits, X, den)
                 return
