@@ -30,12 +30,16 @@ from .checker import validate_domain, validate_network
 from .spec import domain_spec, exact_point, network_spec
 
 
-__all__ = ["ExactNetwork", "SIGN_FILTER_FACTOR", "integer_row"]
+__all__ = ["ExactNetwork", "SIGN_FILTER_FACTOR", "SIGN_FILTER_FROM_DIM", "integer_row"]
 
 #: Margin of the floating-point sign filter of a region's point
 #: (:meth:`ExactNetwork._signs_certain`): the computed pre-activations must exceed this many
 #: times their rounding error bound before the exact forward pass is skipped.
 SIGN_FILTER_FACTOR = 8.0
+#: From this input dimension on the sign filter runs first (below it the exact forward pass in
+#: Python integers is faster than numpy's per-call cost: 49 us against 125 us a point at d=4,
+#: 5.5 ms against 0.6 ms at d=784).
+SIGN_FILTER_FROM_DIM = 32
 
 
 def integer_row(values):
@@ -258,7 +262,7 @@ class ExactNetwork:
         x = [Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None
         if not self._in_domain(x, X, den):
             return False
-        if self._signs_certain(bits, X, den):
+        if self.dim >= SIGN_FILTER_FROM_DIM and self._signs_certain(bits, X, den):
             return True
         h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l
         for l, (W, b, D) in enumerate(self.int_layers):

@@ -89,3 +89,22 @@ def test_point_in_region_agrees_with_fractions_with_and_without_the_float_filter
         assert not filtered(flipped, X, den)
         assert not exact.integer_point_in_region(flipped, X, den)
     assert kinds["filtered"] > 0
+
+
+def test_point_in_region_at_the_filter_dimension_agrees_with_fractions():
+    # from SIGN_FILTER_FROM_DIM inputs on the float filter runs first: every answer against fractions
+    from polyregions.exact.exact_net import SIGN_FILTER_FROM_DIM
+
+    n = SIGN_FILTER_FROM_DIM
+    rng = np.random.default_rng(7)
+    net = pr.Network.from_dense([rng.normal(size=(8, n)), rng.normal(size=(6, 8)), rng.normal(size=(1, 6))],
+                                [rng.normal(size=8), rng.normal(size=6), rng.normal(size=1)])
+    exact = ExactNetwork(net, pr.Box(-np.ones(n), np.ones(n)))
+    for k in range(30):
+        X = [int(v) for v in rng.integers(-255, 256, size=n)]
+        zs = exact_forward(net, [Fraction(v, 256) for v in X])
+        bits = [1 if v > 0 else 0 for z in zs for v in z]
+        assert exact.integer_point_in_region(bits, X, 256)
+        flipped = list(bits)
+        flipped[k % len(bits)] ^= 1
+        assert not exact.integer_point_in_region(flipped, X, 256)
