@@ -299,7 +299,7 @@ def test_a_2d_count_leaves_the_3d_kernels_uncompiled(tmp_path):
             "from polyregions.cells import polyhedron, polyhedron_measure\n"
             "net = pr.Network.from_dense([np.ones((2, 2))], [np.zeros(2)])\n"
             "pr.count_regions(net, pr.Box([-1, -1], [1, 1]))\n"
-            "kernels = (polyhedron.split_cells, polyhedron_measure.inradii, polyhedron_measure.volumes)\n"
+            "kernels = (polyhedron._split_cells, polyhedron_measure.inradii, polyhedron_measure.volumes)\n"
             "print(sum(len(k.signatures) for k in kernels))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path)  # outside the repository: import the installed package
