@@ -16,7 +16,10 @@ the same sum taken with absolute values (``S``, the size of the terms summed) an
 coordinate's size counted as at least ``yscale``, the domain's largest coordinate: a vertex
 made by interpolation carries an absolute error of that size's rounding, so a vertex within
 about ``ZERO_RTOL * yscale`` of a plane is on it, also near the origin (where ``|y|`` alone
-would let a vertex off by 1e-17 make a face of no area). Then:
+would let a vertex off by 1e-17 make a face of no area). Where that tolerance is coarser than
+eps (``tol > eps |g|``: large coordinates, or a tiny eps), such a decision may drop, or keep, a
+region that eps alone would decide otherwise: it is counted with the near-eps decisions
+(``stats[0]``), as in the plane. Then:
 
 * no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
   plane through a vertex, along an edge or holding a face);
@@ -376,6 +379,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     zi = g0 * x + g1 * y + g2 * w + cj
                     tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
+                    if abs(zi) <= tol and tol > eps * gn:
+                        stats[0] += 1  # on the plane by a tolerance coarser than eps
                     if zi > tol:
                         sg[i] = 1
                         npos += 1

@@ -134,6 +134,20 @@ def test_a_neuron_zero_up_to_rounding_is_off():
     assert len(regions) == 2 and not any(r.bits[3] for r in regions)
 
 
+def test_a_tiny_box_far_from_the_origin_says_its_tolerance_is_coarser_than_eps():
+    # a box of half-width 1e-8 at 1e4: the two planes cut corners off it (3 regions, certified in
+    # exact arithmetic on the float64 network), but the zero tolerance (ZERO_RTOL times the
+    # terms' size, 1e12 here) is coarser than eps: the count must say so in near_eps
+    s, c = 1e-8, np.array([-1e4 + 1e-8, -1e4 - 1e-8, -1e4])
+    W = np.array([[1.0, -1.0, 1.0], [0.0, 1.0, -2.0]]) / s
+    net = pr.Network.from_dense([W], [np.array([-2.0, -1.0]) - W @ c])
+    box = pr.Box(c - s, c + s)
+    certified = pr.count_regions(net, box, certify=True)
+    assert certified.certified and certified.count == 3
+    res = pr.count_regions(net, box, method="cells3d")
+    assert res.count == certified.count or res.stats.near_eps > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # against the search and certified counts
 
