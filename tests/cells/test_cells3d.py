@@ -15,6 +15,8 @@ from polyregions.cells import cells3d
 from polyregions.cells.cells3d import domain_rows, domain_volume, polyhedral_cells
 from polyregions.domains.slices import composed_search_problem
 
+from exact_reference import exact_count
+
 EPS = 1e-9
 CUBE = pr.Box([-1, -1, -1], [1, 1, 1])
 
@@ -146,6 +148,23 @@ def test_a_tiny_box_far_from_the_origin_says_its_tolerance_is_coarser_than_eps()
     assert certified.certified and certified.count == 3
     res = pr.count_regions(net, box, method="cells3d")
     assert res.count == certified.count or res.stats.near_eps > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("half", [1.0, 50.0, 1000.0])
+@pytest.mark.parametrize("gap", [1e-7, 1e-11])
+def test_a_needle_along_three_nearly_concurrent_planes_is_judged_by_its_inradius(seed, half, gap):
+    # the planes x = 0, y = 0 and x + y = gap (rotated) bound a prism of inradius gap / (2 + sqrt 2)
+    # as long as the box: 29 eps (counted) or 0.003 eps (not), 7 or 6 regions in exact arithmetic.
+    # Its volume (gap^2 / 2 times its length) is below the rounding of the divergence-theorem sum
+    # (about 1e-16 times the length cubed): a volume-based decision alone kept or dropped it at random
+    Q = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))[0]
+    W, b = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]) @ Q.T, np.array([0.0, 0.0, -gap])
+    box = pr.Box(-half * np.ones(3), half * np.ones(3))
+    truth = exact_count([W.tolist()], [b.tolist()], box, eps=EPS)
+    assert truth == (7 if gap > EPS else 6)
+    res = pr.count_regions(pr.Network.from_dense([W], [b]), box, method="cells3d", eps=EPS)
+    assert res.count == truth or res.stats.near_eps > 0
 
 
 # ---------------------------------------------------------------------------------------------
