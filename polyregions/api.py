@@ -18,7 +18,7 @@ import numpy as np
 from ._validate import int_at_least, net_and_domain, positive_number
 from .exact.certifier import count_certified
 from .search.checkpoint import Checkpointer
-from .domains.convex import Domain, Slice
+from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
 from .milp.milp import count_regions_milp
 from .model.network import Network
@@ -26,7 +26,7 @@ from .search.parallel import PROGRESS_EVERY, drive_parallel
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
 from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
-from .domains.slices import lift_regions, search_problem
+from .domains.slices import lift_regions
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
 
@@ -59,9 +59,7 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume, ne
     if not net.is_relu:
         raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
                                "or residual carry)")
-    if isinstance(domain, Slice):
-        raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
-                               "is computed in floating point; certify the full input space instead)")
+    domain.exact_spec()  # a domain with no exact form (a slice) refuses here
     for name, value in (("workers", workers > 1), ("client", client is not None),
                         ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
         if value:
@@ -110,7 +108,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
                      allowed=("auto", "dfs", "planar")) == "planar":
         return enumerate_planar(net, domain, eps=eps)
-    net_s, domain_s = search_problem(net, domain)
+    net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
     return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
@@ -200,7 +198,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
             if given:
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
-        net, domain = search_problem(net, domain)
+        net, domain = domain.search_problem(net)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
@@ -212,7 +210,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    net_s, domain_s = search_problem(net, domain)
+    net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     if max_regions == 0:
         return RegionCount(0, search.stats, complete=False, stopped="max_regions")

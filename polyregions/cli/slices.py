@@ -20,7 +20,8 @@ import os
 
 import numpy as np
 
-from ..domains.convex import Box, Line, Plane
+from ..domains.convex import Box
+from ..domains.slices import Line, Plane
 from ..errors import InvalidInputError
 
 __all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "pieces_line", "slice_from_args"]

@@ -47,13 +47,13 @@ import time
 import numpy as np
 
 from .._validate import int_at_least, net_and_domain, positive_number
-from ..domains.convex import Ball, Domain, Whole
+from ..domains.base import Domain
 from .encoding import L2_SEED_MAX_DIM, MAX_L2_CUTS, build_encoding, optimize
 from ..errors import InvalidInputError, SolverError, UnsupportedError
 from ..model.network import Network, require_relu
 from .propagate import resolve_bounds
 from ..result import LocalResult, MilpStats, RegionCount
-from ..search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, domain_box, pattern_rows, region_test
+from ..search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, pattern_rows, region_test
 from ..solvers.base import LinearModel, Status
 from ..solvers.highs import HIGHS_MIP_OPTIONS
 from ..solvers.pulp_milp import write_model
@@ -75,7 +75,7 @@ DEFAULT_MARGIN_CAP = 1.0
 def _check_bounded(net, domain):
     net_and_domain(net, domain)
     require_relu(net, "the MILP")
-    if isinstance(domain, Whole) or not domain.bounded:
+    if not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "
             "count in a Box or Ball that contains the regions of interest, or use count_regions"
@@ -124,9 +124,9 @@ def _validate_margin_model(net, domain, margin_cap, l2_outer):
     """Check the arguments of :func:`build_margin_model` (and :func:`export_model`); return `margin_cap`."""
     _check_bounded(net, domain)
     margin_cap = positive_number(margin_cap, "margin_cap")
-    if isinstance(domain, Ball) and domain.p == 2 and not l2_outer:
+    if domain.model_is_outer and not l2_outer:
         raise UnsupportedError(
-            "`domain` is an L2 ball, which has no exact linear model: export Ball(p=inf) or Ball(p=1), or pass "
+            f"`domain` {domain!r} has no exact linear model (an L2 ball): export Ball(p=inf) or Ball(p=1), or pass "
             "`l2_outer=True` to export a polyhedral outer approximation"
         )
     return margin_cap
@@ -159,7 +159,7 @@ def _coverage_check(net, domain, counted, tester, n, seed):
         key = np.packbits(bits).tobytes()
         if key in counted:
             continue
-        rows = pattern_rows(net, bits, domain_box(domain))
+        rows = pattern_rows(net, bits, domain)
         if rows is None:
             continue
         anchor = pts[i]
@@ -260,11 +260,11 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     deadline = None if time_limit is None else t0 + time_limit
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
-    if enc.l2 is not None and domain.dim <= L2_SEED_MAX_DIM:
+    if enc.outer and domain.dim <= L2_SEED_MAX_DIM:
         enc.add_l2_outer()
     driver = make_mip_driver(enc.m, solver, mip=True)
     tester = make_backend(backend, region_problem(domain, eps))
-    if isinstance(domain, Ball) and domain.p == 2 and "qp" not in tester.capabilities:
+    if domain.norm == 2 and "qp" not in tester.capabilities:
         raise InvalidInputError(f"`backend` {tester.name!r} cannot test regions in an L2 ball")
     stats = MilpStats(eps=eps, margin_tol=margin_tol, bounds=nb.method, binaries=len(enc.binaries))
     count, stopped = 0, None
@@ -304,7 +304,7 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
         stats.patterns += 1
         if not np.array_equal(bits, net.pattern(x)):
             stats.sign_mismatches += 1
-        rows = pattern_rows(net, bits, domain_box(domain))
+        rows = pattern_rows(net, bits, domain)
         ok = False
         if rows is not None:
             res = region_test(tester, rows, x)
@@ -391,12 +391,7 @@ def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap:
         raise SolverError(f"the margin MILP returned {sol.status.value} (a domain always has a pattern)")
     if exhausted:
         raise SolverError(f"the L2-ball cuts did not settle within {MAX_L2_CUTS} tangent planes")
-    x = sol.x[enc.x].copy()
-    if enc.l2 is not None:  # the point may sit a hair outside the ball: pull it in
-        c, r = enc.l2
-        d = np.linalg.norm(x - c)
-        if d > r:
-            x = c + (x - c) * (r / d)
+    x = domain.clip(sol.x[enc.x].copy())  # an outer model's point may sit a hair outside: pull it in
     return enc.pattern(sol.x), x, float(-sol.value)
 
 
@@ -503,7 +498,7 @@ def build_margin_model(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     margin_cap = _validate_margin_model(net, domain, margin_cap, l2_outer)
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
-    if enc.l2 is not None:
+    if enc.outer:
         enc.add_l2_outer()
     return enc.m
 
