@@ -33,17 +33,16 @@ import numpy as np
 from ..domains.base import polygon_lines
 from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
-from ..result import RegionCount, Stats
+from ..driver import drive
+from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegion, check_layers, compose_layers
 
-__all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["METHODS", "PlanarWork", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
 METHODS = ("auto", "dfs", "planar", "milp")
 
-#: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
-NEAR_FACTOR = 10.0
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
 
@@ -101,7 +100,7 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
         return
     n = A.shape[2]
     start, verts, lines, labels, parent, lbits, st = split_cells(
-        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     bits = np.concatenate([bits[parent], lbits], axis=1)
@@ -220,7 +219,7 @@ def planar_cells(net, domain, eps, run=None):
         for P, bits in _interval_cells(run, net, domain):
             length = np.diff(P)
             radius = length / 2
-            near = (radius >= eps / NEAR_FACTOR) & (radius <= eps * NEAR_FACTOR)
+            near = (radius >= eps / NEAR_EPS_FACTOR) & (radius <= eps * NEAR_EPS_FACTOR)
             run.stats.near_eps += int(near.sum())
             keep = radius > eps
             ends = np.column_stack([P[:-1], P[1:]])[keep]
@@ -259,26 +258,38 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     check_layers(net)
-    t0 = time.perf_counter()
-    run = _Run(eps, None if time_limit is None else t0 + time_limit)
-    count = 0
-    if max_regions == 0:
-        return RegionCount(0, run.stats, complete=False, stopped="max_regions")
-    next_report = t0 + 0.5
-    for bits, _, radius, _, _, _ in planar_cells(net, domain, eps, run):
-        count += len(bits)
-        if len(radius):
-            run.stats.min_radius = min(run.stats.min_radius, float(radius.min()))
-        if max_regions is not None and count >= max_regions:
-            count, run.stopped = max_regions, "max_regions"
-            break
-        if progress is not None and time.perf_counter() >= next_report:
-            run.stats.seconds = time.perf_counter() - t0
-            progress(count, run.stats)
-            next_report = time.perf_counter() + 0.5
-    run.stats.min_kept_depth = run.stats.min_radius
-    run.stats.seconds = time.perf_counter() - t0
-    return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
+    return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
+
+
+class PlanarWork:
+    """The planar algorithm as work for the counting driver (:mod:`polyregions.driver`): one step
+    yields the counted cells batch by batch; a deadline stops it between batches (it is not
+    resumable: ``stopped`` is then "time_limit")."""
+
+    def __init__(self, net, domain, eps):
+        self.net, self.domain, self.eps = net, domain, eps
+        self.run = _Run(eps)
+        self.stats = self.run.stats
+        self.done = False
+
+    @property
+    def stopped(self):
+        return self.run.stopped
+
+    def step(self, control):
+        self.run.deadline = control.deadline
+        stats = self.stats
+        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
+            if len(radius):
+                stats.min_radius = min(stats.min_radius, float(radius.min()))
+            yield len(bits)
+        self.done = True
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.min_kept_depth = self.stats.min_radius
 
 
 def enumerate_planar(net, domain, *, eps):

@@ -34,11 +34,11 @@ import numpy as np
 from ..errors import InvalidInputError
 from .pooling import WindowBranching
 from .rows import row_norms, unit_rows
-from ..result import Stats
+from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["DEFAULT_EPS", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -46,8 +46,6 @@ DEFAULT_EPS = 1e-9
 #: A pre-activation is constant on a node when its row's norm is at most this fraction of
 #: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``).
 ZERO_ROW_RTOL = 1e-12
-#: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
-NEAR_EPS_FACTOR = 10.0
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
