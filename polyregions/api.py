@@ -80,9 +80,11 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         Of dimension ``net.input_dim``.
     eps : float
         A region is counted when it contains a Euclidean ball of radius `eps` (input units).
-    backend : {"auto", "numba", "highs", "scipy", "cvxpy"}
-        The solver for the region test. "auto" (default): the compiled dual simplex on
-        bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
+    backend : str
+        The solver for the region test: "auto" (default) or a backend of
+        :data:`polyregions.solvers.registry.BACKENDS`. "auto" chooses from the backends'
+        declared capabilities (:func:`polyregions.solvers.registry.choose_backend`);
+        :func:`polyregions.solvers.registry.describe_backends` says what each serves.
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
     method : {"auto", "dfs", "planar"}
@@ -201,8 +203,9 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
         net, domain = domain.search_problem(net)
+        named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
-                                  backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
+                                  progress=progress, **named)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
     if certifying:

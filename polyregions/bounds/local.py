@@ -35,7 +35,7 @@ from ..domains.convex import Ball
 from ..errors import InvalidInputError
 from ..model.network import Network, require_relu
 from ..milp.propagate import back_substitution, relaxation
-from ..solvers.scipy_lp import solve_lp
+from ..solvers.registry import solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
 

@@ -56,12 +56,10 @@ from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, LocalResult, MilpStats, RegionCount
 from ..search.engine import DEFAULT_EPS, pattern_rows, region_test
 from ..solvers.base import LinearModel, Status
-from ..solvers.highs import HIGHS_MIP_OPTIONS
-from ..solvers.pulp_milp import write_model
-from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem
+from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem, write_model
 
 __all__ = [
-    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "HIGHS_MIP_OPTIONS", "LinearModel", "LocalResult", "MilpStats",
+    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "LinearModel", "LocalResult", "MilpStats",
     "build_margin_model", "count_regions_milp", "export_model", "max_margin_pattern", "single_region",
 ]
 
@@ -204,12 +202,13 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
         The pre-activation bounds for the big-M constants (default: LP-tightened).
     backend : str
-        The backend of the exact region test (``"highs"``, ``"scipy"``, ``"cvxpy"``).
-    solver : {"highs", "cbc", "pulp-highs"}
-        The MIP solver: highspy directly, or PuLP with its bundled CBC or its HiGHS API.
+        The backend of the exact region test: one of
+        :func:`polyregions.solvers.registry.backend_names` (default "highs").
+    solver : str
+        The MIP solver: one of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
     margin_tol : float
         Stop when the optimal margin is at most this (pre-activation units). Keep it well
-        above the MIP's feasibility tolerance (``HIGHS_MIP_OPTIONS``).
+        above the MIP's feasibility tolerance (``polyregions.solvers.highs.HIGHS_MIP_OPTIONS``).
     margin_cap : float
         The cap ``t_cap`` of the margin.
     strategy : {"first", "max"}
@@ -264,8 +263,6 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
         enc.add_l2_outer()
     driver = make_mip_driver(enc.m, solver, mip=True)
     tester = make_backend(backend, region_problem(domain, eps))
-    if domain.norm == 2 and "qp" not in tester.capabilities:
-        raise InvalidInputError(f"`backend` {tester.name!r} cannot test regions in an L2 ball")
     work = MilpWork(net, domain, enc, driver, tester, eps=eps, margin_tol=margin_tol, strategy=strategy,
                     check_samples=check_samples, seed=seed)
     work.stats.bounds = nb.method
@@ -381,7 +378,8 @@ def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
     margin_cap : float
     time_limit : float, optional
-    solver : {"highs", "cbc", "pulp-highs"}
+    solver : str
+        One of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
 
     Returns
     -------
