@@ -60,7 +60,8 @@ from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, regio
 
 __all__ = [
     "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "LinearModel", "LocalResult", "MilpStats",
-    "build_margin_model", "count_regions_milp", "export_model", "max_margin_pattern", "single_region",
+    "build_margin_model", "check_milp", "count_milp", "count_regions_milp", "export_model", "max_margin_pattern",
+    "single_region",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,21 @@ DEFAULT_MARGIN_TOL = 1e-6
 DEFAULT_MARGIN_CAP = 1.0
 
 
-def _check_bounded(net, domain):
-    net_and_domain(net, domain)
+def check_milp(net, domain) -> None:
+    """Refuse what the MILP cannot serve (UnsupportedError): a network that is not plain ReLU,
+    an unbounded domain (no big-M constants). The functions below trust their arguments once
+    their public entry (or :func:`polyregions.count_regions`) has checked them."""
     require_relu(net, "the MILP")
     if not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "
             "count in a Box or Ball that contains the regions of interest, or use count_regions"
         )
+
+
+def _check_bounded(net, domain):
+    net_and_domain(net, domain)
+    check_milp(net, domain)
 
 
 def _validate_solver(solver):
@@ -255,7 +263,16 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     """
     eps, max_regions, time_limit, margin_tol, margin_cap, check_samples = _validate_count(
         net, domain, eps, max_regions, time_limit, backend, solver, margin_tol, margin_cap, strategy, check_samples)
+    return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, bounds=bounds,
+                      backend=backend, solver=solver, margin_tol=margin_tol, margin_cap=margin_cap, strategy=strategy,
+                      check_samples=check_samples, seed=seed, progress=progress)
 
+
+def count_milp(net, domain, *, eps, max_regions=None, time_limit=None, bounds="lp", backend="highs", solver="highs",
+               margin_tol=DEFAULT_MARGIN_TOL, margin_cap=DEFAULT_MARGIN_CAP, strategy="first", check_samples=1000,
+               seed=0, progress=None) -> RegionCount:
+    """:func:`count_regions_milp` on arguments already checked and normalised (by it, or by
+    :func:`polyregions.count_regions` with :func:`check_milp`)."""
     t0 = time.perf_counter()
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
