@@ -109,6 +109,17 @@ def positive_ints(value, name: str, what: str, *, length: int | None = None, sca
     return out
 
 
+def input_shape_tuple(value) -> tuple:
+    """An input shape ``n``, ``(n,)`` or ``(c, h, w)`` of positive integers as a tuple, or raise naming it."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    length = len(value) if isinstance(value, (list, tuple)) else 1
+    what = "a positive integer n, or (n,) or (c, h, w) of positive integers"
+    if length not in (1, 3):
+        raise InvalidInputError(f"`input_shape` must be {what}, got {value!r}")
+    return positive_ints(value, "input_shape", what, length=length, scalar=True)
+
+
 def positive_int_sequence(value, name: str) -> list:
     """Return `value` as a non-empty list of positive Python ints, or raise naming `name`."""
     return list(positive_ints(value, name, "a non-empty sequence of positive integers"))

@@ -48,6 +48,7 @@ def fault(name, path, find, replace, tests, why, *more):
 SEARCH = "polyregions/search/engine.py"
 T_SEARCH = ("tests/search/test_engine.py",)
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
+T_TORCH, T_ONNX, T_IO = "tests/model/test_torch_import.py", "tests/model/test_onnx_import.py", "tests/model/test_io.py"
 
 FAULTS = [
     fault("eps-witness-side", SEARCH, "            if r1 > eps:\n", "            if r1 > 0:\n", T_SEARCH,
@@ -123,6 +124,49 @@ FAULTS = [
           "        return sum(comb(n, j) * F(l + 1, min(c, n - j)) for j in range(min(c, n) + 1))\n",
           "        return sum(comb(n, j) * F(l + 1, min(c, n)) for j in range(min(c, n) + 1))\n",
           ("tests/bounds/test_dense.py",), "Serra's index set without the n_l - j_l term"),
+    # model import, network files and the command line
+    fault("torch-add-alpha-ignored", "polyregions/model/torch_additions.py",
+          '    alpha = float(node.kwargs.get("alpha", node.args[2] if len(node.args) > 2 else 1))\n',
+          "    alpha = 1.0\n", (T_TORCH + "::test_add_and_sub_with_alpha_are_converted_exactly",),
+          "torch.add(h, g, alpha=k) read as h + g"),
+    fault("forward-check-unit-scale", "polyregions/model/torch_import.py",
+          "CHECK_SCALES = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3)\n", "CHECK_SCALES = (1.0,)\n",
+          (T_TORCH + "::test_the_forward_check_samples_far_from_the_origin",),
+          "the forward check samples N(0, 1) only: a branch that is on only far out is never compared"),
+    fault("torch-training-ignored", "polyregions/model/torch_import.py",
+          "    if training:\n        name, m = training[0]\n", "    if False:\n        name, m = training[0]\n",
+          (T_TORCH + "::test_training_mode_is_refused_only_where_it_changes_the_function",),
+          "a BatchNorm in training mode is read with its running statistics"),
+    fault("batchnorm-var-plus-eps", "polyregions/model/records.py",
+          "    scale = (np.asarray(gamma, dtype=np.float64) if gamma is not None else 1.0) / np.sqrt(var + eps)\n",
+          "    scale = (np.asarray(gamma, dtype=np.float64) if gamma is not None else 1.0) / (var + eps)\n",
+          (T_ONNX + "::test_batch_normalization_after_gemm_and_conv",),
+          "BatchNormalization divided by var + eps instead of its square root"),
+    fault("onnx-pool-stride-kernel", "polyregions/model/onnx_import.py",
+          '        stride = list(attrs.get("strides", [1] * len(kernel)))',
+          '        stride = list(attrs.get("strides", kernel))', (T_ONNX + "::test_pooling_without_strides_has_stride_one",),
+          "an ONNX pooling without strides takes the kernel as its stride (ONNX's default is 1)"),
+    fault("onnx-matmul-untransposed", "polyregions/model/onnx_import.py",
+          "        W = B.reshape(1, -1) if B.ndim == 1 else B.T", "        W = B.reshape(1, -1) if B.ndim == 1 else B",
+          (T_ONNX + "::test_gemm_leaky_relu_and_a_residual_add",), "MatMul by a constant read as x @ B.T"),
+    fault("io-composed-output-saved", "polyregions/model/io.py",
+          "    if net.output_layer is not None:\n"
+          '        spec["output"] = {"weight": store(net.output_layer[0]), "bias": store(net.output_layer[1])}\n',
+          "    if net.output is not None:\n"
+          '        spec["output"] = {"weight": store(net.output[0]), "bias": store(net.output[1])}\n',
+          (T_IO + "::test_a_square_linear_tail_is_applied_once_after_loading",),
+          "a file holds the output map composed with the linear tail, and the tail layers too"),
+    fault("io-npz-drops-input-shape", "polyregions/model/io.py",
+          "    return len(net.input_shape) == 1 and all(", "    return all(",
+          (T_IO + "::test_a_dense_network_on_a_tensor_input_keeps_its_shape_in_npz",),
+          "a Dense-only network on a (c, h, w) input saved as W0, b0, ... (its input shape lost)"),
+    fault("record-stride-truncated", "polyregions/model/network.py",
+          '            stride = int_at_least(layer.get("stride", 1), f"{where}.stride", 1)\n',
+          '            stride = int(layer.get("stride", 1))\n', (T_IO + "::test_every_field_of_a_json_record_is_checked",),
+          "a conv record's stride 2.5 read as 2"),
+    fault("json-infinity", "polyregions/jsondoc.py", "        return None\n", "        return value\n",
+          ("tests/cli/test_main.py::test_json_of_a_count_with_no_region_is_valid_json",),
+          "--json writes min_radius = inf of a count without regions"),
 ]
 
 

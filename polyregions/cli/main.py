@@ -1,7 +1,8 @@
 """The ``polyregions`` command.
 
     polyregions count NET [--box LO HI | --ball CENTER R [--p 2] | --whole] [--json]
-                          [--workers N] [--scheduler ADDRESS] [--checkpoint FILE] [--resume FILE]
+                          [--workers N] [--scheduler ADDRESS [--scheduler-timeout S]] [--checkpoint FILE]
+                          [--resume FILE]
                           [--time-limit S] [--quiet] [--certify [--certificate FILE]]
     polyregions check CERTIFICATE NET
     polyregions count --example
@@ -17,12 +18,16 @@ only with ``--trust-pickle``. LO, HI and CENTER
 are a number (the same in every coordinate), comma-separated numbers, or a ``.npy`` file.
 Without a domain option the box [-1, 1]^n is used; ``--line A B`` and ``--plane ...``
 count on a segment or a plane (:mod:`polyregions.cli.slices`).
+
+Every option is checked before the work starts (:mod:`polyregions.cli.args`: output files
+in a folder that exists, readable numeric ``.npy`` files); an error is one line naming the
+option, with exit code 2. ``--json`` prints one JSON document, with ``null`` where a value
+has no finite number (``min_radius`` of a count without regions).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -31,36 +36,17 @@ import time
 
 import numpy as np
 
+from .args import output_path, parse_vector
 from .slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from ..domains.convex import Ball, Box, Whole
 from ..api import DEFAULT_EPS, count_regions
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from ..model.io import load_network
+from ..jsondoc import dumps
 from ..result import CertifiedCount
 from ..solvers.registry import backend_names
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "digits_mlp.npz")
-
-
-def _vector(text: str, n: int, name: str) -> np.ndarray:
-    """A number, comma-separated numbers or a .npy file, as a vector of length `n`."""
-    text = text.strip()
-    if text.endswith(".npy"):
-        try:
-            v = np.asarray(np.load(text, allow_pickle=False), dtype=float).ravel()
-        except (OSError, ValueError, EOFError) as exc:
-            raise InvalidInputError(f"{name} file {text!r} cannot be read as a numeric .npy array: {exc}") from None
-    else:
-        try:
-            v = np.array([float(t) for t in text.split(",")])
-        except ValueError:
-            raise InvalidInputError(f"{name} must be a number, comma-separated numbers or a .npy file, "
-                                    f"got {text!r}") from None
-    if v.size == 1:
-        v = np.full(n, v[0])
-    if v.size != n:
-        raise InvalidInputError(f"{name} has {v.size} values but the network takes {n} inputs")
-    return v
 
 
 def _domain(args, n: int):
@@ -70,7 +56,7 @@ def _domain(args, n: int):
     if args.whole:
         return Whole(n)
     if args.ball is not None:
-        center = _vector(args.ball[0], n, "CENTER")
+        center = parse_vector(args.ball[0], n, "CENTER")
         p = math.inf if args.p in ("inf", "Inf") else int(args.p)
         try:
             radius = float(args.ball[1])
@@ -78,7 +64,7 @@ def _domain(args, n: int):
             raise InvalidInputError(f"R must be a number, got {args.ball[1]!r}") from None
         return Ball(center, radius, p=p)
     lo, hi = args.box if args.box is not None else ("-1", "1")
-    return Box(_vector(lo, n, "LO"), _vector(hi, n, "HI"))
+    return Box(parse_vector(lo, n, "LO"), parse_vector(hi, n, "HI"))
 
 
 _NUMBER_LIST = re.compile(r"-[0-9.]+(e[-+]?[0-9]+)?(,-?[0-9.]+(e[-+]?[0-9]+)?)*", re.IGNORECASE)
@@ -119,7 +105,7 @@ def _count_document(label, dom, res):
 
 def _print_count(label, net, dom, res, as_json):
     if as_json:
-        print(json.dumps(_count_document(label, dom, res), default=float))
+        print(dumps(_count_document(label, dom, res)))
         return
     st = res.stats
     margin_tol = getattr(st, "margin_tol", None)  # a MILP count: complete up to its margin tolerance
@@ -158,6 +144,11 @@ def _print_certified(res):
         print(f"certificate: {res.certificate} (check: polyregions check {res.certificate} NET)")
 
 
+#: Seconds to wait for a Dask scheduler to answer before ``--scheduler`` fails, unless
+#: ``--scheduler-timeout`` says otherwise (Dask's own default is 30).
+SCHEDULER_TIMEOUT = 10.0
+
+
 def _client(args):
     if not args.scheduler:
         return None
@@ -165,10 +156,22 @@ def _client(args):
         from dask.distributed import Client
     except ImportError:
         raise UnsupportedError("--scheduler needs dask.distributed: pip install 'polyregions[dask]'") from None
-    return Client(args.scheduler)
+    timeout = args.scheduler_timeout
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise InvalidInputError(f"--scheduler-timeout must be a positive number of seconds, got {timeout}")
+    try:
+        return Client(args.scheduler, timeout=timeout)
+    except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
+        raise InvalidInputError(f"--scheduler {args.scheduler!r} cannot be reached within {timeout:g} s: "
+                                f"{exc}") from None
 
 
 def cmd_count(args) -> int:
+    if args.pieces and args.json:
+        raise InvalidInputError("--pieces prints a line of text: it cannot be combined with --json")
+    for option, path in (("--checkpoint", args.checkpoint), ("--certificate", args.certificate)):
+        if path is not None:
+            output_path(path, option)
     progress = _Progress(not args.quiet and not args.json)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
@@ -202,7 +205,7 @@ def cmd_count(args) -> int:
                 _print_count(label, net, dom, res, False)
                 print()
         if args.json:  # one document: the list of both counts
-            print(json.dumps(documents, default=float))
+            print(dumps(documents))
         return 0
     if args.net is None:
         raise InvalidInputError("give a network file NET, or --example")
@@ -248,6 +251,7 @@ def cmd_enumerate(args) -> int:
     from ..api import enumerate_regions
     from ..model.io import write_regions
 
+    output_path(args.output, "-o")
     net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     t0 = time.perf_counter()
@@ -277,7 +281,7 @@ def cmd_bounds(args) -> int:
     if args.json:
         out = {"network": args.net, "domain": repr(dom), "architecture": info, "bounds": entries,
                "exact": None if res is None else res.as_dict()}
-        print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+        print(dumps(out))
         return 0
     print(f"network : {args.net} {net}")
     print(f"domain  : {dom}")
@@ -290,6 +294,11 @@ def cmd_tightness(args) -> int:
     from ..studies.report import format_markdown, format_table, update_markdown, write_table
     from ..studies.tightness import run_tightness
 
+    if args.out:
+        for suffix in (".csv", ".json"):
+            output_path(args.out + suffix, "--out")
+    if args.markdown:
+        output_path(args.markdown, "--markdown")
     names = [n.strip() for n in args.bounds.split(",") if n.strip()] if args.bounds else None
 
     def progress(arch, seed, res):
@@ -303,7 +312,7 @@ def cmd_tightness(args) -> int:
     rows = run_tightness(args.arch, args.seeds, args.domain, eps=args.eps, time_limit=args.time_limit,
                          bounds=names, rank_deficit=args.rank_deficit, workers=args.workers, progress=progress)
     if args.json:
-        print(json.dumps([{k: v for k, v in r.items() if k != "per_seed"} for r in rows], default=float))
+        print(dumps([{k: v for k, v in r.items() if k != "per_seed"} for r in rows]))
     else:
         print(format_table(rows))
     if args.out:
@@ -320,6 +329,7 @@ def cmd_tightness(args) -> int:
 def cmd_milp_export(args) -> int:
     from ..milp.milp import export_model
 
+    output_path(args.output, "-o")
     net = load_network(args.net, trust_pickle=args.trust_pickle)
     dom = _domain(args, net.input_dim)
     prob = export_model(net, dom, args.output, bounds=args.bounds, margin_cap=args.margin_cap, l2_outer=args.l2_outer)
@@ -360,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable with --checkpoint)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler to search on (e.g. tcp://host:8786)")
+    p.add_argument("--scheduler-timeout", type=float, default=SCHEDULER_TIMEOUT, metavar="S",
+                   help=f"seconds to wait for the scheduler to answer (default {SCHEDULER_TIMEOUT:g})")
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
     p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
     p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
@@ -465,7 +477,11 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except PolyRegionsError as exc:
-        print(f"polyregions: error: {exc}", file=sys.stderr)
+        print(f"polyregions: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
+        return 2
+    except OSError as exc:  # a file that cannot be written or read after the checks (permissions, a full disk)
+        where = f"{exc.filename!r}: " if exc.filename else ""
+        print(f"polyregions: error: {where}{' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\npolyregions: interrupted", file=sys.stderr)

@@ -18,34 +18,18 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..domains.convex import Box
 from ..domains.slices import Line, Plane
 from ..errors import InvalidInputError
+from .args import output_path, parse_vector, read_npy
 
 __all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "pieces_line", "slice_from_args"]
 
 PICTURE_FORMATS = ("png", "svg", "pdf")
-
-
-def parse_vector(text: str, n: int | None, name: str) -> np.ndarray:
-    """A vector from the command line: comma-separated numbers, one number (repeated to length
-    `n`) or a ``.npy`` file; raise InvalidInputError naming `name` otherwise."""
-    if text.endswith(".npy"):
-        if not os.path.exists(text):
-            raise InvalidInputError(f"{name}: file {text!r} does not exist")
-        values = np.load(text).astype(float).ravel()
-    else:
-        try:
-            values = np.array([float(t) for t in text.split(",")])
-        except ValueError:
-            raise InvalidInputError(f"{name} must be numbers separated by commas or a .npy file, got {text!r}") from None
-    if n is not None and values.size == 1:
-        values = np.full(n, values[0])
-    if n is not None and values.size != n:
-        raise InvalidInputError(f"{name} has {values.size} values but the network takes {n} inputs")
-    return values
+#: The largest picture ``--size`` draws: pixels in all (an RGBA canvas of 100 MB) and along each side
+#: (matplotlib's raster backend stops below 2**16).
+MAX_PICTURE_PIXELS = 25_000_000
+MAX_PICTURE_SIDE = 2 ** 16 - 1
 
 
 def add_slice_options(group, parser) -> None:
@@ -117,7 +101,29 @@ def _size(text):
         raise InvalidInputError(f"--size must be WxH in pixels, got {text!r}") from None
     if w < 1 or h < 1:
         raise InvalidInputError(f"--size must be positive, got {text!r}")
+    if max(w, h) > MAX_PICTURE_SIDE or w * h > MAX_PICTURE_PIXELS:
+        raise InvalidInputError(f"--size {text!r} is too large: at most {MAX_PICTURE_SIDE} pixels a side and "
+                                f"{MAX_PICTURE_PIXELS:,} in all")
     return w, h
+
+
+def _points_and_labels(args, n: int):
+    """The ``--points`` (N, n) and ``--labels`` (N,) of ``plot``, checked, or None."""
+    if args.labels is not None and args.points is None:
+        raise InvalidInputError("--labels colours the --points: give --points too")
+    if args.points is None:
+        return None, None
+    points = read_npy(args.points, "--points")
+    points = points.reshape(1, -1) if points.ndim == 1 else points
+    if points.ndim != 2 or points.shape[1] != n:
+        raise InvalidInputError(f"--points must hold an array of shape (N, {n}) (the network takes {n} inputs), "
+                                f"got {points.shape}")
+    if args.labels is None:
+        return points, None
+    labels = read_npy(args.labels, "--labels")
+    if labels.shape != (len(points),):
+        raise InvalidInputError(f"--labels must hold one number per point, shape ({len(points)},), got {labels.shape}")
+    return points, labels
 
 
 def cmd_plot(args) -> int:
@@ -127,6 +133,7 @@ def cmd_plot(args) -> int:
     ext = os.path.splitext(args.output)[1].lower().lstrip(".")
     if ext not in PICTURE_FORMATS:
         raise InvalidInputError(f"-o must end in .png, .svg or .pdf, got {args.output!r}")
+    output_path(args.output, "-o")
     w, h = _size(args.size)
     if not args.dpi > 0:
         raise InvalidInputError(f"--dpi must be positive, got {args.dpi}")
@@ -136,10 +143,7 @@ def cmd_plot(args) -> int:
     if domain is None:
         lo, hi = args.box if args.box is not None else ("-1", "1")
         domain = Box(parse_vector(lo, n, "LO"), parse_vector(hi, n, "HI"))
-    points = labels = None
-    if args.points is not None:
-        points = np.load(args.points)
-        labels = np.load(args.labels) if args.labels is not None else None
+    points, labels = _points_and_labels(args, n)
     fig = plot_partition(net, domain, eps=args.eps, edges=not args.no_edges, decision_boundary=args.decision_boundary,
                          points=points, labels=labels, layer=args.layer, figsize=(w / args.dpi, h / args.dpi),
                          dpi=args.dpi)

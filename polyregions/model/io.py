@@ -34,7 +34,7 @@ import numpy as np
 from .._validate import int_at_least
 from .torch_import import TORCH_RTOL, check_forward, exported_records, import_extra
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
-from .network import Dense, Network, layer_from_record, layer_to_record
+from .network import Dense, Network, array_field, layer_from_record, layer_to_record
 
 __all__ = ["NPZ_NETWORK_KEY", "load_network", "load_regions", "save_network", "write_regions"]
 
@@ -42,13 +42,14 @@ __all__ = ["NPZ_NETWORK_KEY", "load_network", "load_regions", "save_network", "w
 NPZ_NETWORK_KEY = "network"
 
 
-def load_network(path, *, trust_pickle: bool = False) -> Network:
+def load_network(path, *, trust_pickle: bool = False, check_points=None) -> Network:
     """Read a network from a ``.npz`` or ``.json`` file (see the module docstring), an ONNX
     file (``.onnx``, extra ``onnx``), a program saved with ``torch.export.save`` (``.pt2``)
     or, only with ``trust_pickle=True``, a pickled ``torch.nn.Module`` (``.pt``, ``.pth``;
     unpickling runs code from the file: load only files you trust) whose input shape is
     read from its first layer (extra ``torch``). Models are checked as in
-    :meth:`Network.from_torch` and :meth:`Network.from_onnx`.
+    :meth:`Network.from_torch` and :meth:`Network.from_onnx`, on `check_points` too (inputs of
+    your own, shape (N, n); ignored for ``.npz`` and ``.json``, which hold the network itself).
 
     Raises
     ------
@@ -73,22 +74,22 @@ def load_network(path, *, trust_pickle: bool = False) -> Network:
             raise InvalidInputError(f"`path` {path!r} is not a readable JSON network file: {exc}") from None
         return network_from_dict(spec, source=f"`{path}`")
     if path.endswith(".onnx"):
-        return Network.from_onnx(path)
+        return Network.from_onnx(path, check_points=check_points)
     if path.endswith(".pt2"):
         records, shape, reference = exported_records(path)
         net = Network.from_records(records, shape, source=f"`{path}`")
-        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`")
+        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`", check_points=check_points)
         return net
     if path.endswith((".pt", ".pth")):
         if not trust_pickle:
             raise UnsupportedError(f"`path` {path!r} is a pickle, which runs code when loaded: save the model with "
                                    "torch.export (.pt2) or ONNX, or pass trust_pickle=True (--trust-pickle) for a "
                                    "file you trust")
-        return _load_pickled_module(path)
+        return _load_pickled_module(path, check_points)
     raise InvalidInputError(f"`path` must end in .npz, .json, .onnx, .pt2 (or .pt with trust_pickle), got {path!r}")
 
 
-def _load_pickled_module(path) -> Network:
+def _load_pickled_module(path, check_points) -> Network:
     torch = import_extra("torch", "torch")
     try:
         module = torch.load(path, weights_only=False)
@@ -100,7 +101,7 @@ def _load_pickled_module(path) -> Network:
     if not isinstance(first, torch.nn.Linear):
         raise UnsupportedError(f"`path` {path!r}: the input shape of a pickled module is read from a first Linear "
                                "layer; for a convolutional model save it with torch.export (.pt2), which records it")
-    return Network.from_torch(module, first.in_features)
+    return Network.from_torch(module, first.in_features, check_points=check_points)
 
 
 _LAYER_KEY = re.compile(r"[Wb](\d+)")
@@ -138,42 +139,50 @@ def _load_npz(path) -> Network:
                               output=output)
 
 
+#: The fields of a network's JSON structure.
+SPEC_FIELDS = ("input_shape", "layers", "output")
+
+
 def network_from_dict(spec: dict, *, source: str = "`spec`", arrays=None) -> Network:
     """Build a network from the JSON structure described in the module docstring.
 
-    A malformed structure (a missing field, a value of the wrong type) raises
-    :class:`~polyregions.errors.InvalidInputError` naming `source` and the layer.
+    A malformed structure (a missing or unknown field, a value of the wrong type or out of
+    range) raises :class:`~polyregions.errors.InvalidInputError` naming `source` and the field.
     """
     if not isinstance(spec, dict) or not isinstance(spec.get("layers", []), list):
         raise InvalidInputError(f"{source} must be an object with a list \"layers\" (see polyregions.model.io)")
+    unknown = sorted(str(k) for k in spec if k not in SPEC_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"{source} has unknown field(s) {', '.join(map(repr, unknown))}; a network has "
+                                f"{', '.join(SPEC_FIELDS)}")
     try:
+        output = spec.get("output")
+        if output is not None:
+            if not isinstance(output, dict) or sorted(output) != ["bias", "weight"]:
+                raise InvalidInputError("\"output\" must be an object with exactly \"weight\" and \"bias\"")
+            output = tuple(array_field(output[key], arrays, f"output.{key}") for key in ("weight", "bias"))
         layers = [layer_from_record(layer, f"layers[{k}]", arrays) for k, layer in enumerate(spec.get("layers", []))]
+        return Network(layers, input_shape=spec.get("input_shape"), output=output)
     except PolyRegionsError as exc:
         raise type(exc)(f"{source}: {exc}") from None
-    output = spec.get("output")
-    if output is not None:
-        try:
-            output = (output["weight"], output["bias"])
-            if arrays is not None:
-                output = tuple(arrays[v["array"]] if isinstance(v, dict) else v for v in output)
-        except (KeyError, TypeError):
-            raise InvalidInputError(f"{source}: \"output\" must be an object with \"weight\" and \"bias\"") from None
-    shape = spec.get("input_shape")
-    return Network(layers, input_shape=shape, output=output)
 
 
 def network_to_dict(net: Network, store=None) -> dict:
-    """The JSON structure of `net` (its original layers); arrays as nested lists unless `store` maps them."""
+    """The JSON structure of `net`: its layers and its output layer as given (not the output map
+    composed with the layers' linear tail, which the layers already hold); arrays as nested
+    lists unless `store` maps them."""
     store = store or (lambda array: np.asarray(array).tolist())
     layers = [layer_to_record(layer, store) for layer in net.layers]
     spec = {"input_shape": list(net.input_shape), "layers": layers}
-    if net.output is not None:
-        spec["output"] = {"weight": store(net.output[0]), "bias": store(net.output[1])}
+    if net.output_layer is not None:
+        spec["output"] = {"weight": store(net.output_layer[0]), "bias": store(net.output_layer[1])}
     return spec
 
 
 def _is_plain_dense(net) -> bool:
-    return all(isinstance(layer, Dense) and layer.negative_slope == 0.0 for layer in net.layers)
+    """Whether the W0, b0, ... layout holds `net`: ReLU Dense layers on a flat input."""
+    return len(net.input_shape) == 1 and all(isinstance(layer, Dense) and layer.negative_slope == 0.0
+                                             for layer in net.layers)
 
 
 def save_network(net: Network, path) -> None:
@@ -187,8 +196,8 @@ def save_network(net: Network, path) -> None:
         if _is_plain_dense(net):
             for l, (W, b) in enumerate(net.hidden):
                 arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-            if net.output is not None:
-                arrays["W_out"], arrays["b_out"] = net.output
+            if net.output_layer is not None:
+                arrays["W_out"], arrays["b_out"] = net.output_layer
         else:
             def store(array):
                 name = f"array{len(arrays)}"

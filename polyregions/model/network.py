@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse
 
-from .._validate import finite_array, finite_number, int_at_least, positive_int, positive_ints
+from .._validate import finite_array, finite_number, input_shape_tuple, int_at_least, positive_int, positive_ints
 from .conv import avgpool2d_matrix, conv2d_matrix
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
 
 __all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
-           "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
+           "array_field", "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +202,8 @@ class Network:
     input_shape : int or (c, h, w), optional
         Needed when the first layer is a convolution; otherwise read from the first Dense layer.
     output : (W, b) or Dense, optional
-        A final linear layer (no ReLU); it does not change the regions.
+        A final linear layer (no ReLU) after the layers (after their linear tail, when the
+        layers end with linear maps); it does not change the regions.
 
     Attributes
     ----------
@@ -216,6 +217,11 @@ class Network:
         ``(n_1, ..., n_L)``.
     input_dim : int
         ``n_0``.
+    output : (W, b) or None
+        The whole linear map from the last stage's output to the network's output: the
+        layers' linear tail (layers after the last activation) composed with `output`.
+    output_layer : (W, b) or None
+        `output` as given (what a network file records beside the layers).
     """
 
     layers: tuple
@@ -225,6 +231,7 @@ class Network:
     stages: tuple = field(init=False, repr=False)
     sparse_hidden: tuple = field(init=False, repr=False)
     layer_shapes: tuple = field(init=False, repr=False)
+    output_layer: tuple | None = field(init=False, repr=False)
 
     def __post_init__(self):
         layers = tuple(self.layers)
@@ -239,12 +246,8 @@ class Network:
             if not isinstance(first, Dense):
                 raise InvalidInputError("`input_shape` is required when the first layer is not Dense")
             shape = (first.weight.shape[1],)
-        elif isinstance(shape, (int, np.integer)):
-            shape = (positive_int(shape, "input_shape"),)
         else:
-            shape = tuple(int(s) for s in shape)
-            if len(shape) not in (1, 3) or any(s < 1 for s in shape):
-                raise InvalidInputError(f"`input_shape` must be n or (c, h, w) with positive entries, got {shape}")
+            shape = input_shape_tuple(shape)
         if int(np.prod(shape)) == 0:
             raise InvalidInputError(f"`layers[0]` takes 0 inputs (input shape {shape}): a network needs at least one input")
         builder = StageBuilder(shape)
@@ -256,6 +259,7 @@ class Network:
         out = self.output
         pending = builder.output_map()
         n_last = builder.stages[-1].width
+        given = None
         if out is not None:
             if isinstance(out, Dense):
                 Wo, bo = out.weight, out.bias
@@ -266,12 +270,16 @@ class Network:
                     raise InvalidInputError("`output` must be a pair (W, b) or a Dense layer") from None
                 Wo = finite_array(Wo, "output weight", ndim=2)
                 bo = finite_array(bo, "output bias", ndim=1)
-            if pending is not None and Wo.shape[1] == pending[0].shape[0]:
+            if bo.shape[0] != Wo.shape[0]:
+                raise InvalidInputError(f"`output` has W of shape {Wo.shape} but b of length {bo.shape[0]}")
+            given = (Wo, bo)
+            if pending is not None:  # the output layer follows the layers' linear tail: compose them
+                if Wo.shape[1] != pending[0].shape[0]:
+                    raise InvalidInputError(f"`output` must map the {pending[0].shape[0]} values of the layers' "
+                                            f"linear tail: got W of shape {Wo.shape}")
                 Wo, bo = Wo @ pending[0], Wo @ pending[1] + bo
-            if Wo.shape[1] != n_last or bo.shape[0] != Wo.shape[0]:
-                raise InvalidInputError(
-                    f"`output` must map {n_last} units: got W of shape {Wo.shape} and b of length {bo.shape[0]}"
-                )
+            if Wo.shape[1] != n_last:
+                raise InvalidInputError(f"`output` must map {n_last} units: got W of shape {Wo.shape}")
             out = (Wo, bo)
         elif pending is not None:
             # a linear tail (pooling, a linear layer, a residual sum): it changes no region
@@ -283,6 +291,7 @@ class Network:
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "output", out)
+        object.__setattr__(self, "output_layer", given)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "hidden", tuple((st.weight, st.bias) for st in stages))
         object.__setattr__(self, "sparse_hidden", tuple(sparse_operator(st.weight) for st in stages))
@@ -322,7 +331,7 @@ class Network:
             raise type(exc)(f"{source}: {exc}") from None
 
     @classmethod
-    def from_torch(cls, module, input_shape) -> "Network":
+    def from_torch(cls, module, input_shape, *, check_points=None) -> "Network":
         """The network of a PyTorch module in eval mode (needs the extra ``torch``).
 
         Parameters
@@ -338,35 +347,52 @@ class Network:
             matrix (``Flatten``, a linear ``Dense``, ``Unflatten``).
         input_shape : int or (c, h, w)
             One input without the batch dimension.
+        check_points : array of shape (N, n) or (N, *input_shape), optional
+            Inputs of your own on which the network must agree with the module too (the
+            inputs the network will be studied on), besides the random ones of
+            :func:`polyregions.model.torch_import.check_forward`.
 
         Raises
         ------
         UnsupportedError
-            For a module in training mode, an unsupported operation (named with its path in
-            the model), or when the network differs from the module's forward pass on
-            random inputs by more than ``polyregions.model.torch_import.TORCH_RTOL`` (float64).
+            For an unsupported operation (named with its path in the model), a BatchNorm or
+            Dropout module in training mode, or when the network differs from the module's
+            forward pass on random inputs at several scales or on `check_points` by more than
+            ``polyregions.model.torch_import.TORCH_RTOL`` (float64).
+        InvalidInputError
+            For an `input_shape` that is not positive integers or does not fit the model,
+            or malformed `check_points`.
         """
         from .torch_import import TORCH_RTOL, check_forward, torch_records
 
-        shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        shape = input_shape_tuple(input_shape)
         records, reference = torch_records(module, shape)
-        net = cls.from_records(records, shape, source=f"`module` ({type(module).__name__})")
-        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`module` ({type(module).__name__})")
+        source = f"`module` ({type(module).__name__})"
+        net = cls.from_records(records, shape, source=source)
+        try:
+            check_forward(net, reference, net.input_shape, TORCH_RTOL, source, check_points=check_points)
+        except UnsupportedError as exc:
+            if any(m.training for m in module.modules()):
+                raise UnsupportedError(f"{exc}; the module is in training mode: call module.eval() if its "
+                                       "forward depends on it") from None
+            raise
         return net
 
     @classmethod
-    def from_onnx(cls, path) -> "Network":
+    def from_onnx(cls, path, *, check_points=None) -> "Network":
         """The network of an ONNX file (needs the extra ``onnx``): Gemm, MatMul and Add, Conv,
         Relu, LeakyRelu, Flatten, Reshape to a vector, AveragePool, MaxPool,
-        BatchNormalization (folded), Identity, Dropout and residual Add; checked against
-        onnxruntime's forward pass (``polyregions.model.torch_import.FLOAT32_RTOL`` for float32 graphs)."""
+        BatchNormalization (folded), Identity, Dropout and residual Add, operations on
+        constants evaluated; checked as :meth:`from_torch` (`check_points` too) against
+        onnxruntime's forward pass, or without onnxruntime against onnx's reference
+        evaluator (``polyregions.model.torch_import.FLOAT32_RTOL`` for float32 graphs)."""
         from .torch_import import check_forward
         from .onnx_import import onnx_records
 
         records, shape, reference, rtol = onnx_records(path)
         net = cls.from_records(records, shape, source=f"`{path}`")
-        if reference is not None:
-            check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype)
+        check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype,
+                      check_points=check_points)
         return net
 
     # ------------------------------------------------------------------ shape facts
@@ -467,28 +493,58 @@ def _pool_sizes(layer, where):
     return kernel, stride
 
 
+#: The fields of each layer record (besides "type").
+RECORD_FIELDS = {"dense": ("weight", "bias", "negative_slope"),
+                 "conv2d": ("weight", "bias", "stride", "padding", "negative_slope"),
+                 "avgpool2d": ("kernel", "stride"), "maxpool2d": ("kernel", "stride"), "flatten": (),
+                 "unflatten": ("shape",), "activation": ("negative_slope",), "residual": ("body",)}
+
+
+def array_field(value, arrays, where: str):
+    """An array field of a record; with `arrays` (a .npz file's members), ``{"array": name}`` is that member."""
+    if isinstance(value, dict) and arrays is not None:
+        if list(value) != ["array"] or not isinstance(value["array"], str) or value["array"] not in arrays:
+            raise InvalidInputError(f"`{where}` refers to a missing array {value.get('array')!r}")
+        return arrays[value["array"]]
+    return value
+
+
+def _real(value, where: str) -> float:
+    """A JSON number (not a bool, not a string) as a finite float, or raise naming `where`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"`{where}` must be a number, got {value!r:.40}")
+    return finite_number(value, where)
+
+
 def layer_from_record(layer: dict, where: str, arrays=None):
     """The layer of a record of the JSON structure of :mod:`polyregions.model.io` (arrays may be arrays);
-    `arrays` resolves ``{"array": name}`` references (.npz); `where` names the record in errors."""
+    `arrays` resolves ``{"array": name}`` references (.npz); `where` names the record in errors.
+
+    Every field is checked: its name (an unknown field is refused, so a misspelt one is not
+    silently replaced by its default), its type (integers are JSON integers, not 2.5 or true)
+    and its range."""
     if not isinstance(layer, dict):
         raise InvalidInputError(f"{where} must be an object with a \"type\", got {layer!r:.60}")
+    kind = layer.get("type")
+    if not isinstance(kind, str) or kind.lower() not in RECORD_FIELDS:
+        raise UnsupportedError(f"`{where}` has unsupported type {kind!r}")
+    kind = kind.lower()
+    unknown = sorted(str(k) for k in layer if k != "type" and k not in RECORD_FIELDS[kind])
+    if unknown:
+        raise InvalidInputError(f"{where} ({kind}) has unknown field(s) {', '.join(map(repr, unknown))}; it takes "
+                                f"{', '.join(RECORD_FIELDS[kind]) or 'none'}")
 
     def value(key):
-        v = layer[key]
-        if isinstance(v, dict) and "array" in v and arrays is not None:
-            if v["array"] not in arrays:
-                raise InvalidInputError(f"{where} refers to a missing array {v['array']!r}")
-            return arrays[v["array"]]
-        return v
+        return array_field(layer[key], arrays, f"{where}.{key}")
 
-    kind = str(layer.get("type", "")).lower()
-    slope = layer.get("negative_slope", 0.0)
+    slope = _real(layer.get("negative_slope", 0.0), f"{where}.negative_slope")
     try:
         if kind == "dense":
             return Dense(value("weight"), value("bias"), slope)
         if kind == "conv2d":
-            return Conv2d(value("weight"), value("bias"), int(layer.get("stride", 1)), int(layer.get("padding", 0)),
-                          slope)
+            stride = int_at_least(layer.get("stride", 1), f"{where}.stride", 1)
+            padding = int_at_least(layer.get("padding", 0), f"{where}.padding", 0)
+            return Conv2d(value("weight"), value("bias"), stride, padding, slope)
         if kind == "avgpool2d":
             return AvgPool2d(*_pool_sizes(layer, where))
         if kind == "maxpool2d":
@@ -496,15 +552,14 @@ def layer_from_record(layer: dict, where: str, arrays=None):
         if kind == "flatten":
             return Flatten()
         if kind == "unflatten":
-            return Unflatten(layer["shape"])
+            return Unflatten(positive_ints(layer["shape"], f"{where}.shape", "a (c, h, w) triple of positive integers",
+                                           length=3))
         if kind == "activation":
             return Activation(slope)
-        if kind == "residual":
-            body = layer["body"]
-            if not isinstance(body, list):
-                raise InvalidInputError(f"{where} (residual) must have a list \"body\"")
-            return Residual([layer_from_record(inner, f"{where}.body[{k}]", arrays) for k, inner in enumerate(body)])
-        raise UnsupportedError(f"`{where}` has unsupported type {layer.get('type')!r}")
+        body = layer["body"]
+        if not isinstance(body, list):
+            raise InvalidInputError(f"{where} (residual) must have a list \"body\"")
+        return Residual([layer_from_record(inner, f"{where}.body[{k}]", arrays) for k, inner in enumerate(body)])
     except KeyError as exc:
         raise InvalidInputError(f"{where} ({kind}) has no field {exc}") from None
     except PolyRegionsError:

@@ -1,11 +1,20 @@
 """Reading ONNX graphs as layer records (the optional extra ``onnx``).
 
-The operators read: Gemm, MatMul with a constant matrix, Add (of a constant: a bias,
-folded into the layer before; of two computed values: a residual addition), Conv (zero
-padding equal on all sides, no dilation, one group), Relu, LeakyRelu, Flatten (axis 1),
-Reshape to ``(batch, n)``, AveragePool and MaxPool (no padding, no ceil mode),
-BatchNormalization (folded into the layer before), Identity and Dropout. The graph must
-have one input of shape ``(batch, ...)``. onnx and onnxruntime are imported only here.
+The operators read: Gemm, MatMul with a constant matrix (or vector), Add (of a constant: a
+bias, folded into the linear layer before or else a linear layer of its own; of two computed
+values: a residual addition), Conv
+(zero padding equal on all sides, no dilation, one group), Relu, LeakyRelu, Flatten (axis
+1), Reshape to ``(batch, n)``, AveragePool and MaxPool (no padding, no ceil mode; strides 1
+where the node has none, as ONNX specifies), BatchNormalization (folded into the layer
+before), Identity and Dropout. A node whose inputs are all constants (an ``Identity`` around
+a weight, two initializers added into one bias) is evaluated once by onnx's reference
+evaluator and becomes a constant. The graph must have one input of shape ``(batch, ...)``;
+a graph exported for one batch size is run in chunks of that size.
+
+The conversion is checked against onnxruntime's forward pass, or, when onnxruntime is not
+installed, against ``onnx.reference.ReferenceEvaluator`` (onnx's own NumPy implementation of
+every operator, written from the specification independently of polyregions). onnx and
+onnxruntime are imported only here.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import os
 import numpy as np
 
 from ..errors import InvalidInputError, UnsupportedError
+from .records import batchnorm_fold, elementwise_affine_record, fixed_batch
 from .torch_import import FLOAT32_RTOL, TORCH_RTOL, GraphOp, assemble, import_extra
 
 __all__ = ["onnx_records"]
@@ -53,14 +63,17 @@ def _node_fields(node, attrs, consts, path):
         b = attrs.get("beta", 1.0) * np.broadcast_to(np.asarray(C, dtype=np.float64).reshape(-1), (W.shape[0],))
         return {"record": {"type": "dense", "weight": W, "bias": np.array(b), "negative_slope": 1.0}}
     if op == "MatMul":
-        B = _const(consts, node.input[1], path)
-        return {"record": {"type": "dense", "weight": B.T, "bias": np.zeros(B.shape[1]), "negative_slope": 1.0}}
+        B = np.asarray(_const(consts, node.input[1], path), dtype=np.float64)
+        if B.ndim not in (1, 2):
+            raise UnsupportedError(f"`{path}` (MatMul) multiplies by a constant of shape {B.shape}: only a matrix "
+                                   "or a vector is supported")
+        W = B.reshape(1, -1) if B.ndim == 1 else B.T  # x @ v: one output (the batch's only axis)
+        return {"record": {"type": "dense", "weight": W, "bias": np.zeros(W.shape[0]), "negative_slope": 1.0}}
     if op == "Add":
         known = [name in consts for name in node.input]
         if not any(known):
             return {"add": True}
-        c = _channel_vector(consts[node.input[known.index(True)]], path)
-        return {"fold": {"what": "Add", "scale": np.ones(1), "shift": c}, "main": node.input[known.index(False)]}
+        return {"constant_add": consts[node.input[known.index(True)]], "main": node.input[known.index(False)]}
     if op == "Conv":
         refuse = []
         pads = list(attrs.get("pads", [0, 0, 0, 0]))
@@ -104,26 +117,67 @@ def _node_fields(node, attrs, consts, path):
         if bad:
             raise UnsupportedError(f"`{path}` ({op}) has {bad}: not supported")
         kernel = list(attrs["kernel_shape"])
-        stride = list(attrs.get("strides", kernel))
+        stride = list(attrs.get("strides", [1] * len(kernel)))  # ONNX's default stride is 1, not the kernel
         kind = "avgpool2d" if op == "AveragePool" else "maxpool2d"
         return {"record": {"type": kind, "kernel": kernel, "stride": stride}}
     if op == "BatchNormalization":
         gamma, beta, mean, var = (_const(consts, name, path) for name in node.input[1:5])
-        scale = gamma / np.sqrt(var + attrs.get("epsilon", 1e-5))
-        return {"fold": {"what": "BatchNormalization", "scale": scale, "shift": beta - mean * scale}}
+        return {"fold": batchnorm_fold(gamma, beta, mean, var, attrs.get("epsilon", 1e-5), path, "BatchNormalization")}
     if op in ("Identity", "Dropout"):
         return {}
     raise UnsupportedError(f"`{path}` ({op}) is not supported")
 
 
+def _constant_add(c, producer, shape, path):
+    """The fields of ``x + c``: a bias folded into the linear layer computing x, if x is computed
+    by one and c is per unit or channel; else a linear layer with bias c (x of shape `shape`)."""
+    rec = producer.record if producer is not None else None
+    if rec is not None and rec["type"] in ("dense", "conv2d") and rec.get("negative_slope") == 1.0:
+        try:
+            return {"fold": {"what": "Add", "scale": np.ones(1), "shift": _channel_vector(c, path)}}
+        except UnsupportedError:
+            pass  # a constant that varies within a channel: the linear layer below
+    if shape is None or any(d < 1 for d in shape[1:]):
+        raise UnsupportedError(f"`{path}` (Add) adds a constant to a value of unknown shape")
+    return {"record": elementwise_affine_record(1.0, c, shape[1:], path)}
+
+
+def _value_shapes(model, onnx):
+    """The shape of every value onnx's shape inference knows (0 for a symbolic size)."""
+    try:
+        graph = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # inference fails on some legal graphs: then no shapes beyond those declared
+        graph = model.graph
+    return {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
+
+
+def _as_constant(array):
+    """An initializer or evaluated constant: floats as float64, other types as they are."""
+    array = np.asarray(array)
+    return array.astype(np.float64) if array.dtype.kind == "f" else array
+
+
+def _fold_constant(node, consts, reference, where):
+    """Evaluate `node`, all of whose inputs are constants (or none), into `consts`."""
+    try:
+        values = reference.ReferenceEvaluator(node).run(None, {name: consts[name] for name in node.input if name})
+    except Exception as exc:  # the reference evaluator raises many types for a malformed node
+        raise UnsupportedError(f"`{where}` ({node.op_type}) on constants cannot be evaluated: {exc}") from None
+    for name, value in zip(node.output, values):
+        consts[name] = _as_constant(value)
+
+
 def onnx_records(path):
     """Read the ONNX file `path` as layer records.
 
-    Returns ``(records, input_shape, reference, rtol)``: ``reference`` is onnxruntime's
-    forward pass (None when onnxruntime is not installed), with a ``dtype`` attribute (the
-    graph's input type), and ``rtol`` the tolerance for it.
+    Returns ``(records, input_shape, reference, rtol)``: ``reference`` is the graph's forward
+    pass (onnxruntime, or onnx's reference evaluator when onnxruntime is not installed) with a
+    ``dtype`` attribute (the graph's input type), and ``rtol`` the tolerance for it.
     """
     onnx = import_extra("onnx", "onnx")
+    from onnx import reference as onnx_reference
+
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InvalidInputError(f"`path` {path!r} does not exist or is not a file")
@@ -132,37 +186,40 @@ def onnx_records(path):
     except Exception as exc:  # protobuf decode errors have no common base class
         raise InvalidInputError(f"`path` {path!r} is not a readable ONNX file: {exc}") from None
     graph = model.graph
-    consts = {t.name: onnx.numpy_helper.to_array(t).astype(np.float64) if onnx.numpy_helper.to_array(t).dtype.kind == "f"
-              else onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    consts = {t.name: _as_constant(onnx.numpy_helper.to_array(t)) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in consts]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise UnsupportedError(f"`{path}` has {len(inputs)} inputs and {len(graph.output)} outputs: one of each is supported")
     dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) < 2 or any(d < 1 for d in dims[1:]):
         raise UnsupportedError(f"`{path}` input {inputs[0].name!r} has shape {dims}: (batch, ...) with fixed sizes needed")
-    ops = {}
+    ops, shapes = {}, _value_shapes(model, onnx)
     for k, node in enumerate(graph.node):
         where = node.name or f"node {k}"
-        attrs = _attrs(node, onnx)
-        if node.op_type == "Constant":
-            consts[node.output[0]] = onnx.numpy_helper.to_array(attrs["value"]) if "value" in attrs else None
+        if all(name in consts for name in node.input if name):
+            _fold_constant(node, consts, onnx_reference, where)
             continue
-        fields = _node_fields(node, attrs, consts, where)
+        fields = _node_fields(node, _attrs(node, onnx), consts, where)
         main = fields.pop("main", None)
+        if "constant_add" in fields:
+            fields = _constant_add(fields["constant_add"], ops.get(main), shapes.get(node.output[0]), where)
         args = [main] if main is not None else [name for name in node.input[:2 if fields.get("add") else 1]]
         ops[node.output[0]] = GraphOp(where, args, **fields)
     records = assemble(ops, graph.output[0].name, inputs[0].name)
-    reference, rtol = None, FLOAT32_RTOL
+    dtype = np.float64 if inputs[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE else np.float32
+    rtol = TORCH_RTOL if dtype == np.float64 else FLOAT32_RTOL
     try:
         import onnxruntime
     except ImportError:
-        return records, tuple(dims[1:]), None, rtol
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    dtype = np.float64 if inputs[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE else np.float32
-    rtol = TORCH_RTOL if dtype == np.float64 else FLOAT32_RTOL
+        evaluator = onnx_reference.ReferenceEvaluator(model)
+        run = lambda x: evaluator.run(None, {inputs[0].name: x})[0]  # noqa: E731
+    else:
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        run = lambda x: session.run(None, {inputs[0].name: x})[0]  # noqa: E731
+    batched = fixed_batch(run, dims[0] or None)  # dim_value 0: a symbolic batch size
 
     def reference(x):
-        return session.run(None, {inputs[0].name: np.asarray(x, dtype=dtype)})[0]
+        return batched(np.asarray(x, dtype=dtype))
 
     reference.dtype = dtype
     return records, tuple(dims[1:]), reference, rtol

@@ -19,29 +19,42 @@ additions into a layer list:
   pooling are linear maps: they are read as their matrix, one column per basis input.
 
 Every conversion is checked before it is returned (:func:`check_forward`): the network's
-output and the framework's forward pass on ``CHECK_SAMPLES`` standard normal inputs must
-agree within ``rtol * max(1, max |y|)``, with ``TORCH_RTOL`` for PyTorch (both in float64)
-and ``FLOAT32_RTOL`` for a float32 ONNX graph run by onnxruntime.
+output and the framework's forward pass must agree within ``rtol * max(1, max |y|)`` on
+``CHECK_SAMPLES`` standard normal inputs scaled by each of ``CHECK_SCALES`` (so that units
+which switch on only far from the origin are on somewhere) and on the caller's own
+``check_points``, with ``TORCH_RTOL`` for PyTorch (both in float64) and ``FLOAT32_RTOL``
+for a float32 ONNX graph.
+
+Additions ``torch.add(a, b, alpha=k)`` (``a + k b``), ``torch.sub`` and ``rsub`` are read
+exactly: a scaled operand is a linear layer ``k I`` (:mod:`polyregions.model.records`), and a
+constant or buffer added to a value is a linear layer with that bias.
 
 torch is imported only when a PyTorch model is read (the optional extra ``torch``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
-import operator
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import finite_array
 from ..errors import InvalidInputError, UnsupportedError
+from .records import batchnorm_fold, fixed_batch
+from .torch_additions import addition_kind, addition_ops
 
-__all__ = ["CHECK_SAMPLES", "FLOAT32_RTOL", "TORCH_RTOL", "GraphOp", "assemble", "check_forward", "exported_records",
-           "import_extra", "torch_records"]
+__all__ = ["CHECK_SAMPLES", "CHECK_SCALES", "FLOAT32_RTOL", "TORCH_RTOL", "GraphOp", "assemble", "check_forward",
+           "exported_records", "import_extra", "torch_records"]
 
-#: Random inputs on which every conversion is compared with the framework's forward pass.
+#: Random inputs, per scale, on which every conversion is compared with the framework's forward pass.
 CHECK_SAMPLES = 64
+#: The standard deviations of those inputs: a unit that is off on every N(0, 1) sample (a large
+#: negative bias) is on somewhere at a larger scale, and a small one probes near the origin.
+CHECK_SCALES = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3)
 #: Agreement required of a PyTorch conversion, both evaluated in float64 (relative to max(1, max |y|)).
 TORCH_RTOL = 1e-9
 #: Agreement required when the reference runs in float32 (an ONNX graph in onnxruntime).
@@ -148,21 +161,49 @@ def assemble(ops: dict, output, input_value) -> list:
     return [rec for _, rec in _chain(ops, output, input_value)]
 
 
-def check_forward(net, reference, input_shape, rtol: float, source: str, dtype=np.float64) -> float:
+def check_points_array(points, input_shape) -> np.ndarray:
+    """The caller's `check_points` as an array of shape (N, *input_shape), N >= 1, or raise naming it."""
+    from .._validate import finite_array
+
+    x = finite_array(points, "check_points")
+    n = int(np.prod(input_shape))
+    if x.ndim == 2 and x.shape[1] == n and x.shape[0] >= 1:
+        return x.reshape((x.shape[0],) + tuple(input_shape))
+    if x.ndim == len(input_shape) + 1 and x.shape[1:] == tuple(input_shape) and x.shape[0] >= 1:
+        return x
+    raise InvalidInputError(f"`check_points` must have shape (N, {n}) or (N, {', '.join(map(str, input_shape))}) "
+                            f"with N >= 1, got {x.shape}")
+
+
+def check_forward(net, reference, input_shape, rtol: float, source: str, dtype=np.float64,
+                  check_points=None) -> float:
     """Compare ``net.forward`` with `reference` (inputs of shape (N, *input_shape) -> outputs) on
-    ``CHECK_SAMPLES`` seeded standard normal inputs; raise :class:`UnsupportedError` when
-    ``max |difference| > rtol * max(1, max |reference|)``. Returns the largest difference."""
-    x = np.random.default_rng(0).standard_normal((CHECK_SAMPLES,) + tuple(input_shape)).astype(dtype)
-    expected = np.asarray(reference(x), dtype=np.float64).reshape(CHECK_SAMPLES, -1)
-    got = net.forward(x.reshape(CHECK_SAMPLES, -1).astype(np.float64)).reshape(CHECK_SAMPLES, -1)
-    if got.shape != expected.shape:
-        raise UnsupportedError(f"{source}: the converted network has {got.shape[1]} outputs but the model has "
-                               f"{expected.shape[1]}")
-    err = float(np.max(np.abs(got - expected)))
-    if err > rtol * max(1.0, float(np.max(np.abs(expected)))):
-        raise UnsupportedError(f"{source}: the converted network differs from the model's forward pass by {err:.3g} "
-                               f"(tolerance {rtol:g} relative): an operation was not converted faithfully")
-    return err
+    ``CHECK_SAMPLES`` seeded standard normal inputs at each scale of ``CHECK_SCALES`` and on
+    `check_points`; raise :class:`UnsupportedError` when, within one of these groups,
+    ``max |difference| > rtol * max(1, max |reference|)`` (or either side is not finite).
+    Returns the largest difference."""
+    shape = tuple(input_shape)
+    rng = np.random.default_rng(0)
+    groups = [(f"standard normal inputs times {s:g}", s * rng.standard_normal((CHECK_SAMPLES,) + shape))
+              for s in CHECK_SCALES]
+    if check_points is not None:
+        groups.append(("`check_points`", check_points_array(check_points, shape)))
+    worst = 0.0
+    for what, x in groups:
+        x = np.asarray(x).astype(dtype)
+        n = len(x)
+        expected = np.asarray(reference(x), dtype=np.float64).reshape(n, -1)
+        got = net.forward(x.reshape(n, -1).astype(np.float64)).reshape(n, -1)
+        if got.shape != expected.shape:
+            raise UnsupportedError(f"{source}: the converted network has {got.shape[1]} outputs but the model has "
+                                   f"{expected.shape[1]}")
+        err = float(np.max(np.abs(got - expected)))
+        if not err <= rtol * max(1.0, float(np.max(np.abs(expected)))):  # NaN fails too
+            raise UnsupportedError(f"{source}: the converted network differs from the model's forward pass by "
+                                   f"{err:.3g} on {what} (tolerance {rtol:g} relative): an operation was not "
+                                   "converted faithfully")
+        worst = max(worst, err)
+    return worst
 
 
 # ---------------------------------------------------------------------- PyTorch
@@ -222,9 +263,8 @@ def _torch_module_record(m, path, nn):
     if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
         if m.running_mean is None:
             raise UnsupportedError(f"`{path}` ({name}) has no running statistics (track_running_stats=False)")
-        scale = (m.weight.detach() if m.affine else 1.0) / (m.running_var + m.eps).sqrt()
-        shift = (m.bias.detach() if m.affine else 0.0) - m.running_mean * scale
-        return {"fold": {"what": name, "scale": scale.numpy(), "shift": shift.numpy()}}
+        gamma, beta = (m.weight.detach().numpy(), m.bias.detach().numpy()) if m.affine else (None, None)
+        return {"fold": batchnorm_fold(gamma, beta, m.running_mean.numpy(), m.running_var.numpy(), m.eps, path, name)}
     if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)):
         return {}
     raise UnsupportedError(f"`{path}` ({name}) is not supported: polyregions reads Linear, Conv2d, ReLU, LeakyReLU, "
@@ -252,8 +292,6 @@ def _torch_function_record(node, torch):
     F = torch.nn.functional
     target = node.target
     kwargs = node.kwargs
-    if target in (operator.add, torch.add) or target == "add":
-        return {"add": True}
     if target in (torch.relu, F.relu) or target == "relu":
         return {"record": {"type": "activation", "negative_slope": 0.0}}
     if target is F.leaky_relu:
@@ -268,42 +306,72 @@ def _torch_function_record(node, torch):
     if target in ("view", "reshape", torch.reshape):
         shape = node.meta.get("tensor_meta")
         return {"record": {"type": "flatten"}} if shape is not None and len(shape.shape) == 2 else None
+    if target is F.dropout and kwargs.get("training", node.args[2] if len(node.args) > 2 else True):
+        raise UnsupportedError(f"`{node.name}` (dropout) is called with training=True: it drops random units; "
+                               "call module.eval() first (or pass training=self.training)")
     if target in (F.dropout, "contiguous"):
         return {}
     return None
+
+
+def _train_dependent(nn):
+    """The module types that compute another function in training mode (batch statistics, random drops)."""
+    return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
+            nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
 def torch_records(module, input_shape):
     """Trace `module` and read it as layer records.
 
     Returns ``(records, reference)``: the records of :mod:`polyregions.model.io` and the model's
-    forward pass in float64 (a function of a NumPy batch).
+    forward pass in float64 (a function of a NumPy batch), in the mode the module is in.
+
+    The module is traced in eval mode; one in training mode is refused only where a module
+    that computes another function in training (BatchNorm, Dropout) is in training mode, and
+    after every operation is known to be supported (an unsupported one is named first).
 
     Raises
     ------
     UnsupportedError
-        For a module in training mode, a module torch.fx cannot trace, or an operation
-        outside the supported set (naming it and its path in the model).
+        For a module in training mode as above, a module torch.fx cannot trace, or an
+        operation outside the supported set (naming it and its path in the model).
     """
     torch = import_extra("torch", "torch")
     nn = torch.nn
     if not isinstance(module, nn.Module):
         raise InvalidInputError(f"`module` must be a torch.nn.Module, got {type(module).__name__}")
-    training = [name or type(module).__name__ for name, m in module.named_modules() if m.training]
-    if training:
-        raise UnsupportedError(f"`module` is in training mode (at `{training[0]}`): BatchNorm and Dropout compute "
-                               "another function there; call module.eval() first")
     model = copy.deepcopy(module).double()
+    modes = {name: m.training for name, m in model.named_modules()}
+    training = [(name, m) for name, m in model.named_modules() if m.training and isinstance(m, _train_dependent(nn))]
+    model.eval()
     from torch.fx.passes.shape_prop import ShapeProp
 
     try:
         traced = torch.fx.symbolic_trace(model)
     except Exception as exc:  # torch.fx raises many types for untraceable Python
         raise UnsupportedError(f"`module` ({type(module).__name__}) cannot be traced by torch.fx: {exc}") from None
+    example = torch.zeros((1,) + tuple(input_shape), dtype=torch.float64)
     try:
-        ShapeProp(traced).propagate(torch.zeros((1,) + tuple(input_shape), dtype=torch.float64))
+        with torch.no_grad():
+            model(example)  # a shape mismatch raises here, before ShapeProp prints its traceback
     except Exception as exc:  # a shape mismatch inside the model
         raise InvalidInputError(f"`input_shape` {tuple(input_shape)} does not fit the model: {exc}") from None
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints a traceback before it raises
+            ShapeProp(traced).propagate(example)
+    except Exception as exc:  # the module ran, its trace did not: an operation torch.fx recorded differently
+        raise UnsupportedError(f"`module` ({type(module).__name__}): its torch.fx trace fails on an input of shape "
+                               f"{tuple(input_shape)}: {exc}") from None
+
+    def constant(arg):
+        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            return np.asarray(float(arg))
+        if getattr(arg, "op", None) == "get_attr":
+            return functools.reduce(getattr, arg.target.split("."), traced).detach().double().numpy()
+        if hasattr(arg, "name"):
+            return None
+        raise UnsupportedError(f"`module` adds {type(arg).__name__} {arg!r:.40}: only tensors and numbers are supported")
+
     ops, input_value, output = {}, None, None
     for node in traced.graph.nodes:
         if node.op == "placeholder":
@@ -316,6 +384,10 @@ def torch_records(module, input_shape):
             continue
         if node.op == "get_attr" or (node.op == "call_method" and node.target == "size"):
             continue  # constants; a use on the main path is refused below
+        kind = addition_kind(node)
+        if kind is not None:
+            ops.update({name: GraphOp(**fields) for name, fields in addition_ops(node, kind, constant).items()})
+            continue
         args = [a.name for a in node.args if hasattr(a, "name") and a.op not in ("get_attr",)
                 and not (a.op == "call_method" and a.target == "size")]
         if node.op == "call_module":
@@ -330,14 +402,20 @@ def torch_records(module, input_shape):
             if fields is None:
                 raise UnsupportedError(f"`{path}` ({node.target if isinstance(node.target, str) else getattr(node.target, '__name__', node.target)}) "
                                        "is not supported")
-        n_inputs = 2 if fields.get("add") else 1
-        if len(args) != n_inputs:
-            raise UnsupportedError(f"`{path}` takes {len(args)} tensor inputs where {n_inputs} is supported "
-                                   "(additions of constants and multi-input operations are not)")
+        if len(args) != 1:
+            raise UnsupportedError(f"`{path}` takes {len(args)} tensor inputs where 1 is supported "
+                                   "(multi-input operations other than additions are not)")
         ops[node.name] = GraphOp(path, args, **fields)
+    if training:
+        name, m = training[0]
+        raise UnsupportedError(f"`module` is in training mode (at `{name or type(module).__name__}` "
+                               f"({type(m).__name__}), which computes another function there); call module.eval() "
+                               "first")
     if output is None:
         raise UnsupportedError("`module` does not return a single tensor")
     records = assemble(ops, output, input_value)
+    for name, m in model.named_modules():
+        m.training = modes[name]  # the reference runs in the caller's mode
 
     def reference(x):
         with torch.no_grad():
@@ -372,9 +450,7 @@ def _aten_fields(node, const, path):
     if name in ("batch_norm", "_native_batch_norm_legit_no_training"):
         gamma, beta, mean, var = (const(a) if a is not None else None for a in args[1:5])
         eps = args[7] if name == "batch_norm" else args[6]
-        scale = (gamma if gamma is not None else 1.0) / np.sqrt(var + eps)
-        return {"fold": {"what": "BatchNorm", "scale": np.atleast_1d(scale),
-                         "shift": (beta if beta is not None else 0.0) - mean * scale}}
+        return {"fold": batchnorm_fold(gamma, beta, mean, var, eps, path, "BatchNorm")}
     if name in ("relu", "relu_"):
         return {"record": {"type": "activation", "negative_slope": 0.0}}
     if name in ("leaky_relu", "leaky_relu_"):
@@ -395,8 +471,6 @@ def _aten_fields(node, const, path):
             return {"record": {"type": "flatten"}}
     if name in ("view", "reshape") and len(args[1]) == 2:
         return {"record": {"type": "flatten"}}
-    if name == "add" and arg(2, "alpha", 1) == 1:
-        return {"add": True}
     if name in ("dropout", "clone", "contiguous", "alias", "detach"):
         return {}
     raise UnsupportedError(f"`{path}` ({node.target}) is not supported in an exported program")
@@ -432,6 +506,11 @@ def exported_records(path):
             raise UnsupportedError(f"`{path}` uses a computed value where a parameter is expected")
         return values[a.name].detach().double().numpy()
 
+    def constant(a):
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
+            return np.asarray(float(a))
+        return const(a) if hasattr(a, "name") and a.name in values else None
+
     ops, output = {}, None
     for node in graph.nodes:
         if node.op in ("placeholder", "get_attr") or (node.op == "call_module" and node.target == "_guards_fn"):
@@ -443,6 +522,10 @@ def exported_records(path):
             continue
         if node.op != "call_function":
             raise UnsupportedError(f"`{node.name}` ({node.op} {node.target}) is not supported in an exported program")
+        kind = addition_kind(node)
+        if kind is not None:
+            ops.update({name: GraphOp(**fields) for name, fields in addition_ops(node, kind, constant).items()})
+            continue
         fields = _aten_fields(node, const, node.name)
         inputs = [a.name for a in node.args if hasattr(a, "name") and a.name not in values]
         ops[node.name] = GraphOp(node.name, inputs[:2] if fields.get("add") else inputs[:1], **fields)
@@ -452,15 +535,8 @@ def exported_records(path):
     model = module.double()
     batch = meta.shape[0] if isinstance(meta.shape[0], int) else None  # a program exported for one batch size
 
-    def reference(x):
-        x = np.asarray(x, dtype=np.float64)
-        step = batch or len(x)
-        chunks = []
+    def run(x):
         with torch.no_grad():
-            for start in range(0, len(x), step):
-                part = x[start:start + step]
-                padded = np.concatenate([part, np.zeros((step - len(part),) + part.shape[1:])])
-                chunks.append(model(torch.from_numpy(padded)).numpy()[:len(part)])
-        return np.concatenate(chunks)
+            return model(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
 
-    return records, shape, reference
+    return records, shape, fixed_batch(run, batch)

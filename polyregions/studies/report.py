@@ -17,6 +17,7 @@ import numpy as np
 
 from ..bounds.applicable import BOUND_NAMES, LOCAL_BOUND_NAMES
 from ..errors import InvalidInputError
+from ..jsondoc import json_ready
 
 __all__ = ["write_table", "format_table", "format_markdown", "update_markdown", "format_bounds",
            "MARK_BEGIN", "MARK_END"]
@@ -74,7 +75,7 @@ def write_table(rows, prefix) -> tuple:
             for out in ({**r, "seed": "all"}, *_seed_rows(r)):
                 wr.writerow({k: ("" if out.get(k) is None else out.get(k)) for k in cols})
     with open(json_path, "w") as f:
-        json.dump(rows, f, indent=1, default=_json_default)
+        json.dump(json_ready(rows), f, indent=1, default=_json_default, allow_nan=False)  # inf, NaN: null
         f.write("\n")
     return csv_path, json_path
 

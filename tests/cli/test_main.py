@@ -217,3 +217,100 @@ def test_milp_cli_prints_the_margin_qualifier_and_refuses_checkpoints(tmp_path, 
     assert json.loads(capsys.readouterr().out)["stats"]["margin_tol"] == 1e-6
     assert main(["count", path, "--box", "-1", "1", "--method", "milp", "--checkpoint", str(tmp_path / "c")]) == 2
     assert "`checkpoint`" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- bad output paths and files: one line, exit 2
+@pytest.mark.parametrize("argv, fragment", [
+    (["enumerate", "{net}", "-o", "{tmp}/missing/regions.npz"], "-o"),
+    (["enumerate", "{net}", "-o", "{tmp}"], "-o"),
+    (["milp-export", "{net}", "-o", "{tmp}/missing/model.lp"], "-o"),
+    (["milp-export", "{net}", "-o", "{tmp}/folder.lp"], "-o"),
+    (["count", "{net}", "--certify", "--certificate", "{tmp}/missing/c.jsonl"], "--certificate"),
+    (["count", "{net}", "--checkpoint", "{tmp}/missing/run.ckpt", "--workers", "1"], "--checkpoint"),
+    (["tightness", "--arch", "fc:2:2", "--seeds", "1", "--domain", "box:1", "--out", "{tmp}/missing/t"], "--out"),
+    (["tightness", "--arch", "fc:2:2", "--seeds", "1", "--domain", "box:1", "--markdown", "{tmp}/missing/t.md"],
+     "--markdown"),
+    (["tightness", "--arch", "fc:2:2", "--seeds", "1", "--domain", "box:1", "--markdown", "{tmp}/folder.lp"],
+     "--markdown"),
+    (["count", "{net}", "--box", "{tmp}/corrupt.npy", "1"], "LO"),
+    (["count", "{net}", "--line", "{tmp}/corrupt.npy", "1"], "A"),
+    (["count", "{net}", "--line", "{tmp}/missing.npy", "1"], "A"),
+    (["count", "{net}", "--line", "{tmp}/text.npy", "1"], "A"),
+    (["count", "{net}", "--plane", "0", "1,0", "{tmp}/nan.npy"], "X3"),
+])
+def test_bad_paths_and_files_are_one_line_errors(tmp_path, rng, capsys, argv, fragment):
+    _, net = _one_layer(tmp_path, rng)
+    (tmp_path / "folder.lp").mkdir()
+    (tmp_path / "corrupt.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
+    np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    np.save(tmp_path / "nan.npy", np.array([np.nan, 1.0]))
+    argv = [a.format(net=net, tmp=tmp_path) for a in argv]
+    err = _one_line_error(capsys, argv, fragment)
+    assert not (tmp_path / "missing").exists()
+    assert "Traceback" not in err
+
+
+def test_the_scheduler_timeout_reaches_dask(tmp_path, rng, capsys, monkeypatch):
+    """With a stand-in for dask.distributed (installed or not): the client gets --scheduler-timeout,
+    and its connection error is one line naming --scheduler."""
+    import types
+
+    seen = {}
+
+    class Client:
+        def __init__(self, address, timeout):
+            seen.update(address=address, timeout=timeout)
+            raise OSError(f"Timed out trying to connect to {address} after {timeout} s")
+
+    monkeypatch.setitem(sys.modules, "dask", types.ModuleType("dask"))
+    monkeypatch.setitem(sys.modules, "dask.distributed", types.SimpleNamespace(Client=Client))
+    _, net = _one_layer(tmp_path, rng)
+    _one_line_error(capsys, ["count", net, "--scheduler", "tcp://10.0.0.1:8786", "--scheduler-timeout", "2"],
+                    "--scheduler 'tcp://10.0.0.1:8786' cannot be reached within 2 s")
+    assert seen == {"address": "tcp://10.0.0.1:8786", "timeout": 2.0}
+
+
+def test_an_unreachable_scheduler_fails_fast(tmp_path, rng, capsys):
+    pytest.importorskip("dask.distributed")
+    import time
+
+    _, net = _one_layer(tmp_path, rng)
+    t0 = time.perf_counter()
+    _one_line_error(capsys, ["count", net, "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "0.5",
+                             "--quiet"], "--scheduler", "tcp://127.0.0.1:9", "within 0.5 s")
+    assert time.perf_counter() - t0 < 20  # dask's own connect timeout is 30 s
+    _one_line_error(capsys, ["count", net, "--scheduler", "nonsense://x", "--scheduler-timeout", "0.5", "--quiet"],
+                    "--scheduler")
+    _one_line_error(capsys, ["count", net, "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "0"],
+                    "--scheduler-timeout")
+
+
+# ---------------------------------------------------------------- --json is JSON
+def _strict_json(text):
+    """Parse `text` as JSON proper: Infinity and NaN are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_of_a_count_with_no_region_is_valid_json(tmp_path, rng, capsys):
+    """An eps larger than the box holds no region: min_radius has no value (null, not Infinity)."""
+    _, net = _one_layer(tmp_path, rng)
+    assert main(["count", net, "--box", "-1", "1", "--eps", "5", "--json", "--workers", "1"]) == 0
+    doc = _strict_json(capsys.readouterr().out)
+    assert doc["count"] == 0 and doc["stats"]["min_radius"] is None
+    assert main(["bounds", net, "--box", "-1", "1", "--eps", "5", "--exact", "--json"]) == 0
+    doc = _strict_json(capsys.readouterr().out)
+    assert doc["exact"]["count"] == 0 and doc["exact"]["stats"]["min_radius"] is None
+    assert main(["tightness", "--arch", "fc:2:2", "--seeds", "1", "--domain", "box:1", "--eps", "5", "--json",
+                 "--quiet", "--out", str(tmp_path / "t")]) == 0
+    _strict_json(capsys.readouterr().out)
+    _strict_json((tmp_path / "t.json").read_text())
+
+
+def test_pieces_with_json_is_refused_before_anything_is_printed(tmp_path, rng, capsys):
+    _, net = _one_layer(tmp_path, rng)
+    assert main(["count", net, "--pieces", "--json", "--workers", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "--pieces" in out.err and "--json" in out.err

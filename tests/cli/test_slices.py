@@ -61,7 +61,7 @@ def test_enumerate_on_a_plane_writes_input_points(net5, tmp_path, capsys):
     (["--plane", "0", "1", "1"], "must not be collinear"),
     (["--plane", "0", "1,0,0,0,0", "2,0,0,0,0", "-1", "1"], "`u` and `v` must not be parallel"),
     (["--plane", "0", "1,0,0,0,0", "0,1,0,0,0", "1", "-1"], "`lo` must be < `hi`"),
-    (["--line", "x", "1"], "A must be numbers separated by commas"),
+    (["--line", "x", "1"], "A must be a number, numbers separated by commas"),
     (["--line", "0", "1", "--box", "0", "1"], "not allowed with argument"),
 ])
 def test_bad_slice_options_exit_2_without_traceback(net5, capsys, args, message):
@@ -97,3 +97,37 @@ def test_count_reports_linear_pieces(tmp_path, capsys):
     assert f"pieces  : {pieces:,} linear pieces" in out and f"among {regions:,} regions" in out
     assert main(["count", str(path), "--pieces", "--json"]) == 2
     assert "cannot be combined with --json" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- plot: bad inputs are one-line errors
+@pytest.fixture
+def net2(tmp_path):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "net2.npz"
+    save_network(pr.Network.from_dense([rng.normal(size=(4, 2))], [rng.normal(size=4)]), str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-o", "{tmp}/missing/p.png"], "-o"),
+    (["-o", "{tmp}/folder.png"], "-o"),
+    (["-o", "{tmp}/p.png", "--size", "100000x100000"], "--size"),
+    (["-o", "{tmp}/p.png", "--points", "{tmp}/missing.npy"], "--points"),
+    (["-o", "{tmp}/p.png", "--points", "{tmp}/corrupt.npy"], "--points"),
+    (["-o", "{tmp}/p.png", "--points", "{tmp}/points3.npy"], "--points"),
+    (["-o", "{tmp}/p.png", "--points", "{tmp}/points.npy", "--labels", "{tmp}/labels4.npy"], "--labels"),
+    (["-o", "{tmp}/p.png", "--labels", "{tmp}/labels4.npy"], "--labels"),
+    (["-o", "{tmp}/p.png", "--line", "{tmp}/corrupt.npy", "1"], "A"),
+])
+def test_plot_bad_inputs_exit_2_with_one_line(net2, tmp_path, capsys, args, fragment):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "corrupt.npy").write_bytes(b"not a numpy file")
+    np.save(tmp_path / "points.npy", np.zeros((5, 2)))
+    np.save(tmp_path / "points3.npy", np.zeros((5, 3)))
+    np.save(tmp_path / "labels4.npy", np.zeros(4))
+    argv = ["plot", net2, *[a.format(tmp=tmp_path) for a in args]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("polyregions: error: ") and "\n" not in err and fragment in err
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "p.png").exists()
