@@ -121,3 +121,4 @@ def test_the_command_line_lists_the_registry_s_backends():
         assert name in text
     described = registry.describe_backends()
     assert all(f"{name}: " in described for name in backend_names())
+
