@@ -46,14 +46,17 @@ BATCH_BYTES = 4 * 2**20
 
 
 def unsupported_reason(domain) -> str | None:
-    """None when the planar algorithm serves `domain`, else why not (one sentence; the domain's own
-    :meth:`~polyregions.domains.base.Domain.planar_reason`)."""
-    return domain.planar_reason()
+    """None when the planar algorithm serves `domain`, else why not (one sentence): a domain of more
+    than two dimensions in its frame, or the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon)."""
+    if domain.frame()[1].shape[1] > 2:
+        return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
+    return domain.polyhedron_reason()
 
 
 def check_planar(net, domain) -> None:
     """Refuse what the planar algorithm cannot count (UnsupportedError naming why): a domain with
-    no polygon (:meth:`~polyregions.domains.base.Domain.planar_reason`), a network that is not
+    no polygon (:func:`unsupported_reason`), a network that is not
     plain ReLU with dense, convolutional or average-pooling layers. :func:`count_planar` and
     :func:`enumerate_planar` trust their arguments: their callers check once."""
     reason = unsupported_reason(domain)
