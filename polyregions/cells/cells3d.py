@@ -41,6 +41,7 @@ from ..domains.slices import SliceRegions, check_layers, compose_layers
 from ..driver import drive
 from ..errors import UnsupportedError
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
+from .planar import CellWork
 from .polygon import ZERO_RTOL
 from .polyhedron import split_cells
 from .polyhedron_measure import inradii, min_inradius, volumes
@@ -318,35 +319,19 @@ def count_cells3d(net, domain, *, eps, max_regions=None, time_limit=None, progre
     return res
 
 
-class Cells3dWork:
-    """The 3-D algorithm as work for the counting driver (:mod:`polyregions.driver`): one step
-    yields the counted cells batch by batch; a deadline stops it between batches (it is not
-    resumable: ``stopped`` is then "time_limit")."""
+class Cells3dWork(CellWork):
+    """The 3-D algorithm's cells as a :class:`~polyregions.cells.planar.CellWork`."""
 
     def __init__(self, net, domain, eps):
-        self.net, self.domain, self.eps = net, domain, eps
-        self.run = _Run(eps)
-        self.stats = self.run.stats
-        self.done = False
+        super().__init__(_Run(eps))
+        self.net, self.domain = net, domain
 
-    @property
-    def stopped(self):
-        return self.run.stopped
-
-    def step(self, control):
-        self.run.deadline = control.deadline
-        stats = self.stats
+    def batches(self):
         for cells, bits, _ in _cell_batches(self.run, self.net, self.domain):
+            r = self.stats.min_radius
             if len(bits):
-                stats.min_radius = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, stats.min_radius))
-            yield len(bits)
-        self.done = True
-
-    def open_work(self):
-        return 0, []
-
-    def refresh_stats(self):
-        self.stats.min_kept_depth = self.stats.min_radius
+                r = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, r))
+            yield len(bits), r
 
 
 def enumerate_cells3d(net, domain, *, eps):

@@ -26,6 +26,7 @@ breakpoint is pushed through the network from the input.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -37,7 +38,7 @@ from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegions, check_layers, compose_layers
 
-__all__ = ["PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 
@@ -256,15 +257,15 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
 
 
-class PlanarWork:
-    """The planar algorithm as work for the counting driver (:mod:`polyregions.driver`): one step
-    yields the counted cells batch by batch; a deadline stops it between batches (it is not
-    resumable: ``stopped`` is then "time_limit")."""
+class CellWork:
+    """A cell algorithm as work for the counting driver (:mod:`polyregions.driver`): one step yields
+    the counted cells batch by batch (a subclass's ``batches()``: pairs of the number of cells and
+    the smallest inradius so far); a deadline stops it between batches, and it is not resumable
+    (``stopped`` is then "time_limit"). ``run`` holds the statistics and the deadline."""
 
-    def __init__(self, net, domain, eps):
-        self.net, self.domain, self.eps = net, domain, eps
-        self.run = _Run(eps)
-        self.stats = self.run.stats
+    def __init__(self, run):
+        self.run = run
+        self.stats = run.stats
         self.done = False
 
     @property
@@ -273,11 +274,9 @@ class PlanarWork:
 
     def step(self, control):
         self.run.deadline = control.deadline
-        stats = self.stats
-        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
-            if len(radius):
-                stats.min_radius = min(stats.min_radius, float(radius.min()))
-            yield len(bits)
+        for units, min_radius in self.batches():
+            self.stats.min_radius = min(self.stats.min_radius, min_radius)
+            yield units
         self.done = True
 
     def open_work(self):
@@ -285,6 +284,18 @@ class PlanarWork:
 
     def refresh_stats(self):
         self.stats.min_kept_depth = self.stats.min_radius
+
+
+class PlanarWork(CellWork):
+    """The planar algorithm's cells (:func:`planar_cells`) as a :class:`CellWork`."""
+
+    def __init__(self, net, domain, eps):
+        super().__init__(_Run(eps))
+        self.net, self.domain, self.eps = net, domain, eps
+
+    def batches(self):
+        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
+            yield len(bits), float(radius.min()) if len(radius) else math.inf
 
 
 def enumerate_planar(net, domain, *, eps):
