@@ -36,6 +36,7 @@ from .scipy_lp import BOX_PAD
 
 __all__ = ["BACKENDS", "BOX_PAD", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
            "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends", "facet_lp",
+           "far_margin",
            "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal", "region_problem",
            "serving", "solve_lp", "write_model"]
 
@@ -186,6 +187,14 @@ def polyhedron_support(A, b, pad):
     from .highs import PolytopeSupport
 
     return PolytopeSupport(A, b, pad)
+
+
+def far_margin(A_near, A_far, b_far):
+    """The margin by which a direction of the near rows' recession cone reaches rows far beyond
+    them (:func:`polyregions.solvers.scipy_lp.far_margin`): ``(m, y)``."""
+    from .scipy_lp import far_margin as margin
+
+    return margin(A_near, A_far, b_far)
 
 
 def facet_lp(A, b, t_cap):
