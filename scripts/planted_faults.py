@@ -54,6 +54,8 @@ T_SLICES = "tests/domains/test_slices.py::"
 T_MEASURE = "tests/cells/test_measure.py::"
 T_SEARCH = ("tests/search/test_engine.py",)
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
+CHECKER = "polyregions/exact/checker.py"
+T_CHECKER = ("tests/exact/test_checker.py",)
 T_TORCH, T_ONNX, T_IO = "tests/model/test_torch_import.py", "tests/model/test_onnx_import.py", "tests/model/test_io.py"
 
 FAULTS = [
@@ -138,6 +140,21 @@ FAULTS = [
           "        return sum(comb(n, j) * F(l + 1, min(c, n - j)) for j in range(min(c, n) + 1))\n",
           "        return sum(comb(n, j) * F(l + 1, min(c, n)) for j in range(min(c, n) + 1))\n",
           ("tests/bounds/test_dense.py",), "Serra's index set without the n_l - j_l term"),
+    fault("checker-no-positive-multiplier", CHECKER, "        if not positive:\n", "        if False:\n", T_CHECKER,
+          "the checker accepts all-zero multipliers (v = 0, s = 0 passes every inequality)"),
+    fault("checker-skips-last-layer", CHECKER, "for l, (D, W, b) in enumerate(self.layers):",
+          "for l, (D, W, b) in enumerate(self.layers[:-1]):", T_CHECKER,
+          "the checker does not check a witness's last layer"),
+    fault("certified-from-complete", "polyregions/exact/certified_count.py",
+          'certified=complete and not totals["undecided"],', "certified=complete,",
+          ("tests/exact/test_certifier.py",), "a count with an undecided branch is reported certified"),
+    fault("exact-net-bias-scale", "polyregions/exact/exact_net.py",
+          "G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l]",
+          "G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l + 1]", ("tests/exact/test_exact_net.py",),
+          "a deeper layer's bias scaled by its own denominator too (the rows are no longer the pre-activations)"),
+    fault("exact-lp-strict-optimum", "polyregions/exact/exact_lp.py", "    if value <= 0:\n", "    if value < 0:\n",
+          ("tests/exact/test_exact_lp.py",),
+          "the exact simplex misses certificates with y^T b = 0 (exact coincidences read as non-empty)"),
     # model import, network files and the command line
     fault("torch-add-alpha-ignored", "polyregions/model/torch_additions.py",
           '    alpha = float(node.kwargs.get("alpha", node.args[2] if len(node.args) > 2 else 1))\n',

@@ -212,13 +212,12 @@ def solve_lp(c, **kwargs):
     return solve(c, **kwargs)
 
 
-@functools.lru_cache(maxsize=None)
 def certificate_hints():
-    """``(nnls, lp)``: the floating-point transposition hints of the backend that declares the
-    "certificates" feature (``transposition_nnls(A, b)`` and ``transposition_lp(A, b)``)."""
+    """The floating-point hints of the certified count: the module of the backend that declares
+    the "certificates" feature, with ``transposition_nnls(A, b)``, ``transposition_lp(A, b)`` and
+    ``box_transposition_lp(...)`` (floating-point multipliers; the certifier derives exact ones)."""
     cap = next(cap for cap in BACKENDS.values() if "certificates" in cap.features)
-    module = importlib.import_module(f"{__package__}.{cap.module}")
-    return module.transposition_nnls, module.transposition_lp
+    return importlib.import_module(f"{__package__}.{cap.module}")
 
 
 def write_model(model: LinearModel, path):

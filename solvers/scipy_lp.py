@@ -161,6 +161,29 @@ def transposition_lp(A, b):
     return np.asarray(res.x), float(res.fun)
 
 
+def box_transposition_lp(A, b, lo, hi):
+    """Floating-point multipliers for the emptiness of ``{x : A x < b, lo < x < hi}``, the box kept implicit.
+
+    ``min b^T y - sum t  s.t.  t_k <= lo_k (A^T y)_k,  t_k <= hi_k (A^T y)_k,  sum y = 1,  y >= 0``:
+    ``sum t`` is the box's support function ``min over the box of (A^T y) . x``, so an optimum
+    ``<= 0`` is a (floating-point) certificate with ``m + n`` variables instead of the ``2 n``
+    explicit box rows. Returns ``(y, value)``; nothing here is a proof.
+    """
+    import scipy.sparse as sp
+
+    A = np.asarray(A, float)
+    m, n = A.shape
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    eye = sp.identity(n, format="csr")
+    A_ub = sp.vstack([sp.hstack([sp.csr_matrix(-(A * lo[None, :]).T), eye]),
+                      sp.hstack([sp.csr_matrix(-(A * hi[None, :]).T), eye])], format="csr")
+    A_eq = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
+    c = np.concatenate([np.asarray(b, float), -np.ones(n)])
+    _, res = solve_lp(c, A_ub=A_ub, b_ub=np.zeros(2 * n), A_eq=A_eq, b_eq=[1.0],
+                      bounds=[(0, None)] * m + [(None, None)] * n, what="a box transposition LP")
+    return np.asarray(res.x[:m]), float(res.fun)
+
+
 class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 
