@@ -280,7 +280,8 @@ def test_the_checker_stands_alone(genuine, tmp_path):
     assert len(source.read_text().splitlines()) < 400  # short enough to audit
     code = ("import sys; from polyregions.exact.checker import check; r = check(sys.argv[1]); "
             "print(r.count, sorted(m for m in sys.modules if m.startswith('polyregions')))")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout  # outside the repository: import the installed package
     count, modules = out.split(" ", 1)
     assert int(count) == truth
     assert modules.strip() == str(["polyregions", "polyregions.exact", "polyregions.exact.checker"])
