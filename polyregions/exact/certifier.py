@@ -41,7 +41,7 @@ from ..errors import SolverError
 from .checker import below_support
 from .exact_net import ExactNetwork
 from .spec import exact_point
-from ..solvers.scipy_lp import box_transposition_lp, transposition_lp, transposition_nnls
+from ..solvers.registry import certificate_hints
 
 __all__ = ["Auditor", "BALL_HALVINGS", "BOX_LP_FROM_DIM", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
            "DENSE_SUM_UP_TO", "REUSE_KEYS", "REUSE_PER_KEY", "ROUNDINGS", "RegionLimitReached", "bits_text"]
@@ -71,6 +71,22 @@ ROUNDINGS = ((HINT_SUPPORT_RTOL, 24), (0.0, 53))
 #: Up to this input dimension combinations of rows are summed column by column in Python;
 #: beyond it through numpy object arrays (one C loop over the Python integers).
 DENSE_SUM_UP_TO = 32
+
+
+def transposition_nnls(A, b):
+    """The non-negative least-squares hint of the backend that declares "certificates"
+    (:func:`polyregions.solvers.registry.certificate_hints`)."""
+    return certificate_hints().transposition_nnls(A, b)
+
+
+def transposition_lp(A, b):
+    """The LP hint of the backend that declares "certificates"."""
+    return certificate_hints().transposition_lp(A, b)
+
+
+def box_transposition_lp(A, b, lo, hi):
+    """The box LP hint of the backend that declares "certificates"."""
+    return certificate_hints().box_transposition_lp(A, b, lo, hi)
 
 
 class RegionLimitReached(Exception):
