@@ -58,7 +58,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import RegionProblem, TestResult
+from .base import REGION_BACKENDS, RegionProblem, TestResult
 from .bounded_decide import (
     DROP,
     F_BAND0,
@@ -109,13 +109,9 @@ class BoundedDualBackend(RefereedStack):
     """
 
     name = "bounded"
-    capabilities = frozenset({"lp"})
+    capabilities = REGION_BACKENDS["bounded"]
 
     def __init__(self, problem: RegionProblem):
-        if problem.l2_ball is not None or problem.t_cap is not None:
-            kind = "an L2 ball" if problem.l2_ball is not None else "an unbounded domain"
-            raise InvalidInputError(f"`backend` 'bounded' serves boxes, L-inf and L1 balls and bounded polytopes,"
-                                    f" not {kind}: use backend='highs'")
         super().__init__(problem)
         self.eps = eps = float(problem.eps)
         self.n = n = int(problem.dim)
@@ -193,6 +189,7 @@ class BoundedDualBackend(RefereedStack):
         self._ipar = np.zeros(6, dtype=np.int64)
         self._ipar[I_L1_HALF] = n if self._l1 else 0
         self._counters = np.zeros(2, dtype=np.int64)
+        self._dropped_at = None  # the level of the last test when it dropped the node with a Farkas row
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
@@ -281,6 +278,7 @@ class BoundedDualBackend(RefereedStack):
         self._ipar[I_MARGIN_TRIES] = MARGIN_TRIES
         self._fpar[F_NEXT_MARGIN] = NEXT_MARGIN
         before = self._counters[0]
+        self._dropped_at = None
         code, radius, depth = region_test(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi,
                                              self._m0, lvl, self._bases, self._pool, self._offsets, self._atups, self._ready,
                                              self._za, self._z, self._zout, self._y, self._fpar, self._ipar,
@@ -291,12 +289,25 @@ class BoundedDualBackend(RefereedStack):
         if code == KEEP:
             return TestResult(True, radius, self._to_x(self._zout), depth)
         if code == DROP:
+            # y holds the Farkas multipliers of the solve that decided when its bound is below -band0
+            self._dropped_at = lvl if depth <= -self._fpar[F_BAND0] else None
             return TestResult(False, depth, None, depth)
         return self._fallback(REASONS[code])
 
     @property
     def pivots(self):
         return int(self._counters[1])
+
+    def farkas(self):
+        """The Farkas multipliers of the last test when it dropped the node with a bound below
+        ``-band0``: ``y >= 0`` over the rows with ``y . b`` below the minimum of ``(R^T y) . z``
+        over the box bounds (:func:`~polyregions.solvers.bounded_kernels.farkas_bound`), returned
+        on the pushed rows (bottom first); see :meth:`~polyregions.solvers.base.LPBackend.farkas`.
+        """
+        lvl = self._dropped_at
+        if lvl is None or lvl != self._level:
+            return None
+        return self._y[self._m0: self._m0 + lvl].copy()
 
     def _domain_alone(self):
         """The domain without rows: its centre and inradius, in closed form."""

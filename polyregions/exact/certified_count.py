@@ -23,25 +23,23 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
-
 from .certifier import Auditor, RegionLimitReached, bits_text
-from ..errors import SolverError
+from ..driver import drive
+from ..errors import SolverError, UnsupportedError
 from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
-from .spec import FORMAT, VERSION, exact_point, hex_int
+from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
+from .spec import FORMAT, VERSION, hex_int
 from ..solvers.base import TestResult
 
-__all__ = ["CertificateWriter", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "count_certified"]
+__all__ = ["COMPRESS_LEVEL", "CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
 
-#: Seconds a parallel task searches before it hands back its open children.
-TASK_BUDGET = 0.5
 #: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
 ID_BITS = 32
-#: Seconds the certified count searches in this process before it starts ``workers`` processes.
-LOCAL_START = 0.3
+#: zlib level of gzip certificates (1: fastest; the records are highly repetitive text).
+COMPRESS_LEVEL = 1
 
 
 def _multipliers(y):
@@ -52,7 +50,8 @@ def _multipliers(y):
 class CertificateWriter:
     """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
     ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
-    nothing is kept in memory. ``header=False``: the records only (a part of a parallel count).
+    records are written in blocks of ``BLOCK`` lines and nothing else is kept in memory.
+    ``header=False``: the records only (a part of a parallel count).
 
     Lines: the header (format, version, the exact network and domain of
     :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
@@ -61,48 +60,85 @@ class CertificateWriter:
     patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
     and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
     (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
+
+    The ``parts`` of a parallel count (files of writers with ``header=False`` and the same
+    compression, in ``folder``) are copied byte for byte behind this writer's records when it
+    closes (a gzip certificate is then a sequence of gzip members, RFC 1952: their
+    concatenation is one gzip stream), and ``folder`` is removed.
     """
+
+    BLOCK = 4096
 
     def __init__(self, path, exact: ExactNetwork, header: bool = True):
         self.file = None
-        if path is not None:
-            path = os.fspath(path)
-            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
+        self.path = None if path is None else os.fspath(path)
+        self.gz = self.path is not None and self.path.endswith(".gz")
+        self._block = []
+        self.parts, self.folder = [], None
+        if self.path is not None:
+            self.file = gzip.open(self.path, "wb", compresslevel=COMPRESS_LEVEL) if self.gz else open(self.path, "wb")
             if header:
                 self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
                             "domain": exact.domain_spec})
 
     def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._block.append(json.dumps(obj, separators=(",", ":")))
 
-    def region(self, bits, x):
+    def _add(self, line):
+        block = self._block
+        block.append(line)
+        if len(block) >= self.BLOCK:
+            self.flush()
+
+    def flush(self):
+        if self._block:
+            self.file.write(("\n".join(self._block) + "\n").encode())
+            self._block = []
+
+    def region(self, bits, nums, den):
+        """The region of `bits` with its point ``nums / den`` (integers)."""
         if self.file is not None:
-            nums, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
             point = ",".join(f'"{hex_int(v)}"' for v in nums)
-            self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
+            self._add(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}')
 
     def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
             tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
-            self.file.write(f'{{"empty":"{bits_text(prefix)}",{tail}}}\n')
+            self._add(f'{{"empty":"{bits_text(prefix)}",{tail}}}')
 
     def shared(self, cid, assign, cert):
         if self.file is not None:
             assign = "".join("*" if a is None else str(a) for a in assign)
-            self.file.write(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}\n')
+            self._add(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}')
 
-    def append(self, part_path):
-        """Copy the records of a part file here."""
-        if self.file is not None:
-            with open(part_path) as part:
-                shutil.copyfileobj(part, self.file)
+    def part_path(self, task_id):
+        """Where the records of parallel task `task_id` go (None: no file), in ``folder``."""
+        if self.path is None:
+            return None
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=os.path.dirname(os.path.abspath(self.path)))
+        return os.path.join(self.folder, f"part-{task_id:08d}.jsonl" + (".gz" if self.gz else ""))
 
     def close(self, trailer=None):
-        if self.file is not None:
-            if trailer is not None:
-                self._line(trailer)
+        """Finish the file: this writer's records, the finished ``parts`` byte for byte, the `trailer`."""
+        try:
+            if self.file is None:
+                return
+            self.flush()
             self.file.close()
             self.file = None
+            if self.parts or trailer is not None:
+                with open(self.path, "ab") as out:
+                    for part in sorted(self.parts):
+                        with open(part, "rb") as f:
+                            shutil.copyfileobj(f, out, 1 << 20)
+                    if trailer is not None:
+                        line = (json.dumps(trailer, separators=(",", ":")) + "\n").encode()
+                        out.write(gzip.compress(line) if self.gz else line)
+        finally:
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                self.folder = None
 
 
 class _Failures:
@@ -131,68 +167,171 @@ def _setup(net, domain, eps, backend, prune):
 
 def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
                     certificate=None, workers: int = 1) -> CertifiedCount:
-    """The certified count of `net`'s regions in `domain` (see the module docstring).
+    """The certified count of `net`'s regions in `domain` (see the module docstring), run by the
+    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`.
 
     `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
     of the float search hands the branch to the exact decision instead of stopping the count.
     Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
     (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
     and ``certificate`` (the file written, if any).
+
+    Raises
+    ------
+    UnsupportedError
+        For a network that is not plain ReLU (its regions are then not the strict systems of
+        :mod:`polyregions.exact.exact_net`), or a domain without an exact form (a slice: its
+        composed network is computed in floating point).
     """
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
     t0 = time.perf_counter()
-    exact, search, failures = _setup(net, domain, eps, backend, prune)
+    exact, search, _ = _setup(net, domain, eps, backend, prune)  # the domain's exact form (a slice refuses)
     writer = CertificateWriter(certificate, exact)
-    auditor = Auditor(exact, writer)
-    search.audit = auditor
-    stats = search.stats
-    deadline = None if time_limit is None else t0 + time_limit
-    search.deadline = auditor.deadline = deadline
-    auditor.max_regions = max_regions
-    stopped, failed, totals = None, True, None
+    work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,
+                         certificate)
+    res = None
     try:
-        root = search.root()
-        if root is None:
-            auditor.explore([])
-        else:
-            if workers > 1:  # search here first: small counts finish before a pool would have started
-                search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
-            next_report = t0 + 0.5
-            for x, rho, _, _ in search.run(root):
-                auditor.leaf(list(search.bits), x)
-                stats.min_radius = min(stats.min_radius, rho)
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(auditor.count, stats)
-                    next_report = time.perf_counter() + 0.5
-            if search.frontier and workers > 1 and (deadline is None or time.perf_counter() < deadline):
-                limit = None if max_regions is None else max_regions - auditor.count
-                totals, stopped = _drive((net, domain, eps, backend, prune), search.frontier, writer, workers,
-                                         deadline, limit, progress, stats, t0, certificate)
-            elif search.frontier:
-                stopped = "time_limit"
-                stats.pending = len(search.frontier)
-        failed = False
-    except TimeLimitReached:
-        stopped, failed = "time_limit", False
-    except RegionLimitReached:
-        stopped, failed = "max_regions", False
+        res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress, start=t0)
     finally:
-        count, float_count, undecided = auditor.count, auditor.float_count, list(auditor.undecided)
-        exact_lps, hint_lps = auditor.exact_lps, auditor.hint_lps
-        if totals is not None:
-            count += totals["count"]
-            float_count += totals["float_count"]
-            undecided += totals["undecided"]
-            exact_lps += totals["exact_lps"]
-            hint_lps += totals["hint_lps"]
-        stats.seconds = time.perf_counter() - t0
-        stats.lp_solves += search.lp.lp_solves
-        complete = stopped is None and not failed
-        writer.close({"count": count, "undecided": len(undecided) + (0 if complete else 1)})
-    return CertifiedCount(count, stats, complete=complete, stopped=stopped, certified=complete and not undecided,
-                          undecided=undecided, float_count=float_count,
-                          certificate=None if certificate is None else str(certificate), exact_lps=exact_lps,
-                          hint_lps=hint_lps)
+        complete = res is not None and res.complete
+        totals = work.totals
+        writer.close({"count": totals["count"], "undecided": len(totals["undecided"]) + (0 if complete else 1)})
+    return CertifiedCount(res.count, res.stats, complete=complete, stopped=res.stopped,
+                          certified=complete and not totals["undecided"], undecided=totals["undecided"],
+                          float_count=totals["float_count"], certificate=None if certificate is None else str(certificate),
+                          exact_lps=totals["exact_lps"], hint_lps=totals["hint_lps"])
+
+
+class CertifiedWork:
+    """The audited search as work for the counting driver (:mod:`polyregions.driver`).
+
+    Its first step searches from the root in this process with `auditor` (every leaf and every
+    dropped branch decided exactly); with ``workers > 1`` only for ``LOCAL_START`` seconds, after
+    which each step hands subproblems to a pool of processes (:func:`_task`, each with its own
+    auditor and part file) and waits up to ``WAIT`` seconds for one to return. The units
+    are certified regions. Not resumable: ``stopped`` is "time_limit" when the deadline left
+    part of the tree open (or stopped an exact computation). The parts' records are joined behind
+    this process's when the writer closes.
+    """
+
+    def __init__(self, search, auditor, writer, problem, workers, certificate):
+        self.search, self.auditor, self.writer = search, auditor, writer
+        search.audit = auditor
+        self.stats = search.stats
+        self.problem, self.workers, self.certificate = problem, workers, certificate
+        self.task_totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
+        self.queue, self.in_flight = None, {}
+        self.pool = None
+        self.next_id, self.task_solves, self.stopped = 1, 0, None
+        self.done = False
+
+    @property
+    def totals(self) -> dict:
+        """This process's auditor and the returned tasks together: ``count``, ``float_count``,
+        ``undecided``, ``exact_lps``, ``hint_lps``."""
+        a, t = self.auditor, self.task_totals
+        return {"count": a.count + t["count"], "float_count": a.float_count + t["float_count"],
+                "undecided": list(a.undecided) + t["undecided"], "exact_lps": a.exact_lps + t["exact_lps"],
+                "hint_lps": a.hint_lps + t["hint_lps"]}
+
+    def step(self, control):
+        if self.queue is None:
+            yield from self._local(control)
+        elif self.queue or self.in_flight:
+            yield from self._collect(control, submit=True)
+        if not self.queue and not self.in_flight:
+            self.done = True
+
+    def _local(self, control):
+        """The root and the search below it in this process (``LOCAL_START`` seconds with workers)."""
+        search, auditor = self.search, self.auditor
+        t0 = time.perf_counter()
+        deadline = control.deadline
+        auditor.deadline = deadline
+        auditor.max_regions = None if control.room is None else auditor.count + control.room
+        search.deadline = deadline
+        if self.workers > 1:  # search here first: small counts finish before a pool would have started
+            search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
+        self.queue = []
+        seen = auditor.count  # the auditor also counts inside dropped branches it searches again
+        try:
+            root = search.root()
+            if root is None:
+                auditor.explore([])
+            else:
+                for x, rho, _, _ in search.run(root):
+                    auditor.leaf(list(search.bits), x, rho)
+                    self.stats.min_radius = min(self.stats.min_radius, rho)
+                    yield auditor.count - seen
+                    seen = auditor.count
+                self.queue = list(search.frontier)
+                search.frontier = []
+                if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
+                    self.stopped, self.done = "time_limit", True
+        except TimeLimitReached:
+            self.stopped, self.done = "time_limit", True
+        except RegionLimitReached:
+            pass  # the count reached max_regions: the driver stops there
+        yield auditor.count - seen
+
+    def _start(self):
+        self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
+
+    def _collect(self, control, *, submit):
+        if self.pool is None:
+            self._start()
+        queue, in_flight = self.queue, self.in_flight
+        while submit and queue and self.stopped is None and len(in_flight) < 2 * self.workers:
+            part = self.writer.part_path(self.next_id)
+            fut = self.pool.submit(_task, self.payload, queue.pop(0), self.next_id, part, control.deadline,
+                                   control.room)
+            in_flight[fut] = part
+            self.next_id += 1
+        if not in_flight:
+            return
+        done, _ = cf.wait(list(in_flight), timeout=WAIT, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            res = fut.result()
+            part = in_flight.pop(fut)
+            if part is not None:
+                self.writer.parts.append(part)
+            for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
+                self.task_totals[k] += res[k]
+            self.task_solves += res["stats"].lp_solves
+            res["stats"].lp_solves = 0
+            _merge(self.stats, res["stats"])
+            queue.extend(res["frontier"])
+            self.stopped = self.stopped or res["stopped"]
+            yield res["count"]
+        if self.stopped is not None and not in_flight:
+            self.done = True
+
+    def drain(self):
+        """The tasks in flight when the time limit struck: their regions, no new task."""
+        while self.in_flight:
+            yield from self._collect(None, submit=False)
+        if self.stopped is None and self.queue:
+            self.stopped = "time_limit"
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.lp_solves = self.search.lp.lp_solves + self.task_solves
+        self.stats.pending = len(self.queue or []) + len(self.in_flight)
+
+    def close(self):
+        """Shut the pool down (the writer joins the parts' records behind its own when it closes)."""
+        if self.pool is not None:
+            for fut in self.in_flight:
+                fut.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 # ---------------------------------------------------------------------- parallel tasks
@@ -218,7 +357,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     stopped = None
     try:
         for x, rho, _, _ in search.run(sub):
-            auditor.leaf(list(search.bits), x)
+            auditor.leaf(list(search.bits), x, rho)
             search.stats.min_radius = min(search.stats.min_radius, rho)
     except TimeLimitReached:
         stopped = "time_limit"
@@ -231,52 +370,6 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     return {"count": auditor.count, "float_count": auditor.float_count, "undecided": list(auditor.undecided),
             "exact_lps": auditor.exact_lps, "hint_lps": auditor.hint_lps, "stats": search.stats,
             "frontier": frontier, "stopped": stopped}
-
-
-def _drive(problem, queue, writer, workers, deadline, max_regions, progress, stats, t0, certificate):
-    """Certify the subproblems of `queue` with `workers` processes; their parts are appended to `writer`."""
-    folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
-                              os.path.dirname(os.path.abspath(os.fspath(certificate))))
-    payload = (*problem, f"{os.getpid()}-{time.time_ns()}")
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
-    queue, in_flight, parts, stopped, next_id = list(queue), {}, [], None, 1
-    next_report = t0 + 0.5
-    try:
-        with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            while queue or in_flight:
-                while queue and stopped is None and len(in_flight) < 2 * workers:
-                    part = None if certificate is None else os.path.join(folder, f"part-{next_id:08d}.jsonl")
-                    limit = None if max_regions is None else max_regions - totals["count"]
-                    fut = pool.submit(_task, payload, queue.pop(0), next_id, part, deadline, limit)
-                    in_flight[fut] = part
-                    next_id += 1
-                done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    res = fut.result()
-                    parts.append(in_flight.pop(fut))
-                    for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
-                        totals[k] += res[k]
-                    _merge(stats, res["stats"])
-                    queue.extend(res["frontier"])
-                    stopped = stopped or res["stopped"]
-                if stopped is None and max_regions is not None and totals["count"] >= max_regions:
-                    stopped = "max_regions"
-                if stopped is None and deadline is not None and time.perf_counter() > deadline and queue:
-                    stopped = "time_limit"
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(totals["count"], stats)
-                    next_report = time.perf_counter() + 0.5
-        if stopped is None and queue:
-            stopped = "time_limit"
-        stats.pending = len(queue)
-        for part in sorted(p for p in parts if p is not None):
-            writer.append(part)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return totals, stopped
 
 
 def _merge(total: Stats, part: Stats):

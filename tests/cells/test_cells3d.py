@@ -13,7 +13,8 @@ import pytest
 import polyregions as pr
 from polyregions.cells import cells3d
 from polyregions.cells.cells3d import domain_rows, domain_volume, polyhedral_cells
-from polyregions.domains.slices import composed_search_problem
+
+from exact_reference import exact_count
 
 EPS = 1e-9
 CUBE = pr.Box([-1, -1, -1], [1, 1, 1])
@@ -134,6 +135,37 @@ def test_a_neuron_zero_up_to_rounding_is_off():
     assert len(regions) == 2 and not any(r.bits[3] for r in regions)
 
 
+def test_a_tiny_box_far_from_the_origin_says_its_tolerance_is_coarser_than_eps():
+    # a box of half-width 1e-8 at 1e4: the two planes cut corners off it (3 regions, certified in
+    # exact arithmetic on the float64 network), but the zero tolerance (ZERO_RTOL times the
+    # terms' size, 1e12 here) is coarser than eps: the count must say so in near_eps
+    s, c = 1e-8, np.array([-1e4 + 1e-8, -1e4 - 1e-8, -1e4])
+    W = np.array([[1.0, -1.0, 1.0], [0.0, 1.0, -2.0]]) / s
+    net = pr.Network.from_dense([W], [np.array([-2.0, -1.0]) - W @ c])
+    box = pr.Box(c - s, c + s)
+    certified = pr.count_regions(net, box, certify=True)
+    assert certified.certified and certified.count == 3
+    res = pr.count_regions(net, box, method="cells3d")
+    assert res.count == certified.count or res.stats.near_eps > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("half", [1.0, 50.0, 1000.0])
+@pytest.mark.parametrize("gap", [1e-7, 1e-11])
+def test_a_needle_along_three_nearly_concurrent_planes_is_judged_by_its_inradius(seed, half, gap):
+    # the planes x = 0, y = 0 and x + y = gap (rotated) bound a prism of inradius gap / (2 + sqrt 2)
+    # as long as the box: 29 eps (counted) or 0.003 eps (not), 7 or 6 regions in exact arithmetic.
+    # Its volume (gap^2 / 2 times its length) is below the rounding of the divergence-theorem sum
+    # (about 1e-16 times the length cubed): a volume-based decision alone kept or dropped it at random
+    Q = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))[0]
+    W, b = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]) @ Q.T, np.array([0.0, 0.0, -gap])
+    box = pr.Box(-half * np.ones(3), half * np.ones(3))
+    truth = exact_count([W.tolist()], [b.tolist()], box, eps=EPS)
+    assert truth == (7 if gap > EPS else 6)
+    res = pr.count_regions(pr.Network.from_dense([W], [b]), box, method="cells3d", eps=EPS)
+    assert res.count == truth or res.stats.near_eps > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # against the search and certified counts
 
@@ -178,7 +210,7 @@ def test_volumes_through_wider_nets_agree_with_the_search(seed, random_dense_net
     net = random_dense_net(rng, 6, [9, 8])
     volume = pr.Volume(rng.normal(size=6), *rng.normal(size=(3, 6)), [-1, -0.5, 0], [1, 0.5, 0.7])
     ours = _against_search(net, volume)
-    net_y, domain_y = composed_search_problem(net, volume)
+    net_y, domain_y = volume.search_problem(net)
     assert pr.count_regions(net_y, domain_y, method="dfs").count == len(ours)
     for region in ours:  # the point, on the volume, has the pattern; coords are (s, t, w)
         assert np.allclose(volume.to_input(region.coords), region.point)
@@ -226,7 +258,7 @@ def test_regions_carry_an_inscribed_ball_and_the_affine_map(random_dense_net):
 # the method choice, the count's stops, bad input
 
 def test_auto_is_the_3d_algorithm_on_3d_domains(random_dense_net):
-    from polyregions.cells.planar import choose_method
+    from polyregions.api import choose_method
     net = random_dense_net(np.random.default_rng(1), 3, [5])
     assert choose_method("auto", CUBE) == "cells3d"
     assert choose_method("auto", pr.Volume.through(*np.eye(4))) == "cells3d"
@@ -274,9 +306,9 @@ def test_domains_the_3d_algorithm_refuses(domain, match):
 
 def test_domain_rows_name_the_faces():
     ball = pr.Ball([0.5, 0, 0], 2.0, p=1)
-    A, b = domain_rows(ball)
-    assert A.shape == (8, 3) and [tuple(r) for r in A] == list(product((1.0, -1.0), repeat=3))
-    assert np.allclose(b, A @ ball.center + 2.0)
+    A, b = domain_rows(ball)  # unit normals, in the sign vectors' product order
+    assert A.shape == (8, 3) and np.allclose(A * np.sqrt(3), list(product((1.0, -1.0), repeat=3)))
+    assert np.allclose(b, A @ ball.center + 2.0 / np.sqrt(3))
     assert domain_volume(ball) == pytest.approx(4 / 3 * 2.0 ** 3)
     volume = pr.Volume([0, 0, 0], [2, 0, 0], [1, 1, 0], [0, 0, 3], [0, 0, 0], [1, 2, 1])
     assert domain_volume(volume) == pytest.approx(2 * 1 * 3 * 2)  # |det U| times the box's volume
