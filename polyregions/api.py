@@ -1,11 +1,11 @@
 """Exact enumeration and counting of activation regions by depth-first search.
 
 The public pair :func:`enumerate_regions` (a generator) and :func:`count_regions` (a
-counter), and the sequential driver that runs the search of
-:mod:`polyregions.search.engine` over a queue of subproblems with limits, progress reports and
-checkpoints. A pattern is counted when its region contains a Euclidean ball of radius
+counter). A count hands its method's work to the one counting driver
+(:func:`polyregions.driver.drive`: limits, progress reports, checkpoints). A pattern is counted when its region contains a Euclidean ball of radius
 ``eps`` inside the domain. The tolerances ``DEFAULT_EPS``, ``ZERO_ROW_RTOL`` and
-``NEAR_EPS_FACTOR`` are defined in :mod:`polyregions.search.engine` and importable from here.
+``NEAR_EPS_FACTOR`` are defined in :mod:`polyregions.search.engine` and :mod:`polyregions.result`
+and importable from here.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ import numpy as np
 from ._validate import int_at_least, net_and_domain, positive_number
 from .exact.certifier import count_certified
 from .search.checkpoint import Checkpointer
-from .domains.convex import Domain, Slice
+from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
 from .milp.milp import count_regions_milp
 from .model.network import Network
-from .search.parallel import PROGRESS_EVERY, drive_parallel
+from .search.parallel import ParallelWork
+from .search.steps import SearchWork
+from .driver import drive
 from .cells.planar import choose_method, count_planar, enumerate_planar
-from .result import Region, RegionCount
-from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
-from .domains.slices import lift_regions, search_problem
+from .result import NEAR_EPS_FACTOR, Region, RegionCount
+from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL, RegionSearch
+from .domains.slices import lift_regions
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
 
@@ -59,9 +61,7 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume, ne
     if not net.is_relu:
         raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
                                "or residual carry)")
-    if isinstance(domain, Slice):
-        raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
-                               "is computed in floating point; certify the full input space instead)")
+    domain.exact_spec()  # a domain with no exact form (a slice) refuses here
     for name, value in (("workers", workers > 1), ("client", client is not None),
                         ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
         if value:
@@ -110,7 +110,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
                      allowed=("auto", "dfs", "planar")) == "planar":
         return enumerate_planar(net, domain, eps=eps)
-    net_s, domain_s = search_problem(net, domain)
+    net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
     return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
@@ -151,8 +151,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         Stop after this many seconds; the result is marked incomplete, and with
         `checkpoint` the unexplored part is saved so that `resume` finishes the count.
     progress : callable, optional
-        Called as ``progress(count, stats)`` every ``polyregions.search.parallel.PROGRESS_EVERY``
-        seconds (0.5) at most.
+        Called as ``progress(count, stats)`` every ``polyregions.driver.PROGRESS_EVERY``
+        seconds (0.5) at most, whatever the method.
     workers : int
         Processes to search with (default 1); the tree is split into subproblems.
     client : dask.distributed.Client, optional
@@ -200,7 +200,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
             if given:
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
-        net, domain = search_problem(net, domain)
+        net, domain = domain.search_problem(net)
         return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
@@ -212,79 +212,19 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    net_s, domain_s = search_problem(net, domain)
+    net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
-    if max_regions == 0:
-        return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
     if resume is not None:
         count, queue, saved = Checkpointer.load(resume, net, domain, eps, backend, prune)
         search.stats = saved
         search.stats.lp_solves_before = saved.lp_solves
     else:
-        root = search.root()
+        root = search.root() if max_regions != 0 else None
         count, queue = 0, ([root] if root is not None else [])
     if (workers > 1 or client is not None) and queue:
-        return drive_parallel(search, queue, count, t0=t0, workers=workers, client=client, max_regions=max_regions,
-                              time_limit=time_limit, progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
-    return _drive_sequential(search, queue, count, t0=t0, max_regions=max_regions, time_limit=time_limit,
-                             progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
-
-
-def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, progress, ckpt, checkpoint_every):
-    """Process the subproblems of `queue` one by one (last in, first out) in this process."""
-    stats = search.stats
-    base_seconds = stats.seconds
-    end = t0 + time_limit if time_limit is not None else None
-    next_save = t0 + checkpoint_every if ckpt.enabled else None
-    next_report = t0 + PROGRESS_EVERY
-    stopped = None
-    committed = count  # regions of finished subproblems (what a checkpoint may record)
-    sub = None
-
-    def snapshot(now):
-        stats.seconds = base_seconds + now - t0
-        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
-        stats.pending = len(queue)
-
-    try:
-        while queue:
-            sub = queue.pop()
-            search.deadline = min((t for t in (end, next_save) if t is not None), default=None)
-            for _, rho, _, _ in search.run(sub):
-                count += 1
-                if rho < stats.min_radius:
-                    stats.min_radius = rho
-                if max_regions is not None and count >= max_regions:
-                    stopped = "max_regions"
-                    break
-                if progress is not None:
-                    now = time.perf_counter()
-                    if now >= next_report:
-                        snapshot(now)
-                        stats.pending += 1  # the subproblem being searched
-                        progress(count, stats)
-                        next_report = now + PROGRESS_EVERY
-            if stopped:
-                break
-            queue.extend(search.frontier)
-            search.frontier = []
-            committed, sub = count, None
-            now = time.perf_counter()
-            if end is not None and now >= end and queue:
-                stopped = "time_limit"
-                break
-            if next_save is not None and now >= next_save:
-                snapshot(now)
-                ckpt.save(committed, queue, stats)
-                next_save = now + checkpoint_every
-    except KeyboardInterrupt:
-        if sub is not None:
-            queue.append(sub)  # its partial count is dropped: it restarts on resume
-        snapshot(time.perf_counter())
-        ckpt.save(committed, queue, stats)
-        raise
-    snapshot(time.perf_counter())
-    if stopped != "max_regions":
-        ckpt.save(count, queue, stats)
-    return RegionCount(count, stats, complete=stopped is None, stopped=stopped)
+        work = ParallelWork(search, queue, workers=workers, client=client)
+    else:
+        work = SearchWork(search, queue)
+    return drive(work, count=count, max_units=max_regions, time_limit=time_limit, progress=progress, saver=ckpt,
+                 save_every=checkpoint_every, start=t0)

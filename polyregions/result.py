@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LocalResult", "MilpStats", "Region", "RegionCount", "Stats"]
+__all__ = ["LocalResult", "MilpStats", "NEAR_EPS_FACTOR", "Region", "RegionCount", "Stats"]
+
+#: A decision is reported as near ``eps`` (``Stats.near_eps``) when the value it turned on (a
+#: solver's optimal radius, an inradius, a half-length) lies in ``[eps / NEAR_EPS_FACTOR,
+#: eps * NEAR_EPS_FACTOR]``: there the count depends on ``eps``. Every method reads it here.
+NEAR_EPS_FACTOR = 10.0
 
 
 @dataclass
@@ -18,8 +23,8 @@ class Stats:
     ``lp_solves``: solver runs; ``nodes``: partial patterns visited; ``seconds``: wall time;
     ``min_radius``: the smallest witness radius of a counted region (each counted region
     contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
-    optimum that kept a node; ``near_eps``: solver decisions whose optimum fell within a
-    factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used;
+    optimum that kept a node; ``near_eps``: decisions whose optimum fell within a factor
+    :data:`NEAR_EPS_FACTOR` of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used;
     ``pending``: subproblems left unexplored (0 when the count is complete);
     ``recentre_failures``: witnesses on an unbounded domain that could not be moved back
     near their parent's (the far witness was used; the count does not depend on it).

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import InvalidInputError
 from .base import LinearModel, LPBackend, MipDriver, RegionProblem
 
-__all__ = ["BACKENDS", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "make_backend", "make_mip_driver", "region_problem"]
+__all__ = ["BACKENDS", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "chebyshev_ball", "make_backend",
+           "make_mip_driver", "polyhedron_box", "polyhedron_support", "region_problem"]
 
 #: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
 UNBOUNDED_RADIUS_CAP = 1.0
@@ -25,16 +26,17 @@ def region_problem(domain, eps: float) -> RegionProblem:
     """The constraints of `domain` as a backend sees them, for the radius `eps`.
 
     The domain's linear rows ``A x <= b`` (``domain.rows()``), plus its norm ball
-    ``|x - center|_p <= radius`` for ``p`` = 1 or 2 (``domain.norm``; an L-inf ball is
-    given by its rows), and the radius cap :data:`UNBOUNDED_RADIUS_CAP` when the domain
-    is unbounded.
+    ``|x - center|_p <= radius`` for ``p`` = 1 or 2 (``domain.norm_ball()``; an L-inf ball is
+    given by its rows), its bounding box when bounded, and the radius cap
+    :data:`UNBOUNDED_RADIUS_CAP` when the domain is unbounded.
     """
     A, b = domain.rows()
-    norm = getattr(domain, "norm", None)
-    ball = (domain.center, domain.radius) if norm in (1, 2) else None
+    ball = domain.norm_ball()
+    norm, ball = (ball[0], ball[1:]) if ball is not None else (None, None)
     return RegionProblem(domain.dim, np.asarray(A, float), np.asarray(b, float), eps,
                          l1_ball=ball if norm == 1 else None, l2_ball=ball if norm == 2 else None,
-                         t_cap=None if domain.bounded else UNBOUNDED_RADIUS_CAP, box=getattr(domain, "box", None))
+                         t_cap=None if domain.bounded else UNBOUNDED_RADIUS_CAP,
+                         box=domain.bounding_box() if domain.bounded else None)
 
 
 def _highs(problem):
@@ -122,3 +124,30 @@ def make_mip_driver(model: LinearModel, solver: str, *, mip: bool) -> MipDriver:
 
         return PulpDriver(model, solver="cbc" if solver == "cbc" else "highs", mip=mip)
     raise InvalidInputError(f"`solver` must be one of {list(MIP_SOLVERS)}, got {solver!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# LPs over a polyhedron that the domains ask for (computed once per domain)
+
+def chebyshev_ball(A, b, cap):
+    """The largest ball in ``{A x <= b}`` (unit rows), its radius capped at `cap`: ``(x, t)``, or
+    ``(None, None)`` when the rows are infeasible (:func:`polyregions.solvers.scipy_lp.interior_ball`)."""
+    from .scipy_lp import interior_ball
+
+    return interior_ball(A, b, cap)
+
+
+def polyhedron_box(A, b):
+    """The bounding box ``(lo, hi)`` of the non-empty ``{A x <= b}``, padded outwards; infinite
+    where unbounded (:func:`polyregions.solvers.scipy_lp.bounding_box`)."""
+    from .scipy_lp import bounding_box
+
+    return bounding_box(A, b)
+
+
+def polyhedron_support(A, b, pad):
+    """A callable ``a -> max a . x`` over ``{A x <= b}`` (one persistent LP, padded outwards by
+    ``pad (1 + |v|)``; ``+inf`` when unbounded; :class:`polyregions.solvers.highs.PolytopeSupport`)."""
+    from .highs import PolytopeSupport
+
+    return PolytopeSupport(A, b, pad)

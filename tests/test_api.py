@@ -612,9 +612,9 @@ def test_time_limit_marks_the_count_incomplete(rng, random_dense_net):
 def test_progress_is_called(rng, random_dense_net, monkeypatch):
     """With the reporting interval at 0, the search's driver calls progress after every region,
     with the count so far and the statistics (the subproblem being searched is pending)."""
-    import polyregions.api as enumerate_module
+    import polyregions.driver as driver
 
-    monkeypatch.setattr(enumerate_module, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(driver, "PROGRESS_EVERY", 0.0)
     calls = []
     net = random_dense_net(rng, 2, (4,))
     res = pr.count_regions(net, BOX2, eps=EPS, method="dfs",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Line, Slice
+from ..domains.slices import Line, Slice
 from ..errors import InvalidInputError
 from ..model.network import Network
 from .planar import enumerate_planar

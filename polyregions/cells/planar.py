@@ -26,44 +26,31 @@ breakpoint is pushed through the network from the input.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
-from ..domains.convex import Ball, Box, Line, Plane, Polytope
+from ..domains.base import polygon_lines
 from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
-from ..result import RegionCount, Stats
-from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+from ..driver import drive
+from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
+from ..domains.slices import SliceRegion, check_layers, compose_layers
 
-__all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["METHODS", "PlanarWork", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
 METHODS = ("auto", "dfs", "planar", "milp")
 
-#: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
-NEAR_FACTOR = 10.0
-#: Relative rounding allowance when a 2-D polytope's rows are turned into its vertices.
-POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
 
 
 def unsupported_reason(domain) -> str | None:
-    """None when the planar algorithm serves `domain`, else why not (one sentence)."""
-    if isinstance(domain, Plane):
-        return None if domain.bounded else "the unbounded plane has no polygon"
-    if isinstance(domain, Line):
-        return None
-    if domain.dim > 2:
-        return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
-    if isinstance(domain, Ball) and domain.p == 2 and domain.dim == 2:
-        return "an L2 disc is not a polygon"
-    if isinstance(domain, (Box, Ball)) or (isinstance(domain, Polytope) and domain.bounded):
-        return None
-    return f"{type(domain).__name__} is not a bounded polyhedral domain"
+    """None when the planar algorithm serves `domain`, else why not (one sentence; the domain's own
+    :meth:`~polyregions.domains.base.Domain.planar_reason`)."""
+    return domain.planar_reason()
 
 
 def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
@@ -78,56 +65,6 @@ def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str
     if method == "planar" and reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     return method
-
-
-def _domain_polygon(domain, R):
-    """The domain in orthonormal coordinates: ``(vertices, lines)`` counter-clockwise, or ``(lo, hi)`` in 1-D."""
-    if isinstance(domain, Line):
-        return 0.0, domain.length
-    if isinstance(domain, Plane):
-        verts = domain.corners() @ R.T
-    elif domain.dim == 1:
-        if isinstance(domain, Box):
-            return float(domain.lo[0]), float(domain.hi[0])
-        if isinstance(domain, Ball):
-            return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
-        lo, hi = domain.bounding_box()  # a bounded 1-D polytope is the interval [lo, hi]
-        return float(lo[0]), float(hi[0])
-    elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
-        lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
-                                                                         domain.center + domain.radius)
-        verts = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-    elif isinstance(domain, Ball):  # p = 1: the diamond
-        (c0, c1), r = domain.center, domain.radius
-        verts = np.array([[c0 + r, c1], [c0, c1 + r], [c0 - r, c1], [c0, c1 - r]])
-    else:
-        verts = _polytope_vertices(domain)
-    edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
-    lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
-    return verts, lines
-
-
-def _polytope_vertices(domain):
-    """Vertices (counter-clockwise) of a bounded 2-D polytope ``A x <= b`` (unit rows): its
-    rows' lines met in pairs (rows whose normals are within ``POLYTOPE_RTOL`` of parallel
-    are skipped), the crossings that no row exceeds by more than ``POLYTOPE_RTOL`` (relative)
-    kept, ordered by angle around their mean, repeats (closer than ``POLYTOPE_RTOL`` times
-    the coordinates' size) dropped."""
-    A, b = domain.A, domain.b
-    pts = []
-    for i in range(len(b)):
-        for j in range(i + 1, len(b)):
-            M = A[[i, j]]
-            if abs(np.linalg.det(M)) > POLYTOPE_RTOL:
-                pts.append(np.linalg.solve(M, b[[i, j]]))
-    pts = np.array(pts)
-    size = 1.0 + np.abs(pts).max()
-    pts = pts[np.all(pts @ A.T <= b + POLYTOPE_RTOL * size, axis=1)]
-    centre = pts.mean(axis=0)
-    pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
-    keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > POLYTOPE_RTOL * size
-    return pts[keep]
 
 
 def _first_layer(layers_x, origin, Q):
@@ -163,7 +100,7 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
         return
     n = A.shape[2]
     start, verts, lines, labels, parent, lbits, st = split_cells(
-        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     bits = np.concatenate([bits[parent], lbits], axis=1)
@@ -192,8 +129,9 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
 
 
 def _polygon_cells(run, net, domain):
-    origin, Q, R, _ = frame_of(domain)
-    verts, lines = _domain_polygon(domain, R)
+    origin, Q, _ = domain.frame()
+    verts = np.asarray(domain.polygon(), dtype=float)  # counter-clockwise, in orthonormal coordinates
+    lines = polygon_lines(verts)
     m = len(verts)
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
     layers = compose_layers(net, origin, Q)
@@ -212,8 +150,8 @@ def _polygon_cells(run, net, domain):
 
 def _interval_cells(run, net, domain):
     """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them."""
-    origin, Q, R, _ = frame_of(domain)
-    y0, y1 = _domain_polygon(domain, R)
+    origin, Q, _ = domain.frame()
+    y0, y1 = domain.polygon()  # the interval, in orthonormal coordinates
     if not (y1 - y0) / 2 > run.eps:
         return
     g1, c1, g1abs, c1abs = _first_layer(net.hidden, origin, Q)
@@ -276,12 +214,12 @@ def planar_cells(net, domain, eps, run=None):
     or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the
     last hidden layer's maps ``h = maps[:, 0] y_0 + maps[:, 1] y_1 + maps[:, 2]`` (None in 1-D)."""
     run = run or _Run(eps)
-    dim = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
+    dim = domain.frame()[1].shape[1]
     if dim == 1:
         for P, bits in _interval_cells(run, net, domain):
             length = np.diff(P)
             radius = length / 2
-            near = (radius >= eps / NEAR_FACTOR) & (radius <= eps * NEAR_FACTOR)
+            near = (radius >= eps / NEAR_EPS_FACTOR) & (radius <= eps * NEAR_EPS_FACTOR)
             run.stats.near_eps += int(near.sum())
             keep = radius > eps
             ends = np.column_stack([P[:-1], P[1:]])[keep]
@@ -320,26 +258,38 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     check_layers(net)
-    t0 = time.perf_counter()
-    run = _Run(eps, None if time_limit is None else t0 + time_limit)
-    count = 0
-    if max_regions == 0:
-        return RegionCount(0, run.stats, complete=False, stopped="max_regions")
-    next_report = t0 + 0.5
-    for bits, _, radius, _, _, _ in planar_cells(net, domain, eps, run):
-        count += len(bits)
-        if len(radius):
-            run.stats.min_radius = min(run.stats.min_radius, float(radius.min()))
-        if max_regions is not None and count >= max_regions:
-            count, run.stopped = max_regions, "max_regions"
-            break
-        if progress is not None and time.perf_counter() >= next_report:
-            run.stats.seconds = time.perf_counter() - t0
-            progress(count, run.stats)
-            next_report = time.perf_counter() + 0.5
-    run.stats.min_kept_depth = run.stats.min_radius
-    run.stats.seconds = time.perf_counter() - t0
-    return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
+    return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
+
+
+class PlanarWork:
+    """The planar algorithm as work for the counting driver (:mod:`polyregions.driver`): one step
+    yields the counted cells batch by batch; a deadline stops it between batches (it is not
+    resumable: ``stopped`` is then "time_limit")."""
+
+    def __init__(self, net, domain, eps):
+        self.net, self.domain, self.eps = net, domain, eps
+        self.run = _Run(eps)
+        self.stats = self.run.stats
+        self.done = False
+
+    @property
+    def stopped(self):
+        return self.run.stopped
+
+    def step(self, control):
+        self.run.deadline = control.deadline
+        stats = self.stats
+        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
+            if len(radius):
+                stats.min_radius = min(stats.min_radius, float(radius.min()))
+            yield len(bits)
+        self.done = True
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.min_kept_depth = self.stats.min_radius
 
 
 def enumerate_planar(net, domain, *, eps):
@@ -355,7 +305,7 @@ def enumerate_planar(net, domain, *, eps):
 
 
 def _lifted(net, domain, eps):
-    origin, Q, R, _ = frame_of(domain)
+    origin, Q, R = domain.frame()
     slice_layers = tuple(compose_layers(net, origin, Q))
     Rinv = np.linalg.inv(R)
     n_bits = net.num_neurons

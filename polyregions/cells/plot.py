@@ -17,7 +17,7 @@ import hashlib
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Line, Slice
+from ..domains.slices import Line, Slice
 from ..errors import InvalidInputError, UnsupportedError
 from .planar import enumerate_planar, unsupported_reason
 

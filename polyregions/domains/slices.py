@@ -1,42 +1,304 @@
-"""Lines and planes as a change of variables, and the regions they report.
+"""Lines and planes through the input space, and the network composed on them.
 
-A slice (:class:`~polyregions.domains.convex.Line`, :class:`~polyregions.domains.convex.Plane`) is
-``x = origin + U p`` with slice coordinates ``p``. With ``U = Q R`` (``Q`` orthonormal
-columns, :meth:`~polyregions.domains.convex.Slice.frame`) the orthonormal coordinates
-``y = R p`` measure input-space distances, and the network on the slice is the network
-whose first affine map is composed with ``x = origin + Q y``:
+A slice (:class:`Line`, :class:`Plane`) is ``x = origin + U p`` with slice coordinates ``p``
+(``s`` on a line, ``(s, t)`` on a plane). With ``U = Q R`` (``Q`` orthonormal columns,
+:meth:`Slice.frame`) the orthonormal coordinates ``y = R p`` measure input-space distances,
+and the network on the slice is the network whose first affine map is composed with
+``x = origin + Q y``:
 
     z^1 = (W^1 Q) y + (W^1 origin + b^1),   later layers unchanged.
 
 Its regions in ``y`` are the regions of the slice (a pattern's region on the slice is
 the slice of its region in input space), counted in the slice's dimension with ``eps``
-in input units. Two-dimensional and one-dimensional input domains use the identity frame.
+in input units (:meth:`Slice.search_problem`; the planar algorithm reads the slice's
+:meth:`Slice.frame` and :meth:`Slice.polygon`). Full-dimensional one- and two-dimensional
+domains use the identity frame (:meth:`polyregions.domains.base.Domain.frame`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .convex import Slice
-from ..errors import UnsupportedError
+from .._validate import finite_array
+from .base import Domain
+from .convex import Box, Polytope, Whole
+from ..errors import InvalidInputError, UnsupportedError
 from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
 from ..result import Region
 
-__all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
-           "search_problem"]
+__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "SLICE_LAYERS", "Slice", "SliceRegion", "check_layers",
+           "compose_layers", "lift_regions", "pattern_map"]
+
+#: A point lies on a slice when its distance to the slice is at most this fraction of the
+#: size of the numbers that place it there (rounding, not geometry).
+ON_SLICE_RTOL = 1e-9
+#: ``u`` and ``v`` count as parallel when the smaller singular value of ``[u v]`` is at most
+#: this fraction of the larger one (the plane's frame would lose ~all digits).
+PARALLEL_RTOL = 1e-12
 
 
-def frame_of(domain):
-    """``(origin, Q, R, slice_or_None)``: ``x = origin + Q y``, ``y = R p`` (the identity for
-    a domain that is not a slice)."""
-    if isinstance(domain, Slice):
-        origin, Q, R = domain.frame()
-        return origin, Q, R, domain
-    n = domain.dim
-    return np.zeros(n), np.eye(n), np.eye(n), None
+def _real_vector(value, name: str, n: int | None = None) -> np.ndarray:
+    """`value` as a finite real float64 vector (of length `n` when given), or raise naming `name`."""
+    if np.iscomplexobj(np.asarray(value) if not isinstance(value, complex) else np.complex128(value)):
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    arr = finite_array(value, name, ndim=1)
+    if arr.size == 0:
+        raise InvalidInputError(f"`{name}` must not be empty")
+    if n is not None and arr.size != n:
+        raise InvalidInputError(f"`{name}` has length {arr.size} but the slice lives in {n} dimensions")
+    return arr
 
+
+def _orthonormal_frame(U: np.ndarray):
+    """``Q, R`` with ``U = Q R``, ``Q`` orthonormal columns and ``diag(R) > 0`` (orientation kept)."""
+    Q, R = np.linalg.qr(U)
+    signs = np.where(np.diag(R) < 0, -1.0, 1.0)
+    return Q * signs, R * signs[:, None]
+
+
+class Slice(Domain):
+    """A segment (:class:`Line`) or a plane (:class:`Plane`) through the input space ``R^n``.
+
+    Points are ``x = origin + U p`` with slice coordinates ``p`` (``s`` on a line,
+    ``(s, t)`` on a plane). The network is counted on the slice in its own dimension
+    ``k = slice_dim``: with ``U = Q R`` (``Q`` orthonormal, see :meth:`frame`) the
+    coordinates ``y = R p`` measure input-space distances, so ``eps``, radii, lengths and
+    areas are in input units whatever ``U``.
+    """
+
+    slice_dim: int
+    origin: np.ndarray
+    U: np.ndarray
+
+    def frame(self):
+        """``(origin, Q, R)``: ``x = origin + Q y`` with ``y = R p`` (``Q`` orthonormal, ``det R > 0``)."""
+        return self.origin, self._Q, self._R
+
+    def planar_reason(self):
+        return None if self.bounded else "the unbounded plane has no polygon"
+
+    def polygon(self):
+        """The segment ``(0, |b - a|)`` or the plane's parallelogram ``R corners`` in orthonormal
+        coordinates."""
+        return self.corners() @ self._R.T
+
+    def to_input(self, p) -> np.ndarray:
+        """Input points ``origin + U p`` of slice coordinates ``p`` (shape (N, k) or (k,))."""
+        p = np.asarray(p, dtype=float)
+        return self.origin + p @ self.U.T if p.ndim > 1 else self.origin + self.U @ p.reshape(-1)
+
+    def to_slice(self, x) -> np.ndarray:
+        """Slice coordinates of the orthogonal projection of input points ``x`` onto the slice."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        y = (x - self.origin) @ self._Q
+        return np.linalg.solve(self._R, y.T).T
+
+    @property
+    def diameter(self) -> float:
+        return self._diameter
+
+    def rows(self):
+        """A slice has no interior in the input space: it is searched in its own coordinates."""
+        raise UnsupportedError("a slice has no rows in the input space: it is counted in its own coordinates "
+                               "(`slice_domain()`)")
+
+    def _not_in_input_space(self, what):
+        return UnsupportedError(f"a slice has no {what} in the input space: it is counted in its own coordinates "
+                                "(`search_problem()`)")
+
+    def _support(self, G):
+        raise self._not_in_input_space("support function")
+
+    def exact_spec(self):
+        """None: a slice is counted on the network composed with its frame, which is computed in
+        floating point (certify the full input space instead)."""
+        raise UnsupportedError("`domain`: a slice has no exact form (its composed network is computed in floating "
+                               "point; certify the full input space instead)")
+
+    def add_to_model(self, model, x):
+        raise self._not_in_input_space("rows")
+
+    def search_problem(self, net):
+        """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
+        orthonormal coordinates (the module docstring)."""
+        check_layers(net)
+        origin, Q, _ = self.frame()
+        layers = compose_layers(net, origin, Q)
+        net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
+        return net_y, self.slice_domain()
+
+    def bounding_box(self):
+        """``(lo, hi)`` over the slice's corners in input coordinates (infinite when unbounded)."""
+        if not self.bounded:
+            return np.full(self.dim, -np.inf), np.full(self.dim, np.inf)
+        corners = self.to_input(self.corners())
+        return corners.min(axis=0), corners.max(axis=0)
+
+    def center_point(self):
+        return self.to_input(self._center)
+
+    def contains(self, x):
+        """True where ``x`` lies on the slice (up to rounding) inside its parameter range."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        p = self.to_slice(x)
+        off = np.linalg.norm(x - self.to_input(p), axis=1)
+        scale = 1.0 + np.abs(self.origin).max() + np.abs(self.U).sum(axis=1).max() * (1.0 + np.abs(p).max())
+        on = off <= ON_SLICE_RTOL * scale
+        if self.bounded:
+            on &= np.all((p > self.lo) & (p < self.hi), axis=1)
+        return on
+
+
+class Line(Slice):
+    """The segment ``x = a + s (b - a)``, ``s`` in ``[0, 1]``, between two inputs ``a != b``.
+
+    Counted in one dimension: a region counts when it holds a segment of radius ``eps``
+    (length ``> 2 eps``, input units).
+    """
+
+    slice_dim = 1
+
+    def __init__(self, a, b):
+        self.a = _real_vector(a, "a")
+        self.b = _real_vector(b, "b", self.a.size)
+        if np.array_equal(self.a, self.b):
+            raise InvalidInputError("`b` must differ from `a` (the segment has no length)")
+        self.dim = self.a.size
+        self.origin, self.U = self.a, (self.b - self.a)[:, None]
+        self.lo, self.hi = np.zeros(1), np.ones(1)
+        self._Q, self._R = _orthonormal_frame(self.U)
+        self.length = float(self._R[0, 0])
+        self._diameter = self.length
+        self._center = np.array([0.5])
+
+    def polygon(self):
+        return 0.0, self.length
+
+    def key(self):
+        return ("Line", self.a, self.b)
+
+    def corners(self) -> np.ndarray:
+        """The segment's ends in slice coordinates."""
+        return np.array([[0.0], [1.0]])
+
+    def slice_domain(self):
+        """The segment in its orthonormal coordinate ``y = |b - a| s``: ``Box([0], [|b - a|])``."""
+        return Box([0.0], [self.length])
+
+    def sample(self, n, rng):
+        return self.to_input(rng.uniform(0.0, 1.0, size=(n, 1)))
+
+    def __repr__(self):
+        if self.dim <= 4:
+            return f"Line(a={self.a.tolist()}, b={self.b.tolist()})"
+        return f"Line(dim={self.dim}, length={self.length:.6g})"
+
+
+class Plane(Slice):
+    """The plane ``x = origin + s u + t v`` with ``(s, t)`` in the rectangle ``[lo, hi]``.
+
+    ``u`` and ``v`` need not be orthonormal, only independent. ``lo`` and ``hi`` are numbers
+    or pairs (``lo < hi``); both omitted, the plane is unbounded (counted by the search only).
+    Counted in two dimensions: a region counts when it holds a disc of radius ``eps``
+    (input units: the metric that ``u`` and ``v`` induce).
+    """
+
+    slice_dim = 2
+
+    def __init__(self, origin, u, v, lo=None, hi=None):
+        self.origin = _real_vector(origin, "origin")
+        n = self.origin.size
+        if n < 2:
+            raise InvalidInputError(f"`origin` must have at least 2 coordinates for a plane, got {n}")
+        self.u = _real_vector(u, "u", n)
+        self.v = _real_vector(v, "v", n)
+        for name, w in (("u", self.u), ("v", self.v)):
+            if not np.any(w):
+                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.U = np.column_stack([self.u, self.v])
+        sv = np.linalg.svd(self.U, compute_uv=False)
+        if sv[1] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
+        self.dim = n
+        self._Q, self._R = _orthonormal_frame(self.U)
+        if lo is None:
+            self.bounded, self.lo, self.hi = False, None, None
+            self._center = np.zeros(2)
+            self._diameter = math.inf
+            return
+        self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
+        if not np.all(self.lo < self.hi):
+            k = int(np.argmin(self.hi - self.lo))
+            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        self._center = (self.lo + self.hi) / 2
+        corners = self.corners() @ self._R.T
+        self._diameter = float(max(np.linalg.norm(corners[0] - corners[2]), np.linalg.norm(corners[1] - corners[3])))
+
+    @staticmethod
+    def _pair(value, name):
+        if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
+            raise InvalidInputError(f"`{name}` must be real, got complex values")
+        arr = finite_array(value, name)
+        if arr.ndim == 0:
+            arr = np.full(2, float(arr))
+        if arr.shape != (2,):
+            raise InvalidInputError(f"`{name}` must be a number or a pair, got shape {arr.shape}")
+        return arr
+
+    @classmethod
+    def through(cls, x1, x2, x3, margin=0.25):
+        """The plane through three inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
+        ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin > -0.5``; negative: a smaller square)."""
+        x1 = _real_vector(x1, "x1")
+        x2 = _real_vector(x2, "x2", x1.size)
+        x3 = _real_vector(x3, "x3", x1.size)
+        if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(margin) or margin <= -0.5:
+            raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+        for name, x in (("x2", x2), ("x3", x3)):
+            if np.array_equal(x, x1):
+                raise InvalidInputError(f"`{name}` must differ from `x1`")
+        U = np.column_stack([x2 - x1, x3 - x1])
+        sv = np.linalg.svd(U, compute_uv=False)
+        if sv[1] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`x1`, `x2` and `x3` must not be collinear")
+        return cls(x1, x2 - x1, x3 - x1, -float(margin), 1.0 + float(margin))
+
+    def key(self):
+        return ("Plane", self.origin, self.u, self.v, self.lo, self.hi)
+
+    def corners(self) -> np.ndarray:
+        """The rectangle's corners in slice coordinates, counter-clockwise from ``lo``."""
+        (s0, t0), (s1, t1) = self.lo, self.hi
+        return np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]])
+
+    def slice_domain(self):
+        """The plane in its orthonormal coordinates ``y = R (s, t)``: the parallelogram
+        ``lo <= R^-1 y <= hi`` as a Polytope, or ``Whole(2)`` when unbounded."""
+        if not self.bounded:
+            return Whole(2)
+        Rinv = np.linalg.inv(self._R)
+        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo]))
+
+    def sample(self, n, rng):
+        if not self.bounded:
+            raise InvalidInputError("cannot sample uniformly from an unbounded plane")
+        return self.to_input(rng.uniform(self.lo, self.hi, size=(n, 2)))
+
+    def __repr__(self):
+        box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
+        if self.dim <= 4:
+            return f"Plane(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, {box})"
+        return f"Plane(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, {box})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The network on a slice
 
 #: The layer types whose networks are affine maps with ReLU after each affine layer, the
 #: only kind the slices' composition and the planar algorithm handle.
@@ -60,16 +322,6 @@ def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     W, b = layers[0]
     layers[0] = (np.asarray(W @ Q, dtype=np.float64), np.asarray(W @ origin, dtype=np.float64) + b)
     return layers
-
-
-def composed_search_problem(net: Network, domain: Slice):
-    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
-    orthonormal coordinates, for the search (see the module docstring)."""
-    check_layers(net)
-    origin, Q, _, _ = frame_of(domain)
-    layers = compose_layers(net, origin, Q)
-    net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
-    return net_y, domain.slice_domain()
 
 
 def pattern_map(layers, bits: np.ndarray):
@@ -129,16 +381,10 @@ class SliceRegion(Region):
         return W @ M, W @ m + b
 
 
-def search_problem(net: Network, domain):
-    """What the search runs on: ``(net, domain)`` itself, or for a slice its composed network
-    and parameter range (:func:`composed_search_problem`)."""
-    return composed_search_problem(net, domain) if isinstance(domain, Slice) else (net, domain)
-
-
 def lift_regions(regions, net: Network, domain, slice_layers):
     """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
     input coordinates (their patterns and radii are the same on both sides)."""
-    origin, Q, R, _ = frame_of(domain)
+    origin, Q, R = domain.frame()
     slice_layers = tuple(slice_layers)
     for region in regions:
         y = np.asarray(region.point, dtype=float)

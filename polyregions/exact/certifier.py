@@ -26,20 +26,20 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from fractions import Fraction
 from math import lcm
 
 import numpy as np
 
 from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
+from ..driver import drive
 from ..errors import SolverError
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount
 from ..search.engine import RegionSearch
 from ..solvers.scipy_lp import transposition_lp, transposition_nnls
 
-__all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL",
+__all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "CertifiedWork", "HINT_NNLS_RESIDUAL",
            "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
 
 #: The first line of a certificate file names its format.
@@ -446,14 +446,37 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
     writer = CertificateWriter(certificate, exact, eps)
     auditor = Auditor(exact, writer)
     search.audit = auditor
-    stats = search.stats
-    t0 = time.perf_counter()
-    if time_limit is not None:
-        search.deadline = t0 + time_limit
-    stopped = None
-    next_report = t0 + 0.5
-    failed = True
+    work = CertifiedWork(search, auditor)
+    res = None
     try:
+        res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress)
+    finally:
+        complete = res is not None and res.complete
+        certified = complete and not auditor.undecided
+        writer.close({"count": auditor.count, "float_count": auditor.float_count, "complete": complete,
+                      "certified": certified, "undecided": [list(u) for u in auditor.undecided]})
+    return CertifiedCount(res.count, res.stats, complete=complete, stopped=res.stopped, certified=certified,
+                          undecided=list(auditor.undecided), float_count=auditor.float_count,
+                          certificate=None if certificate is None else str(certificate),
+                          exact_lps=auditor.exact_lps, hint_lps=auditor.hint_lps)
+
+
+class CertifiedWork:
+    """The audited search as work for the counting driver (:mod:`polyregions.driver`): one step
+    searches from the root and yields the regions the auditor certifies at each leaf (those it
+    finds again exactly included). Not resumable: ``stopped`` is "time_limit" when the deadline
+    left part of the tree open."""
+
+    def __init__(self, search, auditor):
+        self.search, self.auditor = search, auditor
+        self.stats = search.stats
+        self.done = False
+        self.stopped = None
+
+    def step(self, control):
+        search, auditor, stats = self.search, self.auditor, self.stats
+        search.deadline = control.deadline
+        seen = 0  # the auditor also counts inside dropped branches it searches again, between leaves
         root = search.root()
         if root is None:
             auditor.explore([])
@@ -461,25 +484,16 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
             for x, rho, _, _ in search.run(root):
                 auditor.leaf(list(search.bits), x)
                 stats.min_radius = min(stats.min_radius, rho)
-                if max_regions is not None and auditor.count >= max_regions:
-                    stopped = "max_regions"
-                    break
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(auditor.count, stats)
-                    next_report = time.perf_counter() + 0.5
-            if stopped is None and search.frontier:
-                stopped = "time_limit"
-                stats.pending = len(search.frontier)
-        failed = False
-    finally:
-        stats.seconds = time.perf_counter() - t0
-        stats.lp_solves = search.lp.lp_solves
-        complete = stopped is None and not failed
-        certified = complete and not auditor.undecided
-        writer.close({"count": auditor.count, "float_count": auditor.float_count, "complete": complete,
-                      "certified": certified, "undecided": [list(u) for u in auditor.undecided]})
-    return CertifiedCount(auditor.count, stats, complete=complete, stopped=stopped, certified=certified,
-                          undecided=list(auditor.undecided), float_count=auditor.float_count,
-                          certificate=None if certificate is None else str(certificate),
-                          exact_lps=auditor.exact_lps, hint_lps=auditor.hint_lps)
+                yield auditor.count - seen
+                seen = auditor.count
+            if search.frontier:
+                self.stopped = "time_limit"
+        yield auditor.count - seen
+        self.done = True
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.lp_solves = self.search.lp.lp_solves
+        self.stats.pending = len(self.search.frontier)

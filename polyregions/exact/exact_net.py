@@ -24,7 +24,7 @@ from math import lcm
 import numpy as np
 
 
-__all__ = ["ExactNetwork", "domain_spec", "integer_row"]
+__all__ = ["ExactNetwork", "integer_row"]
 
 
 def integer_row(values):
@@ -65,21 +65,6 @@ def _dyadic_layer(W, b):
     return Wi, bi, den
 
 
-def domain_spec(domain) -> dict:
-    """The domain as exact data: ``{"kind": "rows", "A", "b"}`` (a box, an L-inf ball, a polytope:
-    the open set ``A x < b``), ``{"kind": "l1" | "l2", "center", "radius"}`` or ``{"kind": "whole"}``;
-    numbers as exact rationals (``fractions.Fraction``)."""
-    norm = getattr(domain, "norm", None)
-    if norm in (1, 2):
-        return {"kind": f"l{norm}", "dim": domain.dim, "center": [Fraction(float(v)) for v in domain.center],
-                "radius": Fraction(float(domain.radius))}
-    A, b = domain.rows()
-    if len(b) == 0:
-        return {"kind": "whole", "dim": domain.dim}
-    return {"kind": "rows", "dim": domain.dim, "A": [[Fraction(float(v)) for v in row] for row in A],
-            "b": [Fraction(float(v)) for v in b]}
-
-
 class ExactNetwork:
     """The exact integer affine maps of `net`'s layers per partial pattern, and the domain's rows.
 
@@ -96,7 +81,7 @@ class ExactNetwork:
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)]).astype(int).tolist()
         self.n_bits = self.offsets[-1]
         self.dim = net.input_dim
-        self.spec = domain_spec(domain)
+        self.spec = domain.exact_spec()  # rows, an L1 or L2 ball, or the whole space, as rationals
         #: ``(center, radius)`` of an L2 ball (it has no rows: its certificates are of their own kind)
         self.ball = (self.spec["center"], self.spec["radius"]) if self.spec["kind"] == "l2" else None
         self.lift = self.dim if self.spec["kind"] == "l1" else 0

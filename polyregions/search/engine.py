@@ -32,13 +32,13 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InvalidInputError
-from .pooling import WindowBranching, affine_range
+from .pooling import WindowBranching
 from .rows import row_norms, unit_rows
-from ..result import Stats
+from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["DEFAULT_EPS", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -46,8 +46,6 @@ DEFAULT_EPS = 1e-9
 #: A pre-activation is constant on a node when its row's norm is at most this fraction of
 #: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``).
 ZERO_ROW_RTOL = 1e-12
-#: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
-NEAR_EPS_FACTOR = 10.0
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
@@ -99,8 +97,8 @@ class RegionSearch(WindowBranching):
         if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
             raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
         self.layers = net.hidden
-        # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
-        self.domain_box = domain_box(domain)
+        # a hyperplane farther than this from a witness misses the domain
+        self.diameter = domain.diameter
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
@@ -206,8 +204,8 @@ class RegionSearch(WindowBranching):
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
-        far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
-        box_range = affine_range(G, c, self.domain_box)
+        far = (np.abs(s_all) >= self.diameter) & split  # the hyperplane misses the domain
+        box_range = self.domain.box_range(G, c)  # a neuron of one sign on the bounding box needs no solver call
         if box_range is not None:
             far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
@@ -299,21 +297,13 @@ class RegionSearch(WindowBranching):
         del bits[start:]
 
 
-def domain_box(domain):
-    """The domain's bounding box as ``(mid, half)``, or None when it is unbounded."""
-    lo, hi = domain.bounding_box()
-    if not np.all(np.isfinite(lo) & np.isfinite(hi)):
-        return None
-    return (lo + hi) / 2, (hi - lo) / 2
-
-
-def pattern_rows(net, bits, box=None):
+def pattern_rows(net, bits, domain=None):
     """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
 
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
-    With ``box = (mid, half)`` (:func:`domain_box`), a neuron of one sign over the whole box
-    adds no row when the sign agrees with its bit and empties the pattern when it does not,
+    With `domain`, a neuron of one sign over its bounding box
+    (:meth:`~polyregions.domains.base.Domain.box_range`) adds no row when the sign agrees with its bit and empties the pattern when it does not,
     as in the search: its hyperplane misses the domain (it may lie arbitrarily far away,
     beyond what a solver takes as a finite bound).
     """
@@ -330,7 +320,7 @@ def pattern_rows(net, bits, box=None):
         scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
-        box_range = affine_range(G, c, box)
+        box_range = domain.box_range(G, c) if domain is not None else None
         for j in range(W.shape[0]):
             if norms[j] <= ZERO_ROW_RTOL * scale[j]:
                 if (c[j] > ZERO_ROW_RTOL * cscale[j]) != beta[j]:

@@ -26,21 +26,10 @@ import numpy as np
 
 from .rows import row_norms
 
-__all__ = ["WindowBranching", "affine_range", "window_children"]
+__all__ = ["WindowBranching", "window_children"]
 
 
-def affine_range(G, c, box):
-    """``(lo, hi)``: the range of each row of ``G x + c`` over the box ``box = (mid, half)``
-    (``lo = G mid + c - |G| half``); None for an unbounded box."""
-    if box is None:
-        return None
-    mid, half = box
-    centre = G @ mid + c
-    spread = np.abs(G) @ half
-    return centre - spread, centre + spread
-
-
-def window_children(Gw, cw, tol, box=None):
+def window_children(Gw, cw, tol, domain=None):
     """The candidate classes of one window and, per class representative, its rows.
 
     Parameters
@@ -49,9 +38,9 @@ def window_children(Gw, cw, tol, box=None):
         The ``k`` candidates ``Gw @ x + cw`` of the window on the node.
     tol : float
         Relative tolerance for a constant difference (``ZERO_ROW_RTOL``).
-    box : (mid, half), optional
-        A box containing the domain: a candidate below another on the whole box is
-        excluded without a solver call.
+    domain : Domain, optional
+        A candidate below another on the domain's whole bounding box is excluded without a
+        solver call (:meth:`~polyregions.domains.base.Domain.box_range`).
 
     Returns
     -------
@@ -81,7 +70,8 @@ def window_children(Gw, cw, tol, box=None):
                 if d > 0:
                     excluded = True  # z_j exceeds z_i by a constant on the whole node
                 continue
-            if box is not None and affine_range(D[None], np.array([d]), box)[0][0] > 0:
+            box_range = domain.box_range(D[None], np.array([d])) if domain is not None else None
+            if box_range is not None and box_range[0][0] > 0:
                 excluded = True  # z_j > z_i on the whole domain
                 continue
             rows.append((D / nD, -d / nD))
@@ -141,7 +131,7 @@ class WindowBranching:
             return
         span = slice(w * k, (w + 1) * k)
         tol = self.zero_row_rtol
-        children = self._window_candidates(window_children(G[span], c[span], tol, self.domain_box), x, rho)
+        children = self._window_candidates(window_children(G[span], c[span], tol, self.domain), x, rho)
         here = len(bits)
         for n, (i, rows, x1, r1) in enumerate(children):
             if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:

@@ -7,7 +7,7 @@ import pytest
 
 import polyregions as pr
 from polyregions.search.checkpoint import fingerprint
-from polyregions.domains.slices import composed_search_problem, pattern_map
+from polyregions.domains.slices import pattern_map
 
 
 @pytest.mark.parametrize("make, match", [
@@ -85,7 +85,7 @@ def test_unbounded_plane_is_searched_in_the_whole_plane():
 def test_composed_network_agrees_with_the_network_on_the_slice(rng, random_dense_net):
     net = random_dense_net(rng, 6, [5, 4], output_dim=2)
     plane = pr.Plane.through(*rng.normal(size=(3, 6)))
-    net_y, dom_y = composed_search_problem(net, plane)
+    net_y, dom_y = plane.search_problem(net)
     origin, Q, R = plane.frame()
     y = rng.normal(size=(20, 2))
     assert np.allclose(net_y.forward(y), net.forward(origin + y @ Q.T))
