@@ -25,6 +25,8 @@ _PUBLIC = {
     "polyregions.result": ["Region", "RegionCount", "Stats"],
     "polyregions.cells.measure": ["boundary_distances", "linear_pieces", "regions_per_length"],
     "polyregions.cells.plot": ["plot_partition"],
+    "polyregions.local.counts": ["line_counts", "local_counts"],
+    "polyregions.local.table": ["CountTable"],
     "polyregions.milp.milp": ["count_regions_milp", "export_model", "max_margin_pattern", "single_region"],
     "polyregions.milp.propagate": ["neuron_bounds"],
     "polyregions.studies.constructions": ["montufar2014_network"],
