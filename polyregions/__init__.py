@@ -27,6 +27,7 @@ _PUBLIC = {
     "polyregions.cells.plot": ["plot_partition"],
     "polyregions.local.counts": ["line_counts", "local_counts"],
     "polyregions.local.table": ["CountTable"],
+    "polyregions.local.plot": ["plot_local"],
     "polyregions.milp.milp": ["count_regions_milp", "export_model", "max_margin_pattern", "single_region"],
     "polyregions.milp.propagate": ["neuron_bounds"],
     "polyregions.studies.constructions": ["montufar2014_network"],
