@@ -20,7 +20,7 @@ from .exact.certifier import count_certified
 from .search.checkpoint import Checkpointer
 from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
-from .milp.milp import count_regions_milp
+from .milp.milp import check_milp, count_milp
 from .model.network import Network
 from .search.parallel import ParallelWork
 from .search.steps import SearchWork
@@ -28,7 +28,7 @@ from .driver import drive
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL, RegionSearch
-from .domains.slices import lift_regions
+from .domains.slices import check_layers, lift_regions
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
 
@@ -42,7 +42,8 @@ def _validate_enumerate(net, domain, eps, backend):
 
 
 def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers):
-    """Check the arguments of :func:`count_regions` (method "dfs"); return them normalised."""
+    """Check the arguments of :func:`count_regions` (every method); return them normalised. Nothing
+    below checks them again: the methods trust their arguments."""
     eps = _validate_enumerate(net, domain, eps, backend)
     if max_regions is not None:
         max_regions = int_at_least(max_regions, "max_regions", 0)
@@ -80,9 +81,11 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         Of dimension ``net.input_dim``.
     eps : float
         A region is counted when it contains a Euclidean ball of radius `eps` (input units).
-    backend : {"auto", "numba", "highs", "scipy", "cvxpy"}
-        The solver for the region test. "auto" (default): the compiled dual simplex on
-        bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
+    backend : str
+        The solver for the region test: "auto" (default) or a backend of
+        :data:`polyregions.solvers.registry.BACKENDS`. "auto" chooses from the backends'
+        declared capabilities (:func:`polyregions.solvers.registry.choose_backend`);
+        :func:`polyregions.solvers.registry.describe_backends` says what each serves.
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
     method : {"auto", "dfs", "planar"}
@@ -109,6 +112,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     eps = _validate_enumerate(net, domain, eps, backend)
     if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
                      allowed=("auto", "dfs", "planar")) == "planar":
+        check_layers(net)  # the domain was checked when the method was chosen
         return enumerate_planar(net, domain, eps=eps)
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
@@ -186,7 +190,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
-    _validate_enumerate(net, domain, eps, backend)
+    eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
+        net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
     certifying = certify or certificate is not None
     method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
                            or checkpoint is not None
@@ -201,15 +206,16 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
         net, domain = domain.search_problem(net)
-        return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
-                                  backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
-    eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
-        net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+        check_milp(net, domain)
+        named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
+        return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
+                          **named)
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate)
     if method == "planar":
+        check_layers(net)  # the domain was checked when the method was chosen
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = domain.search_problem(net)

@@ -149,9 +149,26 @@ def test_module_size(name):
     assert lines <= MAX_LINES, f"{name} has {lines} lines"
 
 
+def test_algorithms_reach_solvers_only_through_the_registry():
+    """Outside polyregions.solvers, only the registry and the interface module are imported; inside,
+    no backend imports the registry (it reads their declarations, they never read it)."""
+    allowed = {"polyregions.solvers", "polyregions.solvers.registry", "polyregions.solvers.base"}
+    for name in MODULES:
+        for target, _, line in _imports(name):
+            if not target.startswith("polyregions.solvers"):
+                continue
+            if name.startswith("polyregions.solvers"):
+                assert target != "polyregions.solvers.registry" or name == "polyregions.solvers", \
+                    f"{name} imports the registry (line {line})"
+            else:
+                assert target in allowed, f"{name} imports {target} (line {line}): go through the registry"
+
+
 def test_each_solver_library_is_called_from_one_module():
-    """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py."""
-    homes = {"highspy": "polyregions.solvers.highs", "scipy.optimize": "polyregions.solvers.scipy_lp"}
+    """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py, cvxpy
+    only by solvers/cvxpy_conic.py, pulp only by solvers/pulp_milp.py."""
+    homes = {"highspy": "polyregions.solvers.highs", "scipy.optimize": "polyregions.solvers.scipy_lp",
+             "cvxpy": "polyregions.solvers.cvxpy_conic", "pulp": "polyregions.solvers.pulp_milp"}
     for name in MODULES:
         for target, _, line in _imports(name):
             for library, home in homes.items():

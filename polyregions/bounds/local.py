@@ -35,7 +35,7 @@ from ..domains.convex import Ball
 from ..errors import InvalidInputError
 from ..model.network import Network, require_relu
 from ..milp.propagate import back_substitution, relaxation
-from ..solvers.scipy_lp import solve_lp
+from ..solvers.registry import solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
 
@@ -202,6 +202,11 @@ def zhu_local(net, center, radius) -> ZhuLocal:
     ([0, 1], 1, 2)
     """
     c, r = _validate_local(net, center, radius)
+    return _zhu(net, c, r)
+
+
+def _zhu(net, c, r) -> ZhuLocal:
+    """:func:`zhu_local` on a checked network, centre (flat float64) and radius."""
     n0 = net.input_dim
     A_layers = net.preactivations(c)
     P_prev = np.zeros(n0, dtype=np.int64)
@@ -514,7 +519,7 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     (8, 7)
     """
     c, r, max_cuts = _validate_arrangement(net, center, radius, method, max_cuts)
-    zhu = zhu_local(net, c, r)
+    zhu = _zhu(net, c, r)
     n0 = net.input_dim
     ball = Ball(c, r, p=2)
     lp = _LPTightener(net, ball, max_cuts) if method == "lp" else None

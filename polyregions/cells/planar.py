@@ -37,7 +37,7 @@ from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegion, check_layers, compose_layers
 
-__all__ = ["METHODS", "PlanarWork", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["METHODS", "PlanarWork", "check_planar", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
@@ -51,6 +51,17 @@ def unsupported_reason(domain) -> str | None:
     """None when the planar algorithm serves `domain`, else why not (one sentence; the domain's own
     :meth:`~polyregions.domains.base.Domain.planar_reason`)."""
     return domain.planar_reason()
+
+
+def check_planar(net, domain) -> None:
+    """Refuse what the planar algorithm cannot count (UnsupportedError naming why): a domain with
+    no polygon (:meth:`~polyregions.domains.base.Domain.planar_reason`), a network that is not
+    plain ReLU with dense, convolutional or average-pooling layers. :func:`count_planar` and
+    :func:`enumerate_planar` trust their arguments: their callers check once."""
+    reason = unsupported_reason(domain)
+    if reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
 
 
 def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
@@ -242,6 +253,7 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     ----------
     net : Network
     domain : Line, Plane, or a 1-D / 2-D Box, Ball (p = 1 or inf; any p in 1-D), bounded Polytope
+        (any domain with a polygon; the caller has checked it with :func:`check_planar`)
     eps : float
         A pattern counts when its region holds a segment (1-D) or a disc (2-D) of radius `eps`.
     max_regions, time_limit, progress
@@ -254,10 +266,6 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
         ``stats.near_eps``: keep-or-drop decisions whose inradius fell in [eps/10, 10 eps];
         ``stats.nodes``: cells made; ``stats.lp_solves`` is 0 (no LP is solved).
     """
-    reason = unsupported_reason(domain)
-    if reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
-    check_layers(net)
     return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
 
 
@@ -297,14 +305,6 @@ def enumerate_planar(net, domain, *, eps):
     :func:`count_planar`): its pattern, the centre (``point``, ``coords``) and radius of its
     largest inscribed disc or segment, its polygon or interval (``vertices``, slice
     coordinates) and area or length (``size``, input units), and its edges' neurons."""
-    reason = unsupported_reason(domain)
-    if reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
-    check_layers(net)
-    return _lifted(net, domain, eps)
-
-
-def _lifted(net, domain, eps):
     origin, Q, R = domain.frame()
     slice_layers = tuple(compose_layers(net, origin, Q))
     Rinv = np.linalg.inv(R)

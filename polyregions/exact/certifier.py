@@ -37,7 +37,7 @@ from ..errors import SolverError
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount
 from ..search.engine import RegionSearch
-from ..solvers.scipy_lp import transposition_lp, transposition_nnls
+from ..solvers.registry import certificate_hints
 
 __all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "CertifiedWork", "HINT_NNLS_RESIDUAL",
            "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
@@ -117,13 +117,16 @@ def _float_hint(F):
     """Row indices of a floating-point transposition certificate for the unit rows ``F = [a | b]``
     (None: none found).
 
-    First non-negative least squares (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
+    The hints of the backend that declares "certificates"
+    (:func:`polyregions.solvers.registry.certificate_hints`): first non-negative least squares
+    (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
     certificates with ``b^T y < 0``), then the LP
     :func:`polyregions.solvers.scipy_lp.transposition_lp` (which also finds those with
     ``b^T y = 0``, as at exact coincidences).
     """
     F = np.array(F)
     Af, bf = F[:, :-1], F[:, -1]
+    transposition_nnls, transposition_lp = certificate_hints()
     y, residual = transposition_nnls(Af, bf)
     if residual > HINT_NNLS_RESIDUAL:
         found = transposition_lp(Af, bf)
@@ -197,7 +200,7 @@ class Auditor:
         if A:
             Fa = np.array(F)
             cf = np.array([float(v) for v in c])
-            y, _ = transposition_nnls(Fa[:, :-1], Fa[:, -1] - Fa[:, :-1] @ cf)
+            y, _ = certificate_hints()[0](Fa[:, :-1], Fa[:, -1] - Fa[:, :-1] @ cf)
             support = np.flatnonzero(y > HINT_SUPPORT_RTOL * max(y.max(), 1e-300)).tolist()
         if support:
             AS = [[Fraction(v) for v in A[i]] for i in support]

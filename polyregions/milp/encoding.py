@@ -66,11 +66,7 @@ class BigMEncoding:
     """The big-M encoding of a network over a bounded domain, built layer by layer."""
 
     def __init__(self, net, domain, *, integer: bool):
-        if not domain.bounded:
-            raise UnsupportedError(
-                f"`domain` must be bounded for a big-M encoding (got {domain!r}); the whole space has no big-M "
-                "constants: use a Box, a Ball or a bounded Polytope"
-            )
+        """`domain` bounded (its public entry checked it)."""
         self.net, self.domain, self.integer = net, domain, integer
         m = self.m = LinearModel()
         n = net.input_dim

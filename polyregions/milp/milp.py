@@ -56,13 +56,12 @@ from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, LocalResult, MilpStats, RegionCount
 from ..search.engine import DEFAULT_EPS, pattern_rows, region_test
 from ..solvers.base import LinearModel, Status
-from ..solvers.highs import HIGHS_MIP_OPTIONS
-from ..solvers.pulp_milp import write_model
-from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem
+from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem, write_model
 
 __all__ = [
-    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "HIGHS_MIP_OPTIONS", "LinearModel", "LocalResult", "MilpStats",
-    "build_margin_model", "count_regions_milp", "export_model", "max_margin_pattern", "single_region",
+    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "LinearModel", "LocalResult", "MilpStats",
+    "build_margin_model", "check_milp", "count_milp", "count_regions_milp", "export_model", "max_margin_pattern",
+    "single_region",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,14 +72,21 @@ DEFAULT_MARGIN_TOL = 1e-6
 DEFAULT_MARGIN_CAP = 1.0
 
 
-def _check_bounded(net, domain):
-    net_and_domain(net, domain)
+def check_milp(net, domain) -> None:
+    """Refuse what the MILP cannot serve (UnsupportedError): a network that is not plain ReLU,
+    an unbounded domain (no big-M constants). The functions below trust their arguments once
+    their public entry (or :func:`polyregions.count_regions`) has checked them."""
     require_relu(net, "the MILP")
     if not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "
             "count in a Box or Ball that contains the regions of interest, or use count_regions"
         )
+
+
+def _check_bounded(net, domain):
+    net_and_domain(net, domain)
+    check_milp(net, domain)
 
 
 def _validate_solver(solver):
@@ -204,12 +210,13 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
         The pre-activation bounds for the big-M constants (default: LP-tightened).
     backend : str
-        The backend of the exact region test (``"highs"``, ``"scipy"``, ``"cvxpy"``).
-    solver : {"highs", "cbc", "pulp-highs"}
-        The MIP solver: highspy directly, or PuLP with its bundled CBC or its HiGHS API.
+        The backend of the exact region test: one of
+        :func:`polyregions.solvers.registry.backend_names` (default "highs").
+    solver : str
+        The MIP solver: one of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
     margin_tol : float
         Stop when the optimal margin is at most this (pre-activation units). Keep it well
-        above the MIP's feasibility tolerance (``HIGHS_MIP_OPTIONS``).
+        above the MIP's feasibility tolerance (``polyregions.solvers.highs.HIGHS_MIP_OPTIONS``).
     margin_cap : float
         The cap ``t_cap`` of the margin.
     strategy : {"first", "max"}
@@ -256,7 +263,16 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     """
     eps, max_regions, time_limit, margin_tol, margin_cap, check_samples = _validate_count(
         net, domain, eps, max_regions, time_limit, backend, solver, margin_tol, margin_cap, strategy, check_samples)
+    return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, bounds=bounds,
+                      backend=backend, solver=solver, margin_tol=margin_tol, margin_cap=margin_cap, strategy=strategy,
+                      check_samples=check_samples, seed=seed, progress=progress)
 
+
+def count_milp(net, domain, *, eps, max_regions=None, time_limit=None, bounds="lp", backend="highs", solver="highs",
+               margin_tol=DEFAULT_MARGIN_TOL, margin_cap=DEFAULT_MARGIN_CAP, strategy="first", check_samples=1000,
+               seed=0, progress=None) -> RegionCount:
+    """:func:`count_regions_milp` on arguments already checked and normalised (by it, or by
+    :func:`polyregions.count_regions` with :func:`check_milp`)."""
     t0 = time.perf_counter()
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
@@ -264,8 +280,6 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
         enc.add_l2_outer()
     driver = make_mip_driver(enc.m, solver, mip=True)
     tester = make_backend(backend, region_problem(domain, eps))
-    if domain.norm == 2 and "qp" not in tester.capabilities:
-        raise InvalidInputError(f"`backend` {tester.name!r} cannot test regions in an L2 ball")
     work = MilpWork(net, domain, enc, driver, tester, eps=eps, margin_tol=margin_tol, strategy=strategy,
                     check_samples=check_samples, seed=seed)
     work.stats.bounds = nb.method
@@ -381,7 +395,8 @@ def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
     margin_cap : float
     time_limit : float, optional
-    solver : {"highs", "cbc", "pulp-highs"}
+    solver : str
+        One of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
 
     Returns
     -------

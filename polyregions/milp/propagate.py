@@ -56,7 +56,7 @@ from ..model.network import Network, require_relu
 from ..solvers.base import Status
 from ..solvers.registry import make_mip_driver
 
-__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "neuron_bounds",
+__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "compute_bounds", "neuron_bounds",
            "relaxation", "resolve_bounds", "stability", "support", "tighten_bounds"]
 
 #: The available bound methods, from the loosest and cheapest to the exact.
@@ -348,6 +348,12 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
     True
     """
     method, time_limit = _validate_neuron_bounds(net, domain, method, time_limit)
+    return compute_bounds(net, domain, method, time_limit)
+
+
+def compute_bounds(net: Network, domain: Domain, method: str, time_limit: float | None = None) -> NeuronBounds:
+    """:func:`neuron_bounds` on arguments already checked (a plain ReLU network, a domain of its
+    input dimension, bounded for "lp" and "milp")."""
     result = _interval(net, domain)
     if method != "interval":
         result = _symbolic(net, domain, result)
@@ -361,7 +367,8 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
 
 
 def resolve_bounds(net: Network, domain: Domain, bounds, time_limit: float | None = None) -> NeuronBounds:
-    """`bounds` as :class:`NeuronBounds`: a method name is computed by :func:`neuron_bounds`;
+    """`bounds` as :class:`NeuronBounds` for a checked network and domain (the MILP's): a method
+    name is computed by :func:`compute_bounds`;
     a list of ``(lower, upper)`` pairs (one per hidden layer, finite, ``lower <= upper``) is
     checked and taken as given (it must be valid on `domain`)."""
     if isinstance(bounds, str):
@@ -369,7 +376,7 @@ def resolve_bounds(net: Network, domain: Domain, bounds, time_limit: float | Non
             raise InvalidInputError(
                 f"`bounds` must be one of {list(METHODS)} or a list of (lower, upper), got {bounds!r}"
             )
-        return neuron_bounds(net, domain, method=bounds, time_limit=time_limit)
+        return compute_bounds(net, domain, bounds, time_limit)
     try:
         pairs = [(np.asarray(lo, float), np.asarray(up, float)) for lo, up in bounds]
     except (TypeError, ValueError):

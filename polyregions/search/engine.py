@@ -31,7 +31,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InvalidInputError
 from .pooling import WindowBranching
 from .rows import row_norms, unit_rows
 from ..result import NEAR_EPS_FACTOR, Stats
@@ -93,9 +92,7 @@ class RegionSearch(WindowBranching):
         self.domain = domain
         self.eps = eps
         self.prune = prune
-        self.lp = make_backend(backend, region_problem(domain, eps))
-        if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
-            raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
+        self.lp = make_backend(backend, region_problem(domain, eps))  # the registry refuses what it cannot serve
         self.layers = net.hidden
         # a hyperplane farther than this from a witness misses the domain
         self.diameter = domain.diameter
