@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .cells.planar import choose_method, count_planar
+from .domains.slices import check_layers
 from .driver import ResumableFailure, drive
 from .result import Stats
 from .search.engine import RegionSearch
@@ -150,6 +151,7 @@ def count_task(study, k: int, time_limit: float | None, split_after: float | Non
     net, domain = study.problem(k)
     left = []
     if _uses_planar(net, domain):
+        check_layers(net)  # as count_regions does before the planar algorithm
         res = count_planar(net, domain, eps=study.eps, time_limit=time_limit)
     else:
         splitting = split_after is not None and (time_limit is None or split_after < time_limit)
