@@ -167,7 +167,7 @@ def cmd_local(args) -> int:
     incomplete = int(np.sum(~table["complete"]))
     if args.json:
         doc = {"networks": files, "steps": steps, "points": len(points), "radii": radii.tolist(),
-               "p": p, "eps": args.eps, "counts": len(table), "incomplete": incomplete, "seconds": seconds,
+               "p": "inf" if p == math.inf else p, "eps": args.eps, "counts": len(table), "incomplete": incomplete, "seconds": seconds,
                "workers": workers, "table": written, "by_radius": _summary_rows(table)}
         if labels is not None:
             doc["by_label"] = [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in
