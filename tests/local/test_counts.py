@@ -263,3 +263,12 @@ def test_bad_segments():
         pr.line_counts(net, [[0.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]], progress=False)
     with pytest.raises(InvalidInputError, match="same shape"):
         pr.line_counts(net, [[0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0]], progress=False)
+
+
+def test_doctests():
+    import doctest
+
+    import polyregions.local.counts as counts
+
+    result = doctest.testmod(counts, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 4 and result.failed == 0
