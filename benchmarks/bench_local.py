@@ -1,7 +1,7 @@
 """The many-count driver's cost on top of the single counts, and its scaling with workers.
 
-    python benchmarks/bench_local.py [--cases digits,mlp784,cnn] [--points N] [--time-limit-per-count S]
-                                     [--repeat K]
+    python benchmarks/bench_local.py [--cases digits,mlp784,cnn] [--points N] [--radii R [R ...]]
+                                     [--time-limit-per-count S] [--repeat K]
 
 For each case, in one process, side by side (a plain process: no thread variables set):
 
@@ -27,8 +27,10 @@ Cases (L-inf balls, eps 1e-9):
 * ``cnn``: the digits CNN (``polyregions/data/digits_cnn.onnx``: convolution, max pooling, a
   residual block) around the first 100 images after its training set, radius 0.001.
 
-``--points N`` takes the first N points of every case; ``--time-limit-per-count`` (default 5 s for
-mlp784 and cnn, none for digits) bounds each count in all three runs.
+``--points N`` takes the first N points of every case, ``--radii`` replaces its radii;
+``--time-limit-per-count`` (default 5 s for mlp784 and cnn, none for digits; 0: none) bounds each
+count in all three runs. A time limit is wall time: on a loaded machine the three runs stop their
+counts at different places, and only the counts complete in both runs are compared.
 """
 
 from __future__ import annotations
@@ -108,12 +110,14 @@ def check(reference, table, what):
     return sum(1 for (_, done), done2 in zip(reference, table["complete"]) if done and done2)
 
 
-def run_case(name, n_points, limit_override, repeat):
+def run_case(name, n_points, radii_override, limit_override, repeat):
     net, points, radii, limit = CASES[name]()
     if n_points is not None:
         points = points[:n_points]
+    if radii_override:
+        radii = list(radii_override)
     if limit_override is not None:
-        limit = limit_override
+        limit = limit_override if limit_override > 0 else None
     n = len(points) * len(radii)
     print(f"\n{name}: {net}, {len(points)} points x radii {radii} = {n} counts, L-inf, eps {EPS:g}, "
           f"time limit per count {limit if limit is not None else 'none'}")
@@ -147,7 +151,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="digits,mlp784,cnn", help="comma-separated: digits, mlp784, cnn")
     parser.add_argument("--points", type=int, default=None, help="the first N points of every case")
-    parser.add_argument("--time-limit-per-count", type=float, default=None, help="seconds per count (all cases)")
+    parser.add_argument("--radii", type=float, nargs="+", default=None, help="the radii of every case")
+    parser.add_argument("--time-limit-per-count", type=float, default=None,
+                        help="seconds per count (all cases; 0: none)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the three runs")
     args = parser.parse_args()
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -156,7 +162,7 @@ def main():
         parser.error(f"unknown cases {unknown}; known: {', '.join(CASES)}")
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min)")
     for name in names:
-        run_case(name, args.points, args.time_limit_per_count, args.repeat)
+        run_case(name, args.points, args.radii, args.time_limit_per_count, args.repeat)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (1 min)")
 
 
