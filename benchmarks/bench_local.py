@@ -12,6 +12,11 @@ For each case, in one process, side by side (a plain process: no thread variable
 3. ``local_counts(..., workers=2)``: two worker processes (started, and the study shipped to
    each, inside the timed call); its speed-up is the one-worker wall time over its own.
 
+Beside them, the machine's own answer: a pure-Python loop run twice in this process and once in
+each of two processes (``busy-loop speed-up``). On a machine shared with other jobs (and Linux's
+per-session scheduling groups), two processes may get no more processor time than one; the
+workers' speed-up is to be read against that figure, measured at the same moment.
+
 Every count of 2. and 3. is checked against 1. (equal where both are complete; a count stopped at
 the time limit is a lower bound in each and is not compared). With ``--repeat K`` the three run K
 times in turn and every round is printed (the machine may be shared: the load average is printed
@@ -80,6 +85,30 @@ def cnn_case():
 CASES = {"digits": digits_case, "mlp784": mlp784_case, "cnn": cnn_case}
 
 
+def _spin(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+def busy_loop_speedup(n=3_000_000):
+    """Wall time of two loops in this process over two loops in two processes."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1, 1])  # started
+        t0 = time.perf_counter()
+        _spin(n)
+        _spin(n)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pool.map(_spin, [n, n])
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 def clocks():
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -141,10 +170,11 @@ def run_case(name, n_points, radii_override, limit_override, repeat):
         print(f"{k + 1:>5} {'local_counts, 2 workers':<24}{w_two:>9.2f}{c_two:>9.2f}{n / w_two:>10.1f}"
               f"{int(two['count'].sum()):>11,}{w_two / w_single:>12.3f}")
         incomplete = int(np.sum(~one["complete"])) + int(np.sum(~two["complete"]))
+        machine_speedup = busy_loop_speedup()
         print(f"      overhead of the driver, 1 worker: {100 * (w_one / w_single - 1):+.1f}% wall "
               f"({100 * (c_one / c_single - 1):+.1f}% CPU); 2 workers: {w_one / w_two:.2f}x the 1-worker wall "
               f"time ({w_single / w_two:.2f}x the summed singles); {compared:,} counts compared, "
-              f"{incomplete} incomplete")
+              f"{incomplete} incomplete; busy-loop speed-up of two processes now: {machine_speedup:.2f}x")
 
 
 def main():
@@ -160,7 +190,8 @@ def main():
     unknown = [c for c in names if c not in CASES]
     if unknown:
         parser.error(f"unknown cases {unknown}; known: {', '.join(CASES)}")
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min); busy-loop speed-up of two "
+          f"processes: {busy_loop_speedup():.2f}x")
     for name in names:
         run_case(name, args.points, args.radii, args.time_limit_per_count, args.repeat)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (1 min)")
