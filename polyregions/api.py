@@ -25,12 +25,33 @@ from .model.network import Network
 from .search.parallel import ParallelWork
 from .search.steps import SearchWork
 from .driver import drive
-from .cells.planar import choose_method, count_planar, enumerate_planar
+from .cells.planar import count_planar, enumerate_planar, unsupported_reason
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL, RegionSearch
 from .domains.slices import check_layers, lift_regions
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+__all__ = ["DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method", "count_regions",
+           "enumerate_regions"]
+
+#: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
+METHODS = ("auto", "dfs", "planar", "milp")
+
+
+def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
+    """The method that serves `domain`: "auto" is "planar" where the domain has a polygon
+    (:meth:`~polyregions.domains.base.Domain.planar_reason`) and the search's own features
+    (`needs_search`: a solver backend, a checkpoint, resume, a cluster, a network that is not
+    plain ReLU, a certificate) are not asked for, else "dfs"; a forced "planar" that cannot
+    serve `domain` raises UnsupportedError; "milp" is only ever chosen by name."""
+    if not isinstance(method, str) or method not in allowed:
+        raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
+    reason = unsupported_reason(domain)
+    if method == "auto":
+        return "planar" if reason is None and not needs_search else "dfs"
+    if method == "planar" and reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    return method
+
 
 def _validate_enumerate(net, domain, eps, backend):
     """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
@@ -54,15 +75,11 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     return eps, max_regions, time_limit, checkpoint_every, workers
 
 
-def _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain):
-    """Refuse what a certified count does not support (it runs in one process, start to end,
-    in the network's own input space, on plain ReLU networks)."""
+def _check_certify(certify, certificate, workers, client, checkpoint, resume):
+    """Refuse the options a certified count does not take (it runs in one process, start to end);
+    the certifier itself refuses the networks and domains it cannot certify."""
     if not certify:
         raise InvalidInputError("`certificate` needs `certify=True`")
-    if not net.is_relu:
-        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
-                               "or residual carry)")
-    domain.exact_spec()  # a domain with no exact form (a slice) refuses here
     for name, value in (("workers", workers > 1), ("client", client is not None),
                         ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
         if value:
@@ -211,7 +228,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
                           **named)
     if certifying:
-        _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
+        _check_certify(certify, certificate, workers, client, checkpoint, resume)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate)
     if method == "planar":

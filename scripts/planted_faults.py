@@ -143,7 +143,7 @@ FAULTS = [
           '    alpha = float(node.kwargs.get("alpha", node.args[2] if len(node.args) > 2 else 1))\n',
           "    alpha = 1.0\n", (T_TORCH + "::test_add_and_sub_with_alpha_are_converted_exactly",),
           "torch.add(h, g, alpha=k) read as h + g"),
-    fault("forward-check-unit-scale", "polyregions/model/torch_import.py",
+    fault("forward-check-unit-scale", "polyregions/model/graph.py",
           "CHECK_SCALES = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3)\n", "CHECK_SCALES = (1.0,)\n",
           (T_TORCH + "::test_the_forward_check_samples_far_from_the_origin",),
           "the forward check samples N(0, 1) only: a branch that is on only far out is never compared"),

@@ -214,3 +214,15 @@ def test_no_algorithm_tests_the_type_of_a_domain():
     bad = [f"{name}:{line} ({t})" for name in sorted(MODULES) if not name.startswith(DOMAIN_TYPE_TESTS_ALLOWED)
            for line, t in _domain_type_tests(name)]
     assert not bad, "type tests of concrete domains outside polyregions.domains: " + ", ".join(bad)
+
+
+def test_the_adapters_import_the_model_not_the_reverse():
+    """The torch and ONNX adapters build the network (they import it and the neutral graph
+    assembler); the network imports neither (its ``from_torch`` / ``from_onnx`` entry points name
+    them by module path only, on first use), and the ONNX adapter does not go through the torch one."""
+    graph = _graph()
+    for adapter in ("polyregions.model.torch_import", "polyregions.model.onnx_import"):
+        assert {"polyregions.model.network", "polyregions.model.graph"} <= graph[adapter]
+        assert adapter not in graph["polyregions.model.network"]
+    assert "polyregions.model.torch_import" not in graph["polyregions.model.onnx_import"]
+    assert not {t for t in graph["polyregions.model.graph"] if t.startswith("polyregions.model.")}

@@ -35,13 +35,11 @@ from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
-from ..domains.slices import SliceRegion, check_layers, compose_layers
+from ..domains.slices import SliceRegions, check_layers, compose_layers
 
-__all__ = ["METHODS", "PlanarWork", "check_planar", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
-#: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
-METHODS = ("auto", "dfs", "planar", "milp")
 
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
@@ -62,20 +60,6 @@ def check_planar(net, domain) -> None:
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     check_layers(net)
-
-
-def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
-    """The method that serves `domain`: "auto" is "planar" where it applies (and the search's
-    own features, `needs_search`, are not asked for), else "dfs"; a forced "planar" that cannot
-    serve `domain` raises UnsupportedError."""
-    if not isinstance(method, str) or method not in allowed:
-        raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
-    reason = unsupported_reason(domain)
-    if method == "auto":
-        return "planar" if reason is None and not needs_search else "dfs"
-    if method == "planar" and reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
-    return method
 
 
 def _first_layer(layers_x, origin, Q):
@@ -305,16 +289,10 @@ def enumerate_planar(net, domain, *, eps):
     :func:`count_planar`): its pattern, the centre (``point``, ``coords``) and radius of its
     largest inscribed disc or segment, its polygon or interval (``vertices``, slice
     coordinates) and area or length (``size``, input units), and its edges' neurons."""
-    origin, Q, R = domain.frame()
-    slice_layers = tuple(compose_layers(net, origin, Q))
-    Rinv = np.linalg.inv(R)
-    n_bits = net.num_neurons
+    make = SliceRegions(net, domain)
     for bits, centre, radius, size, polys, maps in planar_cells(net, domain, eps):
         packed = np.packbits(bits.astype(bool), axis=1)
         for k in range(len(bits)):
-            y = centre[k]
             verts, labels = polys[k]
-            yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
-                              None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
-                              net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
-                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+            yield make(packed[k], centre[k], radius[k], y_map=None if maps is None else (maps[k, :2].T, maps[k, 2]),
+                       vertices=verts, size=size[k], edges=labels)

@@ -29,8 +29,8 @@ from ..errors import InvalidInputError, UnsupportedError
 from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
 from ..result import Region
 
-__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "SLICE_LAYERS", "Slice", "SliceRegion", "check_layers",
-           "compose_layers", "lift_regions", "pattern_map"]
+__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "SLICE_LAYERS", "Slice", "SliceRegion", "SliceRegions",
+           "check_layers", "compose_layers", "lift_regions", "pattern_map"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -381,12 +381,41 @@ class SliceRegion(Region):
         return W @ M, W @ m + b
 
 
+class SliceRegions:
+    """The constructor of the :class:`SliceRegion` of `net` on `domain` (a slice, or a one- or
+    two-dimensional domain in its identity frame): what an algorithm finds in the frame's
+    orthonormal coordinates ``y`` (:meth:`~polyregions.domains.base.Domain.frame`) becomes a
+    region reported in input coordinates. Built once per enumeration (the frame, its inverse and
+    the network composed on the slice are computed once); every slice region is made here.
+    """
+
+    def __init__(self, net: Network, domain, slice_layers=None):
+        self.origin, self.Q, self.R = domain.frame()
+        self.Rinv = np.linalg.inv(self.R)
+        self.layers, self.output, self.n_bits = net.hidden, net.output, net.num_neurons
+        self.slice_layers = tuple(compose_layers(net, self.origin, self.Q) if slice_layers is None else slice_layers)
+        self.square = self.Q.shape[0] == self.Q.shape[1]  # the frame spans the input space
+
+    def __call__(self, pattern, y, radius, *, y_map=None, vertices=None, size=None, edges=None) -> SliceRegion:
+        """The region of the packed `pattern` whose witness ball (centre `y`, `radius`) the algorithm
+        found. `y_map`: the last hidden layer's map ``h = M y + m`` on it when known (used, turned
+        into input coordinates, when the frame spans the input space); `vertices`: its polygon or
+        interval in ``y``; `size`: its area or length; `edges`: its edges' neurons."""
+        y = np.asarray(y, dtype=float)
+        x_map = None
+        if y_map is not None and self.square:
+            M, m = y_map  # x = origin + Q y with Q orthonormal and square: y = Q^T (x - origin)
+            MQ = M @ self.Q.T
+            x_map = (MQ, m - MQ @ self.origin)
+        return SliceRegion(pattern, self.n_bits, self.origin + self.Q @ y, float(radius), x_map, self.output,
+                           coords=self.Rinv @ y, vertices=None if vertices is None else vertices @ self.Rinv.T,
+                           size=None if size is None else float(size), edges=edges, _layers=self.layers,
+                           _slice_layers=self.slice_layers, _R=self.R)
+
+
 def lift_regions(regions, net: Network, domain, slice_layers):
     """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
     input coordinates (their patterns and radii are the same on both sides)."""
-    origin, Q, R = domain.frame()
-    slice_layers = tuple(slice_layers)
+    make = SliceRegions(net, domain, slice_layers)
     for region in regions:
-        y = np.asarray(region.point, dtype=float)
-        yield SliceRegion(region.pattern, region.n_bits, origin + Q @ y, region.radius, None, net.output,
-                          coords=np.linalg.solve(R, y), _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+        yield make(region.pattern, region.point, region.radius)

@@ -33,7 +33,7 @@ import numpy as np
 
 from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
 from ..driver import drive
-from ..errors import SolverError
+from ..errors import SolverError, UnsupportedError
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount
 from ..search.engine import RegionSearch
@@ -443,8 +443,18 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
     Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
     (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
     and ``certificate`` (the file written, if any).
+
+    Raises
+    ------
+    UnsupportedError
+        For a network that is not plain ReLU (its regions are then not the strict systems of
+        :mod:`polyregions.exact.exact_net`), or a domain without an exact form (a slice: its
+        composed network is computed in floating point).
     """
-    exact = ExactNetwork(net, domain)
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
+    exact = ExactNetwork(net, domain)  # the domain's exact form (a slice has none and refuses)
     search = RegionSearch(net, domain, eps, backend, prune)
     writer = CertificateWriter(certificate, exact, eps)
     auditor = Auditor(exact, writer)

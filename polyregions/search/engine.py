@@ -31,7 +31,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .pooling import WindowBranching
+from .pooling import PoolingStep
 from .rows import row_norms, unit_rows
 from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
@@ -72,12 +72,14 @@ class Subproblem:
     rho: float
 
 
-class RegionSearch(WindowBranching):
+class RegionSearch:
     """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
 
     Elementwise stages (ReLU, LeakyReLU: an off neuron passes ``alpha z``, so the next
     stage reads ``beta * z`` with ``beta`` 1 or ``alpha``; linear carries pass ``z``) split
-    neuron by neuron; pooling stages split window by window (:mod:`polyregions.search.pooling`).
+    neuron by neuron; pooling stages split window by window (its collaborator ``pooling``, a
+    :class:`~polyregions.search.pooling.PoolingStep`, which calls back ``push``, ``pop``,
+    ``test_rows``, ``park``, ``splitting`` and ``enter_layer``).
 
     ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
     is set), the search stops descending: every child not yet entered, along the whole
@@ -85,7 +87,6 @@ class RegionSearch(WindowBranching):
     """
 
     zero_row_rtol = ZERO_ROW_RTOL
-    subproblem_type = Subproblem
 
     def __init__(self, net, domain, eps: float, backend: str, prune: bool):
         self.net = net
@@ -106,13 +107,16 @@ class RegionSearch(WindowBranching):
         self.deadline = None
         #: An observer of dropped branches (:class:`polyregions.exact.certifier.Auditor`), or None.
         self.audit = None
+        self.pooling = PoolingStep(self)
 
     # ------------------------------------------------------------------ solver calls
-    def _push(self, a, b):
+    def push(self, a, b):
+        """Add the row ``a . x <= b`` to the node (the backend's and the search's stacks)."""
         self.lp.push(a, b)
         self.rows.append((a, b))
 
-    def _pop(self):
+    def pop(self):
+        """Remove the node's last row."""
         self.lp.pop()
         self.rows.pop()
 
@@ -124,10 +128,17 @@ class RegionSearch(WindowBranching):
             res = lp.test(anchor)
         finally:
             lp.pop()
-        self._record(res)
+        self.record(res)
         return res
 
-    def _record(self, res):
+    def test_rows(self, rows, anchor):
+        """Test the node with the rows ``a . x <= b`` of `rows` added (and record the decision)."""
+        res = region_test(self.lp, rows, anchor)
+        self.record(res)
+        return res
+
+    def record(self, res):
+        """Count a test's decision in the statistics (near eps, smallest kept depth, recentring)."""
         eps = self.eps
         if res.recentre_failed:
             self.stats.recentre_failures += 1
@@ -140,7 +151,7 @@ class RegionSearch(WindowBranching):
     def root(self) -> Subproblem | None:
         """The whole domain as a subproblem (None when it holds no ball of radius eps)."""
         res = self.lp.test(self.domain.center_point())
-        self._record(res)
+        self.record(res)
         self.stats.nodes += 1
         if not res.keep:
             return None
@@ -150,14 +161,22 @@ class RegionSearch(WindowBranching):
 
     def _load(self, sub: Subproblem):
         while self.rows:
-            self._pop()
+            self.pop()
         for a, b in zip(sub.rows_A, sub.rows_b):
-            self._push(a, float(b))
+            self.push(a, float(b))
         self.bits = [int(v) for v in sub.bits]
 
-    def _park(self, l, j, G, c, fixed, bits, row, x, rho):
-        """Append the child (bits, row) of the current node to the frontier."""
-        rows = self.rows + ([row] if row is not None else [])
+    def splitting(self) -> bool:
+        """Whether the search hands its open children to the frontier now (``split`` set, or the
+        deadline passed)."""
+        if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
+            self.split = True
+        return self.split
+
+    def park(self, l, j, G, c, fixed, bits, rows, x, rho):
+        """Append the child of the current node with pattern `bits` and the extra `rows` to the
+        frontier, to resume inside stage `l` at neuron `j`."""
+        rows = self.rows + list(rows)
         n0 = self.net.input_dim
         self.frontier.append(Subproblem(
             l, j, np.array(bits, np.uint8),
@@ -169,23 +188,24 @@ class RegionSearch(WindowBranching):
         self._load(sub)
         self.split = False
         if sub.neuron < 0:
-            yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
+            yield from self.enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
         elif self.net.stages[sub.layer].pool:
-            yield from self._branch_windows(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
-                                            sub.x, sub.rho)
+            yield from self.pooling.branch(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
+                                           sub.x, sub.rho)
         else:
             Gh, ch, _ = unit_rows(sub.G, sub.c)
             yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
                                     sub.x, sub.rho)
 
     # ------------------------------------------------------------------ the search
-    def _enter_layer(self, l, M, m, x, rho):
+    def enter_layer(self, l, M, m, x, rho):
+        """Yield the leaves below the node entering stage `l` with ``h^{l-1} = M x + m``."""
         if l == len(self.layers):
             yield x, rho, M, m
             return
         stage = self.net.stages[l]
         if stage.pool:
-            yield from self._enter_pool(l, M, m, x, rho)
+            yield from self.pooling.enter(l, M, m, x, rho)
             return
         W, b = self.layers[l]
         op = self.operators[l]
@@ -233,7 +253,7 @@ class RegionSearch(WindowBranching):
         if j == n:
             stage = self.net.stages[l]
             beta = stage.gains(bits[len(bits) - stage.n_bits:])
-            yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
+            yield from self.enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             del bits[start:]
             return
         eps, stats = self.eps, self.stats
@@ -248,7 +268,7 @@ class RegionSearch(WindowBranching):
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
             other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
             if other.depth <= eps * NEAR_EPS_FACTOR:
-                self._record(other)
+                self.record(other)
         else:
             other = self._test_side(-a_wit, -b_wit, x)
         cuts = other.keep or other.depth > 0  # the hyperplane meets the node's interior
@@ -263,7 +283,7 @@ class RegionSearch(WindowBranching):
                 x1 = x - ((rho - delta) / 2) * a_wit  # away from the hyperplane, into the witness's side
             if r1 > eps:
                 if r1 <= eps * NEAR_EPS_FACTOR:  # kept on a certified radius within 10x of eps
-                    self._record(TestResult(True, r1, x1, r1))
+                    self.record(TestResult(True, r1, x1, r1))
                 children.append((side, (a_wit, b_wit), x1, r1))
             else:
                 res = self._test_side(a_wit, b_wit, x)
@@ -275,21 +295,20 @@ class RegionSearch(WindowBranching):
             for dropped in {False, True} - {bit for bit, *_ in children}:
                 self.audit.pruned(bits, 1 if dropped else 0)
         for k, (bit, row, x1, r1) in enumerate(children):
-            if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
-                self.split = True
-            if self.split:  # hand the children not yet entered to the frontier
+            if self.splitting():  # hand the children not yet entered to the frontier
                 for bit2, row2, x2, r2 in children[k:]:
-                    self._park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], row2, x2, r2)
+                    self.park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], [] if row2 is None else [row2],
+                              x2, r2)
                 break
             stats.nodes += 1
             bits.append(1 if bit else 0)
             if row is not None:
-                self._push(*row)
+                self.push(*row)
             try:
                 yield from self._branch(l, j + 1, G, c, Gh, ch, fixed, x1, r1)
             finally:
                 if row is not None:
-                    self._pop()
+                    self.pop()
             del bits[here:]
         del bits[start:]
 

@@ -121,3 +121,24 @@ def test_the_command_line_lists_the_registry_s_backends():
         assert name in text
     described = registry.describe_backends()
     assert all(f"{name}: " in described for name in backend_names())
+
+
+def test_the_docs_list_the_registry_s_backends():
+    """docs/architecture.md's backend table names every declared backend with the kinds it serves;
+    the README names every backend."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "architecture.md").read_text()
+    table = text[text.index("| backend | serves |"):].split("\n\n")[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z-]+)` \| ([^|]+) \|", table, re.M)}
+    assert set(rows) == set(BACKENDS)
+    words = {"polyhedral": "polyhedral", "l1": "L1", "l2": "L2", "unbounded": "every domain"}
+    for name, cap in BACKENDS.items():
+        if cap.kinds == set(PROBLEM_KINDS):
+            assert rows[name].strip() == "every domain"
+        else:
+            assert all(words[k] in rows[name] for k in cap.kinds), name
+    readme = (root / "README.md").read_text()
+    assert all(f"`{name}`" in readme or f'"{name}"' in readme for name in BACKENDS)
