@@ -39,7 +39,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .cells.planar import choose_method, count_planar
+from .api import choose_method
+from .cells.planar import count_planar
 from .domains.slices import check_layers
 from .driver import ResumableFailure, drive
 from .result import Stats

@@ -97,7 +97,7 @@ def test_a_count_stopped_at_its_limit_is_a_lower_bound_never_exact(rng):
     small = pr.count_regions(net, pr.Ball(x[0], 0.01, p=math.inf)).count
     for workers in (1, 2):
         table = pr.local_counts(net, x, [0.01, 2.0], time_limit_per_count=0.02, workers=workers, progress=False)
-        assert not table["complete"][1] and table["stopped"][1] == "time_limit" and 0 < table["count"][1] < full
+        assert not table["complete"][1] and table["stopped"][1] == "time_limit" and table["count"][1] < full
         # the small count finished (and is exact) unless the machine held it past the limit too
         assert table["count"][0] == small if table["complete"][0] else table["count"][0] <= small
         assert table.summary(None)["incomplete"].tolist() == [int(not table["complete"][0]), 1]
@@ -108,7 +108,7 @@ def test_a_split_count_stopped_at_its_limit(rng, split_early):
     x = np.zeros((1, 4))
     full = pr.count_regions(net, pr.Ball(x[0], 2.0, p=math.inf)).count
     table = pr.local_counts(net, x, [2.0], time_limit_per_count=0.05, workers=2, progress=False)
-    assert not table["complete"][0] and table["stopped"][0] == "time_limit" and 0 < table["count"][0] < full
+    assert not table["complete"][0] and table["stopped"][0] == "time_limit" and table["count"][0] < full
 
 
 def test_checkpoint_interrupted_and_resumed(rng, tmp_path, monkeypatch):
