@@ -25,31 +25,38 @@ from .model.network import Network
 from .search.parallel import ParallelWork
 from .search.steps import SearchWork
 from .driver import drive
+from .cells.cells3d import count_cells3d, enumerate_cells3d
+from .cells.cells3d import unsupported_reason as cells3d_unsupported
 from .cells.planar import count_planar, enumerate_planar, unsupported_reason
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL, RegionSearch
 from .domains.slices import check_layers, lift_regions
 
-__all__ = ["DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method", "count_regions",
-           "enumerate_regions"]
+__all__ = ["CELL_METHODS", "DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method",
+           "count_regions", "enumerate_regions"]
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
-METHODS = ("auto", "dfs", "planar", "milp")
+METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
+#: The cell algorithms "auto" prefers to the search, with why each cannot serve a domain (None: it can).
+CELL_METHODS = {"planar": unsupported_reason, "cells3d": cells3d_unsupported}
 
 
 def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
-    """The method that serves `domain`: "auto" is "planar" where the domain has a polygon
-    (:meth:`~polyregions.domains.base.Domain.planar_reason`) and the search's own features
+    """The method that serves `domain`: "auto" is a cell algorithm ("planar" in one or two
+    dimensions, "cells3d" in three) where the domain is a bounded polyhedron in its frame
+    (:meth:`~polyregions.domains.base.Domain.polyhedron_reason`) and the search's own features
     (`needs_search`: a solver backend, a checkpoint, resume, a cluster, a network that is not
-    plain ReLU, a certificate) are not asked for, else "dfs"; a forced "planar" that cannot
+    plain ReLU, a certificate) are not asked for, else "dfs"; a forced cell algorithm that cannot
     serve `domain` raises UnsupportedError; "milp" is only ever chosen by name."""
     if not isinstance(method, str) or method not in allowed:
         raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
-    reason = unsupported_reason(domain)
     if method == "auto":
-        return "planar" if reason is None and not needs_search else "dfs"
-    if method == "planar" and reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+        served = [name for name, reason in CELL_METHODS.items() if name in allowed and reason(domain) is None]
+        return served[0] if served and not needs_search else "dfs"
+    if method in CELL_METHODS:
+        reason = CELL_METHODS[method](domain)
+        if reason is not None:
+            raise UnsupportedError(f"`method` {method!r} cannot serve this domain: {reason}")
     return method
 
 
@@ -105,10 +112,12 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         :func:`polyregions.solvers.registry.describe_backends` says what each serves.
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
-    method : {"auto", "dfs", "planar"}
+    method : {"auto", "dfs", "planar", "cells3d"}
         "planar": the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`; lines, bounded
-        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "dfs": the
-        search; "auto" (default): planar where it applies and no solver `backend` is named.
+        planes, 1-D / 2-D inputs in boxes, bounded polytopes, L1 / L-inf balls); "cells3d": the
+        exact 3-D algorithm (:mod:`polyregions.cells.cells3d`; bounded volumes, 3-D inputs in
+        boxes, bounded polytopes, L1 / L-inf balls); "dfs": the search; "auto" (default):
+        planar or cells3d where one applies and no solver `backend` is named.
 
     Yields
     ------
@@ -127,10 +136,11 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     4
     """
     eps = _validate_enumerate(net, domain, eps, backend)
-    if choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
-                     allowed=("auto", "dfs", "planar")) == "planar":
+    method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
+                           allowed=("auto", "dfs", "planar", "cells3d"))
+    if method in CELL_METHODS:
         check_layers(net)  # the domain was checked when the method was chosen
-        return enumerate_planar(net, domain, eps=eps)
+        return (enumerate_planar if method == "planar" else enumerate_cells3d)(net, domain, eps=eps)
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
@@ -158,12 +168,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
 
     Parameters
     ----------
-    method : {"auto", "dfs", "planar", "milp"}
+    method : {"auto", "dfs", "planar", "cells3d", "milp"}
         The exact depth-first search, the exact 1-D / 2-D algorithm (:mod:`polyregions.cells.planar`),
-        or the independent MILP count (:func:`polyregions.milp.milp.count_regions_milp`; bounded
-        domains only). "auto" (default): planar where it applies and nothing of the search is
-        asked for (a solver `backend`, a checkpoint, resume, a cluster; planar runs in one
-        process and ignores `workers`), else the search. The MILP runs in one process
+        the exact 3-D algorithm (:mod:`polyregions.cells.cells3d`), or the independent MILP count
+        (:func:`polyregions.milp.milp.count_regions_milp`; bounded domains only). "auto" (default):
+        planar or cells3d where one applies and nothing of the search is asked for (a solver
+        `backend`, a checkpoint, resume, a cluster; planar and cells3d run in one process and
+        ignore `workers`), else the search. The MILP runs in one process
         and keeps no checkpoint: with it, `workers`, `client`, `checkpoint` and `resume` are
         refused; its ``complete=True`` means no region of margin >= ``stats.margin_tol`` was missed.
     max_regions : int, optional
@@ -231,9 +242,10 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         _check_certify(certify, certificate, workers, client, checkpoint, resume)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate)
-    if method == "planar":
+    if method in CELL_METHODS:
         check_layers(net)  # the domain was checked when the method was chosen
-        return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
+        count = count_planar if method == "planar" else count_cells3d
+        return count(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, backend, prune)

@@ -32,9 +32,10 @@ import numpy as np
 from ..errors import InvalidInputError
 from .base import (DENSE_SIMPLEX_MAX_DIM, MIP_DRIVERS, PROBLEM_KINDS, REGION_BACKENDS, Capabilities, LinearModel,
                    LPBackend, MipDriver, RegionProblem)
+from .scipy_lp import BOX_PAD
 
-__all__ = ["BACKENDS", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
-           "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends",
+__all__ = ["BACKENDS", "BOX_PAD", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
+           "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends", "facet_lp",
            "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal", "region_problem",
            "serving", "solve_lp", "write_model"]
 
@@ -185,6 +186,14 @@ def polyhedron_support(A, b, pad):
     from .highs import PolytopeSupport
 
     return PolytopeSupport(A, b, pad)
+
+
+def facet_lp(A, b, t_cap):
+    """The facet LPs of the polyhedron ``{A x <= b}`` (unit rows), radii capped at `t_cap`
+    (:class:`polyregions.solvers.facet_lp.FacetLP`)."""
+    from .facet_lp import FacetLP
+
+    return FacetLP(A, b, t_cap)
 
 
 def solve_lp(c, **kwargs):

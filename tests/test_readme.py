@@ -23,3 +23,18 @@ def test_local_complexity_block_runs(tmp_path, monkeypatch):
     table = namespace["table"]
     assert len(table) == 3 * 10 * 2 and table.complete
     assert any(tmp_path.glob("local.*"))
+
+
+def test_complex_section_runs(tmp_path, monkeypatch):
+    """The polyhedral complex example: its adjacency graph (search and LPs) equals the dual graph
+    of the planar polygons, the Euler characteristic is 1 and the areas fill the square."""
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "pr.adjacency(" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the project's own README
+    graph, cx = namespace["graph"], namespace["cx"]
+    dual = cx.dual_graph()
+    edges = {frozenset((graph.nodes[a]["pattern"], graph.nodes[b]["pattern"])) for a, b in graph.edges}
+    assert edges == {frozenset((dual.nodes[a]["pattern"], dual.nodes[b]["pattern"])) for a, b in dual.edges}
+    assert cx.euler_characteristic == 1 and abs(cx.total_volume - 4.0) < 1e-12
+    assert (tmp_path / "surface.ply").stat().st_size > 0

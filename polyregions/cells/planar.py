@@ -26,6 +26,7 @@ breakpoint is pushed through the network from the input.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -37,7 +38,7 @@ from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegions, check_layers, compose_layers
 
-__all__ = ["PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
 
@@ -46,14 +47,17 @@ BATCH_BYTES = 4 * 2**20
 
 
 def unsupported_reason(domain) -> str | None:
-    """None when the planar algorithm serves `domain`, else why not (one sentence; the domain's own
-    :meth:`~polyregions.domains.base.Domain.planar_reason`)."""
-    return domain.planar_reason()
+    """None when the planar algorithm serves `domain`, else why not (one sentence): a domain of more
+    than two dimensions in its frame, or the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon)."""
+    if domain.frame()[1].shape[1] > 2:
+        return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
+    return domain.polyhedron_reason()
 
 
 def check_planar(net, domain) -> None:
     """Refuse what the planar algorithm cannot count (UnsupportedError naming why): a domain with
-    no polygon (:meth:`~polyregions.domains.base.Domain.planar_reason`), a network that is not
+    no polygon (:func:`unsupported_reason`), a network that is not
     plain ReLU with dense, convolutional or average-pooling layers. :func:`count_planar` and
     :func:`enumerate_planar` trust their arguments: their callers check once."""
     reason = unsupported_reason(domain)
@@ -253,15 +257,15 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
 
 
-class PlanarWork:
-    """The planar algorithm as work for the counting driver (:mod:`polyregions.driver`): one step
-    yields the counted cells batch by batch; a deadline stops it between batches (it is not
-    resumable: ``stopped`` is then "time_limit")."""
+class CellWork:
+    """A cell algorithm as work for the counting driver (:mod:`polyregions.driver`): one step yields
+    the counted cells batch by batch (a subclass's ``batches()``: pairs of the number of cells and
+    the smallest inradius so far); a deadline stops it between batches, and it is not resumable
+    (``stopped`` is then "time_limit"). ``run`` holds the statistics and the deadline."""
 
-    def __init__(self, net, domain, eps):
-        self.net, self.domain, self.eps = net, domain, eps
-        self.run = _Run(eps)
-        self.stats = self.run.stats
+    def __init__(self, run):
+        self.run = run
+        self.stats = run.stats
         self.done = False
 
     @property
@@ -270,11 +274,9 @@ class PlanarWork:
 
     def step(self, control):
         self.run.deadline = control.deadline
-        stats = self.stats
-        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
-            if len(radius):
-                stats.min_radius = min(stats.min_radius, float(radius.min()))
-            yield len(bits)
+        for units, min_radius in self.batches():
+            self.stats.min_radius = min(self.stats.min_radius, min_radius)
+            yield units
         self.done = True
 
     def open_work(self):
@@ -282,6 +284,18 @@ class PlanarWork:
 
     def refresh_stats(self):
         self.stats.min_kept_depth = self.stats.min_radius
+
+
+class PlanarWork(CellWork):
+    """The planar algorithm's cells (:func:`planar_cells`) as a :class:`CellWork`."""
+
+    def __init__(self, net, domain, eps):
+        super().__init__(_Run(eps))
+        self.net, self.domain, self.eps = net, domain, eps
+
+    def batches(self):
+        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
+            yield len(bits), float(radius.min()) if len(radius) else math.inf
 
 
 def enumerate_planar(net, domain, *, eps):

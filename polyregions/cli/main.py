@@ -356,10 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="save the open frontier and the count here")
     p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="S", help="seconds between checkpoints (default 60)")
     p.add_argument("--resume", default=None, metavar="FILE", help="finish the count saved in this checkpoint")
-    p.add_argument("--method", default="auto", choices=["auto", "dfs", "planar", "milp"],
-                   help="auto (default: planar on lines, planes and 1-D / 2-D domains, else dfs), the exact "
-                        "search (dfs), the exact 1-D / 2-D algorithm (planar) or the independent MILP count "
-                        "(bounded domains, far slower)")
+    p.add_argument("--method", default="auto", choices=["auto", "dfs", "planar", "cells3d", "milp"],
+                   help="auto (default: planar on lines, planes and 1-D / 2-D domains, cells3d on 3-D domains, "
+                        "else dfs), the exact search (dfs), the exact 1-D / 2-D algorithm (planar), the exact "
+                        "3-D algorithm (cells3d) or the independent MILP count (bounded domains, far slower)")
     p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
                    "and show the float count beside it (one process)")
     p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "

@@ -10,9 +10,11 @@ domain is; they ask it:
 * its **support function** ``max_{x in D} g . x`` (:meth:`Domain.support`) and the **range of
   an affine map** over it (:meth:`Domain.affine_range`) or over its bounding box
   (:meth:`Domain.box_range`, one matrix product: the search's far-hyperplane filter);
-* its **polygon** for the planar algorithm (:meth:`Domain.polygon`), or why it has none
-  (:meth:`Domain.planar_reason`), in the coordinates of its **frame** (:meth:`Domain.frame`:
-  the identity, except on a slice);
+* in the coordinates of its **frame** (:meth:`Domain.frame`: the identity, except on a slice),
+  whether it is a bounded **polyhedron** the cell algorithms can split, or why not
+  (:meth:`Domain.polyhedron_reason`), its rows there (:meth:`Domain.frame_rows`), its
+  vertices (:meth:`Domain.frame_vertices`), its **polygon** (:meth:`Domain.polygon`) and its
+  length, area or volume (:meth:`Domain.measure`);
 * its **exact spec** (:meth:`Domain.exact_spec`: rationals, for certificates);
 * its **key** (:meth:`Domain.key`: the numbers that define it, for checkpoint fingerprints:
   two different domains never share one);
@@ -30,6 +32,7 @@ alone: a new polyhedral domain is one subclass that gives ``dim`` and :meth:`~Do
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -174,19 +177,34 @@ class Domain:
         n = self.dim
         return np.zeros(n), np.eye(n), np.eye(n)
 
-    def planar_reason(self) -> str | None:
-        """None when the planar algorithm serves the domain, else why not (one sentence)."""
-        raise _unanswered(self, "planar_reason()")
+    def polyhedron_reason(self) -> str | None:
+        """None when the domain is a bounded polyhedron in its frame's coordinates (an interval, a
+        polygon or a polyhedron the cell algorithms can split), else why not (one sentence)."""
+        raise _unanswered(self, "polyhedron_reason()")
+
+    def frame_rows(self):
+        """``(A, b)``: the domain as rows ``A y <= b`` (unit normals) in its frame's coordinates
+        ``y``, in a fixed order (the cell algorithms label the domain's faces by it); no rows for
+        the whole space; UnsupportedError for a domain that is not a polyhedron (an L2 ball)."""
+        raise _unanswered(self, "frame_rows()")
+
+    def frame_vertices(self) -> np.ndarray:
+        """The vertices (shape (m, k), no order) of the bounded polyhedron the domain is in its
+        frame's coordinates."""
+        raise _unanswered(self, "frame_vertices()")
 
     def polygon(self):
         """The domain in its frame's coordinates ``y``: the interval ``(lo, hi)`` in one dimension,
         the vertices (counter-clockwise, shape (m, 2)) of a convex polygon in two."""
-        raise _unanswered(self, "polygon()")
+        vertices = self.frame_vertices()
+        if vertices.shape[1] == 1:
+            return float(vertices.min()), float(vertices.max())
+        centre = vertices.mean(axis=0)
+        return vertices[np.argsort(np.arctan2(vertices[:, 1] - centre[1], vertices[:, 0] - centre[0]))]
 
-    def _planar_dim_reason(self, k):
-        if k > 2:
-            return f"the domain has {k} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
-        return None
+    def measure(self) -> float:
+        """The domain's length, area or volume in input units (inf when unbounded)."""
+        raise _unanswered(self, "measure()")
 
     # ------------------------------------------------------------------ exact arithmetic
     def exact_spec(self) -> dict:
@@ -288,34 +306,49 @@ class PolyhedralDomain(Domain):
         sup = polyhedron_support(A, b, SUPPORT_PAD)
         return np.array([sup(g) for g in G])
 
-    def planar_reason(self):
-        reason = self._planar_dim_reason(self.dim)
-        if reason is None and not self.bounded:
-            reason = f"{type(self).__name__} is not a bounded polyhedral domain"
-        return reason
+    def polyhedron_reason(self):
+        return None if self.bounded else f"{type(self).__name__} is not a bounded polyhedral domain"
 
-    def polygon(self):
-        """1-D: the bounding interval; 2-D: the rows' lines met in pairs (rows whose normals are
-        within :data:`POLYGON_RTOL` of parallel skipped), the crossings that no row exceeds by more
-        than ``POLYGON_RTOL`` (relative) kept, ordered by angle around their mean, repeats
-        (closer than ``POLYGON_RTOL`` times the coordinates' size) dropped."""
-        if self.dim == 1:
-            lo, hi = self.bounding_box()
-            return float(lo[0]), float(hi[0])
-        A, b = self.rows()
+    def frame_rows(self):
+        """Its rows (the frame is the identity)."""
+        return self.rows()
+
+    def frame_vertices(self):
+        """The rows' hyperplanes met ``k`` at a time (``k`` the dimension, at most 3; subsets whose
+        normals are within :data:`POLYGON_RTOL` of dependent skipped), the points that no row
+        exceeds by more than ``POLYGON_RTOL`` (relative) kept, repeats (closer than ``POLYGON_RTOL``
+        times the coordinates' size) merged."""
+        A, b = self.frame_rows()
+        k = A.shape[1]
+        if k > 3:
+            raise UnsupportedError(f"{type(self).__name__}: vertices are enumerated in 1 to 3 dimensions, not {k}")
         pts = []
-        for i in range(len(b)):
-            for j in range(i + 1, len(b)):
-                M = A[[i, j]]
-                if abs(np.linalg.det(M)) > POLYGON_RTOL:
-                    pts.append(np.linalg.solve(M, b[[i, j]]))
+        for rows in itertools.combinations(range(len(b)), k):
+            M = A[list(rows)]
+            if abs(np.linalg.det(M)) > POLYGON_RTOL:
+                pts.append(np.linalg.solve(M, b[list(rows)]))
         pts = np.array(pts)
         size = 1.0 + np.abs(pts).max()
         pts = pts[np.all(pts @ A.T <= b + POLYGON_RTOL * size, axis=1)]
-        centre = pts.mean(axis=0)
-        pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
-        keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > POLYGON_RTOL * size
-        return pts[keep]
+        keep = []
+        for p in pts:
+            if all(np.abs(p - q).max() > POLYGON_RTOL * size for q in keep):
+                keep.append(p)
+        return np.array(keep)
+
+    def measure(self):
+        """From the rows: an interval's length in one dimension, else the convex hull of the
+        rows' intersection (``scipy.spatial``, Qhull)."""
+        if not self.bounded:
+            return math.inf
+        A, b = self.frame_rows()
+        if A.shape[1] == 1:
+            up, down = A[:, 0] > 0, A[:, 0] < 0
+            return float(np.min(b[up] / A[up, 0]) + np.min(b[down] / -A[down, 0]))
+        from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+        pts = HalfspaceIntersection(np.column_stack([A, -b]), self.center_point()).intersections
+        return float(ConvexHull(pts).volume)
 
     def exact_spec(self):
         A, b = self.rows()

@@ -9,13 +9,14 @@ closed form where one exists; the ball ``|x - c|_p <= r`` is rows only for ``p =
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
 import numpy as np
 
 from .._validate import finite_array, positive_int, positive_number
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnsupportedError
 from .base import Domain, PolyhedralDomain, box_affine_range, exact_rows_spec
 from ..solvers.registry import chebyshev_ball, polyhedron_box
 
@@ -29,6 +30,14 @@ FULL_DIMENSION_RADIUS = 1e-12
 def _box_corners(lo, hi):
     """The rectangle ``lo <= y <= hi`` counter-clockwise from ``lo``."""
     return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+
+
+def _corners(lo, hi):
+    """The ``2^n`` corners of the box ``lo <= y <= hi``: corner ``k`` takes ``hi`` in coordinate ``i``
+    when bit ``i`` of ``k`` is set (corners ``k`` and ``2^n - 1 - k`` are opposite)."""
+    n = len(lo)
+    bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+    return np.where(bits == 1, hi, lo)
 
 
 class Whole(PolyhedralDomain):
@@ -106,6 +115,12 @@ class Box(PolyhedralDomain):
         if self.dim == 1:
             return float(self.lo[0]), float(self.hi[0])
         return _box_corners(self.lo, self.hi)
+
+    def frame_vertices(self):
+        return _corners(self.lo, self.hi)
+
+    def measure(self):
+        return float(np.prod(self.hi - self.lo))
 
     def add_to_model(self, model, x):
         """Nothing: the bounds of the input columns are the box."""
@@ -189,11 +204,41 @@ class Ball(Domain):
         q = {1: np.inf, 2: 2, math.inf: 1}[self.p]
         return G @ self.center + self.radius * np.linalg.norm(G, ord=q, axis=1)
 
-    def planar_reason(self):
-        reason = self._planar_dim_reason(self.dim)
-        if reason is None and self.p == 2 and self.dim == 2:
-            reason = "an L2 disc is not a polygon"
-        return reason
+    def polyhedron_reason(self):
+        if self.p == 2 and self.dim > 1:
+            return "an L2 disc is not a polygon" if self.dim == 2 else "an L2 ball is not a polyhedron"
+        return None
+
+    def frame_rows(self):
+        """L-inf: its rows; L1: its ``2^n`` facets ``sigma . (x - c) <= r`` (``sigma`` in
+        ``itertools.product((1, -1), repeat=n)`` order, scaled to unit normals); L2 in one
+        dimension: the interval's two rows."""
+        n, c, r = self.dim, self.center, self.radius
+        if self.p == math.inf:
+            return self.rows()
+        if self.p == 1:
+            signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+            return signs / math.sqrt(n), (signs @ c + r) / math.sqrt(n)
+        if n == 1:
+            return np.array([[1.0], [-1.0]]), np.array([c[0] + r, r - c[0]])
+        raise UnsupportedError("`domain`: an L2 ball is not a polytope (its cells are not polyhedra)")
+
+    def frame_vertices(self):
+        c, r = self.center, self.radius
+        if self.p == 1 or self.dim == 1:
+            eye = np.eye(self.dim) * r
+            return np.vstack([c + eye, c - eye])
+        if self.p == math.inf:
+            return _corners(c - r, c + r)
+        raise UnsupportedError("`domain`: an L2 ball has no vertices")
+
+    def measure(self):
+        d, r = self.dim, self.radius
+        if self.p == 1:
+            return float((2 * r) ** d / math.factorial(d))
+        if self.p == math.inf or d == 1:
+            return float((2 * r) ** d)
+        return float(math.pi ** (d / 2) / math.gamma(d / 2 + 1) * r ** d)
 
     def polygon(self):
         """The interval ``c -+ r`` in one dimension (every ``p``); the square (L-inf) or the

@@ -1,7 +1,7 @@
 """Lines and planes through the input space, and the network composed on them.
 
-A slice (:class:`Line`, :class:`Plane`) is ``x = origin + U p`` with slice coordinates ``p``
-(``s`` on a line, ``(s, t)`` on a plane). With ``U = Q R`` (``Q`` orthonormal columns,
+A slice (:class:`Line`, :class:`Plane`, :class:`Volume`) is ``x = origin + U p`` with slice
+coordinates ``p`` (``s`` on a line, ``(s, t)`` on a plane, ``(s, t, w)`` in a volume). With ``U = Q R`` (``Q`` orthonormal columns,
 :meth:`Slice.frame`) the orthonormal coordinates ``y = R p`` measure input-space distances,
 and the network on the slice is the network whose first affine map is composed with
 ``x = origin + Q y``:
@@ -30,7 +30,7 @@ from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_
 from ..result import Region
 
 __all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "SLICE_LAYERS", "Slice", "SliceRegion", "SliceRegions",
-           "check_layers", "compose_layers", "lift_regions", "pattern_map"]
+           "Volume", "check_layers", "compose_layers", "lift_regions", "pattern_map"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -50,6 +50,27 @@ def _real_vector(value, name: str, n: int | None = None) -> np.ndarray:
     if n is not None and arr.size != n:
         raise InvalidInputError(f"`{name}` has length {arr.size} but the slice lives in {n} dimensions")
     return arr
+
+
+def _bound_vector(value, name: str, k: int) -> np.ndarray:
+    """`value` (a number or `k` numbers) as a finite real float64 vector of length `k`, or raise naming `name`."""
+    if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    arr = finite_array(value, name)
+    if arr.ndim == 0:
+        arr = np.full(k, float(arr))
+    if arr.shape != (k,):
+        what = "a pair" if k == 2 else f"{k} numbers"
+        raise InvalidInputError(f"`{name}` must be a number or {what}, got shape {arr.shape}")
+    return arr
+
+
+def _margin(margin) -> float:
+    """`margin` of ``through`` as a float > -0.5, or raise."""
+    if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(margin) or margin <= -0.5:
+        raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+    return float(margin)
 
 
 def _orthonormal_frame(U: np.ndarray):
@@ -77,13 +98,60 @@ class Slice(Domain):
         """``(origin, Q, R)``: ``x = origin + Q y`` with ``y = R p`` (``Q`` orthonormal, ``det R > 0``)."""
         return self.origin, self._Q, self._R
 
-    def planar_reason(self):
-        return None if self.bounded else "the unbounded plane has no polygon"
+    def key(self):
+        return (type(self).__name__, self.origin, self.U, self.lo, self.hi)
+
+    def corners(self) -> np.ndarray:
+        """The parameter box's ``2^k`` corners in slice coordinates: corner ``i`` takes ``hi`` in
+        coordinate ``j`` when bit ``j`` of ``i`` is set (corners ``i`` and ``2^k - 1 - i`` are opposite)."""
+        k = self.slice_dim
+        bits = (np.arange(2 ** k)[:, None] >> np.arange(k)) & 1
+        return np.where(bits == 1, self.hi, self.lo)
+
+    def slice_domain(self):
+        """The slice in its orthonormal coordinates ``y = R p``: the parallelepiped
+        ``lo <= R^-1 y <= hi`` as a Polytope, or the whole space ``R^k`` when unbounded."""
+        if not self.bounded:
+            return Whole(self.slice_dim)
+        Rinv = np.linalg.inv(self._R)
+        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo]))
+
+    def sample(self, n, rng):
+        """Uniform points of the slice (bounded slices only)."""
+        if not self.bounded:
+            raise InvalidInputError(f"cannot sample uniformly from an unbounded {type(self).__name__.lower()}")
+        return self.to_input(rng.uniform(self.lo, self.hi, size=(n, self.slice_dim)))
+
+    def polyhedron_reason(self):
+        if self.bounded:
+            return None
+        k = self.slice_dim
+        return f"the unbounded {type(self).__name__.lower()} has no {'polygon' if k == 2 else 'polyhedron'}"
+
+    def frame_rows(self):
+        """The parameter box ``lo <= p <= hi`` in orthonormal coordinates ``y = R p``: ``R^-T``'s rows
+        (``p_k <= hi_k``, then ``-p_k <= -lo_k``) scaled to unit normals; none when unbounded."""
+        k = self.slice_dim
+        if not self.bounded:
+            return np.zeros((0, k)), np.zeros(0)
+        Rinv = np.linalg.inv(self._R)
+        A, b = np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo])
+        norms = np.linalg.norm(A, axis=1)
+        return A / norms[:, None], b / norms
+
+    def frame_vertices(self):
+        return self.corners() @ self._R.T
 
     def polygon(self):
         """The segment ``(0, |b - a|)`` or the plane's parallelogram ``R corners`` in orthonormal
         coordinates."""
         return self.corners() @ self._R.T
+
+    def measure(self):
+        """``|det R| prod(hi - lo)``: the parameter box's measure in input units (inf when unbounded)."""
+        if not self.bounded:
+            return math.inf
+        return float(abs(np.linalg.det(self._R)) * np.prod(self.hi - self.lo))
 
     def to_input(self, p) -> np.ndarray:
         """Input points ``origin + U p`` of slice coordinates ``p`` (shape (N, k) or (k,))."""
@@ -177,19 +245,9 @@ class Line(Slice):
     def polygon(self):
         return 0.0, self.length
 
-    def key(self):
-        return ("Line", self.a, self.b)
-
-    def corners(self) -> np.ndarray:
-        """The segment's ends in slice coordinates."""
-        return np.array([[0.0], [1.0]])
-
     def slice_domain(self):
         """The segment in its orthonormal coordinate ``y = |b - a| s``: ``Box([0], [|b - a|])``."""
         return Box([0.0], [self.length])
-
-    def sample(self, n, rng):
-        return self.to_input(rng.uniform(0.0, 1.0, size=(n, 1)))
 
     def __repr__(self):
         if self.dim <= 4:
@@ -241,14 +299,7 @@ class Plane(Slice):
 
     @staticmethod
     def _pair(value, name):
-        if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
-            raise InvalidInputError(f"`{name}` must be real, got complex values")
-        arr = finite_array(value, name)
-        if arr.ndim == 0:
-            arr = np.full(2, float(arr))
-        if arr.shape != (2,):
-            raise InvalidInputError(f"`{name}` must be a number or a pair, got shape {arr.shape}")
-        return arr
+        return _bound_vector(value, name, 2)
 
     @classmethod
     def through(cls, x1, x2, x3, margin=0.25):
@@ -257,9 +308,7 @@ class Plane(Slice):
         x1 = _real_vector(x1, "x1")
         x2 = _real_vector(x2, "x2", x1.size)
         x3 = _real_vector(x3, "x3", x1.size)
-        if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(margin) or margin <= -0.5:
-            raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+        margin = _margin(margin)
         for name, x in (("x2", x2), ("x3", x3)):
             if np.array_equal(x, x1):
                 raise InvalidInputError(f"`{name}` must differ from `x1`")
@@ -269,32 +318,85 @@ class Plane(Slice):
             raise InvalidInputError("`x1`, `x2` and `x3` must not be collinear")
         return cls(x1, x2 - x1, x3 - x1, -float(margin), 1.0 + float(margin))
 
-    def key(self):
-        return ("Plane", self.origin, self.u, self.v, self.lo, self.hi)
-
     def corners(self) -> np.ndarray:
         """The rectangle's corners in slice coordinates, counter-clockwise from ``lo``."""
         (s0, t0), (s1, t1) = self.lo, self.hi
         return np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]])
-
-    def slice_domain(self):
-        """The plane in its orthonormal coordinates ``y = R (s, t)``: the parallelogram
-        ``lo <= R^-1 y <= hi`` as a Polytope, or ``Whole(2)`` when unbounded."""
-        if not self.bounded:
-            return Whole(2)
-        Rinv = np.linalg.inv(self._R)
-        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo]))
-
-    def sample(self, n, rng):
-        if not self.bounded:
-            raise InvalidInputError("cannot sample uniformly from an unbounded plane")
-        return self.to_input(rng.uniform(self.lo, self.hi, size=(n, 2)))
 
     def __repr__(self):
         box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
         if self.dim <= 4:
             return f"Plane(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, {box})"
         return f"Plane(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, {box})"
+
+
+class Volume(Slice):
+    """The 3-D slice ``x = origin + s u + t v + w r`` with ``(s, t, w)`` in the box ``[lo, hi]``.
+
+    ``u``, ``v`` and ``r`` need not be orthonormal, only linearly independent. ``lo`` and
+    ``hi`` are numbers or triples (``lo < hi``); both omitted, the volume is unbounded (counted
+    by the search only). Counted in three dimensions (:mod:`polyregions.cells.cells3d`): a region
+    counts when it holds a ball of radius ``eps`` in input units (the metric that ``u``, ``v``
+    and ``r`` induce); volumes are in input units too.
+    """
+
+    slice_dim = 3
+
+    def __init__(self, origin, u, v, r, lo=None, hi=None):
+        self.origin = _real_vector(origin, "origin")
+        n = self.origin.size
+        if n < 3:
+            raise InvalidInputError(f"`origin` must have at least 3 coordinates for a volume, got {n}")
+        self.u = _real_vector(u, "u", n)
+        self.v = _real_vector(v, "v", n)
+        self.r = _real_vector(r, "r", n)
+        for name, d in (("u", self.u), ("v", self.v), ("r", self.r)):
+            if not np.any(d):
+                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.U = np.column_stack([self.u, self.v, self.r])
+        sv = np.linalg.svd(self.U, compute_uv=False)
+        if sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`u`, `v` and `r` must be linearly independent (they span no volume)")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded volume)")
+        self.dim = n
+        self._Q, self._R = _orthonormal_frame(self.U)
+        if lo is None:
+            self.bounded, self.lo, self.hi = False, None, None
+            self._center = np.zeros(3)
+            self._diameter = math.inf
+            return
+        self.lo, self.hi = (_bound_vector(value, name, 3) for value, name in ((lo, "lo"), (hi, "hi")))
+        if not np.all(self.lo < self.hi):
+            k = int(np.argmin(self.hi - self.lo))
+            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        self._center = (self.lo + self.hi) / 2
+        corners = self.corners() @ self._R.T
+        self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+
+    @classmethod
+    def through(cls, x1, x2, x3, x4, margin=0.25):
+        """The volume through four inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
+        ``r = x4 - x1``, ``(s, t, w)`` in ``[-margin, 1 + margin]^3`` (``margin > -0.5``)."""
+        x1 = _real_vector(x1, "x1")
+        others = [_real_vector(x, name, x1.size) for x, name in ((x2, "x2"), (x3, "x3"), (x4, "x4"))]
+        margin = _margin(margin)
+        for name, x in zip(("x2", "x3", "x4"), others):
+            if np.array_equal(x, x1):
+                raise InvalidInputError(f"`{name}` must differ from `x1`")
+        U = np.column_stack([x - x1 for x in others])
+        sv = np.linalg.svd(U, compute_uv=False)
+        if U.shape[0] < 3 or sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`x1`, `x2`, `x3` and `x4` must not lie in one plane")
+        return cls(x1, *(x - x1 for x in others), -margin, 1.0 + margin)
+
+    def __repr__(self):
+        box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
+        if self.dim <= 4:
+            return (f"Volume(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, "
+                    f"r={self.r.tolist()}, {box})")
+        return f"Volume(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, " \
+               f"|r|={np.linalg.norm(self.r):.4g}, {box})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_the_certified_count_counts_in_it(case):
 
 def test_planar_is_chosen_for_it(case):
     net, hexagon, _ = case
-    assert hexagon.planar_reason() is None
+    assert hexagon.polyhedron_reason() is None
     assert pr.count_regions(net, hexagon, eps=EPS).stats.lp_solves == 0  # no LP: the planar algorithm
 
 

@@ -37,6 +37,21 @@ from polyregions.domains.slices import pattern_map
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=np.inf), "`margin` must be a finite number > -0.5"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin="1"), "`margin` must be a finite number > -0.5"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1, 2]), "`x3` has length 3"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], -1, 1), "`u`, `v` and `r` must be linearly independent"),
+    (lambda: pr.Volume([0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0], [0, 0, 1, 0], -1, 1), "must be linearly independent"),
+    (lambda: pr.Volume([0, 0, 0], [0, 0, 0], [0, 1, 0], [0, 0, 1], -1, 1), "`u` must not be the zero vector"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0], -1, 1), "`r` must not be the zero vector"),
+    (lambda: pr.Volume([0, 0], [1, 0], [0, 1], [1, 1], -1, 1), "`origin` must have at least 3 coordinates"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0], 1), "`lo` must be a number or 3 numbers"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 2, 0], 1), "`lo` must be < `hi` \\(coordinate 1"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], -1, None), "`lo` and `hi` must be given together"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, np.nan], -1, 1), "`r` contains NaN or inf"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1, 0], -1, 1), "`r` has length 4"),
+    (lambda: pr.Volume([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], -1, 1j), "`hi` must be real"),
+    (lambda: pr.Volume.through([0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]), "must not lie in one plane"),
+    (lambda: pr.Volume.through([0, 0, 0], [0, 0, 0], [0, 1, 0], [0, 0, 1]), "`x2` must differ from `x1`"),
+    (lambda: pr.Volume.through([0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], margin=-1), "`margin` must be a finite"),
+    (lambda: pr.Volume.through([0, 0], [1, 0], [0, 1], [1, 1]), "must not lie in one plane"),
 ])
 def test_slice_bad_input(make, match):
     with pytest.raises(pr.InvalidInputError, match=match):
@@ -190,3 +205,28 @@ def test_a_layer_type_slices_do_not_know_is_refused(rng, random_dense_net, monke
     for method in ("planar", "dfs"):
         with pytest.raises(pr.UnsupportedError, match="layer 0 \\(Dense\\) is not supported"):
             pr.count_regions(net, plane, method=method)
+
+
+def test_volume_frame_coordinates_and_search_domain(rng):
+    vol = pr.Volume(rng.normal(size=5), *rng.normal(size=(3, 5)), [-1, 0, 0.5], [2, 3, 1])
+    origin, Q, R = vol.frame()
+    assert np.allclose(Q.T @ Q, np.eye(3)) and np.linalg.det(R) > 0 and np.allclose(Q @ R, vol.U)
+    p = rng.uniform(vol.lo, vol.hi, size=(20, 3))
+    assert np.allclose(vol.to_slice(vol.to_input(p)), p)
+    assert vol.contains(vol.to_input(p)).all()
+    assert not vol.contains(vol.to_input(vol.hi + 0.1)).any()
+    domain_y = vol.slice_domain()  # the parallelepiped in orthonormal coordinates
+    assert domain_y.contains(p @ R.T).all() and not domain_y.contains((vol.hi + 0.1) @ R.T).any()
+    corners = vol.to_input(vol.corners())
+    assert vol.diameter == pytest.approx(max(np.linalg.norm(a - b) for a in corners for b in corners))
+    through = pr.Volume.through(*np.eye(4), margin=0)
+    assert np.allclose(through.to_input([[1, 0, 0], [1, 1, 1]]), [[0, 1, 0, 0], [-2, 1, 1, 1]])
+    assert repr(through).startswith("Volume(")
+    assert isinstance(pr.Volume(np.zeros(3), *np.eye(3)).slice_domain(), pr.Whole)
+
+
+def test_volume_checkpoint_fingerprint_sees_every_direction():
+    a = pr.Volume(np.zeros(4), *np.eye(4)[:3], -1, 1)
+    b = pr.Volume(np.zeros(4), *np.eye(4)[:2], np.eye(4)[3], -1, 1)
+    net = pr.Network.from_dense([np.ones((2, 4))], [np.zeros(2)])
+    assert fingerprint(net, a, 1e-9, "auto", True) != fingerprint(net, b, 1e-9, "auto", True)
