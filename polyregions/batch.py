@@ -8,9 +8,9 @@ is the study as a :class:`~polyregions.driver.Work` whose units are whole counts
 checkpoint cadence; its ``open_work()`` holds the finished counts (:class:`CountRecord`), which
 a study checkpoint saves.
 
-Each count runs :func:`count_task`: the method ``count_regions`` would choose (the planar
-algorithm where it serves the domain, else the search, on the domain's search problem), driven
-by :func:`~polyregions.driver.drive` with the count's own time limit. A count stopped at its
+Each count runs :func:`count_task`: the method ``count_regions`` would choose. A cell algorithm
+(planar, 3-D) runs through ``count_regions`` itself; the search runs on the domain's search
+problem, driven by :func:`~polyregions.driver.drive` with the count's own time limit. A count stopped at its
 limit keeps what it counted, a lower bound, marked incomplete with ``stopped="time_limit"``.
 
 * **In this process** (one worker, no client) the counts run one after another, each to its end
@@ -39,9 +39,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .api import choose_method
-from .cells.planar import count_planar
-from .domains.slices import check_layers
+from .api import choose_method, count_regions
 from .driver import ResumableFailure, drive
 from .result import Stats
 from .search.engine import RegionSearch
@@ -135,8 +133,10 @@ def _searched(net, domain, eps):
     return search, [root] if root is not None else []
 
 
-def _uses_planar(net, domain) -> bool:
-    return choose_method("auto", domain, needs_search=not net.is_relu) == "planar"
+def _uses_cells(net, domain) -> bool:
+    """Whether ``count_regions`` counts `net` in `domain` with a cell algorithm (the planar or the 3-D
+    one: one process, not resumable) rather than the search."""
+    return choose_method("auto", domain, needs_search=not net.is_relu) != "dfs"
 
 
 def count_task(study, k: int, time_limit: float | None, split_after: float | None = None):
@@ -146,14 +146,13 @@ def count_task(study, k: int, time_limit: float | None, split_after: float | Non
     with ``stopped="time_limit"``), and the open subproblems are empty. With `split_after`
     (below `time_limit`), a search count still open after that many seconds stops there and
     returns its open subproblems, to be searched by other tasks; its record is then the part
-    counted so far (``complete`` False, ``stopped`` None). The planar algorithm is not
-    resumable: it runs to its end or to `time_limit`.
+    counted so far (``complete`` False, ``stopped`` None). The cell algorithms (planar, 3-D) are
+    not resumable: they run to their end or to `time_limit`.
     """
     net, domain = study.problem(k)
     left = []
-    if _uses_planar(net, domain):
-        check_layers(net)  # as count_regions does before the planar algorithm
-        res = count_planar(net, domain, eps=study.eps, time_limit=time_limit)
+    if _uses_cells(net, domain):
+        res = count_regions(net, domain, eps=study.eps, time_limit=time_limit)
     else:
         splitting = split_after is not None and (time_limit is None or split_after < time_limit)
         search, queue = _searched(net, domain, study.eps)
