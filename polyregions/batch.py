@@ -126,11 +126,13 @@ class BatchStats:
 
 def _searched(net, domain, eps):
     """The search of `net` in `domain` as ``count_regions`` runs it (its search problem: the domain
-    itself, or a slice's composed network), with its root subproblem."""
+    itself, or a slice's composed network), with its root subproblem, and the moment the count
+    started (the root's test included, as in ``count_regions``)."""
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, "auto", True)
+    start = time.perf_counter()
     root = search.root()
-    return search, [root] if root is not None else []
+    return search, [root] if root is not None else [], start
 
 
 def _uses_cells(net, domain) -> bool:
@@ -155,9 +157,9 @@ def count_task(study, k: int, time_limit: float | None, split_after: float | Non
         res = count_regions(net, domain, eps=study.eps, time_limit=time_limit)
     else:
         splitting = split_after is not None and (time_limit is None or split_after < time_limit)
-        search, queue = _searched(net, domain, study.eps)
+        search, queue, start = _searched(net, domain, study.eps)
         work = SearchWork(search, queue)
-        res = drive(work, time_limit=split_after if splitting else time_limit)
+        res = drive(work, time_limit=split_after if splitting else time_limit, start=start)
         if splitting and res.stopped == "time_limit":
             left = work.open_work()[1]
     record = CountRecord(k, res.count, res.complete, None if left else res.stopped, res.stats.seconds, res.stats,
