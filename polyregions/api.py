@@ -10,13 +10,15 @@ and importable from here.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
 import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
-from .exact.certifier import count_certified
+from .exact.certified_count import count_certified
+from .exact.spec import rounded_layers
 from .search.checkpoint import Checkpointer
 from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
@@ -34,6 +36,8 @@ from .domains.slices import check_layers, lift_regions
 
 __all__ = ["CELL_METHODS", "DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method",
            "count_regions", "enumerate_regions"]
+
+logger = logging.getLogger("polyregions")
 
 #: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
 METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
@@ -83,15 +87,15 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
 
 
 def _check_certify(certify, certificate, workers, client, checkpoint, resume):
-    """Refuse the options a certified count does not take (it runs in one process, start to end);
+    """Refuse the options a certified count does not take (it runs on this machine, start to end);
     the certifier itself refuses the networks and domains it cannot certify."""
     if not certify:
         raise InvalidInputError("`certificate` needs `certify=True`")
-    for name, value in (("workers", workers > 1), ("client", client is not None),
-                        ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
+    for name, value in (("client", client is not None), ("checkpoint", checkpoint is not None),
+                        ("resume", resume is not None)):
         if value:
             raise UnsupportedError(f"`{name}` is not supported with `certify=True` (a certified count runs "
-                                   f"in one process from start to end)")
+                                   f"on this machine, from start to end; `workers` split it over processes)")
 
 
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
@@ -198,8 +202,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         Decide every pattern exactly, without `eps` (:mod:`polyregions.exact.certifier`): a
         pattern counts when its open region inside the open domain is non-empty. Returns a
         :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
-        ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
-        are refused.
+        ``float_count``). `workers` processes split the tree
+        (:mod:`polyregions.exact.certified_count`); `client`, `checkpoint` and `resume` are refused.
     certificate : path, optional
         With `certify`, stream every region's rational point and every emptiness
         certificate there (JSON lines; :func:`polyregions.exact.checker.check` re-checks it).
@@ -238,10 +242,14 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
         return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
                           **named)
+    rounded = 0 if certifying else rounded_layers(net)
+    if rounded:
+        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
+                       "rounding (certify=True counts the network as written)", rounded)
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
-                               time_limit=time_limit, progress=progress, certificate=certificate)
+                               time_limit=time_limit, progress=progress, certificate=certificate, workers=workers)
     if method in CELL_METHODS:
         check_layers(net)  # the domain was checked when the method was chosen
         count = count_planar if method == "planar" else count_cells3d

@@ -36,6 +36,7 @@ from .scipy_lp import BOX_PAD
 
 __all__ = ["BACKENDS", "BOX_PAD", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
            "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends", "facet_lp",
+           "far_margin",
            "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal", "region_problem",
            "serving", "solve_lp", "write_model"]
 
@@ -188,6 +189,14 @@ def polyhedron_support(A, b, pad):
     return PolytopeSupport(A, b, pad)
 
 
+def far_margin(A_near, A_far, b_far):
+    """The margin by which a direction of the near rows' recession cone reaches rows far beyond
+    them (:func:`polyregions.solvers.scipy_lp.far_margin`): ``(m, y)``."""
+    from .scipy_lp import far_margin as margin
+
+    return margin(A_near, A_far, b_far)
+
+
 def facet_lp(A, b, t_cap):
     """The facet LPs of the polyhedron ``{A x <= b}`` (unit rows), radii capped at `t_cap`
     (:class:`polyregions.solvers.facet_lp.FacetLP`)."""
@@ -203,13 +212,12 @@ def solve_lp(c, **kwargs):
     return solve(c, **kwargs)
 
 
-@functools.lru_cache(maxsize=None)
 def certificate_hints():
-    """``(nnls, lp)``: the floating-point transposition hints of the backend that declares the
-    "certificates" feature (``transposition_nnls(A, b)`` and ``transposition_lp(A, b)``)."""
+    """The floating-point hints of the certified count: the module of the backend that declares
+    the "certificates" feature, with ``transposition_nnls(A, b)``, ``transposition_lp(A, b)`` and
+    ``box_transposition_lp(...)`` (floating-point multipliers; the certifier derives exact ones)."""
     cap = next(cap for cap in BACKENDS.values() if "certificates" in cap.features)
-    module = importlib.import_module(f"{__package__}.{cap.module}")
-    return module.transposition_nnls, module.transposition_lp
+    return importlib.import_module(f"{__package__}.{cap.module}")
 
 
 def write_model(model: LinearModel, path):

@@ -198,6 +198,7 @@ NET = pr.Network.from_dense([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0,
                             [np.array([0.0, 0.1, -0.3, 0.2])])
 BOX = pr.Box([-1.0, -1.0], [1.0, 1.0])
 METHODS = [dict(method="dfs"), dict(method="planar"), dict(method="milp"), dict(method="dfs", certify=True),
+           dict(method="dfs", certify=True, workers=2),
            dict(method="dfs", workers=2)]
 
 

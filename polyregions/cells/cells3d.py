@@ -117,8 +117,10 @@ def domain_rows(domain):
     ``(s, t, w)``), whose index ``r`` a face label ``-(r + 1)`` names: the rows of
     :meth:`~polyregions.domains.base.Domain.frame_rows` (unit normals in the orthonormal
     coordinates ``y = R p``, in their order) written in ``p``."""
-    A, b = domain.frame_rows()
-    return A @ domain.frame()[2], b
+    A, b = domain.frame_rows()  # A y <= b with y = R (p - p0)
+    _, _, R, p0 = domain.working_frame()
+    AR = A @ R
+    return AR, b + AR @ p0
 
 
 def _domain_polyhedron(domain):
@@ -223,7 +225,7 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
 
 def _cell_batches(run, net, domain):
     """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``)."""
-    origin, Q, _ = domain.frame()
+    origin, Q, _, _ = domain.working_frame()
     Y, faces, planes, labels = _domain_polyhedron(domain)
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
     root = _Cells(np.array([0, len(Y)], np.int64), np.ascontiguousarray(Y, dtype=np.float64),
@@ -271,13 +273,14 @@ def polyhedral_cells(net, domain, eps):
     net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
     check_cells3d(net, domain)
-    Rinv = np.linalg.inv(domain.frame()[2])
+    _, _, R, p0 = domain.working_frame()
+    Rinv = np.linalg.inv(R)
     for cells, bits, _ in _cell_batches(_Run(eps), net, domain):
         vol, _ = volumes(cells.cv, cells.V, cells.cf, cells.fi, cells.FI)
         mask = bits.astype(bool)
         for k in range(len(vol)):
             verts, faces, labels = _one_cell(cells, k)
-            yield PolyhedralCell(mask[k], verts @ Rinv.T, faces, labels, float(vol[k]))
+            yield PolyhedralCell(mask[k], verts @ Rinv.T + p0, faces, labels, float(vol[k]))
 
 
 def _one_cell(cells, k):

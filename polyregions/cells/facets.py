@@ -79,7 +79,8 @@ class RegionRows:
     """A region as rows ``A y <= b`` (unit normals) in local coordinates ``y`` (the input, or a
     slice's orthonormal coordinates ``x = origin + Q y``): ``labels[k] >= 0`` names the neuron
     of row ``k``, ``-1 - r`` the domain row ``r``; ``zero``: the neurons identically zero on
-    the region; ``t_cap``: the cap on radii (unbounded domains), or None."""
+    the region; ``t_cap``: the cap on radii (unbounded domains), or None; ``frame``: the domain's
+    working frame ``(origin, Q, R, p0)`` (``x = origin + Q y``, ``y = R (p - p0)``)."""
 
     A: np.ndarray
     b: np.ndarray
@@ -120,7 +121,7 @@ def region_rows(net, domain, region) -> RegionRows:
     net_and_domain(net, domain)
     check_layers(net)
     bits = _bits_of(region, net.num_neurons)
-    origin, Q, R = domain.frame()
+    origin, Q, R, p0 = domain.working_frame()
     dA, db = _domain_rows(domain)
     maps = CellMaps(net, origin, Q, bits[None, :])
     A = np.concatenate([m[:, 0, :-1] for m in maps.maps])
@@ -138,7 +139,7 @@ def region_rows(net, domain, region) -> RegionRows:
     labels = np.concatenate([live, -1 - np.arange(len(db))])
     t_cap = None if domain.bounded else UNBOUNDED_RADIUS_CAP
     return RegionRows(np.vstack([rowsA, dA]), np.concatenate([rowsb, db]), labels, np.flatnonzero(zero), t_cap,
-                      (origin, Q, R))
+                      (origin, Q, R, p0))
 
 
 def _coincident(A, b):
@@ -158,7 +159,7 @@ def _coincident(A, b):
 def neighbour_bits(net, frame, bits, vanishing, normal) -> np.ndarray:
     """The pattern across a facet: `bits` with the neurons in `vanishing` (those zero on the
     facet) decided layer by layer by the sign of ``g'_j . normal`` (module docstring)."""
-    origin, Q, _ = frame
+    origin, Q = frame[:2]
     new = bits.copy()
     vanishing = np.asarray(vanishing, dtype=np.int64)
     W, _ = net.hidden[0]
@@ -221,7 +222,7 @@ def region_facets(net, domain, region, *, eps: float = FACET_EPS) -> list:
     A, b, labels = rows.A, rows.b, rows.labels
     group = _coincident(A, b)
     lp = facet_lp(A, b, rows.t_cap)
-    origin, Q, _ = rows.frame
+    origin, Q = rows.frame[:2]
     out = []
     for i in _candidates(A, b, np.unique(group)):
         members = np.flatnonzero(group == i)

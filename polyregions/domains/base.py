@@ -73,7 +73,7 @@ def polygon_lines(verts) -> np.ndarray:
     the edge to vertex ``i + 1`` as ``(a_0, a_1, beta)`` with ``a . y <= beta`` and ``a`` the unit
     outward normal."""
     edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])[:, None]
     return np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
 
 
@@ -158,17 +158,21 @@ class Domain:
         c = np.asarray(c, dtype=float)
         return c - self.support(-G), c + self.support(G)
 
-    def box_range(self, G, c):
-        """``(lo, hi)``: the range of every row of ``G x + c`` over the domain's bounding box (one
-        matrix product; it contains :meth:`affine_range`), or None when the domain is unbounded."""
+    def box(self):
+        """The bounding box as ``(mid, half)`` (centre and half-widths; computed once), or None when
+        the domain is unbounded: a neuron of one sign over it needs no solver call."""
         box = getattr(self, "_mid_half", None)
         if box is None:
             lo, hi = self.bounding_box()
             box = ((lo + hi) / 2, (hi - lo) / 2) if np.all(np.isfinite(lo) & np.isfinite(hi)) else False
             self._mid_half = box
-        if box is False:
-            return None
-        return box_affine_range(G, c, *box)
+        return box if box is not False else None
+
+    def box_range(self, G, c):
+        """``(lo, hi)``: the range of every row of ``G x + c`` over the domain's bounding box (one
+        matrix product; it contains :meth:`affine_range`), or None when the domain is unbounded."""
+        box = self.box()
+        return None if box is None else box_affine_range(G, c, *box)
 
     # ------------------------------------------------------------------ the planar algorithm
     def frame(self):
@@ -176,6 +180,14 @@ class Domain:
         the identity for a domain counted in its own coordinates, a slice's frame otherwise."""
         n = self.dim
         return np.zeros(n), np.eye(n), np.eye(n)
+
+    def working_frame(self):
+        """``(origin, Q, R, p0)``: the frame the algorithms compute in, ``x = origin + Q y`` with
+        ``y = R (p - p0)`` for the domain's own coordinates ``p``: the identity (``p0 = 0``), except
+        on a slice, whose origin is moved to its point nearest the input space's origin. Every
+        answer "in the frame's coordinates" below is in these ``y``."""
+        n = self.dim
+        return np.zeros(n), np.eye(n), np.eye(n), np.zeros(n)
 
     def polyhedron_reason(self) -> str | None:
         """None when the domain is a bounded polyhedron in its frame's coordinates (an interval, a

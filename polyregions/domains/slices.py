@@ -18,7 +18,6 @@ domains use the identity frame (:meth:`polyregions.domains.base.Domain.frame`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,11 +25,12 @@ from .._validate import finite_array
 from .base import Domain
 from .convex import Box, Polytope, Whole
 from ..errors import InvalidInputError, UnsupportedError
-from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
-from ..result import Region
+from ..model.network import Network, require_relu
+from ..result import SliceRegion, pattern_map
+from ..search.rows import ZERO_ROW_RTOL, row_norms
 
-__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "SLICE_LAYERS", "Slice", "SliceRegion", "SliceRegions",
-           "Volume", "check_layers", "compose_layers", "lift_regions", "pattern_map"]
+__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "Slice", "SliceRegion", "SliceRegions", "Volume",
+           "check_layers", "compose_layers", "composed_search_problem", "lift_regions", "pattern_map", "working_frame"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -98,6 +98,26 @@ class Slice(Domain):
         """``(origin, Q, R)``: ``x = origin + Q y`` with ``y = R p`` (``Q`` orthonormal, ``det R > 0``)."""
         return self.origin, self._Q, self._R
 
+    def _working_candidates(self):
+        """Points of the slice given to rounding, with their slice coordinates: its origin and
+        the centre of its box (a Line: its ends and its midpoint)."""
+        out = [(self.origin, np.zeros(self.slice_dim))]
+        if self.bounded:
+            centre = (self.lo + self.hi) / 2
+            out.append((self.origin + self.U @ centre, centre))
+        return out
+
+    def working_frame(self):
+        """``(x0, Q, R, p0)``: ``x = x0 + Q y`` with ``y = R (p - p0)``, ``x0 = origin + U p0``.
+
+        A first-layer pre-activation is computed as ``(W x0 + b) + (W Q) y``: its rounding grows
+        with ``|x0|`` and ``|y|``. So ``x0`` is, among the points the slice gives to rounding
+        (:meth:`_working_candidates`), the one nearest the input space's origin: a segment from
+        ``-s d`` to ``s d`` is computed from ``0``, and the hyperplanes near ``0`` are placed to
+        the precision of numbers near ``0`` however long it is."""
+        x0, p0 = min(self._working_candidates(), key=lambda cand: float(np.abs(cand[0]).max()))
+        return x0, self._Q, self._R, np.atleast_1d(np.asarray(p0, dtype=float))
+
     def key(self):
         return (type(self).__name__, self.origin, self.U, self.lo, self.hi)
 
@@ -108,13 +128,15 @@ class Slice(Domain):
         bits = (np.arange(2 ** k)[:, None] >> np.arange(k)) & 1
         return np.where(bits == 1, self.hi, self.lo)
 
-    def slice_domain(self):
-        """The slice in its orthonormal coordinates ``y = R p``: the parallelepiped
-        ``lo <= R^-1 y <= hi`` as a Polytope, or the whole space ``R^k`` when unbounded."""
+    def slice_domain(self, p0=None):
+        """The slice in the orthonormal coordinates ``y = R (p - p0)`` (``p0 = 0`` by default): the
+        parallelepiped ``lo - p0 <= R^-1 y <= hi - p0`` as a Polytope, or the whole space ``R^k``
+        when unbounded."""
         if not self.bounded:
             return Whole(self.slice_dim)
+        p0 = np.zeros(self.slice_dim) if p0 is None else p0
         Rinv = np.linalg.inv(self._R)
-        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo]))
+        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi - p0, p0 - self.lo]))
 
     def sample(self, n, rng):
         """Uniform points of the slice (bounded slices only)."""
@@ -129,23 +151,24 @@ class Slice(Domain):
         return f"the unbounded {type(self).__name__.lower()} has no {'polygon' if k == 2 else 'polyhedron'}"
 
     def frame_rows(self):
-        """The parameter box ``lo <= p <= hi`` in orthonormal coordinates ``y = R p``: ``R^-T``'s rows
-        (``p_k <= hi_k``, then ``-p_k <= -lo_k``) scaled to unit normals; none when unbounded."""
+        """The parameter box ``lo <= p <= hi`` in the working coordinates ``y = R (p - p0)``:
+        ``R^-T``'s rows (``p_k <= hi_k``, then ``-p_k <= -lo_k``) scaled to unit normals; none when
+        unbounded."""
         k = self.slice_dim
         if not self.bounded:
             return np.zeros((0, k)), np.zeros(0)
+        p0 = self.working_frame()[3]
         Rinv = np.linalg.inv(self._R)
-        A, b = np.vstack([Rinv, -Rinv]), np.concatenate([self.hi, -self.lo])
+        A, b = np.vstack([Rinv, -Rinv]), np.concatenate([self.hi - p0, p0 - self.lo])
         norms = np.linalg.norm(A, axis=1)
         return A / norms[:, None], b / norms
 
     def frame_vertices(self):
-        return self.corners() @ self._R.T
+        return (self.corners() - self.working_frame()[3]) @ self._R.T
 
     def polygon(self):
-        """The segment ``(0, |b - a|)`` or the plane's parallelogram ``R corners`` in orthonormal
-        coordinates."""
-        return self.corners() @ self._R.T
+        """The parallelogram ``R (corners - p0)`` in the working coordinates (a Line: its interval)."""
+        return self.frame_vertices()
 
     def measure(self):
         """``|det R| prod(hi - lo)``: the parameter box's measure in input units (inf when unbounded)."""
@@ -190,13 +213,13 @@ class Slice(Domain):
         raise self._not_in_input_space("rows")
 
     def search_problem(self, net):
-        """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
-        orthonormal coordinates (the module docstring)."""
+        """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in the
+        working coordinates ``y = R (p - p0)`` (:meth:`working_frame`; the module docstring)."""
         check_layers(net)
-        origin, Q, _ = self.frame()
+        origin, Q, _, p0 = self.working_frame()
         layers = compose_layers(net, origin, Q)
         net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
-        return net_y, self.slice_domain()
+        return net_y, self.slice_domain(p0)
 
     def bounding_box(self):
         """``(lo, hi)`` over the slice's corners in input coordinates (infinite when unbounded)."""
@@ -235,19 +258,33 @@ class Line(Slice):
         if np.array_equal(self.a, self.b):
             raise InvalidInputError("`b` must differ from `a` (the segment has no length)")
         self.dim = self.a.size
-        self.origin, self.U = self.a, (self.b - self.a)[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            direction = self.b - self.a
+            length = float(np.linalg.norm(direction / np.abs(direction).max()) * np.abs(direction).max())
+        if not (np.all(np.isfinite(direction)) and math.isfinite(length)):
+            raise InvalidInputError("`b` is too far from `a`: the segment's length overflows float64 "
+                                    f"(|b - a| > {np.finfo(float).max:.4g})")
+        self.origin, self.U = self.a, direction[:, None]
         self.lo, self.hi = np.zeros(1), np.ones(1)
         self._Q, self._R = _orthonormal_frame(self.U)
         self.length = float(self._R[0, 0])
         self._diameter = self.length
         self._center = np.array([0.5])
 
-    def polygon(self):
-        return 0.0, self.length
+    def _working_candidates(self):
+        """Its ends and its midpoint."""
+        return [(self.a, 0.0), (self.b, 1.0), (self.a / 2 + self.b / 2, 0.5)]
 
-    def slice_domain(self):
-        """The segment in its orthonormal coordinate ``y = |b - a| s``: ``Box([0], [|b - a|])``."""
-        return Box([0.0], [self.length])
+    def polygon(self):
+        """The segment in the working coordinate ``y = |b - a| (s - s0)``."""
+        p0 = float(self.working_frame()[3][0])
+        return -self.length * p0, self.length * (1.0 - p0)
+
+    def slice_domain(self, p0=None):
+        """The segment in the orthonormal coordinate ``y = |b - a| (s - p0)`` (``p0 = 0`` by default):
+        ``Box([-|b - a| p0], [|b - a| (1 - p0)])``."""
+        p0 = 0.0 if p0 is None else float(np.asarray(p0).reshape(-1)[0])
+        return Box([-self.length * p0], [self.length * (1.0 - p0)])
 
     def __repr__(self):
         if self.dim <= 4:
@@ -276,26 +313,41 @@ class Plane(Slice):
         for name, w in (("u", self.u), ("v", self.v)):
             if not np.any(w):
                 raise InvalidInputError(f"`{name}` must not be the zero vector")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.U = np.column_stack([self.u, self.v])
+        self.bounded = lo is not None
+        if self.bounded:
+            self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
+            if not np.all(self.lo < self.hi):
+                k = int(np.argmin(self.hi - self.lo))
+                raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        else:
+            self.lo = self.hi = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, name in enumerate("uv"):
+                w = self.U[:, k]
+                norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
+                if not math.isfinite(norm):
+                    raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
+                if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
+                    raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
+                                            "leaves the range of floating point numbers")
         sv = np.linalg.svd(self.U, compute_uv=False)
         if sv[1] <= PARALLEL_RTOL * sv[0]:
             raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.dim = n
         self._Q, self._R = _orthonormal_frame(self.U)
-        if lo is None:
-            self.bounded, self.lo, self.hi = False, None, None
+        if not self.bounded:
             self._center = np.zeros(2)
             self._diameter = math.inf
             return
-        self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
-        if not np.all(self.lo < self.hi):
-            k = int(np.argmin(self.hi - self.lo))
-            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
-        self._center = (self.lo + self.hi) / 2
-        corners = self.corners() @ self._R.T
-        self._diameter = float(max(np.linalg.norm(corners[0] - corners[2]), np.linalg.norm(corners[1] - corners[3])))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._center = (self.lo + self.hi) / 2
+            corners = self.corners() @ self._R.T
+            self._diameter = float(max(np.hypot(*(corners[0] - corners[2])), np.hypot(*(corners[1] - corners[3]))))
+        if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
+            raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
 
     @staticmethod
     def _pair(value, name):
@@ -402,97 +454,68 @@ class Volume(Slice):
 # ---------------------------------------------------------------------------------------------
 # The network on a slice
 
-#: The layer types whose networks are affine maps with ReLU after each affine layer, the
-#: only kind the slices' composition and the planar algorithm handle.
-SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
-
-
 def check_layers(net: Network) -> None:
-    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`
-    (or a network that is not plain ReLU)."""
+    """Raise UnsupportedError unless `net` is a plain ReLU network.
+
+    Slices compose the lowered stages (:attr:`Network.hidden`), whatever layers they came
+    from (Dense, Conv2d, pooling, Flatten, Unflatten, Activation): only the activation
+    matters, since the composed network and the planar algorithm apply ReLU after each stage.
+    """
     require_relu(net, "lines, planes and the planar algorithm")
-    for k, layer in enumerate(net.layers):
-        if not isinstance(layer, SLICE_LAYERS):
-            raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "
-                                   "or by the planar algorithm")
 
 
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
-    (only the first is new; the others are shared, not copied)."""
+    (only the first is new; the others are shared, not copied).
+
+    The first layer is ``(W Q, W origin + b)``, computed in floating point. A neuron that is
+    constant on the slice (its hyperplane contains the slice's directions) comes out as a
+    row of rounding errors, which the search would take for a hyperplane. So the search's
+    own rule (:data:`polyregions.search.engine.ZERO_ROW_RTOL`) is applied to the composition,
+    with the sizes of the terms summed: a row whose norm is at most ``ZERO_ROW_RTOL`` times
+    ``sum_k |W_jk| |Q_k|`` (``Q_k`` the k-th row of ``Q``) is zero, and then its constant is
+    zero too when at most ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``.
+    """
     layers = list(net.hidden)
     W, b = layers[0]
-    layers[0] = (np.asarray(W @ Q, dtype=np.float64), np.asarray(W @ origin, dtype=np.float64) + b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = np.asarray(W @ Q, dtype=np.float64)
+        c = np.asarray(W @ origin, dtype=np.float64) + b
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c))):
+        raise InvalidInputError("`domain` lies too far out for `net`: its first layer overflows float64 on the slice")
+    absW = abs(W)
+    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
+    if np.any(zero):
+        G[zero] = 0.0
+        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
+        c[zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)] = 0.0
+    layers[0] = (G, c)
     return layers
 
 
-def pattern_map(layers, bits: np.ndarray):
-    """``(M, m)`` with ``h^L = M x + m`` on the region of the pattern `bits` (booleans, layer by
-    layer), in the coordinates of the first layer of `layers`: the product of the layers'
-    maps with the off neurons' rows set to zero."""
-    offset = 0
-    W, b = layers[0]
-    M = np.asarray(W, dtype=np.float64)
-    m = np.asarray(b, dtype=np.float64)
-    for l, (W, b) in enumerate(layers):
-        if l:
-            M, m = W @ M, W @ m + b
-        beta = bits[offset : offset + M.shape[0]].astype(np.float64)
-        offset += M.shape[0]
-        M, m = beta[:, None] * M, beta * m
-    return M, m
+def working_frame(domain):
+    """``(origin, Q, R, p0)``: the frame `domain` is computed in
+    (:meth:`~polyregions.domains.base.Domain.working_frame`)."""
+    return domain.working_frame()
 
 
-@dataclass(eq=False)
-class SliceRegion(Region):
-    """A region of a line, a plane, or a one- or two-dimensional input domain.
-
-    Besides :class:`~polyregions.result.Region`'s fields (``point`` and ``radius`` in input
-    coordinates and units): ``coords``, the point's slice coordinates (``s`` or ``(s, t)``;
-    the input itself when the domain is not a slice); ``vertices``, the region's polygon
-    (counter-clockwise) or interval ends in slice coordinates (None from the search, which
-    finds points, not polygons); ``size``, its area or length in input units (None from
-    the search); ``edges``, per polygon edge (from vertex ``i`` to ``i + 1``) the neuron whose
-    zero set it lies on (its bit's index, layer by layer), ``-1`` on the domain's boundary.
-    ``affine_map()`` is the network's map in input coordinates (computed on
-    first use: for wide inputs it is an ``(out, n)`` product), ``slice_affine_map()`` in
-    slice coordinates.
-    """
-
-    coords: np.ndarray = None
-    vertices: np.ndarray | None = None
-    size: float | None = None
-    edges: np.ndarray | None = None
-    _layers: tuple = field(repr=False, default=())
-    _slice_layers: tuple = field(repr=False, default=())
-    _R: np.ndarray = field(repr=False, default=None)
-
-    def affine_map(self):
-        """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
-        if self._map is None:
-            self._map = pattern_map(self._layers, self.bits)
-        return super().affine_map()
-
-    def slice_affine_map(self):
-        """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
-        M, m = pattern_map(self._slice_layers, self.bits)
-        M = M @ self._R
-        if self._output is None:
-            return M, m
-        W, b = self._output
-        return W @ M, W @ m + b
+def composed_search_problem(net: Network, domain):
+    """``(net_y, domain_y)``: what the search runs on for `domain`
+    (:meth:`~polyregions.domains.base.Domain.search_problem`)."""
+    return domain.search_problem(net)
 
 
 class SliceRegions:
     """The constructor of the :class:`SliceRegion` of `net` on `domain` (a slice, or a one- or
     two-dimensional domain in its identity frame): what an algorithm finds in the frame's
     orthonormal coordinates ``y`` (:meth:`~polyregions.domains.base.Domain.frame`) becomes a
-    region reported in input coordinates. Built once per enumeration (the frame, its inverse and
+    region reported in input coordinates (:meth:`~polyregions.domains.base.Domain.working_frame`:
+    ``x = origin + Q y``, ``y = R (p - p0)``). Built once per enumeration (the frame, its inverse and
     the network composed on the slice are computed once); every slice region is made here.
     """
 
     def __init__(self, net: Network, domain, slice_layers=None):
-        self.origin, self.Q, self.R = domain.frame()
+        self.origin, self.Q, self.R, self.p0 = domain.working_frame()
         self.Rinv = np.linalg.inv(self.R)
         self.layers, self.output, self.n_bits = net.hidden, net.output, net.num_neurons
         self.slice_layers = tuple(compose_layers(net, self.origin, self.Q) if slice_layers is None else slice_layers)
@@ -510,9 +533,10 @@ class SliceRegions:
             MQ = M @ self.Q.T
             x_map = (MQ, m - MQ @ self.origin)
         return SliceRegion(pattern, self.n_bits, self.origin + self.Q @ y, float(radius), x_map, self.output,
-                           coords=self.Rinv @ y, vertices=None if vertices is None else vertices @ self.Rinv.T,
+                           coords=self.Rinv @ y + self.p0,
+                           vertices=None if vertices is None else vertices @ self.Rinv.T + self.p0,
                            size=None if size is None else float(size), edges=edges, _layers=self.layers,
-                           _slice_layers=self.slice_layers, _R=self.R)
+                           _slice_layers=self.slice_layers, _R=self.R, _p0=self.p0)
 
 
 def lift_regions(regions, net: Network, domain, slice_layers):

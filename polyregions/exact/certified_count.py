@@ -1,0 +1,354 @@
+"""The certified count, in one process or split over several, and its certificate file.
+
+:func:`count_certified` runs the search of :mod:`polyregions.search.engine` with an
+:class:`~polyregions.exact.certifier.Auditor` attached (every dropped branch and every leaf
+decided exactly). With ``workers > 1`` the search tree is split as the float search splits
+it (:mod:`polyregions.search.parallel`): each task searches one subproblem for at most
+``TASK_BUDGET`` seconds with its own auditor, writes its records to a part file and hands
+back the children it has not entered; the parts are joined behind one header at the end.
+Every pattern lies below exactly one task's subproblem, so the parts together cover the
+patterns exactly once, as the checker verifies. A task's certificate ids lie in its own
+range (``task << ID_BITS``). The certificate format is ``docs/certificates.md``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import gzip
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from .certifier import Auditor, RegionLimitReached, bits_text
+from ..driver import drive
+from ..errors import SolverError, UnsupportedError
+from .exact_lp import TimeLimitReached
+from .exact_net import ExactNetwork
+from ..result import CertifiedCount, Stats
+from ..search.engine import RegionSearch
+from .spec import FORMAT, VERSION, exact_point, hex_int
+from ..solvers.base import TestResult
+
+__all__ = ["CertificateWriter", "CertifiedWork", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "TASK_WAIT",
+           "count_certified"]
+
+#: Seconds a parallel task searches before it hands back its open children.
+TASK_BUDGET = 0.5
+#: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
+ID_BITS = 32
+#: Seconds the certified count searches in this process before it starts ``workers`` processes.
+LOCAL_START = 0.3
+#: Seconds a step waits for a task to return before handing control back to the driver.
+TASK_WAIT = 0.5
+
+
+def _multipliers(y):
+    """The multipliers as the JSON object text ``{"key":"hex",...}`` (keys are positions or ``d<k>``)."""
+    return "{" + ",".join(f'"{k}":"{hex_int(v)}"' for k, v in y.items()) + "}"
+
+
+class CertificateWriter:
+    """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
+    ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
+    nothing is kept in memory. ``header=False``: the records only (a part of a parallel count).
+
+    Lines: the header (format, version, the exact network and domain of
+    :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
+    interior point ``point / D``), ``{"empty": prefix, "y": {row: multiplier}}``,
+    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by the partial
+    patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
+    and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
+    (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
+    """
+
+    def __init__(self, path, exact: ExactNetwork, header: bool = True):
+        self.file = None
+        if path is not None:
+            path = os.fspath(path)
+            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
+            if header:
+                self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
+                            "domain": exact.domain_spec})
+
+    def _line(self, obj):
+        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+    def region(self, bits, x):
+        if self.file is not None:
+            nums, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
+            point = ",".join(f'"{hex_int(v)}"' for v in nums)
+            self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
+
+    def empty(self, prefix, cert=None, ref=None):
+        if self.file is not None:
+            tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
+            self.file.write(f'{{"empty":"{bits_text(prefix)}",{tail}}}\n')
+
+    def shared(self, cid, assign, cert):
+        if self.file is not None:
+            assign = "".join("*" if a is None else str(a) for a in assign)
+            self.file.write(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}\n')
+
+    def append(self, part_path):
+        """Copy the records of a part file here."""
+        if self.file is not None:
+            with open(part_path) as part:
+                shutil.copyfileobj(part, self.file)
+
+    def close(self, trailer=None):
+        if self.file is not None:
+            if trailer is not None:
+                self._line(trailer)
+            self.file.close()
+            self.file = None
+
+
+class _Failures:
+    """Counts the backend's SolverErrors; the region test reads each as "drop the branch"."""
+
+    def __init__(self):
+        self.count = 0
+
+    def wrap(self, test):
+        def wrapped(anchor):
+            try:
+                return test(anchor)
+            except SolverError:  # the auditor decides the dropped branch exactly
+                self.count += 1
+                return TestResult(False, -math.inf, None, -math.inf)
+        return wrapped
+
+
+def _setup(net, domain, eps, backend, prune):
+    exact = ExactNetwork(net, domain)
+    search = RegionSearch(net, domain, eps, backend, prune)
+    failures = _Failures()
+    search.lp.test = failures.wrap(search.lp.test)
+    return exact, search, failures
+
+
+def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
+                    certificate=None, workers: int = 1) -> CertifiedCount:
+    """The certified count of `net`'s regions in `domain` (see the module docstring), run by the
+    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`.
+
+    `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
+    of the float search hands the branch to the exact decision instead of stopping the count.
+    Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
+    (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
+    and ``certificate`` (the file written, if any).
+
+    Raises
+    ------
+    UnsupportedError
+        For a network that is not plain ReLU (its regions are then not the strict systems of
+        :mod:`polyregions.exact.exact_net`), or a domain without an exact form (a slice: its
+        composed network is computed in floating point).
+    """
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
+    t0 = time.perf_counter()
+    exact, search, _ = _setup(net, domain, eps, backend, prune)  # the domain's exact form (a slice refuses)
+    writer = CertificateWriter(certificate, exact)
+    work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,
+                         certificate)
+    res = None
+    try:
+        res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress, start=t0)
+    finally:
+        complete = res is not None and res.complete
+        totals = work.totals
+        writer.close({"count": totals["count"], "undecided": len(totals["undecided"]) + (0 if complete else 1)})
+    return CertifiedCount(res.count, res.stats, complete=complete, stopped=res.stopped,
+                          certified=complete and not totals["undecided"], undecided=totals["undecided"],
+                          float_count=totals["float_count"], certificate=None if certificate is None else str(certificate),
+                          exact_lps=totals["exact_lps"], hint_lps=totals["hint_lps"])
+
+
+class CertifiedWork:
+    """The audited search as work for the counting driver (:mod:`polyregions.driver`).
+
+    Its first step searches from the root in this process with `auditor` (every leaf and every
+    dropped branch decided exactly); with ``workers > 1`` only for ``LOCAL_START`` seconds, after
+    which each step hands subproblems to a pool of processes (:func:`_task`, each with its own
+    auditor and part file) and waits up to ``TASK_WAIT`` seconds for one to return. The units
+    are certified regions. Not resumable: ``stopped`` is "time_limit" when the deadline left
+    part of the tree open (or stopped an exact computation). ``close()`` joins the parts' records
+    behind the certificate's header.
+    """
+
+    def __init__(self, search, auditor, writer, problem, workers, certificate):
+        self.search, self.auditor, self.writer = search, auditor, writer
+        search.audit = auditor
+        self.stats = search.stats
+        self.problem, self.workers, self.certificate = problem, workers, certificate
+        self.task_totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
+        self.queue, self.in_flight, self.parts = None, {}, []
+        self.pool = self.folder = None
+        self.next_id, self.task_solves, self.stopped = 1, 0, None
+        self.done = False
+
+    @property
+    def totals(self) -> dict:
+        """This process's auditor and the returned tasks together: ``count``, ``float_count``,
+        ``undecided``, ``exact_lps``, ``hint_lps``."""
+        a, t = self.auditor, self.task_totals
+        return {"count": a.count + t["count"], "float_count": a.float_count + t["float_count"],
+                "undecided": list(a.undecided) + t["undecided"], "exact_lps": a.exact_lps + t["exact_lps"],
+                "hint_lps": a.hint_lps + t["hint_lps"]}
+
+    def step(self, control):
+        if self.queue is None:
+            yield from self._local(control)
+        elif self.queue or self.in_flight:
+            yield from self._collect(control, submit=True)
+        if not self.queue and not self.in_flight:
+            self.done = True
+
+    def _local(self, control):
+        """The root and the search below it in this process (``LOCAL_START`` seconds with workers)."""
+        search, auditor = self.search, self.auditor
+        t0 = time.perf_counter()
+        deadline = control.deadline
+        auditor.deadline = deadline
+        auditor.max_regions = None if control.room is None else auditor.count + control.room
+        search.deadline = deadline
+        if self.workers > 1:  # search here first: small counts finish before a pool would have started
+            search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
+        self.queue = []
+        seen = auditor.count  # the auditor also counts inside dropped branches it searches again
+        try:
+            root = search.root()
+            if root is None:
+                auditor.explore([])
+            else:
+                for x, rho, _, _ in search.run(root):
+                    auditor.leaf(list(search.bits), x)
+                    self.stats.min_radius = min(self.stats.min_radius, rho)
+                    yield auditor.count - seen
+                    seen = auditor.count
+                self.queue = list(search.frontier)
+                search.frontier = []
+                if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
+                    self.stopped, self.done = "time_limit", True
+        except TimeLimitReached:
+            self.stopped, self.done = "time_limit", True
+        except RegionLimitReached:
+            pass  # the count reached max_regions: the driver stops there
+        yield auditor.count - seen
+
+    def _start(self):
+        certificate = self.certificate
+        self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
+                                       os.path.dirname(os.path.abspath(os.fspath(certificate))))
+        self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
+
+    def _collect(self, control, *, submit):
+        if self.pool is None:
+            self._start()
+        queue, in_flight = self.queue, self.in_flight
+        while submit and queue and self.stopped is None and len(in_flight) < 2 * self.workers:
+            part = None if self.certificate is None else os.path.join(self.folder, f"part-{self.next_id:08d}.jsonl")
+            fut = self.pool.submit(_task, self.payload, queue.pop(0), self.next_id, part, control.deadline,
+                                   control.room)
+            in_flight[fut] = part
+            self.next_id += 1
+        if not in_flight:
+            return
+        done, _ = cf.wait(list(in_flight), timeout=TASK_WAIT, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            res = fut.result()
+            self.parts.append(in_flight.pop(fut))
+            for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
+                self.task_totals[k] += res[k]
+            self.task_solves += res["stats"].lp_solves
+            res["stats"].lp_solves = 0
+            _merge(self.stats, res["stats"])
+            queue.extend(res["frontier"])
+            self.stopped = self.stopped or res["stopped"]
+            yield res["count"]
+        if self.stopped is not None and not in_flight:
+            self.done = True
+
+    def drain(self):
+        """The tasks in flight when the time limit struck: their regions, no new task."""
+        while self.in_flight:
+            yield from self._collect(None, submit=False)
+        if self.stopped is None and self.queue:
+            self.stopped = "time_limit"
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.lp_solves = self.search.lp.lp_solves + self.task_solves
+        self.stats.pending = len(self.queue or []) + len(self.in_flight)
+
+    def close(self):
+        """Shut the pool down and join the parts' records behind the header, in task order."""
+        if self.pool is not None:
+            for fut in self.in_flight:
+                fut.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            try:
+                for part in sorted(p for p in self.parts if p is not None):
+                    self.writer.append(part)
+            finally:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- parallel tasks
+_TASK_STATE = {}
+
+
+def _task(payload, sub, task_id, part_path, deadline, limit):
+    """Search the subproblem `sub` with a fresh auditor for ``TASK_BUDGET`` seconds; its records go to
+    `part_path`. Returns the counts, the undecided branches, the open children and the statistics."""
+    key = payload[-1]
+    if _TASK_STATE.get("key") != key:
+        _TASK_STATE.clear()
+        _TASK_STATE.update(key=key, setup=_setup(*payload[:-1]))
+    exact, search, failures = _TASK_STATE["setup"]
+    writer = CertificateWriter(part_path, exact, header=False)
+    auditor = Auditor(exact, writer, first_id=task_id << ID_BITS)
+    auditor.deadline, auditor.max_regions = deadline, limit
+    search.audit, search.frontier, search.stats = auditor, [], Stats(eps=search.eps)
+    solves0 = search.lp.lp_solves
+    search.deadline = time.perf_counter() + TASK_BUDGET
+    if deadline is not None:
+        search.deadline = min(search.deadline, deadline)
+    stopped = None
+    try:
+        for x, rho, _, _ in search.run(sub):
+            auditor.leaf(list(search.bits), x)
+            search.stats.min_radius = min(search.stats.min_radius, rho)
+    except TimeLimitReached:
+        stopped = "time_limit"
+    except RegionLimitReached:
+        stopped = "max_regions"
+    finally:
+        writer.close()
+    search.stats.lp_solves = search.lp.lp_solves - solves0
+    frontier, search.frontier = search.frontier, []
+    return {"count": auditor.count, "float_count": auditor.float_count, "undecided": list(auditor.undecided),
+            "exact_lps": auditor.exact_lps, "hint_lps": auditor.hint_lps, "stats": search.stats,
+            "frontier": frontier, "stopped": stopped}
+
+
+def _merge(total: Stats, part: Stats):
+    total.lp_solves += part.lp_solves
+    total.nodes += part.nodes
+    total.near_eps += part.near_eps
+    total.min_radius = min(total.min_radius, part.min_radius)
+    total.min_kept_depth = min(total.min_kept_depth, part.min_kept_depth)
