@@ -19,8 +19,8 @@ workers' speed-up is to be read against that figure, measured at the same moment
 
 Every count of 2. and 3. is checked against 1. (equal where both are complete; a count stopped at
 the time limit is a lower bound in each and is not compared). With ``--repeat K`` the three run K
-times in turn and every round is printed (the machine may be shared: the load average is printed
-before and after).
+times in turn, every round is printed, and a last line gives the median of each ratio over the
+rounds (the machine may be shared: the load average is printed before and after).
 
 Cases (L-inf balls, eps 1e-9):
 
@@ -154,6 +154,7 @@ def run_case(name, n_points, radii_override, limit_override, repeat):
     header = f"{'round':>5} {'run':<24}{'wall s':>9}{'CPU s':>9}{'counts/s':>10}{'regions':>11}{'vs singles':>12}"
     print(header)
     print("-" * len(header))
+    rounds = []
     for k in range(repeat):
         ref, w_single, c_single = timed(lambda: singles(net, points, radii, limit))
         regions = sum(c for c, _ in ref)
@@ -171,10 +172,16 @@ def run_case(name, n_points, radii_override, limit_override, repeat):
               f"{int(two['count'].sum()):>11,}{w_two / w_single:>12.3f}")
         incomplete = int(np.sum(~one["complete"])) + int(np.sum(~two["complete"]))
         machine_speedup = busy_loop_speedup()
+        rounds.append((w_one / w_single - 1, c_one / c_single - 1, w_one / w_two, machine_speedup))
         print(f"      overhead of the driver, 1 worker: {100 * (w_one / w_single - 1):+.1f}% wall "
               f"({100 * (c_one / c_single - 1):+.1f}% CPU); 2 workers: {w_one / w_two:.2f}x the 1-worker wall "
               f"time ({w_single / w_two:.2f}x the summed singles); {compared:,} counts compared, "
               f"{incomplete} incomplete; busy-loop speed-up of two processes now: {machine_speedup:.2f}x")
+    if repeat > 1:
+        wall, cpu, two_workers, machine_two = np.median(np.array(rounds), axis=0)
+        print(f"      median of {repeat} rounds: overhead of the driver, 1 worker: {100 * wall:+.1f}% wall "
+              f"({100 * cpu:+.1f}% CPU); 2 workers: {two_workers:.2f}x the 1-worker wall time; busy-loop speed-up "
+              f"of two processes: {machine_two:.2f}x")
 
 
 def main():
