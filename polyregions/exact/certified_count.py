@@ -32,20 +32,14 @@ from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
+from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
 from .spec import FORMAT, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
-__all__ = ["CertificateWriter", "CertifiedWork", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "TASK_WAIT",
-           "count_certified"]
+__all__ = ["CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
 
-#: Seconds a parallel task searches before it hands back its open children.
-TASK_BUDGET = 0.5
 #: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
 ID_BITS = 32
-#: Seconds the certified count searches in this process before it starts ``workers`` processes.
-LOCAL_START = 0.3
-#: Seconds a step waits for a task to return before handing control back to the driver.
-TASK_WAIT = 0.5
 
 
 def _multipliers(y):
@@ -178,7 +172,7 @@ class CertifiedWork:
     Its first step searches from the root in this process with `auditor` (every leaf and every
     dropped branch decided exactly); with ``workers > 1`` only for ``LOCAL_START`` seconds, after
     which each step hands subproblems to a pool of processes (:func:`_task`, each with its own
-    auditor and part file) and waits up to ``TASK_WAIT`` seconds for one to return. The units
+    auditor and part file) and waits up to ``WAIT`` seconds for one to return. The units
     are certified regions. Not resumable: ``stopped`` is "time_limit" when the deadline left
     part of the tree open (or stopped an exact computation). ``close()`` joins the parts' records
     behind the certificate's header.
@@ -265,7 +259,7 @@ class CertifiedWork:
             self.next_id += 1
         if not in_flight:
             return
-        done, _ = cf.wait(list(in_flight), timeout=TASK_WAIT, return_when=cf.FIRST_COMPLETED)
+        done, _ = cf.wait(list(in_flight), timeout=WAIT, return_when=cf.FIRST_COMPLETED)
         for fut in done:
             res = fut.result()
             self.parts.append(in_flight.pop(fut))
