@@ -40,7 +40,7 @@ print("RESULT " + json.dumps(dict(count=res.count, complete=res.complete, cpu=cp
 
 
 def measure(root, d, widths, limit):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ)  # as a user runs it: the package holds BLAS to one thread itself
     if root is not None:
         env["PYTHONPATH"] = root
     out = subprocess.run([sys.executable, "-c", _CHILD, HERE, str(d), json.dumps(widths), str(limit)],

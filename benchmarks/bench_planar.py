@@ -13,20 +13,16 @@
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
 
-One core: BLAS and OpenMP are held to one thread (set before numpy is imported).
+In a plain process (no thread variables): the package holds BLAS to one thread while it counts.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

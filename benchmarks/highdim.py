@@ -1,4 +1,5 @@
-"""High-dimensional benchmarks: image-sized inputs, one core, one command.
+"""High-dimensional benchmarks: image-sized inputs, one core, one command, in a plain process
+(no thread variables: the package holds BLAS to one thread while it counts).
 
     python benchmarks/highdim.py [--limit S] [--highs-limit S] [--others-limit S] [--samples N] [--backend NAME]
 
@@ -32,7 +33,6 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: no BLAS threads beside the search
 
 import numpy as np  # noqa: E402
 

@@ -24,6 +24,7 @@ from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
 from .milp.milp import check_milp, count_milp
 from .model.network import Network
+from .search.blas import one_blas_thread, one_blas_thread_while_iterating
 from .search.parallel import ParallelWork
 from .search.steps import SearchWork
 from .driver import drive
@@ -98,6 +99,7 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume):
                                    f"on this machine, from start to end; `workers` split it over processes)")
 
 
+@one_blas_thread_while_iterating
 def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                       prune: bool = True, method: str = "auto") -> Iterator[Region]:
     """Yield every activation region of `net` inside `domain`.
@@ -163,6 +165,7 @@ def _regions(search, net):
                      (M, m), net.output)
 
 
+@one_blas_thread()
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,

@@ -42,6 +42,7 @@ from typing import Protocol
 from .api import choose_method, count_regions
 from .driver import ResumableFailure, drive
 from .result import Stats
+from .search.blas import one_blas_thread
 from .search.engine import RegionSearch
 from .search.parallel import run_task
 from .search.steps import SearchWork
@@ -141,6 +142,7 @@ def _uses_cells(net, domain) -> bool:
     return choose_method("auto", domain, needs_search=not net.is_relu) != "dfs"
 
 
+@one_blas_thread()
 def count_task(study, k: int, time_limit: float | None, split_after: float | None = None):
     """Count ``k`` of `study` in this process: ``(record, open subproblems)``.
 
@@ -149,7 +151,8 @@ def count_task(study, k: int, time_limit: float | None, split_after: float | Non
     (below `time_limit`), a search count still open after that many seconds stops there and
     returns its open subproblems, to be searched by other tasks; its record is then the part
     counted so far (``complete`` False, ``stopped`` None). The cell algorithms (planar, 3-D) are
-    not resumable: they run to their end or to `time_limit`.
+    not resumable: they run to their end or to `time_limit`. BLAS runs on one thread meanwhile,
+    as in ``count_regions`` (:mod:`polyregions.search.blas`).
     """
     net, domain = study.problem(k)
     left = []

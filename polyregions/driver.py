@@ -13,7 +13,8 @@ count does besides its steps:
 * **progress**: ``progress(count, stats)`` at most every :data:`PROGRESS_EVERY` seconds;
 * **checkpoints**: every ``save_every`` seconds, when a time limit stops the count, and on
   Ctrl-C, through a ``saver`` (:class:`polyregions.search.checkpoint.Checkpointer`);
-* **statistics**: ``stats.seconds`` (wall time, added to what a resumed count had), and the
+* **statistics**: ``stats.seconds`` (wall time, added to what a resumed count had, less the time
+  spent compiling or loading compiled kernels meanwhile: :func:`polyregions.solvers.jit.compile_seconds`), and the
   work's own counters brought up to date (:meth:`Work.refresh_stats`) before every report,
   every checkpoint and the result.
 
@@ -69,6 +70,7 @@ from typing import Iterator, Protocol
 
 from .errors import PolyRegionsError
 from .result import RegionCount, Stats
+from .solvers.jit import compile_seconds
 
 __all__ = ["Control", "PROGRESS_EVERY", "ResumableFailure", "Work", "drive"]
 
@@ -154,6 +156,7 @@ def drive(work, *, count: int = 0, max_units: int | None = None, time_limit: flo
     stats = work.stats
     t0 = time.perf_counter() if start is None else start
     base_seconds = stats.seconds
+    compiling0 = compile_seconds()  # the kernels' one-time compilation is not the count's time
     end = None if time_limit is None else t0 + time_limit
     saving = saver is not None and saver.enabled
     next_save = t0 + save_every if saving and save_every is not None else None
@@ -163,7 +166,7 @@ def drive(work, *, count: int = 0, max_units: int | None = None, time_limit: flo
 
     def snapshot():
         work.refresh_stats()
-        stats.seconds = base_seconds + time.perf_counter() - t0
+        stats.seconds = base_seconds + time.perf_counter() - t0 - (compile_seconds() - compiling0)
 
     def save():
         if saving:

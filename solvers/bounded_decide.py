@@ -11,8 +11,8 @@ threshold, and a solver failure is never an answer.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import B1, B2, F1, F2, I1, I2, kernel
 from .bounded_kernels import FEASIBLE, INFEASIBLE, ITERATION_LIMIT, SINGULAR, border, slacks_radius, solve
 
 KEEP = 0
@@ -40,13 +40,13 @@ F_MU_KEEP, F_BAND0, F_BAND_EPS, F_EPS, F_FEAS_TOL, F_NEXT_MARGIN = range(6)
 I_MAX_PIVOTS, I_BLAND_AFTER, I_REFACTOR_EVERY, I_MARGIN_TRIES, I_HAS_ANCHOR, I_L1_HALF = range(6)
 
 
-@njit(cache=True)
+@kernel(f"{F2}({F1}, {I1}, i8, i8)", internal=True)
 def _inverse(pool, offsets, m0, k):
     """The basis inverse of stack level ``k``: an ``(m0 + k)``-square view into the pool."""
     return pool[offsets[k] : offsets[k + 1]].reshape((m0 + k, m0 + k))
 
 
-@njit(cache=True)
+@kernel("i8(i8)", internal=True)
 def _failure(status):
     if status == ITERATION_LIMIT:
         return LIMIT
@@ -55,7 +55,7 @@ def _failure(status):
     return CHECK_FAILED
 
 
-@njit(cache=True)
+@kernel(f"void({F1}, i8, {F1})", internal=True)
 def _canonical(z, half, out):
     """``out = z``; for the L1 lift (``half`` > 0: ``z = (p, q)``, ``x = c + p - q``) the
     complementary ``(max(p - q, 0), max(q - p, 0))``, whose norm row is exact."""
@@ -69,7 +69,7 @@ def _canonical(z, half, out):
         out[half + j] = -d if d < 0.0 else 0.0
 
 
-@njit(cache=True)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, i8, {F1}, {F1}, b1, i8, {F1})", internal=True)
 def _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z_f, za, has_anchor, half, zout):
     """The best witness among the simplex's point ``z_f``, the anchor, and the point of the
     segment from the anchor to ``z_f`` where the parent-radius bound ``(1 - l) r_a + l r_f``
@@ -110,7 +110,8 @@ def _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z_f, za, has_anchor, half, z
     return best
 
 
-@njit(cache=True)
+@kernel(f"Tuple((i8, f8, f8))({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, i8, {I2}, {F1}, {I1}, {B2}, {B1}, "
+        f"{F1}, {F1}, {F1}, {F1}, {F1}, {I1}, {I1})")
 def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets, atups, ready, za, z, zout, y, fpar,
                 ipar, counters):
     """Decide stack level `level` (see the module docstring).
@@ -134,10 +135,17 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         src -= 1
     for k in range(src + 1, level + 1):
         mk = m0 + k
-        bases[k, : mk - 1] = bases[k - 1, : mk - 1]
+        # copied element by element: a slice assignment would compile numba's broadcasting
+        # errors (formatted shapes), seconds of compilation for nothing
+        for i in range(mk - 1):
+            bases[k, i] = bases[k - 1, i]
         binv = _inverse(pool, offsets, m0, k)
-        binv[: mk - 1, : mk - 1] = _inverse(pool, offsets, m0, k - 1)
-        atups[k] = atups[k - 1]
+        parent = _inverse(pool, offsets, m0, k - 1)
+        for i in range(mk - 1):
+            for j in range(mk - 1):
+                binv[i, j] = parent[i, j]
+        for j in range(atups.shape[1]):
+            atups[k, j] = atups[k - 1, j]
         border(R, mk, bases[k], binv)
         if k < level:
             status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,

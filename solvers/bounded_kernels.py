@@ -25,7 +25,9 @@ LP); a certificate of infeasibility at ``mu`` gives one below ``mu``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .jit import B1, F1, F2, I1, kernel
+from .linalg_kernels import gauss_jordan
 
 # kernel statuses
 FEASIBLE = 0
@@ -40,42 +42,7 @@ _COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row
 _BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-flipping ratio test
 
 
-@njit(cache=True)
-def gauss_jordan(W, Binv, singular_tol):
-    """``Binv = W^-1`` by Gauss-Jordan with partial pivoting (``W`` is overwritten); False
-    when a pivot falls below `singular_tol`."""
-    m = W.shape[0]
-    for i in range(m):
-        for j in range(m):
-            Binv[i, j] = 1.0 if i == j else 0.0
-    for c in range(m):
-        p = c
-        best = abs(W[c, c])
-        for r in range(c + 1, m):
-            if abs(W[r, c]) > best:
-                best = abs(W[r, c])
-                p = r
-        if not best >= singular_tol:
-            return False
-        if p != c:
-            for j in range(m):
-                W[c, j], W[p, j] = W[p, j], W[c, j]
-                Binv[c, j], Binv[p, j] = Binv[p, j], Binv[c, j]
-        inv = 1.0 / W[c, c]
-        for j in range(m):
-            W[c, j] *= inv
-            Binv[c, j] *= inv
-        for r in range(m):
-            if r != c:
-                f = W[r, c]
-                if f != 0.0:
-                    for j in range(m):
-                        W[r, j] -= f * W[c, j]
-                        Binv[r, j] -= f * Binv[c, j]
-    return True
-
-
-@njit(cache=True)
+@kernel(f"b1({F2}, i8, {I1}, {F2})", internal=True)
 def invert_basis(R, m, basis, Binv):
     """``Binv = B^-1`` for the basis ``basis[:m]`` (a column ``j < nz`` of ``R``, or the unit
     column of slack ``j - nz``). False when singular."""
@@ -91,7 +58,7 @@ def invert_basis(R, m, basis, Binv):
     return gauss_jordan(W, Binv, _SINGULAR_TOL)
 
 
-@njit(cache=True)
+@kernel(f"void({F2}, i8, {I1}, {F2})", internal=True)
 def border(R, m, basis, Binv):
     """Extend the basis of rows ``0..m-2`` by row ``m-1`` with its slack basic:
     ``B' = [[B, 0], [r_B, 1]]``, ``B'^-1 = [[B^-1, 0], [-r_B B^-1, 1]]``."""
@@ -114,7 +81,7 @@ def border(R, m, basis, Binv):
 _FAST = {"reassoc", "contract"}  # reassociated sums (vectorised dot products); no other fast-math
 
 
-@njit(cache=True, fastmath=_FAST)
+@kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST)
 def _dot(R, i, x, n):
     """``R[i, :n] . x[:n]``."""
     s = 0.0
@@ -123,7 +90,7 @@ def _dot(R, i, x, n):
     return s
 
 
-@njit(cache=True, fastmath=_FAST)
+@kernel(f"void({F2}, {F1}, i8, {F1})", internal=True, fastmath=_FAST)
 def _row_combination(R, y, m, out):
     """``out = sum_i y_i R[i, :]`` over rows ``0..m-1``."""
     nz = R.shape[1]
@@ -136,7 +103,7 @@ def _row_combination(R, y, m, out):
                 out[j] += yi * R[i, j]
 
 
-@njit(cache=True)
+@kernel(f"void({F2}, {F1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {I1}, {F1}, {F1})", internal=True)
 def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
     """``rhs = bv - kappa mu - R_N z_N`` (non-basic columns at their bounds); ``xn`` receives
     ``z_N`` (0 at basic columns)."""
@@ -147,7 +114,7 @@ def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
         rhs[i] = bv[i] - kappa[i] * mu - _dot(R, i, xn, nz)
 
 
-@njit(cache=True)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1})", internal=True)
 def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     """The Chebyshev-radius bound ``(y . bv - C0) / (y . kappa + sum_j beta_j |g_j|)`` of a
     multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes."""
@@ -171,7 +138,7 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     return num / den
 
 
-@njit(cache=True)
+@kernel(f"i8({F2}, i8, {F1}, {I1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {I1})", internal=True)
 def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
     columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
@@ -247,7 +214,7 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn
     return q
 
 
-@njit(cache=True)
+@kernel("f8(i8, b1, f8)", internal=True)
 def _entering_sign(position, at_upper, width):
     """The entering sign of a column (see :func:`solve`): 0 when basic (``position >= 0``) or
     without a range, else -1 at its upper bound and +1 at its lower."""
@@ -256,7 +223,8 @@ def _entering_sign(position, at_upper, width):
     return -1.0 if at_upper else 1.0
 
 
-@njit(cache=True)
+@kernel(f"Tuple((i8, i8, f8))({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, f8, {I1}, {F2}, {B1}, {F1}, {F1}, "
+        f"i8, i8, i8, f8)", internal=True)
 def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
           refactor_every, feas_tol):
     """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
@@ -456,7 +424,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             since = 0
 
 
-@njit(cache=True)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, i8)", internal=True)
 def slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z, skip):
     """The radius of the largest ball around ``z`` that the rows (except row ``skip``) and the
     margin-carrying bounds allow: ``min(slack_i / kappa_i, z_j - lo_j, hi_j - z_j)``."""

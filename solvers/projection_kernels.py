@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from .jit import F1, F2, I1, kernel
 
 OPTIMAL = 0
 EMPTY = 1
@@ -32,7 +33,7 @@ _CURVATURE_RTOL = 1e-12  # zz below this (relative to G_pp) means a_p lies in th
 _DUAL_TOL = 1e-12  # r_j above this blocks a partial step
 
 
-@njit(cache=True)
+@kernel(f"b1({F2}, {I1}, i8, {F1}, {F2}, {F1})", internal=True)
 def _cholesky_solve(G, act, k, rhs, L, out):
     """``out = G_JJ^-1 rhs`` for ``J = act[:k]`` (Cholesky into ``L``); False when not positive definite."""
     for i in range(k):
@@ -59,7 +60,7 @@ def _cholesky_solve(G, act, k, rhs, L, out):
     return True
 
 
-@njit(cache=True)
+@kernel(f"Tuple((i8, i8, f8, f8))({F2}, {F1}, {F1}, i8, f8, {I1}, i8, {F1}, i8, f8)")
 def project(G, h, bv, m, mu, act, k, u, max_steps, feas_tol):
     """Project ``c`` onto ``{a_i . x <= bv_i - mu, i < m}`` starting from the active set
     ``act[:k]`` (its multipliers recomputed, negative ones dropped).

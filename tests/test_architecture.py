@@ -150,9 +150,11 @@ def test_module_size(name):
 
 
 def test_algorithms_reach_solvers_only_through_the_registry():
-    """Outside polyregions.solvers, only the registry and the interface module are imported; inside,
-    no backend imports the registry (it reads their declarations, they never read it)."""
-    allowed = {"polyregions.solvers", "polyregions.solvers.registry", "polyregions.solvers.base"}
+    """Outside polyregions.solvers, only the registry, the interface module and the kernel decorator
+    (solvers/jit.py: compiled kernels and their compile time, no solver) are imported; inside, no
+    backend imports the registry (it reads their declarations, they never read it)."""
+    allowed = {"polyregions.solvers", "polyregions.solvers.registry", "polyregions.solvers.base",
+               "polyregions.solvers.jit"}
     for name in MODULES:
         for target, _, line in _imports(name):
             if not target.startswith("polyregions.solvers"):
@@ -166,9 +168,11 @@ def test_algorithms_reach_solvers_only_through_the_registry():
 
 def test_each_solver_library_is_called_from_one_module():
     """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py, cvxpy
-    only by solvers/cvxpy_conic.py, pulp only by solvers/pulp_milp.py."""
+    only by solvers/cvxpy_conic.py, pulp only by solvers/pulp_milp.py, numba only by solvers/jit.py
+    (every kernel caches where a change of any kernel source is seen)."""
     homes = {"highspy": "polyregions.solvers.highs", "scipy.optimize": "polyregions.solvers.scipy_lp",
-             "cvxpy": "polyregions.solvers.cvxpy_conic", "pulp": "polyregions.solvers.pulp_milp"}
+             "cvxpy": "polyregions.solvers.cvxpy_conic", "pulp": "polyregions.solvers.pulp_milp",
+             "numba": "polyregions.solvers.jit"}
     for name in MODULES:
         for target, _, line in _imports(name):
             for library, home in homes.items():

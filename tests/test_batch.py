@@ -78,3 +78,35 @@ def test_progress_figures():
     stats = BatchStats(total=100, done=30, resumed=10, seconds=4.0)
     assert stats.rate == 5.0 and stats.remaining_seconds == 14.0
     assert BatchStats(total=3).remaining_seconds == math.inf
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+
+def test_a_count_of_a_study_runs_on_one_blas_thread_and_restores_the_callers(rng, monkeypatch):
+    """As in count_regions (tests/search/test_blas.py): count_task on its own (a worker's task)
+    and local_counts as a whole hold BLAS to one thread and give the caller's setting back."""
+    from threadpoolctl import threadpool_limits
+
+    if not _blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl controls")
+    study = _study(rng, n0=4, points=2)  # 4 inputs: the search, run by the driver in count_task
+    batch.count_task(study, 0, None)  # the libraries a count loads are loaded
+    seen = []
+    search_drive = batch.drive
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return search_drive(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "drive", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != [2]:
+            pytest.skip("this BLAS does not take a thread count")
+        batch.count_task(study, 1, None)
+        pr.local_counts(study.nets[0], study.points, [1e-3], progress=False)
+        assert _blas_threads() == [2]
+    assert seen == [[1]] * 3

@@ -43,7 +43,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ..solvers.jit import kernel
 
 __all__ = ["CROSSING_SIN", "DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
 
@@ -59,7 +60,7 @@ CROSSING_SIN = 1e-6
 ZERO_RTOL = 1e-12
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _area_perimeter(v, s, m):
     """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy) and
     divided by their largest size (no overflow: an area beyond the float range is inf, not nan)."""
@@ -80,7 +81,7 @@ def _area_perimeter(v, s, m):
     return 0.5 * area * size * size, per * size
 
 
-@njit(cache=True)
+@kernel()
 def inradius(lines, verts, s, m):
     """``(r, y0, y1)``: a disc of radius ``r`` centred at ``(y0, y1)`` inside the polygon
     ``verts[s:s + m]`` whose edge lines are ``lines[s:s + m]``: the largest one, found among
@@ -126,7 +127,7 @@ def inradius(lines, verts, s, m):
     return best_r, by0 + ox, by1 + oy
 
 
-@njit(cache=True)
+@kernel()
 def inradii(start, lines, verts):
     """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 2)."""
     K = start.size - 1
@@ -137,7 +138,7 @@ def inradii(start, lines, verts):
     return r, centre
 
 
-@njit(cache=True)
+@kernel()
 def areas(start, verts):
     """Area of every cell."""
     K = start.size - 1
@@ -147,7 +148,7 @@ def areas(start, verts):
     return out
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _keep(v, lines, s, m, eps, near, stats):
     """Whether the child ``[s, s + m)`` holds a disc of radius ``eps`` (module docstring)."""
     if m < 3:
@@ -167,7 +168,7 @@ def _keep(v, lines, s, m, eps, near, stats):
     return r > eps
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _crossing(v, ln, ps, i, i1, z, g0, g1, cj):
     """Where the zero set of ``g0 y_0 + g1 y_1 + cj`` crosses the edge from vertex ``i`` to ``i1``
     (whose ends have opposite signs ``z``): the intersection of that line with the edge's
@@ -187,7 +188,7 @@ def _crossing(v, ln, ps, i, i1, z, g0, g1, cj):
     return x0 + t * dx, y0 + t * dy
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _clip(v, ln, lab, ps, pm, z, sg, side, g0, g1, cj, cut_label, d):
     """Write the part of polygon ``[ps, ps + pm)`` where ``side * z >= 0`` at ``d``; its length.
     ``z = g0 y_0 + g1 y_1 + cj`` (the same numbers for both sides: their new vertices are the same floats)."""
@@ -217,7 +218,7 @@ def _clip(v, ln, lab, ps, pm, z, sg, side, g0, g1, cj, cut_label, d):
     return out - d
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _disc(v, s, m):
     """A disc holding the polygon: the vertices' mean and the largest distance to a vertex."""
     cx = 0.0
@@ -231,7 +232,7 @@ def _disc(v, s, m):
     return cx, cy, reach
 
 
-@njit(cache=True)
+@kernel(internal=True)
 def _grow(a, need):
     """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
     cap = a.shape[0]
@@ -240,18 +241,30 @@ def _grow(a, need):
     while cap < need:
         cap *= 2
     b = np.empty((cap,) + a.shape[1:], a.dtype)
-    b[: a.shape[0]] = a
+    # element by element: a slice assignment compiles numba's broadcasting errors (seconds)
+    flat_a = a.reshape(-1)
+    flat_b = b.reshape(-1)
+    for i in range(flat_a.size):
+        flat_b[i] = flat_a[i]
     return b
 
 
-@njit(cache=True)
 def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
     Returns ``(start', verts', lines', labels', parent, bits, stats)``: the kept cells (a
     CSR layout of their vertices), the input cell each came from, the layer's pattern bits
     (``uint8``, ``(K', n)``), and ``stats = [near-eps decisions, exact inradii, cells]``.
+    The arrays are passed on C-contiguous (one compiled version serves every call).
     """
+    c = np.ascontiguousarray
+    return _split_cells(c(start), c(verts), c(lines), c(labels), c(A), c(S), int(label_base), float(eps), float(near),
+                        float(rtol))
+
+
+@kernel()
+def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
+    """The compiled body of :func:`split_cells`."""
     K = start.size - 1
     n = A.shape[2]
     o_start = np.zeros(2 * K + 17, np.int64)
@@ -330,9 +343,9 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                 sl = _grow(sl, need)
                 slab = _grow(slab, need)
                 on_s = top
-                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1, g0, g1, cj, label_base + j, on_s)
+                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1.0, g0, g1, cj, label_base + j, on_s)
                 off_s = on_s + on_m
-                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1, g0, g1, cj, label_base + j, off_s)
+                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1.0, g0, g1, cj, label_base + j, off_s)
                 top = off_s + off_m
                 keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
                 keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)
@@ -365,7 +378,8 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
                 o_labels[nv + i] = slab[ps + i]
             nv += pm
             o_parent[nc] = k
-            o_bits[nc, :] = bits
+            for j in range(n):
+                o_bits[nc, j] = bits[j]
             nc += 1
             o_start[nc] = nv
     stats[2] = nc

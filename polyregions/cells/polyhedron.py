@@ -16,7 +16,10 @@ the same sum taken with absolute values (``S``, the size of the terms summed) an
 coordinate's size counted as at least ``yscale``, the domain's largest coordinate: a vertex
 made by interpolation carries an absolute error of that size's rounding, so a vertex within
 about ``ZERO_RTOL * yscale`` of a plane is on it, also near the origin (where ``|y|`` alone
-would let a vertex off by 1e-17 make a face of no area). Then:
+would let a vertex off by 1e-17 make a face of no area). Where that tolerance is coarser than
+eps (``tol > eps |g|``: large coordinates, or a tiny eps), such a decision may drop, or keep, a
+region that eps alone would decide otherwise: it is counted with the near-eps decisions
+(``stats[0]``), as in the plane. Then:
 
 * no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
   plane through a vertex, along an edge or holding a face);
@@ -43,8 +46,12 @@ non-empty for ``t < V / F``; and the pyramids from the centre of an inscribed ba
 ``r`` to the faces, of heights at least ``r``, fill ``V >= r F / 3``. Only when these bounds
 straddle ``[eps / near, near eps]`` is ``r`` computed (:func:`inradius`, the Chebyshev LP
 ``max t s.t. n_i . y + t <= beta_i`` solved by enumerating its vertices), and the decision
-counted as near ``eps`` when ``r`` lies in that interval. Volumes, areas and inradii are in
-:mod:`polyregions.cells.polyhedron_measure`.
+counted as near ``eps`` when ``r`` lies in that interval. ``V`` is a sum of ``T`` triple
+products of vertex differences of size up to ``D`` (the fan triangles, from the first vertex):
+its rounding is at most ``VOLUME_ROUNDING * T (T + 6) D^3``, and the bounds are taken with ``V``
+moved by that much towards the straddle (a needle of inradius ``r`` and length ``D`` has
+``V ~ r^2 D``, below that rounding once ``r < 1e-7 D``: there ``V`` says nothing, ``r`` decides).
+Volumes, areas and inradii are in :mod:`polyregions.cells.polyhedron_measure`.
 """
 
 from __future__ import annotations
@@ -52,25 +59,32 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
 from .polyhedron_measure import inradius, volume_area
 
-__all__ = ["ZERO_RTOL", "split_cells"]
+__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "split_cells"]
 
-@njit(cache=True)
+#: A child's volume, summed over ``T`` fan triangles of vertex differences of size up to ``D``,
+#: is within ``VOLUME_ROUNDING * T (T + 6) D^3`` of the volume of its float vertices (each
+#: triple product of six terms up to ``D^3`` within a few roundings, then ``T`` of them summed).
+VOLUME_ROUNDING = 2.0**-52
+
+
+@kernel()
 def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     """Whether the child holds a ball of radius ``eps`` (module docstring)."""
     if fm < 4 or vm < 4:
         return False
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
-    if vol <= 0.0 or area <= 0.0:
+    err = _volume_rounding(av, vs, vm, af_c, fs, fm)
+    if vol + err <= 0.0 or area <= 0.0:
         return False
-    lb = vol / area
-    if lb > near * eps:
+    if (vol - err) / area > near * eps:
         return True
-    if 3.0 * lb < eps / near:
+    if 3.0 * (vol + err) / area < eps / near:
         return False
     r = inradius(af_p, fs, fm, av, vs, vm)[0]
     stats[1] += 1
@@ -79,7 +93,20 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     return r > eps
 
 
-@njit(cache=True)
+@kernel()
+def _volume_rounding(av, vs, vm, af_c, fs, fm):
+    """The bound ``VOLUME_ROUNDING * T (T + 6) D^3`` of the rounding of :func:`volume_area` (module docstring)."""
+    d = 0.0
+    for i in range(1, vm):
+        for q in range(3):
+            d = max(d, abs(av[vs + i, q] - av[vs, q]))
+    t = 0
+    for f in range(fs, fs + fm):
+        t += af_c[f] - 2
+    return VOLUME_ROUNDING * t * (t + 6) * d * d * d
+
+
+@kernel()
 def _ball(av, vs, vm):
     """A ball holding the polyhedron: the vertices' mean and the largest distance to a vertex."""
     cx = 0.0
@@ -96,7 +123,7 @@ def _ball(av, vs, vm):
     return cx, cy, cz, math.sqrt(reach)
 
 
-@njit(cache=True)
+@kernel()
 def _crossing(xa, xb, nx, a, b):
     """The index of the crossing of edge ``{a, b}`` among the ``nx`` recorded, or -1."""
     lo, hi = min(a, b), max(a, b)
@@ -106,7 +133,7 @@ def _crossing(xa, xb, nx, a, b):
     return -1
 
 
-@njit(cache=True)
+@kernel()
 def _order_by_angle(av, base, ids, k, nrm):
     """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm``."""
     cx = 0.0
@@ -130,13 +157,17 @@ def _order_by_angle(av, base, ids, k, nrm):
     for i in range(k):
         dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
         ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
-    order = np.argsort(ang)
-    tmp = ids[:k].copy()
-    for i in range(k):
-        ids[i] = tmp[order[i]]
+    # insertion sort (k is small; numpy's sort orders so too below 16 items): no sort to compile
+    for i in range(1, k):
+        a, v = ang[i], ids[i]
+        j = i - 1
+        while j >= 0 and ang[j] > a:
+            ang[j + 1], ids[j + 1] = ang[j], ids[j]
+            j -= 1
+        ang[j + 1], ids[j + 1] = a, v
 
 
-@njit(cache=True)
+@kernel()
 def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
            tv, tf, ti, vmap, onp, eu, ev, stats):
     """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
@@ -246,7 +277,7 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
     return cnt, out_f - tf, out_i - ti
 
 
-@njit(cache=True)
+@kernel()
 def _grow(a, need):
     """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
     cap = a.shape[0]
@@ -255,11 +286,14 @@ def _grow(a, need):
     while cap < need:
         cap *= 2
     b = np.empty((cap,) + a.shape[1:], a.dtype)
-    b[: a.shape[0]] = a
+    # element by element: a slice assignment compiles numba's broadcasting errors (seconds)
+    flat_a = a.reshape(-1)
+    flat_b = b.reshape(-1)
+    for i in range(flat_a.size):
+        flat_b[i] = flat_a[i]
     return b
 
 
-@njit(cache=True)
 def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
@@ -270,7 +304,16 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     The scratch arena is sized per input cell and never reallocated while a cell is split (a
     reallocation there costs reference counting on every access): it starts with `room`
     vertices, and a cell that would overflow it is split again from the start with twice the room.
+    The arrays are passed on C-contiguous (one compiled version serves every call).
     """
+    c = np.ascontiguousarray
+    return _split_cells(c(cv), c(V), c(cf), c(P), c(L), c(fi), c(FI), c(A), c(S), int(label_base), float(eps),
+                        float(near), float(rtol), float(yscale), int(room))
+
+
+@kernel()
+def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+    """The compiled body of :func:`split_cells`."""
     K = cv.size - 1
     n = A.shape[2]
     o_cv = np.zeros(2 * K + 17, np.int64)
@@ -332,7 +375,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             eu = np.empty(16 * cap_v, np.int64)
             ev = np.empty(16 * cap_v, np.int64)
         mark_c, mark_v, mark_f, mark_i = nc, nv, nf, ni
-        saved[:] = stats
+        for q in range(4):
+            saved[q] = stats[q]
         overflow = False
         # load cell k at the bottom of the arena
         for i in range(vm0):
@@ -376,6 +420,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     zi = g0 * x + g1 * y + g2 * w + cj
                     tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
+                    if abs(zi) <= tol and tol > eps * gn:
+                        stats[0] += 1  # on the plane by a tolerance coarser than eps
                     if zi > tol:
                         sg[i] = 1
                         npos += 1
@@ -394,7 +440,7 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     overflow = True
                     break
                 # the crossings of the edges with strictly opposite signs, one per edge
-                nx = 0
+                nx = np.int64(0)  # not a literal: one compiled _child
                 for f in range(fs, fs + fm):
                     s, m = af_s[f], af_c[f]
                     for i in range(m):
@@ -409,10 +455,10 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
-                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1, xa, xb, xpos, nx,
+                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xa, xb, xpos, nx,
                                              cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, stats)
                 off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
-                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1, xa, xb, xpos,
+                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xa, xb, xpos,
                                                 nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
                                                 stats)
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
@@ -461,13 +507,15 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             nv += vm
             nf += fm
             o_parent[nc] = k
-            o_bits[nc, :] = bits
+            for q in range(n):
+                o_bits[nc, q] = bits[q]
             nc += 1
             o_cv[nc] = nv
             o_cf[nc] = nf
         if overflow:  # undo this cell's output and statistics; split it again with twice the room
             nc, nv, nf, ni = mark_c, mark_v, mark_f, mark_i
-            stats[:] = saved
+            for q in range(4):
+                stats[q] = saved[q]
             cap_v = 2 * cap_v
             av = np.empty((cap_v, 3))
             af_p = np.empty((cap_v, 4))

@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ..solvers.jit import kernel
 
 __all__ = ["PIVOT_TOL", "inradii", "inradius", "min_inradius", "volume_area", "volumes"]
 
@@ -29,7 +30,7 @@ __all__ = ["PIVOT_TOL", "inradii", "inradius", "min_inradius", "volume_area", "v
 PIVOT_TOL = 1e-13
 
 
-@njit(cache=True)
+@kernel()
 def volume_area(av, vs, fs, fm, af_s, af_c, ai):
     """``(V, F)``: volume (divergence theorem over fan triangles, relative to the first vertex)
     and surface area of the polyhedron with vertices at ``vs`` and faces ``fs .. fs + fm``."""
@@ -58,7 +59,7 @@ def volume_area(av, vs, fs, fm, af_s, af_c, ai):
     return vol / 6.0, area / 2.0
 
 
-@njit(cache=True)
+@kernel()
 def _solve4(M, rhs, out):
     """Solve the 4 x 4 system ``M out = rhs`` (Gaussian elimination, partial pivoting; ``M``
     and ``rhs`` are overwritten). False when a pivot is below :data:`PIVOT_TOL`."""
@@ -86,7 +87,7 @@ def _solve4(M, rhs, out):
     return True
 
 
-@njit(cache=True)
+@kernel()
 def inradius(planes, fs, fm, verts, vs, vm):
     """``(r, y0, y1, y2)``: a ball of radius ``r`` centred at ``y`` inside the polyhedron whose
     face planes are ``planes[fs:fs + fm]`` (vertices ``verts[vs:vs + vm]``): the largest one,
@@ -136,21 +137,22 @@ def inradius(planes, fs, fm, verts, vs, vm):
     return best, by[0] + o[0], by[1] + o[1], by[2] + o[2]
 
 
-@njit(cache=True)
+@kernel()
 def volumes(cv, V, cf, fi, FI):
     """Volume and surface area of every cell: arrays ``(K,)`` and ``(K,)``."""
     K = cv.size - 1
     vol = np.empty(K)
     area = np.empty(K)
+    counts = np.empty(max(fi.size - 1, 1), np.int64)  # the index count of every face
+    for f in range(fi.size - 1):
+        counts[f] = fi[f + 1] - fi[f]
     for k in range(K):
-        f0, fm = cf[k], cf[k + 1] - cf[k]
-        starts = fi[f0:f0 + fm] - fi[f0]
-        counts = fi[f0 + 1:f0 + fm + 1] - fi[f0:f0 + fm]
-        vol[k], area[k] = volume_area(V, cv[k], 0, fm, starts, counts, FI[fi[f0]:fi[f0 + fm]])
+        # face f of cell k: FI[fi[f]:fi[f + 1]], vertex indices local to the cell (from V[cv[k]])
+        vol[k], area[k] = volume_area(V, cv[k], cf[k], cf[k + 1] - cf[k], fi, counts, FI)
     return vol, area
 
 
-@njit(cache=True)
+@kernel()
 def inradii(cv, V, cf, P):
     """Inradius and centre of every cell: arrays ``r`` (K,), ``centre`` (K, 3)."""
     K = cv.size - 1
@@ -162,7 +164,7 @@ def inradii(cv, V, cf, P):
     return r, centre
 
 
-@njit(cache=True)
+@kernel()
 def min_inradius(cv, V, cf, P, fi, FI, below):
     """The smallest inradius of the cells if it is below `below`, else `below`: the exact
     inradius is computed only for cells whose lower bound ``V / F`` is below the running

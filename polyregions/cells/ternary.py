@@ -26,10 +26,10 @@ from __future__ import annotations
 
 
 import numpy as np
-from numba import njit
 
 from ..errors import UnsupportedError
 from .polygon import ZERO_RTOL
+from .sign_kernels import signs_at
 
 __all__ = ["CellMaps", "local_rows", "tight_rows", "vertex_signs"]
 
@@ -78,27 +78,10 @@ def vertex_signs(maps: CellMaps, owner, y):
     boolean ``(T, N)`` arrays (zero within ``ZERO_RTOL``; ``z_sign`` True where ``z > 0``)."""
     M = np.ascontiguousarray(np.concatenate(maps.maps, axis=0).transpose(1, 0, 2))
     S = np.ascontiguousarray(np.concatenate(maps.sizes, axis=0).transpose(1, 0, 2))
-    return _signs(M, S, np.asarray(owner, dtype=np.int64), np.ascontiguousarray(y, dtype=np.float64), ZERO_RTOL)
+    return signs_at(M, S, np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(y, dtype=np.float64),
+                    ZERO_RTOL)
 
 
-@njit(cache=True)
-def _signs(M, S, owner, y, rtol):
-    """The kernel of :func:`vertex_signs`: ``M``, ``S`` of shape (K, N, d + 1)."""
-    T, d = y.shape
-    N = M.shape[1]
-    zero = np.empty((T, N), np.bool_)
-    pos = np.empty((T, N), np.bool_)
-    for t in range(T):
-        k = owner[t]
-        for j in range(N):
-            z = M[k, j, d]
-            s = S[k, j, d]
-            for i in range(d):
-                z += M[k, j, i] * y[t, i]
-                s += S[k, j, i] * abs(y[t, i])
-            zero[t, j] = abs(z) <= rtol * s
-            pos[t, j] = z > 0.0
-    return zero, pos
 
 
 def local_rows(domain):

@@ -30,6 +30,7 @@ has no finite number (``min_radius`` of a count without regions).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import re
@@ -469,8 +470,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.Handler):
+    """Log records as ``polyregions: message`` lines on the current ``sys.stderr``."""
+
+    def emit(self, record):
+        try:
+            sys.stderr.write(f"polyregions: {self.format(record)}\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 (logging's own convention: never raise from a handler)
+            self.handleError(record)
+
+
+def _announce_compilation(enabled: bool) -> None:
+    """Say on stderr when the compiled kernels are built (once; they are cached afterwards),
+    so a first run's wait is not mistaken for the count's time."""
+    logger = logging.getLogger("polyregions.kernels")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    if enabled:
+        logger.addHandler(_StderrHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(_mark_negative_lists(sys.argv[1:] if argv is None else argv))
+    _announce_compilation(not getattr(args, "quiet", False))
     try:
         return args.func(args)
     except (PolyRegionsError, CertificateError) as exc:

@@ -23,6 +23,7 @@ from ..batch import BatchWork
 from ..driver import drive
 from ..errors import InvalidInputError
 from ..model.network import Network
+from ..search.blas import one_blas_thread
 from ..search.engine import DEFAULT_EPS
 from .store import StudyCheckpoint
 from .studies import NO_BOUND, BallStudy, LineStudy
@@ -163,7 +164,8 @@ def _run(study, extra, *, time_limit_per_count, workers, client, checkpoint, che
     line = _Line() if progress is True else None
     report = line if line is not None else (progress or None)
     try:
-        drive(work, count=len(finished), progress=report, saver=store, save_every=checkpoint_every)
+        with one_blas_thread():  # held once for the whole study (each count would hold it too)
+            drive(work, count=len(finished), progress=report, saver=store, save_every=checkpoint_every)
     finally:
         if line is not None:
             line.close(work.stats)

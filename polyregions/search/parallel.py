@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import multiprocessing
 import time
 
+from .blas import one_blas_thread
 from .checkpoint import fingerprint
 from ..driver import ResumableFailure
 from ..result import Stats
@@ -50,6 +51,7 @@ def _init_pool(payload, key):
     _search_for(payload, key)
 
 
+@one_blas_thread()
 def run_task(payload, key, sub, budget, limit=None):
     """Search `sub` for `budget` seconds, or until `limit` regions are found; return
     ``(regions, stats, open subproblems)`` (a task stopped by `limit` leaves its subtree

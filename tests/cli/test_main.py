@@ -314,3 +314,23 @@ def test_pieces_with_json_is_refused_before_anything_is_printed(tmp_path, rng, c
     assert main(["count", net, "--pieces", "--json", "--workers", "1"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "--pieces" in out.err and "--json" in out.err
+
+
+def test_the_kernels_compilation_is_announced_once_on_stderr(tmp_path):
+    """On an empty kernel cache the command says on stderr what it compiles (and the count's
+    time is printed as usual on stdout); a second run loads the cache and says nothing; with
+    --quiet, on another empty cache, it compiles and says nothing."""
+    import os
+
+    rng = np.random.default_rng(0)
+    net = pr.Network.from_dense([rng.normal(size=(6, 4)), rng.normal(size=(6, 6))], [rng.normal(size=6)] * 2)
+    save_network(net, tmp_path / "net.npz")
+    runs = [subprocess.run([sys.executable, "-m", "polyregions.cli.main", "count", "net.npz", "--ball", "0", "1",
+                            *extra], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache)))
+            for extra, cache in (([], "cache"), ([], "cache"), (["--quiet"], "other cache"))]
+    assert [r.returncode for r in runs] == [0, 0, 0]
+    first, second, quiet = (r.stderr for r in runs)
+    assert "compiling the L2-ball projection kernels once, about" in first and "cached afterwards" in first
+    assert "compiling" not in second and "compiling" not in quiet
+    assert all("time    :" in r.stdout and "compiling" not in r.stdout for r in runs)

@@ -162,6 +162,19 @@ def test_clear_decisions_stay_compiled():
     assert nb.fallbacks == 0
 
 
+@pytest.mark.parametrize("side", [1.0, -1.0])
+def test_a_witness_near_a_face_of_the_box_counts_that_face(side):
+    """The node side * x_0 >= -0.5 of the box [-1, 1]^2 has Chebyshev radius 0.75. The anchor
+    (the parent's witness) sits 0.01 from the face side * x_0 = 1, far from the row: its ball is
+    bounded by that face, whichever side it is on (the witness radius counts the lower and the
+    upper bounds)."""
+    nb = BoundedDualBackend(region_problem(pr.Box([-1.0, -1.0], [1.0, 1.0]), EPS))
+    nb.push(unit([-side, 0.0]), 0.5)
+    res = nb.test(np.array([0.99 * side, 0.0]))
+    assert res.keep and EPS < res.radius <= 0.75 + TOL
+    assert abs(res.point[0]) + res.radius <= 1.0 + TOL and abs(res.point[1]) + res.radius <= 1.0 + TOL
+
+
 def test_box_without_rows_is_exact():
     nb = BoundedDualBackend(region_problem(pr.Box([0.0, 0.0, 0.0], [1.0, 2.0, 3.0]), EPS))
     res = nb.test()

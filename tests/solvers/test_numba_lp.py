@@ -16,7 +16,7 @@ import pytest
 
 import polyregions as pr
 from polyregions.solvers import make_backend
-from polyregions.solvers import numba_lp
+from polyregions.solvers import dense_kernels, numba_lp
 from polyregions.solvers.numba_lp import NumbaBackend
 from polyregions.solvers import region_problem
 
@@ -213,14 +213,14 @@ def test_fallback_alternating_with_compiled_answers(monkeypatch):
     rng = np.random.default_rng(11)
     domain = DOMAINS["polytope-2"]
     calls = {"n": 0}
-    real = numba_lp._kernel
+    real = numba_lp.chebyshev_test
 
     def flaky(*args):
         calls["n"] += 1
         status, t, radius, piv = real(*args)
-        return (numba_lp._SINGULAR if calls["n"] % 3 == 0 else status), t, radius, piv
+        return (dense_kernels.SINGULAR if calls["n"] % 3 == 0 else status), t, radius, piv
 
-    monkeypatch.setattr(numba_lp, "_kernel", flaky)
+    monkeypatch.setattr(numba_lp, "chebyshev_test", flaky)
     nb = random_walk(domain, rng, 200)
     assert nb.fallback_reasons.get("singular basis", 0) > 30
 

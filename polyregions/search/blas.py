@@ -1,0 +1,76 @@
+"""BLAS held to one thread while a count runs.
+
+The search multiplies small matrices (a layer's weights by a node's affine map: tens of rows);
+numpy's BLAS would run each product on every core, and the threads' hand-over costs more than
+the product, most of all when other processes load the cores (up to 6x slower in 784
+dimensions, ``benchmarks/blas_threads.py``). So counting and enumerating run with
+:data:`BLAS_THREADS` BLAS threads (threadpoolctl), and the caller's setting is restored when the
+count returns or the enumeration ends; nested and interleaved uses share one limit, set by the
+first and restored by the last. The limit is process-wide: other threads' BLAS calls run with it
+meanwhile; a BLAS library first loaded during a count (by a solver imported then) is held from
+the next count on. Parallel counts use processes, each held to one thread the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import threading
+
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["BLAS_THREADS", "one_blas_thread", "one_blas_thread_while_iterating"]
+
+#: BLAS threads while counting (None: leave BLAS as the caller set it).
+BLAS_THREADS = 1
+
+_LOCK = threading.Lock()
+_holders = 0
+_limiter = None
+_controller = None
+_modules_seen = -1
+
+
+def _blas_controller():
+    """The libraries threadpoolctl controls, found again when modules were imported since (a new
+    module may have loaded a BLAS library): finding them costs about 0.3 ms, limiting 0.03 ms."""
+    global _controller, _modules_seen
+    if _controller is None or len(sys.modules) != _modules_seen:
+        _controller = ThreadpoolController()
+        _modules_seen = len(sys.modules)
+    return _controller
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Hold BLAS to :data:`BLAS_THREADS` threads inside the block (also a decorator)."""
+    global _holders, _limiter
+    with _LOCK:
+        if _holders == 0 and BLAS_THREADS is not None:
+            _limiter = _blas_controller().limit(limits=BLAS_THREADS, user_api="blas")
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _holders -= 1
+            if _holders == 0 and _limiter is not None:
+                _limiter.restore_original_limits()
+                _limiter = None
+
+
+def _held(iterator):
+    with one_blas_thread():
+        yield from iterator
+
+
+def one_blas_thread_while_iterating(func):
+    """Decorate a function returning an iterator: BLAS is held from the first item to the last
+    (or until the iterator is closed); the function itself runs as it is."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return _held(func(*args, **kwargs))
+
+    return wrapper

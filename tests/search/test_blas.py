@@ -1,0 +1,81 @@
+"""BLAS is held to one thread while a count or an enumeration runs, and restored afterwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import polyregions as pr
+import polyregions.api as api
+from polyregions.search import blas
+
+
+def _blas_threads():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+
+@pytest.fixture
+def two_blas_threads():
+    """BLAS at two threads around the test (the caller's setting the package must restore)."""
+    if not _blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl controls")
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != [2]:
+            pytest.skip("this BLAS does not take a thread count")
+        yield
+
+
+def _net():
+    rng = np.random.default_rng(0)
+    return pr.Network.from_dense([rng.normal(size=(6, 3)), rng.normal(size=(6, 6))], [rng.normal(size=6)] * 2)
+
+
+def test_a_count_runs_on_one_blas_thread_and_restores_the_callers(monkeypatch, two_blas_threads):
+    seen = []
+    drive = api.drive
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return drive(*args, **kwargs)
+
+    box = pr.Box(-np.ones(3), np.ones(3))
+    pr.count_regions(_net(), box, method="dfs", workers=1)  # the libraries a count loads are loaded
+    monkeypatch.setattr(api, "drive", spy)
+    pr.count_regions(_net(), box, method="dfs", workers=1)
+    assert seen == [[1]]
+    assert _blas_threads() == [2]
+
+
+def test_interleaved_enumerations_restore_the_callers_setting(two_blas_threads):
+    box = pr.Box(-np.ones(3), np.ones(3))
+    first = pr.enumerate_regions(_net(), box)
+    second = pr.enumerate_regions(_net(), box)
+    assert _blas_threads() == [2]  # nothing runs before the first region is asked for
+    next(first)
+    next(second)
+    assert _blas_threads() == [1]
+    n_first = 1 + sum(1 for _ in first)  # the first ends while the second is still open
+    assert _blas_threads() == [1]
+    n_second = 1 + sum(1 for _ in second)
+    assert _blas_threads() == [2]
+    assert n_first == n_second
+
+
+def test_an_error_inside_a_count_restores_the_callers_setting(monkeypatch, two_blas_threads):
+    def broken(*args, **kwargs):
+        assert _blas_threads() == [1]
+        raise pr.SolverError("broken on purpose")
+
+    monkeypatch.setattr(api, "drive", broken)
+    with pytest.raises(pr.SolverError):
+        pr.count_regions(_net(), pr.Box(-np.ones(3), np.ones(3)), method="dfs", workers=1)
+    assert _blas_threads() == [2]
+
+
+def test_no_limit_when_switched_off(monkeypatch, two_blas_threads):
+    monkeypatch.setattr(blas, "BLAS_THREADS", None)
+    box = pr.Box(-np.ones(3), np.ones(3))
+    regions = pr.enumerate_regions(_net(), box)
+    next(regions)
+    assert _blas_threads() == [2]
