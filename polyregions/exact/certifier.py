@@ -478,6 +478,7 @@ class Auditor:
         off = self.exact.offsets[l]
         certs = {}
         bits = list(bits)
+        text = bits_text(bits)
         for j, f in enumerate(fixed):
             if f < 0:
                 continue
@@ -492,8 +493,7 @@ class Auditor:
                 continue  # decided again at every node that skips it
             cid = self._next_id
             self._next_id += 1
-            assign = list(bits) + [None] * (p - off) + [1 - f]
-            self.writer.shared(cid, assign, y)
+            self.writer.shared(cid, f"{text}{'*' * (p - off)}{1 - f}", y)
             certs[p] = cid
         self._shared[l] = (tuple(bits), certs)
         self._hints.clear()
@@ -537,12 +537,12 @@ class Auditor:
             cert = decided[0]
         rows = [k for k in cert["y"] if not isinstance(k, str)]
         support = [(q, bits[q]) for q in rows if off <= q < p]
-        assign = list(bits[:off]) + [None] * (p - off) + [bit]
+        local = ["*"] * (p - off) + ["01"[bit]]  # the assignment: earlier layers, the support, the child
         for q, v in support:
-            assign[q] = v
+            local[q - off] = "01"[v]
         cid = self._next_id
         self._next_id += 1
-        self.writer.shared(cid, assign, cert)
+        self.writer.shared(cid, bits_text(bits[:off]) + "".join(local), cert)
         self.writer.empty(prefix, ref=cid)
         if len(self._reusable) > REUSE_KEYS:
             self._reusable.clear()
