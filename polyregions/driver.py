@@ -52,15 +52,14 @@ A work is any object with these members (a :class:`typing.Protocol`, :class:`Wor
 Building on it
 --------------
 :func:`drive` keeps no global state and holds nothing between calls, so it runs inside a
-worker process as well as in the caller's. A many-count driver (local complexity: one
-count around each of thousands of data points, each with its own time limit, spread over
-processes or Dask, finished counts checkpointed) is a :class:`Work` whose units are whole
-counts: each of its steps hands counts to workers (each worker calls ``count_regions(...,
-time_limit=per_count)``, which runs :func:`drive` on that count) and yields the number of
-counts that came back; ``open_work()`` returns the finished results and the points not yet
-counted, which its saver writes; ``drain()`` collects the counts in flight when the overall
-time limit strikes. The stop conditions, progress reports and checkpoint cadence are then
-this module's, unchanged.
+worker process as well as in the caller's. The many-count driver
+(:mod:`polyregions.batch`: local complexity, one count around each of thousands of data
+points, each with its own time limit, spread over processes or Dask, finished counts
+checkpointed) is a :class:`Work` whose units are whole counts: each of its steps hands counts
+to workers (each worker runs :func:`drive` on its count, with the count's own time limit) and
+yields the number of counts that came back; ``open_work()`` returns the finished results,
+which its saver writes. The stop conditions, progress reports and checkpoint cadence are
+then this module's, unchanged.
 """
 
 from __future__ import annotations
@@ -141,7 +140,8 @@ def drive(work, *, count: int = 0, max_units: int | None = None, time_limit: flo
         ``progress(count, stats)``, at most every :data:`PROGRESS_EVERY` seconds.
     saver : optional
         ``saver.save(count, items, stats)`` writes a checkpoint (``saver.enabled`` and
-        ``saver.path`` say whether and where); None: no checkpoint.
+        ``saver.path`` say whether and where; ``saver.resume_hint(count)``, optional, says how
+        to resume after a resumable failure); None: no checkpoint.
     save_every : float, optional
         Seconds between two checkpoints (with `saver`).
     start : float, optional
@@ -213,7 +213,9 @@ def drive(work, *, count: int = 0, max_units: int | None = None, time_limit: flo
     except ResumableFailure as exc:
         snapshot()
         save()
-        if saving:
+        if saving and hasattr(saver, "resume_hint"):
+            how = saver.resume_hint(count - work.open_work()[0])
+        elif saving:
             how = (f"the count so far ({count - work.open_work()[0]:,} regions) and its open work are saved in "
                    f"{saver.path!r}: resume with resume={saver.path!r} (the CLI's --resume {saver.path})")
         else:

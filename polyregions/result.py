@@ -50,6 +50,17 @@ class Stats:
     def as_dict(self):
         return {k: getattr(self, k, f.default) for k, f in self.__dataclass_fields__.items()}
 
+    def merge(self, part: "Stats") -> None:
+        """Add the statistics of a part of the same count searched elsewhere (a subtree searched by
+        a worker): nodes, near-eps decisions and recentring failures add up, the smallest radii
+        are the smaller of the two (solver runs are added by the caller, which knows whether they
+        are already counted)."""
+        self.nodes += part.nodes
+        self.near_eps += part.near_eps
+        self.recentre_failures += part.recentre_failures
+        self.min_radius = min(self.min_radius, part.min_radius)
+        self.min_kept_depth = min(self.min_kept_depth, part.min_kept_depth)
+
 
 @dataclass
 class RegionCount:

@@ -156,6 +156,18 @@ def test_a_resumable_failure_is_saved_and_says_how_to_resume(clock):
         drive(Toy(4, fail_at=5))
 
 
+def test_a_saver_may_say_how_to_go_on_after_a_resumable_failure(clock):
+    """A many-count run resumes by running the same study again, not with resume=: its saver says so."""
+    class StudySaver(Saver):
+        def resume_hint(self, done):
+            return f"{done} finished units kept: run it again"
+
+    work, saver = Toy(4, fail_at=5), StudySaver()
+    with pytest.raises(pr.PolyRegionsError, match=r"a worker process died \(toy\); 3 finished units kept: run it again$"):
+        drive(work, saver=saver, save_every=1e9)
+    assert saver.saves == [(3, [0, 1, 2])]
+
+
 def test_progress_at_most_every_period(clock, monkeypatch):
     calls = []
     monkeypatch.setattr(driver, "PROGRESS_EVERY", 4e-3)

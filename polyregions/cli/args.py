@@ -6,13 +6,14 @@ the command prints as one line (exit code 2).
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnsupportedError
 
-__all__ = ["output_path", "parse_vector", "read_npy"]
+__all__ = ["SCHEDULER_TIMEOUT", "dask_client", "output_path", "parse_vector", "read_npy"]
 
 
 def read_npy(path: str, name: str) -> np.ndarray:
@@ -61,3 +62,26 @@ def output_path(path: str, option: str) -> str:
     if not os.path.isdir(folder):
         raise InvalidInputError(f"{option} {path!r}: the folder {folder!r} does not exist")
     return path
+
+
+#: Seconds to wait for a Dask scheduler to answer before ``--scheduler`` fails, unless
+#: ``--scheduler-timeout`` says otherwise (Dask's own default is 30).
+SCHEDULER_TIMEOUT = 10.0
+
+
+def dask_client(args):
+    """The Dask client of ``--scheduler`` (None without it), or a one-line error naming the option."""
+    if not args.scheduler:
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UnsupportedError("--scheduler needs dask.distributed: pip install 'polyregions[dask]'") from None
+    timeout = args.scheduler_timeout
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise InvalidInputError(f"--scheduler-timeout must be a positive number of seconds, got {timeout}")
+    try:
+        return Client(args.scheduler, timeout=timeout)
+    except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
+        raise InvalidInputError(f"--scheduler {args.scheduler!r} cannot be reached within {timeout:g} s: "
+                                f"{exc}") from None

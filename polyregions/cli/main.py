@@ -11,6 +11,8 @@
     polyregions bounds NET [domain] [--exact] [--json]
     polyregions tightness --arch ARCH [--arch ...] --seeds K --domain DOMAIN [--out PREFIX]
     polyregions plot NET [--plane ... | --line A B] -o partition.png|svg|pdf   (see cli_slices)
+    polyregions local NET_OR_GLOB --points X.npy --radius R [R ...] -o table.parquet   (see cli.local)
+    polyregions plot-local TABLE -o picture.png
 
 NET is a ``.npz`` or ``.json`` network file (see :mod:`polyregions.model.io`), an ONNX file
 (``.onnx``) or a ``torch.export`` program (``.pt2``); a pickled PyTorch module (``.pt``)
@@ -37,7 +39,8 @@ import time
 
 import numpy as np
 
-from .args import output_path, parse_vector
+from .args import SCHEDULER_TIMEOUT, dask_client, output_path, parse_vector
+from .local import add_local_commands
 from .slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from ..domains.convex import Ball, Box, Whole
 from ..api import DEFAULT_EPS, count_regions
@@ -150,28 +153,6 @@ def _print_certified(res):
         print(f"certificate: {res.certificate} (check: polyregions check {res.certificate} NET)")
 
 
-#: Seconds to wait for a Dask scheduler to answer before ``--scheduler`` fails, unless
-#: ``--scheduler-timeout`` says otherwise (Dask's own default is 30).
-SCHEDULER_TIMEOUT = 10.0
-
-
-def _client(args):
-    if not args.scheduler:
-        return None
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise UnsupportedError("--scheduler needs dask.distributed: pip install 'polyregions[dask]'") from None
-    timeout = args.scheduler_timeout
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise InvalidInputError(f"--scheduler-timeout must be a positive number of seconds, got {timeout}")
-    try:
-        return Client(args.scheduler, timeout=timeout)
-    except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
-        raise InvalidInputError(f"--scheduler {args.scheduler!r} cannot be reached within {timeout:g} s: "
-                                f"{exc}") from None
-
-
 def cmd_count(args) -> int:
     if args.pieces and args.json:
         raise InvalidInputError("--pieces prints a line of text: it cannot be combined with --json")
@@ -181,7 +162,7 @@ def cmd_count(args) -> int:
     progress = _Progress(not args.quiet and not args.json)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
-              progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
+              progress=progress, workers=workers, client=dask_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
     if args.certify or args.certificate:
         kw.update(certify=args.certify, certificate=args.certificate)
@@ -485,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_tightness)
     add_plot_command(sub)
+    add_local_commands(sub, _net_argument, SCHEDULER_TIMEOUT)
     return parser
 
 

@@ -44,7 +44,7 @@ COMPRESS_LEVEL = 1
 
 def _multipliers(y):
     """The multipliers as the JSON object text ``{"key":"hex",...}`` (keys are positions or ``d<k>``)."""
-    return "{" + ",".join(f'"{k}":"{hex_int(v)}"' for k, v in y.items()) + "}"
+    return "{" + ",".join(f'"{k}":"{int(v):x}"' for k, v in y.items()) + "}"  # format's "x": hex_int's spelling
 
 
 class CertificateWriter:
@@ -98,7 +98,7 @@ class CertificateWriter:
     def region(self, bits, nums, den):
         """The region of `bits` with its point ``nums / den`` (integers)."""
         if self.file is not None:
-            point = ",".join(f'"{hex_int(v)}"' for v in nums)
+            point = ",".join(f'"{int(v):x}"' for v in nums)
             self._add(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}')
 
     def empty(self, prefix, cert=None, ref=None):
@@ -107,8 +107,11 @@ class CertificateWriter:
             self._add(f'{{"empty":"{bits_text(prefix)}",{tail}}}')
 
     def shared(self, cid, assign, cert):
+        """The certificate `cert` with id `cid` for the assignment `assign` (0, 1 or None per position,
+        or its text ``"01*1.."``)."""
         if self.file is not None:
-            assign = "".join("*" if a is None else str(a) for a in assign)
+            if not isinstance(assign, str):
+                assign = "".join("*" if a is None else str(a) for a in assign)
             self._add(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}')
 
     def part_path(self, task_id):

@@ -444,17 +444,23 @@ class Auditor:
         if found is None:
             return None
         lam, positions = found
-        top = float(lam.max()) if len(lam) else 0.0
+        lam = np.asarray(lam, dtype=float).tolist()
+        if not lam or not math.isfinite(sum(lam)):  # a NaN or an infinite multiplier: no hint
+            return None
+        top = max(lam)
+        if top <= 0:  # no positive multiplier (a certificate needs one)
+            return None
         exact, last = self.exact, len(positions)
         for rtol, significant in ROUNDINGS:
-            support = np.flatnonzero(lam > rtol * top).tolist()
+            floor = rtol * top
+            support = [k for k, w in enumerate(lam) if w > floor]
             keys = [positions[k] if k < last else p for k in support]
             if not keys or min(keys) < 0:
                 return None
             rows = exact.fixed_rows(bits, [(q, bits[q] if q != p else bit) for q in keys])
             if rows is None or not all(norm > 0 for _, _, norm in rows):
                 return None
-            y = integer_weights([float(lam[k]) / norm for k, (_, _, norm) in zip(support, rows)], significant)
+            y = integer_weights([lam[k] / norm for k, (_, _, norm) in zip(support, rows)], significant)
             if exact.dim <= DENSE_SUM_UP_TO:
                 v = [sum(map(mul, y, column)) for column in zip(*(a for a, _, _ in rows))]
             else:
@@ -478,6 +484,7 @@ class Auditor:
         off = self.exact.offsets[l]
         certs = {}
         bits = list(bits)
+        text = bits_text(bits)
         for j, f in enumerate(fixed):
             if f < 0:
                 continue
@@ -492,8 +499,7 @@ class Auditor:
                 continue  # decided again at every node that skips it
             cid = self._next_id
             self._next_id += 1
-            assign = list(bits) + [None] * (p - off) + [1 - f]
-            self.writer.shared(cid, assign, y)
+            self.writer.shared(cid, f"{text}{'*' * (p - off)}{1 - f}", y)
             certs[p] = cid
         self._shared[l] = (tuple(bits), certs)
         self._hints.clear()
@@ -537,12 +543,12 @@ class Auditor:
             cert = decided[0]
         rows = [k for k in cert["y"] if not isinstance(k, str)]
         support = [(q, bits[q]) for q in rows if off <= q < p]
-        assign = list(bits[:off]) + [None] * (p - off) + [bit]
+        local = ["*"] * (p - off) + ["01"[bit]]  # the assignment: earlier layers, the support, the child
         for q, v in support:
-            assign[q] = v
+            local[q - off] = "01"[v]
         cid = self._next_id
         self._next_id += 1
-        self.writer.shared(cid, assign, cert)
+        self.writer.shared(cid, bits_text(bits[:off]) + "".join(local), cert)
         self.writer.empty(prefix, ref=cid)
         if len(self._reusable) > REUSE_KEYS:
             self._reusable.clear()
@@ -555,7 +561,7 @@ class Auditor:
         `x` itself as the exact rational it is, is checked exactly; else the leaf is searched
         again exactly."""
         self.float_count += 1
-        x = [float(v) for v in x]
+        x = np.asarray(x, dtype=float).tolist()
         for point in (short_point, lambda x, _: exact_point(x)):  # the exact rational x only when needed
             X, den = point(x, rho)
             if X is not None and self.exact.integer_point_in_region(bits, X, den):

@@ -272,13 +272,13 @@ class ExactNetwork:
                 u = [sum(map(mul, row, X)) + cj * den for row, cj in zip(layer[7], layer[8])]
             else:
                 u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # = D scale z^l
-            for j, uj in enumerate(u):
-                if bits[off + j]:
-                    if uj <= 0:
-                        return False
-                elif uj > 0 or (uj == 0 and not self._identically_zero(bits, l, j)):
+            states = bits[off: off + len(u)]
+            if len(states) != len(u):
+                raise ValueError(f"bits: {len(bits)} states for a network of {self.n_bits} neurons")
+            for j, (uj, on) in enumerate(zip(u, states)):
+                if (uj <= 0) if on else (uj >= 0 and (uj > 0 or not self._identically_zero(bits, l, j))):
                     return False
-            h = [uj if bits[off + j] else 0 for j, uj in enumerate(u)]
+            h = [uj if on else 0 for uj, on in zip(u, states)]
             scale *= D
         return True
 

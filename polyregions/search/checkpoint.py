@@ -62,16 +62,21 @@ def remove_stale_temporaries(path) -> list:
                 pass
     return removed
 
+def hash_network(h, net) -> None:
+    """Feed every stage's weights, bias, activation slopes and pooling of `net` to the hash `h`."""
+    for stage in net.stages:
+        for array in (stage.weight, stage.bias, stage.slopes):
+            h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        h.update(repr(("pool", stage.pool)).encode())
+
+
 def fingerprint(net, domain, eps, backend, prune) -> str:
     """A hash of everything the count depends on: every stage's weights and activation (a
     LeakyReLU network never resumes the checkpoint of the ReLU network with its weights), the
     domain's key (:meth:`~polyregions.domains.base.Domain.key`: its type and every number that
     defines it), ``eps``, the backend and the pruning."""
     h = hashlib.sha256()
-    for stage in net.stages:
-        for array in (stage.weight, stage.bias, stage.slopes):
-            h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-        h.update(repr(("pool", stage.pool)).encode())
+    hash_network(h, net)
     h.update(repr((eps, backend, bool(prune))).encode())
     for part in domain.key():
         if isinstance(part, np.ndarray):

@@ -76,14 +76,6 @@ def run_task(payload, key, sub, budget, limit=None):
     return count, stats, frontier
 
 
-def _merge(total: Stats, part: Stats):
-    total.nodes += part.nodes
-    total.near_eps += part.near_eps
-    total.recentre_failures += part.recentre_failures
-    total.min_radius = min(total.min_radius, part.min_radius)
-    total.min_kept_depth = min(total.min_kept_depth, part.min_kept_depth)
-
-
 def _executor(workers, client, payload, key):
     if client is not None:
         return client.get_executor(pure=False), client.scatter(payload, broadcast=True)
@@ -165,7 +157,7 @@ class ParallelWork:
                 n, part, frontier = fut.result()  # a dead worker raises BrokenProcessPool here
                 in_flight.pop(fut)
                 self.worker_solves += part.lp_solves
-                _merge(self.stats, part)
+                self.stats.merge(part)
                 queue.extend(frontier)
                 yield n
         except cf.process.BrokenProcessPool as exc:
