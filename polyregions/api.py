@@ -27,7 +27,8 @@ from .search.parallel import PROGRESS_EVERY, drive_parallel
 from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.planar import choose_method, count_planar, enumerate_planar
 from .result import Region, RegionCount
-from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch
+from .search.compiled import make_search
+from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL
 from .domains.slices import lift_regions, search_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
@@ -119,7 +120,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     if method == "cells3d":
         return enumerate_cells3d(net, domain, eps=eps)
     net_s, domain_s = search_problem(net, domain)
-    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    search = make_search(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
     return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
 
@@ -225,7 +226,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         return count_cells3d(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = search_problem(net, domain)
-    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    search = make_search(net_s, domain_s, eps, backend, prune)
     if max_regions == 0:
         return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
@@ -263,10 +264,8 @@ def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, prog
         while queue:
             sub = queue.pop()
             search.deadline = min((t for t in (end, next_save) if t is not None), default=None)
-            for _, rho, _, _ in search.run(sub):
-                count += 1
-                if rho < stats.min_radius:
-                    stats.min_radius = rho
+            for found in search.counts(sub, None if max_regions is None else max_regions - count):
+                count += found
                 if max_regions is not None and count >= max_regions:
                     stopped = "max_regions"
                     break

@@ -19,7 +19,7 @@ from .blas import one_blas_thread
 from .checkpoint import fingerprint
 from ..errors import PolyRegionsError
 from ..result import RegionCount, Stats
-from .engine import RegionSearch
+from .compiled import make_search
 
 #: Seconds between two calls of a count's ``progress`` callback (both drivers).
 PROGRESS_EVERY = 0.5
@@ -42,7 +42,7 @@ def _search_for(payload, key):
     search = _WORKER_SEARCH.get(key)
     if search is None:
         _WORKER_SEARCH.clear()
-        search = _WORKER_SEARCH[key] = RegionSearch(*payload)
+        search = _WORKER_SEARCH[key] = make_search(*payload)
     return search
 
 
@@ -62,10 +62,8 @@ def run_task(payload, key, sub, budget, limit=None):
     search.deadline = time.perf_counter() + budget
     count = 0
     t0 = time.perf_counter()
-    for _, rho, _, _ in search.run(sub):
-        count += 1
-        if rho < search.stats.min_radius:
-            search.stats.min_radius = rho
+    for found in search.counts(sub, limit):
+        count += found
         if limit is not None and count >= limit:
             break
     stats = search.stats
@@ -109,9 +107,8 @@ def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, ti
         sub = queue.pop()
         search.frontier = []
         search.deadline = local_end
-        for _, rho, _, _ in search.run(sub):
-            count += 1
-            stats.min_radius = min(stats.min_radius, rho)
+        for found in search.counts(sub, None if max_regions is None else max_regions - count):
+            count += found
             if max_regions is not None and count >= max_regions:
                 reached = True
                 break
