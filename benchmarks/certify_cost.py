@@ -1,18 +1,27 @@
-"""The cost of a certified count against the float count, in one process and one command:
+"""The cost of certified counts and of checking their certificates, side by side in one run:
 
-    python benchmarks/certify_cost.py [--net D:W1,W2] [--seed S] [--repeat K] [--certificate FILE]
+    python benchmarks/certify_cost.py [--limit S] [--workers K] [--cases d4,digits,mlp784]
 
-Counts the seeded He-initialised net (benchmarks/nets.py; default d=4 [16, 16], 26,634
-regions in [-1, 1]^4) with the default float search (eps = 1e-9) and with
-``certify=True`` after a warm-up count of a small net (compile caches warm), and prints
-both times (each the fastest of --repeat interleaved runs), their ratio, the two counts and the certificate work (hint LPs, exact
-simplex runs). With --certificate the certificate is written and re-checked by
-``polyregions.exact.checker.check`` (timed separately).
+Cases (after a warm-up count, compile caches warm; eps 1e-9 as the CLI's default):
+
+* ``d4``: the seeded He net d=4 [16, 16] in [-1, 1]^4 (benchmarks/nets.py; 26,634 regions);
+* ``digits``: the embedded digits MLP 64-8-8-10 in the box of half-width 0.1 around its test
+  image (``polyregions count --example``; 72 regions);
+* ``mlp784``: the 784-input He MLP [32, 32] in the L-inf ball of radius 0.01 around
+  ``image_point()`` (755 regions).
+
+Per case: the plain count (one process and --workers processes), the certified count with
+its certificate written (--workers processes), and the check of the certificate by the
+standalone checker (one process and --workers processes); wall seconds, the ratios to the
+plain counts, and the CPU seconds of this process (the workers' are not in it). --limit stops a certified count
+(its time_limit) and the case is then reported as not finished. The machine's load average is
+printed first: on a shared machine the ratios, measured in one run, are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import sys
@@ -21,47 +30,65 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import numpy as np  # noqa: E402
+
 import polyregions as pr  # noqa: E402
-from nets import he_net, unit_box  # noqa: E402
+from nets import he_net, image_point, unit_box  # noqa: E402
 from polyregions.exact.checker import check  # noqa: E402
+
+
+def cases(names):
+    from polyregions.cli.main import EXAMPLE_FILE
+
+    out = []
+    if "d4" in names:
+        out.append(("d=4 [16,16] in [-1,1]^4", he_net(4, [16, 16]), unit_box(4)))
+    if "digits" in names:
+        digits = pr.io.load_network(EXAMPLE_FILE)
+        x0 = np.load(EXAMPLE_FILE)["x0"]
+        out.append(("digits 64-8-8, box 0.1", digits, pr.Box(x0 - 0.1, x0 + 0.1)))
+    if "mlp784" in names:
+        out.append(("MLP 784 [32,32], L-inf 0.01", he_net(784, [32, 32]), pr.Ball(image_point(), 0.01, p=math.inf)))
+    return out
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--net", default="4:16,16", help="D:W1,W2,... (default 4:16,16)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--certificate", default=None, help="write the certificate here and check it")
-    p.add_argument("--repeat", type=int, default=2, help="runs of each count, interleaved; the fastest is kept")
+    p.add_argument("--limit", type=float, default=1800.0, help="time limit of each certified count (s)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--cases", default="d4,digits,mlp784")
     args = p.parse_args(argv)
-    d, widths = args.net.split(":")
-    d, widths = int(d), [int(w) for w in widths.split(",")]
-    net, dom = he_net(d, widths, args.seed), unit_box(d)
+    print(f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f} (1 min) at the start")
     pr.count_regions(he_net(2, [4, 4]), unit_box(2))  # warm-up
     pr.count_regions(he_net(2, [4, 4]), unit_box(2), certify=True)
-    t_float, t_cert = [], []
-    for _ in range(args.repeat):  # interleaved, the fastest of each kept: the machine's load varies
-        t = time.perf_counter()
-        flt = pr.count_regions(net, dom)
-        t_float.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        cert = pr.count_regions(net, dom, certify=True, certificate=args.certificate)
-        t_cert.append(time.perf_counter() - t)
-    t_float, t_cert = min(t_float), min(t_cert)
-    print(f"machine   : {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
-    print(f"net       : d={d} {widths} seed {args.seed} in [-1, 1]^{d}")
-    print(f"float     : {flt.count:,} regions in {t_float:.2f} s")
-    print(f"certified : {cert.count:,} regions in {t_cert:.2f} s (certified={cert.certified}, "
-          f"undecided={len(cert.undecided)}, float count in the same run {cert.float_count:,})")
-    print(f"work      : {cert.hint_lps:,} hint LPs, {cert.exact_lps:,} exact simplex runs")
-    print(f"ratio     : certified / float = {t_cert / t_float:.1f}x")
-    if args.certificate:
-        path = os.path.join(tempfile.mkdtemp(), "net.npz")
-        pr.io.save_network(net, path)
-        t = time.perf_counter()
-        rep = check(args.certificate, path)
-        print(f"check     : {rep.count:,} regions, {rep.empty:,} empty branches, complete={rep.complete}, "
-              f"{time.perf_counter() - t:.2f} s")
+    folder = tempfile.mkdtemp()
+    for name, net, dom in cases(args.cases.split(",")):
+        plain, t1 = timed(lambda: pr.count_regions(net, dom))
+        plain2, t2 = timed(lambda: pr.count_regions(net, dom, workers=args.workers))
+        path = os.path.join(folder, "cert.jsonl.gz")
+        cert, tc = timed(lambda: pr.count_regions(net, dom, certify=True, certificate=path, time_limit=args.limit,
+                                                  workers=args.workers))
+        print(f"\n{name}")
+        print(f"  plain     : {plain.count:,} regions in {t1:.2f} s (1 process); {plain2.count:,} in {t2:.2f} s "
+              f"({args.workers} processes)")
+        print(f"  certified : {cert.count:,} regions in {tc:.2f} s ({args.workers} processes) = {tc / t1:.1f}x plain "
+              f"(1 process), {tc / t2:.1f}x plain ({args.workers} processes), "
+              f"complete={cert.complete}, certified={cert.certified}, float count {cert.float_count:,}; "
+              f"certificate {os.path.getsize(path) / 1e6:.2f} MB gzip")
+        if not cert.certified:
+            continue
+        rep, tk1 = timed(lambda: check(path))
+        rep2, tk2 = timed(lambda: check(path, workers=args.workers))
+        print(f"  check     : {rep.count:,} regions, {rep.empty:,} empty branches: {tk1:.2f} s = {tk1 / t1:.1f}x plain "
+              f"(1 process); {tk2:.2f} s = {tk2 / t1:.1f}x ({args.workers} processes)")
+    print(f"\nload average {os.getloadavg()[0]:.2f} (1 min) at the end")
 
 
 if __name__ == "__main__":

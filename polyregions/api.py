@@ -10,13 +10,15 @@ checkpoints. A pattern is counted when its region contains a Euclidean ball of r
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
 import numpy as np
 
 from ._validate import int_at_least, net_and_domain, positive_number
-from .exact.certifier import count_certified
+from .exact.certified_count import count_certified
+from .exact.spec import rounded_layers
 from .search.checkpoint import Checkpointer
 from .domains.convex import Domain, Slice
 from .errors import InvalidInputError, UnsupportedError
@@ -32,6 +34,8 @@ from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL
 from .domains.slices import lift_regions, search_problem
 
 __all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+
+logger = logging.getLogger("polyregions")
 
 def _validate_enumerate(net, domain, eps, backend):
     """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
@@ -65,11 +69,11 @@ def _check_certify(certify, certificate, workers, client, checkpoint, resume, ne
     if isinstance(domain, Slice):
         raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
                                "is computed in floating point; certify the full input space instead)")
-    for name, value in (("workers", workers > 1), ("client", client is not None),
-                        ("checkpoint", checkpoint is not None), ("resume", resume is not None)):
+    for name, value in (("client", client is not None), ("checkpoint", checkpoint is not None),
+                        ("resume", resume is not None)):
         if value:
             raise UnsupportedError(f"`{name}` is not supported with `certify=True` (a certified count runs "
-                                   f"in one process from start to end)")
+                                   f"on this machine, from start to end; `workers` split it over processes)")
 
 
 @one_blas_thread_while_iterating
@@ -177,8 +181,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         Decide every pattern exactly, without `eps` (:mod:`polyregions.exact.certifier`): a
         pattern counts when its open region inside the open domain is non-empty. Returns a
         :class:`~polyregions.result.CertifiedCount` (``certified``, ``undecided``,
-        ``float_count``). Sequential only: `workers`, `client`, `checkpoint` and `resume`
-        are refused.
+        ``float_count``). `workers` processes split the tree
+        (:mod:`polyregions.exact.certified_count`); `client`, `checkpoint` and `resume` are refused.
     certificate : path, optional
         With `certify`, stream every region's rational point and every emptiness
         certificate there (JSON lines; :func:`polyregions.exact.checker.check` re-checks it).
@@ -216,10 +220,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                                   backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if not certifying and rounded_layers(net):
+        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
+                       "rounding (certify=True counts the network as written)", rounded_layers(net))
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
-                               time_limit=time_limit, progress=progress, certificate=certificate)
+                               time_limit=time_limit, progress=progress, certificate=certificate, workers=workers)
     if method == "planar":
         return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     if method == "cells3d":

@@ -18,8 +18,11 @@ class Stats:
     ``lp_solves``: solver runs; ``nodes``: partial patterns visited; ``seconds``: wall time;
     ``min_radius``: the smallest witness radius of a counted region (each counted region
     contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
-    optimum that kept a node; ``near_eps``: solver decisions whose optimum fell within a
-    factor 10 of ``eps`` (the count there depends on ``eps``); ``eps``: the tolerance used;
+    optimum that kept a node; ``near_eps``: near-degenerate decisions, whose outcome eps or
+    rounding may change: an optimum (inradius) within a factor 10 of ``eps``, a neuron fixed by
+    a rounding tolerance where it cuts the domain within that tolerance, a counted region as
+    thin as the rounding of its coordinates, a sign decided by a tolerance coarser than eps
+    (planar). A count with ``near_eps == 0`` does not depend on them; ``eps``: the tolerance used;
     ``pending``: subproblems left unexplored (0 when the count is complete);
     ``recentre_failures``: witnesses on an unbounded domain that could not be moved back
     near their parent's (the far witness was used; the count does not depend on it).

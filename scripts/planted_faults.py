@@ -48,16 +48,24 @@ def fault(name, path, find, replace, tests, why, *more):
 
 
 SEARCH = "polyregions/search/engine.py"
+PLANAR = "polyregions/cells/planar.py"
+POLYGON = "polyregions/cells/polygon.py"
+SLICES = "polyregions/domains/slices.py"
+T_PLANAR = "tests/cells/test_planar.py::"
+T_SLICES = "tests/domains/test_slices.py::"
+T_MEASURE = "tests/cells/test_measure.py::"
 T_SEARCH = ("tests/search/test_engine.py",)
 COMPILED, T_COMPILED = "polyregions/search/compiled_kernels.py", "tests/search/test_compiled.py"
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
+CHECKER = "polyregions/exact/checker.py"
+T_CHECKER = ("tests/exact/test_checker.py",)
 T_TORCH, T_ONNX, T_IO = "tests/model/test_torch_import.py", "tests/model/test_onnx_import.py", "tests/model/test_io.py"
 
 FAULTS = [
     fault("eps-witness-side", SEARCH, "            if r1 > eps:\n", "            if r1 > 0:\n", T_SEARCH,
           "keep the witness-side child when its half-ball radius is > 0 instead of > eps"),
-    fault("eps-other-side-free", SEARCH, "        if (rho - delta) / 2 > eps:\n",
-          "        if (rho - delta) / 2 > 0:\n", T_SEARCH,
+    fault("eps-other-side-free", SEARCH, "        if not exact and (rho - delta) / 2 > eps:\n",
+          "        if not exact and (rho - delta) / 2 > 0:\n", T_SEARCH,
           "keep the far side of a hyperplane through the witness ball without an eps check"),
     fault("row-norm-underflow", "polyregions/search/rows.py", "    return big * np.sqrt(np.einsum(\"ij,ij->i\", scaled, scaled))\n",
           "    return np.sqrt(np.einsum(\"ij,ij->i\", X, X))\n", T_SEARCH,
@@ -139,6 +147,21 @@ FAULTS = [
           "        return sum(comb(n, j) * F(l + 1, min(c, n - j)) for j in range(min(c, n) + 1))\n",
           "        return sum(comb(n, j) * F(l + 1, min(c, n)) for j in range(min(c, n) + 1))\n",
           ("tests/bounds/test_dense.py",), "Serra's index set without the n_l - j_l term"),
+    fault("checker-no-positive-multiplier", CHECKER, "        if not positive:\n", "        if False:\n", T_CHECKER,
+          "the checker accepts all-zero multipliers (v = 0, s = 0 passes every inequality)"),
+    fault("checker-skips-last-layer", CHECKER, "for l, (D, W, b) in enumerate(self.layers):",
+          "for l, (D, W, b) in enumerate(self.layers[:-1]):", T_CHECKER,
+          "the checker does not check a witness's last layer"),
+    fault("certified-from-complete", "polyregions/exact/certified_count.py",
+          "certified=complete and not undecided,", "certified=complete,",
+          ("tests/exact/test_certifier.py",), "a count with an undecided branch is reported certified"),
+    fault("exact-net-bias-scale", "polyregions/exact/exact_net.py",
+          "G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l]",
+          "G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l + 1]", ("tests/exact/test_exact_net.py",),
+          "a deeper layer's bias scaled by its own denominator too (the rows are no longer the pre-activations)"),
+    fault("exact-lp-strict-optimum", "polyregions/exact/exact_lp.py", "    if value <= 0:\n", "    if value < 0:\n",
+          ("tests/exact/test_exact_lp.py",),
+          "the exact simplex misses certificates with y^T b = 0 (exact coincidences read as non-empty)"),
     # model import, network files and the command line
     fault("torch-add-alpha-ignored", "polyregions/model/torch_additions.py",
           '    alpha = float(node.kwargs.get("alpha", node.args[2] if len(node.args) > 2 else 1))\n',
@@ -183,6 +206,103 @@ FAULTS = [
           ("tests/cli/test_main.py::test_json_of_a_count_with_no_region_is_valid_json",),
           "--json writes min_radius = inf of a count without regions"),
 ]
+
+
+#: Faults in lines, planes, the planar algorithm and what is measured on them.
+SLICE_FAULTS = [
+    fault("slice-rounding-rows", SLICES, "    if np.any(zero):\n", "    if False:\n",
+          (T_SLICES + "test_a_neuron_identically_zero_on_a_plane_does_not_split_it",),
+          "a neuron constant on a plane, composed in floating point, is searched as a hyperplane of rounding errors"),
+    fault("slice-working-frame-at-origin", SLICES,
+          "    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))\n",
+          "    x0, p0 = candidates[0]\n",
+          (T_SLICES + "test_the_working_frame_starts_near_the_origin", T_PLANAR + "test_long_lines_keep_every_region"),
+          "compute a slice from its first point (a segment's end 1e12 away): the regions near 0 drown in its rounding"),
+    fault("slice-affine-map-frame", SLICES, "            m = m - M @ self._p0\n", "            m = m\n",
+          (T_SLICES + "test_slice_regions_report_input_and_slice_coordinates",),
+          "a region's map in slice coordinates forgets that the working frame starts at p0"),
+    fault("slice-layer-types", SLICES, '    require_relu(net, "lines, planes and the planar algorithm")\n',
+          '    require_relu(net, "lines, planes and the planar algorithm")\n'
+          '    if any(type(layer).__name__ in ("Activation", "Unflatten") for layer in net.layers):\n'
+          '        raise UnsupportedError("`net`: Activation and Unflatten layers are not supported on slices")\n',
+          (T_SLICES + "test_relu_networks_with_activation_and_unflatten_layers_count_on_slices",),
+          "refuse plain ReLU networks on slices for the layers they were written with"),
+    fault("plane-frame-swapped", "polyregions/domains/convex.py", "        self.U = np.column_stack([self.u, self.v])\n",
+          "        self.U = np.column_stack([self.v, self.u])\n",
+          (T_SLICES + "test_plane_coordinates_are_its_own_arguments",),
+          "a plane with u and v exchanged (planar and the search share the frame: only a reference built "
+          "from the arguments sees it)"),
+    fault("line-overflow-unchecked", "polyregions/domains/convex.py",
+          "        if not (np.all(np.isfinite(direction)) and math.isfinite(length)):\n", "        if False:\n",
+          (T_SLICES + "test_slices_beyond_the_float_range_are_refused",),
+          "accept a segment whose length overflows float64"),
+    fault("planar-1d-extent-tolerance", PLANAR,
+          "        z, size = y[:, None] * g1 + c1, np.abs(y)[:, None] * g1abs + c1abs\n",
+          "        z, size = y[:, None] * g1 + c1, max(abs(y0), abs(y1)) * g1abs + c1abs + 0 * y[:, None]\n",
+          (T_PLANAR + "test_long_lines_keep_every_region",),
+          "the 1-D zero tolerance scales with the segment's length: regions lost on long lines"),
+    fault("planar-crossing-interpolated", POLYGON, "    if abs(det) > CROSSING_SIN * math.hypot(g0, g1):\n",
+          "    if False:\n", (T_PLANAR + "test_large_planes_keep_every_region",),
+          "new vertices interpolated along edges 1e16 long: regions lost on large planes"),
+    fault("planar-1d-tolerance-silent", PLANAR,
+          "        run.stats.near_eps += _tolerance_decisions(P, Z, i, j, tol, run.eps)\n",
+          "        run.stats.near_eps += 0\n",
+          (T_PLANAR + "test_decisions_of_the_rounding_tolerance_are_reported",),
+          "a 1-D count where the rounding tolerance, not eps, dropped a region says nothing (near_eps 0)"),
+    fault("planar-2d-tolerance-silent", POLYGON, "                        stats[0] += 1  # on the line by a tolerance coarser than eps\n",
+          "                        stats[0] += 0\n", (T_PLANAR + "test_decisions_of_the_rounding_tolerance_are_reported",),
+          "a 2-D count where the rounding tolerance, not eps, dropped a region says nothing (near_eps 0)"),
+    fault("planar-1d-polytope-bounding-box", PLANAR, "        return _polytope_interval(domain)\n",
+          "        lo, hi = domain.bounding_box()\n        return float(lo[0]), float(hi[0])\n",
+          (T_PLANAR + "test_a_one_dimensional_polytope_is_its_interval_not_its_bounding_box",),
+          "a 1-D polytope counted on its padded bounding box"),
+    fault("planar-1d-length-not-half", PLANAR, "            keep = radius > eps\n", "            keep = length > eps\n",
+          (T_PLANAR + "test_a_short_piece_counts_by_its_half_length",),
+          "keep a 1-D piece by its length instead of its half-length"),
+    fault("planar-1d-bits-no-tolerance", PLANAR, "            on[i[zero], j[zero]] = False\n", "            pass\n",
+          (T_PLANAR + "test_a_neuron_zero_up_to_rounding_is_off_on_a_line",),
+          "1-D pattern bits without their rounding tolerance: a neuron zero up to rounding is on"),
+    fault("polygon-zero-neuron-on", POLYGON, "                    bits[j] = 1 if nneg == 0 and npos > 0 else 0\n",
+          "                    bits[j] = 1 if nneg == 0 else 0\n",
+          (T_PLANAR + "test_identically_zero_second_layer_neurons_do_not_split",),
+          "a neuron identically zero on a polygon is reported on"),
+    fault("box-prefilter-exact-zero", SEARCH, "    on = lo > -BOX_RTOL * size\n", "    on = lo > 0\n",
+          ("tests/search/test_engine.py::test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates",
+           "tests/search/test_engine.py::test_the_box_prefilter_tolerance_is_named_and_relative"),
+          "the bounding-box prefilter compares with 0: a one-ulp sliver at a segment's end counts",
+          ("    off = (hi < BOX_RTOL * size) & ~on\n", "    off = (hi < 0) & ~on\n")),
+    fault("far-rows-to-the-solver", SEARCH, "        return self.unbounded and not abs(b) < FAR_ROW_BOUND\n",
+          "        return False\n", ("tests/search/test_engine.py::test_hyperplanes_far_from_the_origin_in_the_whole_space",),
+          "on the whole space, a hyperplane 1e21 away goes to the solver (which reads the bound as infinite)"),
+    fault("search-resolution-silent", SEARCH, "            if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):\n",
+          "            if False:\n", ("tests/search/test_engine.py::test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported",),
+          "the search counts a sliver as thin as its coordinates' rounding without a word"),
+    fault("single-region-dead-on", "polyregions/milp/milp.py",
+          "    states = np.where(switching, 0, np.where(has_pos, 1, -1)).astype(np.int8)\n",
+          "    states = np.where(switching, 0, np.where(has_neg, -1, 1)).astype(np.int8)\n",
+          ("tests/milp/test_milp.py::test_single_region_reports_dead_neurons_off",),
+          "single_region reports a neuron that is never negative nor positive (dead) as on"),
+    fault("measure-leaky-as-relu", "polyregions/cells/measure.py",
+          "            beta = np.where(z > 0, 1.0, stage.slopes)\n", "            beta = np.where(z > 0, 1.0, 0.0)\n",
+          (T_MEASURE + "test_leaky_relu_distances_follow_the_negative_slope",),
+          "boundary distances read every activation as ReLU"),
+    fault("pieces-one-neuron-edges", "polyregions/cells/measure.py", "        for i, j in _shared_edges(regions):\n            join(i, j)\n",
+          "        for i, j in _shared_edges(regions):\n"
+          "            if np.count_nonzero(regions[i].bits != regions[j].bits) == 1:\n                join(i, j)\n",
+          (T_MEASURE + "test_linear_pieces_merge_across_edges_where_several_neurons_switch",),
+          "linear pieces joined only across edges where exactly one neuron switches"),
+    fault("plot-decision-boundary-reversed", "polyregions/cells/plot.py",
+          "                cell = _clip(cell, A[i] - A[k], c[k] - c[i])  # f_i <= f_k\n",
+          "                cell = _clip(cell, A[k] - A[i], c[i] - c[k])  # f_i <= f_k\n",
+          ("tests/cells/test_plot.py::test_plot_partition_draws_into_a_given_axes_with_decision_boundary",),
+          "the decision boundary drawn where a class loses instead of where it wins"),
+    fault("cli-plane-u-v-swapped", "polyregions/cli/slices.py",
+          "        return Plane(origin, u, v, lo if lo.size > 1 else lo[0], hi if hi.size > 1 else hi[0])\n",
+          "        return Plane(origin, v, u, lo if lo.size > 1 else lo[0], hi if hi.size > 1 else hi[0])\n",
+          ("tests/cli/test_slices.py::test_count_on_a_line_and_planes",),
+          "--plane ORIGIN U V LO HI builds the plane with U and V exchanged"),
+]
+FAULTS += SLICE_FAULTS
 
 
 def tracked_files(root: pathlib.Path) -> list:

@@ -16,8 +16,8 @@ exactly that signature (no specialisation per literal argument or array layout);
 such kernels are imported only by the solver that uses them, so a count compiles only what it
 uses. An ``internal`` kernel (called only by other kernels) gets no Python wrapper. The first
 compilation of each group of kernels is announced on the ``polyregions.kernels`` logger (INFO;
-the command shows it on stderr), and :func:`compile_seconds` adds up the time spent compiling
-kernels in this process (a count's time leaves it out).
+the command shows it on stderr), and :func:`compile_seconds` adds up the time the calling thread
+has spent in numba's compiler, compiling or loading from the cache (a count's time leaves it out).
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ KERNEL_MODULES = {
     "polyregions.solvers.stack_kernels": (None, 0.0),
     "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
-    "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 3.0),
-    "polyregions.cells.polyhedron": ("the polyhedron kernels", 6.0),
+    "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
+    "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
+    "polyregions.cells.sign_kernels": (None, 0.5),
 }
 #: Cache directories of other sources kept besides the current one (the most recently used);
 #: one used within the last hour is never removed (a process may still be saving into it).
@@ -153,48 +154,58 @@ def cache_directory() -> str | None:
 
 # ---------------------------------------------------------------------- compile time and messages
 class _CompileClock(event.Listener):
-    """Adds up the time of the outermost compilations of polyregions kernels and announces the
-    first compilation of each group (``numba:compile`` events: cache misses only)."""
+    """Adds up, thread by thread, the time spent in numba's compiler (``numba:compiler_lock``:
+    compiling, loading from the cache, starting the compiler, waiting for another thread's
+    compilation) and announces the first compilation of each group of polyregions kernels
+    (``numba:compile``: cache misses only)."""
 
     def __init__(self):
-        self.seconds = 0.0
         self.announced = set()
         self._local = threading.local()
 
-    def _ours(self, ev):
-        disp = (ev.data or {}).get("dispatcher")
-        module = getattr(getattr(disp, "py_func", None), "__module__", None)
-        return module if module in KERNEL_MODULES else None
+    @property
+    def seconds(self) -> float:
+        return getattr(self._local, "seconds", 0.0)
 
     def on_start(self, ev):
-        depth = getattr(self._local, "depth", 0)
-        module = self._ours(ev)
-        if module is None and depth == 0:
+        if ev.kind == "numba:compile":
+            self._announce(ev)
             return
+        depth = getattr(self._local, "depth", 0)
         if depth == 0:
             self._local.t0 = time.perf_counter()
         self._local.depth = depth + 1
-        name = KERNEL_MODULES[module][0] if module else None
-        if name is not None and name not in self.announced:
-            self.announced.add(name)
-            seconds = sum(s for n, s in KERNEL_MODULES.values() if n == name)
-            log.info("compiling %s once, about %.0f s; cached afterwards", name, max(1.0, seconds))
 
     def on_end(self, ev):
+        if ev.kind == "numba:compile":
+            return
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             return
         self._local.depth = depth - 1
         if depth == 1:
-            self.seconds += time.perf_counter() - self._local.t0
+            self._local.seconds = self.seconds + time.perf_counter() - self._local.t0
+
+    def _announce(self, ev):
+        disp = (ev.data or {}).get("dispatcher")
+        module = getattr(getattr(disp, "py_func", None), "__module__", None)
+        name = KERNEL_MODULES[module][0] if module in KERNEL_MODULES else None
+        if name is not None and name not in self.announced:
+            self.announced.add(name)
+            seconds = sum(s for n, s in KERNEL_MODULES.values() if n == name)
+            log.info("compiling %s once, about %.0f s; cached afterwards", name, max(1.0, seconds))
 
 
 _CLOCK = _CompileClock()
 event.register("numba:compile", _CLOCK)
+event.register("numba:compiler_lock", _CLOCK)
 
 
 def compile_seconds() -> float:
-    """Seconds spent compiling polyregions kernels in this process so far (cache loads excluded)."""
+    """Seconds the calling thread has spent in numba's compiler so far: compiling kernels, loading
+    them from the cache, starting the compiler, waiting for another thread to finish compiling (a
+    count's time leaves them out; any numba function this thread compiles, the caller's own too,
+    counts here; compilations in other threads do not)."""
     return _CLOCK.seconds
 
 

@@ -2,8 +2,9 @@
 
 The helpers :func:`solve_lp` (one linprog call, its status read through
 :data:`LINPROG_STATUS`), :func:`interior_ball` and :func:`bounding_box` (a polytope's
-Chebyshev ball and bounding box) and :func:`l2_tangent_cut` serve the domains, the
-bounds and the other backends.
+Chebyshev ball and bounding box), :func:`far_margin` (rows far beyond the others, in the
+limit) and :func:`l2_tangent_cut` serve the domains, the search, the bounds and the other
+backends.
 
 The backend: every test is a fresh ``scipy.optimize.linprog`` call.
 
@@ -67,6 +68,27 @@ def interior_ball(A, b, cap):
     if status is Status.INFEASIBLE:
         return None, None
     return res.x[:n], float(res.x[-1])
+
+
+def far_margin(A_near, A_far, b_far):
+    """``max m  s.t.  A_near y <= 0,  A_far y + m <= b_far,  m <= 1`` (``y`` free); its optimum.
+
+    Polyhedra ``{A_near x <= c, A_far x <= b}`` whose rows ``b`` are far beyond ``c`` (scaled
+    so that ``max |b| = 1``): they meet the far rows, in the limit, where a direction ``y`` of
+    the near rows' recession cone reaches them; ``m`` is the margin by which one does.
+    Returns ``(m, y)``, ``(-inf, None)`` when no direction does (the LP is infeasible).
+    """
+    n = A_far.shape[1]
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    A_ub = np.vstack([np.hstack([A_near, np.zeros((A_near.shape[0], 1))]),
+                      np.hstack([A_far, np.ones((A_far.shape[0], 1))])])
+    b_ub = np.concatenate([np.zeros(A_near.shape[0]), b_far])
+    status, res = solve_lp(c, A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * n + [(None, 1.0)],
+                           what="the far margin of a node", accept=(Status.INFEASIBLE,))
+    if status is Status.INFEASIBLE:
+        return -math.inf, None
+    return float(res.x[-1]), res.x[:n]
 
 
 def bounding_box(A, b):
@@ -137,6 +159,29 @@ def transposition_lp(A, b):
     if status is not Status.OPTIMAL:
         return None
     return np.asarray(res.x), float(res.fun)
+
+
+def box_transposition_lp(A, b, lo, hi):
+    """Floating-point multipliers for the emptiness of ``{x : A x < b, lo < x < hi}``, the box kept implicit.
+
+    ``min b^T y - sum t  s.t.  t_k <= lo_k (A^T y)_k,  t_k <= hi_k (A^T y)_k,  sum y = 1,  y >= 0``:
+    ``sum t`` is the box's support function ``min over the box of (A^T y) . x``, so an optimum
+    ``<= 0`` is a (floating-point) certificate with ``m + n`` variables instead of the ``2 n``
+    explicit box rows. Returns ``(y, value)``; nothing here is a proof.
+    """
+    import scipy.sparse as sp
+
+    A = np.asarray(A, float)
+    m, n = A.shape
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    eye = sp.identity(n, format="csr")
+    A_ub = sp.vstack([sp.hstack([sp.csr_matrix(-(A * lo[None, :]).T), eye]),
+                      sp.hstack([sp.csr_matrix(-(A * hi[None, :]).T), eye])], format="csr")
+    A_eq = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
+    c = np.concatenate([np.asarray(b, float), -np.ones(n)])
+    _, res = solve_lp(c, A_ub=A_ub, b_ub=np.zeros(2 * n), A_eq=A_eq, b_eq=[1.0],
+                      bounds=[(0, None)] * m + [(None, None)] * n, what="a box transposition LP")
+    return np.asarray(res.x[:m]), float(res.fun)
 
 
 class ScipyBackend(RowStack):

@@ -41,8 +41,8 @@ import itertools
 import math
 from fractions import Fraction
 
-__all__ = ["NORM_BITS", "Undecided", "exact_domain", "exact_patterns", "exact_count", "max_inball",
-           "projection_distance2"]
+__all__ = ["NORM_BITS", "Undecided", "compose_slice", "exact_domain", "exact_patterns", "exact_count",
+           "exact_slice_patterns", "max_inball", "projection_distance2"]
 
 #: Precision of the rational bounds of an irrational norm: ``2**-NORM_BITS``.
 NORM_BITS = 200
@@ -351,3 +351,31 @@ def exact_patterns(weights, biases, domain, eps=0) -> set:
 def exact_count(weights, biases, domain, eps=0) -> int:
     """The number of patterns of :func:`exact_patterns`."""
     return len(exact_patterns(weights, biases, domain, eps))
+
+
+# ---------------------------------------------------------------------- slices
+
+
+def compose_slice(weights, biases, origin, U):
+    """The network on the slice ``x = origin + U p`` in its slice coordinates ``p``, exactly:
+    ``(weights', biases')`` with ``W^1 U`` and ``W^1 origin + b^1`` first (``U`` of shape (n, k))."""
+    W = frac_matrix(weights[0])
+    origin = frac_vector(origin)
+    cols = [frac_vector(col) for col in zip(*U)]
+    first = [[dot(row, col) for col in cols] for row in W]
+    shift = [dot(row, origin) + c for row, c in zip(W, frac_vector(biases[0]))]
+    return [first] + [frac_matrix(w) for w in weights[1:]], [shift] + [frac_vector(b) for b in biases[1:]]
+
+
+def exact_slice_patterns(weights, biases, origin, U, lo, hi, eps=0, metric=1) -> set:
+    """The patterns of the network on the slice ``x = origin + U p``, ``lo <= p <= hi`` (or the
+    whole slice when `lo` is None), whose region holds a ball of radius > `eps` in input units.
+
+    The slice coordinates must be conformal: ``|U p| = metric |p|`` for every ``p`` (``U^T U =
+    metric^2 I``, `metric` rational), so that radii in ``p`` are radii in input units divided by
+    `metric`; with ``eps = 0`` any `U` of full column rank is fine.
+    """
+    Ws, bs = compose_slice(weights, biases, origin, U)
+    k = len(U[0])
+    domain = ("whole", k) if lo is None else ("box", list(lo), list(hi))
+    return exact_patterns(Ws, bs, domain, frac(eps) / frac(metric))

@@ -200,3 +200,26 @@ def test_undecided_is_raised_at_an_exact_tie():
     lo, _ = ref.sqrt_bounds(F(1, 2))
     with pytest.raises(ref.Undecided):
         ref.exact_count([[[1, 1], [1, 1]]], [[0, -2]], ("box", [-5, -5], [5, 5]), eps=lo)
+
+
+def test_slices_are_composed_exactly():
+    """The plane z = 1 of R^3 through the net (x, y, x + y + z - 2): in (s, t) it is
+    (s, t, s + t - 1), three lines in general position, 7 regions of R^2 (1 + 3 + 3) and, in
+    [0, 1]^2, the 4 of the two axes' quadrant (s, t > 0) cut by s + t = 1: 2 regions; the
+    line x = 1 + 2 p, y = 2 p, z = 2 (its metric |(2, 2, 0)| = 2 sqrt(2) is not rational, so
+    eps = 0 there) meets x = 0 at p = -1/2, the third (1 + 4 p) at p = -1/4 and y = 0 at p = 0."""
+    W, b = [[1, 0, 0], [0, 1, 0], [1, 1, 1]], [0, 0, -2]
+    Ws, bs = ref.compose_slice([W], [b], [0, 0, 1], [[1, 0], [0, 1], [0, 0]])
+    assert Ws == [[[1, 0], [0, 1], [1, 1]]] and bs == [[0, 0, -1]]
+    assert len(ref.exact_slice_patterns([W], [b], [0, 0, 1], [[1, 0], [0, 1], [0, 0]], None, None)) == 7
+    assert len(ref.exact_slice_patterns([W], [b], [0, 0, 1], [[1, 0], [0, 1], [0, 0]], [0, 0], [1, 1])) == 2
+    line = ref.exact_slice_patterns([W], [b], [1, 0, 2], [[2], [2], [0]], [-1], [1])
+    assert line == {(0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 1)}
+    # a conformal frame: u = (3, 4, 0), v = (-4, 3, 0), metric 5; the strip 0 < s < 1/5 has
+    # half-width 1/10 in p, 1/2 in input units
+    strip = [[3, 4, 0], [3, 4, 0]], [0, -5]
+    U = [[3, -4], [4, 3], [0, 0]]
+    assert len(ref.exact_slice_patterns(*map(lambda a: [a], strip), [0, 0, 0], U, [-1, -1], [1, 1], eps=F(49, 100),
+                                        metric=5)) == 3
+    assert len(ref.exact_slice_patterns(*map(lambda a: [a], strip), [0, 0, 0], U, [-1, -1], [1, 1], eps=F(1, 2),
+                                        metric=5)) == 2

@@ -5,13 +5,14 @@
   polytope where every neuron keeps its state, ``z_j^sigma(x') = g_j . x' + c_j`` with the
   pattern's affine maps; the distance from an interior point to the boundary of a polytope
   is the smallest distance to one of its hyperplanes, ``min_j |z_j(x)| / |g_j|`` over the
-  neurons whose gradient ``g_j`` is not zero (Hanin & Rolnick's measurement). Within a slice
+  neurons whose gradient ``g_j`` is not zero (Hanin & Rolnick's measurement); LeakyReLU,
+  linear carries and max pooling are followed as the network computes them (:func:`_distances`). Within a slice
   ``x = origin + U p`` the gradients are ``Q^T g_j`` (``U = Q R``), the distance is measured in
   the plane (line) through ``x`` parallel to the slice, and the slice's own edges are not
   region boundaries.
 * :func:`regions_per_length`: regions met by a segment per unit of input-space length.
-* :func:`linear_pieces`: adjacent regions whose network maps on the slice agree (to
-  :data:`PIECE_RTOL`) merged into pieces.
+* :func:`linear_pieces`: adjacent regions (sharing a facet, :data:`FACET_RTOL`) whose network
+  maps on the slice agree (to :data:`PIECE_RTOL`) merged into pieces.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from ..errors import InvalidInputError
 from ..model.network import Network
 from .planar import enumerate_planar
 
-__all__ = ["PIECE_RTOL", "boundary_distances", "count_pieces", "linear_pieces", "regions_per_length"]
+__all__ = ["FACET_RTOL", "PIECE_RTOL", "boundary_distances", "count_pieces", "linear_pieces", "regions_per_length"]
 
 #: Two affine maps ``(A1, c1)``, ``(A2, c2)`` agree when every entry of ``A1 - A2`` and
 #: ``c1 - c2`` is at most this fraction of the largest entry of the four (rounding in the
 #: products of the layers' maps stays far below it; a real difference far above).
 PIECE_RTOL = 1e-9
+#: Two polygon edges are one facet when each end of one lies within this fraction of the
+#: coordinates' size of the other's line and they overlap along it by more than that
+#: (their vertices are computed separately, to rounding).
+FACET_RTOL = 1e-9
 
 
 def boundary_distances(net: Network, points, domain: Slice | None = None):
@@ -71,24 +76,56 @@ def boundary_distances(net: Network, points, domain: Slice | None = None):
 
 
 def _distances(net, x, Q):
+    """The distances of :func:`boundary_distances` at one point, stage by stage (:mod:`polyregions.model.lowering`).
+
+    On the region of ``x`` stage ``l`` reads ``z = W h + b = G x' + c`` (``G = W J``, ``J`` the
+    Jacobian of ``h``). An elementwise stage's pattern changes where a neuron with a bit
+    changes sign (``|z_j| / |g_j|`` away) and passes ``h = beta z`` on, ``beta_j`` 1 where
+    ``z_j > 0`` and its negative slope elsewhere (0 for ReLU, 1 for a carried linear neuron, which
+    has no bit). A max-pooling window's pattern changes where another candidate reaches the
+    winner's value (``(z_w - z_i) / |g_w - g_i|`` away); the stage passes the winners on.
+    """
     h = x
     J = None  # d h / d x, (n_l, n0)
     best_full, best_along = np.inf, np.inf
-    for l, (W, b) in enumerate(net.hidden):
-        z = np.asarray(W @ h) + b
-        G = np.asarray(W if l == 0 else W @ J, dtype=np.float64)
-        norms = np.linalg.norm(G, axis=1)
-        live = norms > 0
-        if np.any(live):
-            best_full = min(best_full, float(np.min(np.abs(z[live]) / norms[live])))
-        if Q is not None:
-            GQ = np.linalg.norm(G @ Q, axis=1)
-            live = GQ > 0
+
+    def nearest(values, grads):
+        nonlocal best_full, best_along
+        for norms, attr in ((np.linalg.norm(grads, axis=1), "full"),
+                            (np.linalg.norm(grads @ Q, axis=1) if Q is not None else None, "along")):
+            if norms is None:
+                continue
+            live = norms > 0
             if np.any(live):
-                best_along = min(best_along, float(np.min(np.abs(z[live]) / GQ[live])))
-        on = z > 0
-        h = np.where(on, z, 0.0)
-        J = G * on[:, None]
+                d = float(np.min(np.abs(values[live]) / norms[live]))
+                if attr == "full":
+                    best_full = min(best_full, d)
+                else:
+                    best_along = min(best_along, d)
+
+    for stage in net.stages:
+        W, b = stage.weight, stage.bias
+        z = np.asarray(W @ h) + b
+        G = np.asarray(W if J is None else W @ J, dtype=np.float64)
+        if stage.pool:
+            k = stage.pool
+            zw, Gw = z.reshape(-1, k), G.reshape(-1, k, G.shape[1])
+            win = np.argmax(zw, axis=1)  # the first maximum wins, as in the pattern
+            rows = np.arange(len(win))
+            gap = zw[rows, win][:, None] - zw
+            dgrad = Gw[rows, win][:, None, :] - Gw
+            others = np.ones(zw.shape, bool)
+            others[rows, win] = False
+            nearest(gap[others], dgrad[others])
+            beta = np.zeros(zw.shape)
+            beta[rows, win] = 1.0
+            beta = beta.reshape(-1)
+        else:
+            split = stage.split
+            nearest(z[split], G[split])
+            beta = np.where(z > 0, 1.0, stage.slopes)
+        h = beta * z
+        J = G * beta[:, None]
     return best_full, best_along
 
 
@@ -106,6 +143,45 @@ def _agree(map1, map2, rtol):
     return max(np.abs(A1 - A2).max(initial=0), np.abs(c1 - c2).max(initial=0)) <= rtol * scale
 
 
+def _shared_edges(regions):
+    """Pairs ``(i, j)`` of polygons that share an edge of positive length.
+
+    Two neighbours' common edge lies on the zero set of the neuron whose cut separated them,
+    and both carry that neuron's label on it (a neuron whose zero set coincides with it, or
+    more, may switch too); so only edges of equal label are compared: collinear (each end of
+    one within :data:`FACET_RTOL` times the coordinates' size of the other's line) and
+    overlapping along it by more than that.
+    """
+    by_label = {}
+    for k, r in enumerate(regions):
+        V = np.asarray(r.vertices, dtype=float)
+        for e, label in enumerate(r.edges):
+            if label >= 0:
+                by_label.setdefault(int(label), []).append((k, V[e], V[(e + 1) % len(V)]))
+    pairs = set()
+    for group in by_label.values():
+        owner = np.array([k for k, _, _ in group])
+        P0 = np.array([p for _, p, _ in group])
+        P1 = np.array([q for _, _, q in group])
+        D = P1 - P0
+        length = np.hypot(D[:, 0], D[:, 1])
+        size = np.maximum(np.abs(P0).max(axis=1), np.abs(P1).max(axis=1)) + length
+        step = max(1, 2**18 // len(group))  # a chunk of edges a against every edge b: |a| m pairs at once
+        for a0 in range(0, len(group), step):
+            a = np.arange(a0, min(a0 + step, len(group)))
+            tol = FACET_RTOL * np.maximum(size[a][:, None], size[None, :])
+            ends = np.stack([P0, P1])[:, None, :, :] - P0[a][None, :, None, :]  # (2, |a|, m, 2)
+            unit = D[a] / np.where(length[a] > 0, length[a], 1.0)[:, None]
+            off_line = np.abs(unit[None, :, None, 0] * ends[..., 1] - unit[None, :, None, 1] * ends[..., 0])
+            along = np.einsum("eabk,ak->eab", ends, unit)
+            overlap = np.minimum(length[a][:, None], along.max(axis=0)) - np.maximum(0.0, along.min(axis=0))
+            hit = np.all(off_line <= tol, axis=0) & (overlap > tol) & (owner[a][:, None] != owner[None, :])
+            hit &= (length[a] > 0)[:, None]
+            for i, j in zip(*np.nonzero(hit)):
+                pairs.add((min(owner[a[i]], owner[j]), max(owner[a[i]], owner[j])))
+    return sorted(pairs)
+
+
 def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
     """Merge adjacent regions of a slice on which the network is one affine map.
 
@@ -121,9 +197,10 @@ def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
     -------
     ndarray of int
         The piece of each region, numbered from 0; ``piece.max() + 1`` pieces. Regions are
-        adjacent when they share an edge of positive length across which exactly one neuron
-        changes state (on a line: a common end point). Two regions separated only by a
-        region thinner than ``eps`` (not counted) are not joined through it.
+        adjacent when they share an edge of positive length, whatever neurons change state
+        across it (on a line: a common end point); a piece is a class of regions joined by
+        adjacencies with agreeing maps. Two regions separated only by a region thinner than
+        ``eps`` (not counted) are not joined through it.
     """
     rtol = positive_number(rtol, "rtol")
     regions = list(regions)
@@ -148,15 +225,8 @@ def linear_pieces(regions, *, rtol: float = PIECE_RTOL) -> np.ndarray:
             if regions[i].vertices[1, 0] == regions[j].vertices[0, 0]:
                 join(i, j)
     else:
-        index = {r.pattern.tobytes(): k for k, r in enumerate(regions)}
-        for k, r in enumerate(regions):
-            bits = r.bits
-            for j in set(int(e) for e in r.edges if e >= 0):
-                flipped = bits.copy()
-                flipped[j] = not flipped[j]
-                other = index.get(np.packbits(flipped).tobytes())
-                if other is not None and other > k:
-                    join(k, other)
+        for i, j in _shared_edges(regions):
+            join(i, j)
     roots = [find(i) for i in range(len(regions))]
     _, piece = np.unique(roots, return_inverse=True)
     return piece.reshape(-1)

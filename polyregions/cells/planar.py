@@ -36,7 +36,7 @@ from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from ..result import RegionCount, Stats
 from ..solvers.jit import compile_seconds
-from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+from ..domains.slices import SliceRegion, check_layers, compose_layers, working_frame
 from .cells3d import unsupported_reason as cells3d_unsupported
 
 __all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
@@ -84,19 +84,19 @@ def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str
     return method
 
 
-def _domain_polygon(domain, R):
-    """The domain in orthonormal coordinates: ``(vertices, lines)`` counter-clockwise, or ``(lo, hi)`` in 1-D."""
+def _domain_polygon(domain, R, p0):
+    """The domain in the coordinates ``y = R (p - p0)`` of :func:`_frame`: ``(vertices, lines)``
+    counter-clockwise, or ``(lo, hi)`` in 1-D."""
     if isinstance(domain, Line):
-        return 0.0, domain.length
+        return -domain.length * float(p0[0]), domain.length * (1.0 - float(p0[0]))
     if isinstance(domain, Plane):
-        verts = domain.corners() @ R.T
+        verts = (domain.corners() - p0) @ R.T
     elif domain.dim == 1:
         if isinstance(domain, Box):
             return float(domain.lo[0]), float(domain.hi[0])
         if isinstance(domain, Ball):
             return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
-        lo, hi = domain.bounding_box()  # a bounded 1-D polytope is the interval [lo, hi]
-        return float(lo[0]), float(hi[0])
+        return _polytope_interval(domain)
     elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
         lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
                                                                          domain.center + domain.radius)
@@ -107,9 +107,17 @@ def _domain_polygon(domain, R):
     else:
         verts = _polytope_vertices(domain)
     edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])[:, None]
     lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
     return verts, lines
+
+
+def _polytope_interval(domain):
+    """The bounded 1-D polytope ``A x <= b`` as its interval ``(lo, hi)``, read from its rows
+    (unit rows: ``x <= b_i`` where ``A_i = 1``, ``x >= -b_i`` where ``A_i = -1``), not from its
+    bounding box, which is padded outwards."""
+    a, b = domain.A[:, 0], domain.b
+    return float(np.max(b[a < 0] / a[a < 0])), float(np.min(b[a > 0] / a[a > 0]))
 
 
 def _polytope_vertices(domain):
@@ -196,8 +204,8 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
 
 
 def _polygon_cells(run, net, domain):
-    origin, Q, R, _ = frame_of(domain)
-    verts, lines = _domain_polygon(domain, R)
+    origin, Q, R, p0 = working_frame(domain)
+    verts, lines = _domain_polygon(domain, R, p0)
     m = len(verts)
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
     layers = compose_layers(net, origin, Q)
@@ -214,48 +222,125 @@ def _polygon_cells(run, net, domain):
 # ---------------------------------------------------------------------------------------------
 # one dimension
 
+def _tolerance_decisions(P, Z, i, j, tol, eps):
+    """How many of the zero decisions ``|Z[i, j]| <= tol`` (at breakpoints ``i``, other than the
+    neuron's own crossing) the tolerance makes coarser than eps: ``tol > eps |slope|``, with the
+    steeper slope of the two neighbouring intervals. There a region thicker than eps may be lost
+    (or kept) by rounding: the coordinates are too large, or eps too small, for the floats."""
+    steep = np.zeros(i.size)
+    for k0, k1 in ((i - 1, i), (i, i + 1)):  # the interval before and the one after
+        ok = (k0 >= 0) & (k1 < len(P))
+        k0, k1 = k0[ok], k1[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.abs((Z[k1, j[ok]] - Z[k0, j[ok]]) / (P[k1] - P[k0]))  # nan on an interval of length 0
+        steep[ok] = np.fmax(steep[ok], np.nan_to_num(slope, nan=0.0, posinf=0.0))
+    return int(np.count_nonzero(tol > eps * steep))
+
+
 def _interval_cells(run, net, domain):
-    """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them."""
-    origin, Q, R, _ = frame_of(domain)
-    y0, y1 = _domain_polygon(domain, R)
+    """One batch: the breakpoints ``P`` (sorted) and the pattern of every interval between them.
+
+    Each pre-activation is evaluated from the input; it is zero within ``ZERO_RTOL`` times the
+    size of its terms (the same sums with absolute values, through the live neurons) at that
+    point. The sizes are summed only where a value lies within the tolerance of their bound
+    over the whole segment (elsewhere the sign is plain). A crossing between two breakpoints,
+    where ``z`` is affine, is interpolated, and where the interval is longer than the crossing's
+    coordinate (it may span the whole line: interpolating across it would cost its length's
+    rounding) moved by one Newton step from ``z`` evaluated there afresh. Zero decisions of the
+    tolerance coarser than eps (:func:`_tolerance_decisions`) count in ``stats.near_eps``.
+    """
+    origin, Q, R, p0 = working_frame(domain)
+    y0, y1 = _domain_polygon(domain, R, p0)
     if not (y1 - y0) / 2 > run.eps:
         return
     g1, c1, g1abs, c1abs = _first_layer(net.hidden, origin, Q)
     g1, g1abs = g1[:, 0], g1abs[:, 0]
     layers = net.hidden
-    ymax = max(abs(y0), abs(y1))
-    P = np.array([y0, y1])
-    Zs = [P[:, None] * g1 + c1]
-    tols = [ZERO_RTOL * (g1abs * ymax + c1abs)]
     absWs = [None] + [abs(W) for W, _ in layers[1:]]
 
-    def forward(y, upto):
-        z = y[:, None] * g1 + c1
-        out = [z]
-        for W, b in layers[1 : upto + 1]:
+    def forward(y, upto, sizes=False):
+        """Pre-activations at the points `y`, layers ``0..upto`` (with the sizes of their terms)."""
+        z, size = y[:, None] * g1 + c1, np.abs(y)[:, None] * g1abs + c1abs
+        out = [(z, size)]
+        for l in range(1, upto + 1):
+            W, b = layers[l]
+            if sizes:
+                size = np.asarray((size * (z > -ZERO_RTOL * size)) @ absWs[l].T) + np.abs(b)
             z = np.asarray(np.maximum(z, 0.0) @ W.T) + b
-            out.append(z)
+            out.append((z, size))
         return out
 
+    # per neuron, a bound of the size of its terms over the whole segment
+    bounds = [g1abs * max(abs(y0), abs(y1)) + c1abs]
+    for absW, (_, b) in zip(absWs[1:], layers[1:]):
+        bounds.append(np.asarray(absW @ bounds[-1]) + np.abs(b))
+
+    def tolerances(l, i, j):
+        """``ZERO_RTOL`` times the sizes at breakpoints `i`, neurons `j` of layer `l`."""
+        rows, inv = np.unique(i, return_inverse=True)
+        return ZERO_RTOL * forward(P[rows], l, sizes=True)[l][1][inv, j]
+
+    def zeros(l, Z):
+        """``(i, j, tol)``: the entries of `Z` (layer `l`) within their tolerance, but for the
+        neurons' own crossings (zero by construction)."""
+        near = np.abs(Z) <= ZERO_RTOL * bounds[l]
+        i, j = np.nonzero(near) if near.any() else (np.zeros(0, int), np.zeros(0, int))
+        mine = (crossing[i, 0] == l) & (crossing[i, 1] == j)
+        i, j = i[~mine], j[~mine]
+        if not i.size:
+            return i, j, np.zeros(0)
+        tol = tolerances(l, i, j)
+        keep = np.abs(Z[i, j]) <= tol
+        return i[keep], j[keep], tol[keep]
+
+    P = np.array([y0, y1])
+    Zs = [forward(P, 0)[0][0]]
+    crossing = np.full((2, 2), -1)  # per breakpoint: (layer, neuron) that crosses there, or -1
     for l in range(len(layers)):
-        Z, tol = Zs[l], tols[l]
-        pos, neg = Z > tol, Z < -tol
-        i, j = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+        Z = Zs[l]
+        sign = np.sign(Z)
+        i, j, _ = zeros(l, Z)
+        sign[i, j] = 0
+        i, j = np.nonzero(sign[:-1] * sign[1:] < 0)
         if i.size:
             t = Z[i, j] / (Z[i, j] - Z[i + 1, j])
             ynew = P[i] + t * (P[i + 1] - P[i])
+            # interpolating across an interval longer than the crossing's coordinate costs more
+            # than its rounding: one Newton step there (z is affine between P[i] and P[i + 1])
+            far = np.flatnonzero(np.abs(P[i + 1] - P[i]) > np.abs(ynew))
+            if far.size:
+                slope = (Z[i + 1, j] - Z[i, j])[far] / (P[i + 1] - P[i])[far]
+                residual = forward(ynew[far], l)[l][0][np.arange(far.size), j[far]]
+                ynew[far] = np.clip(ynew[far] - residual / slope, P[i][far], P[i + 1][far])
             new = forward(ynew, l)
             P = np.concatenate([P, ynew])
             order = np.argsort(P, kind="stable")
             P = P[order]
+            crossing = np.concatenate([crossing, np.column_stack([np.full(j.size, l), j])])[order]
             for k in range(l + 1):
-                Zs[k] = np.concatenate([Zs[k], new[k]])[order]
+                Zs[k] = np.concatenate([Zs[k], new[k][0]])[order]
         if l + 1 < len(layers):
             W, b = layers[l + 1]
-            H = np.maximum(Zs[l], 0.0)
-            Zs.append(np.asarray(H @ W.T) + b)
-            tols.append(ZERO_RTOL * (np.asarray(absWs[l + 1] @ H.max(axis=0)) + np.abs(b)))
-    bits = np.concatenate([(Z[:-1] + Z[1:]) > 2 * tol for Z, tol in zip(Zs, tols)], axis=1)
+            Zs.append(np.asarray(np.maximum(Zs[l], 0.0) @ W.T) + b)
+    bits = []
+    for l, Z in enumerate(Zs):
+        i, j, tol = zeros(l, Z)
+        run.stats.near_eps += _tolerance_decisions(P, Z, i, j, tol, run.eps)
+        mids = Z[:-1] + Z[1:]  # twice the value at each interval's middle
+        on = mids > 0
+        near = on & (mids <= 2 * ZERO_RTOL * bounds[l])
+        if near.any():  # on by a value the tolerance may call zero
+            i, j = np.nonzero(near)
+            zero = mids[i, j] <= tolerances(l, i, j) + tolerances(l, i + 1, j)
+            on[i[zero], j[zero]] = False
+            # on an interval that may hold a counted region: the tolerance decided
+            run.stats.near_eps += int(np.count_nonzero(zero & (P[i + 1] - P[i] > 2 * run.eps)))
+        bits.append(on)
+    bits = np.concatenate(bits, axis=1)
+    # a breakpoint where no bit changes (a crossing within the tolerance of another breakpoint)
+    # separates two parts of one region (a pattern's region is convex): join them
+    same = np.all(bits[1:] == bits[:-1], axis=1)
+    P, bits = np.delete(P, 1 + np.flatnonzero(same)), bits[np.concatenate([[True], ~same])]
     run.stats.nodes += len(P) - 1
     yield P, bits
 
@@ -360,7 +445,7 @@ def enumerate_planar(net, domain, *, eps):
 
 
 def _lifted(net, domain, eps):
-    origin, Q, R, _ = frame_of(domain)
+    origin, Q, R, p0 = working_frame(domain)
     slice_layers = tuple(compose_layers(net, origin, Q))
     Rinv = np.linalg.inv(R)
     n_bits = net.num_neurons
@@ -371,5 +456,5 @@ def _lifted(net, domain, eps):
             verts, labels = polys[k]
             yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
                               None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
-                              net.output, coords=Rinv @ y, vertices=verts @ Rinv.T, size=float(size[k]),
-                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+                              net.output, coords=Rinv @ y + p0, vertices=verts @ Rinv.T + p0, size=float(size[k]),
+                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R, _p0=p0)

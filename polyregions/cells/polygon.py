@@ -23,8 +23,10 @@ needs one digit). Then:
   ``v_i + z_i / (z_i - z_{i+1}) (v_{i+1} - v_i)`` (the same float in both children).
 
 So a vertex within about ``ZERO_RTOL`` times its coordinates' size of a line counts as on
-it: this, not ``eps``, is the resolution of the degenerate cases (``eps`` far below
-``1e-11`` times the domain's size is not meaningful here). A short-cut decides first from
+it: this, not ``eps``, is the resolution of the degenerate cases. Where that tolerance is
+coarser than eps (``tol > eps |g|``: large coordinates, or a tiny eps), such a decision may
+drop, or keep, a region that eps alone would decide otherwise: it is counted with the
+near-eps decisions (``stats[0]``), so that a count where eps is below the rounding says so. A short-cut decides first from
 a disc around the cell when every vertex would get the same sign.
 
 A child is kept when it contains a disc of radius ``eps`` (its inradius, the Chebyshev
@@ -44,11 +46,15 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
+__all__ = ["CROSSING_SIN", "DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
 DISC_SLACK = 1e-9
+#: A new vertex, where a neuron's zero set crosses an edge, is the intersection of the two
+#: lines when they meet at an angle whose sine exceeds this (accurate however long the edge),
+#: else the interpolation along the edge.
+CROSSING_SIN = 1e-6
 #: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
 #: terms summed to compute it (module docstring).
 ZERO_RTOL = 1e-12
@@ -56,17 +62,23 @@ ZERO_RTOL = 1e-12
 
 @kernel(internal=True)
 def _area_perimeter(v, s, m):
-    """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy)."""
+    """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy) and
+    divided by their largest size (no overflow: an area beyond the float range is inf, not nan)."""
+    ox, oy = v[s, 0], v[s, 1]
+    size = 0.0
+    for i in range(m):
+        size = max(size, abs(v[s + i, 0] - ox), abs(v[s + i, 1] - oy))
+    if size == 0.0:
+        return 0.0, 0.0
     area = 0.0
     per = 0.0
-    ox, oy = v[s, 0], v[s, 1]
     for i in range(m):
         i1 = s + (i + 1) % m
-        x0, y0 = v[s + i, 0] - ox, v[s + i, 1] - oy
-        x1, y1 = v[i1, 0] - ox, v[i1, 1] - oy
+        x0, y0 = (v[s + i, 0] - ox) / size, (v[s + i, 1] - oy) / size
+        x1, y1 = (v[i1, 0] - ox) / size, (v[i1, 1] - oy) / size
         area += x0 * y1 - x1 * y0
         per += math.hypot(x1 - x0, y1 - y0)
-    return 0.5 * area, per
+    return 0.5 * area * size * size, per * size
 
 
 @kernel()
@@ -157,8 +169,31 @@ def _keep(v, lines, s, m, eps, near, stats):
 
 
 @kernel(internal=True)
-def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
-    """Write the part of polygon ``[ps, ps + pm)`` where ``side * z >= 0`` at ``d``; its length."""
+def _crossing(v, ln, ps, i, i1, z, g0, g1, cj):
+    """Where the zero set of ``g0 y_0 + g1 y_1 + cj`` crosses the edge from vertex ``i`` to ``i1``
+    (whose ends have opposite signs ``z``): the intersection of that line with the edge's
+    line, when they meet at an angle whose sine exceeds :data:`CROSSING_SIN` and it lies on
+    the edge, else the interpolation ``v_i + z_i / (z_i - z_i1) (v_i1 - v_i)``."""
+    x0, y0 = v[ps + i, 0], v[ps + i, 1]
+    dx, dy = v[ps + i1, 0] - x0, v[ps + i1, 1] - y0
+    a0, a1, beta = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2]
+    det = a0 * g1 - a1 * g0  # a is a unit normal: |det| / |g| is the sine of the angle
+    if abs(det) > CROSSING_SIN * math.hypot(g0, g1):
+        px = (beta * g1 + a1 * cj) / det
+        py = -(a0 * cj + beta * g0) / det
+        lam = (px - x0) / dx if abs(dx) >= abs(dy) else (py - y0) / dy  # its place along the edge
+        if 0.0 <= lam <= 1.0:
+            return px, py
+    t = z[i] / (z[i] - z[i1])
+    return x0 + t * dx, y0 + t * dy
+
+
+@kernel(internal=True)
+def _clip(v, ln, lab, ps, pm, z, sg, side, g0, g1, cj, cut_label, d):
+    """Write the part of polygon ``[ps, ps + pm)`` where ``side * z >= 0`` at ``d``; its length.
+    ``z = g0 y_0 + g1 y_1 + cj`` (the same numbers for both sides: their new vertices are the same floats)."""
+    gn = math.hypot(g0, g1)
+    cut0, cut1, cutb = -side * g0 / gn, -side * g1 / gn, side * cj / gn
     out = d
     for i in range(pm):
         i1 = (i + 1) % pm
@@ -172,16 +207,12 @@ def _clip(v, ln, lab, ps, pm, z, sg, side, cut0, cut1, cutb, cut_label, d):
                 ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
             out += 1
             if si > 0 and sn < 0:
-                t = z[i] / (z[i] - z[i1])
-                v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
-                v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+                v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj)
                 ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
                 out += 1
         elif sn > 0:
             # the edge enters the kept side: the same crossing as the other child computes
-            t = z[i] / (z[i] - z[i1])
-            v[out, 0] = v[ps + i, 0] + t * (v[ps + i1, 0] - v[ps + i, 0])
-            v[out, 1] = v[ps + i, 1] + t * (v[ps + i1, 1] - v[ps + i, 1])
+            v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj)
             ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
             out += 1
     return out - d
@@ -293,6 +324,8 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                     zi = g0 * x + g1 * y + cj
                     tol = rtol * (a0 * abs(x) + a1 * abs(y) + ca)
                     z[i] = zi
+                    if abs(zi) <= tol and tol > eps * math.hypot(g0, g1):
+                        stats[0] += 1  # on the line by a tolerance coarser than eps
                     if zi > tol:
                         sg[i] = 1
                         npos += 1
@@ -305,15 +338,14 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
                     continue
-                gn = math.hypot(g0, g1)
                 need = top + 2 * pm + 4
                 sv = _grow(sv, need)
                 sl = _grow(sl, need)
                 slab = _grow(slab, need)
                 on_s = top
-                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1.0, -g0 / gn, -g1 / gn, cj / gn, label_base + j, on_s)
+                on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1.0, g0, g1, cj, label_base + j, on_s)
                 off_s = on_s + on_m
-                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1.0, g0 / gn, g1 / gn, -cj / gn, label_base + j, off_s)
+                off_m = _clip(sv, sl, slab, ps, pm, z, sg, -1.0, g0, g1, cj, label_base + j, off_s)
                 top = off_s + off_m
                 keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
                 keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)

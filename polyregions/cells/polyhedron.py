@@ -131,10 +131,14 @@ def _order_by_angle(av, base, ids, k, nrm):
     for i in range(k):
         dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
         ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
-    order = np.argsort(ang)
-    tmp = ids[:k].copy()
-    for i in range(k):
-        ids[i] = tmp[order[i]]
+    # insertion sort (k is small; numpy's sort orders so too below 16 items): no sort to compile
+    for i in range(1, k):
+        a, v = ang[i], ids[i]
+        j = i - 1
+        while j >= 0 and ang[j] > a:
+            ang[j + 1], ids[j + 1] = ang[j], ids[j]
+            j -= 1
+        ang[j + 1], ids[j + 1] = a, v
 
 
 @kernel()
@@ -256,11 +260,14 @@ def _grow(a, need):
     while cap < need:
         cap *= 2
     b = np.empty((cap,) + a.shape[1:], a.dtype)
-    b[: a.shape[0]] = a
+    # element by element: a slice assignment compiles numba's broadcasting errors (seconds)
+    flat_a = a.reshape(-1)
+    flat_b = b.reshape(-1)
+    for i in range(flat_a.size):
+        flat_b[i] = flat_a[i]
     return b
 
 
-@kernel()
 def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
@@ -271,7 +278,16 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     The scratch arena is sized per input cell and never reallocated while a cell is split (a
     reallocation there costs reference counting on every access): it starts with `room`
     vertices, and a cell that would overflow it is split again from the start with twice the room.
+    The arrays are passed on C-contiguous (one compiled version serves every call).
     """
+    c = np.ascontiguousarray
+    return _split_cells(c(cv), c(V), c(cf), c(P), c(L), c(fi), c(FI), c(A), c(S), int(label_base), float(eps),
+                        float(near), float(rtol), float(yscale), int(room))
+
+
+@kernel()
+def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+    """The compiled body of :func:`split_cells`."""
     K = cv.size - 1
     n = A.shape[2]
     o_cv = np.zeros(2 * K + 17, np.int64)
@@ -333,7 +349,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             eu = np.empty(16 * cap_v, np.int64)
             ev = np.empty(16 * cap_v, np.int64)
         mark_c, mark_v, mark_f, mark_i = nc, nv, nf, ni
-        saved[:] = stats
+        for q in range(4):
+            saved[q] = stats[q]
         overflow = False
         # load cell k at the bottom of the arena
         for i in range(vm0):
@@ -395,7 +412,7 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     overflow = True
                     break
                 # the crossings of the edges with strictly opposite signs, one per edge
-                nx = 0
+                nx = np.int64(0)  # not a literal: one compiled _child
                 for f in range(fs, fs + fm):
                     s, m = af_s[f], af_c[f]
                     for i in range(m):
@@ -410,10 +427,10 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
-                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1, xa, xb, xpos, nx,
+                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xa, xb, xpos, nx,
                                              cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, stats)
                 off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
-                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1, xa, xb, xpos,
+                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xa, xb, xpos,
                                                 nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
                                                 stats)
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
@@ -462,13 +479,15 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             nv += vm
             nf += fm
             o_parent[nc] = k
-            o_bits[nc, :] = bits
+            for q in range(n):
+                o_bits[nc, q] = bits[q]
             nc += 1
             o_cv[nc] = nv
             o_cf[nc] = nf
         if overflow:  # undo this cell's output and statistics; split it again with twice the room
             nc, nv, nf, ni = mark_c, mark_v, mark_f, mark_i
-            stats[:] = saved
+            for q in range(4):
+                stats[q] = saved[q]
             cap_v = 2 * cap_v
             av = np.empty((cap_v, 3))
             af_p = np.empty((cap_v, 4))

@@ -143,11 +143,12 @@ def volumes(cv, V, cf, fi, FI):
     K = cv.size - 1
     vol = np.empty(K)
     area = np.empty(K)
+    counts = np.empty(max(fi.size - 1, 1), np.int64)  # the index count of every face
+    for f in range(fi.size - 1):
+        counts[f] = fi[f + 1] - fi[f]
     for k in range(K):
-        f0, fm = cf[k], cf[k + 1] - cf[k]
-        starts = fi[f0:f0 + fm] - fi[f0]
-        counts = fi[f0 + 1:f0 + fm + 1] - fi[f0:f0 + fm]
-        vol[k], area[k] = volume_area(V, cv[k], 0, fm, starts, counts, FI[fi[f0]:fi[f0 + fm]])
+        # face f of cell k: FI[fi[f]:fi[f + 1]], vertex indices local to the cell (from V[cv[k]])
+        vol[k], area[k] = volume_area(V, cv[k], cf[k], cf[k + 1] - cf[k], fi, counts, FI)
     return vol, area
 
 

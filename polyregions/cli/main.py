@@ -4,7 +4,7 @@
                           [--workers N] [--scheduler ADDRESS [--scheduler-timeout S]] [--checkpoint FILE]
                           [--resume FILE]
                           [--time-limit S] [--quiet] [--certify [--certificate FILE]]
-    polyregions check CERTIFICATE NET
+    polyregions check CERTIFICATE [NET [--box LO HI | --ball CENTER R [--p 2] | --whole]] [--workers K]
     polyregions count --example
     polyregions enumerate NET [domain] -o regions.npz
     polyregions milp-export NET [domain] -o model.mps|model.lp
@@ -41,8 +41,9 @@ from .args import output_path, parse_vector
 from .slices import add_plot_command, add_slice_options, pieces_line, slice_from_args
 from ..domains.convex import Ball, Box, Whole
 from ..api import DEFAULT_EPS, count_regions
-from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
+from ..errors import CertificateError, InvalidInputError, PolyRegionsError, UnsupportedError
 from ..model.io import load_network
+from ..exact.spec import rounded_layers
 from ..jsondoc import dumps
 from ..result import CertifiedCount
 
@@ -116,6 +117,10 @@ def _print_count(label, net, dom, res, as_json):
     else:
         note = ""
     print(f"network : {label} {net}")
+    if rounded_layers(net):
+        print(f"weights : {rounded_layers(net)} rational layer(s): "
+              + ("counted as written (certified)" if isinstance(res, CertifiedCount)
+                 else "the float search counts their float64 rounding (--certify counts them as written)"))
     print(f"domain  : {dom}")
     print(f"regions : {res.count:,}{note}")
     print(f"time    : {st.seconds:.3f} s  ({res.count / max(st.seconds, 1e-9):,.0f} regions/s)")
@@ -178,8 +183,7 @@ def cmd_count(args) -> int:
               progress=progress, workers=workers, client=_client(args), checkpoint=args.checkpoint,
               checkpoint_every=args.checkpoint_every, resume=args.resume, method=args.method)
     if args.certify or args.certificate:
-        kw.update(certify=args.certify, certificate=args.certificate,
-                  workers=args.workers if args.workers is not None else 1)
+        kw.update(certify=args.certify, certificate=args.certificate)
     if args.method == "milp":  # one process, no checkpoint: options given for those are refused
         kw = dict(eps=args.eps, backend=args.backend, max_regions=args.max_regions, time_limit=args.time_limit,
                   method="milp", workers=args.workers or 1, client=kw["client"], checkpoint=args.checkpoint,
@@ -232,19 +236,24 @@ def cmd_count(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Check a certificate exactly; exit 0 when it proves its count, 1 when it covers only part."""
+    """Check a certificate exactly; with NET (and a domain option) it must be about them. Exit 0
+    when it proves its count; a certificate that does not is an error (exit 2)."""
     from ..exact.checker import check
+    from ..exact.spec import domain_spec, network_spec, report_lines
 
-    res = check(args.certificate, args.net)
-    print(f"regions checked : {res.count:,}")
-    print(f"empty branches  : {res.empty:,}")
-    print(f"domain          : {res.domain['kind']}")
-    if res.complete:
-        print(f"verdict         : exact: the network has {res.count:,} regions in the domain")
-        return 0
-    print("verdict         : incomplete: some patterns are neither counted nor certified empty "
-          f"(at least {res.count:,} regions)")
-    return 1
+    net_spec = dom_spec = None
+    if args.net is not None:
+        net = load_network(args.net, trust_pickle=args.trust_pickle)
+        net_spec = network_spec(net)
+        if args.box is not None or args.ball is not None or args.whole:
+            dom_spec = domain_spec(_domain(args, net.input_dim))
+    elif args.box is not None or args.ball is not None or args.whole:
+        raise InvalidInputError("a domain option needs the network file NET (its input dimension)")
+    res = check(args.certificate, net_spec, dom_spec, workers=args.workers)
+    print("\n".join(report_lines(res)))
+    given = [what for what, spec in (("network", net_spec), ("domain", dom_spec)) if spec is not None]
+    print(f"match   : {' and '.join(given) + ' as given' if given else 'nothing given to match (the certificate alone)'}")
+    return 0
 
 
 def cmd_enumerate(args) -> int:
@@ -379,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "else dfs), the exact search (dfs), the exact 1-D / 2-D algorithm (planar), the exact "
                         "3-D algorithm (cells3d) or the independent MILP count (bounded domains, far slower)")
     p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
-                   "and show the float count beside it (one process)")
+                   "and show the float count beside it")
     p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "
                    "and every emptiness certificate to FILE (JSON lines)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -388,9 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("check", help="check a certificate written by count --certify (exact rational arithmetic)")
-    p.add_argument("certificate", help="certificate file (JSON lines)")
-    p.add_argument("net", help="network file (.npz or .json) the certificate was written for")
-    p.set_defaults(func=cmd_check)
+    p.add_argument("certificate", help="certificate file (JSON lines, or gzip-compressed)")
+    _net_argument(p, nargs="?")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the certificate must be about the box LO <= x <= HI")
+    g.add_argument("--ball", nargs=2, metavar=("CENTER", "R"), help="... about the ball |x - CENTER|_p <= R")
+    g.add_argument("--whole", action="store_true", help="... about the whole input space")
+    p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
+    p.add_argument("--workers", type=int, default=1, help="processes checking the records (default 1)")
+    p.set_defaults(func=cmd_check, line=None, plane=None)
 
     p = sub.add_parser("enumerate", help="write every region (pattern, point, radius) to a .npz file, in chunks")
     _net_argument(p)
@@ -499,7 +514,7 @@ def main(argv=None) -> int:
     _announce_compilation(not getattr(args, "quiet", False))
     try:
         return args.func(args)
-    except PolyRegionsError as exc:
+    except (PolyRegionsError, CertificateError) as exc:
         print(f"polyregions: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return 2
     except OSError as exc:  # a file that cannot be written or read after the checks (permissions, a full disk)

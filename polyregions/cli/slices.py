@@ -4,14 +4,14 @@
     --plane X1 X2 X3 [--margin M]   the plane through three inputs, (s, t) in [-M, 1 + M]^2
     --plane ORIGIN U V LO HI        origin + s U + t V, (s, t) in [LO, HI] (numbers or "s,t" pairs)
 
-    polyregions plot NET [--plane ... | --line A B | --box LO HI] -o partition.png|svg|pdf
+    polyregions plot NET [--plane ... | --line A B | --volume X1 X2 X3 X4 | --box LO HI] -o partition.png|svg|pdf
                          [--size WxH] [--dpi D] [--decision-boundary] [--points X.npy [--labels Y.npy]]
                          [--layer L] [--no-edges] [--eps EPS]
 
 A, B, X1, ... are comma-separated numbers, one number (the same in every coordinate) or a
 ``.npy`` file (argparse reads a value such as ``-1,2`` as an option: give a list that starts
 with a minus sign as a ``.npy`` file, or as ``" -1,2"`` with a leading space). Without a slice, ``plot`` draws 1-D and 2-D networks in the box (default
-[-1, 1]^n).
+[-1, 1]^n); volumes and 3-D networks in 3-D (:mod:`polyregions.cli.volume`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 from ..domains.convex import Box, Line, Plane
 from ..errors import InvalidInputError
 from .args import output_path, parse_vector, read_npy
+from .volume import add_volume_options, is_volume, plot_volume, volume_from_args
 
 __all__ = ["add_plot_command", "add_slice_options", "cmd_plot", "parse_vector", "pieces_line", "slice_from_args"]
 
@@ -79,8 +80,9 @@ def add_plot_command(sub) -> None:
     p.add_argument("net", help="network file (.npz or .json)")
     g = p.add_mutually_exclusive_group()
     add_slice_options(g, p)
-    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D / 2-D networks: the box LO <= x <= HI "
+    g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="1-D, 2-D and 3-D networks: the box LO <= x <= HI "
                                                                 "(default -1 1)")
+    add_volume_options(g, p)
     p.add_argument("-o", "--output", required=True, help="picture file: .png, .svg or .pdf")
     p.add_argument("--size", default="800x800", metavar="WxH", help="size in pixels (default 800x800)")
     p.add_argument("--dpi", type=float, default=100.0, help="dots per inch (default 100)")
@@ -138,14 +140,19 @@ def cmd_plot(args) -> int:
         raise InvalidInputError(f"--dpi must be positive, got {args.dpi}")
     net = load_network(args.net)
     n = net.input_dim
-    domain = slice_from_args(args, n)
+    domain = slice_from_args(args, n) or volume_from_args(args, n)
     if domain is None:
         lo, hi = args.box if args.box is not None else ("-1", "1")
         domain = Box(parse_vector(lo, n, "LO"), parse_vector(hi, n, "HI"))
     points, labels = _points_and_labels(args, n)
-    fig = plot_partition(net, domain, eps=args.eps, edges=not args.no_edges, decision_boundary=args.decision_boundary,
-                         points=points, labels=labels, layer=args.layer, figsize=(w / args.dpi, h / args.dpi),
-                         dpi=args.dpi)
+    note = ""
+    if is_volume(domain):
+        fig, note = plot_volume(args, net, domain, (w / args.dpi, h / args.dpi), args.dpi)
+        note = f"; {note}"
+    else:
+        fig = plot_partition(net, domain, eps=args.eps, edges=not args.no_edges,
+                             decision_boundary=args.decision_boundary, points=points, labels=labels,
+                             layer=args.layer, figsize=(w / args.dpi, h / args.dpi), dpi=args.dpi)
     fig.savefig(args.output, dpi=args.dpi, format=ext)
-    print(f"wrote {args.output} ({w}x{h} pixels at {args.dpi:g} dpi): {domain}")
+    print(f"wrote {args.output} ({w}x{h} pixels at {args.dpi:g} dpi): {domain}{note}")
     return 0

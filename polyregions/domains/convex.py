@@ -367,7 +367,13 @@ class Line(Slice):
         if np.array_equal(self.a, self.b):
             raise InvalidInputError("`b` must differ from `a` (the segment has no length)")
         self.dim = self.a.size
-        self.origin, self.U = self.a, (self.b - self.a)[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            direction = self.b - self.a
+            length = float(np.linalg.norm(direction / np.abs(direction).max()) * np.abs(direction).max())
+        if not (np.all(np.isfinite(direction)) and math.isfinite(length)):
+            raise InvalidInputError("`b` is too far from `a`: the segment's length overflows float64 "
+                                    f"(|b - a| > {np.finfo(float).max:.4g})")
+        self.origin, self.U = self.a, direction[:, None]
         self.lo, self.hi = np.zeros(1), np.ones(1)
         self._Q, self._R = _orthonormal_frame(self.U)
         self.length = float(self._R[0, 0])
@@ -412,25 +418,40 @@ class Plane(Slice):
         for name, w in (("u", self.u), ("v", self.v)):
             if not np.any(w):
                 raise InvalidInputError(f"`{name}` must not be the zero vector")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.U = np.column_stack([self.u, self.v])
+        self.bounded = lo is not None
+        if self.bounded:
+            self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
+            if not np.all(self.lo < self.hi):
+                k = int(np.argmin(self.hi - self.lo))
+                raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        else:
+            self.lo = self.hi = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, name in enumerate("uv"):
+                w = self.U[:, k]
+                norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
+                if not math.isfinite(norm):
+                    raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
+                if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
+                    raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
+                                            "leaves the range of floating point numbers")
         sv = np.linalg.svd(self.U, compute_uv=False)
         if sv[1] <= PARALLEL_RTOL * sv[0]:
             raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.dim = n
         self._Q, self._R = _orthonormal_frame(self.U)
-        if lo is None:
-            self.bounded, self.lo, self.hi = False, None, None
+        if not self.bounded:
             self._center = np.zeros(2)
             return
-        self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
-        if not np.all(self.lo < self.hi):
-            k = int(np.argmin(self.hi - self.lo))
-            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
-        self._center = (self.lo + self.hi) / 2
-        corners = self.corners() @ self._R.T
-        self.diameter = float(max(np.linalg.norm(corners[0] - corners[2]), np.linalg.norm(corners[1] - corners[3])))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._center = (self.lo + self.hi) / 2
+            corners = self.corners() @ self._R.T
+            self.diameter = float(max(np.hypot(*(corners[0] - corners[2])), np.hypot(*(corners[1] - corners[3]))))
+        if not (np.all(np.isfinite(corners)) and math.isfinite(self.diameter)):
+            raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
 
     @staticmethod
     def _pair(value, name):

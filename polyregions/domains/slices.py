@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .convex import Slice
-from ..errors import UnsupportedError
-from ..model.network import AvgPool2d, Conv2d, Dense, Flatten, Network, require_relu
+from .convex import Box, Line, Polytope, Slice, Whole
+from ..errors import InvalidInputError, UnsupportedError
+from ..model.network import Network, require_relu
 from ..result import Region
+from ..search.engine import ZERO_ROW_RTOL
+from ..search.rows import row_norms
 
-__all__ = ["SLICE_LAYERS", "SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
-           "search_problem"]
+__all__ = ["SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
+           "search_problem", "working_frame"]
 
 
 def frame_of(domain):
@@ -38,38 +40,85 @@ def frame_of(domain):
     return np.zeros(n), np.eye(n), np.eye(n), None
 
 
-#: The layer types whose networks are affine maps with ReLU after each affine layer, the
-#: only kind the slices' composition and the planar algorithm handle.
-SLICE_LAYERS = (Dense, Conv2d, AvgPool2d, Flatten)
+def working_frame(domain):
+    """``(origin, Q, R, p0)``: the frame slices are computed in, ``x = origin + Q y`` with
+    ``y = R (p - p0)`` for a slice's coordinates ``p`` (the identity frame, ``p0 = 0``, for a
+    domain that is not a slice).
+
+    A first-layer pre-activation is computed as ``(W origin + b) + (W Q) y``: its rounding
+    grows with ``|origin|`` and ``|y|``. So the origin is, among the points the slice gives to
+    rounding (a line's ends and its midpoint, a plane's or a volume's origin and the centre of
+    its box), the one nearest the input space's origin: a segment from ``-s d`` to ``s d``
+    is computed from ``0``, and the hyperplanes near ``0`` are placed to the precision of
+    numbers near ``0`` however long it is.
+    """
+    origin, Q, R, sl = frame_of(domain)
+    if sl is None:
+        return origin, Q, R, np.zeros(Q.shape[1])
+    if isinstance(sl, Line):
+        candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
+    else:
+        candidates = [(sl.origin, np.zeros(sl.slice_dim))]
+        if sl.bounded:
+            centre = (sl.lo + sl.hi) / 2
+            candidates.append((sl.origin + sl.U @ centre, centre))
+    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))
+    return x0, Q, R, np.atleast_1d(np.asarray(p0, dtype=float))
 
 
 def check_layers(net: Network) -> None:
-    """Raise UnsupportedError naming a layer of `net` that is not one of :data:`SLICE_LAYERS`
-    (or a network that is not plain ReLU)."""
+    """Raise UnsupportedError unless `net` is a plain ReLU network.
+
+    Slices compose the lowered stages (:attr:`Network.hidden`), whatever layers they came
+    from (Dense, Conv2d, pooling, Flatten, Unflatten, Activation): only the activation
+    matters, since the composed network and the planar algorithm apply ReLU after each stage.
+    """
     require_relu(net, "lines, planes and the planar algorithm")
-    for k, layer in enumerate(net.layers):
-        if not isinstance(layer, SLICE_LAYERS):
-            raise UnsupportedError(f"`net` layer {k} ({type(layer).__name__}) is not supported on lines, planes "
-                                   "or by the planar algorithm")
 
 
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
-    (only the first is new; the others are shared, not copied)."""
+    (only the first is new; the others are shared, not copied).
+
+    The first layer is ``(W Q, W origin + b)``, computed in floating point. A neuron that is
+    constant on the slice (its hyperplane contains the slice's directions) comes out as a
+    row of rounding errors, which the search would take for a hyperplane. So the search's
+    own rule (:data:`polyregions.search.engine.ZERO_ROW_RTOL`) is applied to the composition,
+    with the sizes of the terms summed: a row whose norm is at most ``ZERO_ROW_RTOL`` times
+    ``sum_k |W_jk| |Q_k|`` (``Q_k`` the k-th row of ``Q``) is zero, and then its constant is
+    zero too when at most ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``.
+    """
     layers = list(net.hidden)
     W, b = layers[0]
-    layers[0] = (np.asarray(W @ Q, dtype=np.float64), np.asarray(W @ origin, dtype=np.float64) + b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = np.asarray(W @ Q, dtype=np.float64)
+        c = np.asarray(W @ origin, dtype=np.float64) + b
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c))):
+        raise InvalidInputError("`domain` lies too far out for `net`: its first layer overflows float64 on the slice")
+    absW = abs(W)
+    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
+    if np.any(zero):
+        G[zero] = 0.0
+        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
+        c[zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)] = 0.0
+    layers[0] = (G, c)
     return layers
 
 
 def composed_search_problem(net: Network, domain: Slice):
-    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in
-    orthonormal coordinates, for the search (see the module docstring)."""
+    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in the
+    orthonormal coordinates ``y = R (p - p0)`` of :func:`working_frame`, for the search (see the
+    module docstring)."""
     check_layers(net)
-    origin, Q, _, _ = frame_of(domain)
+    origin, Q, R, p0 = working_frame(domain)
     layers = compose_layers(net, origin, Q)
     net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
-    return net_y, domain.slice_domain()
+    if isinstance(domain, Line):
+        return net_y, Box([-domain.length * p0[0]], [domain.length * (1.0 - p0[0])])
+    if not domain.bounded:
+        return net_y, Whole(domain.slice_dim)
+    Rinv = np.linalg.inv(R)
+    return net_y, Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi - p0, p0 - domain.lo]))
 
 
 def pattern_map(layers, bits: np.ndarray):
@@ -110,8 +159,9 @@ class SliceRegion(Region):
     size: float | None = None
     edges: np.ndarray | None = None
     _layers: tuple = field(repr=False, default=())
-    _slice_layers: tuple = field(repr=False, default=())
+    _slice_layers: tuple = field(repr=False, default=())  # composed in the working frame
     _R: np.ndarray = field(repr=False, default=None)
+    _p0: np.ndarray = field(repr=False, default=None)
 
     def affine_map(self):
         """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
@@ -122,7 +172,9 @@ class SliceRegion(Region):
     def slice_affine_map(self):
         """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
         M, m = pattern_map(self._slice_layers, self.bits)
-        M = M @ self._R
+        M = M @ self._R  # y = R (p - p0)
+        if self._p0 is not None:
+            m = m - M @ self._p0
         if self._output is None:
             return M, m
         W, b = self._output
@@ -136,11 +188,13 @@ def search_problem(net: Network, domain):
 
 
 def lift_regions(regions, net: Network, domain, slice_layers):
-    """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
-    input coordinates (their patterns and radii are the same on both sides)."""
-    origin, Q, R, _ = frame_of(domain)
+    """The regions found by the search in a slice's orthonormal coordinates ``y`` (of
+    :func:`working_frame`; `slice_layers`: the network composed there), reported in input
+    coordinates (their patterns and radii are the same on both sides)."""
+    origin, Q, R, p0 = working_frame(domain)
     slice_layers = tuple(slice_layers)
     for region in regions:
         y = np.asarray(region.point, dtype=float)
         yield SliceRegion(region.pattern, region.n_bits, origin + Q @ y, region.radius, None, net.output,
-                          coords=np.linalg.solve(R, y), _layers=net.hidden, _slice_layers=slice_layers, _R=R)
+                          coords=np.linalg.solve(R, y) + p0, _layers=net.hidden, _slice_layers=slice_layers, _R=R,
+                          _p0=p0)

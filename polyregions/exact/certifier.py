@@ -1,7 +1,7 @@
 """Certified counting: the floating-point search, audited decision by decision in exact arithmetic.
 
-:func:`count_certified` runs the search of :mod:`polyregions.search.engine` with an
-:class:`Auditor` attached. The search reports every branch it drops (a neuron fixed at
+:func:`polyregions.exact.certified_count.count_certified` runs the search of
+:mod:`polyregions.search.engine` with an :class:`Auditor` attached. The search reports every branch it drops (a neuron fixed at
 layer entry by the constant-row test, the far-hyperplane filter or the prefilter; a
 hyperplane that does not cut a node; a child thinner than ``eps``) and every leaf:
 
@@ -18,13 +18,12 @@ hyperplane that does not cut a node; a child thinner than ``eps``) and every lea
 
 So the certified count is the number of patterns whose open region inside the open
 domain is non-empty (SPEC sections 2 and 6), with no tolerance. Every region and every
-certificate is streamed to a JSON-lines file that :func:`polyregions.exact.checker.check`
-re-checks with :mod:`fractions` alone.
+certificate is streamed to a file that the standalone :func:`polyregions.exact.checker.check`
+re-checks with integers alone (``docs/certificates.md``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from fractions import Fraction
@@ -32,18 +31,15 @@ from math import lcm
 
 import numpy as np
 
-from .exact_lp import decide_strict, integer_multipliers, kernel_vector, solve_square
+from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kernel_vector, project, solve_square
 from ..errors import SolverError
+from .checker import below_support
 from .exact_net import ExactNetwork
-from ..result import CertifiedCount
-from ..search.engine import RegionSearch
-from ..solvers.scipy_lp import transposition_lp, transposition_nnls
+from ..solvers.scipy_lp import box_transposition_lp, transposition_lp, transposition_nnls
 
-__all__ = ["Auditor", "BALL_HALVINGS", "CERTIFICATE_FORMAT", "CertificateWriter", "HINT_NNLS_RESIDUAL",
-           "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL", "REUSE_KEYS", "REUSE_PER_KEY", "count_certified"]
+__all__ = ["Auditor", "BALL_HALVINGS", "BOX_LP_FROM_DIM", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
+           "REUSE_KEYS", "REUSE_PER_KEY", "RegionLimitReached", "bits_text"]
 
-#: The first line of a certificate file names its format.
-CERTIFICATE_FORMAT = "polyregions-certificate/1"
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
 HINT_VALUE_TOL = 1e-7
@@ -54,68 +50,26 @@ REUSE_PER_KEY = 8
 REUSE_KEYS = 20000
 #: Points tried between the projection of an L2 ball's centre and an interior point of the node.
 BALL_HALVINGS = 60
+#: From this input dimension on, a box's hint is the LP with its support function
+#: (:func:`polyregions.solvers.scipy_lp.box_transposition_lp`, a few ms whatever the dimension)
+#: instead of non-negative least squares over the 2 n explicit box rows (tens of us in 4
+#: dimensions, seconds in 784).
+BOX_LP_FROM_DIM = 16
 #: Multipliers below this fraction of the largest are left out of the hinted support.
 HINT_SUPPORT_RTOL = 1e-9
 
 
-def _bits_text(bits):
+class RegionLimitReached(Exception):
+    """The certified count reached its ``max_regions``."""
+
+
+def bits_text(bits):
     return "".join("1" if b else "0" for b in bits)
 
 
-def _fraction_text(v):
-    v = Fraction(v)
-    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-
-class CertificateWriter:
-    """Streams the certificate of a count to `path` as JSON lines (nothing is kept in memory).
-
-    Lines: a header (format, input dimension, widths, the exact domain, eps), then
-    ``{"region": bits, "den": D, "num": [...]}`` (the interior point ``num / D``),
-    ``{"empty": prefix, "y": {row: multiplier}}`` (a certificate for one partial pattern;
-    with ``"ball": true`` the L2 ball's projection form ``y^T (A c - b) >= r |A^T y|``),
-    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by several
-    partial patterns, ``*`` = free) and ``{"empty": prefix, "ref": id}``, and a trailer
-    with the count. Rows are named by the pattern position or ``"d<k>"`` (domain row k).
-    """
-
-    def __init__(self, path, exact: ExactNetwork, eps: float):
-        self.file = open(path, "w") if path is not None else None
-        if self.file is not None:
-            spec = {k: ([[_fraction_text(v) for v in r] for r in val] if k == "A" else
-                        [_fraction_text(v) for v in val] if k in ("b", "center") else
-                        _fraction_text(val) if k == "radius" else val) for k, val in exact.spec.items()}
-            self._line({"format": CERTIFICATE_FORMAT, "input_dim": exact.dim, "widths": exact.widths,
-                        "domain": spec, "eps": eps})
-
-    def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")))
-        self.file.write("\n")
-
-    def region(self, bits, x):
-        if self.file is not None:
-            x = [Fraction(v) for v in x]
-            den = math.lcm(*(v.denominator for v in x))
-            self._line({"region": _bits_text(bits), "den": den, "num": [int(v * den) for v in x]})
-
-    def empty(self, prefix, cert=None, ref=None):
-        if self.file is not None:
-            self._line({"empty": _bits_text(prefix), **({"ref": ref} if ref is not None else cert)})
-
-    def shared(self, cid, assign, cert):
-        if self.file is not None:
-            self._line({"cert": cid, "assign": "".join("*" if a is None else str(a) for a in assign), **cert})
-
-    def close(self, trailer):
-        if self.file is not None:
-            self._line(trailer)
-            self.file.close()
-            self.file = None
-
-
 def _float_hint(F):
-    """Row indices of a floating-point transposition certificate for the unit rows ``F = [a | b]``
-    (None: none found).
+    """``(row indices, multipliers)`` of a floating-point transposition certificate for the unit
+    rows ``F = [a | b]`` (None: none found).
 
     First non-negative least squares (:func:`polyregions.solvers.scipy_lp.transposition_nnls`,
     certificates with ``b^T y < 0``), then the LP
@@ -130,7 +84,14 @@ def _float_hint(F):
         if found is None or found[1] > HINT_VALUE_TOL:
             return None
         y = found[0]
-    return np.flatnonzero(y > HINT_SUPPORT_RTOL * y.max()).tolist()
+    return np.flatnonzero(y > HINT_SUPPORT_RTOL * y.max()).tolist(), y
+
+
+def _inverse_norm(row):
+    """About ``1 / |row|`` for an integer row of any size (no float overflow)."""
+    shift = max(max(abs(v) for v in row).bit_length() - 60, 0)
+    norm = math.sqrt(sum(float(v >> shift) ** 2 for v in row))
+    return math.ldexp(1.0 / norm, -shift) if norm > 0 else 0.0
 
 
 class Auditor:
@@ -140,7 +101,7 @@ class Auditor:
     ``undecided``: ``[(prefix, why)]``; ``exact_lps`` / ``hint_lps``: solver runs.
     """
 
-    def __init__(self, exact: ExactNetwork, writer: CertificateWriter):
+    def __init__(self, exact: ExactNetwork, writer, first_id: int = 0):
         self.exact = exact
         self.writer = writer
         self.count = 0
@@ -148,14 +109,16 @@ class Auditor:
         self.undecided = []
         self.exact_lps = 0
         self.hint_lps = 0
+        self.solver_errors = 0
+        #: ``time.perf_counter()`` after which exact computations stop (TimeLimitReached); regions to stop at
+        self.deadline = None
+        self.max_regions = None
         self._shared = {}
-        self._next_id = 0
+        self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
         self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
-        if exact.box_rows is not None:  # the box as integers over one denominator
-            (_, lo, _), (_, hi, _) = exact.box_rows
-            den = lcm(*(v.denominator for v in lo + hi))
-            self._box_ints = (den, [int(v * den) for v in lo], [int(v * den) for v in hi])
+        if exact.box_rows is not None:  # the box's bounds as floats, for the hint LP
+            self._box_float = ([float(v) for v in exact.box_rows[0][1]], [float(v) for v in exact.box_rows[1][1]])
 
     # ------------------------------------------------------------ exact decisions
     def _decide(self, bits, extra=()):
@@ -177,7 +140,7 @@ class Auditor:
         if self.exact.ball is not None:
             return self._decide_in_ball(A, b, keys, F)
         self.exact_lps += 1
-        res = decide_strict(A, b)
+        res = decide_strict(A, b, self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         return None, res.point
@@ -213,7 +176,7 @@ class Auditor:
                     cert = self._checked_ball({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
                     return cert, None
         self.exact_lps += 1
-        res = decide_strict(A, b)
+        res = decide_strict(A, b, self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in enumerate(res.multipliers) if y}, A, b, keys), None
         q = res.point
@@ -223,7 +186,18 @@ class Auditor:
             inside = sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r
             if inside and all(sum(a * xk for a, xk in zip(row, x)) < rhs for row, rhs in zip(A, b)):
                 return None, x
-        raise ArithmeticError("L2 ball: neither a projection certificate nor a point inside was found")
+        z, lam = project(A, b, c, q, self.deadline)  # exact: the node's closest point to the centre
+        if sum((zk - ck) ** 2 for zk, ck in zip(z, c)) >= r * r:
+            y = integer_multipliers(list(lam.values()))
+            return self._checked_ball({keys[i]: v for i, v in zip(lam, y) if v}, A, b, keys), None
+        k = 1
+        while True:  # z + (q - z) / 2^k: strictly inside the node; inside the ball once k is large enough
+            x = [zk + (qk - zk) / 2 ** k for zk, qk in zip(z, q)]
+            if sum((xk - ck) ** 2 for xk, ck in zip(x, c)) < r * r:
+                return None, x
+            k += 1
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise TimeLimitReached("the time limit passed inside the exact projection")
 
     def _checked_ball(self, y, A, b, keys):
         """`y` after the exact check of the projection certificate, rescaled to the canonical rows."""
@@ -237,7 +211,7 @@ class Auditor:
             s += v * (sum(a * ck for a, ck in zip(row, c)) - rhs)
         if not y or min(y.values()) < 0 or s < 0 or s * s < r * r * sum(t * t for t in normal):
             raise ArithmeticError("an L2-ball certificate failed its exact check")
-        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}, "ball": True}
+        return self._kept(y)
 
     def _certificate(self, A, b, keys, F, newest):
         """A checked certificate from the box alone or from a floating-point hint's support, or None."""
@@ -245,16 +219,28 @@ class Auditor:
             i = keys.index(newest)
             y = self._box_certificate(A[i], b[i], newest)
             if y is not None:
-                return self._checked(y, A, b, keys)
+                return y
         if not A:
             return None
         self.hint_lps += 1
+        if self.exact.kind == "box" and self.exact.dim >= BOX_LP_FROM_DIM:  # no explicit box rows in the hint
+            found = self._box_hint(A, b, keys, F)
+            if found is not None:
+                return found
         try:
-            support = _float_hint(F)
+            support, yf = _float_hint(F) or (None, None)
         except SolverError:  # no hint: the exact simplex decides
             support = None
         if not support:
             return None
+        if self.exact.kind == "box":  # small exact multipliers first: the neuron rows' null space
+            found = self._box_kernel(A, b, keys, support)
+            if found is not None:
+                return found
+        if self.exact.kind in ("box", "l1", "l2"):  # the hint's own multipliers, read exactly
+            found = self._rounded_hint(A, b, keys, support, yf)
+            if found is not None:
+                return found
         y = kernel_vector([A[i] for i in support])
         if y is not None:
             if sum(y) < 0:
@@ -262,10 +248,67 @@ class Auditor:
             if min(y) >= 0 and sum(v * b[i] for v, i in zip(y, support)) <= 0:
                 return self._checked({keys[i]: v for i, v in zip(support, y) if v}, A, b, keys)
         self.exact_lps += 1
-        res = decide_strict([A[i] for i in support], [b[i] for i in support])
+        res = decide_strict([A[i] for i in support], [b[i] for i in support], self.deadline)
         if res.empty:
             return self._checked({keys[i]: y for i, y in zip(support, res.multipliers) if y}, A, b, keys)
         return None
+
+    def _box_hint(self, A, b, keys, F):
+        """A certificate from :func:`polyregions.solvers.scipy_lp.box_transposition_lp` on the neuron rows."""
+        rows = [i for i, k in enumerate(keys) if not isinstance(k, str)]
+        if not rows:
+            return None
+        Fr = np.array([F[i] for i in rows])
+        try:
+            y, value = box_transposition_lp(Fr[:, :-1], Fr[:, -1], *self._box_float)
+        except SolverError:
+            return None
+        if value > HINT_VALUE_TOL:
+            return None
+        yf = np.zeros(len(keys))
+        yf[rows] = y
+        support = [i for i in rows if yf[i] > HINT_SUPPORT_RTOL * max(y.max(), 1e-300)]
+        return self._rounded_hint(A, b, keys, support, yf) if support else None
+
+    def _rounded_hint(self, A, b, keys, support, yf):
+        """The float multipliers of the neuron rows, scaled to the integer rows and read as the exact
+        rationals they are: a certificate when the support-function test holds exactly (a box or a
+        ball bounds ``v . x`` for any ``v``, so no exact cancellation is needed), else None."""
+        rows = [i for i in support if not isinstance(keys[i], str)]
+        weights = [Fraction(float(yf[i]) * _inverse_norm(A[i])) for i in rows]
+        if not rows or not any(weights):
+            return None
+        den = lcm(*(w.denominator for w in weights))
+        y = [int(w * den) for w in weights]
+        n = self.exact.dim
+        v = [sum(yi * A[i][k] for yi, i in zip(y, rows)) for k in range(n)]
+        s = sum(yi * b[i] for yi, i in zip(y, rows))
+        if not below_support(self.exact.kind, self.exact.domain_data, v, s):
+            return None
+        return {"y": {keys[i]: yi for yi, i in zip(y, rows) if yi}}
+
+    def _box_kernel(self, A, b, keys, support):
+        """In a box, a certificate on the hint's neuron rows alone: the box rows of the support
+        fix their coordinates, so ``y`` spans the left kernel of the neuron rows restricted to the
+        other coordinates; the checker's support-function test then decides (None: it fails)."""
+        n = self.exact.dim
+        rows = [i for i in support if not isinstance(keys[i], str)]
+        bound = {int(keys[i][1:]) // 2 for i in support if isinstance(keys[i], str)}
+        free = [k for k in range(n) if k not in bound]
+        if not rows:
+            return None
+        y = kernel_vector([[A[i][k] for k in free] for i in rows]) if free else [1] * len(rows)
+        if y is None:
+            return None
+        if sum(y) < 0:
+            y = [-v for v in y]
+        if min(y) < 0 or not any(y):
+            return None
+        v = [sum(yi * A[i][k] for yi, i in zip(y, rows)) for k in range(n)]
+        s = sum(yi * b[i] for yi, i in zip(y, rows))
+        if not below_support(self.exact.kind, self.exact.domain_data, v, s):
+            return None
+        return {"y": {keys[i]: yi for yi, i in zip(y, rows) if yi}}
 
     def _lean_positions(self, bits):
         """The positions of `bits` whose rows are not known to be implied (None: all are needed)."""
@@ -297,19 +340,9 @@ class Auditor:
     def _box_certificate(self, a, rhs, key):
         """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
         (interval arithmetic: ``a . x >= sum_k min(a_k lo_k, a_k hi_k) >= rhs`` on the box)."""
-        (lo_keys, lo, lo_scale), (hi_keys, hi, hi_scale) = self.exact.box_rows
-        den, lo_num, hi_num = self._box_ints
-        n = self.exact.dim
-        if sum(ak * (lo_num[k] if ak > 0 else hi_num[k]) for k, ak in enumerate(a[:n])) < rhs * den:
+        if not below_support("box", self.exact.domain_data, a[: self.exact.dim], rhs):  # the checker's own test
             return None
-        y = {key: Fraction(1)}
-        for k, ak in enumerate(a[:n]):
-            if ak > 0:  # a_k x_k >= a_k lo_k: the row -l_k x_k < L_k with multiplier a_k / l_k
-                y[lo_keys[k]] = Fraction(ak, lo_scale[k])
-            elif ak < 0:
-                y[hi_keys[k]] = Fraction(-ak, hi_scale[k])
-        common = lcm(*(v.denominator for v in y.values()))
-        return {k: int(v * common) for k, v in y.items()}
+        return {"y": {key: 1}}
 
     def _checked(self, y, A, b, keys):
         """`y` after the exact check ``y >= 0, y != 0, y^T A = 0, y^T b <= 0`` (else ArithmeticError),
@@ -323,16 +356,26 @@ class Auditor:
             rhs += v * b[index[k]]
         if not y or any(v < 0 for v in y.values()) or any(total) or rhs > 0:
             raise ArithmeticError("a transposition certificate failed its exact check")
-        return {"y": {str(k): v * self.exact.row_scale(k) for k, v in y.items()}}
+        return self._kept(y)
+
+    def _kept(self, y):
+        """The certificate as written: the multipliers of the neuron rows (and of a polytope's rows);
+        a box's or an L1 ball's rows are implied by the checker's support function (weak duality)."""
+        kept = {k: v for k, v in y.items() if v and k in self.exact.certificate_keys([k])}
+        if not kept:
+            raise ArithmeticError("a certificate uses the domain's rows alone")
+        return {"y": kept}
 
     def explore(self, prefix, decided=None):
         """Search the subtree of `prefix` exactly (every node decided by the exact simplex;
         `decided`: the decision of `prefix` itself when already taken); True when `prefix`
         itself is certified empty."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise TimeLimitReached("the time limit passed inside the exact search")
         try:
             y, point = decided if decided is not None else self._decide(prefix)
         except ArithmeticError as err:
-            self.undecided.append((_bits_text(prefix), str(err)))
+            self.undecided.append((bits_text(prefix), str(err)))
             return False
         if y is not None:
             self.writer.empty(prefix, cert=y)
@@ -340,14 +383,19 @@ class Auditor:
         if len(prefix) == self.exact.n_bits:
             x = (list(point) + [Fraction(0)] * self.exact.dim)[: self.exact.dim]  # no rows at all: any point
             if not self.exact.point_in_region(prefix, x):
-                self.undecided.append((_bits_text(prefix), "the exact interior point failed its check"))
+                self.undecided.append((bits_text(prefix), "the exact interior point failed its check"))
                 return False
-            self.writer.region(prefix, x)
-            self.count += 1
+            self._counted(prefix, x)
             return False
         for bit in (0, 1):
             self.explore(list(prefix) + [bit])
         return False
+
+    def _counted(self, bits, x):
+        self.writer.region(bits, x)
+        self.count += 1
+        if self.max_regions is not None and self.count >= self.max_regions:
+            raise RegionLimitReached
 
     # ------------------------------------------------------------ hooks called by the search
     def entered(self, l, bits, fixed):
@@ -408,7 +456,7 @@ class Auditor:
             self.explore(prefix, None if isinstance(decided, ArithmeticError) else decided)
             return
         cert = decided[0]
-        rows = [int(k) for k in cert["y"] if not k.startswith("d")]
+        rows = [k for k in cert["y"] if not isinstance(k, str)]
         support = [(q, bits[q]) for q in rows if off <= q < p]
         assign = list(bits[:off]) + [None] * (p - off) + [bit]
         for q, v in support:
@@ -427,59 +475,6 @@ class Auditor:
         """The search counts the pattern `bits` with the float witness `x`."""
         self.float_count += 1
         if self.exact.point_in_region(bits, x):
-            self.writer.region(bits, x)
-            self.count += 1
+            self._counted(bits, x)
         else:
             self.explore(list(bits))
-
-
-def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
-                    certificate=None) -> CertifiedCount:
-    """The certified count of `net`'s regions in `domain` (see the module docstring).
-
-    Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
-    (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
-    and ``certificate`` (the file written, if any).
-    """
-    exact = ExactNetwork(net, domain)
-    search = RegionSearch(net, domain, eps, backend, prune)
-    writer = CertificateWriter(certificate, exact, eps)
-    auditor = Auditor(exact, writer)
-    search.audit = auditor
-    stats = search.stats
-    t0 = time.perf_counter()
-    if time_limit is not None:
-        search.deadline = t0 + time_limit
-    stopped = None
-    next_report = t0 + 0.5
-    failed = True
-    try:
-        root = search.root()
-        if root is None:
-            auditor.explore([])
-        else:
-            for x, rho, _, _ in search.run(root):
-                auditor.leaf(list(search.bits), x)
-                stats.min_radius = min(stats.min_radius, rho)
-                if max_regions is not None and auditor.count >= max_regions:
-                    stopped = "max_regions"
-                    break
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(auditor.count, stats)
-                    next_report = time.perf_counter() + 0.5
-            if stopped is None and search.frontier:
-                stopped = "time_limit"
-                stats.pending = len(search.frontier)
-        failed = False
-    finally:
-        stats.seconds = time.perf_counter() - t0
-        stats.lp_solves = search.lp.lp_solves
-        complete = stopped is None and not failed
-        certified = complete and not auditor.undecided
-        writer.close({"count": auditor.count, "float_count": auditor.float_count, "complete": complete,
-                      "certified": certified, "undecided": [list(u) for u in auditor.undecided]})
-    return CertifiedCount(auditor.count, stats, complete=complete, stopped=stopped, certified=certified,
-                          undecided=list(auditor.undecided), float_count=auditor.float_count,
-                          certificate=None if certificate is None else str(certificate),
-                          exact_lps=auditor.exact_lps, hint_lps=auditor.hint_lps)

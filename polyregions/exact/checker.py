@@ -1,246 +1,392 @@
-"""An independent checker of certified counts: exact arithmetic with :mod:`fractions` only.
+"""A standalone checker of certified region counts (format ``polyregions-certificate`` version 2).
 
-``check(certificate_file, network_file)`` re-derives everything it needs from the
-network file (read with :func:`polyregions.model.io.load_network`; numpy only holds the
-weights, each read as the exact rational a float64 is) and from the certificate's header
-(the exact domain), and checks every line of the certificate written by
-``count_regions(..., certify=True, certificate=...)`` (format in
-:class:`polyregions.exact.certifier.CertificateWriter`):
-
-* a region ``bits`` with the rational point ``x``: ``x`` is strictly inside the domain
-  (rows ``A x < b``; an L1 ball by ``sum |x - c| < r``), and layer by layer every on
-  neuron has ``z_j(x) > 0`` and every off neuron ``z_j(x) < 0`` or an identically zero
-  affine map ``z_j`` on the region (its row and constant after the pattern's
-  substitution both exactly 0);
-* an empty partial pattern with multipliers ``y``: ``y >= 0``, ``y != 0``, and over the
-  strict rows it names (a fixed neuron: ``-z_j < 0`` on, ``z_j < 0`` off, never an
-  identically zero off neuron; domain row ``k``) ``sum y_i a_i = 0`` and
-  ``sum y_i b_i <= 0`` (Motzkin's transposition theorem: the strict system is empty);
-  a shared certificate holds for every partial pattern that agrees with its assignment;
-  in an L2 ball ``|x - c| < r`` a certificate marked ``ball`` instead needs ``y >= 0``,
-  ``y != 0`` and ``y^T (A c - b) >= r |A^T y|`` (checked squared, with ``y^T (A c - b) >= 0``):
-  the half-space ``y^T A x < y^T b`` implied by the rows misses the open ball;
-* coverage: the patterns of the regions and the empty prefixes form a complete prefix
-  code (no one a prefix of another, and ``sum 2^-length = 1``), so every pattern is
-  counted once or lies in a certified empty branch: the count is exact.
-
-Domain rows, in order: the header's ``A x < b`` rows; none for the L2 ball; for an L1 ball, in ``(x, u)``,
-``x_k - u_k < c_k`` and ``-x_k - u_k < -c_k`` for each ``k``, then ``sum_k u_k < r``.
+It imports nothing but Python's standard library: copy it anywhere and run ``python checker.py
+CERTIFICATE [--workers K]``. ``docs/certificates.md`` gives the format and the theorem behind
+each check: a region's rational point has its pattern inside the open domain; the
+multipliers ``y >= 0`` (some ``y_i > 0``) of an empty partial pattern give ``v = sum y_i a_i``
+and ``s = sum y_i b_i`` with ``s <= min over the closed domain of v . x``; the regions and
+empty prefixes tile the ``2^N`` patterns exactly once. Integers are hexadecimal strings.
 """
 
 from __future__ import annotations
 
+import argparse
+import gzip
+import hashlib
+import itertools
 import json
+import math
+import multiprocessing
+import re
+import sys
 from dataclasses import dataclass
-from fractions import Fraction
+from operator import mul
 
-from ..errors import CertificateError
-from ..model.io import load_network
+__all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "below_support", "check", "fingerprint", "main",
+           "validate_domain", "validate_network"]
 
-__all__ = ["CheckResult", "check"]
+FORMAT = "polyregions-certificate"
+VERSION = 2
+#: Records checked per task when the check runs over several processes.
+BATCH = 2000
 
-FORMAT = "polyregions-certificate/1"
+_HEX = re.compile(r"-?(0|[1-9a-f][0-9a-f]*)\Z")
+_BITS = re.compile(r"[01]*\Z")
+_ASSIGN = re.compile(r"[01*]*\Z")
+_POSITION = re.compile(r"(0|[1-9][0-9]{0,9})\Z")
+_DOMAIN_ROW = re.compile(r"d(0|[1-9][0-9]{0,9})\Z")
+_DOMAIN_KEYS = {"box": {"kind", "den", "lo", "hi"}, "l1": {"kind", "den", "center", "radius"},
+                "l2": {"kind", "den", "center", "radius"}, "polytope": {"kind", "A", "b"}, "whole": {"kind"}}
+_RECORD_KEYS = [({"region", "den", "point"}, "region"), ({"empty", "y"}, "empty"), ({"empty", "ref"}, "ref"),
+                ({"cert", "assign", "y"}, "cert"), ({"count", "undecided"}, "end")]
 
 
-@dataclass
-class CheckResult:
-    """``count``: regions whose point was checked; ``empty``: checked empty branches;
-    ``complete``: the regions and empty branches cover every pattern (the count is then
-    exact); ``domain``: the exact domain of the header; ``claimed``: the trailer's count."""
+class CertificateError(ValueError):
+    """The certificate is malformed or does not prove its count; the message is one line."""
 
-    count: int
-    empty: int
-    complete: bool
-    domain: dict
-    claimed: int | None
+
+def _fail(message):
+    raise CertificateError(message)
+
+
+def _integer(value, what, low=None):
+    """A hexadecimal integer string (``-?[0-9a-f]+``, no leading zeros) as an int (``>= low``)."""
+    if type(value) is not str or not _HEX.match(value):
+        _fail(f"{what} must be a hexadecimal integer string, got {str(value)[:40]!r}")
+    if low is not None and int(value, 16) < low:
+        _fail(f"{what} must be at least {low}, got {int(value, 16)}")
+    return int(value, 16)
+
+
+def _count(value, what, low=0):  # a JSON integer: a count, an id, a dimension
+    if type(value) is not int or value < low:
+        _fail(f"{what} must be a JSON integer >= {low}, got {str(value)[:40]!r}")
+    return value
+
+
+def _list(value, what, length=None):
+    if type(value) is not list or (len(value) != length if length is not None else not value):
+        _fail(f"{what} must be a list of {length if length is not None else 'one or more'} entries")
+    return value
+
+
+def _integers(values, length, what):
+    return [_integer(v, f"{what}[{k}]") for k, v in enumerate(_list(values, what, length))]
+
+
+def _keys(obj, expected, what):
+    if type(obj) is not dict or set(obj) != set(expected):
+        _fail(f"{what} must have exactly the keys {sorted(expected)}, got "
+              f"{sorted(obj) if type(obj) is dict else type(obj).__name__}")
+
+
+def _lowest_terms(numbers, what):  # one spelling per network and domain: their fingerprints are unique
+    if math.gcd(*numbers) != 1:
+        _fail(f"{what} is not in lowest terms (its integers share a factor)")
+
+
+def validate_network(spec):
+    """``(input_dim, [(D, Wn, bn), ...])`` of a network spec, every field checked."""
+    _keys(spec, {"input_dim", "activation", "layers"}, "network")
+    n = _count(spec["input_dim"], "network.input_dim", 1)
+    if spec["activation"] != "relu":
+        _fail(f"network.activation is {str(spec['activation'])[:40]!r}: this checker knows 'relu' only")
+    layers, fan_in = [], n
+    for l, layer in enumerate(_list(spec["layers"], "network.layers")):
+        where = f"network.layers[{l}]"
+        _keys(layer, {"den", "weight", "bias"}, where)
+        den = _integer(layer["den"], f"{where}.den", 1)
+        W = [_integers(row, fan_in, f"{where}.weight[{j}]") for j, row in enumerate(_list(layer["weight"], where))]
+        b = _integers(layer["bias"], len(W), f"{where}.bias")
+        _lowest_terms([den, *b, *(v for row in W for v in row)], where)
+        layers.append((den, W, b))
+        fan_in = len(W)
+    return n, layers
+
+
+def validate_domain(spec, n):
+    """The domain spec as ``(kind, data)`` with integers, every field checked (dimension `n`)."""
+    kind = spec.get("kind") if type(spec) is dict else None
+    if kind not in _DOMAIN_KEYS:
+        _fail(f"domain.kind must be one of {sorted(_DOMAIN_KEYS)}, got {str(kind)[:40]!r}")
+    _keys(spec, _DOMAIN_KEYS[kind], "domain")
+    if kind == "whole":
+        return kind, None
+    if kind == "polytope":
+        A = [_integers(row, n, f"domain.A[{k}]") for k, row in enumerate(_list(spec["A"], "domain.A"))]
+        b = _integers(spec["b"], len(A), "domain.b")
+        for k, (row, rhs) in enumerate(zip(A, b)):
+            _lowest_terms([*row, rhs], f"domain row {k}")
+        return kind, (A, b)
+    den = _integer(spec["den"], "domain.den", 1)
+    if kind == "box":
+        lo, hi = _integers(spec["lo"], n, "domain.lo"), _integers(spec["hi"], n, "domain.hi")
+        if any(a >= c for a, c in zip(lo, hi)):
+            _fail("domain.lo must be below domain.hi in every coordinate")
+        _lowest_terms([den, *lo, *hi], "domain")
+        return kind, (den, lo, hi)
+    center, radius = _integers(spec["center"], n, "domain.center"), _integer(spec["radius"], "domain.radius", 1)
+    _lowest_terms([den, *center, radius], "domain")
+    return kind, (den, center, radius)
+
+
+def fingerprint(spec):
+    """The SHA-256 of a spec's canonical JSON (sorted keys, no spaces), in hexadecimal."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _parsed(lineno, text, what="is not valid JSON (truncated?)"):
+    """One line of JSON: no NaN or infinity, no float, no JSON integer beyond 18 digits (counts and ids)."""
+    def small(text):
+        return int(text) if len(text.lstrip("-")) <= 18 else _fail(f"the JSON integer {text[:20]}... is too large")
+    try:
+        return json.loads(text, parse_int=small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
+                          parse_float=lambda t: _fail(f"the number {t[:40]} is not allowed (integers are "
+                                                      "hexadecimal strings, counts JSON integers)"))
+    except ValueError as exc:
+        _fail(f"line {lineno} {what}: {str(exc).splitlines()[0][:80]}")
+
+
+def _lines(path):
+    """The certificate's lines, plain or gzip-compressed text."""
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")) as f:
+            yield from f
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        _fail(f"`certificate` {str(path)!r} cannot be read as a text certificate: {type(exc).__name__}: {exc}")
+
+
+def below_support(kind, dom, v, s):
+    """Whether ``s <= min over the closed domain of v . x`` (the domain as :func:`validate_domain` gives it)."""
+    if kind in ("whole", "polytope"):
+        return not any(v) and s <= 0
+    if kind == "box":
+        return dom[0] * s <= sum(vk * (lo if vk > 0 else hi) for vk, lo, hi in zip(v, dom[1], dom[2]))
+    gap = sum(map(mul, v, dom[1])) - dom[0] * s  # den (v . c - s)
+    l2 = gap >= 0 and gap * gap >= dom[2] * dom[2] * sum(vk * vk for vk in v)
+    return gap >= dom[2] * max(abs(vk) for vk in v) if kind == "l1" else l2
 
 
 class _Checker:
-    def __init__(self, net, header):
-        self.W = [[[Fraction(float(v)) for v in row] for row in W] for W, _ in net.hidden]
-        self.b = [[Fraction(float(v)) for v in b] for _, b in net.hidden]
-        self.widths = [len(b) for b in self.b]
-        self.n = net.input_dim
-        if header.get("format") != FORMAT:
-            raise CertificateError(f"`certificate_file` is not a {FORMAT} file")
-        if header.get("widths") != self.widths or header.get("input_dim") != self.n:
-            raise CertificateError("`certificate_file` was written for another network (widths or input dimension differ)")
-        self.offsets = [0]
-        for w in self.widths:
-            self.offsets.append(self.offsets[-1] + w)
+    """The checks of one certificate's records against its network and domain."""
+
+    def __init__(self, network, domain):
+        self.n, self.layers = validate_network(network)
+        self.kind, self.domain = validate_domain(domain, self.n)
+        self.offsets, self.scales = [0], [1]  # S_0 = 1, S_l = D_1 ... D_l
+        for den, W, _ in self.layers:
+            self.offsets.append(self.offsets[-1] + len(W))
+            self.scales.append(self.scales[-1] * den)
         self.N = self.offsets[-1]
-        self.domain = header["domain"]
-        self._build_domain()
-        self._maps = {}
-
-    def _build_domain(self):
-        d, n = self.domain, self.n
-        kind = d.get("kind")
-        self.lift = 0
-        if kind == "whole":
-            self.rows = []
-        elif kind == "rows":
-            self.rows = [([Fraction(v) for v in a], Fraction(r)) for a, r in zip(d["A"], d["b"])]
-        elif kind == "l2":
-            self.center, self.radius = [Fraction(v) for v in d["center"]], Fraction(d["radius"])
-            self.rows = []
-        elif kind == "l1":
-            self.lift = n
-            c, r = [Fraction(v) for v in d["center"]], Fraction(d["radius"])
-            self.center, self.radius = c, r
-            self.rows = []
-            for k in range(n):
-                for sign in (1, -1):
-                    a = [Fraction(0)] * (2 * n)
-                    a[k], a[n + k] = Fraction(sign), Fraction(-1)
-                    self.rows.append((a, sign * c[k]))
-            self.rows.append(([Fraction(0)] * n + [Fraction(1)] * n, r))
-        else:
-            raise CertificateError(f"`certificate_file` has an unknown domain kind {kind!r}")
-
-    def layer_of(self, p):
-        for l in range(len(self.widths)):
-            if p < self.offsets[l + 1]:
-                return l, p - self.offsets[l]
-        raise CertificateError(f"row {p} is beyond the network's {self.N} neurons")
+        self._cache = [(None, None)] * len(self.layers)
 
     def maps(self, bits, l):
-        """``(G, c)``: layer `l`'s pre-activations ``z = G x + c`` under the bits of earlier layers."""
-        key = bits[: self.offsets[l]]
-        if key in self._maps:
-            return self._maps[key]
-        if l == 0:
-            out = (self.W[0], self.b[0])
-        else:
-            G, c = self.maps(bits, l - 1)
-            beta = [ch == "1" for ch in bits[self.offsets[l - 1]: self.offsets[l]]]
-            Gh = [row if on else [Fraction(0)] * self.n for row, on in zip(G, beta)]
-            ch = [v if on else Fraction(0) for v, on in zip(c, beta)]
-            W, b = self.W[l], self.b[l]
-            out = ([[sum((W[i][k] * Gh[k][q] for k in range(len(Gh))), Fraction(0)) for q in range(self.n)]
-                    for i in range(len(W))],
-                   [sum((W[i][k] * ch[k] for k in range(len(ch))), Fraction(0)) + b[i] for i in range(len(W))])
-        if len(self._maps) > 4096:
-            self._maps.clear()
-        self._maps[key] = out
+        """``(G_l, c_l)`` under the bits of the layers before ``l`` (the last one per layer kept)."""
+        key, (_, W, b) = bits[: self.offsets[l]], self.layers[l]
+        if self._cache[l][0] == key:
+            return self._cache[l][1]
+        out = (W, b)
+        if l > 0:
+            Gp, cp = self.maps(bits, l - 1)
+            on = [k for k, ch in enumerate(key[self.offsets[l - 1]:]) if ch == "1"]
+            cols = list(zip(*[Gp[k] for k in on])) if on else [()] * self.n
+            out = ([[sum(map(mul, [row[k] for k in on], col)) for col in cols] for row in W],
+                   [sum(row[k] * cp[k] for k in on) + bj * self.scales[l] for row, bj in zip(W, b)])
+        self._cache[l] = (key, out)
         return out
 
-    def neuron_row(self, bits, p):
-        l, j = self.layer_of(p)
-        if self.offsets[l] > len(bits) or p >= len(bits) or "*" in bits[: self.offsets[l]] or bits[p] == "*":
-            raise CertificateError(f"row {p} is not fixed by the partial pattern {bits!r}")
-        G, c = self.maps(bits, l)
-        pad = [Fraction(0)] * self.lift
+    def row(self, bits, key):
+        """The strict row ``(a, rhs)`` named `key` (a fixed position, or ``d<k>`` of a polytope)."""
+        if _DOMAIN_ROW.match(key) and self.kind == "polytope":
+            k = int(key[1:]) if int(key[1:]) < len(self.domain[0]) else _fail(f"domain row {key!r} does not exist")
+            return self.domain[0][k], self.domain[1][k]
+        p = int(key) if _POSITION.match(key) else _fail(f"key {key[:40]!r} is neither a neuron nor a domain row")
+        if p >= len(bits) or bits[p] == "*":
+            _fail(f"row {p} is not fixed by {bits!r}")
+        l = next(l for l in range(len(self.layers)) if p < self.offsets[l + 1])
+        if "*" in bits[: self.offsets[l]]:
+            _fail(f"row {p} needs every earlier layer fixed in {bits!r}")
+        g, cj = (m[p - self.offsets[l]] for m in self.maps(bits, l))
         if bits[p] == "1":
-            return [-v for v in G[j]] + pad, c[j]
-        if c[j] == 0 and not any(G[j]):
-            raise CertificateError(f"row {p} is identically zero on {bits!r}: it is not a constraint")
-        return list(G[j]) + pad, -c[j]
+            return [-v for v in g], cj
+        if cj == 0 and not any(g):
+            _fail(f"row {p} is identically zero on {bits!r}: it is no constraint")
+        return g, -cj
 
-    def check_multipliers(self, bits, y, ball=False):
-        total = [Fraction(0)] * (self.n + self.lift)
-        rhs = Fraction(0)
-        gap = Fraction(0)  # y^T (A c - b), for the L2 ball's projection form
-        positive = False
-        for key, v in y.items():
-            v = Fraction(v)
-            if v < 0:
-                raise CertificateError(f"negative multiplier on row {key} of {bits!r}")
-            positive |= v > 0
-            if key.startswith("d"):
-                a, r = self.rows[int(key[1:])]
-            else:
-                a, r = self.neuron_row(bits, int(key))
-            total = [t + v * ai for t, ai in zip(total, a)]
-            rhs += v * r
-            if ball:
-                gap += v * (sum(ai * ci for ai, ci in zip(a, self.center)) - r)
-        if ball:
-            if self.domain["kind"] != "l2":
-                raise CertificateError(f"an L2-ball certificate for {bits!r} in a {self.domain['kind']} domain")
-            proves = positive and gap >= 0 and gap * gap >= self.radius ** 2 * sum(t * t for t in total)
-        else:
-            proves = positive and not any(total) and rhs <= 0
-        if not proves:
-            raise CertificateError(f"the certificate of {bits!r} does not prove emptiness")
+    def check_empty(self, bits, y):
+        """`y` proves the partial pattern `bits` empty (see the module docstring)."""
+        v, s, positive = [0] * self.n, 0, False
+        for key, value in (y.items() if type(y) is dict else _fail(f"the multipliers of {bits!r} are no object")):
+            m = _integer(value, f"multiplier {key[:20]!r} of {bits!r}", 0)
+            a, rhs = self.row(bits, key)
+            if m:
+                positive = True
+                v = [vi + m * ai for vi, ai in zip(v, a)]
+                s += m * rhs
+        if not positive:
+            _fail(f"the multipliers of {bits!r} are all zero")
+        if not below_support(self.kind, self.domain, v, s):
+            _fail(f"the certificate of {bits!r} does not prove emptiness")
 
-    def check_region(self, bits, x):
+    def inside(self, num, den):
+        """Whether ``num / den`` lies in the open domain."""
+        kind, dom = self.kind, self.domain
+        if kind in ("whole", "polytope"):
+            return kind == "whole" or all(sum(map(mul, a, num)) < rhs * den for a, rhs in zip(*dom))
+        if kind == "box":
+            return all(lo * den < dom[0] * x < hi * den for x, lo, hi in zip(num, dom[1], dom[2]))
+        diff = [dom[0] * x - c * den for x, c in zip(num, dom[1])]  # (x - c) den_domain den
+        l2 = sum(t * t for t in diff) < (dom[2] * den) ** 2
+        return sum(abs(t) for t in diff) < dom[2] * den if kind == "l1" else l2
+
+    def check_region(self, bits, den, num):
+        """The point ``num / den`` lies in the open domain and has the pattern `bits`."""
         if len(bits) != self.N:
-            raise CertificateError(f"region {bits!r} is not a full pattern of {self.N} bits")
-        kind = self.domain["kind"]
-        if kind == "rows" and not all(sum(ai * xi for ai, xi in zip(a, x)) < r for a, r in self.rows):
-            raise CertificateError(f"the point of region {bits} is not inside the domain")
-        if kind == "l1" and not sum(abs(xi - ci) for xi, ci in zip(x, self.center)) < self.radius:
-            raise CertificateError(f"the point of region {bits} is not inside the L1 ball")
-        if kind == "l2" and not sum((xi - ci) ** 2 for xi, ci in zip(x, self.center)) < self.radius ** 2:
-            raise CertificateError(f"the point of region {bits} is not inside the L2 ball")
-        h = x
-        for l in range(len(self.widths)):
-            W, b = self.W[l], self.b[l]
-            z = [sum((wi * hi for wi, hi in zip(row, h)), Fraction(0)) + bi for row, bi in zip(W, b)]
-            for j, zj in enumerate(z):
-                on = bits[self.offsets[l] + j] == "1"
-                ok = zj > 0 if on else zj < 0
-                if not ok and not on and zj == 0:
-                    G, c = self.maps(bits, l)
-                    ok = c[j] == 0 and not any(G[j])
-                if not ok:
-                    raise CertificateError(f"neuron {self.offsets[l] + j} of region {bits} has the wrong state")
-            h = [zj if bits[self.offsets[l] + j] == "1" else Fraction(0) for j, zj in enumerate(z)]
+            _fail(f"region {bits!r} has {len(bits)} bits, not {self.N}")
+        if not self.inside(num, den):
+            _fail(f"the point of region {bits} is not inside the domain")
+        h, scale = num, den  # h = scale * (the layer's input)
+        for l, (D, W, b) in enumerate(self.layers):
+            off = self.offsets[l]
+            u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # D * scale * z
+            for j, uj in enumerate(u):
+                on = bits[off + j] == "1"
+                if not (uj > 0 if on else uj < 0 or (uj == 0 and self._zero(bits, l, j))):
+                    _fail(f"neuron {off + j} of region {bits} has the wrong state at its point")
+            h = [uj if bits[off + j] == "1" else 0 for j, uj in enumerate(u)]
+            scale *= D
+
+    def _zero(self, bits, l, j):  # z_j is identically zero on the region: its row and constant are 0
+        return self.maps(bits, l)[1][j] == 0 and not any(self.maps(bits, l)[0][j])
+
+    def record(self, rec, out):
+        """Check one record (a parsed line) and note what coverage needs in `out`."""
+        kind = next((name for keys, name in _RECORD_KEYS if type(rec) is dict and set(rec) == keys), None)
+        if kind is None:
+            _fail("the record's keys are not those of a region, an empty branch, a certificate or the trailer")
+        if kind == "end":
+            claim = _count(rec["count"], "count"), _count(rec["undecided"], "undecided")
+            return out["ends"].append((out["line"], *claim))
+        bits = rec["assign" if kind == "cert" else "region" if kind == "region" else "empty"]
+        if type(bits) is not str or len(bits) > self.N or not (_ASSIGN if kind == "cert" else _BITS).match(bits):
+            _fail(f"pattern {str(bits)[:40]!r} is not a string of 0, 1{', *' * (kind == 'cert')} of at most {self.N}")
+        if kind == "cert":
+            self.check_empty(bits, rec["y"])
+            return out["certs"].append((_count(rec["cert"], "cert"), bits))
+        if kind == "region":
+            den = _integer(rec["den"], "the point's denominator", 1)
+            self.check_region(bits, den, _integers(rec["point"], self.n, "point"))
+            out["regions"] += 1
+        elif kind == "empty":
+            self.check_empty(bits, rec["y"])
+        else:
+            out["refs"].append((bits, _count(rec["ref"], "ref"), out["line"]))
+        out["leaves"].append((int(bits or "0", 2) << (self.N - len(bits)), len(bits), out["line"]))
 
 
-def check(certificate_file, network_file) -> CheckResult:
-    """Check the certificate of a certified count exactly (see the module docstring).
+_WORKER = {}
 
-    Raises
-    ------
-    CertificateError
-        Naming the first line that fails, or the coverage that fails.
-    """
-    net = load_network(network_file)
-    shared = {}
-    prefixes = []
-    count = empty = 0
-    claimed = None
-    with open(certificate_file) as f:
-        header = json.loads(f.readline() or "{}")
-        checker = _Checker(net, header)
-        for lineno, line in enumerate(f, start=2):
-            rec = json.loads(line)
-            try:
-                if "region" in rec:
-                    den = Fraction(rec["den"])
-                    x = [Fraction(v) / den for v in rec["num"]]
-                    checker.check_region(rec["region"], x)
-                    prefixes.append(rec["region"])
-                    count += 1
-                elif "cert" in rec:
-                    checker.check_multipliers(rec["assign"], rec["y"], rec.get("ball", False))
-                    shared[rec["cert"]] = rec["assign"]
-                elif "empty" in rec:
-                    bits = rec["empty"]
-                    if len(bits) > checker.N or set(bits) - {"0", "1"}:
-                        raise CertificateError(f"{bits!r} is not a partial pattern of {checker.N} bits")
-                    if "ref" in rec:
-                        assign = shared[rec["ref"]]
-                        if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
-                            raise CertificateError(f"{bits!r} does not extend the assignment of certificate {rec['ref']}")
-                    else:
-                        checker.check_multipliers(bits, rec["y"], rec.get("ball", False))
-                    prefixes.append(bits)
-                    empty += 1
-                elif "count" in rec:
-                    claimed = rec["count"]
-            except (KeyError, ValueError, TypeError) as err:
-                raise CertificateError(f"line {lineno} of `certificate_file` is malformed: {err!r}") from None
-            except CertificateError as err:
-                raise CertificateError(f"line {lineno}: {err}") from None
-    prefixes.sort()
-    for a, b in zip(prefixes, prefixes[1:]):
-        if b.startswith(a):
-            raise CertificateError(f"pattern {a!r} is covered twice (also by {b!r})")
-    N = checker.N
-    complete = sum(1 << (N - len(p)) for p in prefixes) == 1 << N
-    if claimed is not None and claimed != count:
-        raise CertificateError(f"the certificate claims {claimed} regions but holds {count}")
-    return CheckResult(count, empty, complete, checker.domain, claimed)
+
+def _check_batch(batch):
+    """Check the records ``[(line number, text)]``; what coverage needs, per record kind."""
+    checker = _WORKER["checker"]
+    out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "ends": [], "line": 0}
+    for out["line"], text in batch:
+        rec = _parsed(out["line"], text)
+        try:
+            checker.record(rec, out)
+        except CertificateError as exc:
+            _fail(f"line {out['line']}: {exc}")
+    return out
+
+
+def _init_worker(network, domain):
+    _WORKER["checker"] = _Checker(network, domain)
+
+
+def _batches(lines):
+    numbered = enumerate(lines, start=2)
+    while batch := list(itertools.islice(numbered, BATCH)):
+        yield batch
+
+
+@dataclass
+class CheckResult:  # the exact count, the empty branches, the header's specs and their fingerprints
+
+    count: int
+    empty: int
+    network: dict
+    domain: dict
+    network_fingerprint: str
+    domain_fingerprint: str
+
+
+def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
+    """Check a certificate exactly: its :class:`CheckResult`, or :class:`CertificateError`. `network` and
+    `domain` (specs in the header's form, as ``polyregions.exact.spec`` writes them), when given, must be
+    the header's. `workers` processes check the records in batches of ``BATCH``."""
+    lines = _lines(certificate)
+    header = _parsed(1, next(lines, None) or _fail(f"`certificate` {str(certificate)!r} is empty"),
+                     "is not a JSON certificate header")
+    _keys(header, {"format", "version", "network", "domain"}, "the header")
+    if header["format"] != FORMAT or header["version"] != VERSION:
+        _fail(f"the header is not {FORMAT} version {VERSION}")
+    net_spec, dom_spec = header["network"], header["domain"]
+    _init_worker(net_spec, dom_spec)  # validates both
+    for given, held, what in ((network, net_spec, "network"), (domain, dom_spec, "domain")):
+        if given is not None and fingerprint(given) != fingerprint(held):
+            _fail(f"the certificate is about another {what} (sha256 {fingerprint(held)[:16]}..., "
+                  f"given {fingerprint(given)[:16]}...)")
+    parts = [_check_batch(batch) for batch in _batches(lines)] if workers <= 1 else None
+    if parts is None:
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ctx.Pool(workers, _init_worker, (net_spec, dom_spec)) as pool:
+            parts = list(pool.imap(_check_batch, _batches(lines)))
+    N = _WORKER["checker"].N
+    ends = [end for p in parts for end in p["ends"]]
+    if len(ends) != 1 or ends[0][0] != max((p["line"] for p in parts), default=1):
+        _fail("the certificate must end with exactly one trailer {count, undecided} (truncated?)")
+    _, claimed, undecided = ends[0]
+    if undecided:
+        _fail(f"the certifier left {undecided} branches undecided: the certificate proves no count")
+    certs = dict(c for p in parts for c in p["certs"])
+    if len(certs) != sum(len(p["certs"]) for p in parts):
+        _fail("a certificate id is defined twice")
+    for bits, cid, lineno in (ref for p in parts for ref in p["refs"]):
+        assign = certs.get(cid)
+        if assign is None:
+            _fail(f"line {lineno}: certificate {cid} is not defined")
+        if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
+            _fail(f"line {lineno}: {bits!r} does not extend the assignment {assign!r} of certificate {cid}")
+    count = sum(p["regions"] for p in parts)
+    leaves = sorted(leaf for p in parts for leaf in p["leaves"])
+    position = 0
+    for start, length, lineno in leaves:
+        if start != position:
+            what = "covers patterns already covered" if start < position else "leaves a gap before it"
+            _fail(f"line {lineno}: the pattern prefix of length {length} {what} (coverage fails)")
+        position += 1 << (N - length)
+    if position != 1 << N:
+        _fail("the regions and empty branches do not cover every pattern (coverage fails at the end)")
+    if claimed != count:
+        _fail(f"the trailer claims {claimed} regions but the certificate proves {count}")
+    return CheckResult(count, len(leaves) - count, net_spec, dom_spec, fingerprint(net_spec), fingerprint(dom_spec))
+
+
+def main(argv=None):
+    """``python checker.py CERTIFICATE [--workers K]``: exit 0 with the verdict, 2 with the reason."""
+    p = argparse.ArgumentParser(description="Check a polyregions certificate in exact arithmetic.")
+    p.add_argument("certificate"), p.add_argument("--workers", type=int, default=1)
+    try:
+        args = p.parse_args(argv)
+        r = check(args.certificate, workers=max(1, args.workers))
+        print(f"network : sha256 {r.network_fingerprint}\ndomain  : sha256 {r.domain_fingerprint} "
+              f"{json.dumps(r.domain)}\nverdict : exact: the network has {r.count:,} regions in the domain")
+    except CertificateError as exc:
+        return print(f"check: error: {exc}", file=sys.stderr) or 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

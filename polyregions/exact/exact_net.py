@@ -1,9 +1,10 @@
 """A network and a domain as exact integer data: the strict systems of partial patterns.
 
-Every float64 is a dyadic rational, so layer ``l`` is ``W^l = Wi^l / 2^e_l``,
-``b^l = bi^l / 2^e_l`` with integer ``Wi^l, bi^l``. For a pattern ``beta`` of the layers
-before ``l`` the pre-activations of layer ``l`` are, up to the positive factor
-``S_l = 2^(e_1 + ... + e_l)``, the integer affine map
+Layer ``l`` is ``W^l = Wi^l / D_l``, ``b^l = bi^l / D_l`` with integer ``Wi^l, bi^l`` over the
+least common denominator ``D_l`` (a power of 2 for float64 weights; any positive integer for
+rational ones: :mod:`polyregions.exact.spec`). For a pattern ``beta`` of the layers before
+``l`` the pre-activations of layer ``l`` are, up to the positive factor
+``S_l = D_1 ... D_l``, the integer affine map
 
     S_l z^l = G_l x + c_l,   G_1 = Wi^1,  c_1 = bi^1,
     G_l = Wi^l diag(beta^{l-1}) G_{l-1},   c_l = Wi^l diag(beta^{l-1}) c_{l-1} + bi^l S_{l-1}
@@ -12,19 +13,23 @@ before ``l`` the pre-activations of layer ``l`` are, up to the positive factor
 ``G x + c < 0`` when off, except that an off neuron whose row and constant are exactly 0 is
 identically zero on the node and adds nothing. The domain's interior adds strict rows too
 (its closure's rows are equivalent for deciding emptiness, since a pattern's strict set
-is open). An L2 ball adds no rows (see :mod:`polyregions.exact.certifier`). An L1 ball is lifted: ``x - c < u``, ``c - x < u``, ``sum u < r`` in ``(x, u)``.
-Rows are integer (each scaled by a positive integer), so certificates are integers too.
+is open). An L2 ball adds no rows (see :mod:`polyregions.exact.certifier`). An L1 ball is lifted: ``x - c < u``,
+``c - x < u``, ``sum u < r`` in ``(x, u)``. Rows are integer, so certificates are integers too.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
+from operator import mul
 
 import numpy as np
 
+from .checker import validate_domain, validate_network
+from .spec import domain_spec, exact_point, network_spec
 
-__all__ = ["ExactNetwork", "domain_spec", "integer_row"]
+
+__all__ = ["ExactNetwork", "integer_row"]
 
 
 def integer_row(values):
@@ -32,12 +37,6 @@ def integer_row(values):
     fr = [Fraction(v) for v in values]
     den = lcm(*(f.denominator for f in fr)) if fr else 1
     return [int(f * den) for f in fr]
-
-
-def _row_scale(row, ints):
-    """The positive integer ``s`` with ``ints = s * row`` (``row`` not all zero)."""
-    k = next(i for i, v in enumerate(row) if v != 0)
-    return int(Fraction(ints[k]) / Fraction(row[k]))
 
 
 def _unit_rows(rows):
@@ -56,51 +55,34 @@ def _unit_rows(rows):
     return out
 
 
-def _dyadic_layer(W, b):
-    """``(Wi, bi, e)`` with ``W = Wi / 2^e`` and ``b = bi / 2^e`` exactly (object arrays of ints)."""
-    vals = [Fraction(float(v)) for v in np.concatenate([W.ravel(), b.ravel()])]
-    den = lcm(*(v.denominator for v in vals)) if vals else 1
-    Wi = np.array([int(Fraction(float(v)) * den) for v in W.ravel()], dtype=object).reshape(W.shape)
-    bi = np.array([int(Fraction(float(v)) * den) for v in b.ravel()], dtype=object)
-    return Wi, bi, den
-
-
-def domain_spec(domain) -> dict:
-    """The domain as exact data: ``{"kind": "rows", "A", "b"}`` (a box, an L-inf ball, a polytope:
-    the open set ``A x < b``), ``{"kind": "l1" | "l2", "center", "radius"}`` or ``{"kind": "whole"}``;
-    numbers as exact rationals (``fractions.Fraction``)."""
-    norm = getattr(domain, "norm", None)
-    if norm in (1, 2):
-        return {"kind": f"l{norm}", "dim": domain.dim, "center": [Fraction(float(v)) for v in domain.center],
-                "radius": Fraction(float(domain.radius))}
-    A, b = domain.rows()
-    if len(b) == 0:
-        return {"kind": "whole", "dim": domain.dim}
-    return {"kind": "rows", "dim": domain.dim, "A": [[Fraction(float(v)) for v in row] for row in A],
-            "b": [Fraction(float(v)) for v in b]}
-
-
 class ExactNetwork:
     """The exact integer affine maps of `net`'s layers per partial pattern, and the domain's rows.
 
-    ``offsets[l]``: the position of layer ``l``'s first neuron in a pattern;
-    ``layer_of(p)``: ``(l, j)`` of position ``p``; ``maps(bits, l)``: ``(G_l, c_l)`` (object
-    arrays) for the pattern ``bits`` of the layers before ``l`` (cached);
+    Built from the certificate's specs (:mod:`polyregions.exact.spec`), so its rows are the
+    checker's rows, integer for integer. ``offsets[l]``: the position of layer ``l``'s first
+    neuron in a pattern; ``layer_of(p)``: ``(l, j)`` of position ``p``; ``maps(bits, l)``:
+    ``(G_l, c_l)`` (object arrays) for the pattern ``bits`` of the layers before ``l`` (cached);
     ``rows(bits)``: the strict system of a partial pattern with the domain's rows, as
     integer lists ``(A, b, keys)``, ``keys`` naming each row (a position, or ``"d<k>"``).
+    ``kind``: the domain's kind; a certificate keeps the multipliers of the neuron rows (and
+    of a polytope's rows): the checker bounds a box or a ball by its support function.
     """
 
     def __init__(self, net, domain, cache_size: int = 4096):
-        self.layers = [_dyadic_layer(np.asarray(W, float), np.asarray(b, float)) for W, b in net.hidden]
-        self.widths = [W.shape[0] for W, _ in net.hidden]
+        self.network_spec, self.domain_spec = network_spec(net), domain_spec(domain)
+        self.dim, layers = validate_network(self.network_spec)
+        self.kind, self.domain_data = validate_domain(self.domain_spec, self.dim)
+        self.layers = [(np.array(W, dtype=object), np.array(b, dtype=object), den) for den, W, b in layers]
+        self.int_layers = [(W, b, den) for den, W, b in layers]
+        self.widths = [len(b) for _, b, _ in self.layers]
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)]).astype(int).tolist()
         self.n_bits = self.offsets[-1]
-        self.dim = net.input_dim
-        self.spec = domain_spec(domain)
+        if self.kind in ("l1", "l2"):
+            den, center, radius = self.domain_data
+            self.center, self.radius = [Fraction(c, den) for c in center], Fraction(radius, den)
         #: ``(center, radius)`` of an L2 ball (it has no rows: its certificates are of their own kind)
-        self.ball = (self.spec["center"], self.spec["radius"]) if self.spec["kind"] == "l2" else None
-        self.lift = self.dim if self.spec["kind"] == "l1" else 0
-        self.domain_scale = []
+        self.ball = (self.center, self.radius) if self.kind == "l2" else None
+        self.lift = self.dim if self.kind == "l1" else 0
         self.domain_A, self.domain_b = self._domain_rows()
         self.box_rows = self._box_rows()
         self._domain_keys = [f"d{k}" for k in range(len(self.domain_b))]
@@ -113,60 +95,49 @@ class ExactNetwork:
             self._scales.append(self._scales[-1] * den)
 
     def _domain_rows(self):
-        spec, n = self.spec, self.dim
-        if spec["kind"] in ("whole", "l2"):
+        """The domain's strict integer rows (``d<k>``): a polytope's own, a box's ``den x_k < hi_k`` and
+        ``-den x_k < -lo_k``; an L1 ball lifted to ``(x, u)``: ``den x_k - den u_k < c_k``,
+        ``-den x_k - den u_k < -c_k``, ``den sum u < r``; none for the L2 ball and the whole space."""
+        kind, n = self.kind, self.dim
+        if kind in ("whole", "l2"):
             return [], []
-        if spec["kind"] == "rows":
-            out_A, out_b = [], []
-            for row, rhs in zip(spec["A"], spec["b"]):
-                ints = integer_row(list(row) + [rhs])
-                out_A.append(ints[:-1])
-                out_b.append(ints[-1])
-                self.domain_scale.append(_row_scale(list(row) + [rhs], ints))
-            return out_A, out_b
-        c, r = spec["center"], spec["radius"]  # l1: x_k - u_k < c_k, -x_k - u_k < -c_k, sum u < r
+        if kind == "polytope":
+            return [list(row) for row in self.domain_data[0]], list(self.domain_data[1])
         out_A, out_b = [], []
+        if kind == "box":
+            den, lo, hi = self.domain_data
+            for k in range(n):
+                for sign, bound in ((1, hi[k]), (-1, -lo[k])):
+                    row = [0] * n
+                    row[k] = sign * den
+                    out_A.append(row)
+                    out_b.append(bound)
+            return out_A, out_b
+        den, c, r = self.domain_data
         for k in range(n):
             for sign in (1, -1):
                 row = [0] * (2 * n)
-                row[k], row[n + k] = sign, -1
-                ints = integer_row(row + [sign * c[k]])
-                out_A.append(ints[:-1])
-                out_b.append(ints[-1])
-                self.domain_scale.append(_row_scale(row + [sign * c[k]], ints))
-        ints = integer_row([0] * n + [1] * n + [r])
-        out_A.append(ints[:-1])
-        out_b.append(ints[-1])
-        self.domain_scale.append(_row_scale([0] * n + [1] * n + [r], ints))
+                row[k], row[n + k] = sign * den, -den
+                out_A.append(row)
+                out_b.append(sign * c[k])
+        out_A.append([0] * n + [den] * n)
+        out_b.append(r)
         return out_A, out_b
 
     def _box_rows(self):
-        """For a box (every domain row bounds one coordinate): ``((lo keys, lo, lo coefficients),
-        (hi keys, hi, hi coefficients))`` with the integer rows ``-l_k x_k < L_k`` (``lo_k = -L_k / l_k``)
-        and ``h_k x_k < H_k`` (``hi_k = H_k / h_k``); else None."""
-        n = self.dim
-        lo, hi = [None] * n, [None] * n
-        for i, (a, rhs) in enumerate(zip(self.domain_A, self.domain_b)):
-            nz = [k for k, v in enumerate(a) if v != 0]
-            if len(nz) != 1 or nz[0] >= n:
-                return None
-            k = nz[0]
-            if a[k] > 0:
-                hi[k] = (f"d{i}", Fraction(rhs, a[k]), a[k])
-            else:
-                lo[k] = (f"d{i}", Fraction(rhs, a[k]), -a[k])
-        if any(v is None for v in lo + hi):
+        """For a box: ``((lo keys, lo, lo coefficients), (hi keys, hi, hi coefficients))`` with the
+        integer rows ``-l_k x_k < L_k`` (``lo_k = -L_k / l_k``) and ``h_k x_k < H_k``
+        (``hi_k = H_k / h_k``); else None."""
+        if self.kind != "box":
             return None
-        return tuple((tuple(e[0] for e in side), tuple(e[1] for e in side), tuple(e[2] for e in side))
-                     for side in (lo, hi))
+        n = self.dim
+        den, lo, hi = self.domain_data
+        return ((tuple(f"d{2 * k + 1}" for k in range(n)), tuple(Fraction(v, den) for v in lo), (den,) * n),
+                (tuple(f"d{2 * k}" for k in range(n)), tuple(Fraction(v, den) for v in hi), (den,) * n))
 
-    def row_scale(self, key):
-        """The positive integer by which the row named `key` (a position, or ``"d<k>"``) is the
-        integer multiple of its canonical form: ``z_j`` itself, or the domain's row ``k``."""
-        if isinstance(key, str):
-            return self.domain_scale[int(key[1:])]
-        l, _ = self.layer_of(key)
-        return self._scales[l + 1]
+    def certificate_keys(self, keys):
+        """The keys a written certificate keeps: neuron positions, and a polytope's rows."""
+        return [k for k in keys if not isinstance(k, str) or self.kind == "polytope"]
 
     def layer_of(self, p):
         return self._layer_index[p]
@@ -213,9 +184,12 @@ class ExactNetwork:
         A, b, keys, F = [], [], [], []
         chosen = [(p, bit) for p, bit in extra]
         chosen += [(p, bits[p]) for p in (range(len(bits)) if positions is None else positions)]
+        here = {}  # the layers' maps, looked up once per layer
         for p, bit in chosen:
             l, j = self._layer_index[p]
-            layer = self._layer(bits, l)
+            layer = here.get(l)
+            if layer is None:
+                layer = here[l] = self._layer(bits, l)
             row = layer[2][j] if bit else layer[3][j]
             if row is not None:
                 A.append(row[0])
@@ -231,31 +205,37 @@ class ExactNetwork:
     def point_in_region(self, bits, x) -> bool:
         """Whether the rational point `x` lies in the open region of the full pattern `bits`
         inside the open domain (exact)."""
-        x = [Fraction(v) for v in x]
-        den = lcm(*(v.denominator for v in x))
-        X = np.array([int(v * den) for v in x], dtype=object)
+        X, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
+        x = [Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None
         if not self._in_domain(x, X, den):
             return False
-        for l in range(len(self.widths)):
-            G, c = self.maps(bits, l)
-            z = G.dot(X) + c * den
-            for j, zj in enumerate(z):
-                on = bits[self.offsets[l] + j]
-                if on and not zj > 0:
+        h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l
+        for l, (W, b, D) in enumerate(self.int_layers):
+            off = self.offsets[l]
+            u = [sum(map(mul, row, h)) + bj * scale for row, bj in zip(W, b)]  # = D scale z^l
+            for j, uj in enumerate(u):
+                if bits[off + j]:
+                    if uj <= 0:
+                        return False
+                elif uj > 0 or (uj == 0 and not self._identically_zero(bits, l, j)):
                     return False
-                if not on and zj > 0:
-                    return False
-                if not on and zj == 0 and (c[j] != 0 or any(G[j])):
-                    return False
+            h = [uj if bits[off + j] else 0 for j, uj in enumerate(u)]
+            scale *= D
         return True
+
+    def _identically_zero(self, bits, l, j):
+        G, c = self.maps(bits, l)
+        return c[j] == 0 and not any(G[j])
 
     def _in_domain(self, x, X, den):
         """Whether ``x = X / den`` lies in the open domain (integer rows; an L1 ball by its norm)."""
-        kind = self.spec["kind"]
-        if kind == "whole":
+        if self.kind == "whole":
             return True
-        if kind == "rows":
+        if self.kind == "box":
+            dden, lo, hi = self.domain_data
+            return all(l * den < dden * v < h * den for v, l, h in zip(X, lo, hi))
+        if self.kind == "polytope":
             return all(sum(a * v for a, v in zip(row, X)) < rhs * den for row, rhs in zip(self.domain_A, self.domain_b))
-        if kind == "l2":
-            return sum((v - c) ** 2 for v, c in zip(x, self.spec["center"])) < self.spec["radius"] ** 2
-        return sum(abs(v - c) for v, c in zip(x, self.spec["center"])) < self.spec["radius"]
+        if self.kind == "l2":
+            return sum((v - c) ** 2 for v, c in zip(x, self.center)) < self.radius ** 2
+        return sum(abs(v - c) for v, c in zip(x, self.center)) < self.radius

@@ -16,7 +16,9 @@ Formats
     defaults to the kernel), ``{"type": "maxpool2d", "kernel": [k1, k2], "stride": [s1, s2]}``,
     ``{"type": "flatten"}``, ``{"type": "unflatten", "shape": [c, h, w]}``,
     ``{"type": "activation", "negative_slope": 0.0}`` and
-    ``{"type": "residual", "body": [...]}`` (a list of layers). Dense and conv2d records take
+    ``{"type": "residual", "body": [...]}`` (a list of layers). A dense record's numbers may be
+    ``"p/q"`` strings: the layer is then rational and kept exactly
+    (:mod:`polyregions.model.rational`; a ``.npz`` keeps them in its ``network`` member). Dense and conv2d records take
     an optional ``"negative_slope"``: 0 (the default) is ReLU, 1 no activation, another
     value LeakyReLU; every layer's activation is thus recorded in the file;
     ``"output"`` (optional) is ``{"weight": [[...]], "bias": [...]}``.
@@ -180,9 +182,9 @@ def network_to_dict(net: Network, store=None) -> dict:
 
 
 def _is_plain_dense(net) -> bool:
-    """Whether the W0, b0, ... layout holds `net`: ReLU Dense layers on a flat input."""
+    """Whether the W0, b0, ... layout holds `net`: ReLU Dense float layers on a flat input."""
     return len(net.input_shape) == 1 and all(isinstance(layer, Dense) and layer.negative_slope == 0.0
-                                             for layer in net.layers)
+                                             and layer.exact is None for layer in net.layers)
 
 
 def save_network(net: Network, path) -> None:

@@ -24,6 +24,7 @@ from .._validate import finite_array, finite_number, input_shape_tuple, int_at_l
 from .conv import avgpool2d_matrix, conv2d_matrix
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .lowering import StageBuilder
+from .rational import exact_record, split_exact
 
 __all__ = ["Activation", "AvgPool2d", "Conv2d", "Dense", "Flatten", "MaxPool2d", "Network", "Residual", "Unflatten",
            "array_field", "layer_from_record", "layer_to_record", "lower_layer", "require_relu"]
@@ -35,16 +36,19 @@ class Dense:
 
     The activation ``max(z, 0) + negative_slope * min(z, 0)`` follows: ReLU by default,
     LeakyReLU for a slope in (0, 1) (any other slope, negative ones included, is allowed),
-    none for ``negative_slope = 1`` (the layer is linear and folds into the next one)."""
+    none for ``negative_slope = 1`` (linear: it folds into the next one). Rationals stay in ``exact`` (:mod:`.rational`)."""
 
     weight: np.ndarray
     bias: np.ndarray
     negative_slope: float = 0.0
+    exact: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "negative_slope", finite_number(self.negative_slope, "negative_slope"))
-        W = finite_array(self.weight, "weight", ndim=2)
-        b = finite_array(self.bias, "bias", ndim=1)
+        exact, weight, bias = split_exact(self.weight, self.bias)
+        object.__setattr__(self, "exact", exact)
+        W = finite_array(weight, "weight", ndim=2)
+        b = finite_array(bias, "bias", ndim=1)
         if b.shape[0] != W.shape[0]:
             raise InvalidInputError(f"`bias` has length {b.shape[0]} but `weight` has {W.shape[0]} rows")
         object.__setattr__(self, "weight", W)
@@ -308,11 +312,11 @@ class Network:
             )
         layers = []
         for l, (W, b) in enumerate(zip(weights, biases)):
-            W = finite_array(W, f"weights[{l}]", ndim=2)
-            b = finite_array(b, f"biases[{l}]", ndim=1)
-            if b.shape[0] != W.shape[0]:
-                raise InvalidInputError(f"`biases[{l}]` has length {b.shape[0]} but `weights[{l}]` has {W.shape[0]} rows")
-            layers.append(Dense(W, b))
+            exact, Wf, bf = split_exact(W, b, f"weights[{l}]", f"biases[{l}]")
+            Wf, bf = finite_array(Wf, f"weights[{l}]", ndim=2), finite_array(bf, f"biases[{l}]", ndim=1)
+            if bf.shape[0] != Wf.shape[0]:
+                raise InvalidInputError(f"`biases[{l}]` has length {bf.shape[0]} but `weights[{l}]` has {Wf.shape[0]} rows")
+            layers.append(Dense(W, b) if exact else Dense(Wf, bf))
         for l in range(1, len(layers)):
             if layers[l].weight.shape[1] != layers[l - 1].weight.shape[0]:
                 raise InvalidInputError(
@@ -571,6 +575,8 @@ def layer_from_record(layer: dict, where: str, arrays=None):
 def layer_to_record(layer, store):
     """The record of one layer in the JSON structure of :mod:`polyregions.model.io`; `store(array)` returns what stands for an array in the record."""
     if isinstance(layer, Dense):
+        if layer.exact is not None:
+            return exact_record(layer)
         return {"type": "dense", "weight": store(layer.weight), "bias": store(layer.bias),
                 "negative_slope": layer.negative_slope}
     if isinstance(layer, Conv2d):

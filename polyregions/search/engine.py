@@ -32,13 +32,14 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InvalidInputError
-from .pooling import WindowBranching, affine_range
+from .pooling import WindowBranching
 from .rows import row_norms, unit_rows
 from ..result import Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import make_backend, region_problem
+from ..solvers.scipy_lp import far_margin
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
+__all__ = ["BOX_RTOL", "DEFAULT_EPS", "FAR_ROW_BOUND", "NEAR_EPS_FACTOR", "RESOLUTION_RTOL", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
            "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
@@ -48,6 +49,23 @@ DEFAULT_EPS = 1e-9
 ZERO_ROW_RTOL = 1e-12
 #: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
 NEAR_EPS_FACTOR = 10.0
+#: The bounding-box prefilter (:func:`box_signs`) fixes a neuron whose pre-activation keeps one
+#: sign over the domain's bounding box up to this fraction of the size of the terms summed,
+#: ``|G| (|mid| + half) + |c|``: a hyperplane that meets the box only that close to its
+#: boundary lies there by rounding (a neuron vanishing exactly on a face, composed with a
+#: slice's frame, lands one ulp inside). Such a decision is counted in ``stats.near_eps``.
+BOX_RTOL = 1e-12
+#: A counted region whose witness radius is at most this fraction of its witness's largest
+#: coordinate is counted in ``stats.near_eps``: that far out, floating point places
+#: hyperplanes only to about ``1e-16`` times the coordinates (one composed with a slice's
+#: frame, or two that coincide in exact arithmetic, may leave a sliver of a few ulps).
+RESOLUTION_RTOL = 1e-12
+#: On an unbounded domain, a hyperplane farther than this from the origin (a unit row
+#: ``a . x <= b`` with ``|b|`` above it) is no solver row: no LP resolves it together with
+#: hyperplanes near the origin (HiGHS reads bounds beyond 1e20 as infinite). A node with such
+#: rows is decided in the limit of their distance (:meth:`RegionSearch._test_far`), and every
+#: such decision is counted in ``stats.near_eps``: floats do not resolve both scales at once.
+FAR_ROW_BOUND = 1e15
 #: ``fixed`` value of a linear neuron (a residual carry): it passes ``z`` and has no pattern bit.
 LINEAR = 2
 
@@ -104,7 +122,10 @@ class RegionSearch(WindowBranching):
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
-        self.rows = []  # the node's rows, as pushed to the backend
+        self.rows = []  # the node's rows (far ones, on an unbounded domain, are not pushed to the backend)
+        self.far = []  # per row: True when it is far (FAR_ROW_BOUND)
+        self.n_far = 0
+        self.unbounded = self.domain_box is None
         self.stats = Stats(eps=eps)
         self.frontier = []
         self.split = False
@@ -113,24 +134,74 @@ class RegionSearch(WindowBranching):
         self.audit = None
 
     # ------------------------------------------------------------------ solver calls
+    def _is_far(self, b):
+        return self.unbounded and not abs(b) < FAR_ROW_BOUND
+
     def _push(self, a, b):
-        self.lp.push(a, b)
+        far = self._is_far(b)
+        if not far:
+            self.lp.push(a, b)
         self.rows.append((a, b))
+        self.far.append(far)
+        self.n_far += far
 
     def _pop(self):
-        self.lp.pop()
+        if self.far.pop():
+            self.n_far -= 1
+        else:
+            self.lp.pop()
         self.rows.pop()
 
     def _test_side(self, a, b, anchor):
         """Test the node with the half-space ``a . x <= b`` added."""
-        lp = self.lp
-        lp.push(a, b)
-        try:
-            res = lp.test(anchor)
-        finally:
-            lp.pop()
+        if self.n_far or self._is_far(b):
+            res = self._test_far(a, b, anchor)
+        else:
+            lp = self.lp
+            lp.push(a, b)
+            try:
+                res = lp.test(anchor)
+            finally:
+                lp.pop()
         self._record(res)
         return res
+
+    def _test_far(self, a, b, anchor):
+        """The test of a node with far rows (:data:`FAR_ROW_BOUND`), in the limit of their distance.
+
+        With ``N`` the near rows (and the domain's) and ``F`` the far ones, scaled by their
+        largest distance ``w``, the node holds a ball of radius ``r`` exactly when ``N`` does
+        and, far out, a direction ``y`` of ``N``'s recession cone reaches ``F``: then
+        ``B(v + w y, r)`` lies in the node for ``B(v, r)`` in ``N`` (up to ``|v| / w``: the
+        witness ``v + w y``, far out, is checked against the far rows). Exact when the two
+        scales are apart (a far neuron that later layers mix with near ones is not): the
+        decision counts in ``stats.near_eps``.
+        """
+        rows = self.rows + [(a, b)]
+        far = self.far + [self._is_far(b)]
+        lp = self.lp
+        if not far[-1]:
+            lp.push(a, b)
+        try:
+            res = lp.test(anchor if anchor is not None and np.abs(anchor).max() < FAR_ROW_BOUND else None)
+        finally:
+            if not far[-1]:
+                lp.pop()
+        if not res.keep:
+            return res
+        A_dom, _ = self.domain.rows()
+        A_near = np.vstack([A_dom] + [r[0][None] for r, f in zip(rows, far) if not f])
+        A_far = np.array([r[0] for r, f in zip(rows, far) if f])
+        b_far = np.array([r[1] for r, f in zip(rows, far) if f])
+        w = float(np.abs(b_far).max())
+        margin, y = far_margin(A_near, A_far, b_far / w)
+        self.stats.near_eps += 1  # decided in the limit, not at the resolution of floats
+        if not margin > 0:
+            return TestResult(False, -np.inf, None, -np.inf)
+        x = res.point + w * y
+        if np.any(A_far @ x + res.radius > b_far):  # the margin did not cover |v|: no witness
+            return TestResult(False, -np.inf, None, -np.inf)
+        return TestResult(True, res.depth, x, res.radius)
 
     def _record(self, res):
         eps = self.eps
@@ -198,6 +269,8 @@ class RegionSearch(WindowBranching):
     # ------------------------------------------------------------------ the search
     def _enter_layer(self, l, M, m, x, rho):
         if l == len(self.layers):
+            if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):
+                self.stats.near_eps += 1  # a region as thin as the rounding of its coordinates
             yield x, rho, M, m
             return
         stage = self.net.stages[l]
@@ -219,11 +292,15 @@ class RegionSearch(WindowBranching):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
         far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
-        box_range = affine_range(G, c, self.domain_box)
-        if box_range is not None:
-            far |= ((box_range[0] > 0) | (box_range[1] < 0)) & split
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
+        if self.domain_box is not None:  # one sign over the domain's bounding box
+            on, off, near = box_signs(G, c, self.domain_box)
+            boxed = (on | off) & split & ~const & ~far
+            for j in np.flatnonzero(boxed):
+                fixed[j] = 1 if on[j] else 0
+            self.stats.near_eps += int(np.count_nonzero(near & boxed))
+            far |= boxed
         if self.prune:
             for j in np.flatnonzero(split & ~const & ~far):
                 if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -260,7 +337,8 @@ class RegionSearch(WindowBranching):
         side = s > 0
         a_wit, b_wit = (-g, cj) if side else (g, -cj)  # the witness's side as a_wit . x <= b_wit
         delta = abs(s)
-        if (rho - delta) / 2 > eps:
+        exact = self.n_far > 0  # far rows: the witness may lie far out, where s has lost its digits
+        if not exact and (rho - delta) / 2 > eps:
             # the hyperplane cuts the witness ball deep enough: the cap on the other side
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
             other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
@@ -273,7 +351,9 @@ class RegionSearch(WindowBranching):
         if not cuts:
             children.append((side, None, x, rho))  # the node itself: no row, same witness
         else:
-            if delta >= rho:
+            if exact:
+                x1, r1 = x, 0.0  # no shortcut: the solver decides the witness's side too
+            elif delta >= rho:
                 x1, r1 = x, rho
             else:
                 r1 = (rho + delta) / 2
@@ -319,12 +399,28 @@ def domain_box(domain):
     return (lo + hi) / 2, (hi - lo) / 2
 
 
+def box_signs(G, c, box):
+    """``(on, off, near)``: masks of the rows of ``G x + c`` that keep one sign over the box
+    ``box = (mid, half)`` up to :data:`BOX_RTOL` times the size of their terms (positive: `on`,
+    negative: `off`), and of those among them whose range crosses 0 (by less than that)."""
+    mid, half = box
+    centre = G @ mid + c
+    spread, reach = (np.abs(G) @ np.column_stack([half, np.abs(mid) + half])).T  # one product for both
+    lo, hi = centre - spread, centre + spread  # the range over the box
+    size = reach + np.abs(c)
+    on = lo > -BOX_RTOL * size
+    off = (hi < BOX_RTOL * size) & ~on
+    near = (on & (lo < 0)) | (off & (hi > 0))
+    return on, off, near
+
+
 def pattern_rows(net, bits, box=None):
     """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
 
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
     With ``box = (mid, half)`` (:func:`domain_box`), a neuron of one sign over the whole box
+    (:func:`box_signs`)
     adds no row when the sign agrees with its bit and empties the pattern when it does not,
     as in the search: its hyperplane misses the domain (it may lie arbitrarily far away,
     beyond what a solver takes as a finite bound).
@@ -342,14 +438,14 @@ def pattern_rows(net, bits, box=None):
         scale = absW @ row_norms(M)
         cscale = absW @ np.abs(m) + np.abs(b)
         beta = bits[k:k + W.shape[0]]
-        box_range = affine_range(G, c, box)
+        on, off, _ = box_signs(G, c, box) if box is not None else (None, None, None)
         for j in range(W.shape[0]):
             if norms[j] <= ZERO_ROW_RTOL * scale[j]:
                 if (c[j] > ZERO_ROW_RTOL * cscale[j]) != beta[j]:
                     return None
                 continue
-            if box_range is not None and (box_range[0][j] > 0 or box_range[1][j] < 0):
-                if (box_range[0][j] > 0) != beta[j]:
+            if on is not None and (on[j] or off[j]):
+                if on[j] != beta[j]:
                     return None
                 continue
             g, cj = G[j] / norms[j], c[j] / norms[j]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from exact_reference import exact_count, exact_patterns, exact_slice_patterns
 from polyregions.domains.slices import composed_search_problem
 
 EPS = 1e-9
@@ -235,6 +236,29 @@ def test_lines_match_an_exact_breakpoint_sweep(seed):
     assert pr.count_regions(net, line, method="dfs").count == len(regions)
 
 
+@pytest.mark.parametrize("piece, expected", [(1.5e-9, 2), (2.5e-9, 3)])
+def test_a_short_piece_counts_by_its_half_length(piece, expected):
+    """Breakpoints at 0 and `piece`: the piece between them holds a segment of radius piece / 2,
+    counted when that exceeds eps = 1e-9 (the exact reference, at the same eps)."""
+    W, b = [[1.0], [1.0]], [0.0, -piece]
+    assert exact_count([W], [b], ("box", [-1], [1]), eps=EPS) == expected
+    net = pr.Network.from_dense([np.array(W)], [np.array(b)])
+    for domain in (pr.Box([-1.0], [1.0]), pr.Line([-1.0], [1.0])):
+        for method in ("planar", "dfs"):
+            assert pr.count_regions(net, domain, method=method, eps=EPS).count == expected
+
+
+def test_a_neuron_zero_up_to_rounding_is_off_on_a_line():
+    """relu(0.1 x) + relu(0.2 x) - relu(0.3 x) has slope 5.6e-17 on x > 0 in floating point: zero up
+    to rounding, so off everywhere, in planar as in the search (1-D as in 2-D)."""
+    net = pr.Network.from_dense([np.array([[0.1], [0.2], [0.3]]), np.array([[1.0, 1.0, -1.0]])],
+                                [np.zeros(3), np.zeros(1)])
+    for domain in (pr.Box([-1.0], [1.0]), pr.Line([1.0], [-2.0])):
+        planar, dfs = _both(net, domain)
+        assert _patterns(planar) == _patterns(dfs)
+        assert len(planar) == 2 and not any(r.bits[3] for r in planar)
+
+
 def test_one_dimensional_inputs_in_every_bounded_domain(random_dense_net):
     net = random_dense_net(np.random.default_rng(15), 1, [9, 9])
     W, c = net.hidden[0]
@@ -242,6 +266,108 @@ def test_one_dimensional_inputs_in_every_bounded_domain(random_dense_net):
                    pr.Polytope([[1.0], [-2.0]], [2.0, 2.0])]:
         planar = pr.count_regions(net, domain, method="planar").count
         assert planar == pr.count_regions(net, domain, method="dfs").count
+
+
+def test_a_one_dimensional_polytope_is_its_interval_not_its_bounding_box():
+    """z = x - 2 on the polytope x <= 2, -x <= 1.5: the breakpoint x = 2 is the polytope's end,
+    so one region (the exact reference); a box padded outwards would hold a second one."""
+    net = pr.Network.from_dense([np.array([[1.0]])], [np.array([-2.0])])
+    polytope = pr.Polytope([[1.0], [-1.0]], [2.0, 1.5])
+    assert exact_count([[[1]]], [[-2]], ("polytope", [[1], [-1]], [2, 1.5])) == 1
+    for method in ("planar", "dfs"):
+        assert pr.count_regions(net, polytope, method=method).count == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_dimensional_integer_polytopes_match_the_exact_reference(seed):
+    """Integer nets whose breakpoints fall on the polytope's ends (integer and half-integer)."""
+    rng = np.random.default_rng(500 + seed)
+    net = _integer_net(rng, 1, [4, 3])
+    lo, hi = sorted(rng.choice(np.arange(-6, 7) / 2, size=2, replace=False))
+    rows, rhs = [[2.0], [-1.0], [3.0]], [2 * hi, -lo, 3 * hi + 1]  # a redundant row too
+    polytope = pr.Polytope(rows, rhs)
+    truth = exact_patterns([W.tolist() for W, _ in net.hidden], [b.tolist() for _, b in net.hidden],
+                           ("polytope", rows, rhs))
+    regions = list(pr.enumerate_regions(net, polytope, method="planar"))
+    assert {tuple(int(v) for v in r.bits) for r in regions} == truth
+    assert pr.count_regions(net, polytope, method="dfs").count == len(truth)
+
+
+# ---------------------------------------------------------------------------------------------
+# long lines and large planes: right, or reported near-degenerate
+
+def _bits_set(regions):
+    return {tuple(int(v) for v in r.bits) for r in regions}
+
+
+def test_long_lines_keep_every_region():
+    """The segment from -s d to s d crosses the 13 regions of the exact reference (computed at
+    s = 1e12, composed in rationals) for every s from 1e4 on; the tolerance must follow the
+    size of the numbers at each point, not the segment's length."""
+    rng = np.random.default_rng(0)
+    Ws, bs = [rng.normal(size=(8, 3)), rng.normal(size=(8, 8))], [rng.normal(size=8), rng.normal(size=8)]
+    net = pr.Network.from_dense(Ws, bs)
+    d = rng.normal(size=3)
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], -1e12 * d,
+                                 [[2e12 * v] for v in d], [0], [1])
+    assert len(truth) == 13
+    for s in (1e4, 1e9, 1e10, 1e11, 1e12):
+        res = pr.count_regions(net, pr.Line(-s * d, s * d), method="planar")
+        assert res.count == 13 or res.stats.near_eps > 0
+        assert _bits_set(pr.enumerate_regions(net, pr.Line(-s * d, s * d), method="planar")) == truth
+        assert res.count == 13
+
+
+@pytest.mark.parametrize("eps", [1e-9, 1e-13])
+def test_decisions_of_the_rounding_tolerance_are_reported(eps):
+    """Breakpoints at 1 and 1 + 3e-12 (z_1 = x - 1, z_2 = x - 1 - 3e-12): z_2 at the first is
+    -3e-12, within its tolerance (ZERO_RTOL times its terms, about 2): they count as one
+    breakpoint. The exact reference keeps the sliver between them at eps = 1e-13 (half-length
+    1.5e-12), not at 1e-9: the count must be right, or say near_eps > 0 (the tolerance decided
+    3e-12 from the zero, farther than eps). The same in the plane (three lines meeting within
+    3e-12 of one point), and at coordinates near 1e8, where the neurons x - c and 3 x - fl(3 c)
+    (c = 1e8 + 0.1) vanish 1e-8 apart (one ulp of 3c over 3): a sliver the exact reference keeps
+    at eps = 1e-9 and 1e-13."""
+    c = 1 + 3e-12
+    W, b = [[1.0], [1.0]], [-1.0, -c]
+    net = pr.Network.from_dense([np.array(W)], [np.array(b)])
+    truth = exact_count([W], [b], ("box", [0], [2]), eps=eps)
+    assert truth == (2 if eps == 1e-9 else 3)
+    res = pr.count_regions(net, pr.Box([0.0], [2.0]), method="planar", eps=eps)
+    assert res.count == truth or res.stats.near_eps > 0
+    W2, b2 = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-1.0, -1.0, -2.0 - 3e-12]
+    net2 = pr.Network.from_dense([np.array(W2)], [np.array(b2)])
+    truth2 = exact_count([W2], [b2], ("box", [0, 0], [2, 2]), eps=eps)
+    res2 = pr.count_regions(net2, pr.Box([0.0, 0.0], [2.0, 2.0]), method="planar", eps=eps)
+    assert res2.count == truth2 or res2.stats.near_eps > 0
+    if eps < 1e-9:
+        assert res.count != truth and res2.count != truth2  # so the reports above were needed
+    c = 1e8 + 0.1
+    W3, b3 = [[1.0], [3.0]], [-c, -3 * c]
+    truth3 = exact_count([W3], [b3], ("box", [0], [2 * c]), eps=eps)
+    assert truth3 == 3
+    for method in ("planar", "dfs"):
+        res3 = pr.count_regions(pr.Network.from_dense([np.array(W3)], [np.array(b3)]), pr.Box([0.0], [2 * c]),
+                                method=method, eps=eps)
+        assert res3.count == truth3 or res3.stats.near_eps > 0, method
+
+
+def test_large_planes_keep_every_region():
+    """The square [-L, L]^2 of the plane z = 0 holds the 65 regions of the exact reference
+    (computed at L = 1e200: the pattern set of a box holding every vertex) for L from 1e4 to
+    1e200; new vertices far from the long edges they cut must not inherit those edges' rounding."""
+    rng = np.random.default_rng(0)
+    Ws, bs = [rng.normal(size=(6, 3)), rng.normal(size=(5, 6))], [rng.normal(size=6), rng.normal(size=5)]
+    net = pr.Network.from_dense(Ws, bs)
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], [0, 0, 0],
+                                 [[1, 0], [0, 1], [0, 0]], [-1e200, -1e200], [1e200, 1e200])
+    assert len(truth) == 65
+    e1, e2 = np.eye(3)[:2]
+    for L in (1e4, 1e14, 1e16, 1e20, 1e100, 1e200):
+        plane = pr.Plane(np.zeros(3), e1, e2, -L, L)
+        res = pr.count_regions(net, plane, method="planar")
+        assert res.count == 65 or res.stats.near_eps > 0, L
+        assert _bits_set(pr.enumerate_regions(net, plane, method="planar")) == truth, L
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,3 +472,77 @@ def test_tiny_weights_still_cut(tiny):
                                                                       for b in (False, True)]
     line = pr.Line(np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     assert pr.count_regions(net, line, method="planar").count == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# planar, the search and the exact rational reference on slices scaled from 1e-8 to 1e12
+
+#: Integer directions of rational length (|d| = 3, 7, 9, 11, 5) and the rows of integer orthogonal
+#: matrices (each pair of rows: a conformal frame, |u| = |v|, u . v = 0), so that radii on a
+#: slice are rational multiples of radii in slice coordinates and the reference decides eps exactly.
+DIRECTIONS = [((1, 2, 2), 3), ((2, 3, 6), 7), ((1, 4, 8), 9), ((2, 6, 9), 11), ((0, 3, 4), 5)]
+FRAMES = [(((1, 2, 2), (2, 1, -2), (2, -2, 1)), 3), (((2, 3, 6), (3, -6, 2), (6, 2, -3)), 7),
+          (((1, 4, 8), (4, 7, -4), (8, -4, 1)), 9)]
+SCALED_EPS = 1e-9
+
+
+def _scaled_net(rng, sigma, scale_net, widths):
+    """Integer weights and biases; with `scale_net` the first layer divided by `sigma` (a power
+    of 2), so that the arrangement grows with the slice."""
+    Ws, bs, n = [], [], 3
+    for w in widths:
+        Ws.append(rng.integers(-2, 3, size=(w, n)).astype(float))
+        bs.append(rng.integers(-2, 3, size=w).astype(float))
+        n = w
+    if scale_net:
+        Ws[0] = Ws[0] / sigma
+    return Ws, bs
+
+
+def _check_against_exact(net, Ws, bs, domain, origin, U, lo, hi, metric):
+    """Planar and the search find the exact reference's patterns (each once), or say that a
+    decision was near eps or near their rounding tolerance (``stats.near_eps > 0``)."""
+    truth = exact_slice_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], origin, U, lo, hi,
+                                 eps=SCALED_EPS, metric=metric)
+    for method in ("planar", "dfs"):
+        regions = list(pr.enumerate_regions(net, domain, method=method, eps=SCALED_EPS))
+        res = pr.count_regions(net, domain, method=method, eps=SCALED_EPS)
+        assert res.count == len(regions)
+        if res.stats.near_eps == 0:
+            assert len(regions) == len(truth) and _bits_set(regions) == truth, method
+
+
+@hypothesis.settings(max_examples=25, deadline=None, derandomize=True)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1), k=st.integers(-27, 40), scale_net=st.booleans(),
+                  direction=st.sampled_from(DIRECTIONS), symmetric=st.booleans())
+def test_scaled_lines_agree_with_the_search_and_the_exact_reference(seed, k, scale_net, direction, symmetric):
+    """Segments of length 2^k |d| (about 1e-8 to 1e12) through integer nets, the nets' first layer
+    scaled by 2^-k or not (regions that grow with the segment, or a fixed arrangement crossed
+    by a long segment)."""
+    rng = np.random.default_rng(seed)
+    sigma = 2.0**k
+    Ws, bs = _scaled_net(rng, sigma, scale_net, [4, 3])
+    net = pr.Network.from_dense(Ws, bs)
+    d, norm = np.array(direction[0], float), direction[1]
+    start = -d / 2 if symmetric else rng.integers(-2, 3, size=3) / 2
+    a, b = sigma * start, sigma * (start + d)
+    _check_against_exact(net, Ws, bs, pr.Line(a, b), a.tolist(), [[v] for v in (b - a)], [0], [1], sigma * norm)
+
+
+@hypothesis.settings(max_examples=15, deadline=None, derandomize=True)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1), k=st.integers(-27, 40), scale_net=st.booleans(),
+                  frame=st.sampled_from(FRAMES), rows=st.permutations(range(3)))
+def test_scaled_planes_agree_with_the_search_and_the_exact_reference(seed, k, scale_net, frame, rows):
+    """Rectangles of sides up to 3 |u| 2^k in a conformal frame (about 1e-8 to 1e12)."""
+    rng = np.random.default_rng(seed)
+    sigma = 2.0**k
+    Ws, bs = _scaled_net(rng, sigma, scale_net, [4, 3])
+    net = pr.Network.from_dense(Ws, bs)
+    (rows_, norm), (i, j) = frame, rows[:2]
+    u, v = sigma * np.array(rows_[i], float), sigma * np.array(rows_[j], float)
+    origin = sigma * rng.integers(-1, 2, size=3) / 2
+    lo = rng.integers(-3, 1, size=2) / 2
+    hi = lo + rng.integers(1, 4, size=2) / 2
+    plane = pr.Plane(origin, u, v, lo, hi)
+    _check_against_exact(net, Ws, bs, plane, origin.tolist(), [[p, q] for p, q in zip(u, v)], lo.tolist(),
+                         hi.tolist(), sigma * norm)

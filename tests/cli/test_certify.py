@@ -36,9 +36,6 @@ def test_count_certify_json(tmp_path, capsys):
 
 def test_certify_refusals_are_one_line_errors(tmp_path, capsys):
     path = _strip(tmp_path)
-    assert main(["count", path, "--certify", "--workers", "2", "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert "`workers` is not supported with `certify=True`" in err and "Traceback" not in err
     assert main(["count", path, "--certify", "--checkpoint", str(tmp_path / "c.json"), "--quiet"]) == 2
     assert "`checkpoint` is not supported" in capsys.readouterr().err
 
@@ -48,5 +45,25 @@ def test_check_reports_a_tampered_certificate(tmp_path, capsys):
     assert main(["count", path, "--quiet", "--certify", "--certificate", str(cert)]) == 0
     lines = cert.read_text().splitlines()
     cert.write_text("\n".join(line for line in lines if '"empty"' not in line) + "\n")
-    assert main(["check", str(cert), path]) == 1
-    assert "incomplete" in capsys.readouterr().out
+    assert main(["check", str(cert), path]) == 2
+    err = capsys.readouterr().err
+    assert "coverage fails" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_ties_the_count_to_the_network_and_domain_given(tmp_path, capsys):
+    path, cert = _strip(tmp_path), str(tmp_path / "c.jsonl")
+    assert main(["count", path, "--box", "-1", "1", "--quiet", "--certify", "--certificate", cert]) == 0
+    capsys.readouterr()
+    assert main(["check", cert, path, "--box", "-1", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "has 3 regions" in out and "lo = [-1, -1], hi = [1, 1]" in out and "network and domain as given" in out
+    assert main(["check", cert]) == 0 and "the certificate alone" in capsys.readouterr().out
+    assert main(["check", cert, path, "--box", "-1", "2"]) == 2
+    assert "another domain" in capsys.readouterr().err
+    leaky = str(tmp_path / "leaky.json")
+    W, b = np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 1e-9])
+    pr.io.save_network(pr.Network([pr.Dense(W, b, negative_slope=0.5)]), leaky)
+    assert main(["check", cert, leaky]) == 2
+    assert "another network" in capsys.readouterr().err
+    missing = str(tmp_path / "missing.jsonl")
+    assert main(["check", missing]) == 2 and "cannot be read" in capsys.readouterr().err

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from exact_reference import exact_slice_patterns
 
 import polyregions as pr
 from polyregions.search.checkpoint import fingerprint
-from polyregions.domains.slices import composed_search_problem, pattern_map
+from polyregions.domains.slices import composed_search_problem, pattern_map, working_frame
 
 
 @pytest.mark.parametrize("make, match", [
@@ -98,13 +101,29 @@ def test_unbounded_plane_is_searched_in_the_whole_plane():
 
 
 def test_composed_network_agrees_with_the_network_on_the_slice(rng, random_dense_net):
+    """The search's problem in the working frame: at ``y = R (p - p0)`` the composed network is the
+    network at the plane's point ``p``, and the composed domain holds exactly those ``y``."""
     net = random_dense_net(rng, 6, [5, 4], output_dim=2)
     plane = pr.Plane.through(*rng.normal(size=(3, 6)))
     net_y, dom_y = composed_search_problem(net, plane)
-    origin, Q, R = plane.frame()
-    y = rng.normal(size=(20, 2))
-    assert np.allclose(net_y.forward(y), net.forward(origin + y @ Q.T))
-    assert (net_y.pattern(y) == net.pattern(origin + y @ Q.T)).all()
+    _, _, R, p0 = working_frame(plane)
+    p = rng.uniform(plane.lo, plane.hi, size=(20, 2))
+    y = (p - p0) @ R.T
+    assert np.allclose(net_y.forward(y), net.forward(plane.to_input(p)))
+    assert (net_y.pattern(y) == net.pattern(plane.to_input(p))).all()
+    assert dom_y.contains(y).all() and not dom_y.contains((np.array([[plane.hi[0] + 0.1, 0.5]]) - p0) @ R.T).any()
+
+
+def test_the_working_frame_starts_near_the_origin():
+    """A segment from -s d to s d is computed from its midpoint 0, one from 0 to s d from 0; a
+    plane from its origin or its rectangle's centre, whichever is nearer the origin."""
+    d = np.array([1.0, 2.0, 2.0])
+    origin, _, _, p0 = working_frame(pr.Line(-1e12 * d, 1e12 * d))
+    assert np.array_equal(origin, np.zeros(3)) and p0.tolist() == [0.5]
+    origin, _, _, p0 = working_frame(pr.Line(1e12 * d, np.zeros(3)))
+    assert np.array_equal(origin, np.zeros(3)) and p0.tolist() == [1.0]
+    origin, _, _, p0 = working_frame(pr.Plane([1e9, 0, 0], [1, 0, 0], [0, 1, 0], [-1e9 - 1, -1], [-1e9 + 1, 1]))
+    assert np.allclose(origin, 0) and p0.tolist() == [-1e9, 0.0]
 
 
 def test_pattern_map_is_the_network_on_its_region(rng, random_dense_net):
@@ -116,17 +135,25 @@ def test_pattern_map_is_the_network_on_its_region(rng, random_dense_net):
 
 @pytest.mark.parametrize("method", ["planar", "dfs"])
 def test_slice_regions_report_input_and_slice_coordinates(rng, random_dense_net, method):
+    """On a plane centred on its origin, on one whose rectangle lies far from its origin (computed
+    from the rectangle's centre) and on a segment (computed from its midpoint): points, slice
+    coordinates and both affine maps agree with the network's forward pass."""
     net = random_dense_net(rng, 5, [6, 6], output_dim=3)
-    plane = pr.Plane(rng.normal(size=5), rng.normal(size=5), rng.normal(size=5), -1, 1)
-    regions = list(pr.enumerate_regions(net, plane, method=method))
-    assert regions
-    for r in regions:
-        assert np.allclose(plane.to_input(r.coords), r.point)
-        assert (net.pattern(r.point) == r.bits).all()
-        A, c = r.affine_map()
-        As, cs = r.slice_affine_map()
-        assert np.allclose(A @ r.point + c, net.forward(r.point))
-        assert np.allclose(As @ r.coords + cs, net.forward(r.point))
+    u, v = rng.normal(size=5), rng.normal(size=5)
+    far = 50 * (u + v)
+    domains = [pr.Plane(rng.normal(size=5), u, v, -1, 1), pr.Plane(far, u, v, [-51, -51.5], [-49, -49]),
+               pr.Line(-far, far)]
+    assert working_frame(domains[1])[3].tolist() == [-50, -50.25] and working_frame(domains[2])[3].tolist() == [0.5]
+    for domain in domains:
+        regions = list(pr.enumerate_regions(net, domain, method=method))
+        assert regions
+        for r in regions:
+            assert np.allclose(domain.to_input(r.coords), r.point)
+            assert (net.pattern(r.point) == r.bits).all()
+            A, c = r.affine_map()
+            As, cs = r.slice_affine_map()
+            assert np.allclose(A @ r.point + c, net.forward(r.point))
+            assert np.allclose(As @ r.coords + cs, net.forward(r.point))
 
 
 def test_checkpoint_fingerprint_names_every_slice_parameter(rng, random_dense_net):
@@ -179,15 +206,97 @@ def test_slices_through_the_parallel_search_and_the_milp(rng, random_dense_net):
     assert pr.count_regions(net, plane, method="milp").count == planar
 
 
-def test_a_layer_type_slices_do_not_know_is_refused(rng, random_dense_net, monkeypatch):
-    from polyregions.domains import slices as slicing
-
-    net = random_dense_net(rng, 3, [4])
-    monkeypatch.setattr(slicing, "SLICE_LAYERS", (pr.Conv2d,))  # as if Dense were a new kind of layer
+def test_non_relu_networks_are_refused_on_slices(rng, random_dense_net):
+    net = pr.Network([pr.Dense(rng.normal(size=(4, 3)), rng.normal(size=4), negative_slope=0.1)])
     plane = pr.Plane.through(*rng.normal(size=(3, 3)))
     for method in ("planar", "dfs"):
-        with pytest.raises(pr.UnsupportedError, match="layer 0 \\(Dense\\) is not supported"):
+        with pytest.raises(pr.UnsupportedError, match="LeakyReLU"):
             pr.count_regions(net, plane, method=method)
+
+
+# ---------------------------------------------------------------------------------------------
+# slices against the exact rational reference (frames built here, from the arguments)
+
+def _slice_patterns(net, domain, method):
+    return {tuple(int(v) for v in r.bits) for r in pr.enumerate_regions(net, domain, method=method)}
+
+
+def test_a_neuron_identically_zero_on_a_plane_does_not_split_it():
+    """z_1 = -2 x + 2 y + 2 z + 2 vanishes on the whole plane (1, -2, 2) + s (1, 2, -1) + t (1, 0, 1),
+    where z_2 = x - y - 2 = 1 - s + t: 2 regions. Composed in floating point, z_1 is a row of
+    rounding errors, not a hyperplane. The exact reference composes the slice in rationals."""
+    W, b = [[-2, 2, 2], [1, -1, 0]], [2, -2]
+    net = pr.Network.from_dense([np.array(W, float)], [np.array(b, float)])
+    origin, u, v = [1, -2, 2], [1, 2, -1], [1, 0, 1]
+    U = [[ui, vi] for ui, vi in zip(u, v)]
+    truth = exact_slice_patterns([W], [b], origin, U, None, None)
+    assert len(truth) == 2
+    assert _slice_patterns(net, pr.Plane(origin, u, v), "dfs") == truth
+    assert pr.count_regions(net, pr.Plane(origin, u, v)).count == 2
+    bounded = pr.Plane(origin, u, v, [-3, -2], [2, 4])
+    truth = exact_slice_patterns([W], [b], origin, U, [-3, -2], [2, 4])
+    for method in ("dfs", "planar"):
+        assert _slice_patterns(net, bounded, method) == truth
+
+
+def test_plane_coordinates_are_its_own_arguments():
+    """A plane's rectangle is s u + t v with (s, t) in [lo, hi]: the patterns found on it are the
+    exact reference's for the frame [u v] written here (an asymmetric rectangle, so that a frame
+    with u and v exchanged, or a wrong origin, finds other patterns)."""
+    rng = np.random.default_rng(31)
+    W1, b1 = rng.integers(-2, 3, size=(5, 3)), rng.integers(-2, 3, size=5)
+    W2, b2 = rng.integers(-2, 3, size=(4, 5)), rng.integers(-2, 3, size=4)
+    net = pr.Network.from_dense([W1.astype(float), W2.astype(float)], [b1.astype(float), b2.astype(float)])
+    origin, u, v, lo, hi = [1, 0, -1], [1, 1, 0], [0, 1, 2], [-3, -0.5], [0.5, 2]
+    truth = exact_slice_patterns([W1.tolist(), W2.tolist()], [b1.tolist(), b2.tolist()], origin,
+                                 [[a, c] for a, c in zip(u, v)], lo, hi)
+    plane = pr.Plane(origin, u, v, lo, hi)
+    assert len(truth) > 4
+    for method in ("planar", "dfs"):
+        assert _slice_patterns(net, plane, method) == truth
+    for r in pr.enumerate_regions(net, plane):  # every region's point lies at its coordinates
+        s, t = r.coords
+        assert np.allclose(r.point, np.array(origin) + s * np.array(u) + t * np.array(v))
+        assert lo[0] < s < hi[0] and lo[1] < t < hi[1]
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: pr.Line(-1e308 * np.ones(3), 1e308 * np.ones(3)), "`b`"),
+    (lambda: pr.Line([-1.7e308, 0.0], [1.7e308, 0.0]), "`b`"),
+    (lambda: pr.Plane([0.0, 0.0], [1e308, 0.0], [0.0, 1.0], -10, 10), "`u`"),
+    (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1e308], -1e10, 1e10), "`v`"),
+    (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], -1.7e308, 1.7e308), "`hi`"),
+])
+def test_slices_beyond_the_float_range_are_refused(make, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning on the way
+        with pytest.raises(pr.InvalidInputError, match=match) as err:
+            make()
+    assert "\n" not in str(err.value) and "overflow" in str(err.value)
+
+
+def test_relu_networks_with_activation_and_unflatten_layers_count_on_slices():
+    """ReLU twice (Dense then Activation) and an Unflatten/Flatten pair are plain ReLU networks:
+    on a plane their patterns are those of the dense network [W1, I, W2] written out here (the
+    second ReLU reads the first one's output: its neuron j is on exactly where neuron j is)."""
+    rng = np.random.default_rng(32)
+    W1, b1 = rng.integers(-2, 3, size=(4, 3)), rng.integers(-2, 3, size=4)
+    W2, b2 = rng.integers(-2, 3, size=(3, 4)), rng.integers(-2, 3, size=3)
+    fl = [W1.astype(float), b1.astype(float)], [W2.astype(float), b2.astype(float)]
+    relu_relu = pr.Network([pr.Dense(*fl[0]), pr.Activation(), pr.Dense(*fl[1])])
+    unflatten = pr.Network([pr.Dense(*fl[0]), pr.Unflatten((1, 2, 2)), pr.Flatten(), pr.Dense(*fl[1])])
+    origin, u, v, lo, hi = [0, 1, 0], [1, 0, 1], [0, 1, -1], -2, 2
+    U = [[a, c] for a, c in zip(u, v)]
+    twice = exact_slice_patterns([W1.tolist(), np.eye(4, dtype=int).tolist(), W2.tolist()],
+                                 [b1.tolist(), [0] * 4, b2.tolist()], origin, U, [lo, lo], [hi, hi])
+    once = exact_slice_patterns([W1.tolist(), W2.tolist()], [b1.tolist(), b2.tolist()], origin, U, [lo, lo], [hi, hi])
+    plane = pr.Plane(origin, u, v, lo, hi)
+    line = pr.Line(plane.to_input([lo, lo]), plane.to_input([hi, 0.5]))
+    for method in ("planar", "dfs"):
+        assert _slice_patterns(relu_relu, plane, method) == twice
+        assert _slice_patterns(unflatten, plane, method) == once
+        assert pr.count_regions(relu_relu, line, method=method).count == pr.count_regions(
+            pr.Network.from_dense(*zip(*fl)), line, method="dfs").count
 
 
 def test_volume_frame_coordinates_and_search_domain(rng):
@@ -213,3 +322,12 @@ def test_volume_checkpoint_fingerprint_sees_every_direction():
     b = pr.Volume(np.zeros(4), *np.eye(4)[:2], np.eye(4)[3], -1, 1)
     net = pr.Network.from_dense([np.ones((2, 4))], [np.zeros(2)])
     assert fingerprint(net, a, 1e-9, "auto", True) != fingerprint(net, b, 1e-9, "auto", True)
+
+
+def test_unbounded_volumes_are_searched_in_their_whole_space():
+    """The volume spanned by e1, e2, e3 through the origin of R^3 is R^3 itself: the exact
+    reference's count of the whole space, found by the search in the volume's own coordinates."""
+    W, b = [[1, 0, 1], [0, 1, -1], [1, 1, 0], [1, -1, 2]], [0, 1, -1, 0.5]
+    net = pr.Network.from_dense([np.array(W, float)], [np.array(b, float)])
+    truth = exact_slice_patterns([W], [b], [0, 0, 0], np.eye(3, dtype=int).tolist(), None, None)
+    assert _slice_patterns(net, pr.Volume(np.zeros(3), *np.eye(3)), "dfs") == truth

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import polyregions as pr
 from polyregions.bounds.generic import whitney_count
-from polyregions.exact.checker import check
+from polyregions.exact.spec import check_certificate
 
 from brute_force_exact import domain_rows, exact_patterns
 
@@ -30,11 +30,10 @@ TINY = 2.0 ** -41
 
 def certified(net, dom, tmp_path, **kw):
     """The certified count, after its certificate passed the independent checker."""
-    cert, path = tmp_path / "cert.jsonl", tmp_path / "net.npz"
-    pr.io.save_network(net, path)
+    cert = tmp_path / "cert.jsonl"
     res = pr.count_regions(net, dom, certify=True, certificate=cert, **kw)
-    report = check(cert, path)
-    assert report.complete and report.count == res.count
+    report = check_certificate(cert, net, dom)
+    assert report.count == res.count
     return res
 
 
@@ -110,8 +109,6 @@ def test_integer_networks_match_the_brute_force_reference(data, widths, whole, t
 
 def test_refuses_what_it_cannot_certify(tmp_path):
     net = lines([[1.0, 0.0]], [0.0])
-    with pytest.raises(pr.UnsupportedError, match="workers"):
-        pr.count_regions(net, BOX, certify=True, workers=2)
     with pytest.raises(pr.UnsupportedError, match="checkpoint"):
         pr.count_regions(net, BOX, certify=True, checkpoint=tmp_path / "c.json")
     with pytest.raises(pr.UnsupportedError, match="resume"):
@@ -192,3 +189,75 @@ def test_integer_networks_match_the_exact_rational_reference(data, widths, dom, 
     res = certified(pr.Network.from_dense(weights, biases), dom, tmp_path)
     assert res.certified and res.undecided == []
     assert res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
+
+
+def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
+    # one leaf's witness fails and its exact decision fails too: the count completes, not certified
+    from polyregions.exact import certifier, exact_net
+
+    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.point_in_region
+
+    def failing(self, bits, extra=()):
+        if list(bits) == [0, 0]:
+            raise ArithmeticError("planted failure")
+        return decide(self, bits, extra)
+
+    monkeypatch.setattr(certifier.Auditor, "_decide", failing)
+    monkeypatch.setattr(exact_net.ExactNetwork, "point_in_region",
+                        lambda self, bits, x: list(bits) != [0, 0] and inside(self, bits, x))
+    res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
+    assert res.complete and res.undecided and not res.certified
+
+
+def test_a_solver_error_in_the_float_search_falls_back_to_exact_decisions(monkeypatch, tmp_path):
+    # the backend fails on every other region test: the dropped branches are decided exactly
+    from polyregions.errors import SolverError
+    from polyregions.search import engine
+
+    make = engine.make_backend
+    calls = [0]
+
+    def flaky(*args, **kw):
+        lp = make(*args, **kw)
+        test = lp.test
+
+        def sometimes(anchor):
+            calls[0] += 1
+            if calls[0] % 2 == 0:
+                raise SolverError("planted solver failure")
+            return test(anchor)
+        lp.test = sometimes
+        return lp
+
+    monkeypatch.setattr(engine, "make_backend", flaky)
+    weights, biases = [np.array([[1.0, 2.0], [-1.0, 1.0], [0.5, -1.0]]), np.array([[1.0, -1.0, 1.0], [2.0, 1.0, 0.0]])], \
+        [np.array([0.1, -0.2, 0.3]), np.array([0.0, -0.5])]
+    net = pr.Network.from_dense(weights, biases)
+    res = certified(net, BOX, tmp_path)
+    assert res.certified and res.count == exact_reference.exact_count(weights, biases, BOX, eps=0)
+
+
+def test_an_l2_node_is_decided_by_the_exact_projection(monkeypatch, tmp_path):
+    # without the least-distance hint's certificate and the halving points, the exact projection decides
+    from polyregions.exact import certifier
+
+    monkeypatch.setattr(certifier, "BALL_HALVINGS", 0)
+    monkeypatch.setattr(certifier, "transposition_nnls", lambda A, b: (np.zeros(A.shape[0]), 1.0))
+    rows, biases = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-(1 - 2.0 ** -40), 0.3, -1.2]
+    res = certified(lines(rows, biases), DISC, tmp_path)
+    assert res.certified and res.count == exact_reference.exact_count([np.array(rows)], [np.array(biases)], DISC, eps=0)
+
+
+@pytest.mark.parametrize("dom", [BOX, pr.Ball([0.0, 0.0], 1.5)])
+def test_parallel_certification_matches_the_reference_and_checks(dom, tmp_path, monkeypatch):
+    # tiny tasks so that the tree is split many times over two processes
+    from polyregions.exact import certified_count
+
+    monkeypatch.setattr(certified_count, "TASK_BUDGET", 0.005)
+    monkeypatch.setattr(certified_count, "LOCAL_START", 0.0)
+    rng = np.random.default_rng(4)
+    weights = [rng.integers(-3, 4, size=(6, 2)).astype(float), rng.integers(-3, 4, size=(5, 6)).astype(float)]
+    biases = [rng.integers(-2, 3, size=6) / 2, rng.integers(-2, 3, size=5) / 2]
+    net = pr.Network.from_dense(weights, biases)
+    res = certified(net, dom, tmp_path, workers=2)
+    assert res.certified and res.count == exact_reference.exact_count(weights, biases, dom, eps=0)

@@ -1,83 +1,301 @@
-"""The independent checker (polyregions.exact.checker.check) accepts honest certificates and
-rejects every kind of tampering: a wrong point, a wrong multiplier, a missing or a
-doubled branch, a certificate for another network."""
+"""The standalone checker (polyregions.exact.checker) against honest, forged and malformed certificates.
+
+Independent sources: every count asserted is the exact rational reference's
+(tests/exact_reference.py) or a closed form; a forged certificate must be rejected with a
+one-line CertificateError, never accepted with another count.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
+import pathlib
+import random
+import re
+import subprocess
+import sys
 
+import exact_reference
 import numpy as np
 import pytest
 
 import polyregions as pr
-from polyregions.exact.checker import check
 from polyregions.errors import CertificateError
+from polyregions.exact import checker
+from polyregions.exact.checker import check
+from polyregions.exact.spec import check_certificate, domain_spec, network_spec, report_lines
+
+BOX = pr.Box([-1.0, -1.0], [1.0, 1.0])
+
+
+def small_net(seed=7, widths=(5, 3)):
+    rng = np.random.default_rng(seed)
+    weights, biases, fan_in = [], [], 2
+    for n in widths:
+        weights.append(rng.integers(-3, 4, size=(n, fan_in)).astype(float))
+        biases.append(rng.integers(-2, 3, size=n).astype(float) / 2)
+        fan_in = n
+    return weights, biases
+
+
+def write(path, records):
+    path.write_text("".join(json.dumps(rec, separators=(",", ":")) + "\n" for rec in records))
+
+
+def certify(net, dom, path):
+    res = pr.count_regions(net, dom, certify=True, certificate=path)
+    assert res.certified
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def genuine_once(tmp_path_factory):
+    weights, biases = small_net()
+    net = pr.Network.from_dense(weights, biases)
+    path = tmp_path_factory.mktemp("genuine") / "cert.jsonl"
+    records = certify(net, BOX, path)
+    truth = exact_reference.exact_count(weights, biases, BOX, eps=0)
+    return net, path.read_text(), records, truth
 
 
 @pytest.fixture
-def written(tmp_path):
-    rng = np.random.default_rng(7)
-    net = pr.Network.from_dense([rng.normal(size=(5, 2)), rng.normal(size=(3, 5))],
-                                [rng.normal(size=5), rng.normal(size=3)])
-    path, cert = tmp_path / "net.npz", tmp_path / "cert.jsonl"
-    pr.io.save_network(net, path)
-    res = pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), certify=True, certificate=cert)
-    lines = [json.loads(line) for line in cert.read_text().splitlines()]
-    return res, path, cert, lines
+def genuine(genuine_once, tmp_path):
+    """A genuine certificate (computed once per module), copied for each test to tamper with."""
+    net, text, records, truth = genuine_once
+    path = tmp_path / "cert.jsonl"
+    path.write_text(text)
+    return net, path, json.loads(json.dumps(records)), truth
 
 
-def rewrite(cert, lines):
-    cert.write_text("".join(json.dumps(rec) + "\n" for rec in lines))
+def rejected(path, match=None):
+    with pytest.raises(CertificateError, match=match) as info:
+        check(path)
+    assert "\n" not in str(info.value)
+    return str(info.value)
 
 
-def test_honest_certificate_passes(written):
-    res, path, cert, lines = written
-    report = check(cert, path)
-    assert report.complete and report.count == res.count == report.claimed
-    assert report.empty == sum(1 for rec in lines if "empty" in rec)
+def test_honest_certificate_passes_and_states_its_network_and_domain(genuine):
+    net, path, records, truth = genuine
+    res = check_certificate(path, net, BOX)
+    assert res.count == truth
+    assert res.empty == sum(1 for r in records if "empty" in r)
+    assert res.network_fingerprint == checker.fingerprint(network_spec(net))
+    text = "\n".join(report_lines(res))
+    assert f"has {truth} regions" in text and "lo = [-1, -1], hi = [1, 1]" in text and res.domain_fingerprint in text
 
 
-def test_a_point_outside_its_region_fails(written):
-    _, path, cert, lines = written
-    rec = next(r for r in lines if "region" in r)
-    rec["num"] = [-v for v in rec["num"]]  # the mirror image lies in another region or outside
-    other = next(r for r in lines if "region" in r and r is not rec)
-    rec["num"], rec["den"] = other["num"], other["den"]
-    rewrite(cert, lines)
-    with pytest.raises(CertificateError, match="line"):
-        check(cert, path)
-
-
-def test_a_wrong_multiplier_fails(written):
-    _, path, cert, lines = written
-    rec = next(r for r in lines if "y" in r and len(r["y"]) > 1)
-    key = next(iter(rec["y"]))
-    rec["y"][key] += 1
-    rewrite(cert, lines)
-    with pytest.raises(CertificateError, match="does not prove emptiness"):
-        check(cert, path)
-
-
-def test_a_missing_branch_leaves_the_count_incomplete(written):
-    _, path, cert, lines = written
-    k = next(i for i, r in enumerate(lines) if "empty" in r)
-    del lines[k]
-    rewrite(cert, lines)
-    assert not check(cert, path).complete
-
-
-def test_a_doubled_region_fails(written):
-    _, path, cert, lines = written
-    rec = next(r for r in lines if "region" in r)
-    lines.insert(1, dict(rec))
-    rewrite(cert, lines)
-    with pytest.raises(CertificateError, match="covered twice"):
-        check(cert, path)
-
-
-def test_another_network_is_refused(written, tmp_path):
-    _, _, cert, _ = written
-    other = tmp_path / "other.npz"
-    pr.io.save_network(pr.Network.from_dense([np.eye(2)], [np.zeros(2)]), other)
+def test_another_network_or_domain_is_refused(genuine):
+    net, path, _, _ = genuine
+    leaky = pr.Network([pr.Dense(W, b, negative_slope=0.1) for W, b in net.hidden])  # same weights, LeakyReLU
     with pytest.raises(CertificateError, match="another network"):
-        check(cert, other)
+        check_certificate(path, leaky)
+    with pytest.raises(CertificateError, match="another domain"):
+        check_certificate(path, net, pr.Box([-1.0, -1.0], [1.0, 1.5]))
+    with pytest.raises(CertificateError, match="another domain"):
+        check(path, domain=domain_spec(pr.Ball([0.0, 0.0], 1.0, p=1)))
+
+
+def _first(records, pred):
+    return next(i for i, r in enumerate(records) if pred(r))
+
+
+def test_forged_negative_index_is_rejected(genuine):
+    _, path, records, _ = genuine
+    k = _first(records, lambda r: "y" in r)
+    records[k]["y"] = {"-2": "1", **records[k]["y"]}
+    write(path, records)
+    rejected(path, "neither a neuron nor a domain row")
+
+
+@pytest.mark.parametrize("bits", ["x", "2", " ", "*"])
+def test_forged_bits_that_are_not_0_or_1_are_rejected(genuine, bits):
+    _, path, records, _ = genuine
+    k = _first(records, lambda r: "region" in r)
+    records[k]["region"] = bits + records[k]["region"][1:]
+    write(path, records)
+    rejected(path, "not a string of 0, 1")
+
+
+@pytest.mark.parametrize("cut", [1, -1])
+def test_forged_witness_of_the_wrong_length_is_rejected(genuine, cut):
+    _, path, records, _ = genuine
+    k = _first(records, lambda r: "region" in r)
+    records[k]["point"] = records[k]["point"][:-1] if cut == 1 else records[k]["point"] + ["0"]
+    write(path, records)
+    rejected(path, "must be a list of 2")
+
+
+def test_all_zero_multipliers_are_rejected(genuine):
+    # a region replaced by an "empty" line with zero multipliers: y = 0 gives v = 0 and s = 0,
+    # which passes every inequality; only "some multiplier is positive" refuses it
+    _, path, records, _ = genuine
+    k = _first(records, lambda r: "region" in r)
+    bits = records[k]["region"]
+    records[k] = {"empty": bits, "y": {"0": "0"}}
+    records[-1]["count"] -= 1
+    write(path, records)
+    rejected(path, "all zero")
+
+
+def test_a_region_whose_last_layer_bit_is_wrong_is_rejected(tmp_path):
+    # the last neuron is on over the whole box (bias 10), so each region's sibling with the last
+    # bit off is a certified empty leaf of full length; forging that sibling as a region with the
+    # region's own point is caught only by the last layer's check
+    W1, b1 = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.0])
+    W2, b2 = np.array([[1.0, 1.0]]), np.array([10.0])
+    net = pr.Network.from_dense([W1, W2], [b1, b2])
+    path = tmp_path / "c.jsonl"
+    records = certify(net, BOX, path)
+    assert check(path).count == 4  # two lines through the origin
+    region = next(r for r in records if "region" in r)
+    sibling = region["region"][:-1] + "0"
+    k = _first(records, lambda r: r.get("empty") == sibling)
+    records[k] = {"region": sibling, "den": region["den"], "point": region["point"]}
+    records[-1]["count"] += 1
+    write(path, records)
+    rejected(path, "wrong state")
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda text: re.sub(r'("y":\{"[0-9d]+":)"[0-9a-f]+"', r"\1Infinity", text, count=1), "not a number"),
+    (lambda text: text.replace('"count":', '"count":' + "9" * 5000 + ",\"c\":", 1), "too large"),
+    (lambda text: "this is not JSON\n" + text.split("\n", 1)[1], "line 1 is not a JSON"),
+    (lambda text: text[: len(text) // 2], "not valid JSON|trailer"),
+    (lambda text: text.replace('"undecided":0', '"undecided":0,"extra":1'), "keys"),
+    (lambda text: re.sub(r'"count":([0-9]+)', r'"count":"\1"', text), "JSON integer"),
+    (lambda text: re.sub(r'"count":([0-9]+)', r'"count":\1.0', text), "not allowed"),
+    (lambda text: text.replace('"undecided":0', '"undecided":2'), "undecided"),
+    (lambda text: "", "is empty"),
+])
+def test_malformed_files_get_one_line_errors(genuine, mutate, match):
+    _, path, _, _ = genuine
+    text = path.read_text()
+    new = mutate(text)
+    assert new != text
+    path.write_text(new)
+    rejected(path, match)
+
+
+@pytest.mark.parametrize("den, match", [("0", "denominator"), ("-1", "denominator"), ("01", "hexadecimal"),
+                                        ("1_0", "hexadecimal"), (1, "hexadecimal")])
+def test_bad_denominators(genuine, den, match):
+    _, path, records, _ = genuine
+    records[_first(records, lambda r: "region" in r)]["den"] = den
+    write(path, records)
+    rejected(path, match)
+
+
+def test_a_coverage_gap_raises(genuine):
+    _, path, records, _ = genuine
+    del records[_first(records, lambda r: "empty" in r)]
+    write(path, records)
+    rejected(path, "coverage fails")
+
+
+def test_missing_binary_and_gzip_files(genuine, tmp_path):
+    _, path, _, truth = genuine
+    rejected(tmp_path / "missing.jsonl", "cannot be read")
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(bytes(range(256)) * 4)
+    rejected(binary, "cannot be read|not a JSON")
+    packed = tmp_path / "cert.jsonl.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert check(packed).count == truth
+    packed.write_bytes(gzip.compress(path.read_bytes())[:-20])
+    rejected(packed, "cannot be read|not valid JSON|trailer")
+
+
+def test_huge_integers_have_no_digit_limit(tmp_path):
+    # 15 layers of weight 5e-324 (2^-1074): the common scale is 2^(-1074 * 15), far past 4,300 digits
+    tiny = 5e-324
+    net = pr.Network.from_dense([np.array([[1.0, 0.0], [0.0, 1.0]])] + [np.eye(2) * tiny] * 14,
+                                [np.zeros(2)] + [np.zeros(2)] * 14)
+    path = tmp_path / "c.jsonl"
+    res = pr.count_regions(net, BOX, certify=True, certificate=path)
+    assert res.certified and res.count == 4  # the quadrants; every later layer copies the first
+    assert check(path).count == 4
+
+
+def mutations(value, rng):
+    """Mutated copies of one JSON field value."""
+    if isinstance(value, str):
+        out = [value[:-1], value + "0", "-" + value if not value.startswith("-") else value[1:], "", "1", "0"]
+        if value and set(value) <= set("01*"):
+            i = rng.randrange(len(value))
+            out.append(value[:i] + ("1" if value[i] == "0" else "0") + value[i + 1:])
+        return out
+    if isinstance(value, bool) or value is None:
+        return [None, 0]
+    if isinstance(value, int):
+        return [value + 1, value - 1, -1, str(value)]
+    if isinstance(value, list):
+        return [value[:-1], value + value[:1], list(reversed(value)), []]
+    if isinstance(value, dict):
+        keys = list(value)
+        out = [{}, {**value, "extra": "1"}]
+        if keys:
+            k = rng.choice(keys)
+            out += [{kk: v for kk, v in value.items() if kk != k}, {**value, k: "0"},
+                    {**value, str(int(k) + 1) if k.isdigit() else k: value[k]}]
+        return out
+    return [None]
+
+
+@pytest.mark.parametrize("seed, widths, dom", [(1, (4,), BOX), (2, (3, 2), BOX), (3, (3, 2), pr.Whole(2)),
+                                               (4, (3, 2), pr.Ball([0.0, 0.5], 1.5, p=1)),
+                                               (5, (2, 2), pr.Ball([0.25, 0.0], 1.25))])
+def test_fuzz_every_mutation_is_rejected_or_keeps_the_true_count(seed, widths, dom, tmp_path):
+    weights, biases = small_net(seed, widths)
+    net = pr.Network.from_dense(weights, biases)
+    path = tmp_path / "c.jsonl"
+    records = certify(net, dom, path)
+    truth = exact_reference.exact_count(weights, biases, dom, eps=0)
+    assert check(path).count == truth
+    rng = random.Random(seed)
+    tried = 0
+    for k, rec in enumerate(records):
+        for field in list(rec):
+            for value in mutations(rec[field], rng):
+                recs = json.loads(json.dumps(records))
+                recs[k][field] = value
+                write(path, recs)
+                try:
+                    assert check(path).count == truth
+                except CertificateError:
+                    pass
+                tried += 1
+    for k in range(1, len(records)):  # drop or duplicate a whole line
+        for recs in (records[:k] + records[k + 1:], records[:k] + [records[k]] + records[k:]):
+            write(path, recs)
+            try:
+                assert check(path).count == truth
+            except CertificateError:
+                pass
+    assert tried > 50
+
+
+def test_the_checker_stands_alone(genuine, tmp_path):
+    _, path, _, truth = genuine
+    source = pathlib.Path(checker.__file__)
+    assert len(source.read_text().splitlines()) < 400  # short enough to audit
+    code = ("import sys; from polyregions.exact.checker import check; r = check(sys.argv[1]); "
+            "print(r.count, sorted(m for m in sys.modules if m.startswith('polyregions')))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout  # outside the repository: import the installed package
+    count, modules = out.split(" ", 1)
+    assert int(count) == truth
+    assert modules.strip() == str(["polyregions", "polyregions.exact", "polyregions.exact.checker"])
+    alone = tmp_path / "checker.py"  # a copy outside the package, run as a script
+    alone.write_text(source.read_text())
+    run = subprocess.run([sys.executable, str(alone), str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and f"has {truth} regions" in run.stdout and '"kind": "box"' in run.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n")
+    run = subprocess.run([sys.executable, str(alone), str(bad)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_parallel_check_agrees(genuine, monkeypatch):
+    _, path, _, truth = genuine
+    monkeypatch.setattr(checker, "BATCH", 3)
+    assert check(path, workers=2).count == truth

@@ -71,3 +71,23 @@ def test_determinant_against_the_permutation_expansion():
 
     expected = sum(sign(p) * M[0][p[0]] * M[1][p[1]] * M[2][p[2]] * M[3][p[3]] for p in itertools.permutations(range(4)))
     assert determinant(M) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda n: st.lists(st.lists(small, min_size=n, max_size=n), min_size=n + 1,
+                                                     max_size=n + 2)))
+def test_kernel_vector_with_and_without_flint(A):
+    from polyregions.exact import exact_lp
+
+    n = len(A[0])
+    found = []
+    for use in ([False, True] if exact_lp.flint is not None else [False]):
+        exact_lp.USE_FLINT = use
+        try:
+            y = kernel_vector(A)
+        finally:
+            exact_lp.USE_FLINT = exact_lp.flint is not None
+        if y is not None:
+            assert any(y) and all(sum(y[i] * A[i][k] for i in range(len(A))) == 0 for k in range(n))
+        found.append(y is None)
+    assert len(set(found)) == 1  # both paths agree on whether the left kernel is one-dimensional

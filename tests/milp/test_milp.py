@@ -200,6 +200,23 @@ def test_single_region_with_milp_only():
         assert res.single == (len(bits) == 1)
 
 
+@pytest.mark.parametrize("samples", [256, 0])
+def test_single_region_reports_dead_neurons_off(samples):
+    """Neuron 1 of layer 1 is identically 0 (zero row and bias), neuron 0 of layer 2 reads only
+    neurons that are off in the ball (0 there), neuron 2 of layer 1 is negative on the ball: all
+    three are off at every point (their pattern bit is False: the network's own forward pass
+    on 2,000 points), whatever the bounds say; the others are on throughout."""
+    net = pr.Network.from_dense([[[1.0, 0.0], [0.0, 0.0], [1.0, 1.0]], [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]],
+                                [[0.0, 0.0, -5.0], [0.0, 0.0]])
+    ball = pr.Ball([1.0, 0.5], 0.2, p=math.inf)
+    res = single_region(net, ball, samples=samples)
+    bits = net.pattern(ball.sample(2000, np.random.default_rng(3)))
+    assert res.single and not res.switching.any()
+    np.testing.assert_array_equal(res.states == 1, bits[0])
+    assert np.all(bits == bits[0])
+    assert res.states.tolist() == [1, -1, -1, -1, 1]
+
+
 def test_max_margin_pattern_matches_brute_force(rng):
     """One layer: the best margin is the largest, over the regions, of the LP
     max t s.t. s_j (w_j . x + b_j) >= t, x in the box (s_j = +1 on, -1 off)."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
-from polyregions.search.engine import DEFAULT_EPS, RegionSearch, Subproblem, pattern_rows, region_test, unit_rows
+from polyregions.search.engine import DEFAULT_EPS, FAR_ROW_BOUND, RegionSearch, Subproblem, pattern_rows, region_test, unit_rows
 from polyregions.solvers import make_backend, region_problem
 
 EPS = 1e-7
@@ -484,3 +484,102 @@ def test_pattern_rows_of_tiny_weights():
     rows = pattern_rows(net, [1, 0])
     assert len(rows) == 2
     assert np.allclose(rows[0][0], [-1.0, 0.0]) and np.allclose(rows[1][0], [0.0, 1.0])
+
+
+# ====================================================================== rounding at large coordinates
+
+
+@pytest.mark.parametrize("W, b, a, end, scale", [
+    # z_1 = -x_1 2^-27 vanishes exactly at the end (0, 0)
+    ([[-1, 0], [1, 1], [1, 2], [2, 0]], [0, -2, 0, 1], [-2**27, -3 * 2**27], [0, 0], 2**-27),
+    # z_1 = (x_1 - x_2) 2^-24 + 8 vanishes exactly at the end (-2^27, 0), which is not where the
+    # segment is computed from (its midpoint is nearer the origin)
+    ([[2, -2], [1, 2], [-2, -1]], [8, 2, 1], [-2**27, 0], [2**25, 2**26], 2**-25),
+])
+def test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates(W, b, a, end, scale):
+    """A neuron vanishing exactly at an end of a segment whose coordinates reach 1e8: composed
+    with the segment's frame (one ulp about 1e-8) its zero may fall one ulp inside, a sliver of
+    radius 1e-8 > eps. The exact reference composes the segment in rationals; every region's
+    witness lies inside the segment."""
+    Ws = [[w * scale for w in row] for row in W]
+    truth = ref.exact_slice_patterns([Ws], [b], a, [[e - s] for s, e in zip(a, end)], [0], [1])
+    net = net_of([np.array(Ws)], [np.array(b, float)])
+    line = pr.Line(a, end)
+    res = pr.count_regions(net, line, method="dfs")
+    assert res.count == len(truth)
+    regions = list(pr.enumerate_regions(net, line, method="dfs"))
+    assert {tuple(int(v) for v in r.bits) for r in regions} == truth
+    assert all(0 < r.coords[0] < 1 for r in regions)
+
+
+def test_the_box_prefilter_tolerance_is_named_and_relative():
+    """A neuron whose range over the domain's bounding box crosses 0 by less than BOX_RTOL times
+    the size of its terms is fixed (and the decision counted near eps); by more, it is not."""
+    from polyregions.search.engine import BOX_RTOL, box_signs
+
+    G, c = np.array([[1.0], [1.0], [-1.0]]), np.array([-(1 - BOX_RTOL / 10) * 1e8, -(1 - 10 * BOX_RTOL) * 1e8, 1e8])
+    box = (np.array([0.5e8]), np.array([0.5e8]))  # [0, 1e8]
+    on, off, near = box_signs(G, c, box)
+    assert off.tolist() == [True, False, False] and on.tolist() == [False, False, True]
+    assert near.tolist() == [True, False, False]
+
+
+def test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported():
+    """x - c and 3 x - fl(3 c) with c = 1e8 + 0.1 vanish 1e-8 apart (one ulp of 3c, over 3): the
+    exact reference keeps the sliver between them (radius 5e-9 > eps = 1e-10), and so does the
+    search, but a float at 1e8 places a hyperplane only to about 1e-8: the count says so
+    (near_eps), though the radius is far from eps."""
+    c = 1e8 + 0.1
+    W, b = [[1.0], [3.0]], [-c, -3 * c]
+    box = pr.Box([0.0], [2 * c])
+    assert ref.exact_count([W], [b], ("box", [0], [2 * c]), eps=1e-10) == 3
+    search = RegionSearch(net_of([np.array(W)], [np.array(b)]), box, 1e-10, "auto", True)
+    leaves = list(search.run(search.root()))
+    assert len(leaves) == 3 and search.stats.near_eps >= 1
+    assert min(rho for _, rho, _, _ in leaves) > 10 * 1e-10  # not a decision near eps
+
+
+@pytest.mark.parametrize("far", [1e10, 1e21, 1e30])
+def test_hyperplanes_far_from_the_origin_in_the_whole_space(far):
+    """A neuron x_1 / far + 1 is the line x_1 = -far: it splits the two half-quadrants x_1 < 0 of
+    the whole plane, 6 regions (exact reference); relu(x_1) + relu(x_2) scaled by 1 / far plus 1
+    is positive everywhere, 4 regions. No solver takes a bound of 1e21 as finite: the search
+    decides such a line in the limit, and says so (near_eps: floats do not hold both scales)."""
+    W, b = [[1, 0], [0, 1], [1 / far, 0]], [0, 0, 1]
+    assert ref.exact_count([W], [b], ("whole", 2)) == 6
+    net = net_of([np.array(W, float)], [np.array(b, float)])
+    res = pr.count_regions(net, pr.Whole(2), method="dfs")
+    assert res.count == 6 and (res.stats.near_eps > 0) == (far > FAR_ROW_BOUND)  # decided in the limit: said
+    deep = ([np.eye(2), np.array([[1 / far, 1 / far]])], [np.zeros(2), np.array([1.0])])
+    assert ref.exact_count([w.tolist() for w in deep[0]], [c.tolist() for c in deep[1]], ("whole", 2)) == 4
+    assert pr.count_regions(net_of(*deep), pr.Whole(2), method="dfs").count == 4
+    patterns, leaves = search_patterns(net, pr.Whole(2), eps=1e-9)
+    assert patterns == ref.exact_patterns([W], [b], ("whole", 2))
+    for bits, x, _ in leaves:  # every witness has its pattern
+        assert tuple(int(v) for v in net.pattern(x)) == bits
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_far_neurons_in_unbounded_domains_are_right_or_reported(seed):
+    """Integer nets with one neuron's weights divided by 1e16 or 1e25 (its hyperplane that far out),
+    in the whole plane and in an unbounded polytope: the exact reference's patterns, or a count
+    that says near_eps > 0 (where later layers mix the far neuron with near ones, the limit is
+    not the geometry)."""
+    rng = np.random.default_rng(700 + seed)
+    Ws, bs, n = [], [], 2
+    for w in (int(rng.integers(2, 5)), int(rng.integers(1, 4))):
+        Ws.append(rng.integers(-2, 3, size=(w, n)).astype(float))
+        bs.append(rng.integers(-2, 3, size=w).astype(float))
+        n = w
+    l = seed % 2
+    Ws[l][0] /= (1e16, 1e25)[seed % 3 % 2]
+    bs[l][0] = bs[l][0] or 1.0
+    net = net_of(Ws, bs)
+    for domain, exact in ((pr.Whole(2), ("whole", 2)),
+                          (pr.Polytope([[1.0, 1.0], [-1.0, 2.0]], [1.0, 3.0]),
+                           ("polytope", [[1.0, 1.0], [-1.0, 2.0]], [1.0, 3.0]))):
+        truth = ref.exact_patterns([W.tolist() for W in Ws], [b.tolist() for b in bs], exact)
+        res = pr.count_regions(net, domain, method="dfs")
+        patterns, _ = search_patterns(net, domain, eps=DEFAULT_EPS)
+        assert res.count == len(patterns)
+        assert patterns == truth or res.stats.near_eps > 0
