@@ -18,8 +18,9 @@ coming back to Python per node. Python keeps what needs it:
   read from the state. A count only counts (``counts``).
 
 It serves the stages the kernel knows (ReLU, LeakyReLU, linear carries; no max pooling) on the
-compiled backends that hand over their stack (``numba`` and ``bounded``); :func:`make_search`
-chooses it there and the Python search elsewhere.
+compiled backends that hand over their stack (``numba`` and ``bounded``), over bounded domains
+(an unbounded one's far rows are decided in a limit, ``engine.FAR_ROW_BOUND``);
+:func:`make_search` chooses it there and the Python search elsewhere.
 
 Compilation is lazy: the kernel compiles for a backend the first time a search over it runs
 longer than :data:`COMPILE_AFTER` seconds in Python (small counts never wait for it); once its
@@ -38,7 +39,8 @@ import scipy.sparse
 
 from ..errors import SolverError
 from ..solvers.highs import ROW_BOUND_LIMIT
-from .engine import LINEAR, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, RegionSearch, Subproblem, domain_box
+from .engine import (BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem,
+                     domain_box)
 from .rows import unit_rows
 
 __all__ = ["CALL_SECONDS", "COMPILE_AFTER", "CompiledSearch", "SWITCH_CACHED", "compiled_supported", "kernel_cached",
@@ -86,7 +88,8 @@ def make_search(net, domain, eps, backend, prune, *, compiled=None):
     the network and the backend, else a :class:`~polyregions.search.engine.RegionSearch`.
     ``compiled``: True or False forces the choice (False: the Python search)."""
     search = RegionSearch(net, domain, eps, backend, prune)
-    if compiled is False or not compiled_supported(net, search.lp):
+    # an unbounded domain keeps the Python search: its far rows are decided in a limit (engine._test_far)
+    if compiled is False or search.domain_box is None or not compiled_supported(net, search.lp):
         if compiled:
             raise ValueError("the compiled search does not serve this network or backend")
         return search
@@ -126,7 +129,8 @@ def net_arrays(net, domain):
         slopes=np.concatenate([st.slopes for st in stages]).astype(np.float64),
         split=np.concatenate([st.split for st in stages]).astype(np.bool_),
         nbits=np.array([st.n_bits for st in stages], dtype=np.int64),
-        box_mid=np.ascontiguousarray(mid, dtype=np.float64), box_half=np.ascontiguousarray(half, dtype=np.float64),
+        box_mid=np.ascontiguousarray(mid, dtype=np.float64),
+        box_h2=np.ascontiguousarray(np.column_stack([half, np.abs(mid) + half]), dtype=np.float64),
         dense=np.array([Ws is None for Ws in net.sparse_hidden], dtype=np.int64), woff=cum(dense_sizes),
         wflat=np.concatenate([np.ravel(W) for W in dense_ws]).astype(np.float64),
         awflat=np.abs(np.concatenate([np.ravel(W) for W in dense_ws])).astype(np.float64))
@@ -139,8 +143,8 @@ def new_state(net, arrays, eps, diameter, prune):
     n0 = net.input_dim
     frames = int(np.count_nonzero(arrays.split)) + 1
     flt = np.zeros(ck.N_FLT)
-    flt[[ck.F_EPS, ck.F_DIAM, ck.F_NEAR, ck.F_ZERO_RTOL, ck.F_BOUND_LIMIT]] = (
-        eps, diameter, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, ROW_BOUND_LIMIT)
+    flt[[ck.F_EPS, ck.F_DIAM, ck.F_NEAR, ck.F_ZERO_RTOL, ck.F_BOUND_LIMIT, ck.F_BOX_RTOL, ck.F_RES_RTOL]] = (
+        eps, diameter, NEAR_EPS_FACTOR, ZERO_ROW_RTOL, ROW_BOUND_LIMIT, BOX_RTOL, RESOLUTION_RTOL)
     reg = np.zeros(ck.N_REG, dtype=np.int64)
     reg[ck.R_PRUNE] = 1 if prune else 0
     n_rows, n_in = int(arrays.goff[-1]), int(arrays.moff[-1])
@@ -151,7 +155,7 @@ def new_state(net, arrays, eps, diameter, prune):
         Gh=np.zeros(n_rows), ch=np.zeros(int(arrays.noff[-1])), fixed=np.zeros(int(arrays.noff[-1]), dtype=np.int64),
         M=np.zeros(n_in), m=np.zeros(int(arrays.foff[-1])), s_all=np.zeros(int(arrays.widths.max())),
         rn=np.zeros(int(arrays.fanin.max())), vec=np.zeros((5, int(arrays.widths.max()))),
-        absG=np.zeros(int(arrays.widths.max()) * n0))
+        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)))
 
 
 class CompiledSearch(RegionSearch):

@@ -39,16 +39,17 @@ __all__ = ["NetArrays", "SearchState", "run_search"]
 #: offsets of its slots in the flat arrays (``goff``: rows of ``G``, ``noff``: neurons, ``moff``:
 #: rows of ``M``, ``foff``: entries of ``m``); its weights in CSR form (``indptr`` from ``poff[l]``,
 #: ``indices`` and ``data`` from ``zoff[l]``), biases, slopes (1: a linear neuron), the
-#: pattern bits per layer, and the domain's bounding box ``(box_mid, box_half)``.
+#: pattern bits per layer, and the domain's bounding box: its centre ``box_mid`` and ``box_h2``,
+#: the columns ``half`` and ``|mid| + half`` (as :func:`polyregions.search.engine.box_signs` takes them).
 NetArrays = namedtuple("NetArrays", ["dims", "widths", "fanin", "goff", "noff", "moff", "foff", "indptr", "poff",
                                      "indices", "data", "zoff", "bias", "slopes", "split", "nbits", "box_mid",
-                                     "box_half", "dense", "woff", "wflat", "awflat"])
+                                     "box_h2", "dense", "woff", "wflat", "awflat"])
 #: The search: registers ``reg`` and ``flt`` (indices below), counters ``cnt``, the node's witness
 #: ``x``, a test's witness ``ans_x``, the pattern ``bits``; the frames (``fr``, ``fr_x``, ``fr_r``);
 #: per layer its ``G x + c``, the unit rows ``Gh x + ch``, ``fixed`` (-1 branch, 0 off, 1 on,
 #: 2 linear), its input ``M x + m``; scratch ``s_all``, ``rn``.
 SearchState = namedtuple("SearchState", ["reg", "flt", "cnt", "x", "ans_x", "bits", "fr", "fr_x", "fr_r", "G", "c",
-                                         "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG"])
+                                         "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG", "sr"])
 
 # events
 EV_DONE, EV_BUDGET, EV_LEAF, EV_ROOM, EV_REFEREE, EV_GROW, EV_BOUND = range(7)
@@ -63,10 +64,11 @@ PC_ADVANCE, PC_DESCEND, PC_ENTER, PC_PREFILTER, PC_OTHER, PC_WITNESS, PC_TEST = 
  R_HAVE, R_RET, R_TJ, R_TSIGN) = range(18)
 N_REG = 18
 # float registers: witness radius, eps, domain diameter, near-eps factor, smallest leaf radius,
-# smallest kept depth, the referee's answer, zero-row tolerance, row-bound limit, a bad bound
+# smallest kept depth, the referee's answer, zero-row tolerance, row-bound limit, a bad bound, the box
+# test's tolerance, the resolution below which a region counts as near eps
 (F_RHO, F_EPS, F_DIAM, F_NEAR, F_MIN_RADIUS, F_MIN_KEPT, F_ANS_KEEP, F_ANS_RADIUS, F_ANS_DEPTH, F_ZERO_RTOL,
- F_BOUND_LIMIT, F_BAD_BOUND) = range(12)
-N_FLT = 12
+ F_BOUND_LIMIT, F_BAD_BOUND, F_BOX_RTOL, F_RES_RTOL) = range(14)
+N_FLT = 14
 # counters: children entered, near-eps decisions, regions
 C_NODES, C_NEAR_EPS, C_COUNT = range(3)
 # frame fields: layer, neuron, children, next child, pattern length, stack level, row pushed for
@@ -96,13 +98,14 @@ def _row_norm(A, start, n):
 
 @kernel(internal=True)
 def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split, nbits,
-           box_mid, box_half, dense, woff, wflat, awflat, reg, flt, bits, x, G, c, Gh, ch, fixed, M, m, s_all, rn,
-           vec, absG):
+           box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M, m, s_all, rn,
+           vec, absG, sr):
     """Layer ``reg[R_L]`` starts: its ``G x + c`` from its input ``M x + m`` (the previous layer's
     rows times its gains, unless given), unit rows, and the neurons fixed without a test:
     constant (zero row), farther from the witness than the domain's diameter, or of one sign on
-    the domain's bounding box (as the engine's ``_enter_layer``, with the same products: BLAS for
-    a dense layer, the CSR order for a sparse one)."""
+    the domain's bounding box up to ``BOX_RTOL`` (counted near eps when its range crosses 0; as
+    the engine's ``_enter_layer`` and ``box_signs``, with the same products: BLAS for a dense
+    layer, the CSR order for a sparse one)."""
     l = reg[R_L]
     n0 = dims[0]
     fan = fanin[l]
@@ -174,14 +177,14 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     has_box = dims[2] != 0
     if has_box:
         centre = vec[3, :w]
-        spread = vec[4, :w]
+        spread = sr[:w]
         A = absG[:w * n0].reshape((w, n0))
         for i in range(w):
             for q in range(n0):
                 A[i, q] = abs(Gv[i, q])
         np.dot(Gv, box_mid, centre)
-        np.dot(A, box_half, spread)
-    zrt = flt[F_ZERO_RTOL]
+        np.dot(A, box_h2, spread)  # per row: its spread over the box, and the size of its terms
+    zrt, brt = flt[F_ZERO_RTOL], flt[F_BOX_RTOL]
     for i in range(w):
         s[i] += ch[nv + i]
         if not split[nv + i]:
@@ -189,15 +192,20 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
         elif scale[i] < 0.0:
             fixed[nv + i] = 1 if c[nv + i] > zrt * cscale[i] else 0
         else:
-            far = abs(s[i]) >= flt[F_DIAM]
-            if not far and has_box:
-                lo = centre[i] + c[nv + i] - spread[i]
-                hi = centre[i] + c[nv + i] + spread[i]
-                far = lo > 0.0 or hi < 0.0
-            if far:
+            if abs(s[i]) >= flt[F_DIAM]:
                 fixed[nv + i] = 1 if s[i] > 0.0 else 0
-            else:
-                fixed[nv + i] = -1
+                continue
+            fixed[nv + i] = -1
+            if has_box:
+                mid = centre[i] + c[nv + i]
+                lo, hi = mid - spread[i, 0], mid + spread[i, 0]
+                size = spread[i, 1] + abs(c[nv + i])
+                on = lo > -brt * size
+                off = (not on) and hi < brt * size
+                if on or off:
+                    fixed[nv + i] = 1 if on else 0
+                    if (on and lo < 0.0) or (off and hi > 0.0):
+                        cnt[C_NEAR_EPS] += 1
     reg[R_PF] = 0
     reg[R_J] = 0
     reg[R_PC] = PC_PREFILTER if reg[R_PRUNE] != 0 else PC_DESCEND
@@ -214,8 +222,8 @@ def _distance(Gh, ch, x, gi, nj, n0):
 
 @kernel(internal=True)
 def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
-             nbits, box_mid, box_half, dense, woff, wflat, awflat, reg, flt, cnt, x, ans_x, bits, fr, fr_x, fr_r, G, c,
-             Gh, ch, fixed, M, m, s_all, rn, vec, absG):
+             nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, x, ans_x, bits, fr, fr_x, fr_r, G, c,
+             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr):
     """The search as a state machine over ``reg[R_PC]`` (see :func:`run_search`)."""
     n0, layers = dims[0], dims[1]
     eps, near = flt[F_EPS], flt[F_NEAR]
@@ -284,6 +292,11 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 reg[R_PC] = PC_ADVANCE
                 cnt[C_COUNT] += 1
                 reg[R_LEAVES] += 1
+                big = 0.0
+                for q in range(n0):
+                    big = max(big, abs(x[q]))
+                if flt[F_RHO] <= flt[F_RES_RTOL] * big:  # as thin as the rounding of its coordinates
+                    cnt[C_NEAR_EPS] += 1
                 if flt[F_RHO] < flt[F_MIN_RADIUS]:
                     flt[F_MIN_RADIUS] = flt[F_RHO]
                 if reg[R_ENUM] != 0:
@@ -292,8 +305,8 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                     return EV_ROOM
         elif pc == PC_ENTER:
             _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
-                   nbits, box_mid, box_half, dense, woff, wflat, awflat, reg, flt, bits, x, G, c, Gh, ch, fixed, M, m,
-                   s_all, rn, vec, absG)
+                   nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M,
+                   m, s_all, rn, vec, absG, sr)
         elif pc == PC_PREFILTER:
             # each neuron left to branch whose hyperplane misses the witness ball is tested once:
             # when the other side is empty it is fixed for the whole subtree
@@ -461,6 +474,6 @@ def run_search(net, lp, st):
     """Advance the search (module docstring) until an event; returns the event."""
     return _machine(lp, net.dims, net.widths, net.fanin, net.goff, net.noff, net.moff, net.foff, net.indptr, net.poff,
                     net.indices, net.data, net.zoff, net.bias, net.slopes, net.split, net.nbits, net.box_mid,
-                    net.box_half, net.dense, net.woff, net.wflat, net.awflat, st.reg, st.flt, st.cnt, st.x, st.ans_x,
+                    net.box_h2, net.dense, net.woff, net.wflat, net.awflat, st.reg, st.flt, st.cnt, st.x, st.ans_x,
                     st.bits, st.fr, st.fr_x, st.fr_r, st.G, st.c, st.Gh, st.ch, st.fixed, st.M, st.m, st.s_all, st.rn,
-                    st.vec, st.absG)
+                    st.vec, st.absG, st.sr)

@@ -292,6 +292,25 @@ def test_residual_node_for_node_and_against_the_unrolled_network(backend):
     assert len(pats) == pr.count_regions(hand, box, method="dfs", backend="highs").count
 
 
+def test_an_unbounded_domain_keeps_the_python_search():
+    """Far rows of an unbounded domain are decided in a limit by the Python search only."""
+    net, _, _ = DEGENERATE["three lines"]
+    half_plane = pr.Polytope([[1.0, 0.0]], [1.0])
+    assert type(make_search(net, half_plane, EPS, "auto", True)) is RegionSearch
+    with pytest.raises(ValueError, match="does not serve"):
+        make_search(net, half_plane, EPS, "auto", True, compiled=True)
+
+
+def test_box_faces_node_for_node():
+    """Hyperplanes on the box's faces (fixed by the box test within its tolerance): the regions
+    by hand, node for node."""
+    net = net_of([[[1, 0], [0, 1], [1, 1], [1, -1]]], [[1, -1, 0.25, -0.125]])
+    box = pr.Box([-1.0, -1.0], [1.0, 1.0])  # x1 = -1 and x2 = 1 are faces; two lines cross inside the box
+    expected = {(1, 0, a, b) for a in (0, 1) for b in (0, 1)}
+    for backend in COMPILED_BACKENDS:
+        assert node_for_node(net, box, backend) == expected
+
+
 def test_max_pooling_keeps_the_python_search(rng):
     net = Network([pr.Conv2d(rng.normal(size=(1, 1, 2, 2)), np.zeros(1)), pr.MaxPool2d(2)], input_shape=(1, 3, 3))
     search = make_search(net, pr.Box(np.zeros(9), np.ones(9)), EPS, "auto", True)
