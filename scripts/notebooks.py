@@ -3,10 +3,12 @@
 Every notebook reads its size from the environment in its first code cell:
 ``POLYREGIONS_FULL=1`` runs the full study (minutes to half an hour per notebook),
 anything else a small version (seconds) with the same code paths and the same assertions;
-``POLYREGIONS_FIGURES`` is the folder its PNG figures are saved to (default ``figures``,
-relative to ``notebooks/``).
+``POLYREGIONS_FIGURES`` is the folder its figures are saved to (default ``figures``,
+relative to ``notebooks/``) and ``POLYREGIONS_RESULTS`` the folder of its raw results and
+verdicts (default ``results``).
 
-Regenerate the committed notebooks (executed at full size, figures in notebooks/figures/)::
+Regenerate the committed notebooks (executed at full size, figures in notebooks/figures/, raw
+results and verdicts in notebooks/results/)::
 
     python scripts/notebooks.py --full --write                 # all of them
     python scripts/notebooks.py --full --write zhu_local_bound # one
@@ -85,7 +87,7 @@ def strip_volatile(nb) -> None:
             output.pop("transient", None)
 
 
-def execute(path, *, full: bool, figures, timeout: float | None = None):
+def execute(path, *, full: bool, figures, results=None, timeout: float | None = None):
     """Run the notebook at `path` top to bottom in a fresh kernel and return it (stripped).
 
     Parameters
@@ -95,7 +97,10 @@ def execute(path, *, full: bool, figures, timeout: float | None = None):
     full : bool
         Sets ``POLYREGIONS_FULL`` to 1 (full size) or 0 (small size) for the kernel.
     figures : path-like
-        Sets ``POLYREGIONS_FIGURES``, where the notebook saves its PNG figures.
+        Sets ``POLYREGIONS_FIGURES``, where the notebook saves its figures (PNG and SVG).
+    results : path-like, optional
+        Sets ``POLYREGIONS_RESULTS``, where the notebook saves its raw results and verdicts
+        (default: `figures`, so that a run that does not write keeps the committed ones).
     timeout : float, optional
         Per-cell timeout in seconds (default :data:`CELL_TIMEOUT` for the size).
 
@@ -105,7 +110,8 @@ def execute(path, *, full: bool, figures, timeout: float | None = None):
         If a cell raises: an assertion of a theorem, or any error.
     """
     nb = nbformat.read(str(path), as_version=4)
-    env = dict(os.environ, POLYREGIONS_FULL="1" if full else "0", POLYREGIONS_FIGURES=str(figures))
+    env = dict(os.environ, POLYREGIONS_FULL="1" if full else "0", POLYREGIONS_FIGURES=str(figures),
+               POLYREGIONS_RESULTS=str(figures if results is None else results))
     if timeout is None:
         timeout = CELL_TIMEOUT["full" if full else "small"]
     with tempfile.TemporaryDirectory() as spec_dir:
@@ -121,7 +127,8 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="notebook names without .ipynb (default: all)")
     parser.add_argument("--full", action="store_true", help="the full size (POLYREGIONS_FULL=1)")
     parser.add_argument("--write", action="store_true",
-                        help="write the executed notebooks back, figures into notebooks/figures/")
+                        help="write the executed notebooks back, figures into notebooks/figures/, results into "
+                             "notebooks/results/")
     args = parser.parse_args(argv)
     paths = notebook_paths()
     if args.names:
@@ -135,9 +142,11 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as scratch:
             figures = NOTEBOOKS / "figures" if args.write else pathlib.Path(scratch)
+            results = NOTEBOOKS / "results" if args.write else pathlib.Path(scratch)
             figures.mkdir(exist_ok=True)
+            results.mkdir(exist_ok=True)
             try:
-                nb = execute(path, full=args.full, figures=figures)
+                nb = execute(path, full=args.full, figures=figures, results=results)
             except CellExecutionError as exc:
                 failed.append(path.name)
                 print(f"{path.name}: FAILED (left unchanged)\n{exc}", file=sys.stderr)

@@ -58,6 +58,7 @@ KERNEL_MODULES = {
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
     "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
     "polyregions.cells.sign_kernels": (None, 0.5),
+    "polyregions.bounds.filter_kernels": (None, 1.0),
 }
 #: Cache directories of other sources kept besides the current one (the most recently used);
 #: one used within the last hour is never removed (a process may still be saving into it).

@@ -13,6 +13,8 @@ One module per family, each citing its paper:
 - :mod:`.rank_deficit`: why a one-layer CNN can have fewer regions than Xiong et al.'s
   Theorem 1 states (matchable but linearly dependent normals), on the exact linear
   algebra of :mod:`.rational`;
+- :mod:`.filter_polynomial`: the generic count of a one-layer CNN and Theorem 1's
+  :math:`R_N` as polynomials in the number of filters;
 - :mod:`.applicable`: which of these bounds apply to a given network and domain.
 """
 
@@ -34,6 +36,7 @@ from .generic import (
 )
 from .local import LocalArrangementBound, ZhuLocal, local_arrangement_bound, zhu_local
 from .rank_deficit import NormalRankDeficit, normal_rank_deficit
+from .filter_polynomial import FilterPolynomial, generic_count_polynomial, xiong_coefficients
 from .applicable import BOUND_NAMES, architecture_of, network_bounds
 
 __all__ = [
@@ -61,6 +64,9 @@ __all__ = [
     # rank deficits of one-layer CNNs
     "normal_rank_deficit",
     "NormalRankDeficit",
+    "generic_count_polynomial",
+    "xiong_coefficients",
+    "FilterPolynomial",
     # which bounds apply
     "BOUND_NAMES",
     "architecture_of",

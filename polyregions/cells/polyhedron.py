@@ -16,7 +16,10 @@ the same sum taken with absolute values (``S``, the size of the terms summed) an
 coordinate's size counted as at least ``yscale``, the domain's largest coordinate: a vertex
 made by interpolation carries an absolute error of that size's rounding, so a vertex within
 about ``ZERO_RTOL * yscale`` of a plane is on it, also near the origin (where ``|y|`` alone
-would let a vertex off by 1e-17 make a face of no area). Then:
+would let a vertex off by 1e-17 make a face of no area). Where that tolerance is coarser than
+eps (``tol > eps |g|``: large coordinates, or a tiny eps), such a decision may drop, or keep, a
+region that eps alone would decide otherwise: it is counted with the near-eps decisions
+(``stats[0]``), as in the plane. Then:
 
 * no vertex with ``z > tol``: the neuron is off (a neuron identically zero on the cell, a
   plane through a vertex, along an edge or holding a face);
@@ -43,8 +46,12 @@ non-empty for ``t < V / F``; and the pyramids from the centre of an inscribed ba
 ``r`` to the faces, of heights at least ``r``, fill ``V >= r F / 3``. Only when these bounds
 straddle ``[eps / near, near eps]`` is ``r`` computed (:func:`inradius`, the Chebyshev LP
 ``max t s.t. n_i . y + t <= beta_i`` solved by enumerating its vertices), and the decision
-counted as near ``eps`` when ``r`` lies in that interval. Volumes, areas and inradii are in
-:mod:`polyregions.cells.polyhedron_measure`.
+counted as near ``eps`` when ``r`` lies in that interval. ``V`` is a sum of ``T`` triple
+products of vertex differences of size up to ``D`` (the fan triangles, from the first vertex):
+its rounding is at most ``VOLUME_ROUNDING * T (T + 6) D^3``, and the bounds are taken with ``V``
+moved by that much towards the straddle (a needle of inradius ``r`` and length ``D`` has
+``V ~ r^2 D``, below that rounding once ``r < 1e-7 D``: there ``V`` says nothing, ``r`` decides).
+Volumes, areas and inradii are in :mod:`polyregions.cells.polyhedron_measure`.
 """
 
 from __future__ import annotations
@@ -58,7 +65,13 @@ from ..solvers.jit import kernel
 from .polygon import DISC_SLACK, ZERO_RTOL
 from .polyhedron_measure import inradius, volume_area
 
-__all__ = ["ZERO_RTOL", "split_cells"]
+__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "split_cells"]
+
+#: A child's volume, summed over ``T`` fan triangles of vertex differences of size up to ``D``,
+#: is within ``VOLUME_ROUNDING * T (T + 6) D^3`` of the volume of its float vertices (each
+#: triple product of six terms up to ``D^3`` within a few roundings, then ``T`` of them summed).
+VOLUME_ROUNDING = 2.0**-52
+
 
 @kernel()
 def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
@@ -66,18 +79,31 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     if fm < 4 or vm < 4:
         return False
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
-    if vol <= 0.0 or area <= 0.0:
+    err = _volume_rounding(av, vs, vm, af_c, fs, fm)
+    if vol + err <= 0.0 or area <= 0.0:
         return False
-    lb = vol / area
-    if lb > near * eps:
+    if (vol - err) / area > near * eps:
         return True
-    if 3.0 * lb < eps / near:
+    if 3.0 * (vol + err) / area < eps / near:
         return False
     r = inradius(af_p, fs, fm, av, vs, vm)[0]
     stats[1] += 1
     if eps / near <= r <= near * eps:
         stats[0] += 1
     return r > eps
+
+
+@kernel()
+def _volume_rounding(av, vs, vm, af_c, fs, fm):
+    """The bound ``VOLUME_ROUNDING * T (T + 6) D^3`` of the rounding of :func:`volume_area` (module docstring)."""
+    d = 0.0
+    for i in range(1, vm):
+        for q in range(3):
+            d = max(d, abs(av[vs + i, q] - av[vs, q]))
+    t = 0
+    for f in range(fs, fs + fm):
+        t += af_c[f] - 2
+    return VOLUME_ROUNDING * t * (t + 6) * d * d * d
 
 
 @kernel()
@@ -394,6 +420,8 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
                     zi = g0 * x + g1 * y + g2 * w + cj
                     tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
+                    if abs(zi) <= tol and tol > eps * gn:
+                        stats[0] += 1  # on the plane by a tolerance coarser than eps
                     if zi > tol:
                         sg[i] = 1
                         npos += 1

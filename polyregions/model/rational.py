@@ -65,7 +65,16 @@ def split_exact(weight, bias, wname: str = "weight", bname: str = "bias"):
         return None, weight, bias
     We = We or [[Fraction(float(v)) for v in row] for row in finite_array(weight, wname, ndim=2)]
     be = be or [Fraction(float(v)) for v in finite_array(bias, bname, ndim=1)]
-    return (We, be), [[float(v) for v in row] for row in We], [float(v) for v in be]
+    return (We, be), [[_rounded(v, wname) for v in row] for row in We], [_rounded(v, bname) for v in be]
+
+
+def _rounded(v: Fraction, name: str) -> float:
+    """The float64 rounding of `v`; a value beyond float64's range is refused (the search computes in float64)."""
+    try:
+        return float(v)
+    except OverflowError:
+        raise InvalidInputError(f"`{name}` holds {str(v)[:40]!r}..., beyond the float64 range (about 1.8e308) "
+                                "the search computes in") from None
 
 
 def exact_record(layer) -> dict:

@@ -15,6 +15,8 @@ from polyregions.cells import cells3d
 from polyregions.cells.cells3d import domain_rows, domain_volume, polyhedral_cells
 from polyregions.domains.slices import composed_search_problem
 
+from exact_reference import exact_count
+
 EPS = 1e-9
 CUBE = pr.Box([-1, -1, -1], [1, 1, 1])
 
@@ -132,6 +134,37 @@ def test_a_neuron_zero_up_to_rounding_is_off():
     net = pr.Network.from_dense([W1, np.array([[1.0, 1.0, -1.0]])], [np.zeros(3), np.zeros(1)])
     regions = _against_search(net, CUBE)
     assert len(regions) == 2 and not any(r.bits[3] for r in regions)
+
+
+def test_a_tiny_box_far_from_the_origin_says_its_tolerance_is_coarser_than_eps():
+    # a box of half-width 1e-8 at 1e4: the two planes cut corners off it (3 regions, certified in
+    # exact arithmetic on the float64 network), but the zero tolerance (ZERO_RTOL times the
+    # terms' size, 1e12 here) is coarser than eps: the count must say so in near_eps
+    s, c = 1e-8, np.array([-1e4 + 1e-8, -1e4 - 1e-8, -1e4])
+    W = np.array([[1.0, -1.0, 1.0], [0.0, 1.0, -2.0]]) / s
+    net = pr.Network.from_dense([W], [np.array([-2.0, -1.0]) - W @ c])
+    box = pr.Box(c - s, c + s)
+    certified = pr.count_regions(net, box, certify=True)
+    assert certified.certified and certified.count == 3
+    res = pr.count_regions(net, box, method="cells3d")
+    assert res.count == certified.count or res.stats.near_eps > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("half", [1.0, 50.0, 1000.0])
+@pytest.mark.parametrize("gap", [1e-7, 1e-11])
+def test_a_needle_along_three_nearly_concurrent_planes_is_judged_by_its_inradius(seed, half, gap):
+    # the planes x = 0, y = 0 and x + y = gap (rotated) bound a prism of inradius gap / (2 + sqrt 2)
+    # as long as the box: 29 eps (counted) or 0.003 eps (not), 7 or 6 regions in exact arithmetic.
+    # Its volume (gap^2 / 2 times its length) is below the rounding of the divergence-theorem sum
+    # (about 1e-16 times the length cubed): a volume-based decision alone kept or dropped it at random
+    Q = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))[0]
+    W, b = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]) @ Q.T, np.array([0.0, 0.0, -gap])
+    box = pr.Box(-half * np.ones(3), half * np.ones(3))
+    truth = exact_count([W.tolist()], [b.tolist()], box, eps=EPS)
+    assert truth == (7 if gap > EPS else 6)
+    res = pr.count_regions(pr.Network.from_dense([W], [b]), box, method="cells3d", eps=EPS)
+    assert res.count == truth or res.stats.near_eps > 0
 
 
 # ---------------------------------------------------------------------------------------------

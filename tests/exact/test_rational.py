@@ -58,6 +58,20 @@ def test_strings_and_errors():
         pr.Network.from_dense([[["x", "2"]]], [["0"]])
 
 
+@pytest.mark.parametrize("huge", ["1" + "0" * 400, F(10**400), 10**400, "-1" + "0" * 309 + "/3"],
+                         ids=["string", "fraction", "int", "negative"])
+@pytest.mark.parametrize("where", ["weight", "bias"])
+def test_a_rational_beyond_float64_is_refused_by_name(huge, where):
+    W, b = [["1", "2"]], ["0"]
+    if where == "weight":
+        W[0][0] = huge
+    else:
+        b[0] = huge
+    with pytest.raises(pr.InvalidInputError, match="float64") as info:
+        pr.Network.from_dense([W], [b])
+    assert "\n" not in str(info.value)
+
+
 def test_the_float_search_says_it_counts_the_rounding(caplog):
     with caplog.at_level(logging.WARNING, logger="polyregions"):
         pr.count_regions(concurrent_lines(), pr.Whole(2))
