@@ -72,11 +72,16 @@ def end_to_end(limit, repeat):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from nets import he_net, unit_box
 
-    from polyregions.solvers import registry as base
+    from polyregions.solvers import registry
 
     made = []
-    factory = base.BACKENDS["numba"]
-    base.BACKENDS["numba"] = lambda problem: made.append(factory(problem)) or made[-1]  # to read its counters
+    factory = registry.backend_factory
+
+    def keeping_numba(name):  # to read the numba backend's counters
+        build = factory(name)
+        return (lambda problem: made.append(build(problem)) or made[-1]) if name == "numba" else build
+
+    registry.backend_factory = keeping_numba
     try:
         pr.count_regions(he_net(2, [4]), unit_box(2), eps=EPS, backend="numba", method="dfs")  # warm-up
         header = (f"{'net':<14}{'backend':>8}{'regions':>10}{'seconds':>9}{'regions/s':>11}{'LPs/region':>11}"
@@ -106,7 +111,7 @@ def end_to_end(limit, repeat):
             if a.complete and b.complete:
                 print(f"  speed-up {b.stats.seconds / a.stats.seconds:.1f}x, counts equal: {a.count == b.count}")
     finally:
-        base.BACKENDS["numba"] = factory
+        registry.backend_factory = factory
     print("'+': stopped at --limit (a lower bound); regions/s is then over the part counted.")
 
 

@@ -1,11 +1,11 @@
 """Exact enumeration and counting of activation regions by depth-first search.
 
 The public pair :func:`enumerate_regions` (a generator) and :func:`count_regions` (a
-counter), and the sequential driver that runs the search of
-:mod:`polyregions.search.engine` over a queue of subproblems with limits, progress reports and
-checkpoints. A pattern is counted when its region contains a Euclidean ball of radius
+counter). A count hands its method's work to the one counting driver
+(:func:`polyregions.driver.drive`: limits, progress reports, checkpoints). A pattern is counted when its region contains a Euclidean ball of radius
 ``eps`` inside the domain. The tolerances ``DEFAULT_EPS``, ``ZERO_ROW_RTOL`` and
-``NEAR_EPS_FACTOR`` are defined in :mod:`polyregions.search.engine` and importable from here.
+``NEAR_EPS_FACTOR`` are defined in :mod:`polyregions.search.engine` and :mod:`polyregions.result`
+and importable from here.
 """
 
 from __future__ import annotations
@@ -20,22 +20,51 @@ from ._validate import int_at_least, net_and_domain, positive_number
 from .exact.certified_count import count_certified
 from .exact.spec import rounded_layers
 from .search.checkpoint import Checkpointer
-from .domains.convex import Domain, Slice
+from .domains.base import Domain
 from .errors import InvalidInputError, UnsupportedError
-from .milp.milp import count_regions_milp
+from .milp.milp import check_milp, count_milp
 from .model.network import Network
 from .search.blas import one_blas_thread, one_blas_thread_while_iterating
-from .search.parallel import PROGRESS_EVERY, drive_parallel
+from .search.parallel import ParallelWork
+from .search.steps import SearchWork
+from .driver import drive
 from .cells.cells3d import count_cells3d, enumerate_cells3d
-from .cells.planar import choose_method, count_planar, enumerate_planar
-from .result import Region, RegionCount
+from .cells.cells3d import unsupported_reason as cells3d_unsupported
+from .cells.planar import count_planar, enumerate_planar, unsupported_reason
+from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.compiled import make_search
-from .search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, ZERO_ROW_RTOL
-from .domains.slices import lift_regions, search_problem
+from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL
+from .domains.slices import check_layers, lift_regions
 
-__all__ = ["DEFAULT_EPS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "count_regions", "enumerate_regions"]
+__all__ = ["CELL_METHODS", "DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method",
+           "count_regions", "enumerate_regions"]
 
 logger = logging.getLogger("polyregions")
+
+#: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
+METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
+#: The cell algorithms "auto" prefers to the search, with why each cannot serve a domain (None: it can).
+CELL_METHODS = {"planar": unsupported_reason, "cells3d": cells3d_unsupported}
+
+
+def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
+    """The method that serves `domain`: "auto" is a cell algorithm ("planar" in one or two
+    dimensions, "cells3d" in three) where the domain is a bounded polyhedron in its frame
+    (:meth:`~polyregions.domains.base.Domain.polyhedron_reason`) and the search's own features
+    (`needs_search`: a solver backend, a checkpoint, resume, a cluster, a network that is not
+    plain ReLU, a certificate) are not asked for, else "dfs"; a forced cell algorithm that cannot
+    serve `domain` raises UnsupportedError; "milp" is only ever chosen by name."""
+    if not isinstance(method, str) or method not in allowed:
+        raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
+    if method == "auto":
+        served = [name for name, reason in CELL_METHODS.items() if name in allowed and reason(domain) is None]
+        return served[0] if served and not needs_search else "dfs"
+    if method in CELL_METHODS:
+        reason = CELL_METHODS[method](domain)
+        if reason is not None:
+            raise UnsupportedError(f"`method` {method!r} cannot serve this domain: {reason}")
+    return method
+
 
 def _validate_enumerate(net, domain, eps, backend):
     """Check the arguments of :func:`enumerate_regions`; return `eps` as a float."""
@@ -47,7 +76,8 @@ def _validate_enumerate(net, domain, eps, backend):
 
 
 def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers):
-    """Check the arguments of :func:`count_regions` (method "dfs"); return them normalised."""
+    """Check the arguments of :func:`count_regions` (every method); return them normalised. Nothing
+    below checks them again: the methods trust their arguments."""
     eps = _validate_enumerate(net, domain, eps, backend)
     if max_regions is not None:
         max_regions = int_at_least(max_regions, "max_regions", 0)
@@ -58,17 +88,11 @@ def _validate_count(net, domain, eps, backend, max_regions, time_limit, checkpoi
     return eps, max_regions, time_limit, checkpoint_every, workers
 
 
-def _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain):
-    """Refuse what a certified count does not support (it runs in one process, start to end,
-    in the network's own input space, on plain ReLU networks)."""
+def _check_certify(certify, certificate, workers, client, checkpoint, resume):
+    """Refuse the options a certified count does not take (it runs on this machine, start to end);
+    the certifier itself refuses the networks and domains it cannot certify."""
     if not certify:
         raise InvalidInputError("`certificate` needs `certify=True`")
-    if not net.is_relu:
-        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
-                               "or residual carry)")
-    if isinstance(domain, Slice):
-        raise UnsupportedError("`domain`: a slice is not supported with `certify=True` (its composed network "
-                               "is computed in floating point; certify the full input space instead)")
     for name, value in (("client", client is not None), ("checkpoint", checkpoint is not None),
                         ("resume", resume is not None)):
         if value:
@@ -88,9 +112,11 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         Of dimension ``net.input_dim``.
     eps : float
         A region is counted when it contains a Euclidean ball of radius `eps` (input units).
-    backend : {"auto", "numba", "highs", "scipy", "cvxpy"}
-        The solver for the region test. "auto" (default): the compiled dual simplex on
-        bounded polyhedral domains, HiGHS otherwise (L1 and L2 balls, unbounded domains).
+    backend : str
+        The solver for the region test: "auto" (default) or a backend of
+        :data:`polyregions.solvers.registry.BACKENDS`. "auto" chooses from the backends'
+        declared capabilities (:func:`polyregions.solvers.registry.choose_backend`);
+        :func:`polyregions.solvers.registry.describe_backends` says what each serves.
     prune : bool
         Use the layer-entry prefilter (the count does not depend on it).
     method : {"auto", "dfs", "planar", "cells3d"}
@@ -119,11 +145,10 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     eps = _validate_enumerate(net, domain, eps, backend)
     method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
                            allowed=("auto", "dfs", "planar", "cells3d"))
-    if method == "planar":
-        return enumerate_planar(net, domain, eps=eps)
-    if method == "cells3d":
-        return enumerate_cells3d(net, domain, eps=eps)
-    net_s, domain_s = search_problem(net, domain)
+    if method in CELL_METHODS:
+        check_layers(net)  # the domain was checked when the method was chosen
+        return (enumerate_planar if method == "planar" else enumerate_cells3d)(net, domain, eps=eps)
+    net_s, domain_s = domain.search_problem(net)
     search = make_search(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
     return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
@@ -166,8 +191,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         Stop after this many seconds; the result is marked incomplete, and with
         `checkpoint` the unexplored part is saved so that `resume` finishes the count.
     progress : callable, optional
-        Called as ``progress(count, stats)`` every ``polyregions.search.parallel.PROGRESS_EVERY``
-        seconds (0.5) at most.
+        Called as ``progress(count, stats)`` every ``polyregions.driver.PROGRESS_EVERY``
+        seconds (0.5) at most, whatever the method.
     workers : int
         Processes to search with (default 1); the tree is split into subproblems.
     client : dask.distributed.Client, optional
@@ -201,7 +226,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     >>> pr.count_regions(net, pr.Whole(2)).count
     7
     """
-    _validate_enumerate(net, domain, eps, backend)
+    eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
+        net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
     certifying = certify or certificate is not None
     method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
                            or checkpoint is not None
@@ -215,94 +241,37 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
             if given:
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
-        net, domain = search_problem(net, domain)
-        return count_regions_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit,
-                                  backend="highs" if backend in ("auto", "numba") else backend, progress=progress)
-    eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
-        net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
-    if not certifying and rounded_layers(net):
+        net, domain = domain.search_problem(net)
+        check_milp(net, domain)
+        named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
+        return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
+                          **named)
+    rounded = 0 if certifying else rounded_layers(net)
+    if rounded:
         logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
-                       "rounding (certify=True counts the network as written)", rounded_layers(net))
+                       "rounding (certify=True counts the network as written)", rounded)
     if certifying:
-        _check_certify(certify, certificate, workers, client, checkpoint, resume, net, domain)
+        _check_certify(certify, certificate, workers, client, checkpoint, resume)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                                time_limit=time_limit, progress=progress, certificate=certificate, workers=workers)
-    if method == "planar":
-        return count_planar(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
-    if method == "cells3d":
-        return count_cells3d(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
+    if method in CELL_METHODS:
+        check_layers(net)  # the domain was checked when the method was chosen
+        count = count_planar if method == "planar" else count_cells3d
+        return count(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
-    net_s, domain_s = search_problem(net, domain)
+    net_s, domain_s = domain.search_problem(net)
     search = make_search(net_s, domain_s, eps, backend, prune)
-    if max_regions == 0:
-        return RegionCount(0, search.stats, complete=False, stopped="max_regions")
     t0 = time.perf_counter()
     if resume is not None:
         count, queue, saved = Checkpointer.load(resume, net, domain, eps, backend, prune)
         search.stats = saved
         search.stats.lp_solves_before = saved.lp_solves
     else:
-        root = search.root()
+        root = search.root() if max_regions != 0 else None
         count, queue = 0, ([root] if root is not None else [])
     if (workers > 1 or client is not None) and queue:
-        return drive_parallel(search, queue, count, t0=t0, workers=workers, client=client, max_regions=max_regions,
-                              time_limit=time_limit, progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
-    return _drive_sequential(search, queue, count, t0=t0, max_regions=max_regions, time_limit=time_limit,
-                             progress=progress, ckpt=ckpt, checkpoint_every=checkpoint_every)
-
-
-def _drive_sequential(search, queue, count, *, t0, max_regions, time_limit, progress, ckpt, checkpoint_every):
-    """Process the subproblems of `queue` one by one (last in, first out) in this process."""
-    stats = search.stats
-    base_seconds = stats.seconds
-    end = t0 + time_limit if time_limit is not None else None
-    next_save = t0 + checkpoint_every if ckpt.enabled else None
-    next_report = t0 + PROGRESS_EVERY
-    stopped = None
-    committed = count  # regions of finished subproblems (what a checkpoint may record)
-    sub = None
-
-    def snapshot(now):
-        stats.seconds = base_seconds + now - t0
-        stats.lp_solves = search.lp.lp_solves + stats.lp_solves_before
-        stats.pending = len(queue)
-
-    try:
-        while queue:
-            sub = queue.pop()
-            search.deadline = min((t for t in (end, next_save) if t is not None), default=None)
-            for found in search.counts(sub, None if max_regions is None else max_regions - count):
-                count += found
-                if max_regions is not None and count >= max_regions:
-                    stopped = "max_regions"
-                    break
-                if progress is not None:
-                    now = time.perf_counter()
-                    if now >= next_report:
-                        snapshot(now)
-                        stats.pending += 1  # the subproblem being searched
-                        progress(count, stats)
-                        next_report = now + PROGRESS_EVERY
-            if stopped:
-                break
-            queue.extend(search.frontier)
-            search.frontier = []
-            committed, sub = count, None
-            now = time.perf_counter()
-            if end is not None and now >= end and queue:
-                stopped = "time_limit"
-                break
-            if next_save is not None and now >= next_save:
-                snapshot(now)
-                ckpt.save(committed, queue, stats)
-                next_save = now + checkpoint_every
-    except KeyboardInterrupt:
-        if sub is not None:
-            queue.append(sub)  # its partial count is dropped: it restarts on resume
-        snapshot(time.perf_counter())
-        ckpt.save(committed, queue, stats)
-        raise
-    snapshot(time.perf_counter())
-    if stopped != "max_regions":
-        ckpt.save(count, queue, stats)
-    return RegionCount(count, stats, complete=stopped is None, stopped=stopped)
+        work = ParallelWork(search, queue, workers=workers, client=client)
+    else:
+        work = SearchWork(search, queue)
+    return drive(work, count=count, max_units=max_regions, time_limit=time_limit, progress=progress, saver=ckpt,
+                 save_every=checkpoint_every, start=t0)

@@ -1,5 +1,6 @@
-"""Results: one region (:class:`Region`), a count with its statistics (:class:`RegionCount`,
-:class:`Stats`, :class:`MilpStats`) and the answer of a local question (:class:`LocalResult`)."""
+"""Results: one region (:class:`Region`, and :class:`SliceRegion` on a slice or a low-dimensional
+domain), a count with its statistics (:class:`RegionCount`, :class:`Stats`, :class:`MilpStats`)
+and the answer of a local question (:class:`LocalResult`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LocalResult", "MilpStats", "Region", "RegionCount", "Stats"]
+__all__ = ["LocalResult", "MilpStats", "NEAR_EPS_FACTOR", "Region", "RegionCount", "SliceRegion", "Stats",
+           "pattern_map"]
+
+#: A decision is reported as near ``eps`` (``Stats.near_eps``) when the value it turned on (a
+#: solver's optimal radius, an inradius, a half-length) lies in ``[eps / NEAR_EPS_FACTOR,
+#: eps * NEAR_EPS_FACTOR]``: there the count depends on ``eps``. Every method reads it here.
+NEAR_EPS_FACTOR = 10.0
 
 
 @dataclass
@@ -19,10 +26,11 @@ class Stats:
     ``min_radius``: the smallest witness radius of a counted region (each counted region
     contains a Euclidean ball at least this large); ``min_kept_depth``: the smallest solver
     optimum that kept a node; ``near_eps``: near-degenerate decisions, whose outcome eps or
-    rounding may change: an optimum (inradius) within a factor 10 of ``eps``, a neuron fixed by
-    a rounding tolerance where it cuts the domain within that tolerance, a counted region as
-    thin as the rounding of its coordinates, a sign decided by a tolerance coarser than eps
-    (planar). A count with ``near_eps == 0`` does not depend on them; ``eps``: the tolerance used;
+    rounding may change: an optimum (inradius) within a factor :data:`NEAR_EPS_FACTOR` of
+    ``eps``, a neuron fixed by a rounding tolerance where it cuts the domain within that
+    tolerance, a counted region as thin as the rounding of its coordinates, a sign decided by a
+    tolerance coarser than eps (planar). A count with ``near_eps == 0`` does not depend on
+    them; ``eps``: the tolerance used;
     ``pending``: subproblems left unexplored (0 when the count is complete);
     ``recentre_failures``: witnesses on an unbounded domain that could not be moved back
     near their parent's (the far witness was used; the count does not depend on it).
@@ -172,3 +180,64 @@ class MilpStats(Stats):
     margin_tol: float = math.nan
     bounds: str = ""
     missed: int = 0
+
+
+def pattern_map(layers, bits: np.ndarray):
+    """``(M, m)`` with ``h^L = M x + m`` on the region of the pattern `bits` (booleans, layer by
+    layer), in the coordinates of the first layer of `layers`: the product of the layers'
+    maps with the off neurons' rows set to zero."""
+    offset = 0
+    W, b = layers[0]
+    M = np.asarray(W, dtype=np.float64)
+    m = np.asarray(b, dtype=np.float64)
+    for l, (W, b) in enumerate(layers):
+        if l:
+            M, m = W @ M, W @ m + b
+        beta = bits[offset : offset + M.shape[0]].astype(np.float64)
+        offset += M.shape[0]
+        M, m = beta[:, None] * M, beta * m
+    return M, m
+
+
+@dataclass(eq=False)
+class SliceRegion(Region):
+    """A region of a line, a plane, a volume, or a one- to three-dimensional input domain (made by
+    :class:`polyregions.domains.slices.SliceRegions`).
+
+    Besides :class:`~polyregions.result.Region`'s fields (``point`` and ``radius`` in input
+    coordinates and units): ``coords``, the point's slice coordinates (``s`` or ``(s, t)``;
+    the input itself when the domain is not a slice); ``vertices``, the region's polygon
+    (counter-clockwise) or interval ends in slice coordinates (None from the search, which
+    finds points, not polygons); ``size``, its area or length in input units (None from
+    the search); ``edges``, per polygon edge (from vertex ``i`` to ``i + 1``) the neuron whose
+    zero set it lies on (its bit's index, layer by layer), ``-1`` on the domain's boundary.
+    ``affine_map()`` is the network's map in input coordinates (computed on
+    first use: for wide inputs it is an ``(out, n)`` product), ``slice_affine_map()`` in
+    slice coordinates.
+    """
+
+    coords: np.ndarray = None
+    vertices: np.ndarray | None = None
+    size: float | None = None
+    edges: np.ndarray | None = None
+    _layers: tuple = field(repr=False, default=())
+    _slice_layers: tuple = field(repr=False, default=())
+    _R: np.ndarray = field(repr=False, default=None)
+    _p0: np.ndarray = field(repr=False, default=None)
+
+    def affine_map(self):
+        """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
+        if self._map is None:
+            self._map = pattern_map(self._layers, self.bits)
+        return super().affine_map()
+
+    def slice_affine_map(self):
+        """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
+        M, m = pattern_map(self._slice_layers, self.bits)
+        M = M @ self._R  # the layers are composed in the working frame: y = R (p - p0)
+        if self._p0 is not None:
+            m = m - M @ self._p0
+        if self._output is None:
+            return M, m
+        W, b = self._output
+        return W @ M, W @ m + b

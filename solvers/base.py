@@ -13,6 +13,13 @@ whether the node's region inside the domain contains a Euclidean ball of radius 
 
 A MIP driver (:class:`MipDriver`) solves a solver-neutral :class:`LinearModel` (the
 big-M encoding of :mod:`polyregions.milp.encoding`) and returns a :class:`MipSolution`.
+
+Every backend and driver declares what it can do here, in :data:`REGION_BACKENDS` and
+:data:`MIP_DRIVERS` (:class:`Capabilities`): the kinds of region problem it serves
+(:data:`PROBLEM_KINDS`), its features, whether and when ``backend="auto"`` may choose it.
+:mod:`polyregions.solvers.registry` reads these declarations and nothing else to choose a
+backend, to refuse one (one message format) and to list them; the module of a backend is
+imported only when it is built.
 """
 
 from __future__ import annotations
@@ -33,6 +40,93 @@ class Status(enum.Enum):
     UNBOUNDED = "unbounded"
     LIMIT = "limit"  # time or iteration limit: never an answer
     ERROR = "error"  # never an answer
+
+
+#: The kinds of region problem (:attr:`RegionProblem.kind`), as the refusals name them.
+PROBLEM_KINDS = {
+    "polyhedral": "bounded polyhedral domains (boxes, L-inf balls, bounded polytopes)",
+    "l1": "L1 balls",
+    "l2": "L2 balls",
+    "unbounded": "unbounded domains (the whole space, unbounded polytopes)",
+}
+
+#: The features a backend may declare (:attr:`Capabilities.features`).
+FEATURES = {
+    "lp": "decides the region test by a Chebyshev LP",
+    "qp": "decides the L2-ball region test by a QP (a projection)",
+    "socp": "decides the L2-ball region test by a second-order cone program",
+    "certificates": "gives floating-point transposition multipliers: the hints of the certified count",
+    "anchors_witness": "on unbounded domains keeps a witness near the anchor it is given",
+    "radius_bounds": "decides at fixed margins: a kept node's radius and a dropped node's depth are bounds "
+                     "on the Chebyshev radius (on the side that decides), not the radius itself",
+    "cutoff_search": "(MIP) stops at the first solution below a cutoff, unproven",
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one backend (or MIP driver) declares; the registry reads nothing else.
+
+    ``module``, ``cls``: where it lives (``polyregions.solvers.<module>.<cls>``, imported only
+    when it is built, with the keyword arguments ``options``); ``kinds``: the
+    :data:`PROBLEM_KINDS` it serves (``{"mip"}`` for a MIP driver); ``features``: from
+    :data:`FEATURES`; ``auto_rank``: its order among the backends ``"auto"`` may choose
+    (lower first; None: never chosen), and ``auto_max_dim`` the input dimension up to which
+    it is chosen; ``requires``: modules that must be importable for ``"auto"`` to choose it;
+    ``summary``: one line for the command line and the docs.
+    """
+
+    module: str
+    cls: str
+    kinds: frozenset
+    features: frozenset = frozenset()
+    auto_rank: int | None = None
+    auto_max_dim: int | None = None
+    requires: tuple = ()
+    options: tuple = ()
+    summary: str = ""
+
+
+_ALL_KINDS = frozenset(PROBLEM_KINDS)
+
+#: Up to this input dimension "auto" uses the dense dual simplex on bounded polyhedral
+#: domains (its basis has n + 1 rows); above it, the fixed-margin test (a basis of one row
+#: per node row). Measured in benchmarks/: the two cross at about n = 16-24 on [16, 16] nets.
+DENSE_SIMPLEX_MAX_DIM = 20
+
+#: The region-test backends, by name.
+REGION_BACKENDS = {
+    "numba": Capabilities("numba_lp", "NumbaBackend", frozenset({"polyhedral"}), frozenset({"lp"}), auto_rank=0,
+                          auto_max_dim=DENSE_SIMPLEX_MAX_DIM, requires=("numba",),
+                          summary="compiled dense dual simplex, HiGHS as referee (low dimension)"),
+    "projection": Capabilities("projection_l2", "ProjectionL2Backend", frozenset({"l2"}),
+                               frozenset({"qp", "radius_bounds"}), auto_rank=0, requires=("numba",),
+                               summary="compiled projection on the rows' Gram matrix, HiGHS as referee"),
+    "bounded": Capabilities("bounded_lp", "BoundedDualBackend", frozenset({"polyhedral", "l1"}),
+                            frozenset({"lp", "radius_bounds"}), auto_rank=1, requires=("numba",),
+                            summary="compiled fixed-margin test with the box as column bounds, HiGHS as referee "
+                                    "(high dimension, L1 balls)"),
+    "highs": Capabilities("highs", "HighsBackend", _ALL_KINDS, frozenset({"lp", "qp", "anchors_witness"}),
+                          auto_rank=2, requires=("highspy",),
+                          summary="HiGHS LP and QP on one persistent model (every domain)"),
+    "scipy": Capabilities("scipy_lp", "ScipyBackend", _ALL_KINDS, frozenset({"lp", "certificates"}),
+                          requires=("scipy",),
+                          summary="one scipy.optimize.linprog per test, L2 balls by cutting planes (the plain "
+                                  "reference)"),
+    "cvxpy": Capabilities("cvxpy_conic", "CvxpyBackend", frozenset({"polyhedral", "l1", "l2"}),
+                          frozenset({"lp", "socp"}), requires=("cvxpy",),
+                          summary="Clarabel through cvxpy, the L2 ball as a cone (the conic cross-check)"),
+}
+
+#: The MIP drivers, by name.
+MIP_DRIVERS = {
+    "highs": Capabilities("highs", "HighsMipDriver", frozenset({"mip"}), frozenset({"cutoff_search"}),
+                          requires=("highspy",), summary="highspy directly"),
+    "cbc": Capabilities("pulp_milp", "PulpDriver", frozenset({"mip"}), requires=("pulp",),
+                        options=(("solver", "cbc"),), summary="PuLP with its bundled CBC"),
+    "pulp-highs": Capabilities("pulp_milp", "PulpDriver", frozenset({"mip"}), requires=("pulp",),
+                               options=(("solver", "highs"),), summary="PuLP with its HiGHS interface"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +152,15 @@ class RegionProblem:
     @property
     def bounded(self) -> bool:
         return self.t_cap is None
+
+    @property
+    def kind(self) -> str:
+        """Its key of :data:`PROBLEM_KINDS`: "unbounded", "l2", "l1" or "polyhedral"."""
+        if self.t_cap is not None:
+            return "unbounded"
+        if self.l2_ball is not None:
+            return "l2"
+        return "l1" if self.l1_ball is not None else "polyhedral"
 
     def honest_radius(self, rows_A: np.ndarray, rows_b: np.ndarray, x: np.ndarray) -> float:
         """The radius of the largest ball around `x` inside the node's rows ``rows_A y <= rows_b``
@@ -210,10 +313,10 @@ class MipDriver(Protocol):
 
 
 class LPBackend(Protocol):
-    """What a backend can do. ``capabilities`` lists the problem kinds it serves."""
+    """A region-test backend; ``capabilities`` is its declaration in :data:`REGION_BACKENDS`."""
 
     name: str
-    capabilities: frozenset
+    capabilities: Capabilities
 
     def push(self, a: np.ndarray, b: float) -> None:
         """Add the half-space ``a . x <= b`` (``a`` of unit norm) to the node."""

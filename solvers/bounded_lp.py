@@ -58,7 +58,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import RegionProblem, TestResult
+from .base import REGION_BACKENDS, RegionProblem, TestResult
 from .bounded_decide import (
     DROP,
     F_BAND0,
@@ -109,13 +109,9 @@ class BoundedDualBackend(RefereedStack):
     """
 
     name = "bounded"
-    capabilities = frozenset({"lp"})
+    capabilities = REGION_BACKENDS["bounded"]
 
     def __init__(self, problem: RegionProblem):
-        if problem.l2_ball is not None or problem.t_cap is not None:
-            kind = "an L2 ball" if problem.l2_ball is not None else "an unbounded domain"
-            raise InvalidInputError(f"`backend` 'bounded' serves boxes, L-inf and L1 balls and bounded polytopes,"
-                                    f" not {kind}: use backend='highs'")
         super().__init__(problem)
         self.eps = eps = float(problem.eps)
         self.n = n = int(problem.dim)

@@ -17,9 +17,10 @@ L2 ball: the largest Euclidean ball inside the region and the domain. A node is 
 ``t > eps`` and the returned point, checked row by row in floating point (its smallest
 slack), holds a ball larger than ``eps``: the same honesty check as the default backend.
 
-Bounded domains only: on an unbounded domain the optimal face is unbounded and
-Clarabel's iterates run off to infinity (it stops at its iteration limit), so such a
-domain is refused when the backend is built, as the ``numba`` backend refuses it.
+Bounded domains only (its declaration in :data:`polyregions.solvers.base.REGION_BACKENDS`):
+on an unbounded domain the optimal face is unbounded and Clarabel's iterates run off to
+infinity (it stops at its iteration limit), so the registry refuses such a domain before
+the backend is built.
 
 Problems are built once per number of rows with cvxpy parameters (DPP) and re-solved
 with new parameter values. cvxpy's statuses go through :data:`CVXPY_STATUS`; an
@@ -36,8 +37,8 @@ import warnings
 
 import numpy as np
 
-from ..errors import InvalidInputError, SolverError
-from .base import RowStack, RegionProblem, Status, TestResult
+from ..errors import SolverError
+from .base import REGION_BACKENDS, RowStack, RegionProblem, Status, TestResult
 
 #: Clarabel settings for the region tests (tight: decisions are made at ``eps`` ~ 1e-9).
 CLARABEL_OPTIONS = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 200}
@@ -65,14 +66,9 @@ class CvxpyBackend(RowStack):
     """Region test by cvxpy + Clarabel (LP and SOCP)."""
 
     name = "cvxpy"
-    capabilities = frozenset({"lp", "socp", "qp"})
+    capabilities = REGION_BACKENDS["cvxpy"]
 
     def __init__(self, problem: RegionProblem, solver: str = "CLARABEL"):
-        if problem.t_cap is not None:
-            # an unbounded optimal face sends Clarabel's iterates to infinity (it stops at its
-            # iteration limit): refuse up front rather than fail mid-count
-            raise InvalidInputError("`backend` 'cvxpy' serves bounded domains only (a box, a ball or a bounded "
-                                    "polytope), not an unbounded one: use backend='highs'")
         super().__init__()
         import cvxpy as cp
 
@@ -140,6 +136,11 @@ class CvxpyBackend(RowStack):
         if x.value is None or t.value is None:  # pragma: no cover - defensive
             raise SolverError(f"cvxpy/{self.solver} reported an optimum without a solution")
         return np.array(x.value, dtype=float), float(t.value)
+
+    def chebyshev(self):
+        """``(x, t)``: the centre and radius of the largest Euclidean ball in the node and the
+        domain (Clarabel's optimum; a status other than optimal raises :class:`SolverError`)."""
+        return self._solve()
 
     def _honest_radius(self, x, t):
         """The smallest slack of the returned point over every row (never above ``t``)."""

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, LinearModel, MipSolution, RegionProblem, Status, TestResult
+from .base import HONEST_CHECK_BELOW, REGION_BACKENDS, LinearModel, MipSolution, RegionProblem, Status, TestResult
 from .scipy_lp import l2_cutting_plane_test
 
 #: HiGHS options for the tiny, frequent LPs of the search (dual simplex, no presolve: the fastest measured).
@@ -136,7 +136,7 @@ class HighsBackend:
     """Region test with a persistent highspy model (LP, or QP for the L2 ball)."""
 
     name = "highs"
-    capabilities = frozenset({"lp", "qp"})
+    capabilities = REGION_BACKENDS["highs"]
 
     def __init__(self, problem: RegionProblem):
         import highspy
@@ -148,6 +148,7 @@ class HighsBackend:
         self.n = n = problem.dim
         self._solves = 0
         self.qp_fallbacks = 0  # QPs HiGHS failed on, decided by the SOCP instead
+        self._conic, self._conic_depth = None, 0  # the conic backend of those SOCPs, and its rows
         self.recentred = 0  # witnesses pulled back on unbounded domains
         self.recentre_failures = 0  # pulls that failed (the far witness was kept)
         self._bases = []
@@ -337,7 +338,7 @@ class HighsBackend:
         """HiGHS failed on the QP (it can, rarely, on harmless QPs): decide by the SOCP instead."""
         self.qp_fallbacks += 1
         out = self._socp()
-        if out is None or out[1] <= shift:
+        if out[1] <= shift:
             return None
         x = out[0]
         A, b = self._rows()
@@ -350,26 +351,24 @@ class HighsBackend:
         return A, b
 
     def _socp(self):
-        """The largest ball in region and domain: ``max t  s.t.  a_i . x + t <= b_i,  |x - c| + t <= r``
-        (Clarabel through cvxpy). Returns ``(x, t)``, or None when infeasible."""
-        import cvxpy as cp
+        """The largest ball in region and domain: ``max t  s.t.  a_i . x + t <= b_i,  |x - c| + t <= r``,
+        by the conic backend (:class:`~polyregions.solvers.cvxpy_conic.CvxpyBackend`: Clarabel, its
+        statuses through its table). Returns ``(x, t)``."""
+        from .cvxpy_conic import CvxpyBackend
 
-        A, b = self._rows()
-        x, t = cp.Variable(self.n), cp.Variable()
-        cons = [cp.norm(x - self._center) + t <= self._radius]
-        if b.size:
-            cons.append(A @ x + t <= b)
-        prob = cp.Problem(cp.Maximize(t), cons)
-        self._solves += 1
+        if self._conic is None:
+            self._conic = CvxpyBackend(self.problem)
+        conic = self._conic
+        for _ in range(self._conic_depth):
+            conic.pop()
+        for a, b in self._pushed:
+            conic.push(a, b)
+        self._conic_depth = len(self._pushed)
+        before = conic.lp_solves
         try:
-            prob.solve(solver=cp.CLARABEL)
-        except cp.error.SolverError as exc:
-            raise SolverError(f"Clarabel failed on the L2-ball SOCP: {exc}") from None
-        if prob.status == cp.INFEASIBLE:
-            return None
-        if prob.status != cp.OPTIMAL:
-            raise SolverError(f"Clarabel returned {prob.status!r} on the L2-ball SOCP")
-        return np.asarray(x.value, dtype=float), float(t.value)
+            return conic.chebyshev()
+        finally:
+            self._solves += conic.lp_solves - before
 
     def _solve_shifted(self, shift):
         """:meth:`_solve_qp` with every row shifted by `shift` instead of the witness shift."""

@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import RegionProblem, TestResult
+from .base import REGION_BACKENDS, RegionProblem, TestResult
 from .dense_kernels import DECIDED_DROP, DECIDED_KEEP, OK, STATUS_NAMES, chebyshev_decision, chebyshev_test
 from .fallback import RefereedStack
 from .scipy_lp import bounding_box
@@ -72,14 +72,9 @@ class NumbaBackend(RefereedStack):
     """
 
     name = "numba"
-    capabilities = frozenset({"lp"})
+    capabilities = REGION_BACKENDS["numba"]
 
     def __init__(self, problem: RegionProblem):
-        if problem.l1_ball is not None or problem.l2_ball is not None or problem.t_cap is not None:
-            kind = ("an L1 ball" if problem.l1_ball is not None else "an L2 ball" if problem.l2_ball is not None
-                    else "an unbounded domain")
-            raise InvalidInputError(f"`backend` 'numba' serves bounded polyhedral domains only (a box, an L-inf ball"
-                                    f" or a bounded polytope), not {kind}: use backend='highs'")
         super().__init__(problem)
         self.eps = float(problem.eps)
         self.n = n = int(problem.dim)

@@ -31,9 +31,8 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidInputError
 from .projection_kernels import EMPTY, ITERATION_LIMIT, OPTIMAL, SINGULAR, project
-from .base import RegionProblem, TestResult
+from .base import REGION_BACKENDS, RegionProblem, TestResult
 from .fallback import RefereedStack
 
 #: Active-set steps allowed in one projection before the test goes to HiGHS.
@@ -53,11 +52,9 @@ class ProjectionL2Backend(RefereedStack):
     """L2-ball region test by a compiled projection (dual active set), HiGHS as referee."""
 
     name = "projection"
-    capabilities = frozenset({"qp"})
+    capabilities = REGION_BACKENDS["projection"]
 
     def __init__(self, problem: RegionProblem):
-        if problem.l2_ball is None:
-            raise InvalidInputError("`backend` 'projection' serves L2 balls only: use backend='highs'")
         super().__init__(problem)
         self.eps = eps = float(problem.eps)
         self.n = int(problem.dim)

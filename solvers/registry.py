@@ -1,124 +1,227 @@
-"""Which backend serves which problem: the registry of region-test backends.
+"""Which backend serves which problem: the registry reads the declared capabilities.
 
-:func:`region_problem` states a domain's constraints for a backend (from the data the
-domain describes itself with: its linear rows, its norm ball, whether it is bounded);
-:func:`make_backend` builds a backend by name. Backends are imported lazily, so a
-missing optional solver only matters when it is asked for.
+Every backend and MIP driver declares what it can do in :mod:`polyregions.solvers.base`
+(:data:`~polyregions.solvers.base.REGION_BACKENDS`, :data:`~polyregions.solvers.base.MIP_DRIVERS`).
+From those declarations alone this module
+
+* states a domain's problem for a backend (:func:`region_problem`);
+* chooses ``backend="auto"`` (:func:`choose_backend`: the lowest ``auto_rank`` among the
+  backends that serve the problem's kind, up to their ``auto_max_dim``, whose required
+  modules are installed);
+* refuses a backend that does not serve a problem, always in one format
+  (:func:`refusal`), before the backend is built;
+* builds backends and drivers (:func:`make_backend`, :func:`make_mip_driver`), importing a
+  backend's module only then, so a missing optional solver only matters when it is asked for;
+* lists them for the command line and the docs (:func:`backend_names`, :func:`describe_backends`);
+* and offers the few solver services the rest of the package needs beyond the region test
+  (an interior ball, a bounding box and the support LPs of a polyhedron, one LP, the
+  certified count's floating-point hints, the export of a model).
+
+Nothing outside :mod:`polyregions.solvers` imports a concrete backend: it goes through here
+(``tests/test_architecture.py`` checks it).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.util
 
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import LinearModel, LPBackend, MipDriver, RegionProblem
+from .base import (DENSE_SIMPLEX_MAX_DIM, MIP_DRIVERS, PROBLEM_KINDS, REGION_BACKENDS, Capabilities, LinearModel,
+                   LPBackend, MipDriver, RegionProblem)
+from .scipy_lp import BOX_PAD
 
-__all__ = ["BACKENDS", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "make_backend", "make_mip_driver", "region_problem"]
+__all__ = ["BACKENDS", "BOX_PAD", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
+           "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends", "facet_lp",
+           "far_margin",
+           "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal", "region_problem",
+           "serving", "solve_lp", "write_model"]
 
 #: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
 UNBOUNDED_RADIUS_CAP = 1.0
+#: The region-test backends, by name (their declarations).
+BACKENDS = REGION_BACKENDS
+#: The MIP solvers, by name.
+MIP_SOLVERS = tuple(MIP_DRIVERS)
 
 
 def region_problem(domain, eps: float) -> RegionProblem:
     """The constraints of `domain` as a backend sees them, for the radius `eps`.
 
     The domain's linear rows ``A x <= b`` (``domain.rows()``), plus its norm ball
-    ``|x - center|_p <= radius`` for ``p`` = 1 or 2 (``domain.norm``; an L-inf ball is
-    given by its rows), and the radius cap :data:`UNBOUNDED_RADIUS_CAP` when the domain
-    is unbounded.
+    ``|x - center|_p <= radius`` for ``p`` = 1 or 2 (``domain.norm_ball()``; an L-inf ball is
+    given by its rows), its bounding box when bounded, and the radius cap
+    :data:`UNBOUNDED_RADIUS_CAP` when the domain is unbounded.
     """
     A, b = domain.rows()
-    norm = getattr(domain, "norm", None)
-    ball = (domain.center, domain.radius) if norm in (1, 2) else None
+    ball = domain.norm_ball()
+    norm, ball = (ball[0], ball[1:]) if ball is not None else (None, None)
     return RegionProblem(domain.dim, np.asarray(A, float), np.asarray(b, float), eps,
                          l1_ball=ball if norm == 1 else None, l2_ball=ball if norm == 2 else None,
-                         t_cap=None if domain.bounded else UNBOUNDED_RADIUS_CAP, box=getattr(domain, "box", None))
+                         t_cap=None if domain.bounded else UNBOUNDED_RADIUS_CAP,
+                         box=domain.bounding_box() if domain.bounded else None)
 
 
-def _highs(problem):
-    from .highs import HighsBackend
+# ---------------------------------------------------------------------------------------------
+# reading the declarations
 
-    return HighsBackend(problem)
-
-
-def _scipy(problem):
-    from .scipy_lp import ScipyBackend
-
-    return ScipyBackend(problem)
-
-
-def _cvxpy(problem):
-    from .cvxpy_conic import CvxpyBackend
-
-    return CvxpyBackend(problem)
+@functools.lru_cache(maxsize=None)
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
-def _numba(problem):
-    from .numba_lp import NumbaBackend
-
-    return NumbaBackend(problem)
-
-
-def _bounded(problem):
-    from .bounded_lp import BoundedDualBackend
-
-    return BoundedDualBackend(problem)
+def backend_names() -> tuple:
+    """The names ``backend=`` accepts: "auto" and every declared backend."""
+    return ("auto", *BACKENDS)
 
 
-def _projection(problem):
-    from .projection_l2 import ProjectionL2Backend
-
-    return ProjectionL2Backend(problem)
-
-
-#: Up to this input dimension "auto" uses the dense dual simplex on bounded polyhedral
-#: domains (its basis has n + 1 rows); above it, the fixed-margin test (a basis of one row
-#: per node row). Measured in benchmarks/: the two cross at about n = 16-24 on [16, 16] nets.
-DENSE_SIMPLEX_MAX_DIM = 20
+def serving(kind: str) -> list:
+    """The backends that serve problems of `kind` (a key of
+    :data:`~polyregions.solvers.base.PROBLEM_KINDS`), in declaration order."""
+    return [name for name, cap in BACKENDS.items() if kind in cap.kinds]
 
 
-def _auto(problem):
-    """The fastest backend that serves `problem`, compiled where numba is installed: on boxes,
-    L-inf balls and bounded polytopes the dense dual simplex ("numba") up to
-    :data:`DENSE_SIMPLEX_MAX_DIM` inputs and the fixed-margin test ("bounded") above; the
-    fixed-margin test on L1 balls; the projection ("projection") on L2 balls; HiGHS on
-    unbounded domains and without numba."""
-    if importlib.util.find_spec("numba") is None or problem.t_cap is not None:
-        return _highs(problem)
-    if problem.l2_ball is not None:
-        return _projection(problem)
-    if problem.l1_ball is None and problem.dim <= DENSE_SIMPLEX_MAX_DIM:
-        return _numba(problem)
-    return _bounded(problem)
+def refusal(name: str, kind: str) -> str | None:
+    """Why the backend `name` refuses problems of `kind` (one format for every refusal), or None."""
+    cap = BACKENDS[name]
+    if kind in cap.kinds:
+        return None
+    served = ", ".join(PROBLEM_KINDS[k] for k in PROBLEM_KINDS if k in cap.kinds)
+    others = ", ".join(repr(n) for n in serving(kind))
+    return (f"`backend` {name!r} does not serve {PROBLEM_KINDS[kind]}: it serves {served}; "
+            f"use backend='auto' or one of {others}")
 
 
-BACKENDS = {"auto": _auto, "highs": _highs, "scipy": _scipy, "cvxpy": _cvxpy, "numba": _numba, "bounded": _bounded,
-            "projection": _projection}
+def choose_backend(problem: RegionProblem) -> str:
+    """The backend ``"auto"`` builds for `problem`: the lowest declared ``auto_rank`` among the
+    backends that serve its kind, up to their ``auto_max_dim``, whose required modules are
+    installed (on boxes, L-inf balls and bounded polytopes the dense dual simplex up to
+    :data:`~polyregions.solvers.base.DENSE_SIMPLEX_MAX_DIM` inputs and the fixed-margin test
+    above; the fixed-margin test on L1 balls; the projection on L2 balls; HiGHS on unbounded
+    domains and without numba)."""
+    kind = problem.kind
+    eligible = [(cap.auto_rank, name) for name, cap in BACKENDS.items()
+                if cap.auto_rank is not None and kind in cap.kinds
+                and (cap.auto_max_dim is None or problem.dim <= cap.auto_max_dim)
+                and all(_installed(m) for m in cap.requires)]
+    if not eligible:
+        raise InvalidInputError(f"no installed backend serves {PROBLEM_KINDS[kind]}: install the solvers of "
+                                f"{', '.join(repr(n) for n in serving(kind))}")
+    return min(eligible)[1]
 
+
+def describe_backends() -> str:
+    """One line per backend name: what it is and what it serves (for ``--help`` and the docs)."""
+    lines = ["auto: chosen by the domain: " + "; ".join(
+        f"{name} on {', '.join(k for k in PROBLEM_KINDS if k in cap.kinds)}"
+        + (f" up to {cap.auto_max_dim} inputs" if cap.auto_max_dim is not None else "")
+        for name, cap in sorted(BACKENDS.items(), key=lambda item: (item[1].auto_rank is None, item[1].auto_rank or 0))
+        if cap.auto_rank is not None)]
+    for name, cap in BACKENDS.items():
+        lines.append(f"{name}: {cap.summary}; serves {', '.join(k for k in PROBLEM_KINDS if k in cap.kinds)}")
+    return "\n".join(lines)
+
+
+def _load(cap: Capabilities):
+    module = importlib.import_module(f"{__package__}.{cap.module}")
+    return functools.partial(getattr(module, cap.cls), **dict(cap.options))
+
+
+def backend_factory(name: str):
+    """What builds the backend `name` from a problem: its class with its declared options (its
+    module is imported now)."""
+    return _load(BACKENDS[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# building
 
 def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem` ("auto": see :func:`_auto`)."""
-    try:
-        factory = BACKENDS[name]
-    except KeyError:
-        raise InvalidInputError(f"`backend` must be one of {sorted(BACKENDS)}, got {name!r}") from None
-    return factory(problem)
-
-
-#: The MIP solvers: highspy directly, or PuLP with its bundled CBC or its HiGHS interface.
-MIP_SOLVERS = ("highs", "cbc", "pulp-highs")
+    """Build the backend called `name` for `problem` ("auto": :func:`choose_backend`); a backend
+    that does not serve the problem's kind is refused with :func:`refusal`'s message."""
+    if not isinstance(name, str) or (name != "auto" and name not in BACKENDS):
+        raise InvalidInputError(f"`backend` must be one of {list(backend_names())}, got {name!r}")
+    if name == "auto":
+        name = choose_backend(problem)
+    why = refusal(name, problem.kind)
+    if why is not None:
+        raise InvalidInputError(why)
+    return backend_factory(name)(problem)
 
 
 def make_mip_driver(model: LinearModel, solver: str, *, mip: bool) -> MipDriver:
     """The driver called `solver` (one of :data:`MIP_SOLVERS`) for `model` (an LP when not `mip`)."""
-    if solver == "highs":
-        from .highs import HighsMipDriver
+    if solver not in MIP_DRIVERS:
+        raise InvalidInputError(f"`solver` must be one of {list(MIP_SOLVERS)}, got {solver!r}")
+    return _load(MIP_DRIVERS[solver])(model, mip=mip)
 
-        return HighsMipDriver(model, mip=mip)
-    if solver in ("cbc", "pulp-highs"):
-        from .pulp_milp import PulpDriver
 
-        return PulpDriver(model, solver="cbc" if solver == "cbc" else "highs", mip=mip)
-    raise InvalidInputError(f"`solver` must be one of {list(MIP_SOLVERS)}, got {solver!r}")
+# ---------------------------------------------------------------------------------------------
+# solver services: LPs the domains, the bounds, the certified count and the export ask for
+
+def chebyshev_ball(A, b, cap):
+    """The largest ball in ``{A x <= b}`` (unit rows), its radius capped at `cap`: ``(x, t)``, or
+    ``(None, None)`` when the rows are infeasible (:func:`polyregions.solvers.scipy_lp.interior_ball`)."""
+    from .scipy_lp import interior_ball
+
+    return interior_ball(A, b, cap)
+
+
+def polyhedron_box(A, b):
+    """The bounding box ``(lo, hi)`` of the non-empty ``{A x <= b}``, padded outwards; infinite
+    where unbounded (:func:`polyregions.solvers.scipy_lp.bounding_box`)."""
+    from .scipy_lp import bounding_box
+
+    return bounding_box(A, b)
+
+
+def polyhedron_support(A, b, pad):
+    """A callable ``a -> max a . x`` over ``{A x <= b}`` (one persistent LP, padded outwards by
+    ``pad (1 + |v|)``; ``+inf`` when unbounded; :class:`polyregions.solvers.highs.PolytopeSupport`)."""
+    from .highs import PolytopeSupport
+
+    return PolytopeSupport(A, b, pad)
+
+
+def far_margin(A_near, A_far, b_far):
+    """The margin by which a direction of the near rows' recession cone reaches rows far beyond
+    them (:func:`polyregions.solvers.scipy_lp.far_margin`): ``(m, y)``."""
+    from .scipy_lp import far_margin as margin
+
+    return margin(A_near, A_far, b_far)
+
+
+def facet_lp(A, b, t_cap):
+    """The facet LPs of the polyhedron ``{A x <= b}`` (unit rows), radii capped at `t_cap`
+    (:class:`polyregions.solvers.facet_lp.FacetLP`)."""
+    from .facet_lp import FacetLP
+
+    return FacetLP(A, b, t_cap)
+
+
+def solve_lp(c, **kwargs):
+    """One LP, its status read through an explicit table (:func:`polyregions.solvers.scipy_lp.solve_lp`)."""
+    from .scipy_lp import solve_lp as solve
+
+    return solve(c, **kwargs)
+
+
+def certificate_hints():
+    """The floating-point hints of the certified count: the module of the backend that declares
+    the "certificates" feature, with ``transposition_nnls(A, b)``, ``transposition_lp(A, b)`` and
+    ``box_transposition_lp(...)`` (floating-point multipliers; the certifier derives exact ones)."""
+    cap = next(cap for cap in BACKENDS.values() if "certificates" in cap.features)
+    return importlib.import_module(f"{__package__}.{cap.module}")
+
+
+def write_model(model: LinearModel, path):
+    """Write `model` to an ``.lp`` or ``.mps`` file (:func:`polyregions.solvers.pulp_milp.write_model`)."""
+    from .pulp_milp import write_model as write
+
+    return write(model, path)

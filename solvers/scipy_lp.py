@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ..errors import SolverError
-from .base import RowStack, HONEST_CHECK_BELOW, RegionProblem, Status, TestResult
+from .base import HONEST_CHECK_BELOW, REGION_BACKENDS, RowStack, RegionProblem, Status, TestResult
 
 #: scipy's linprog status codes.
 LINPROG_STATUS = {0: Status.OPTIMAL, 1: Status.LIMIT, 2: Status.INFEASIBLE, 3: Status.UNBOUNDED, 4: Status.ERROR}
@@ -188,7 +188,7 @@ class ScipyBackend(RowStack):
     """Region test by one ``linprog(method="highs")`` call per test, no state kept."""
 
     name = "scipy"
-    capabilities = frozenset({"lp", "qp"})
+    capabilities = REGION_BACKENDS["scipy"]
 
     def __init__(self, problem: RegionProblem):
         super().__init__()

@@ -613,9 +613,9 @@ def test_progress_is_called(rng, random_dense_net, monkeypatch):
     """With the reporting interval at 0, the search's driver calls progress after every region it
     is given (one at a time by the Python search, in batches by the compiled one), with the count
     so far and the statistics (the subproblem being searched is pending)."""
-    import polyregions.api as enumerate_module
+    import polyregions.driver as driver
 
-    monkeypatch.setattr(enumerate_module, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(driver, "PROGRESS_EVERY", 0.0)
     calls = []
     net = random_dense_net(rng, 2, (4,))
     res = pr.count_regions(net, BOX2, eps=EPS, method="dfs",
@@ -698,3 +698,40 @@ def test_doctests(module):
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ====================================================================== validation once
+
+
+@pytest.mark.parametrize("kw", [dict(method="dfs"), dict(method="planar"), dict(method="milp"),
+                                dict(method="dfs", certify=True), dict(method="dfs", workers=2)],
+                         ids=["dfs", "planar", "milp", "certify", "workers"])
+def test_the_network_and_domain_are_checked_once_per_count(kw, monkeypatch):
+    """Every module that imports the argument checks gets a counting copy: a count checks its
+    network and domain once, at the public entry, whatever the method; the values it
+    normalised are the ones used (``eps`` given as a string reaches the statistics as a float)."""
+    import importlib
+    import sys
+
+    import polyregions._validate as validate
+    from polyregions.model.network import require_relu
+
+    for name in ("api", "milp.milp", "milp.propagate", "exact.certifier", "cells.planar", "search.parallel"):
+        importlib.import_module(f"polyregions.{name}")
+    calls = []
+
+    def counting(name, real):
+        def check(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+        return check
+
+    for module in [m for n, m in list(sys.modules.items()) if n.startswith("polyregions")]:
+        for name, real in (("net_and_domain", validate.net_and_domain), ("require_relu", require_relu)):
+            if vars(module).get(name) is real and module.__name__ != real.__module__:
+                monkeypatch.setattr(module, name, counting(name, real))
+    res = pr.count_regions(_net2(), BOX2, eps="1e-7", **kw)
+    assert res.complete and res.count == 4  # two lines through the origin: 4 quadrants
+    assert calls.count("net_and_domain") == 1, calls
+    assert calls.count("require_relu") <= 1, calls
+    assert isinstance(res.stats.eps, float) and res.stats.eps == 1e-7

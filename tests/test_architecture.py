@@ -138,31 +138,95 @@ def test_the_algorithm_does_not_reach_back_into_the_public_api():
         if name.startswith("polyregions.solvers"):
             outside = {t for t in graph[name] if not t.startswith("polyregions.solvers") and t != "polyregions.errors"}
             assert not outside, f"{name} imports {sorted(outside)}"
-    assert not {t for t in graph["polyregions.domains.convex"] if t.startswith("polyregions.solvers")} - {
-        "polyregions.solvers.scipy_lp"}
+    for name in ("polyregions.domains.base", "polyregions.domains.convex", "polyregions.domains.slices"):
+        assert not {t for t in graph[name] if t.startswith("polyregions.solvers")} - {"polyregions.solvers.registry"}
 
 
-@pytest.mark.parametrize("name", ["polyregions.search.engine", "polyregions.api", "polyregions.search.parallel",
-                                  "polyregions.search.checkpoint", "polyregions.milp.milp", "polyregions.milp.encoding",
-                                  "polyregions.milp.propagate", "polyregions.domains.convex", "polyregions._validate",
-                                  "polyregions.result", "polyregions.model.network", "polyregions.bounds.local",
-                                  "polyregions.solvers.base", "polyregions.solvers.registry",
-                                  "polyregions.solvers.highs", "polyregions.solvers.scipy_lp",
-                                  "polyregions.solvers.numba_lp", "polyregions.solvers.pulp_milp",
-                                  "polyregions.solvers.cvxpy_conic"])
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_module_size(name):
     path, _ = MODULES[name]
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines"
 
 
+def test_algorithms_reach_solvers_only_through_the_registry():
+    """Outside polyregions.solvers, only the registry, the interface module and the kernel decorator
+    (solvers/jit.py: compiled kernels and their compile time, no solver) are imported; inside, no
+    backend imports the registry (it reads their declarations, they never read it)."""
+    allowed = {"polyregions.solvers", "polyregions.solvers.registry", "polyregions.solvers.base",
+               "polyregions.solvers.jit"}
+    for name in MODULES:
+        for target, _, line in _imports(name):
+            if not target.startswith("polyregions.solvers"):
+                continue
+            if name.startswith("polyregions.solvers"):
+                assert target != "polyregions.solvers.registry" or name == "polyregions.solvers", \
+                    f"{name} imports the registry (line {line})"
+            else:
+                assert target in allowed, f"{name} imports {target} (line {line}): go through the registry"
+
+
 def test_each_solver_library_is_called_from_one_module():
-    """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py, numba
-    only by solvers/jit.py (every kernel caches where a change of any kernel source is seen)."""
+    """highspy is imported only by solvers/highs.py, scipy.optimize only by solvers/scipy_lp.py, cvxpy
+    only by solvers/cvxpy_conic.py, pulp only by solvers/pulp_milp.py, numba only by solvers/jit.py
+    (every kernel caches where a change of any kernel source is seen)."""
     homes = {"highspy": "polyregions.solvers.highs", "scipy.optimize": "polyregions.solvers.scipy_lp",
+             "cvxpy": "polyregions.solvers.cvxpy_conic", "pulp": "polyregions.solvers.pulp_milp",
              "numba": "polyregions.solvers.jit"}
     for name in MODULES:
         for target, _, line in _imports(name):
             for library, home in homes.items():
                 if target == library or target.startswith(library + "."):
                     assert name == home, f"{name} imports {library} (line {line}); its calls belong in {home}"
+
+
+#: The concrete domains whose type no algorithm may test: each domain answers for itself.
+CONCRETE_DOMAINS = {"Box", "Ball", "Polytope", "Whole"}
+#: Where a type test of a concrete domain is in its place: the domains themselves, and the
+#: command line that builds them from its options.
+DOMAIN_TYPE_TESTS_ALLOWED = ("polyregions.domains.", "polyregions.cli.")
+
+
+def _domain_type_tests(name):
+    """``[(line, type)]`` for every ``isinstance(x, T)`` / ``isinstance(x, (T, ...))`` in module
+    `name` with ``T`` a concrete domain (by name, or as ``module.T``)."""
+    path, _ = MODULES[name]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("isinstance", "issubclass") \
+                and len(node.args) == 2:
+            spec = node.args[1]
+            for t in (spec.elts if isinstance(spec, ast.Tuple) else [spec]):
+                tname = t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else None
+                if tname in CONCRETE_DOMAINS:
+                    found.append((node.lineno, tname))
+    return found
+
+
+def test_the_type_test_finder_finds_type_tests(tmp_path, monkeypatch):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import polyregions as pr\n"
+                      "def f(d):\n    return isinstance(d, pr.Ball) or isinstance(d, (Box, int))\n")
+    monkeypatch.setitem(MODULES, "sample", (sample, False))
+    assert _domain_type_tests("sample") == [(3, "Ball"), (3, "Box")]
+
+
+def test_no_algorithm_tests_the_type_of_a_domain():
+    """The domains answer the algorithms' geometric questions (polyregions.domains.base), so no
+    module outside the domains and the command line asks ``isinstance(domain, Box)``."""
+    bad = [f"{name}:{line} ({t})" for name in sorted(MODULES) if not name.startswith(DOMAIN_TYPE_TESTS_ALLOWED)
+           for line, t in _domain_type_tests(name)]
+    assert not bad, "type tests of concrete domains outside polyregions.domains: " + ", ".join(bad)
+
+
+def test_the_adapters_import_the_model_not_the_reverse():
+    """The torch and ONNX adapters build the network (they import it and the neutral graph
+    assembler); the network imports neither (its ``from_torch`` / ``from_onnx`` entry points name
+    them by module path only, on first use), and the ONNX adapter does not go through the torch one."""
+    graph = _graph()
+    for adapter in ("polyregions.model.torch_import", "polyregions.model.onnx_import"):
+        assert {"polyregions.model.network", "polyregions.model.graph"} <= graph[adapter]
+        assert adapter not in graph["polyregions.model.network"]
+    assert "polyregions.model.torch_import" not in graph["polyregions.model.onnx_import"]
+    assert not {t for t in graph["polyregions.model.graph"] if t.startswith("polyregions.model.")}

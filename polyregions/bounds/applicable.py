@@ -11,7 +11,6 @@ study (:mod:`polyregions.studies.tightness`) tabulates it over seeds.
 
 from __future__ import annotations
 
-from ..domains.convex import Ball
 from ..errors import InvalidInputError, UnprovenBoundError, UnsupportedError
 from ..model.network import Conv2d, Dense, Network, require_relu
 from .dense import montufar2014_lower, montufar2017_upper, serra2018_upper, zaslavsky
@@ -192,7 +191,7 @@ def network_bounds(net: Network, domain=None, *, names=None, local_method: str =
         elif name == "whitney_count":
             e = _whitney_entry(net, info, conv_ok, whitney_limit)
         else:  # local bounds
-            if not (isinstance(domain, Ball) and domain.p == 2):
+            if domain is None or domain.norm != 2:
                 e = _entry(name, reason="needs an L2 ball (--ball CENTER R --p 2)")
             elif name == "zhu_local":
                 res = zhu_local(net, domain.center, domain.radius)

@@ -35,7 +35,7 @@ from ..domains.convex import Ball
 from ..errors import InvalidInputError
 from ..model.network import Network, require_relu
 from ..milp.propagate import back_substitution, relaxation
-from ..solvers.scipy_lp import l2_tangent_cut, solve_lp
+from ..solvers.registry import solve_lp
 
 __all__ = ["ZhuLocal", "zhu_local", "LocalArrangementBound", "local_arrangement_bound"]
 
@@ -202,6 +202,11 @@ def zhu_local(net, center, radius) -> ZhuLocal:
     ([0, 1], 1, 2)
     """
     c, r = _validate_local(net, center, radius)
+    return _zhu(net, c, r)
+
+
+def _zhu(net, c, r) -> ZhuLocal:
+    """:func:`zhu_local` on a checked network, centre (flat float64) and radius."""
     n0 = net.input_dim
     A_layers = net.preactivations(c)
     P_prev = np.zeros(n0, dtype=np.int64)
@@ -282,13 +287,6 @@ class LocalArrangementBound:
     method: str
 
 
-def _concretize(Alin, a, c, r, upper):
-    """Max (``upper``) or min of ``Alin x + a`` over the ball: ``Alin c + a +- r |row|_2``."""
-    norms = np.sqrt(np.einsum("ij,ij->i", Alin, Alin))
-    mid = Alin @ c + a
-    return mid + r * norms if upper else mid - r * norms
-
-
 class _LPTightener:
     """LP bounds on pre-activations over the triangle relaxation and an outer polytope of the ball.
 
@@ -304,8 +302,9 @@ class _LPTightener:
     so the solver's tolerances never make a bound unsound.
     """
 
-    def __init__(self, net, c, r, max_cuts):
-        self.net, self.c, self.r, self.max_cuts = net, c, r, max_cuts
+    def __init__(self, net, ball, max_cuts):
+        self.net, self.ball, self.max_cuts = net, ball, max_cuts
+        self.c, self.r = ball.center, ball.radius
         self.cuts = []  # tangent planes (d, level): d . x <= level = d . c + r, |d| = 1
         self.n0 = net.input_dim
 
@@ -392,7 +391,7 @@ class _LPTightener:
             dist = np.linalg.norm(x - c)
             if dist <= r * (1 + 1e-9):
                 break
-            self.cuts.append(l2_tangent_cut(c, r, x))
+            self.cuts.append(self.ball.outer_cut(x))
         return best
 
 
@@ -520,18 +519,17 @@ def local_arrangement_bound(net, center, radius, *, method: str = "symbolic",
     (8, 7)
     """
     c, r, max_cuts = _validate_arrangement(net, center, radius, method, max_cuts)
-    zhu = zhu_local(net, c, r)
+    zhu = _zhu(net, c, r)
     n0 = net.input_dim
-    lp = _LPTightener(net, c, r, max_cuts) if method == "lp" else None
     ball = Ball(c, r, p=2)
+    lp = _LPTightener(net, ball, max_cuts) if method == "lp" else None
     lowers, uppers, unstables, ons = [], [], [], []
     relax = []  # the ReLU relaxation of every layer so far, for back-substitution
     box_lo, box_hi = None, None  # interval bounds on h: box_lo <= h(x) <= box_hi
     for l, (W, b) in enumerate(net.hidden):
         Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
         if l == 0:
-            lo = _concretize(W, b, c, r, upper=False)
-            up = _concretize(W, b, c, r, upper=True)
+            lo, up = ball.affine_range(W, b)  # W c + b -+ r |W_j|_2
         else:
             lo = Wp @ box_lo + Wn @ box_hi + b
             up = Wp @ box_hi + Wn @ box_lo + b

@@ -1,7 +1,7 @@
 """The exact three-dimensional algorithm: convex polyhedra split neuron by neuron (method "cells3d").
 
 It serves 3-D inputs in a box, a bounded polytope or an L1 / L-inf ball, and bounded 3-D
-slices of higher-dimensional inputs (:class:`~polyregions.domains.convex.Volume`). In
+slices of higher-dimensional inputs (:class:`~polyregions.domains.slices.Volume`). In
 orthonormal coordinates ``y`` (:mod:`polyregions.domains.slices`; the identity for a 3-D
 domain) the domain is a convex polyhedron; layer by layer every cell is refined by the layer's
 neurons, whose pre-activations are affine on the cell (the earlier pattern fixes them), and a
@@ -12,7 +12,7 @@ cell's pattern is the record of the sides it took. The planar algorithm's idea
 The counting rule is the search's: a pattern counts when its region holds a ball of radius
 ``eps`` (input units); a cell thinner than that is dropped with all its descendants (they
 are subsets of it). The decision uses ``V / F <= r <= 3 V / F`` (volume ``V``, surface area
-``F``) and, only within a factor :data:`NEAR_FACTOR` of ``eps``, the inradius ``r`` itself:
+``F``) and, only within a factor :data:`~polyregions.result.NEAR_EPS_FACTOR` of ``eps``, the inradius ``r`` itself:
 the Chebyshev LP ``max t s.t. n_i . y + t <= beta_i`` over the cell's face planes, solved
 exactly by enumerating its vertices (every four planes) in compiled code. That is exact for
 this LP (a bounded LP in four variables attains its optimum at a vertex), costs nothing on
@@ -33,30 +33,27 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Ball, Box, Polytope, Slice, Volume
-from ..domains.slices import SliceRegion, check_layers, compose_layers, frame_of
+from ..domains.slices import SliceRegions, check_layers, compose_layers
+from ..driver import drive
 from ..errors import UnsupportedError
-from ..result import RegionCount, Stats
-from ..solvers.jit import compile_seconds
+from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
+from .planar import CellWork
 from .polygon import ZERO_RTOL
 from .polyhedron import split_cells
 from .polyhedron_measure import inradii, min_inradius, volumes
 
-__all__ = ["METHOD", "NEAR_FACTOR", "PolyhedralCell", "count_cells3d", "domain_rows", "domain_volume",
-           "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
+__all__ = ["Cells3dWork", "METHOD", "PolyhedralCell", "check_cells3d", "count_cells3d", "domain_rows",
+           "domain_volume", "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
 
 logger = logging.getLogger(__name__)
 
 #: The method name of this algorithm in ``count_regions`` / ``enumerate_regions``.
 METHOD = "cells3d"
-#: A decision is near ``eps`` when the inradius lies in [eps / 10, 10 eps] (as in the search).
-NEAR_FACTOR = 10.0
-#: Relative allowance when a 3-D polytope's rows are turned into its vertices and faces.
+#: Relative allowance when the domain's vertices are sorted onto its faces.
 POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
@@ -74,7 +71,7 @@ class PolyhedralCell:
         The activation pattern (True = on), layer by layer in the network's pattern order.
     vertices : ndarray of float64, shape (V, 3)
         The polyhedron's vertices in the domain's own coordinates: the input for a 3-D domain,
-        ``(s, t, w)`` for a :class:`~polyregions.domains.convex.Volume`.
+        ``(s, t, w)`` for a :class:`~polyregions.domains.slices.Volume`.
     faces : tuple of int ndarrays
         Each face's vertex indices, ordered counter-clockwise seen from outside.
     face_labels : ndarray of int64
@@ -92,21 +89,20 @@ class PolyhedralCell:
 
 
 def unsupported_reason(domain) -> str | None:
-    """None when the 3-D algorithm serves `domain`, else why not (one sentence)."""
-    if isinstance(domain, Volume):
-        return None if domain.bounded else "the unbounded volume has no polyhedron"
-    if isinstance(domain, Slice):
-        return (f"the domain is a {domain.slice_dim}-D slice ({METHOD} serves 3-D domains and volumes)")
-    if domain.dim != 3:
+    """None when the 3-D algorithm serves `domain`, else why not (one sentence): a domain of other
+    than three dimensions in its frame, or the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polyhedron)."""
+    k = domain.frame()[1].shape[1]
+    if k != 3 and k < domain.dim:
+        return f"the domain is a {k}-D slice ({METHOD} serves 3-D domains and volumes)"
+    if k != 3:
         return f"the domain has {domain.dim} dimensions ({METHOD} serves 3-D domains and volumes)"
-    if isinstance(domain, Ball) and domain.p == 2:
-        return "an L2 ball is not a polyhedron"
-    if isinstance(domain, (Box, Ball)) or (isinstance(domain, Polytope) and domain.bounded):
-        return None
-    return f"{type(domain).__name__} is not a bounded polyhedral domain"
+    return domain.polyhedron_reason()
 
 
-def _check(net, domain):
+def check_cells3d(net, domain) -> None:
+    """Refuse what the 3-D algorithm cannot count (UnsupportedError naming why); its count and
+    enumeration trust their arguments: their callers check once."""
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"`method` '{METHOD}' cannot serve this domain: {reason}")
@@ -117,57 +113,21 @@ def _check(net, domain):
 # the domain as a polyhedron
 
 def domain_rows(domain):
-    """``(A, b)``: the domain's rows ``A p <= b`` in its own coordinates, whose index ``r`` a face
-    label ``-(r + 1)`` names: ``rows()`` for a Box, an L-inf ball and a Polytope; for a Volume
-    the rows of its ``(s, t, w)`` box in the same order as a Box's (``p_k <= hi_k``, then
-    ``-p_k <= -lo_k``); for an L1 ball the eight rows ``sigma . (x - c) <= radius``, ``sigma``
-    in ``itertools.product((1, -1), repeat=3)`` order."""
-    if isinstance(domain, Volume):
-        eye = np.eye(3)
-        return np.vstack([eye, -eye]), np.concatenate([domain.hi, -domain.lo])
-    if isinstance(domain, Ball) and domain.p == 1:
-        sigma = np.array(list(product((1.0, -1.0), repeat=3)))
-        return sigma, sigma @ domain.center + domain.radius
-    return domain.rows()
+    """``(A, b)``: the domain's rows ``A p <= b`` in its own coordinates (the input, or a Volume's
+    ``(s, t, w)``), whose index ``r`` a face label ``-(r + 1)`` names: the rows of
+    :meth:`~polyregions.domains.base.Domain.frame_rows` (unit normals in the orthonormal
+    coordinates ``y = R p``, in their order) written in ``p``."""
+    A, b = domain.frame_rows()  # A y <= b with y = R (p - p0)
+    _, _, R, p0 = domain.working_frame()
+    AR = A @ R
+    return AR, b + AR @ p0
 
 
-def _domain_vertices(domain, A, b):
-    """The vertices of the bounded 3-D polyhedron ``A y <= b`` (any rows): every three rows'
-    planes met, the points that no row exceeds by more than ``POLYTOPE_RTOL`` (relative) kept,
-    repeats (closer than ``POLYTOPE_RTOL`` times the coordinates' size) merged."""
-    if isinstance(domain, (Box, Ball, Volume)):  # known vertices, no search
-        if isinstance(domain, Ball) and domain.p == 1:
-            eye = np.eye(3) * domain.radius
-            return np.vstack([domain.center + eye, domain.center - eye])
-        lo, hi = (domain.lo, domain.hi) if isinstance(domain, (Box, Volume)) else (
-            domain.center - domain.radius, domain.center + domain.radius)
-        bits = (np.arange(8)[:, None] >> np.arange(3)) & 1
-        return np.where(bits == 1, hi, lo)
-    pts = []
-    for i, j, k in ((i, j, k) for i in range(len(b)) for j in range(i + 1, len(b)) for k in range(j + 1, len(b))):
-        M = A[[i, j, k]]
-        if abs(np.linalg.det(M)) > POLYTOPE_RTOL:
-            pts.append(np.linalg.solve(M, b[[i, j, k]]))
-    pts = np.array(pts)
-    size = 1.0 + np.abs(pts).max()
-    pts = pts[np.all(pts @ A.T <= b + POLYTOPE_RTOL * size, axis=1)]
-    keep = []
-    for p in pts:
-        if all(np.abs(p - q).max() > POLYTOPE_RTOL * size for q in keep):
-            keep.append(p)
-    return np.array(keep)
-
-
-def _domain_polyhedron(domain, R):
-    """The domain in orthonormal coordinates ``y = R p``: vertices (m, 3), faces (vertex index
-    arrays, counter-clockwise from outside), planes (F, 4) with unit outward normals, labels."""
-    A, b = domain_rows(domain)
-    P = _domain_vertices(domain, A, b)
-    Rinv = np.linalg.inv(R)
-    Ay = A @ Rinv  # A p <= b with p = R^-1 y
-    norms = np.linalg.norm(Ay, axis=1)
-    Ay, by = Ay / norms[:, None], b / norms
-    Y = P @ R.T
+def _domain_polyhedron(domain):
+    """The domain in orthonormal coordinates ``y``: vertices (m, 3), faces (vertex index arrays,
+    counter-clockwise from outside), planes (F, 4) with unit outward normals, labels."""
+    Ay, by = domain.frame_rows()
+    Y = domain.frame_vertices()
     size = 1.0 + np.abs(Y).max()
     faces, planes, labels = [], [], []
     for r in range(len(by)):
@@ -232,7 +192,7 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
         run.stopped = "time_limit"
         return
     n = A.shape[2]
-    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL,
+    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
                                              run.yscale, ARENA_ROOM)
     cells = _Cells(*arrays)
     run.stats.near_eps += int(st[0])
@@ -265,8 +225,8 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
 
 def _cell_batches(run, net, domain):
     """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``)."""
-    origin, Q, R, _ = frame_of(domain)
-    Y, faces, planes, labels = _domain_polyhedron(domain, R)
+    origin, Q, _, _ = domain.working_frame()
+    Y, faces, planes, labels = _domain_polyhedron(domain)
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
     root = _Cells(np.array([0, len(Y)], np.int64), np.ascontiguousarray(Y, dtype=np.float64),
                   np.array([0, len(faces)], np.int64), np.ascontiguousarray(planes), labels, fi,
@@ -312,14 +272,15 @@ def polyhedral_cells(net, domain, eps):
     """
     net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
-    _check(net, domain)
-    Rinv = np.linalg.inv(frame_of(domain)[2])
+    check_cells3d(net, domain)
+    _, _, R, p0 = domain.working_frame()
+    Rinv = np.linalg.inv(R)
     for cells, bits, _ in _cell_batches(_Run(eps), net, domain):
         vol, _ = volumes(cells.cv, cells.V, cells.cf, cells.fi, cells.FI)
         mask = bits.astype(bool)
         for k in range(len(vol)):
             verts, faces, labels = _one_cell(cells, k)
-            yield PolyhedralCell(mask[k], verts @ Rinv.T, faces, labels, float(vol[k]))
+            yield PolyhedralCell(mask[k], verts @ Rinv.T + p0, faces, labels, float(vol[k]))
 
 
 def _one_cell(cells, k):
@@ -334,7 +295,8 @@ def _one_cell(cells, k):
 
 
 def count_cells3d(net, domain, *, eps, max_regions=None, time_limit=None, progress=None) -> RegionCount:
-    """Count the regions of `net` on a 3-D domain or a bounded Volume.
+    """Count the regions of `net` on a 3-D domain or a bounded Volume (checked by the caller:
+    :func:`check_cells3d`).
 
     Parameters
     ----------
@@ -352,32 +314,27 @@ def count_cells3d(net, domain, *, eps, max_regions=None, time_limit=None, progre
         keep-or-drop decisions whose inradius fell in [eps/10, 10 eps]; ``stats.nodes``: cells
         made; ``stats.lp_solves`` is 0 (no LP solver runs).
     """
-    _check(net, domain)
-    t0 = time.perf_counter()
-    compiling0 = compile_seconds()  # the kernels' one-time compilation is not the count's time
-    run = _Run(eps, None if time_limit is None else t0 + time_limit)
-    count = 0
-    if max_regions == 0:
-        return RegionCount(0, run.stats, complete=False, stopped="max_regions")
-    next_report = t0 + 0.5
-    for cells, bits, _ in _cell_batches(run, net, domain):
-        count += len(bits)
-        if len(bits):
-            run.stats.min_radius = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI,
-                                                      run.stats.min_radius))
-        if max_regions is not None and count >= max_regions:
-            count, run.stopped = max_regions, "max_regions"
-            break
-        if progress is not None and time.perf_counter() >= next_report:
-            run.stats.seconds = time.perf_counter() - t0 - (compile_seconds() - compiling0)
-            progress(count, run.stats)
-            next_report = time.perf_counter() + 0.5
-    run.stats.min_kept_depth = run.stats.min_radius
-    run.stats.seconds = time.perf_counter() - t0 - (compile_seconds() - compiling0)
-    if run.angle_caps:
+    work = Cells3dWork(net, domain, eps)
+    res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress)
+    if work.run.angle_caps:
         logger.info("%d cut faces ordered by angle (vertices on the zero set within rounding of no one plane)",
-                    run.angle_caps)
-    return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
+                    work.run.angle_caps)
+    return res
+
+
+class Cells3dWork(CellWork):
+    """The 3-D algorithm's cells as a :class:`~polyregions.cells.planar.CellWork`."""
+
+    def __init__(self, net, domain, eps):
+        super().__init__(_Run(eps))
+        self.net, self.domain = net, domain
+
+    def batches(self):
+        for cells, bits, _ in _cell_batches(self.run, self.net, self.domain):
+            r = self.stats.min_radius
+            if len(bits):
+                r = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, r))
+            yield len(bits), r
 
 
 def enumerate_cells3d(net, domain, *, eps):
@@ -385,33 +342,21 @@ def enumerate_cells3d(net, domain, *, eps):
     `domain` (as :func:`count_cells3d`): its pattern, the centre (``point``, ``coords``) and
     radius of its largest inscribed ball, its polyhedron's vertices (``vertices``, domain
     coordinates) and volume (``size``, input units). Faces: :func:`polyhedral_cells`."""
-    _check(net, domain)
-    return _lifted(net, domain, eps)
-
-
-def _lifted(net, domain, eps):
-    origin, Q, R, _ = frame_of(domain)
-    slice_layers = tuple(compose_layers(net, origin, Q))
-    Rinv = np.linalg.inv(R)
-    n_bits = net.num_neurons
-    square = Q.shape[0] == Q.shape[1]
+    make = SliceRegions(net, domain)
     for cells, bits, maps in _cell_batches(_Run(eps), net, domain):
         r, centre = inradii(cells.cv, cells.V, cells.cf, cells.P)
         vol, _ = volumes(cells.cv, cells.V, cells.cf, cells.fi, cells.FI)
         packed = np.packbits(bits.astype(bool), axis=1)
         for k in range(len(bits)):
-            y = centre[k]
-            verts = _one_cell(cells, k)[0]
-            yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(r[k]),
-                              (maps[k, :3].T, maps[k, 3]) if square else None, net.output, coords=Rinv @ y,
-                              vertices=verts @ Rinv.T, size=float(vol[k]), edges=None, _layers=net.hidden,
-                              _slice_layers=slice_layers, _R=R)
+            yield make(packed[k], centre[k], r[k], y_map=(maps[k, :3].T, maps[k, 3]), vertices=_one_cell(cells, k)[0],
+                       size=vol[k])
 
 
 def domain_volume(domain) -> float:
-    """The volume of a domain that :func:`count_cells3d` serves, in input units (for checks)."""
-    _, _, R, _ = frame_of(domain)
-    Y, faces, _, _ = _domain_polyhedron(domain, R)
+    """The volume of a domain that :func:`count_cells3d` serves, in input units (for checks), from
+    its polyhedron by the compiled kernels (:meth:`~polyregions.domains.base.Domain.measure`
+    gives it in closed form)."""
+    Y, faces, _, _ = _domain_polyhedron(domain)
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
     vol, _ = volumes(np.array([0, len(Y)], np.int64), np.ascontiguousarray(Y, dtype=np.float64),
                      np.array([0, len(faces)], np.int64), fi, np.concatenate(faces).astype(np.int64))

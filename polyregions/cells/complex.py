@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Line, Slice
-from ..domains.slices import check_layers, frame_of, working_frame
+from ..domains.slices import check_layers
 from ..errors import UnsupportedError
 from .planar import planar_cells
-from .ternary import CellMaps, domain_volume, local_rows, tight_rows, vertex_signs
+from .ternary import CellMaps, local_rows, tight_rows, vertex_signs
 
 __all__ = ["COMPLEX_EPS", "Cell", "Faces", "PolyhedralComplex", "networkx_module", "polyhedral_complex"]
 
@@ -163,8 +162,8 @@ class PolyhedralComplex:
 
     def to_input(self, points) -> np.ndarray:
         """Input coordinates of domain coordinates `points` (shape (M, dim))."""
-        origin, Q, R = self._frame
-        y = np.asarray(points, dtype=float) @ R.T
+        origin, Q, R, p0 = self._frame  # the working frame: x = origin + Q y, y = R (p - p0)
+        y = (np.asarray(points, dtype=float) - p0) @ R.T
         return origin + y @ Q.T
 
     def cell(self, c) -> Cell:
@@ -214,9 +213,6 @@ def networkx_module():
 def _planar_batches(net, domain, eps, R):
     """1-D and 2-D cells from the planar algorithm; facets are a cell's end points (1-D) or
     its edges (2-D), as ``(facet start per cell, vertex start per facet, vertex indices)``."""
-    # the planar algorithm computes in the working frame, ``y_w = R (p - p0)``; the complex reads
-    # ``y = R p`` (:func:`~polyregions.domains.slices.frame_of`): a translation by ``R p0``
-    shift = R @ working_frame(domain)[3]
     for bits, _, _, size, polys, _ in planar_cells(net, domain, eps):
         K = len(bits)
         if not K:
@@ -229,7 +225,6 @@ def _planar_batches(net, domain, eps, R):
             verts = [np.asarray(polys[k][0], dtype=np.float64) for k in range(K)]
             vstart = np.concatenate([[0], np.cumsum([len(v) for v in verts])]).astype(np.int64)
             y = np.concatenate(verts)
-        y = y + shift
         if y.shape[1] == 1:
             fidx = np.arange(len(y), dtype=np.int64)
             fptr = np.arange(len(y) + 1, dtype=np.int64)
@@ -241,7 +236,7 @@ def _planar_batches(net, domain, eps, R):
         yield bits.astype(bool), vstart, y, vstart.copy(), fptr, fidx, np.asarray(size, dtype=np.float64)
 
 
-def _volume_batches(net, domain, eps, R):
+def _volume_batches(net, domain, eps, R, p0):
     """3-D cells from :func:`polyregions.cells.cells3d.polyhedral_cells` (in batches)."""
     from .cells3d import polyhedral_cells
 
@@ -249,18 +244,19 @@ def _volume_batches(net, domain, eps, R):
     for cell in polyhedral_cells(net, domain, eps):
         batch.append(cell)
         if len(batch) == BATCH_CELLS:
-            yield _pack_cells(batch, R.T)
+            yield _pack_cells(batch, R, p0)
             batch = []
     if batch:
-        yield _pack_cells(batch, R.T)
+        yield _pack_cells(batch, R, p0)
 
 
-def _pack_cells(cells, RT):
-    """Cells in the batch layout of :func:`_planar_batches`, vertices turned into ``y = R p``."""
+def _pack_cells(cells, R, p0):
+    """Cells in the batch layout of :func:`_planar_batches`, vertices turned into the working
+    coordinates ``y = R (p - p0)``."""
     bits = np.array([np.asarray(c.bits, dtype=bool) for c in cells])
     counts = np.array([len(c.vertices) for c in cells], dtype=np.int64)
     vstart = np.concatenate([[0], np.cumsum(counts)])
-    y = np.concatenate([np.asarray(c.vertices, dtype=np.float64) for c in cells]) @ RT
+    y = (np.concatenate([np.asarray(c.vertices, dtype=np.float64) for c in cells]) - p0) @ R.T
     fcount = np.array([len(c.faces) for c in cells], dtype=np.int64)
     fstart = np.concatenate([[0], np.cumsum(fcount)])
     faces = [np.asarray(f, dtype=np.int64) + vstart[k] for k, c in enumerate(cells) for f in c.faces]
@@ -347,20 +343,21 @@ def polyhedral_complex(net, domain, *, eps: float = COMPLEX_EPS) -> PolyhedralCo
     net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
     check_layers(net)
-    origin, Q, R, _ = frame_of(domain)
+    origin, Q, R, p0 = domain.working_frame()
     dim = Q.shape[1]
     if dim > 3:
         raise UnsupportedError(f"`domain` has {dim} dimensions: the polyhedral complex is built in 1, 2 or 3 "
                                "(take a Line, a Plane or a Volume through the input space)")
-    rows = local_rows(domain, R)
+    rows = local_rows(domain)
     if dim == 3:
-        batches = _volume_batches(net, domain, eps, R)
+        batches = _volume_batches(net, domain, eps, R, p0)
     else:
         batches = _planar_batches(net, domain, eps, R)
-    return _assemble(net, domain, batches, dim, rows, origin, Q, R, eps)
+    return _assemble(net, domain, batches, dim, rows, (origin, Q, R, p0), eps)
 
 
-def _assemble(net, domain, batches, dim, rows, origin, Q, R, eps):
+def _assemble(net, domain, batches, dim, rows, frame, eps):
+    origin, Q, R, p0 = frame
     N, nrows = net.num_neurons, rows[0].shape[0]
     occ = [_Occurrences() for _ in range(dim + 1)]
     ys, all_bits, volumes = [], [], []
@@ -410,9 +407,9 @@ def _assemble(net, domain, batches, dim, rows, origin, Q, R, eps):
         faces.append(_faces(k, keys, owner, ptr, vertex_of[idx], first, inv, N, nrows))
         if k == dim - 1:
             cell_facets = _group(inv, owner, c_off)
-    points = coords_y if not isinstance(domain, Slice) else np.linalg.solve(R, coords_y.T).T
+    points = np.linalg.solve(R, coords_y.T).T + p0  # the domain's own coordinates (R = I, p0 = 0 outside a slice)
     return PolyhedralComplex(dim, points, tuple(faces), np.concatenate(all_bits), np.concatenate(volumes),
-                             cell_facets, domain_volume(domain, rows), eps, spread, conflicts, (origin, Q, R))
+                             cell_facets, domain.measure(), eps, spread, conflicts, frame)
 
 
 def _group(values, groups, n_groups):

@@ -32,15 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Ball, Slice, Whole
-from ..domains.slices import check_layers, frame_of
+from ..domains.slices import check_layers
 from ..errors import InvalidInputError, UnsupportedError
-from ..solvers.facet_lp import FacetLP
-from ..solvers.highs import PolytopeSupport
-from ..solvers.scipy_lp import BOX_PAD
-from ..solvers.registry import UNBOUNDED_RADIUS_CAP
+from ..solvers.registry import BOX_PAD, UNBOUNDED_RADIUS_CAP, facet_lp, polyhedron_support
 from .polygon import ZERO_RTOL
-from .ternary import CellMaps, local_rows
+from .ternary import CellMaps
 
 __all__ = ["DUPLICATE_RTOL", "FACET_EPS", "L1_ROWS_MAX_DIM", "Facet", "RegionRows", "adjacency", "region_facets",
            "region_rows"]
@@ -83,7 +79,8 @@ class RegionRows:
     """A region as rows ``A y <= b`` (unit normals) in local coordinates ``y`` (the input, or a
     slice's orthonormal coordinates ``x = origin + Q y``): ``labels[k] >= 0`` names the neuron
     of row ``k``, ``-1 - r`` the domain row ``r``; ``zero``: the neurons identically zero on
-    the region; ``t_cap``: the cap on radii (unbounded domains), or None."""
+    the region; ``t_cap``: the cap on radii (unbounded domains), or None; ``frame``: the domain's
+    working frame ``(origin, Q, R, p0)`` (``x = origin + Q y``, ``y = R (p - p0)``)."""
 
     A: np.ndarray
     b: np.ndarray
@@ -93,20 +90,17 @@ class RegionRows:
     frame: tuple
 
 
-def _domain_rows(domain, R):
-    if isinstance(domain, Whole) or (isinstance(domain, Slice) and not domain.bounded):
-        return np.zeros((0, R.shape[0])), np.zeros(0)
-    if isinstance(domain, Ball) and domain.p == 2 and domain.dim > 1:
+def _domain_rows(domain):
+    """The domain's rows in its frame's coordinates (:meth:`~polyregions.domains.base.Domain.frame_rows`:
+    none for the whole space or an unbounded slice), or UnsupportedError for a domain without
+    (listable) rows."""
+    if domain.norm == 2 and domain.dim > 1:
         raise UnsupportedError("`domain`: an L2 ball has no rows (its boundary is curved); take a box, an "
                                "L-inf or L1 ball or a polytope")
-    if isinstance(domain, Ball) and domain.p == 1 and domain.dim > L1_ROWS_MAX_DIM:
+    if domain.norm == 1 and domain.dim > L1_ROWS_MAX_DIM:
         raise UnsupportedError(f"`domain`: an L1 ball in {domain.dim} dimensions has 2^{domain.dim} rows "
                                f"(listed up to {L1_ROWS_MAX_DIM} dimensions)")
-    if isinstance(domain, Slice) or isinstance(domain, Ball):
-        return local_rows(domain, R)
-    A, b = domain.rows()
-    norms = np.linalg.norm(A, axis=1)
-    return A / norms[:, None], b / norms
+    return domain.frame_rows()
 
 
 def _bits_of(region, n_bits):
@@ -127,8 +121,8 @@ def region_rows(net, domain, region) -> RegionRows:
     net_and_domain(net, domain)
     check_layers(net)
     bits = _bits_of(region, net.num_neurons)
-    origin, Q, R, _ = frame_of(domain)
-    dA, db = _domain_rows(domain, R)
+    origin, Q, R, p0 = domain.working_frame()
+    dA, db = _domain_rows(domain)
     maps = CellMaps(net, origin, Q, bits[None, :])
     A = np.concatenate([m[:, 0, :-1] for m in maps.maps])
     c = np.concatenate([m[:, 0, -1] for m in maps.maps])
@@ -145,7 +139,7 @@ def region_rows(net, domain, region) -> RegionRows:
     labels = np.concatenate([live, -1 - np.arange(len(db))])
     t_cap = None if domain.bounded else UNBOUNDED_RADIUS_CAP
     return RegionRows(np.vstack([rowsA, dA]), np.concatenate([rowsb, db]), labels, np.flatnonzero(zero), t_cap,
-                      (origin, Q, R))
+                      (origin, Q, R, p0))
 
 
 def _coincident(A, b):
@@ -165,7 +159,7 @@ def _coincident(A, b):
 def neighbour_bits(net, frame, bits, vanishing, normal) -> np.ndarray:
     """The pattern across a facet: `bits` with the neurons in `vanishing` (those zero on the
     facet) decided layer by layer by the sign of ``g'_j . normal`` (module docstring)."""
-    origin, Q, _ = frame
+    origin, Q = frame[:2]
     new = bits.copy()
     vanishing = np.asarray(vanishing, dtype=np.int64)
     W, _ = net.hidden[0]
@@ -189,11 +183,11 @@ def neighbour_bits(net, frame, bits, vanishing, normal) -> np.ndarray:
 def _candidates(A, b, rows):
     """The rows whose hyperplane meets the region's bounding box (the others cannot hold a
     facet). The box costs ``2 n`` support LPs, so it is computed only when that is fewer
-    than half the rows; it is widened outwards (:data:`polyregions.solvers.scipy_lp.BOX_PAD`)."""
+    than half the rows; it is widened outwards (:data:`polyregions.solvers.registry.BOX_PAD`)."""
     n = A.shape[1]
     if 4 * n >= len(rows):
         return rows
-    support = PolytopeSupport(A, b, BOX_PAD)
+    support = polyhedron_support(A, b, BOX_PAD)
     eye = np.eye(n)
     hi = np.array([support(e) for e in eye])
     lo = -np.array([support(-e) for e in eye])
@@ -227,8 +221,8 @@ def region_facets(net, domain, region, *, eps: float = FACET_EPS) -> list:
     bits = _bits_of(region, net.num_neurons)
     A, b, labels = rows.A, rows.b, rows.labels
     group = _coincident(A, b)
-    lp = FacetLP(A, b, rows.t_cap)
-    origin, Q, _ = rows.frame
+    lp = facet_lp(A, b, rows.t_cap)
+    origin, Q = rows.frame[:2]
     out = []
     for i in _candidates(A, b, np.unique(group)):
         members = np.flatnonzero(group == i)

@@ -55,7 +55,7 @@ def region_polytope(net, domain, region) -> RegionPolytope:
     if not domain.bounded:
         raise UnsupportedError("`domain` is unbounded: a region's volume may be infinite (give a bounded domain)")
     rows = region_rows(net, domain, region)
-    origin, Q, R = rows.frame
+    origin, Q, R, p0 = rows.frame  # x = origin + Q y, y = R (p - p0)
     n = Q.shape[1]
     if n > QHULL_MAX_DIM:
         raise UnsupportedError(f"a region's vertices and volume are computed up to {QHULL_MAX_DIM} dimensions "
@@ -66,7 +66,7 @@ def region_polytope(net, domain, region) -> RegionPolytope:
         hi = float(np.min(b[A > 0] / A[A > 0]))
         lo = float(np.max(b[A < 0] / A[A < 0]))
         y = np.array([[lo], [hi]])
-        return RegionPolytope(np.linalg.solve(R, y.T).T, hi - lo, None, None)
+        return RegionPolytope(np.linalg.solve(R, y.T).T + p0, hi - lo, None, None)
     from scipy.spatial import ConvexHull, HalfspaceIntersection
     from scipy.spatial import QhullError
 
@@ -78,4 +78,4 @@ def region_polytope(net, domain, region) -> RegionPolytope:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
         raise UnsupportedError(f"Qhull failed on this region ({first})") from None
     vertices = hs.intersections[hull.vertices]
-    return RegionPolytope(np.linalg.solve(R, vertices.T).T, float(hull.volume), hs, hull)
+    return RegionPolytope(np.linalg.solve(R, vertices.T).T + p0, float(hull.volume), hs, hull)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Line, Slice
+from ..domains.slices import Line, Slice
 from ..errors import InvalidInputError
 from ..model.network import Network
-from .planar import enumerate_planar
+from .planar import check_planar, enumerate_planar
 
 __all__ = ["FACET_RTOL", "PIECE_RTOL", "boundary_distances", "count_pieces", "linear_pieces", "regions_per_length"]
 
@@ -236,6 +236,8 @@ def count_pieces(net: Network, domain, *, eps: float, rtol: float = PIECE_RTOL):
     """``(regions, pieces)``: the activation regions of `net` on a line, a plane or a 1-D / 2-D
     domain (the planar algorithm) and the linear pieces they form (:func:`linear_pieces`)."""
     net_and_domain(net, domain)
-    regions = list(enumerate_planar(net, domain, eps=positive_number(eps, "eps")))
+    eps = positive_number(eps, "eps")
+    check_planar(net, domain)
+    regions = list(enumerate_planar(net, domain, eps=eps))
     pieces = linear_pieces(regions, rtol=rtol)
     return len(regions), int(pieces.max()) + 1 if len(regions) else 0

@@ -31,115 +31,39 @@ import time
 
 import numpy as np
 
-from ..domains.convex import Ball, Box, Line, Plane, Polytope
+from ..domains.base import polygon_lines
 from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
-from ..result import RegionCount, Stats
-from ..solvers.jit import compile_seconds
-from ..domains.slices import SliceRegion, check_layers, compose_layers, working_frame
-from .cells3d import unsupported_reason as cells3d_unsupported
+from ..driver import drive
+from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
+from ..domains.slices import SliceRegions, check_layers, compose_layers
 
-__all__ = ["METHODS", "NEAR_FACTOR", "choose_method", "count_planar", "enumerate_planar", "planar_cells",
+__all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
 
-#: The methods of ``count_regions`` (``enumerate_regions`` takes all but "milp").
-METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
 
-#: A decision is near ``eps`` when the inradius (half-length) lies in [eps / 10, 10 eps] (as in the search).
-NEAR_FACTOR = 10.0
-#: Relative rounding allowance when a 2-D polytope's rows are turned into its vertices.
-POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
 BATCH_BYTES = 4 * 2**20
 
 
 def unsupported_reason(domain) -> str | None:
-    """None when the planar algorithm serves `domain`, else why not (one sentence)."""
-    if isinstance(domain, Plane):
-        return None if domain.bounded else "the unbounded plane has no polygon"
-    if isinstance(domain, Line):
-        return None
-    if domain.dim > 2:
+    """None when the planar algorithm serves `domain`, else why not (one sentence): a domain of more
+    than two dimensions in its frame, or the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon)."""
+    if domain.frame()[1].shape[1] > 2:
         return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
-    if isinstance(domain, Ball) and domain.p == 2 and domain.dim == 2:
-        return "an L2 disc is not a polygon"
-    if isinstance(domain, (Box, Ball)) or (isinstance(domain, Polytope) and domain.bounded):
-        return None
-    return f"{type(domain).__name__} is not a bounded polyhedral domain"
+    return domain.polyhedron_reason()
 
 
-def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
-    """The method that serves `domain`: "auto" is "planar" or "cells3d" (the 3-D algorithm,
-    :mod:`polyregions.cells.cells3d`) where one applies (and the search's own features,
-    `needs_search`, are not asked for), else "dfs"; a forced "planar" or "cells3d" that cannot
-    serve `domain` raises UnsupportedError."""
-    if not isinstance(method, str) or method not in allowed:
-        raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
-    reasons = {"planar": unsupported_reason(domain), "cells3d": cells3d_unsupported(domain)}
-    if method == "auto":
-        served = [name for name, reason in reasons.items() if reason is None]
-        return served[0] if served and not needs_search else "dfs"
-    if reasons.get(method) is not None:
-        raise UnsupportedError(f"`method` {method!r} cannot serve this domain: {reasons[method]}")
-    return method
-
-
-def _domain_polygon(domain, R, p0):
-    """The domain in the coordinates ``y = R (p - p0)`` of :func:`_frame`: ``(vertices, lines)``
-    counter-clockwise, or ``(lo, hi)`` in 1-D."""
-    if isinstance(domain, Line):
-        return -domain.length * float(p0[0]), domain.length * (1.0 - float(p0[0]))
-    if isinstance(domain, Plane):
-        verts = (domain.corners() - p0) @ R.T
-    elif domain.dim == 1:
-        if isinstance(domain, Box):
-            return float(domain.lo[0]), float(domain.hi[0])
-        if isinstance(domain, Ball):
-            return float(domain.center[0] - domain.radius), float(domain.center[0] + domain.radius)
-        return _polytope_interval(domain)
-    elif isinstance(domain, Box) or (isinstance(domain, Ball) and domain.p == math.inf):
-        lo, hi = (domain.lo, domain.hi) if isinstance(domain, Box) else (domain.center - domain.radius,
-                                                                         domain.center + domain.radius)
-        verts = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-    elif isinstance(domain, Ball):  # p = 1: the diamond
-        (c0, c1), r = domain.center, domain.radius
-        verts = np.array([[c0 + r, c1], [c0, c1 + r], [c0 - r, c1], [c0, c1 - r]])
-    else:
-        verts = _polytope_vertices(domain)
-    edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])[:, None]
-    lines = np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
-    return verts, lines
-
-
-def _polytope_interval(domain):
-    """The bounded 1-D polytope ``A x <= b`` as its interval ``(lo, hi)``, read from its rows
-    (unit rows: ``x <= b_i`` where ``A_i = 1``, ``x >= -b_i`` where ``A_i = -1``), not from its
-    bounding box, which is padded outwards."""
-    a, b = domain.A[:, 0], domain.b
-    return float(np.max(b[a < 0] / a[a < 0])), float(np.min(b[a > 0] / a[a > 0]))
-
-
-def _polytope_vertices(domain):
-    """Vertices (counter-clockwise) of a bounded 2-D polytope ``A x <= b`` (unit rows): its
-    rows' lines met in pairs (rows whose normals are within ``POLYTOPE_RTOL`` of parallel
-    are skipped), the crossings that no row exceeds by more than ``POLYTOPE_RTOL`` (relative)
-    kept, ordered by angle around their mean, repeats (closer than ``POLYTOPE_RTOL`` times
-    the coordinates' size) dropped."""
-    A, b = domain.A, domain.b
-    pts = []
-    for i in range(len(b)):
-        for j in range(i + 1, len(b)):
-            M = A[[i, j]]
-            if abs(np.linalg.det(M)) > POLYTOPE_RTOL:
-                pts.append(np.linalg.solve(M, b[[i, j]]))
-    pts = np.array(pts)
-    size = 1.0 + np.abs(pts).max()
-    pts = pts[np.all(pts @ A.T <= b + POLYTOPE_RTOL * size, axis=1)]
-    centre = pts.mean(axis=0)
-    pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
-    keep = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1) > POLYTOPE_RTOL * size
-    return pts[keep]
+def check_planar(net, domain) -> None:
+    """Refuse what the planar algorithm cannot count (UnsupportedError naming why): a domain with
+    no polygon (:func:`unsupported_reason`), a network that is not
+    plain ReLU with dense, convolutional or average-pooling layers. :func:`count_planar` and
+    :func:`enumerate_planar` trust their arguments: their callers check once."""
+    reason = unsupported_reason(domain)
+    if reason is not None:
+        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
+    check_layers(net)
 
 
 def _first_layer(layers_x, origin, Q):
@@ -175,7 +99,7 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
         return
     n = A.shape[2]
     start, verts, lines, labels, parent, lbits, st = split_cells(
-        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_FACTOR, ZERO_RTOL)
+        start, verts, lines, labels, A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     bits = np.concatenate([bits[parent], lbits], axis=1)
@@ -204,8 +128,9 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
 
 
 def _polygon_cells(run, net, domain):
-    origin, Q, R, p0 = working_frame(domain)
-    verts, lines = _domain_polygon(domain, R, p0)
+    origin, Q, _, _ = domain.working_frame()
+    verts = np.asarray(domain.polygon(), dtype=float)  # counter-clockwise, in orthonormal coordinates
+    lines = polygon_lines(verts)
     m = len(verts)
     G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
     layers = compose_layers(net, origin, Q)
@@ -249,8 +174,8 @@ def _interval_cells(run, net, domain):
     rounding) moved by one Newton step from ``z`` evaluated there afresh. Zero decisions of the
     tolerance coarser than eps (:func:`_tolerance_decisions`) count in ``stats.near_eps``.
     """
-    origin, Q, R, p0 = working_frame(domain)
-    y0, y1 = _domain_polygon(domain, R, p0)
+    origin, Q, _, _ = domain.working_frame()
+    y0, y1 = domain.polygon()  # the interval, in the working coordinates
     if not (y1 - y0) / 2 > run.eps:
         return
     g1, c1, g1abs, c1abs = _first_layer(net.hidden, origin, Q)
@@ -365,12 +290,12 @@ def planar_cells(net, domain, eps, run=None):
     or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the
     last hidden layer's maps ``h = maps[:, 0] y_0 + maps[:, 1] y_1 + maps[:, 2]`` (None in 1-D)."""
     run = run or _Run(eps)
-    dim = 1 if isinstance(domain, Line) else (domain.slice_dim if isinstance(domain, Plane) else domain.dim)
+    dim = domain.frame()[1].shape[1]
     if dim == 1:
         for P, bits in _interval_cells(run, net, domain):
             length = np.diff(P)
             radius = length / 2
-            near = (radius >= eps / NEAR_FACTOR) & (radius <= eps * NEAR_FACTOR)
+            near = (radius >= eps / NEAR_EPS_FACTOR) & (radius <= eps * NEAR_EPS_FACTOR)
             run.stats.near_eps += int(near.sum())
             keep = radius > eps
             ends = np.column_stack([P[:-1], P[1:]])[keep]
@@ -393,6 +318,7 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
     ----------
     net : Network
     domain : Line, Plane, or a 1-D / 2-D Box, Ball (p = 1 or inf; any p in 1-D), bounded Polytope
+        (any domain with a polygon; the caller has checked it with :func:`check_planar`)
     eps : float
         A pattern counts when its region holds a segment (1-D) or a disc (2-D) of radius `eps`.
     max_regions, time_limit, progress
@@ -405,31 +331,48 @@ def count_planar(net, domain, *, eps, max_regions=None, time_limit=None, progres
         ``stats.near_eps``: keep-or-drop decisions whose inradius fell in [eps/10, 10 eps];
         ``stats.nodes``: cells made; ``stats.lp_solves`` is 0 (no LP is solved).
     """
-    reason = unsupported_reason(domain)
-    if reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
-    check_layers(net)
-    t0 = time.perf_counter()
-    compiling0 = compile_seconds()  # the kernels' one-time compilation is not the count's time
-    run = _Run(eps, None if time_limit is None else t0 + time_limit)
-    count = 0
-    if max_regions == 0:
-        return RegionCount(0, run.stats, complete=False, stopped="max_regions")
-    next_report = t0 + 0.5
-    for bits, _, radius, _, _, _ in planar_cells(net, domain, eps, run):
-        count += len(bits)
-        if len(radius):
-            run.stats.min_radius = min(run.stats.min_radius, float(radius.min()))
-        if max_regions is not None and count >= max_regions:
-            count, run.stopped = max_regions, "max_regions"
-            break
-        if progress is not None and time.perf_counter() >= next_report:
-            run.stats.seconds = time.perf_counter() - t0 - (compile_seconds() - compiling0)
-            progress(count, run.stats)
-            next_report = time.perf_counter() + 0.5
-    run.stats.min_kept_depth = run.stats.min_radius
-    run.stats.seconds = time.perf_counter() - t0 - (compile_seconds() - compiling0)
-    return RegionCount(count, run.stats, complete=run.stopped is None, stopped=run.stopped)
+    return drive(PlanarWork(net, domain, eps), max_units=max_regions, time_limit=time_limit, progress=progress)
+
+
+class CellWork:
+    """A cell algorithm as work for the counting driver (:mod:`polyregions.driver`): one step yields
+    the counted cells batch by batch (a subclass's ``batches()``: pairs of the number of cells and
+    the smallest inradius so far); a deadline stops it between batches, and it is not resumable
+    (``stopped`` is then "time_limit"). ``run`` holds the statistics and the deadline."""
+
+    def __init__(self, run):
+        self.run = run
+        self.stats = run.stats
+        self.done = False
+
+    @property
+    def stopped(self):
+        return self.run.stopped
+
+    def step(self, control):
+        self.run.deadline = control.deadline
+        for units, min_radius in self.batches():
+            self.stats.min_radius = min(self.stats.min_radius, min_radius)
+            yield units
+        self.done = True
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.min_kept_depth = self.stats.min_radius
+
+
+class PlanarWork(CellWork):
+    """The planar algorithm's cells (:func:`planar_cells`) as a :class:`CellWork`."""
+
+    def __init__(self, net, domain, eps):
+        super().__init__(_Run(eps))
+        self.net, self.domain, self.eps = net, domain, eps
+
+    def batches(self):
+        for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
+            yield len(bits), float(radius.min()) if len(radius) else math.inf
 
 
 def enumerate_planar(net, domain, *, eps):
@@ -437,24 +380,10 @@ def enumerate_planar(net, domain, *, eps):
     :func:`count_planar`): its pattern, the centre (``point``, ``coords``) and radius of its
     largest inscribed disc or segment, its polygon or interval (``vertices``, slice
     coordinates) and area or length (``size``, input units), and its edges' neurons."""
-    reason = unsupported_reason(domain)
-    if reason is not None:
-        raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
-    check_layers(net)
-    return _lifted(net, domain, eps)
-
-
-def _lifted(net, domain, eps):
-    origin, Q, R, p0 = working_frame(domain)
-    slice_layers = tuple(compose_layers(net, origin, Q))
-    Rinv = np.linalg.inv(R)
-    n_bits = net.num_neurons
+    make = SliceRegions(net, domain)
     for bits, centre, radius, size, polys, maps in planar_cells(net, domain, eps):
         packed = np.packbits(bits.astype(bool), axis=1)
         for k in range(len(bits)):
-            y = centre[k]
             verts, labels = polys[k]
-            yield SliceRegion(packed[k], n_bits, origin + Q @ y, float(radius[k]),
-                              None if maps is None or Q.shape[0] != Q.shape[1] else (maps[k, :2].T, maps[k, 2]),
-                              net.output, coords=Rinv @ y + p0, vertices=verts @ Rinv.T + p0, size=float(size[k]),
-                              edges=labels, _layers=net.hidden, _slice_layers=slice_layers, _R=R, _p0=p0)
+            yield make(packed[k], centre[k], radius[k], y_map=None if maps is None else (maps[k, :2].T, maps[k, 2]),
+                       vertices=verts, size=size[k], edges=labels)

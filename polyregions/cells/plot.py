@@ -17,7 +17,7 @@ import hashlib
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Line, Slice
+from ..domains.slices import Line, Slice, check_layers
 from ..errors import InvalidInputError, UnsupportedError
 from .planar import enumerate_planar, unsupported_reason
 
@@ -90,6 +90,7 @@ def plot_partition(net, domain, ax=None, *, eps: float = PLOT_EPS, edges: bool =
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"cannot draw this domain: {reason}")
+    check_layers(net)
     fig, ax = _figure(ax, figsize, dpi)
     regions = list(enumerate_planar(net, domain, eps=eps))
     one_d = isinstance(domain, Line) or (not isinstance(domain, Slice) and domain.dim == 1)

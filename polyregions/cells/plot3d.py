@@ -120,7 +120,7 @@ def plot_cells3d(net, domain, ax=None, *, eps: float = COMPLEX_EPS, surface: boo
 
 
 def _labels(domain):
-    from ..domains.convex import Slice
+    from ..domains.slices import Slice
 
     return ("s", "t", "w") if isinstance(domain, Slice) else ("x_0", "x_1", "x_2")
 

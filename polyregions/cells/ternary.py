@@ -19,22 +19,19 @@ the size of the terms summed (the same recurrence with absolute values,
 tight when ``|a . y - b| <= ZERO_RTOL * (|y|_1 + |b|)``.
 
 Cells are given in orthonormal local coordinates ``y`` (``x = origin + Q y``,
-:func:`polyregions.domains.slices.frame_of`).
+:meth:`polyregions.domains.base.Domain.frame`).
 """
 
 from __future__ import annotations
 
-import math
-from itertools import product
 
 import numpy as np
 
-from ..domains.convex import Ball, Box, Line, Plane, Polytope, Slice
 from ..errors import UnsupportedError
 from .polygon import ZERO_RTOL
 from .sign_kernels import signs_at
 
-__all__ = ["CellMaps", "local_rows", "vertex_signs"]
+__all__ = ["CellMaps", "local_rows", "tight_rows", "vertex_signs"]
 
 
 class CellMaps:
@@ -87,33 +84,15 @@ def vertex_signs(maps: CellMaps, owner, y):
 
 
 
-def local_rows(domain, R):
-    """The domain's rows ``A y <= b`` (unit normals) in its local orthonormal coordinates
-    ``y`` (``y = R p`` for a slice with parameters ``p``), for the bounded polyhedral domains
-    of one to three dimensions; raises UnsupportedError for the others."""
-    if isinstance(domain, Line):
-        A, b = np.array([[1.0], [-1.0]]), np.array([domain.length, 0.0])
-    elif isinstance(domain, Slice):
-        if not domain.bounded:
-            raise UnsupportedError("`domain`: the unbounded plane has no cells (give `lo` and `hi`)")
-        Rinv = np.linalg.inv(R)
-        A, b = np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi, -domain.lo])
-    elif isinstance(domain, Ball) and domain.p == 1:
-        signs = np.array(list(product((1.0, -1.0), repeat=domain.dim)))  # the order of cells3d.domain_rows
-        A, b = signs, signs @ domain.center + domain.radius
-    elif isinstance(domain, Ball) and domain.p == 2:
-        if domain.dim != 1:
-            raise UnsupportedError("`domain`: an L2 ball is not a polytope (its cells are not polyhedra)")
-        c, r = float(domain.center[0]), domain.radius
-        A, b = np.array([[1.0], [-1.0]]), np.array([c + r, r - c])
-    elif isinstance(domain, (Box, Ball, Polytope)):
-        if not domain.bounded:
-            raise UnsupportedError("`domain`: an unbounded polytope has unbounded cells")
-        A, b = domain.rows()
-    else:
-        raise UnsupportedError(f"`domain`: {type(domain).__name__} is not a bounded polyhedral domain")
-    norms = np.linalg.norm(A, axis=1)
-    return A / norms[:, None], b / norms
+def local_rows(domain):
+    """The domain's rows ``A y <= b`` (unit normals) in its local orthonormal coordinates ``y``
+    (:meth:`~polyregions.domains.base.Domain.frame_rows`), for the domains that are bounded
+    polyhedra there; raises UnsupportedError naming why for the others
+    (:meth:`~polyregions.domains.base.Domain.polyhedron_reason`)."""
+    reason = domain.polyhedron_reason()
+    if reason is not None:
+        raise UnsupportedError(f"`domain`: {reason}: it has no cells")
+    return domain.frame_rows()
 
 
 def tight_rows(rows, y):
@@ -123,23 +102,3 @@ def tight_rows(rows, y):
     return np.abs(resid) <= ZERO_RTOL * (np.abs(y).sum(axis=1)[:, None] + np.abs(b) + 1e-300)
 
 
-def domain_volume(domain, rows) -> float:
-    """The domain's length, area or volume (input units), from closed forms where they exist,
-    else from its vertices (``scipy.spatial`` over the rows' intersection)."""
-    if isinstance(domain, Line):
-        return domain.length
-    if isinstance(domain, Slice):
-        _, _, R = domain.frame()
-        return float(abs(np.linalg.det(R)) * np.prod(domain.hi - domain.lo))
-    if isinstance(domain, Box):
-        return float(np.prod(domain.hi - domain.lo))
-    if isinstance(domain, Ball):
-        d, r = domain.dim, domain.radius
-        return float((2 * r) ** d / (math.factorial(d) if domain.p == 1 else 1))
-    from scipy.spatial import ConvexHull, HalfspaceIntersection
-
-    A, b = rows
-    if A.shape[1] == 1:
-        return float(np.min(b[A[:, 0] > 0] / A[A[:, 0] > 0, 0]) + np.min(b[A[:, 0] < 0] / -A[A[:, 0] < 0, 0]))
-    pts = HalfspaceIntersection(np.column_stack([A, -b]), domain.center_point()).intersections
-    return float(ConvexHull(pts).volume)

@@ -46,6 +46,7 @@ from ..model.io import load_network
 from ..exact.spec import rounded_layers
 from ..jsondoc import dumps
 from ..result import CertifiedCount
+from ..solvers.registry import backend_names
 
 EXAMPLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "digits_mlp.npz")
 
@@ -356,8 +357,9 @@ def _domain_options(p, slices=False):
         add_slice_options(g, p)
     p.add_argument("--p", default="2", choices=["1", "2", "inf"], help="norm of --ball (default 2)")
     p.add_argument("--eps", type=float, default=DEFAULT_EPS, help=f"count regions holding a ball of this radius (default {DEFAULT_EPS:g})")
-    p.add_argument("--backend", default="auto", help="solver backend: auto (default: numba on boxes and polytopes, "
-                   "else highs), numba, highs, scipy, cvxpy")
+    p.add_argument("--backend", default="auto", metavar="NAME",
+                   help="solver backend of the region test: " + ", ".join(backend_names())
+                        + " (default auto: chosen by the domain from the backends' declared capabilities)")
 
 
 def _net_argument(p, nargs=None) -> None:

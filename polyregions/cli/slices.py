@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 
-from ..domains.convex import Box, Line, Plane
+from ..domains.convex import Box
+from ..domains.slices import Line, Plane
 from ..errors import InvalidInputError
 from .args import output_path, parse_vector, read_npy
 from .volume import add_volume_options, is_volume, plot_volume, volume_from_args

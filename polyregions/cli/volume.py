@@ -11,7 +11,7 @@ draws the exact zero level set of a scalar output; ``--mesh`` also writes it (.p
 
 from __future__ import annotations
 
-from ..domains.convex import Slice, Volume
+from ..domains.slices import Slice, Volume
 from ..errors import InvalidInputError
 from .args import output_path, parse_vector
 

@@ -1,70 +1,458 @@
-"""Lines and planes as a change of variables, and the regions they report.
+"""Lines and planes through the input space, and the network composed on them.
 
-A slice (:class:`~polyregions.domains.convex.Line`, :class:`~polyregions.domains.convex.Plane`) is
-``x = origin + U p`` with slice coordinates ``p``. With ``U = Q R`` (``Q`` orthonormal
-columns, :meth:`~polyregions.domains.convex.Slice.frame`) the orthonormal coordinates
-``y = R p`` measure input-space distances, and the network on the slice is the network
-whose first affine map is composed with ``x = origin + Q y``:
+A slice (:class:`Line`, :class:`Plane`, :class:`Volume`) is ``x = origin + U p`` with slice
+coordinates ``p`` (``s`` on a line, ``(s, t)`` on a plane, ``(s, t, w)`` in a volume). With ``U = Q R`` (``Q`` orthonormal columns,
+:meth:`Slice.frame`) the orthonormal coordinates ``y = R p`` measure input-space distances,
+and the network on the slice is the network whose first affine map is composed with
+``x = origin + Q y``:
 
     z^1 = (W^1 Q) y + (W^1 origin + b^1),   later layers unchanged.
 
 Its regions in ``y`` are the regions of the slice (a pattern's region on the slice is
 the slice of its region in input space), counted in the slice's dimension with ``eps``
-in input units. Two-dimensional and one-dimensional input domains use the identity frame.
+in input units (:meth:`Slice.search_problem`; the planar algorithm reads the slice's
+:meth:`Slice.frame` and :meth:`Slice.polygon`). Full-dimensional one- and two-dimensional
+domains use the identity frame (:meth:`polyregions.domains.base.Domain.frame`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
 
 import numpy as np
 
-from .convex import Box, Line, Polytope, Slice, Whole
+from .._validate import finite_array
+from .base import Domain
+from .convex import Box, Polytope, Whole
 from ..errors import InvalidInputError, UnsupportedError
 from ..model.network import Network, require_relu
-from ..result import Region
-from ..search.engine import ZERO_ROW_RTOL
-from ..search.rows import row_norms
+from ..result import SliceRegion, pattern_map
+from ..search.rows import ZERO_ROW_RTOL, row_norms
 
-__all__ = ["SliceRegion", "check_layers", "compose_layers", "composed_search_problem", "frame_of", "lift_regions", "pattern_map",
-           "search_problem", "working_frame"]
+__all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "Slice", "SliceRegion", "SliceRegions", "Volume",
+           "check_layers", "compose_layers", "composed_search_problem", "lift_regions", "pattern_map", "working_frame"]
 
-
-def frame_of(domain):
-    """``(origin, Q, R, slice_or_None)``: ``x = origin + Q y``, ``y = R p`` (the identity for
-    a domain that is not a slice)."""
-    if isinstance(domain, Slice):
-        origin, Q, R = domain.frame()
-        return origin, Q, R, domain
-    n = domain.dim
-    return np.zeros(n), np.eye(n), np.eye(n), None
+#: A point lies on a slice when its distance to the slice is at most this fraction of the
+#: size of the numbers that place it there (rounding, not geometry).
+ON_SLICE_RTOL = 1e-9
+#: ``u`` and ``v`` count as parallel when the smaller singular value of ``[u v]`` is at most
+#: this fraction of the larger one (the plane's frame would lose ~all digits).
+PARALLEL_RTOL = 1e-12
 
 
-def working_frame(domain):
-    """``(origin, Q, R, p0)``: the frame slices are computed in, ``x = origin + Q y`` with
-    ``y = R (p - p0)`` for a slice's coordinates ``p`` (the identity frame, ``p0 = 0``, for a
-    domain that is not a slice).
+def _real_vector(value, name: str, n: int | None = None) -> np.ndarray:
+    """`value` as a finite real float64 vector (of length `n` when given), or raise naming `name`."""
+    if np.iscomplexobj(np.asarray(value) if not isinstance(value, complex) else np.complex128(value)):
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    arr = finite_array(value, name, ndim=1)
+    if arr.size == 0:
+        raise InvalidInputError(f"`{name}` must not be empty")
+    if n is not None and arr.size != n:
+        raise InvalidInputError(f"`{name}` has length {arr.size} but the slice lives in {n} dimensions")
+    return arr
 
-    A first-layer pre-activation is computed as ``(W origin + b) + (W Q) y``: its rounding
-    grows with ``|origin|`` and ``|y|``. So the origin is, among the points the slice gives to
-    rounding (a line's ends and its midpoint, a plane's or a volume's origin and the centre of
-    its box), the one nearest the input space's origin: a segment from ``-s d`` to ``s d``
-    is computed from ``0``, and the hyperplanes near ``0`` are placed to the precision of
-    numbers near ``0`` however long it is.
+
+def _bound_vector(value, name: str, k: int) -> np.ndarray:
+    """`value` (a number or `k` numbers) as a finite real float64 vector of length `k`, or raise naming `name`."""
+    if isinstance(value, complex) or np.iscomplexobj(np.asarray(value)):
+        raise InvalidInputError(f"`{name}` must be real, got complex values")
+    arr = finite_array(value, name)
+    if arr.ndim == 0:
+        arr = np.full(k, float(arr))
+    if arr.shape != (k,):
+        what = "a pair" if k == 2 else f"{k} numbers"
+        raise InvalidInputError(f"`{name}` must be a number or {what}, got shape {arr.shape}")
+    return arr
+
+
+def _margin(margin) -> float:
+    """`margin` of ``through`` as a float > -0.5, or raise."""
+    if isinstance(margin, (bool, complex)) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(margin) or margin <= -0.5:
+        raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
+    return float(margin)
+
+
+def _orthonormal_frame(U: np.ndarray):
+    """``Q, R`` with ``U = Q R``, ``Q`` orthonormal columns and ``diag(R) > 0`` (orientation kept)."""
+    Q, R = np.linalg.qr(U)
+    signs = np.where(np.diag(R) < 0, -1.0, 1.0)
+    return Q * signs, R * signs[:, None]
+
+
+class Slice(Domain):
+    """A segment (:class:`Line`) or a plane (:class:`Plane`) through the input space ``R^n``.
+
+    Points are ``x = origin + U p`` with slice coordinates ``p`` (``s`` on a line,
+    ``(s, t)`` on a plane). The network is counted on the slice in its own dimension
+    ``k = slice_dim``: with ``U = Q R`` (``Q`` orthonormal, see :meth:`frame`) the
+    coordinates ``y = R p`` measure input-space distances, so ``eps``, radii, lengths and
+    areas are in input units whatever ``U``.
     """
-    origin, Q, R, sl = frame_of(domain)
-    if sl is None:
-        return origin, Q, R, np.zeros(Q.shape[1])
-    if isinstance(sl, Line):
-        candidates = [(sl.a, 0.0), (sl.b, 1.0), (sl.a / 2 + sl.b / 2, 0.5)]
-    else:
-        candidates = [(sl.origin, np.zeros(sl.slice_dim))]
-        if sl.bounded:
-            centre = (sl.lo + sl.hi) / 2
-            candidates.append((sl.origin + sl.U @ centre, centre))
-    x0, p0 = min(candidates, key=lambda cand: float(np.abs(cand[0]).max()))
-    return x0, Q, R, np.atleast_1d(np.asarray(p0, dtype=float))
 
+    slice_dim: int
+    origin: np.ndarray
+    U: np.ndarray
+
+    def frame(self):
+        """``(origin, Q, R)``: ``x = origin + Q y`` with ``y = R p`` (``Q`` orthonormal, ``det R > 0``)."""
+        return self.origin, self._Q, self._R
+
+    def _working_candidates(self):
+        """Points of the slice given to rounding, with their slice coordinates: its origin and
+        the centre of its box (a Line: its ends and its midpoint)."""
+        out = [(self.origin, np.zeros(self.slice_dim))]
+        if self.bounded:
+            centre = (self.lo + self.hi) / 2
+            out.append((self.origin + self.U @ centre, centre))
+        return out
+
+    def working_frame(self):
+        """``(x0, Q, R, p0)``: ``x = x0 + Q y`` with ``y = R (p - p0)``, ``x0 = origin + U p0``.
+
+        A first-layer pre-activation is computed as ``(W x0 + b) + (W Q) y``: its rounding grows
+        with ``|x0|`` and ``|y|``. So ``x0`` is, among the points the slice gives to rounding
+        (:meth:`_working_candidates`), the one nearest the input space's origin: a segment from
+        ``-s d`` to ``s d`` is computed from ``0``, and the hyperplanes near ``0`` are placed to
+        the precision of numbers near ``0`` however long it is."""
+        x0, p0 = min(self._working_candidates(), key=lambda cand: float(np.abs(cand[0]).max()))
+        return x0, self._Q, self._R, np.atleast_1d(np.asarray(p0, dtype=float))
+
+    def key(self):
+        return (type(self).__name__, self.origin, self.U, self.lo, self.hi)
+
+    def corners(self) -> np.ndarray:
+        """The parameter box's ``2^k`` corners in slice coordinates: corner ``i`` takes ``hi`` in
+        coordinate ``j`` when bit ``j`` of ``i`` is set (corners ``i`` and ``2^k - 1 - i`` are opposite)."""
+        k = self.slice_dim
+        bits = (np.arange(2 ** k)[:, None] >> np.arange(k)) & 1
+        return np.where(bits == 1, self.hi, self.lo)
+
+    def slice_domain(self, p0=None):
+        """The slice in the orthonormal coordinates ``y = R (p - p0)`` (``p0 = 0`` by default): the
+        parallelepiped ``lo - p0 <= R^-1 y <= hi - p0`` as a Polytope, or the whole space ``R^k``
+        when unbounded."""
+        if not self.bounded:
+            return Whole(self.slice_dim)
+        p0 = np.zeros(self.slice_dim) if p0 is None else p0
+        Rinv = np.linalg.inv(self._R)
+        return Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([self.hi - p0, p0 - self.lo]))
+
+    def sample(self, n, rng):
+        """Uniform points of the slice (bounded slices only)."""
+        if not self.bounded:
+            raise InvalidInputError(f"cannot sample uniformly from an unbounded {type(self).__name__.lower()}")
+        return self.to_input(rng.uniform(self.lo, self.hi, size=(n, self.slice_dim)))
+
+    def polyhedron_reason(self):
+        if self.bounded:
+            return None
+        k = self.slice_dim
+        return f"the unbounded {type(self).__name__.lower()} has no {'polygon' if k == 2 else 'polyhedron'}"
+
+    def frame_rows(self):
+        """The parameter box ``lo <= p <= hi`` in the working coordinates ``y = R (p - p0)``:
+        ``R^-T``'s rows (``p_k <= hi_k``, then ``-p_k <= -lo_k``) scaled to unit normals; none when
+        unbounded."""
+        k = self.slice_dim
+        if not self.bounded:
+            return np.zeros((0, k)), np.zeros(0)
+        p0 = self.working_frame()[3]
+        Rinv = np.linalg.inv(self._R)
+        A, b = np.vstack([Rinv, -Rinv]), np.concatenate([self.hi - p0, p0 - self.lo])
+        norms = np.linalg.norm(A, axis=1)
+        return A / norms[:, None], b / norms
+
+    def frame_vertices(self):
+        return (self.corners() - self.working_frame()[3]) @ self._R.T
+
+    def polygon(self):
+        """The parallelogram ``R (corners - p0)`` in the working coordinates (a Line: its interval)."""
+        return self.frame_vertices()
+
+    def measure(self):
+        """``|det R| prod(hi - lo)``: the parameter box's measure in input units (inf when unbounded)."""
+        if not self.bounded:
+            return math.inf
+        return float(abs(np.linalg.det(self._R)) * np.prod(self.hi - self.lo))
+
+    def to_input(self, p) -> np.ndarray:
+        """Input points ``origin + U p`` of slice coordinates ``p`` (shape (N, k) or (k,))."""
+        p = np.asarray(p, dtype=float)
+        return self.origin + p @ self.U.T if p.ndim > 1 else self.origin + self.U @ p.reshape(-1)
+
+    def to_slice(self, x) -> np.ndarray:
+        """Slice coordinates of the orthogonal projection of input points ``x`` onto the slice."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        y = (x - self.origin) @ self._Q
+        return np.linalg.solve(self._R, y.T).T
+
+    @property
+    def diameter(self) -> float:
+        return self._diameter
+
+    def rows(self):
+        """A slice has no interior in the input space: it is searched in its own coordinates."""
+        raise UnsupportedError("a slice has no rows in the input space: it is counted in its own coordinates "
+                               "(`slice_domain()`)")
+
+    def _not_in_input_space(self, what):
+        return UnsupportedError(f"a slice has no {what} in the input space: it is counted in its own coordinates "
+                                "(`search_problem()`)")
+
+    def _support(self, G):
+        raise self._not_in_input_space("support function")
+
+    def exact_spec(self):
+        """None: a slice is counted on the network composed with its frame, which is computed in
+        floating point (certify the full input space instead)."""
+        raise UnsupportedError("`domain`: a slice has no exact form (its composed network is computed in floating "
+                               "point; certify the full input space instead)")
+
+    def add_to_model(self, model, x):
+        raise self._not_in_input_space("rows")
+
+    def search_problem(self, net):
+        """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in the
+        working coordinates ``y = R (p - p0)`` (:meth:`working_frame`; the module docstring)."""
+        check_layers(net)
+        origin, Q, _, p0 = self.working_frame()
+        layers = compose_layers(net, origin, Q)
+        net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
+        return net_y, self.slice_domain(p0)
+
+    def bounding_box(self):
+        """``(lo, hi)`` over the slice's corners in input coordinates (infinite when unbounded)."""
+        if not self.bounded:
+            return np.full(self.dim, -np.inf), np.full(self.dim, np.inf)
+        corners = self.to_input(self.corners())
+        return corners.min(axis=0), corners.max(axis=0)
+
+    def center_point(self):
+        return self.to_input(self._center)
+
+    def contains(self, x):
+        """True where ``x`` lies on the slice (up to rounding) inside its parameter range."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        p = self.to_slice(x)
+        off = np.linalg.norm(x - self.to_input(p), axis=1)
+        scale = 1.0 + np.abs(self.origin).max() + np.abs(self.U).sum(axis=1).max() * (1.0 + np.abs(p).max())
+        on = off <= ON_SLICE_RTOL * scale
+        if self.bounded:
+            on &= np.all((p > self.lo) & (p < self.hi), axis=1)
+        return on
+
+
+class Line(Slice):
+    """The segment ``x = a + s (b - a)``, ``s`` in ``[0, 1]``, between two inputs ``a != b``.
+
+    Counted in one dimension: a region counts when it holds a segment of radius ``eps``
+    (length ``> 2 eps``, input units).
+    """
+
+    slice_dim = 1
+
+    def __init__(self, a, b):
+        self.a = _real_vector(a, "a")
+        self.b = _real_vector(b, "b", self.a.size)
+        if np.array_equal(self.a, self.b):
+            raise InvalidInputError("`b` must differ from `a` (the segment has no length)")
+        self.dim = self.a.size
+        with np.errstate(over="ignore", invalid="ignore"):
+            direction = self.b - self.a
+            length = float(np.linalg.norm(direction / np.abs(direction).max()) * np.abs(direction).max())
+        if not (np.all(np.isfinite(direction)) and math.isfinite(length)):
+            raise InvalidInputError("`b` is too far from `a`: the segment's length overflows float64 "
+                                    f"(|b - a| > {np.finfo(float).max:.4g})")
+        self.origin, self.U = self.a, direction[:, None]
+        self.lo, self.hi = np.zeros(1), np.ones(1)
+        self._Q, self._R = _orthonormal_frame(self.U)
+        self.length = float(self._R[0, 0])
+        self._diameter = self.length
+        self._center = np.array([0.5])
+
+    def _working_candidates(self):
+        """Its ends and its midpoint."""
+        return [(self.a, 0.0), (self.b, 1.0), (self.a / 2 + self.b / 2, 0.5)]
+
+    def polygon(self):
+        """The segment in the working coordinate ``y = |b - a| (s - s0)``."""
+        p0 = float(self.working_frame()[3][0])
+        return -self.length * p0, self.length * (1.0 - p0)
+
+    def slice_domain(self, p0=None):
+        """The segment in the orthonormal coordinate ``y = |b - a| (s - p0)`` (``p0 = 0`` by default):
+        ``Box([-|b - a| p0], [|b - a| (1 - p0)])``."""
+        p0 = 0.0 if p0 is None else float(np.asarray(p0).reshape(-1)[0])
+        return Box([-self.length * p0], [self.length * (1.0 - p0)])
+
+    def __repr__(self):
+        if self.dim <= 4:
+            return f"Line(a={self.a.tolist()}, b={self.b.tolist()})"
+        return f"Line(dim={self.dim}, length={self.length:.6g})"
+
+
+class Plane(Slice):
+    """The plane ``x = origin + s u + t v`` with ``(s, t)`` in the rectangle ``[lo, hi]``.
+
+    ``u`` and ``v`` need not be orthonormal, only independent. ``lo`` and ``hi`` are numbers
+    or pairs (``lo < hi``); both omitted, the plane is unbounded (counted by the search only).
+    Counted in two dimensions: a region counts when it holds a disc of radius ``eps``
+    (input units: the metric that ``u`` and ``v`` induce).
+    """
+
+    slice_dim = 2
+
+    def __init__(self, origin, u, v, lo=None, hi=None):
+        self.origin = _real_vector(origin, "origin")
+        n = self.origin.size
+        if n < 2:
+            raise InvalidInputError(f"`origin` must have at least 2 coordinates for a plane, got {n}")
+        self.u = _real_vector(u, "u", n)
+        self.v = _real_vector(v, "v", n)
+        for name, w in (("u", self.u), ("v", self.v)):
+            if not np.any(w):
+                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
+        self.U = np.column_stack([self.u, self.v])
+        self.bounded = lo is not None
+        if self.bounded:
+            self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
+            if not np.all(self.lo < self.hi):
+                k = int(np.argmin(self.hi - self.lo))
+                raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        else:
+            self.lo = self.hi = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, name in enumerate("uv"):
+                w = self.U[:, k]
+                norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
+                if not math.isfinite(norm):
+                    raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
+                if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
+                    raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
+                                            "leaves the range of floating point numbers")
+        sv = np.linalg.svd(self.U, compute_uv=False)
+        if sv[1] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
+        self.dim = n
+        self._Q, self._R = _orthonormal_frame(self.U)
+        if not self.bounded:
+            self._center = np.zeros(2)
+            self._diameter = math.inf
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._center = (self.lo + self.hi) / 2
+            corners = self.corners() @ self._R.T
+            self._diameter = float(max(np.hypot(*(corners[0] - corners[2])), np.hypot(*(corners[1] - corners[3]))))
+        if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
+            raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
+
+    @staticmethod
+    def _pair(value, name):
+        return _bound_vector(value, name, 2)
+
+    @classmethod
+    def through(cls, x1, x2, x3, margin=0.25):
+        """The plane through three inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
+        ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin > -0.5``; negative: a smaller square)."""
+        x1 = _real_vector(x1, "x1")
+        x2 = _real_vector(x2, "x2", x1.size)
+        x3 = _real_vector(x3, "x3", x1.size)
+        margin = _margin(margin)
+        for name, x in (("x2", x2), ("x3", x3)):
+            if np.array_equal(x, x1):
+                raise InvalidInputError(f"`{name}` must differ from `x1`")
+        U = np.column_stack([x2 - x1, x3 - x1])
+        sv = np.linalg.svd(U, compute_uv=False)
+        if sv[1] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`x1`, `x2` and `x3` must not be collinear")
+        return cls(x1, x2 - x1, x3 - x1, -float(margin), 1.0 + float(margin))
+
+    def corners(self) -> np.ndarray:
+        """The rectangle's corners in slice coordinates, counter-clockwise from ``lo``."""
+        (s0, t0), (s1, t1) = self.lo, self.hi
+        return np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]])
+
+    def __repr__(self):
+        box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
+        if self.dim <= 4:
+            return f"Plane(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, {box})"
+        return f"Plane(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, {box})"
+
+
+class Volume(Slice):
+    """The 3-D slice ``x = origin + s u + t v + w r`` with ``(s, t, w)`` in the box ``[lo, hi]``.
+
+    ``u``, ``v`` and ``r`` need not be orthonormal, only linearly independent. ``lo`` and
+    ``hi`` are numbers or triples (``lo < hi``); both omitted, the volume is unbounded (counted
+    by the search only). Counted in three dimensions (:mod:`polyregions.cells.cells3d`): a region
+    counts when it holds a ball of radius ``eps`` in input units (the metric that ``u``, ``v``
+    and ``r`` induce); volumes are in input units too.
+    """
+
+    slice_dim = 3
+
+    def __init__(self, origin, u, v, r, lo=None, hi=None):
+        self.origin = _real_vector(origin, "origin")
+        n = self.origin.size
+        if n < 3:
+            raise InvalidInputError(f"`origin` must have at least 3 coordinates for a volume, got {n}")
+        self.u = _real_vector(u, "u", n)
+        self.v = _real_vector(v, "v", n)
+        self.r = _real_vector(r, "r", n)
+        for name, d in (("u", self.u), ("v", self.v), ("r", self.r)):
+            if not np.any(d):
+                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.U = np.column_stack([self.u, self.v, self.r])
+        sv = np.linalg.svd(self.U, compute_uv=False)
+        if sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`u`, `v` and `r` must be linearly independent (they span no volume)")
+        if (lo is None) != (hi is None):
+            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded volume)")
+        self.dim = n
+        self._Q, self._R = _orthonormal_frame(self.U)
+        if lo is None:
+            self.bounded, self.lo, self.hi = False, None, None
+            self._center = np.zeros(3)
+            self._diameter = math.inf
+            return
+        self.lo, self.hi = (_bound_vector(value, name, 3) for value, name in ((lo, "lo"), (hi, "hi")))
+        if not np.all(self.lo < self.hi):
+            k = int(np.argmin(self.hi - self.lo))
+            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
+        self._center = (self.lo + self.hi) / 2
+        corners = self.corners() @ self._R.T
+        self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+
+    @classmethod
+    def through(cls, x1, x2, x3, x4, margin=0.25):
+        """The volume through four inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
+        ``r = x4 - x1``, ``(s, t, w)`` in ``[-margin, 1 + margin]^3`` (``margin > -0.5``)."""
+        x1 = _real_vector(x1, "x1")
+        others = [_real_vector(x, name, x1.size) for x, name in ((x2, "x2"), (x3, "x3"), (x4, "x4"))]
+        margin = _margin(margin)
+        for name, x in zip(("x2", "x3", "x4"), others):
+            if np.array_equal(x, x1):
+                raise InvalidInputError(f"`{name}` must differ from `x1`")
+        U = np.column_stack([x - x1 for x in others])
+        sv = np.linalg.svd(U, compute_uv=False)
+        if U.shape[0] < 3 or sv[2] <= PARALLEL_RTOL * sv[0]:
+            raise InvalidInputError("`x1`, `x2`, `x3` and `x4` must not lie in one plane")
+        return cls(x1, *(x - x1 for x in others), -margin, 1.0 + margin)
+
+    def __repr__(self):
+        box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
+        if self.dim <= 4:
+            return (f"Volume(origin={self.origin.tolist()}, u={self.u.tolist()}, v={self.v.tolist()}, "
+                    f"r={self.r.tolist()}, {box})")
+        return f"Volume(dim={self.dim}, |u|={np.linalg.norm(self.u):.4g}, |v|={np.linalg.norm(self.v):.4g}, " \
+               f"|r|={np.linalg.norm(self.r):.4g}, {box})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The network on a slice
 
 def check_layers(net: Network) -> None:
     """Raise UnsupportedError unless `net` is a plain ReLU network.
@@ -105,96 +493,55 @@ def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     return layers
 
 
-def composed_search_problem(net: Network, domain: Slice):
-    """``(net_y, domain_y)``: the network on the slice and the slice's parameter range in the
-    orthonormal coordinates ``y = R (p - p0)`` of :func:`working_frame`, for the search (see the
-    module docstring)."""
-    check_layers(net)
-    origin, Q, R, p0 = working_frame(domain)
-    layers = compose_layers(net, origin, Q)
-    net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
-    if isinstance(domain, Line):
-        return net_y, Box([-domain.length * p0[0]], [domain.length * (1.0 - p0[0])])
-    if not domain.bounded:
-        return net_y, Whole(domain.slice_dim)
-    Rinv = np.linalg.inv(R)
-    return net_y, Polytope(np.vstack([Rinv, -Rinv]), np.concatenate([domain.hi - p0, p0 - domain.lo]))
+def working_frame(domain):
+    """``(origin, Q, R, p0)``: the frame `domain` is computed in
+    (:meth:`~polyregions.domains.base.Domain.working_frame`)."""
+    return domain.working_frame()
 
 
-def pattern_map(layers, bits: np.ndarray):
-    """``(M, m)`` with ``h^L = M x + m`` on the region of the pattern `bits` (booleans, layer by
-    layer), in the coordinates of the first layer of `layers`: the product of the layers'
-    maps with the off neurons' rows set to zero."""
-    offset = 0
-    W, b = layers[0]
-    M = np.asarray(W, dtype=np.float64)
-    m = np.asarray(b, dtype=np.float64)
-    for l, (W, b) in enumerate(layers):
-        if l:
-            M, m = W @ M, W @ m + b
-        beta = bits[offset : offset + M.shape[0]].astype(np.float64)
-        offset += M.shape[0]
-        M, m = beta[:, None] * M, beta * m
-    return M, m
+def composed_search_problem(net: Network, domain):
+    """``(net_y, domain_y)``: what the search runs on for `domain`
+    (:meth:`~polyregions.domains.base.Domain.search_problem`)."""
+    return domain.search_problem(net)
 
 
-@dataclass(eq=False)
-class SliceRegion(Region):
-    """A region of a line, a plane, or a one- or two-dimensional input domain.
-
-    Besides :class:`~polyregions.result.Region`'s fields (``point`` and ``radius`` in input
-    coordinates and units): ``coords``, the point's slice coordinates (``s`` or ``(s, t)``;
-    the input itself when the domain is not a slice); ``vertices``, the region's polygon
-    (counter-clockwise) or interval ends in slice coordinates (None from the search, which
-    finds points, not polygons); ``size``, its area or length in input units (None from
-    the search); ``edges``, per polygon edge (from vertex ``i`` to ``i + 1``) the neuron whose
-    zero set it lies on (its bit's index, layer by layer), ``-1`` on the domain's boundary.
-    ``affine_map()`` is the network's map in input coordinates (computed on
-    first use: for wide inputs it is an ``(out, n)`` product), ``slice_affine_map()`` in
-    slice coordinates.
+class SliceRegions:
+    """The constructor of the :class:`SliceRegion` of `net` on `domain` (a slice, or a one- or
+    two-dimensional domain in its identity frame): what an algorithm finds in the frame's
+    orthonormal coordinates ``y`` (:meth:`~polyregions.domains.base.Domain.frame`) becomes a
+    region reported in input coordinates (:meth:`~polyregions.domains.base.Domain.working_frame`:
+    ``x = origin + Q y``, ``y = R (p - p0)``). Built once per enumeration (the frame, its inverse and
+    the network composed on the slice are computed once); every slice region is made here.
     """
 
-    coords: np.ndarray = None
-    vertices: np.ndarray | None = None
-    size: float | None = None
-    edges: np.ndarray | None = None
-    _layers: tuple = field(repr=False, default=())
-    _slice_layers: tuple = field(repr=False, default=())  # composed in the working frame
-    _R: np.ndarray = field(repr=False, default=None)
-    _p0: np.ndarray = field(repr=False, default=None)
+    def __init__(self, net: Network, domain, slice_layers=None):
+        self.origin, self.Q, self.R, self.p0 = domain.working_frame()
+        self.Rinv = np.linalg.inv(self.R)
+        self.layers, self.output, self.n_bits = net.hidden, net.output, net.num_neurons
+        self.slice_layers = tuple(compose_layers(net, self.origin, self.Q) if slice_layers is None else slice_layers)
+        self.square = self.Q.shape[0] == self.Q.shape[1]  # the frame spans the input space
 
-    def affine_map(self):
-        """``(A, c)`` with ``f(x) = A x + c`` on the region, ``x`` in input coordinates."""
-        if self._map is None:
-            self._map = pattern_map(self._layers, self.bits)
-        return super().affine_map()
-
-    def slice_affine_map(self):
-        """``(A, c)`` with ``f(origin + U p) = A p + c`` on the region, ``p`` in slice coordinates."""
-        M, m = pattern_map(self._slice_layers, self.bits)
-        M = M @ self._R  # y = R (p - p0)
-        if self._p0 is not None:
-            m = m - M @ self._p0
-        if self._output is None:
-            return M, m
-        W, b = self._output
-        return W @ M, W @ m + b
-
-
-def search_problem(net: Network, domain):
-    """What the search runs on: ``(net, domain)`` itself, or for a slice its composed network
-    and parameter range (:func:`composed_search_problem`)."""
-    return composed_search_problem(net, domain) if isinstance(domain, Slice) else (net, domain)
+    def __call__(self, pattern, y, radius, *, y_map=None, vertices=None, size=None, edges=None) -> SliceRegion:
+        """The region of the packed `pattern` whose witness ball (centre `y`, `radius`) the algorithm
+        found. `y_map`: the last hidden layer's map ``h = M y + m`` on it when known (used, turned
+        into input coordinates, when the frame spans the input space); `vertices`: its polygon or
+        interval in ``y``; `size`: its area or length; `edges`: its edges' neurons."""
+        y = np.asarray(y, dtype=float)
+        x_map = None
+        if y_map is not None and self.square:
+            M, m = y_map  # x = origin + Q y with Q orthonormal and square: y = Q^T (x - origin)
+            MQ = M @ self.Q.T
+            x_map = (MQ, m - MQ @ self.origin)
+        return SliceRegion(pattern, self.n_bits, self.origin + self.Q @ y, float(radius), x_map, self.output,
+                           coords=self.Rinv @ y + self.p0,
+                           vertices=None if vertices is None else vertices @ self.Rinv.T + self.p0,
+                           size=None if size is None else float(size), edges=edges, _layers=self.layers,
+                           _slice_layers=self.slice_layers, _R=self.R, _p0=self.p0)
 
 
 def lift_regions(regions, net: Network, domain, slice_layers):
-    """The regions found by the search in a slice's orthonormal coordinates ``y`` (of
-    :func:`working_frame`; `slice_layers`: the network composed there), reported in input
-    coordinates (their patterns and radii are the same on both sides)."""
-    origin, Q, R, p0 = working_frame(domain)
-    slice_layers = tuple(slice_layers)
+    """The regions found by the search in a slice's orthonormal coordinates ``y``, reported in
+    input coordinates (their patterns and radii are the same on both sides)."""
+    make = SliceRegions(net, domain, slice_layers)
     for region in regions:
-        y = np.asarray(region.point, dtype=float)
-        yield SliceRegion(region.pattern, region.n_bits, origin + Q @ y, region.radius, None, net.output,
-                          coords=np.linalg.solve(R, y) + p0, _layers=net.hidden, _slice_layers=slice_layers, _R=R,
-                          _p0=p0)
+        yield make(region.pattern, region.point, region.radius)

@@ -26,22 +26,20 @@ import time
 import numpy as np
 
 from .certifier import Auditor, RegionLimitReached, bits_text
-from ..errors import SolverError
+from ..driver import drive
+from ..errors import SolverError, UnsupportedError
 from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
+from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
 from .spec import FORMAT, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
-__all__ = ["CertificateWriter", "ID_BITS", "LOCAL_START", "TASK_BUDGET", "count_certified"]
+__all__ = ["CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
 
-#: Seconds a parallel task searches before it hands back its open children.
-TASK_BUDGET = 0.5
 #: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
 ID_BITS = 32
-#: Seconds the certified count searches in this process before it starts ``workers`` processes.
-LOCAL_START = 0.3
 
 
 def _multipliers(y):
@@ -131,68 +129,177 @@ def _setup(net, domain, eps, backend, prune):
 
 def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
                     certificate=None, workers: int = 1) -> CertifiedCount:
-    """The certified count of `net`'s regions in `domain` (see the module docstring).
+    """The certified count of `net`'s regions in `domain` (see the module docstring), run by the
+    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`.
 
     `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
     of the float search hands the branch to the exact decision instead of stopping the count.
     Returns a :class:`CertifiedCount`: ``count`` (exact when ``certified``), ``float_count``
     (the float search's count at `eps`), ``undecided`` (``[(prefix, why)]``, never guessed)
     and ``certificate`` (the file written, if any).
+
+    Raises
+    ------
+    UnsupportedError
+        For a network that is not plain ReLU (its regions are then not the strict systems of
+        :mod:`polyregions.exact.exact_net`), or a domain without an exact form (a slice: its
+        composed network is computed in floating point).
     """
+    if not net.is_relu:
+        raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
+                               "or residual carry)")
     t0 = time.perf_counter()
-    exact, search, failures = _setup(net, domain, eps, backend, prune)
+    exact, search, _ = _setup(net, domain, eps, backend, prune)  # the domain's exact form (a slice refuses)
     writer = CertificateWriter(certificate, exact)
-    auditor = Auditor(exact, writer)
-    search.audit = auditor
-    stats = search.stats
-    deadline = None if time_limit is None else t0 + time_limit
-    search.deadline = auditor.deadline = deadline
-    auditor.max_regions = max_regions
-    stopped, failed, totals = None, True, None
+    work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,
+                         certificate)
+    res = None
     try:
-        root = search.root()
-        if root is None:
-            auditor.explore([])
-        else:
-            if workers > 1:  # search here first: small counts finish before a pool would have started
-                search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
-            next_report = t0 + 0.5
-            for x, rho, _, _ in search.run(root):
-                auditor.leaf(list(search.bits), x)
-                stats.min_radius = min(stats.min_radius, rho)
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(auditor.count, stats)
-                    next_report = time.perf_counter() + 0.5
-            if search.frontier and workers > 1 and (deadline is None or time.perf_counter() < deadline):
-                limit = None if max_regions is None else max_regions - auditor.count
-                totals, stopped = _drive((net, domain, eps, backend, prune), search.frontier, writer, workers,
-                                         deadline, limit, progress, stats, t0, certificate)
-            elif search.frontier:
-                stopped = "time_limit"
-                stats.pending = len(search.frontier)
-        failed = False
-    except TimeLimitReached:
-        stopped, failed = "time_limit", False
-    except RegionLimitReached:
-        stopped, failed = "max_regions", False
+        res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress, start=t0)
     finally:
-        count, float_count, undecided = auditor.count, auditor.float_count, list(auditor.undecided)
-        exact_lps, hint_lps = auditor.exact_lps, auditor.hint_lps
-        if totals is not None:
-            count += totals["count"]
-            float_count += totals["float_count"]
-            undecided += totals["undecided"]
-            exact_lps += totals["exact_lps"]
-            hint_lps += totals["hint_lps"]
-        stats.seconds = time.perf_counter() - t0
-        stats.lp_solves += search.lp.lp_solves
-        complete = stopped is None and not failed
-        writer.close({"count": count, "undecided": len(undecided) + (0 if complete else 1)})
-    return CertifiedCount(count, stats, complete=complete, stopped=stopped, certified=complete and not undecided,
-                          undecided=undecided, float_count=float_count,
-                          certificate=None if certificate is None else str(certificate), exact_lps=exact_lps,
-                          hint_lps=hint_lps)
+        complete = res is not None and res.complete
+        totals = work.totals
+        writer.close({"count": totals["count"], "undecided": len(totals["undecided"]) + (0 if complete else 1)})
+    return CertifiedCount(res.count, res.stats, complete=complete, stopped=res.stopped,
+                          certified=complete and not totals["undecided"], undecided=totals["undecided"],
+                          float_count=totals["float_count"], certificate=None if certificate is None else str(certificate),
+                          exact_lps=totals["exact_lps"], hint_lps=totals["hint_lps"])
+
+
+class CertifiedWork:
+    """The audited search as work for the counting driver (:mod:`polyregions.driver`).
+
+    Its first step searches from the root in this process with `auditor` (every leaf and every
+    dropped branch decided exactly); with ``workers > 1`` only for ``LOCAL_START`` seconds, after
+    which each step hands subproblems to a pool of processes (:func:`_task`, each with its own
+    auditor and part file) and waits up to ``WAIT`` seconds for one to return. The units
+    are certified regions. Not resumable: ``stopped`` is "time_limit" when the deadline left
+    part of the tree open (or stopped an exact computation). ``close()`` joins the parts' records
+    behind the certificate's header.
+    """
+
+    def __init__(self, search, auditor, writer, problem, workers, certificate):
+        self.search, self.auditor, self.writer = search, auditor, writer
+        search.audit = auditor
+        self.stats = search.stats
+        self.problem, self.workers, self.certificate = problem, workers, certificate
+        self.task_totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
+        self.queue, self.in_flight, self.parts = None, {}, []
+        self.pool = self.folder = None
+        self.next_id, self.task_solves, self.stopped = 1, 0, None
+        self.done = False
+
+    @property
+    def totals(self) -> dict:
+        """This process's auditor and the returned tasks together: ``count``, ``float_count``,
+        ``undecided``, ``exact_lps``, ``hint_lps``."""
+        a, t = self.auditor, self.task_totals
+        return {"count": a.count + t["count"], "float_count": a.float_count + t["float_count"],
+                "undecided": list(a.undecided) + t["undecided"], "exact_lps": a.exact_lps + t["exact_lps"],
+                "hint_lps": a.hint_lps + t["hint_lps"]}
+
+    def step(self, control):
+        if self.queue is None:
+            yield from self._local(control)
+        elif self.queue or self.in_flight:
+            yield from self._collect(control, submit=True)
+        if not self.queue and not self.in_flight:
+            self.done = True
+
+    def _local(self, control):
+        """The root and the search below it in this process (``LOCAL_START`` seconds with workers)."""
+        search, auditor = self.search, self.auditor
+        t0 = time.perf_counter()
+        deadline = control.deadline
+        auditor.deadline = deadline
+        auditor.max_regions = None if control.room is None else auditor.count + control.room
+        search.deadline = deadline
+        if self.workers > 1:  # search here first: small counts finish before a pool would have started
+            search.deadline = t0 + LOCAL_START if deadline is None else min(t0 + LOCAL_START, deadline)
+        self.queue = []
+        seen = auditor.count  # the auditor also counts inside dropped branches it searches again
+        try:
+            root = search.root()
+            if root is None:
+                auditor.explore([])
+            else:
+                for x, rho, _, _ in search.run(root):
+                    auditor.leaf(list(search.bits), x)
+                    self.stats.min_radius = min(self.stats.min_radius, rho)
+                    yield auditor.count - seen
+                    seen = auditor.count
+                self.queue = list(search.frontier)
+                search.frontier = []
+                if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
+                    self.stopped, self.done = "time_limit", True
+        except TimeLimitReached:
+            self.stopped, self.done = "time_limit", True
+        except RegionLimitReached:
+            pass  # the count reached max_regions: the driver stops there
+        yield auditor.count - seen
+
+    def _start(self):
+        certificate = self.certificate
+        self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
+                                       os.path.dirname(os.path.abspath(os.fspath(certificate))))
+        self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
+
+    def _collect(self, control, *, submit):
+        if self.pool is None:
+            self._start()
+        queue, in_flight = self.queue, self.in_flight
+        while submit and queue and self.stopped is None and len(in_flight) < 2 * self.workers:
+            part = None if self.certificate is None else os.path.join(self.folder, f"part-{self.next_id:08d}.jsonl")
+            fut = self.pool.submit(_task, self.payload, queue.pop(0), self.next_id, part, control.deadline,
+                                   control.room)
+            in_flight[fut] = part
+            self.next_id += 1
+        if not in_flight:
+            return
+        done, _ = cf.wait(list(in_flight), timeout=WAIT, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            res = fut.result()
+            self.parts.append(in_flight.pop(fut))
+            for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
+                self.task_totals[k] += res[k]
+            self.task_solves += res["stats"].lp_solves
+            res["stats"].lp_solves = 0
+            _merge(self.stats, res["stats"])
+            queue.extend(res["frontier"])
+            self.stopped = self.stopped or res["stopped"]
+            yield res["count"]
+        if self.stopped is not None and not in_flight:
+            self.done = True
+
+    def drain(self):
+        """The tasks in flight when the time limit struck: their regions, no new task."""
+        while self.in_flight:
+            yield from self._collect(None, submit=False)
+        if self.stopped is None and self.queue:
+            self.stopped = "time_limit"
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        self.stats.lp_solves = self.search.lp.lp_solves + self.task_solves
+        self.stats.pending = len(self.queue or []) + len(self.in_flight)
+
+    def close(self):
+        """Shut the pool down and join the parts' records behind the header, in task order."""
+        if self.pool is not None:
+            for fut in self.in_flight:
+                fut.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            try:
+                for part in sorted(p for p in self.parts if p is not None):
+                    self.writer.append(part)
+            finally:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- parallel tasks
@@ -231,52 +338,6 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     return {"count": auditor.count, "float_count": auditor.float_count, "undecided": list(auditor.undecided),
             "exact_lps": auditor.exact_lps, "hint_lps": auditor.hint_lps, "stats": search.stats,
             "frontier": frontier, "stopped": stopped}
-
-
-def _drive(problem, queue, writer, workers, deadline, max_regions, progress, stats, t0, certificate):
-    """Certify the subproblems of `queue` with `workers` processes; their parts are appended to `writer`."""
-    folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
-                              os.path.dirname(os.path.abspath(os.fspath(certificate))))
-    payload = (*problem, f"{os.getpid()}-{time.time_ns()}")
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
-    queue, in_flight, parts, stopped, next_id = list(queue), {}, [], None, 1
-    next_report = t0 + 0.5
-    try:
-        with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            while queue or in_flight:
-                while queue and stopped is None and len(in_flight) < 2 * workers:
-                    part = None if certificate is None else os.path.join(folder, f"part-{next_id:08d}.jsonl")
-                    limit = None if max_regions is None else max_regions - totals["count"]
-                    fut = pool.submit(_task, payload, queue.pop(0), next_id, part, deadline, limit)
-                    in_flight[fut] = part
-                    next_id += 1
-                done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    res = fut.result()
-                    parts.append(in_flight.pop(fut))
-                    for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
-                        totals[k] += res[k]
-                    _merge(stats, res["stats"])
-                    queue.extend(res["frontier"])
-                    stopped = stopped or res["stopped"]
-                if stopped is None and max_regions is not None and totals["count"] >= max_regions:
-                    stopped = "max_regions"
-                if stopped is None and deadline is not None and time.perf_counter() > deadline and queue:
-                    stopped = "time_limit"
-                if progress is not None and time.perf_counter() >= next_report:
-                    stats.seconds = time.perf_counter() - t0
-                    progress(totals["count"], stats)
-                    next_report = time.perf_counter() + 0.5
-        if stopped is None and queue:
-            stopped = "time_limit"
-        stats.pending = len(queue)
-        for part in sorted(p for p in parts if p is not None):
-            writer.append(part)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return totals, stopped
 
 
 def _merge(total: Stats, part: Stats):

@@ -35,7 +35,7 @@ from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kern
 from ..errors import SolverError
 from .checker import below_support
 from .exact_net import ExactNetwork
-from ..solvers.scipy_lp import box_transposition_lp, transposition_lp, transposition_nnls
+from ..solvers.registry import certificate_hints
 
 __all__ = ["Auditor", "BALL_HALVINGS", "BOX_LP_FROM_DIM", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
            "REUSE_KEYS", "REUSE_PER_KEY", "RegionLimitReached", "bits_text"]
@@ -57,6 +57,22 @@ BALL_HALVINGS = 60
 BOX_LP_FROM_DIM = 16
 #: Multipliers below this fraction of the largest are left out of the hinted support.
 HINT_SUPPORT_RTOL = 1e-9
+
+
+def transposition_nnls(A, b):
+    """The non-negative least-squares hint of the backend that declares "certificates"
+    (:func:`polyregions.solvers.registry.certificate_hints`)."""
+    return certificate_hints().transposition_nnls(A, b)
+
+
+def transposition_lp(A, b):
+    """The LP hint of the backend that declares "certificates"."""
+    return certificate_hints().transposition_lp(A, b)
+
+
+def box_transposition_lp(A, b, lo, hi):
+    """The box LP hint of the backend that declares "certificates"."""
+    return certificate_hints().box_transposition_lp(A, b, lo, hi)
 
 
 class RegionLimitReached(Exception):

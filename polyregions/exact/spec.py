@@ -96,24 +96,24 @@ def network_spec(net) -> dict:
 
 
 def domain_spec(domain) -> dict:
-    """The certificate's ``domain`` object for `domain` (see the module docstring)."""
-    norm = getattr(domain, "norm", None)
+    """The certificate's ``domain`` object for `domain` (see the module docstring), from the domain's
+    own exact form (:meth:`~polyregions.domains.base.Domain.exact_spec`; a slice has none)."""
+    exact = domain.exact_spec()
     n = domain.dim
-    if norm in (1, 2):
-        den, nums = _over_common_denominator([float(v) for v in domain.center] + [float(domain.radius)])
-        return {"kind": f"l{norm}", "den": hex_int(den), "center": [hex_int(v) for v in nums[:n]],
+    if exact["kind"] in ("l1", "l2"):
+        den, nums = _over_common_denominator(list(exact["center"]) + [exact["radius"]])
+        return {"kind": exact["kind"], "den": hex_int(den), "center": [hex_int(v) for v in nums[:n]],
                 "radius": hex_int(nums[n])}
-    A, b = domain.rows()
-    A, b = np.asarray(A, float), np.asarray(b, float)
-    if len(b) == 0:
+    if exact["kind"] == "whole":
         return {"kind": "whole"}
+    A, b = exact["A"], exact["b"]
     lo, hi = [None] * n, [None] * n
     for row, rhs in zip(A, b):
-        nz = np.flatnonzero(row)
+        nz = [k for k, v in enumerate(row) if v != 0]
         if len(nz) != 1:
             break
-        k = int(nz[0])
-        bound = Fraction(float(rhs)) / Fraction(float(row[k]))
+        k = nz[0]
+        bound = Fraction(rhs) / Fraction(row[k])
         side = hi if row[k] > 0 else lo
         side[k] = bound if side[k] is None else (min(side[k], bound) if row[k] > 0 else max(side[k], bound))
     else:
@@ -123,7 +123,7 @@ def domain_spec(domain) -> dict:
                     "hi": [hex_int(v) for v in nums[n:]]}
     out_A, out_b = [], []
     for row, rhs in zip(A, b):
-        _, nums = _over_common_denominator([float(v) for v in row] + [float(rhs)])
+        _, nums = _over_common_denominator(list(row) + [rhs])
         g = gcd(*nums) or 1
         out_A.append([hex_int(v // g) for v in nums[:-1]])
         out_b.append(hex_int(nums[-1] // g))

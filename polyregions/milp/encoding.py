@@ -16,11 +16,13 @@ and for every neuron ``j``:
   ``h_j <= z_j - l_j (1 - a_j)``, ``h_j <= u_j a_j`` with ``a_j`` binary
   (``a_j = 1``: on, ``h_j = z_j``; ``a_j = 0``: off, ``h_j = 0``).
 
-The domain: a box or an L-inf ball by the bounds of ``x``; an L1 ball lifted
-(``|x_k - c_k| <= s_k``, ``sum_k s_k <= r``); a polytope by its rows; the L2 ball
-``|x - c| <= r`` by an outer approximation: its bounding box, the tangent planes
-``u . (x - c) <= r`` at ``u = (+-e_i +- e_j) / sqrt 2``, and a tangent plane at every
-solution that leaves the ball (added lazily). Every optimum over the outer
+The domain adds its own rows (:meth:`~polyregions.domains.base.Domain.add_to_model`): a box
+or an L-inf ball by the bounds of ``x``; an L1 ball lifted (``|x_k - c_k| <= s_k``,
+``sum_k s_k <= r``); a polytope (any polyhedral domain) by its rows; the L2 ball ``|x - c| <= r``
+by an outer approximation: its bounding box, the tangent planes ``u . (x - c) <= r`` at
+``u = (+-e_i +- e_j) / sqrt 2`` (:meth:`~polyregions.domains.base.Domain.seed_cuts`), and a
+tangent plane at every solution that leaves the ball (added lazily,
+:meth:`~polyregions.domains.base.Domain.outer_cut`). Every optimum over the outer
 approximation bounds the optimum over the ball from above, so stopping decisions stay
 valid; every pattern is re-checked exactly.
 
@@ -43,10 +45,8 @@ import time
 
 import numpy as np
 
-from ..domains.convex import Ball, Polytope, Whole
 from ..errors import UnsupportedError
 from ..solvers.base import LinearModel, MipSolution, Status
-from ..solvers.scipy_lp import l2_tangent_cut
 
 __all__ = ["BigMEncoding", "L2_RTOL", "L2_SEED_MAX_DIM", "MAX_L2_CUTS", "STRUCTURAL_BIAS", "build_encoding",
            "optimize"]
@@ -66,11 +66,7 @@ class BigMEncoding:
     """The big-M encoding of a network over a bounded domain, built layer by layer."""
 
     def __init__(self, net, domain, *, integer: bool):
-        if isinstance(domain, Whole) or not domain.bounded:
-            raise UnsupportedError(
-                f"`domain` must be bounded for a big-M encoding (got {domain!r}); the whole space has no big-M "
-                "constants: use a Box, a Ball or a bounded Polytope"
-            )
+        """`domain` bounded (its public entry checked it)."""
         self.net, self.domain, self.integer = net, domain, integer
         m = self.m = LinearModel()
         n = net.input_dim
@@ -78,19 +74,9 @@ class BigMEncoding:
         if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):  # pragma: no cover - bounded domains only
             raise UnsupportedError(f"`domain` {domain!r} has no finite bounding box")
         self.x = np.array([m.add_col(lo[k], hi[k], f"x_{k}") for k in range(n)], dtype=np.int32)
-        self.l2 = None
-        if isinstance(domain, Polytope):
-            for i in range(domain.A.shape[0]):
-                m.add_row(self.x, domain.A[i], -math.inf, domain.b[i], f"dom_{i}")
-        elif isinstance(domain, Ball) and domain.p == 1:
-            c, r = domain.center, domain.radius
-            s = [m.add_col(0.0, r, f"s_{k}") for k in range(n)]
-            for k in range(n):
-                m.add_row([self.x[k], s[k]], [1.0, -1.0], -math.inf, c[k], f"l1p_{k}")
-                m.add_row([self.x[k], s[k]], [-1.0, -1.0], -math.inf, -c[k], f"l1n_{k}")
-            m.add_row(s, np.ones(n), -math.inf, r, "l1_sum")
-        elif isinstance(domain, Ball) and domain.p == 2:
-            self.l2 = (domain.center, domain.radius)
+        domain.add_to_model(m, self.x)
+        #: the model holds an outer approximation of the domain, refined by cuts (the L2 ball)
+        self.outer = bool(domain.model_is_outer)
         self.l2_cuts = 0
         self.prev = list(self.x)  # column of each unit of the previous layer, -1 for a zero unit
         self.layers = []  # per layer: dict(z, h, a, lo, up, state)
@@ -182,31 +168,23 @@ class BigMEncoding:
         return t
 
     def add_l2_cut(self, x):
-        """Tangent plane of the L2 ball at the direction of ``x - c``: ``u . x <= u . c + r``."""
-        u, level = l2_tangent_cut(*self.l2, x)
+        """A row of the domain that ``x`` violates (the L2 ball's tangent plane in the direction of
+        ``x - c``: ``u . x <= u . c + r``; :meth:`~polyregions.domains.base.Domain.outer_cut`)."""
+        self._add_cut(*self.domain.outer_cut(x))
+
+    def _add_cut(self, u, level):
         self.l2_cuts += 1
         self.m.add_row(self.x, u, -math.inf, level, f"l2cut_{self.l2_cuts}")
 
     def add_l2_outer(self):
-        """Tangent planes at the directions +-e_i +- e_j (the bounds of ``x`` give those at +-e_k)."""
-        c, _ = self.l2
-        n = c.size
-        dirs = []
-        for i in range(n):
-            for j in range(i + 1, n):
-                for si in (1.0, -1.0):
-                    for sj in (1.0, -1.0):
-                        v = np.zeros(n)
-                        v[i], v[j] = si, sj
-                        dirs.append(v)
-        for v in dirs:
-            self.add_l2_cut(c + v)
+        """The domain's seed cuts (the L2 ball: tangent planes at the directions +-e_i +- e_j; the
+        bounds of ``x`` give those at +-e_k)."""
+        for u, level in self.domain.seed_cuts():
+            self._add_cut(u, level)
 
     def outside_l2(self, x) -> bool:
-        if self.l2 is None:
-            return False
-        c, r = self.l2
-        return float(np.linalg.norm(x - c)) > r * (1.0 + L2_RTOL)
+        """Whether ``x`` leaves the domain by more than ``L2_RTOL`` (only an outer model allows it)."""
+        return self.outer and self.domain.outside(x, L2_RTOL)
 
     # ------------------------------------------------------------------ reading solutions
     def pattern(self, sol_x):
@@ -257,7 +235,7 @@ def optimize(driver, enc, cost, *, deadline=None, settle_at=None, max_cuts=MAX_L
             if remaining <= 0:
                 return MipSolution(Status.LIMIT), False
         sol = driver.minimize(cost, remaining, cutoff)
-        if sol.status is not Status.OPTIMAL or enc.l2 is None:
+        if sol.status is not Status.OPTIMAL or not enc.outer:
             return sol, False
         if settle_at is not None and sol.value >= settle_at:
             return sol, False

@@ -47,21 +47,21 @@ import time
 import numpy as np
 
 from .._validate import int_at_least, net_and_domain, positive_number
-from ..domains.convex import Ball, Domain, Whole
+from ..domains.base import Domain
 from .encoding import L2_SEED_MAX_DIM, MAX_L2_CUTS, build_encoding, optimize
 from ..errors import InvalidInputError, SolverError, UnsupportedError
 from ..model.network import Network, require_relu
 from .propagate import resolve_bounds
-from ..result import LocalResult, MilpStats, RegionCount
-from ..search.engine import DEFAULT_EPS, NEAR_EPS_FACTOR, domain_box, pattern_rows, region_test
+from ..driver import drive
+from ..result import NEAR_EPS_FACTOR, LocalResult, MilpStats, RegionCount
+from ..search.engine import DEFAULT_EPS, pattern_rows, region_test
 from ..solvers.base import LinearModel, Status
-from ..solvers.highs import HIGHS_MIP_OPTIONS
-from ..solvers.pulp_milp import write_model
-from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem
+from ..solvers.registry import MIP_SOLVERS, make_backend, make_mip_driver, region_problem, write_model
 
 __all__ = [
-    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "HIGHS_MIP_OPTIONS", "LinearModel", "LocalResult", "MilpStats",
-    "build_margin_model", "count_regions_milp", "export_model", "max_margin_pattern", "single_region",
+    "DEFAULT_MARGIN_CAP", "DEFAULT_MARGIN_TOL", "LinearModel", "LocalResult", "MilpStats",
+    "build_margin_model", "check_milp", "count_milp", "count_regions_milp", "export_model", "max_margin_pattern",
+    "single_region",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,21 @@ DEFAULT_MARGIN_TOL = 1e-6
 DEFAULT_MARGIN_CAP = 1.0
 
 
-def _check_bounded(net, domain):
-    net_and_domain(net, domain)
+def check_milp(net, domain) -> None:
+    """Refuse what the MILP cannot serve (UnsupportedError): a network that is not plain ReLU,
+    an unbounded domain (no big-M constants). The functions below trust their arguments once
+    their public entry (or :func:`polyregions.count_regions`) has checked them."""
     require_relu(net, "the MILP")
-    if isinstance(domain, Whole) or not domain.bounded:
+    if not domain.bounded:
         raise UnsupportedError(
             f"`domain` must be bounded for the MILP (got {domain!r}): the whole space has no big-M constants; "
             "count in a Box or Ball that contains the regions of interest, or use count_regions"
         )
+
+
+def _check_bounded(net, domain):
+    net_and_domain(net, domain)
+    check_milp(net, domain)
 
 
 def _validate_solver(solver):
@@ -124,9 +131,9 @@ def _validate_margin_model(net, domain, margin_cap, l2_outer):
     """Check the arguments of :func:`build_margin_model` (and :func:`export_model`); return `margin_cap`."""
     _check_bounded(net, domain)
     margin_cap = positive_number(margin_cap, "margin_cap")
-    if isinstance(domain, Ball) and domain.p == 2 and not l2_outer:
+    if domain.model_is_outer and not l2_outer:
         raise UnsupportedError(
-            "`domain` is an L2 ball, which has no exact linear model: export Ball(p=inf) or Ball(p=1), or pass "
+            f"`domain` {domain!r} has no exact linear model (an L2 ball): export Ball(p=inf) or Ball(p=1), or pass "
             "`l2_outer=True` to export a polyhedral outer approximation"
         )
     return margin_cap
@@ -159,7 +166,7 @@ def _coverage_check(net, domain, counted, tester, n, seed):
         key = np.packbits(bits).tobytes()
         if key in counted:
             continue
-        rows = pattern_rows(net, bits, domain_box(domain))
+        rows = pattern_rows(net, bits, domain)
         if rows is None:
             continue
         anchor = pts[i]
@@ -203,12 +210,13 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
         The pre-activation bounds for the big-M constants (default: LP-tightened).
     backend : str
-        The backend of the exact region test (``"highs"``, ``"scipy"``, ``"cvxpy"``).
-    solver : {"highs", "cbc", "pulp-highs"}
-        The MIP solver: highspy directly, or PuLP with its bundled CBC or its HiGHS API.
+        The backend of the exact region test: one of
+        :func:`polyregions.solvers.registry.backend_names` (default "highs").
+    solver : str
+        The MIP solver: one of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
     margin_tol : float
         Stop when the optimal margin is at most this (pre-activation units). Keep it well
-        above the MIP's feasibility tolerance (``HIGHS_MIP_OPTIONS``).
+        above the MIP's feasibility tolerance (``polyregions.solvers.highs.HIGHS_MIP_OPTIONS``).
     margin_cap : float
         The cap ``t_cap`` of the margin.
     strategy : {"first", "max"}
@@ -226,7 +234,7 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     seed : int
         Seed of the sample points.
     progress : callable, optional
-        Called as ``progress(count, stats)`` after every MILP.
+        Called as ``progress(count, stats)`` at most every ``polyregions.driver.PROGRESS_EVERY`` seconds.
 
     Returns
     -------
@@ -255,93 +263,121 @@ def count_regions_milp(net: Network, domain: Domain, *, eps: float | None = None
     """
     eps, max_regions, time_limit, margin_tol, margin_cap, check_samples = _validate_count(
         net, domain, eps, max_regions, time_limit, backend, solver, margin_tol, margin_cap, strategy, check_samples)
+    return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, bounds=bounds,
+                      backend=backend, solver=solver, margin_tol=margin_tol, margin_cap=margin_cap, strategy=strategy,
+                      check_samples=check_samples, seed=seed, progress=progress)
 
+
+def count_milp(net, domain, *, eps, max_regions=None, time_limit=None, bounds="lp", backend="highs", solver="highs",
+               margin_tol=DEFAULT_MARGIN_TOL, margin_cap=DEFAULT_MARGIN_CAP, strategy="first", check_samples=1000,
+               seed=0, progress=None) -> RegionCount:
+    """:func:`count_regions_milp` on arguments already checked and normalised (by it, or by
+    :func:`polyregions.count_regions` with :func:`check_milp`)."""
     t0 = time.perf_counter()
-    deadline = None if time_limit is None else t0 + time_limit
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
-    if enc.l2 is not None and domain.dim <= L2_SEED_MAX_DIM:
+    if enc.outer and domain.dim <= L2_SEED_MAX_DIM:
         enc.add_l2_outer()
     driver = make_mip_driver(enc.m, solver, mip=True)
     tester = make_backend(backend, region_problem(domain, eps))
-    if isinstance(domain, Ball) and domain.p == 2 and "qp" not in tester.capabilities:
-        raise InvalidInputError(f"`backend` {tester.name!r} cannot test regions in an L2 ball")
-    stats = MilpStats(eps=eps, margin_tol=margin_tol, bounds=nb.method, binaries=len(enc.binaries))
-    count, stopped = 0, None
-    counted = set()
-    t_col = enc.t
-    while True:
-        if max_regions is not None and count >= max_regions:
-            stopped = "max_regions"
-            break
-        if deadline is not None and time.perf_counter() >= deadline:
-            stopped = "time_limit"
-            break
-        cutoff = -margin_tol if strategy == "first" else None
-        sol, _ = optimize(driver, enc, {t_col: -1.0}, deadline=deadline, settle_at=-margin_tol,
-                           cutoff=cutoff, max_cuts=0)
-        if sol.status is Status.INFEASIBLE and not sol.proven:
-            # confirm "no pattern with margin above margin_tol" with a full maximisation
-            sol, _ = optimize(driver, enc, {t_col: -1.0}, deadline=deadline, settle_at=-margin_tol, max_cuts=0)
-        if sol.status is Status.INFEASIBLE:
-            stats.final_margin = 0.0
-            break
-        if sol.status is Status.LIMIT:
-            stopped = "time_limit"
-            break
-        if sol.status is not Status.OPTIMAL:  # pragma: no cover - the driver raises on errors
-            raise SolverError(f"the MIP solver returned {sol.status.value}")
-        margin = -sol.value
-        stats.final_margin = -sol.bound
-        if margin <= margin_tol:
-            break
-        x = sol.x[enc.x]
-        if enc.outside_l2(x):
-            # the point left the ball: tighten the outer approximation; the pattern is still
-            # decided by the exact test below (it may meet the ball elsewhere)
-            enc.add_l2_cut(x)
-        bits = enc.pattern(sol.x)
-        stats.patterns += 1
-        if not np.array_equal(bits, net.pattern(x)):
-            stats.sign_mismatches += 1
-        rows = pattern_rows(net, bits, domain_box(domain))
-        ok = False
-        if rows is not None:
-            res = region_test(tester, rows, x)
-            ok = res.keep
-            if ok:
-                count += 1
-                counted.add(np.packbits(bits).tobytes())
-                stats.min_radius = min(stats.min_radius, res.radius)
-                stats.min_kept_depth = min(stats.min_kept_depth, res.depth)
-                stats.min_margin = min(stats.min_margin, margin)
-            if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
-                stats.near_eps += 1
-        if not ok:
-            stats.rejected += 1
-            log.debug("MILP pattern with margin %.3g rejected by the region test", margin)
-        if not enc.binaries:
-            stats.final_margin = 0.0
-            break  # a single pattern: nothing left to cut
-        enc.add_no_good(bits, f"nogood_{stats.patterns}")
-        stats.milp_solves = driver.solves
-        if progress is not None:
-            stats.seconds = time.perf_counter() - t0
-            progress(count, stats)
-    if stopped is None and check_samples:
-        missed = _coverage_check(net, domain, counted, tester, check_samples, seed)
-        if missed:
-            log.warning("the margin MILP missed %d region(s) that random points found (degenerate parameters)",
-                        missed)
-            count += missed
-            stats.missed = missed
-            stopped = "degenerate"
-    stats.nodes = stats.patterns
-    stats.milp_solves = driver.solves
-    stats.l2_cuts = enc.l2_cuts
-    stats.lp_solves = tester.lp_solves
-    stats.seconds = time.perf_counter() - t0
-    return RegionCount(count, stats, complete=stopped is None, stopped=stopped)
+    work = MilpWork(net, domain, enc, driver, tester, eps=eps, margin_tol=margin_tol, strategy=strategy,
+                    check_samples=check_samples, seed=seed)
+    work.stats.bounds = nb.method
+    return drive(work, max_units=max_regions, time_limit=time_limit, progress=progress, start=t0)
+
+
+class MilpWork:
+    """The no-good loop of :func:`count_regions_milp` as work for the counting driver
+    (:mod:`polyregions.driver`): one step solves margin MILPs until none is left (or the
+    deadline passes) and yields 1 per pattern that passes the region test (0 per rejected
+    one), then the regions the final sampling check adds. Not resumable: ``stopped`` is
+    "time_limit" when a deadline stopped it, "degenerate" when the sampling check found more."""
+
+    def __init__(self, net, domain, enc, driver, tester, *, eps, margin_tol, strategy, check_samples, seed):
+        self.net, self.domain, self.enc, self.driver, self.tester = net, domain, enc, driver, tester
+        self.eps, self.margin_tol, self.strategy = eps, margin_tol, strategy
+        self.check_samples, self.seed = check_samples, seed
+        self.stats = MilpStats(eps=eps, margin_tol=margin_tol, binaries=len(enc.binaries))
+        self.done = False
+        self.stopped = None
+
+    def step(self, control):
+        net, enc, driver, stats, margin_tol = self.net, self.enc, self.driver, self.stats, self.margin_tol
+        eps, deadline = self.eps, control.deadline
+        counted = set()
+        t_col = enc.t
+        while True:
+            if deadline is not None and time.perf_counter() >= deadline:
+                self.stopped = "time_limit"
+                break
+            cutoff = -margin_tol if self.strategy == "first" else None
+            sol, _ = optimize(driver, enc, {t_col: -1.0}, deadline=deadline, settle_at=-margin_tol,
+                              cutoff=cutoff, max_cuts=0)
+            if sol.status is Status.INFEASIBLE and not sol.proven:
+                # confirm "no pattern with margin above margin_tol" with a full maximisation
+                sol, _ = optimize(driver, enc, {t_col: -1.0}, deadline=deadline, settle_at=-margin_tol, max_cuts=0)
+            if sol.status is Status.INFEASIBLE:
+                stats.final_margin = 0.0
+                break
+            if sol.status is Status.LIMIT:
+                self.stopped = "time_limit"
+                break
+            if sol.status is not Status.OPTIMAL:  # pragma: no cover - the driver raises on errors
+                raise SolverError(f"the MIP solver returned {sol.status.value}")
+            margin = -sol.value
+            stats.final_margin = -sol.bound
+            if margin <= margin_tol:
+                break
+            x = sol.x[enc.x]
+            if enc.outside_l2(x):
+                # the point left the ball: tighten the outer approximation; the pattern is still
+                # decided by the exact test below (it may meet the ball elsewhere)
+                enc.add_l2_cut(x)
+            bits = enc.pattern(sol.x)
+            stats.patterns += 1
+            if not np.array_equal(bits, net.pattern(x)):
+                stats.sign_mismatches += 1
+            rows = pattern_rows(net, bits, self.domain)
+            ok = False
+            if rows is not None:
+                res = region_test(self.tester, rows, x)
+                ok = res.keep
+                if ok:
+                    counted.add(np.packbits(bits).tobytes())
+                    stats.min_radius = min(stats.min_radius, res.radius)
+                    stats.min_kept_depth = min(stats.min_kept_depth, res.depth)
+                    stats.min_margin = min(stats.min_margin, margin)
+                if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
+                    stats.near_eps += 1
+            if not ok:
+                stats.rejected += 1
+                log.debug("MILP pattern with margin %.3g rejected by the region test", margin)
+            single = not enc.binaries  # a single pattern: nothing left to cut
+            if not single:
+                enc.add_no_good(bits, f"nogood_{stats.patterns}")
+            yield 1 if ok else 0
+            if single:
+                stats.final_margin = 0.0
+                break
+        if self.stopped is None and self.check_samples:
+            missed = _coverage_check(net, self.domain, counted, self.tester, self.check_samples, self.seed)
+            if missed:
+                log.warning("the margin MILP missed %d region(s) that random points found (degenerate parameters)",
+                            missed)
+                stats.missed = missed
+                self.stopped = "degenerate"
+                yield missed
+        self.done = True
+
+    def open_work(self):
+        return 0, []
+
+    def refresh_stats(self):
+        stats = self.stats
+        stats.nodes = stats.patterns
+        stats.milp_solves = self.driver.solves
+        stats.l2_cuts = self.enc.l2_cuts
+        stats.lp_solves = self.tester.lp_solves
 
 
 def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap: float = DEFAULT_MARGIN_CAP,
@@ -359,7 +395,8 @@ def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     bounds : {"interval", "symbolic", "lp", "milp"} or list of (lower, upper)
     margin_cap : float
     time_limit : float, optional
-    solver : {"highs", "cbc", "pulp-highs"}
+    solver : str
+        One of :data:`polyregions.solvers.registry.MIP_SOLVERS`.
 
     Returns
     -------
@@ -391,12 +428,7 @@ def max_margin_pattern(net: Network, domain: Domain, *, bounds="lp", margin_cap:
         raise SolverError(f"the margin MILP returned {sol.status.value} (a domain always has a pattern)")
     if exhausted:
         raise SolverError(f"the L2-ball cuts did not settle within {MAX_L2_CUTS} tangent planes")
-    x = sol.x[enc.x].copy()
-    if enc.l2 is not None:  # the point may sit a hair outside the ball: pull it in
-        c, r = enc.l2
-        d = np.linalg.norm(x - c)
-        if d > r:
-            x = c + (x - c) * (r / d)
+    x = domain.clip(sol.x[enc.x].copy())  # an outer model's point may sit a hair outside: pull it in
     return enc.pattern(sol.x), x, float(-sol.value)
 
 
@@ -503,7 +535,7 @@ def build_margin_model(net: Network, domain: Domain, *, bounds="lp", margin_cap:
     margin_cap = _validate_margin_model(net, domain, margin_cap, l2_outer)
     nb = resolve_bounds(net, domain, bounds)
     enc = build_encoding(net, domain, nb, integer=True, margin_cap=margin_cap)
-    if enc.l2 is not None:
+    if enc.outer:
         enc.add_l2_outer()
     return enc.m
 

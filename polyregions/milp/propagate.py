@@ -9,10 +9,11 @@ MILP encoding (:mod:`polyregions.milp.milp`).
 Four methods, from cheap and loose to expensive and exact:
 
 ``"interval"``
-    Interval arithmetic. The first layer uses the exact support function of ``D``:
+    Interval arithmetic. The first layer uses the support function of ``D``, which the
+    domain answers (:meth:`~polyregions.domains.base.Domain.support`):
     ``max_{x in D} w . x = w . c + r |w|_q`` for a ball ``|x - c|_p <= r`` with ``q`` the
     dual norm (``1/p + 1/q = 1``), ``w . m + |w| . s`` for a box with centre ``m`` and
-    half-widths ``s``, and the bounding box of a polytope (one LP per coordinate). Later
+    half-widths ``s``, one LP per row for a polytope (padded outwards). Later
     layers: with ``h = max(z, 0)`` elementwise,
     ``upper(z^l) = W^+ upper(h) + W^- lower(h) + b`` and symmetrically for ``lower``.
 ``"symbolic"``
@@ -48,15 +49,14 @@ import time
 import numpy as np
 
 from .._validate import net_and_domain, positive_number
-from ..domains.convex import Ball, Box, Domain, Polytope, Whole
+from ..domains.base import Domain
 from .encoding import L2_SEED_MAX_DIM, BigMEncoding, optimize
 from ..errors import InvalidInputError, SolverError, UnsupportedError
 from ..model.network import Network, require_relu
 from ..solvers.base import Status
-from ..solvers.highs import PolytopeSupport
 from ..solvers.registry import make_mip_driver
 
-__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "domain_box", "neuron_bounds",
+__all__ = ["L2_CUTS_PER_BOUND", "METHODS", "NeuronBounds", "back_substitution", "compute_bounds", "neuron_bounds",
            "relaxation", "resolve_bounds", "stability", "support", "tighten_bounds"]
 
 #: The available bound methods, from the loosest and cheapest to the exact.
@@ -134,34 +134,9 @@ def _validate_neuron_bounds(net, domain, method, time_limit):
 
 
 # ---------------------------------------------------------------------- support functions
-def _support_rows(domain, G, cache=None):
-    """``max_{x in D} G_i . x`` for every row ``G_i`` (``+inf`` when unbounded)."""
-    G = np.atleast_2d(np.asarray(G, float))
-    zero = ~np.any(G != 0, axis=1)
-    if isinstance(domain, Box):
-        mid, half = (domain.lo + domain.hi) / 2, (domain.hi - domain.lo) / 2
-        out = G @ mid + np.abs(G) @ half
-    elif isinstance(domain, Ball):
-        c, r = domain.center, domain.radius
-        q = {1: np.inf, 2: 2, math.inf: 1}[domain.p]
-        out = G @ c + r * np.linalg.norm(G, ord=q, axis=1)
-    elif isinstance(domain, Whole):
-        out = np.full(G.shape[0], math.inf)
-    elif isinstance(domain, Polytope):
-        sup = cache.get("poly") if cache is not None else None
-        if sup is None:
-            sup = PolytopeSupport(domain.A, domain.b, SOLVER_PAD)
-            if cache is not None:
-                cache["poly"] = sup
-        out = np.array([sup(g) for g in G])
-    else:  # pragma: no cover - every Domain subclass is listed above
-        raise UnsupportedError(f"`domain` of type {type(domain).__name__} has no support function")
-    out = np.where(zero, 0.0, out)
-    return out
-
-
 def support(domain: Domain, a) -> np.ndarray:
-    """The support function ``max_{x in D} a . x`` of the domain (row-wise for a matrix).
+    """The support function ``max_{x in D} a . x`` of the domain (row-wise for a matrix): the
+    domain's own :meth:`~polyregions.domains.base.Domain.support`.
 
     Parameters
     ----------
@@ -174,18 +149,7 @@ def support(domain: Domain, a) -> np.ndarray:
         ``+inf`` where the maximum is unbounded. For ``Ball(c, r, p)``:
         ``a . c + r |a|_q`` with ``1/p + 1/q = 1``.
     """
-    a = np.asarray(a, float)
-    out = _support_rows(domain, a)
-    return float(out[0]) if a.ndim == 1 else out
-
-
-def domain_box(domain: Domain, cache=None):
-    """The bounding box ``(lo, hi)`` of the domain (infinite entries where unbounded).
-
-    The domain's own (:meth:`~polyregions.domains.convex.Domain.bounding_box`; a polytope
-    computes it once, padded outwards). `cache` is accepted for compatibility and unused.
-    """
-    return domain.bounding_box()
+    return domain.support(a)
 
 
 # ---------------------------------------------------------------------- interval arithmetic
@@ -204,12 +168,11 @@ def _affine_interval(W, b, lo, hi):
         return mm(Wn, hi) + mm(Wp, lo) + b, mm(Wp, hi) + mm(Wn, lo) + b
 
 
-def _interval(net, domain, cache):
+def _interval(net, domain):
     bounds = []
     W, b = net.hidden[0]
-    up = b + _support_rows(domain, W, cache)
-    lo = b - _support_rows(domain, -W, cache)
-    bounds.append((lo, up))
+    bounds.append(domain.affine_range(W, b))
+    lo, up = bounds[0]
     for W, b in net.hidden[1:]:
         hl, hu = np.maximum(lo, 0.0), np.maximum(up, 0.0)
         lo, up = _affine_interval(W, b, hl, hu)
@@ -238,7 +201,7 @@ def relaxation(lo, up):
     return su, tu, sl, tl
 
 
-def back_substitution(net: Network, domain: Domain, l: int, relax: list, cache=None):
+def back_substitution(net: Network, domain: Domain, l: int, relax: list):
     """Bounds ``(lower, upper)`` of the pre-activations of hidden layer `l` (0-based, ``l >= 1``)
     by back-substitution: ``+-z^l = +-(W^l h^{l-1} + b^l)`` with each ``h^k`` replaced by
     the upper or lower line of its relaxation ``relax[k]`` (as from :func:`relaxation`),
@@ -259,11 +222,11 @@ def back_substitution(net: Network, domain: Domain, l: int, relax: list, cache=N
             Wk, bk = layers[k]
             const = const + Lam @ bk
             Lam = Lam @ Wk
-        ups.append(const + _support_rows(domain, Lam, cache))
+        ups.append(const + domain.support(Lam))
     return -ups[1], ups[0]
 
 
-def _symbolic(net, domain, cache, interval):
+def _symbolic(net, domain, interval):
     if not np.all(np.isfinite(np.concatenate([np.concatenate(p) for p in interval[:1]]))):
         # an unbounded domain: the relaxation needs finite bounds; the interval result stands
         return [tuple(p) for p in interval]
@@ -274,7 +237,7 @@ def _symbolic(net, domain, cache, interval):
         if l == 0:
             lo, up = interval[0]
         else:
-            lo_s, up_s = back_substitution(net, domain, l, relax, cache)
+            lo_s, up_s = back_substitution(net, domain, l, relax)
             pad_u = 1e-12 * (1.0 + np.abs(up_s))
             pad_l = 1e-12 * (1.0 + np.abs(lo_s))
             ilo, iup = _affine_interval(W, b, np.maximum(bounds[-1][0], 0.0), np.maximum(bounds[-1][1], 0.0))
@@ -314,7 +277,7 @@ def tighten_bounds(net: Network, domain: Domain, start, *, integer: bool, time_l
     list of (lower, upper)
     """
     enc = BigMEncoding(net, domain, integer=integer)
-    if enc.l2 is not None and domain.dim <= L2_SEED_MAX_DIM:
+    if enc.outer and domain.dim <= L2_SEED_MAX_DIM:
         enc.add_l2_outer()
     driver = make_mip_driver(enc.m, "highs", mip=integer)
     out = []
@@ -385,10 +348,15 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
     True
     """
     method, time_limit = _validate_neuron_bounds(net, domain, method, time_limit)
-    cache = {}
-    result = _interval(net, domain, cache)
+    return compute_bounds(net, domain, method, time_limit)
+
+
+def compute_bounds(net: Network, domain: Domain, method: str, time_limit: float | None = None) -> NeuronBounds:
+    """:func:`neuron_bounds` on arguments already checked (a plain ReLU network, a domain of its
+    input dimension, bounded for "lp" and "milp")."""
+    result = _interval(net, domain)
     if method != "interval":
-        result = _symbolic(net, domain, cache, result)
+        result = _symbolic(net, domain, result)
     if method in ("lp", "milp"):
         result = tighten_bounds(net, domain, result, integer=False)
         if method == "milp":
@@ -399,7 +367,8 @@ def neuron_bounds(net: Network, domain: Domain, method: str = "interval", *,
 
 
 def resolve_bounds(net: Network, domain: Domain, bounds, time_limit: float | None = None) -> NeuronBounds:
-    """`bounds` as :class:`NeuronBounds`: a method name is computed by :func:`neuron_bounds`;
+    """`bounds` as :class:`NeuronBounds` for a checked network and domain (the MILP's): a method
+    name is computed by :func:`compute_bounds`;
     a list of ``(lower, upper)`` pairs (one per hidden layer, finite, ``lower <= upper``) is
     checked and taken as given (it must be valid on `domain`)."""
     if isinstance(bounds, str):
@@ -407,7 +376,7 @@ def resolve_bounds(net: Network, domain: Domain, bounds, time_limit: float | Non
             raise InvalidInputError(
                 f"`bounds` must be one of {list(METHODS)} or a list of (lower, upper), got {bounds!r}"
             )
-        return neuron_bounds(net, domain, method=bounds, time_limit=time_limit)
+        return compute_bounds(net, domain, bounds, time_limit)
     try:
         pairs = [(np.asarray(lo, float), np.asarray(up, float)) for lo, up in bounds]
     except (TypeError, ValueError):

@@ -34,7 +34,9 @@ import zipfile
 import numpy as np
 
 from .._validate import int_at_least
-from .torch_import import TORCH_RTOL, check_forward, exported_records, import_extra
+from .graph import import_extra
+from .onnx_import import network_from_onnx
+from .torch_import import network_from_export, network_from_torch
 from ..errors import InvalidInputError, PolyRegionsError, UnsupportedError
 from .network import Dense, Network, array_field, layer_from_record, layer_to_record
 
@@ -76,12 +78,9 @@ def load_network(path, *, trust_pickle: bool = False, check_points=None) -> Netw
             raise InvalidInputError(f"`path` {path!r} is not a readable JSON network file: {exc}") from None
         return network_from_dict(spec, source=f"`{path}`")
     if path.endswith(".onnx"):
-        return Network.from_onnx(path, check_points=check_points)
+        return network_from_onnx(path, check_points=check_points)
     if path.endswith(".pt2"):
-        records, shape, reference = exported_records(path)
-        net = Network.from_records(records, shape, source=f"`{path}`")
-        check_forward(net, reference, net.input_shape, TORCH_RTOL, f"`{path}`", check_points=check_points)
-        return net
+        return network_from_export(path, check_points=check_points)
     if path.endswith((".pt", ".pth")):
         if not trust_pickle:
             raise UnsupportedError(f"`path` {path!r} is a pickle, which runs code when loaded: save the model with "
@@ -103,7 +102,7 @@ def _load_pickled_module(path, check_points) -> Network:
     if not isinstance(first, torch.nn.Linear):
         raise UnsupportedError(f"`path` {path!r}: the input shape of a pickled module is read from a first Linear "
                                "layer; for a convolutional model save it with torch.export (.pt2), which records it")
-    return Network.from_torch(module, first.in_features, check_points=check_points)
+    return network_from_torch(module, first.in_features, check_points=check_points)
 
 
 _LAYER_KEY = re.compile(r"[Wb](\d+)")

@@ -15,6 +15,7 @@ ordered layer by layer, and within a layer in its flattened (channel, row, colum
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,6 +196,13 @@ def lower_layer(builder: StageBuilder, layer, where: str) -> None:
         raise UnsupportedError(f"{where} has unsupported type {type(layer).__name__}")
 
 
+def _adapter(name: str):
+    """The model adapter `name` (``torch_import``, ``onnx_import``), imported on first use. The
+    adapters import the network type and do all the work; the network names them only here, by
+    module path, as the lazy entry points :meth:`Network.from_torch` and :meth:`Network.from_onnx`."""
+    return importlib.import_module(f"{__package__}.{name}")
+
+
 @dataclass(frozen=True, eq=False)
 class Network:
     """A ReLU network lowered to dense affine layers.
@@ -336,7 +344,8 @@ class Network:
 
     @classmethod
     def from_torch(cls, module, input_shape, *, check_points=None) -> "Network":
-        """The network of a PyTorch module in eval mode (needs the extra ``torch``).
+        """The network of a PyTorch module in eval mode (needs the extra ``torch``): the work of
+        :func:`polyregions.model.torch_import.network_from_torch`.
 
         Parameters
         ----------
@@ -354,7 +363,7 @@ class Network:
         check_points : array of shape (N, n) or (N, *input_shape), optional
             Inputs of your own on which the network must agree with the module too (the
             inputs the network will be studied on), besides the random ones of
-            :func:`polyregions.model.torch_import.check_forward`.
+            :func:`polyregions.model.graph.check_forward`.
 
         Raises
         ------
@@ -362,25 +371,12 @@ class Network:
             For an unsupported operation (named with its path in the model), a BatchNorm or
             Dropout module in training mode, or when the network differs from the module's
             forward pass on random inputs at several scales or on `check_points` by more than
-            ``polyregions.model.torch_import.TORCH_RTOL`` (float64).
+            ``polyregions.model.graph.TORCH_RTOL`` (float64).
         InvalidInputError
             For an `input_shape` that is not positive integers or does not fit the model,
             or malformed `check_points`.
         """
-        from .torch_import import TORCH_RTOL, check_forward, torch_records
-
-        shape = input_shape_tuple(input_shape)
-        records, reference = torch_records(module, shape)
-        source = f"`module` ({type(module).__name__})"
-        net = cls.from_records(records, shape, source=source)
-        try:
-            check_forward(net, reference, net.input_shape, TORCH_RTOL, source, check_points=check_points)
-        except UnsupportedError as exc:
-            if any(m.training for m in module.modules()):
-                raise UnsupportedError(f"{exc}; the module is in training mode: call module.eval() if its "
-                                       "forward depends on it") from None
-            raise
-        return net
+        return _adapter("torch_import").network_from_torch(module, input_shape, check_points=check_points)
 
     @classmethod
     def from_onnx(cls, path, *, check_points=None) -> "Network":
@@ -389,15 +385,9 @@ class Network:
         BatchNormalization (folded), Identity, Dropout and residual Add, operations on
         constants evaluated; checked as :meth:`from_torch` (`check_points` too) against
         onnxruntime's forward pass, or without onnxruntime against onnx's reference
-        evaluator (``polyregions.model.torch_import.FLOAT32_RTOL`` for float32 graphs)."""
-        from .torch_import import check_forward
-        from .onnx_import import onnx_records
-
-        records, shape, reference, rtol = onnx_records(path)
-        net = cls.from_records(records, shape, source=f"`{path}`")
-        check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype,
-                      check_points=check_points)
-        return net
+        evaluator (``polyregions.model.graph.FLOAT32_RTOL`` for float32 graphs): the work of
+        :func:`polyregions.model.onnx_import.network_from_onnx`."""
+        return _adapter("onnx_import").network_from_onnx(path, check_points=check_points)
 
     # ------------------------------------------------------------------ shape facts
     @property

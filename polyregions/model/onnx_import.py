@@ -1,4 +1,9 @@
-"""Reading ONNX graphs as layer records (the optional extra ``onnx``).
+"""The ONNX adapter: a graph read as layer records, and the network it is (the optional extra ``onnx``).
+
+:func:`network_from_onnx` (and :meth:`polyregions.Network.from_onnx`, its entry point on the
+network type) reads the graph as :class:`~polyregions.model.graph.GraphOp` nodes, assembles
+them (:func:`polyregions.model.graph.assemble`), builds the network and checks it
+(:func:`polyregions.model.graph.check_forward`).
 
 The operators read: Gemm, MatMul with a constant matrix (or vector), Add (of a constant: a
 bias, folded into the linear layer before or else a linear layer of its own; of two computed
@@ -25,9 +30,20 @@ import numpy as np
 
 from ..errors import InvalidInputError, UnsupportedError
 from .records import batchnorm_fold, elementwise_affine_record, fixed_batch
-from .torch_import import FLOAT32_RTOL, TORCH_RTOL, GraphOp, assemble, import_extra
+from .graph import FLOAT32_RTOL, TORCH_RTOL, GraphOp, assemble, check_forward, import_extra
+from .network import Network
 
-__all__ = ["onnx_records"]
+__all__ = ["network_from_onnx", "onnx_records"]
+
+
+def network_from_onnx(path, *, check_points=None) -> Network:
+    """The network of the ONNX file `path` (:meth:`polyregions.Network.from_onnx`), checked against
+    the graph's forward pass."""
+    records, shape, reference, rtol = onnx_records(path)
+    net = Network.from_records(records, shape, source=f"`{path}`")
+    check_forward(net, reference, net.input_shape, rtol, f"`{path}`", dtype=reference.dtype,
+                  check_points=check_points)
+    return net
 
 
 def _attrs(node, onnx):

@@ -20,8 +20,9 @@ import numpy as np
 from ..errors import InvalidInputError
 
 #: Version of the checkpoint format; 2 since the subproblems live in :mod:`polyregions.search.engine`,
-#: 3 since the fingerprint holds every stage's activation (negative slopes, pooling windows).
-FORMAT_VERSION = 3
+#: 3 since the fingerprint holds every stage's activation (negative slopes, pooling windows),
+#: 4 since it holds the domain's own key.
+FORMAT_VERSION = 4
 #: What reading a damaged pickle can raise (a truncated or overwritten file, another pickle,
 #: classes that moved).
 UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
@@ -62,18 +63,22 @@ def remove_stale_temporaries(path) -> list:
     return removed
 
 def fingerprint(net, domain, eps, backend, prune) -> str:
-    """A hash of everything the count depends on, the activation of every stage included
-    (a LeakyReLU network never resumes the checkpoint of the ReLU network with its weights)."""
+    """A hash of everything the count depends on: every stage's weights and activation (a
+    LeakyReLU network never resumes the checkpoint of the ReLU network with its weights), the
+    domain's key (:meth:`~polyregions.domains.base.Domain.key`: its type and every number that
+    defines it), ``eps``, the backend and the pruning."""
     h = hashlib.sha256()
     for stage in net.stages:
         for array in (stage.weight, stage.bias, stage.slopes):
             h.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
         h.update(repr(("pool", stage.pool)).encode())
-    h.update(repr((type(domain).__name__, domain.dim, eps, backend, bool(prune))).encode())
-    for name in ("lo", "hi", "center", "radius", "p", "A", "b", "a", "origin", "u", "v", "r"):
-        v = getattr(domain, name, None)
-        if v is not None:
-            h.update(np.asarray(v, dtype=float).tobytes())
+    h.update(repr((eps, backend, bool(prune))).encode())
+    for part in domain.key():
+        if isinstance(part, np.ndarray):
+            h.update(repr(("array", part.shape)).encode())
+            h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+        else:
+            h.update(repr(("value", part)).encode())
     return h.hexdigest()
 
 

@@ -39,8 +39,7 @@ import scipy.sparse
 
 from ..errors import SolverError
 from ..solvers.highs import ROW_BOUND_LIMIT
-from .engine import (BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem,
-                     domain_box)
+from .engine import BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem
 from .rows import unit_rows
 
 __all__ = ["CALL_SECONDS", "COMPILE_AFTER", "CompiledSearch", "SWITCH_CACHED", "compiled_supported", "kernel_cached",
@@ -117,7 +116,7 @@ def net_arrays(net, domain):
     dense_ws = [np.ascontiguousarray(W, dtype=np.float64) if Ws is None else np.zeros(0)
                 for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
     dense_sizes = [W.size for W in dense_ws]
-    box = domain_box(domain)
+    box = domain.box()  # (mid, half), or None when unbounded
     mid, half = box if box is not None else (np.zeros(n0), np.zeros(n0))
     return NetArrays(
         dims=np.array([n0, len(stages), box is not None], dtype=np.int64),
@@ -267,13 +266,14 @@ class CompiledSearch(RegionSearch):
             reg[ck.R_PC] = ck.PC_DESCEND
         assert n0 == st.x.shape[0]
 
-    def _call(self, ck, enumerate_regions, room):
-        """One kernel call; the counters merged into ``stats``. Returns the event."""
+    def _call(self, ck, enumerate_regions, room, late=False):
+        """One kernel call (`late`: the deadline has passed: one child, then the split); the
+        counters merged into ``stats``. Returns the event."""
         st, lp, stats = self.state, self.lp, self.stats
         reg = st.reg
         reg[ck.R_ENUM] = 1 if enumerate_regions else 0
         reg[ck.R_ROOM] = -1 if room is None else room
-        reg[ck.R_BUDGET] = self.budget
+        reg[ck.R_BUDGET] = 1 if late else self.budget
         st.cnt[:] = 0
         stack = lp.compiled_stack()
         t0 = time.perf_counter()
@@ -282,7 +282,7 @@ class CompiledSearch(RegionSearch):
         finally:
             lp.adopt_compiled(stack)
         elapsed = time.perf_counter() - t0
-        if ev == ck.EV_BUDGET:  # aim at CALL_SECONDS per call
+        if ev == ck.EV_BUDGET and not late:  # aim at CALL_SECONDS per call
             grow = CALL_SECONDS / max(elapsed, 1e-6)
             self.budget = int(min(MAX_BUDGET, max(MIN_BUDGET, self.budget * min(4.0, max(0.25, grow)))))
         stats.nodes += int(st.cnt[ck.C_NODES])
@@ -384,7 +384,8 @@ class CompiledSearch(RegionSearch):
         try:
             while True:
                 left = None if room is None else room - found
-                ev = self._call(ck, enumerate_regions, left)
+                late = self.deadline is not None and time.perf_counter() > self.deadline
+                ev = self._call(ck, enumerate_regions, left, late)
                 count = int(self.state.cnt[ck.C_COUNT])
                 found += count
                 if ev == ck.EV_DONE:

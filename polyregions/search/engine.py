@@ -31,24 +31,17 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InvalidInputError
-from .pooling import WindowBranching
-from .rows import row_norms, unit_rows
-from ..result import Stats
+from .pooling import PoolingStep
+from .rows import ZERO_ROW_RTOL, row_norms, unit_rows
+from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
-from ..solvers.registry import make_backend, region_problem
-from ..solvers.scipy_lp import far_margin
+from ..solvers.registry import far_margin, make_backend, region_problem
 
-__all__ = ["BOX_RTOL", "DEFAULT_EPS", "FAR_ROW_BOUND", "NEAR_EPS_FACTOR", "RESOLUTION_RTOL", "RegionSearch", "box_signs", "Subproblem", "ZERO_ROW_RTOL", "pattern_rows",
-           "region_test", "row_norms", "unit_rows"]
+__all__ = ["BOX_RTOL", "DEFAULT_EPS", "FAR_ROW_BOUND", "RESOLUTION_RTOL", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL",
+           "box_signs", "pattern_rows", "region_test", "row_norms", "unit_rows"]
 
 #: Default tolerance: a counted region contains a Euclidean ball of this radius (input units).
 DEFAULT_EPS = 1e-9
-#: A pre-activation is constant on a node when its row's norm is at most this fraction of
-#: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``).
-ZERO_ROW_RTOL = 1e-12
-#: A decision is reported as near ``eps`` when the solver's optimum lies in [eps/10, 10 eps].
-NEAR_EPS_FACTOR = 10.0
 #: The bounding-box prefilter (:func:`box_signs`) fixes a neuron whose pre-activation keeps one
 #: sign over the domain's bounding box up to this fraction of the size of the terms summed,
 #: ``|G| (|mid| + half) + |c|``: a hyperplane that meets the box only that close to its
@@ -93,12 +86,14 @@ class Subproblem:
     rho: float
 
 
-class RegionSearch(WindowBranching):
+class RegionSearch:
     """The depth-first search over the patterns of `net` in `domain`, resumable at any node.
 
     Elementwise stages (ReLU, LeakyReLU: an off neuron passes ``alpha z``, so the next
     stage reads ``beta * z`` with ``beta`` 1 or ``alpha``; linear carries pass ``z``) split
-    neuron by neuron; pooling stages split window by window (:mod:`polyregions.search.pooling`).
+    neuron by neuron; pooling stages split window by window (its collaborator ``pooling``, a
+    :class:`~polyregions.search.pooling.PoolingStep`, which calls back ``push``, ``pop``,
+    ``test_rows``, ``park``, ``splitting`` and ``enter_layer``).
 
     ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
     is set), the search stops descending: every child not yet entered, along the whole
@@ -106,19 +101,18 @@ class RegionSearch(WindowBranching):
     """
 
     zero_row_rtol = ZERO_ROW_RTOL
-    subproblem_type = Subproblem
 
     def __init__(self, net, domain, eps: float, backend: str, prune: bool):
         self.net = net
         self.domain = domain
         self.eps = eps
         self.prune = prune
-        self.lp = make_backend(backend, region_problem(domain, eps))
-        if getattr(domain, "norm", None) == 2 and "qp" not in self.lp.capabilities:
-            raise InvalidInputError(f"`backend` {self.lp.name!r} cannot test regions in an L2 ball")
+        self.lp = make_backend(backend, region_problem(domain, eps))  # the registry refuses what it cannot serve
         self.layers = net.hidden
         # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
-        self.domain_box = domain_box(domain)
+        self.domain_box = domain.box()
+        # a hyperplane farther than this from a witness misses the domain
+        self.diameter = domain.diameter
         # the operator each layer is applied with: its sparse copy (convolutions) or W itself
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
@@ -132,12 +126,14 @@ class RegionSearch(WindowBranching):
         self.deadline = None
         #: An observer of dropped branches (:class:`polyregions.exact.certifier.Auditor`), or None.
         self.audit = None
+        self.pooling = PoolingStep(self)
 
     # ------------------------------------------------------------------ solver calls
     def _is_far(self, b):
         return self.unbounded and not abs(b) < FAR_ROW_BOUND
 
-    def _push(self, a, b):
+    def push(self, a, b):
+        """Add the row ``a . x <= b`` to the node (the backend's stack, unless it is far, and the search's)."""
         far = self._is_far(b)
         if not far:
             self.lp.push(a, b)
@@ -145,7 +141,8 @@ class RegionSearch(WindowBranching):
         self.far.append(far)
         self.n_far += far
 
-    def _pop(self):
+    def pop(self):
+        """Remove the node's last row."""
         if self.far.pop():
             self.n_far -= 1
         else:
@@ -163,7 +160,22 @@ class RegionSearch(WindowBranching):
                 res = lp.test(anchor)
             finally:
                 lp.pop()
-        self._record(res)
+        self.record(res)
+        return res
+
+    def test_rows(self, rows, anchor):
+        """Test the node with the rows ``a . x <= b`` of `rows` added (and record the decision)."""
+        if self.n_far or any(self._is_far(b) for _, b in rows):
+            for a, b in rows[:-1]:
+                self.push(a, b)
+            try:
+                res = self._test_far(*rows[-1], anchor)
+            finally:
+                for _ in rows[:-1]:
+                    self.pop()
+        else:
+            res = region_test(self.lp, rows, anchor)
+        self.record(res)
         return res
 
     def _test_far(self, a, b, anchor):
@@ -203,7 +215,8 @@ class RegionSearch(WindowBranching):
             return TestResult(False, -np.inf, None, -np.inf)
         return TestResult(True, res.depth, x, res.radius)
 
-    def _record(self, res):
+    def record(self, res):
+        """Count a test's decision in the statistics (near eps, smallest kept depth, recentring)."""
         eps = self.eps
         if res.recentre_failed:
             self.stats.recentre_failures += 1
@@ -216,7 +229,7 @@ class RegionSearch(WindowBranching):
     def root(self) -> Subproblem | None:
         """The whole domain as a subproblem (None when it holds no ball of radius eps)."""
         res = self.lp.test(self.domain.center_point())
-        self._record(res)
+        self.record(res)
         self.stats.nodes += 1
         if not res.keep:
             return None
@@ -226,14 +239,22 @@ class RegionSearch(WindowBranching):
 
     def _load(self, sub: Subproblem):
         while self.rows:
-            self._pop()
+            self.pop()
         for a, b in zip(sub.rows_A, sub.rows_b):
-            self._push(a, float(b))
+            self.push(a, float(b))
         self.bits = [int(v) for v in sub.bits]
 
-    def _park(self, l, j, G, c, fixed, bits, row, x, rho):
-        """Append the child (bits, row) of the current node to the frontier."""
-        rows = self.rows + ([row] if row is not None else [])
+    def splitting(self) -> bool:
+        """Whether the search hands its open children to the frontier now (``split`` set, or the
+        deadline passed)."""
+        if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
+            self.split = True
+        return self.split
+
+    def park(self, l, j, G, c, fixed, bits, rows, x, rho):
+        """Append the child of the current node with pattern `bits` and the extra `rows` to the
+        frontier, to resume inside stage `l` at neuron `j`."""
+        rows = self.rows + list(rows)
         n0 = self.net.input_dim
         self.frontier.append(Subproblem(
             l, j, np.array(bits, np.uint8),
@@ -245,10 +266,10 @@ class RegionSearch(WindowBranching):
         self._load(sub)
         self.split = False
         if sub.neuron < 0:
-            yield from self._enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
+            yield from self.enter_layer(sub.layer, sub.G, sub.c, sub.x, sub.rho)
         elif self.net.stages[sub.layer].pool:
-            yield from self._branch_windows(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
-                                            sub.x, sub.rho)
+            yield from self.pooling.branch(sub.layer, sub.neuron // self.net.stages[sub.layer].pool, sub.G, sub.c,
+                                           sub.x, sub.rho)
         else:
             Gh, ch, _ = unit_rows(sub.G, sub.c)
             yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
@@ -267,7 +288,8 @@ class RegionSearch(WindowBranching):
                 return
 
     # ------------------------------------------------------------------ the search
-    def _enter_layer(self, l, M, m, x, rho):
+    def enter_layer(self, l, M, m, x, rho):
+        """Yield the leaves below the node entering stage `l` with ``h^{l-1} = M x + m``."""
         if l == len(self.layers):
             if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):
                 self.stats.near_eps += 1  # a region as thin as the rounding of its coordinates
@@ -275,7 +297,7 @@ class RegionSearch(WindowBranching):
             return
         stage = self.net.stages[l]
         if stage.pool:
-            yield from self._enter_pool(l, M, m, x, rho)
+            yield from self.pooling.enter(l, M, m, x, rho)
             return
         W, b = self.layers[l]
         op = self.operators[l]
@@ -291,7 +313,7 @@ class RegionSearch(WindowBranching):
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
         s_all = Gh @ x + ch
-        far = (np.abs(s_all) >= self.domain.diameter) & split  # the hyperplane misses the domain
+        far = (np.abs(s_all) >= self.diameter) & split  # the hyperplane misses the domain
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
         if self.domain_box is not None:  # one sign over the domain's bounding box
@@ -327,7 +349,7 @@ class RegionSearch(WindowBranching):
         if j == n:
             stage = self.net.stages[l]
             beta = stage.gains(bits[len(bits) - stage.n_bits:])
-            yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
+            yield from self.enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             del bits[start:]
             return
         eps, stats = self.eps, self.stats
@@ -343,7 +365,7 @@ class RegionSearch(WindowBranching):
             # holds a ball of radius (rho - delta) / 2, centred (rho + delta) / 2 from x
             other = TestResult(True, (rho - delta) / 2, x + ((rho + delta) / 2) * a_wit, (rho - delta) / 2)
             if other.depth <= eps * NEAR_EPS_FACTOR:
-                self._record(other)
+                self.record(other)
         else:
             other = self._test_side(-a_wit, -b_wit, x)
         cuts = other.keep or other.depth > 0  # the hyperplane meets the node's interior
@@ -360,7 +382,7 @@ class RegionSearch(WindowBranching):
                 x1 = x - ((rho - delta) / 2) * a_wit  # away from the hyperplane, into the witness's side
             if r1 > eps:
                 if r1 <= eps * NEAR_EPS_FACTOR:  # kept on a certified radius within 10x of eps
-                    self._record(TestResult(True, r1, x1, r1))
+                    self.record(TestResult(True, r1, x1, r1))
                 children.append((side, (a_wit, b_wit), x1, r1))
             else:
                 res = self._test_side(a_wit, b_wit, x)
@@ -372,31 +394,22 @@ class RegionSearch(WindowBranching):
             for dropped in {False, True} - {bit for bit, *_ in children}:
                 self.audit.pruned(bits, 1 if dropped else 0)
         for k, (bit, row, x1, r1) in enumerate(children):
-            if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
-                self.split = True
-            if self.split:  # hand the children not yet entered to the frontier
+            if self.splitting():  # hand the children not yet entered to the frontier
                 for bit2, row2, x2, r2 in children[k:]:
-                    self._park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], row2, x2, r2)
+                    self.park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], [] if row2 is None else [row2],
+                              x2, r2)
                 break
             stats.nodes += 1
             bits.append(1 if bit else 0)
             if row is not None:
-                self._push(*row)
+                self.push(*row)
             try:
                 yield from self._branch(l, j + 1, G, c, Gh, ch, fixed, x1, r1)
             finally:
                 if row is not None:
-                    self._pop()
+                    self.pop()
             del bits[here:]
         del bits[start:]
-
-
-def domain_box(domain):
-    """The domain's bounding box as ``(mid, half)``, or None when it is unbounded."""
-    lo, hi = domain.bounding_box()
-    if not np.all(np.isfinite(lo) & np.isfinite(hi)):
-        return None
-    return (lo + hi) / 2, (hi - lo) / 2
 
 
 def box_signs(G, c, box):
@@ -414,18 +427,18 @@ def box_signs(G, c, box):
     return on, off, near
 
 
-def pattern_rows(net, bits, box=None):
+def pattern_rows(net, bits, domain=None):
     """The half-spaces ``a . x <= b`` (unit ``a``) of the region of pattern `bits`.
 
     Returns ``None`` when a neuron that is constant on the region contradicts its bit
     (the pattern has no region). Constant neurons (zero rows, as in the search) add no row.
-    With ``box = (mid, half)`` (:func:`domain_box`), a neuron of one sign over the whole box
-    (:func:`box_signs`)
-    adds no row when the sign agrees with its bit and empties the pattern when it does not,
+    With `domain`, a neuron of one sign over its bounding box
+    (:meth:`~polyregions.domains.base.Domain.box`, :func:`box_signs`) adds no row when the sign agrees with its bit and empties the pattern when it does not,
     as in the search: its hyperplane misses the domain (it may lie arbitrarily far away,
     beyond what a solver takes as a finite bound).
     """
     bits = np.asarray(bits, dtype=bool)
+    box = domain.box() if domain is not None else None
     n0 = net.input_dim
     M, m = np.eye(n0), np.zeros(n0)
     rows = []

@@ -1,12 +1,15 @@
 """Parallel search: the tree is split into subproblems, searched by local processes or by Dask.
 
-The master keeps a queue of open :class:`~polyregions.search.engine.Subproblem`. Each task
-searches one subproblem for at most a time budget; when the budget runs out, the worker
-hands back every child it has not entered (dynamic re-splitting), so large subtrees are
-shared out while they are searched. Every node is decided once, by one worker, from the
-rows and witness it carries: the count does not depend on the number of workers. A
-subproblem's regions are added when its task returns, so checkpoints (the queue plus
-the subproblems in flight, and the count of returned tasks) never lose or double work.
+:class:`ParallelWork` is the search as work for the counting driver (:mod:`polyregions.driver`)
+on several processes. The master keeps a queue of open
+:class:`~polyregions.search.engine.Subproblem`. It first searches by itself for
+``LOCAL_START`` seconds (small counts finish before a pool would have started); then each
+task searches one subproblem for at most a time budget, and when the budget runs out the
+worker hands back every child it has not entered (dynamic re-splitting), so large subtrees
+are shared out while they are searched. Every node is decided once, by one worker, from
+the rows and witness it carries: the count does not depend on the number of workers. A
+subproblem's regions are added when its task returns, so checkpoints (the queue plus the
+subproblems in flight, and the count of returned tasks) never lose or double work.
 """
 
 from __future__ import annotations
@@ -17,25 +20,23 @@ import time
 
 from .blas import one_blas_thread
 from .checkpoint import fingerprint
-from ..errors import PolyRegionsError
-from ..result import RegionCount, Stats
+from ..driver import ResumableFailure
+from ..result import Stats
 from .compiled import make_search
+from .steps import SearchWork
 
-#: Seconds between two calls of a count's ``progress`` callback (both drivers).
-PROGRESS_EVERY = 0.5
+__all__ = ["LOCAL_START", "ParallelWork", "SPREAD_BUDGET", "TASK_BUDGET", "WAIT", "run_task"]
+
 #: Seconds a task searches before handing back its open children.
 TASK_BUDGET = 0.5
 #: Budget while the queue is shorter than the number of workers (spread work quickly).
 SPREAD_BUDGET = 0.02
-
 #: Seconds the master searches by itself before starting workers.
 LOCAL_START = 0.3
+#: Seconds the master waits for a task to return before handing control back to the driver.
+WAIT = 0.5
 
 _WORKER_SEARCH = {}
-
-
-def end_time(t0, time_limit):
-    return None if time_limit is None else t0 + time_limit
 
 
 def _search_for(payload, key):
@@ -74,7 +75,6 @@ def run_task(payload, key, sub, budget, limit=None):
 
 
 def _merge(total: Stats, part: Stats):
-    total.lp_solves += part.lp_solves
     total.nodes += part.nodes
     total.near_eps += part.near_eps
     total.recentre_failures += part.recentre_failures
@@ -92,119 +92,96 @@ def _executor(workers, client, payload, key):
     return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_pool, initargs=(payload, key)), None
 
 
-def drive_parallel(search, queue, count, *, t0, workers, client, max_regions, time_limit, progress, ckpt,
-                   checkpoint_every):
-    """Count the subproblems of `queue` with `workers` processes (or the Dask `client`)."""
-    stats = search.stats
-    base_seconds = stats.seconds
-    local_solves = search.lp.lp_solves  # the root test, done here
-    payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
-    key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
-    # search here first: small counts finish before a pool would have started
-    local_end = t0 + LOCAL_START if end_time(t0, time_limit) is None else min(t0 + LOCAL_START, end_time(t0, time_limit))
-    reached = False  # max_regions reached: the count stops there, and no checkpoint is written
-    while queue and time.perf_counter() < local_end and not reached:
-        sub = queue.pop()
-        search.frontier = []
-        search.deadline = local_end
-        for found in search.counts(sub, None if max_regions is None else max_regions - count):
-            count += found
-            if max_regions is not None and count >= max_regions:
-                reached = True
-                break
-        queue.extend(search.frontier)
-        search.frontier = []
-    search.deadline = None
-    local_solves = search.lp.lp_solves
-    if not queue or reached:
-        stats.seconds = base_seconds + time.perf_counter() - t0
-        stats.lp_solves = stats.lp_solves_before + local_solves
-        stats.pending = len(queue)
-        if not reached:
-            ckpt.save(count, queue, stats)
-        return RegionCount(count, stats, complete=not reached, stopped="max_regions" if reached else None)
-    if client is not None:
-        workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-    executor, remote = _executor(workers, client, payload, key)
-    task_payload = remote if remote is not None else payload
-    in_flight = {}
-    end = t0 + time_limit if time_limit is not None else None
-    next_save = t0 + checkpoint_every if ckpt.enabled else None
-    next_report = t0 + PROGRESS_EVERY
-    stopped = None
+class ParallelWork:
+    """The search over `queue` with `workers` processes (or the Dask `client`'s workers).
 
-    def snapshot():
-        stats.seconds = base_seconds + time.perf_counter() - t0
-        stats.lp_solves = stats.lp_solves_before + local_solves + worker_solves[0]
-        stats.pending = len(queue) + len(in_flight)
+    Its first steps search in this process (a :class:`~polyregions.search.steps.SearchWork` on
+    the same queue) until ``LOCAL_START`` seconds have passed; each later step hands tasks to
+    the pool and waits up to ``WAIT`` seconds for one to return. The units of a task count
+    when it returns.
+    """
 
-    worker_solves = [0]
-    try:
-        while queue or in_flight:
-            while queue and stopped is None and len(in_flight) < 2 * workers:
+    def __init__(self, search, queue, *, workers, client=None):
+        self.search = search
+        self.stats = search.stats
+        self.queue = queue
+        self.workers, self.client = workers, client
+        self.local = SearchWork(search, queue)
+        self.local_end = None
+        self.in_flight = {}
+        self.worker_solves = 0
+        self.executor = None
+        self.payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
+        self.key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
+
+    @property
+    def done(self) -> bool:
+        return self.local.done and not self.in_flight
+
+    def step(self, control):
+        if self.local_end is None:
+            self.local_end = time.perf_counter() + LOCAL_START
+        if self.executor is None and time.perf_counter() < self.local_end:
+            # search here first: small counts finish before a pool would have started
+            deadline = self.local_end if control.deadline is None else min(self.local_end, control.deadline)
+            yield from self.local.step(type(control)(deadline, control.room))
+            self.search.deadline = None
+            return
+        if self.executor is None:
+            self._start()
+        yield from self._collect(control, submit=True)
+
+    def drain(self):
+        """Wait for the tasks in flight (no new ones) and yield their regions."""
+        while self.in_flight:
+            yield from self._collect(None, submit=False)
+
+    def _start(self):
+        if self.client is not None:
+            self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or self.workers)
+        self.executor, remote = _executor(self.workers, self.client, self.payload, self.key)
+        self.task_payload = remote if remote is not None else self.payload
+
+    def _collect(self, control, *, submit):
+        queue, in_flight = self.queue, self.in_flight
+        try:
+            while submit and queue and len(in_flight) < 2 * self.workers:
                 sub = queue.pop(0)  # the oldest: shallowest, largest subtrees go out first
-                budget = SPREAD_BUDGET if len(queue) < workers else TASK_BUDGET
-                if end is not None:
-                    budget = max(0.0, min(budget, end - time.perf_counter()))
-                limit = None if max_regions is None else max_regions - count
+                budget = SPREAD_BUDGET if len(queue) < self.workers else TASK_BUDGET
+                if control.deadline is not None:
+                    budget = max(0.0, min(budget, control.deadline - time.perf_counter()))
                 try:
-                    fut = executor.submit(run_task, task_payload, key, sub, budget, limit)
+                    fut = self.executor.submit(run_task, self.task_payload, self.key, sub, budget, control.room)
                 except cf.process.BrokenProcessPool:
                     queue.insert(0, sub)
                     raise
                 in_flight[fut] = sub
             if not in_flight:
-                break
-            done, _ = cf.wait(list(in_flight), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                return
+            done, _ = cf.wait(list(in_flight), timeout=WAIT, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 n, part, frontier = fut.result()  # a dead worker raises BrokenProcessPool here
                 in_flight.pop(fut)
-                count += n
-                worker_solves[0] += part.lp_solves
-                part.lp_solves = 0
-                _merge(stats, part)
+                self.worker_solves += part.lp_solves
+                _merge(self.stats, part)
                 queue.extend(frontier)
-            now = time.perf_counter()
-            if stopped is None and max_regions is not None and count >= max_regions:
-                stopped = "max_regions"
-            if stopped is None and end is not None and now >= end and (queue or in_flight):
-                stopped = "time_limit"
-            if progress is not None and now >= next_report:
-                snapshot()
-                progress(count, stats)
-                next_report = now + PROGRESS_EVERY
-            if next_save is not None and now >= next_save:
-                snapshot()
-                ckpt.save(count, queue + list(in_flight.values()), stats)
-                next_save = now + checkpoint_every
-            if stopped is not None and not in_flight:
-                break
-    except KeyboardInterrupt:
-        snapshot()
-        ckpt.save(count, queue + list(in_flight.values()), stats)
-        for fut in in_flight:
-            fut.cancel()
-        raise
-    except cf.process.BrokenProcessPool as exc:
-        raise _worker_died(exc, ckpt, count, queue + list(in_flight.values()), stats, snapshot) from None
-    finally:
-        if client is None:
-            executor.shutdown(wait=True, cancel_futures=True)
-    snapshot()
-    if stopped == "max_regions":  # tasks stopped at their limit left subtrees unfinished: no checkpoint
-        return RegionCount(min(count, max_regions), stats, complete=False, stopped=stopped)
-    ckpt.save(count, queue, stats)
-    return RegionCount(count, stats, complete=stopped is None and not queue, stopped=stopped)
+                yield n
+        except cf.process.BrokenProcessPool as exc:
+            raise ResumableFailure(f"a worker process died ({exc})") from None
 
+    def open_work(self):
+        uncommitted, items = self.local.open_work()
+        return uncommitted, items + list(self.in_flight.values())
 
-def _worker_died(exc, ckpt, count, open_subproblems, stats, snapshot):
-    """The error raised when a worker process dies: the checkpoint (when one is kept) is saved
-    first, with the regions of the tasks that returned and every open subproblem."""
-    snapshot()
-    if ckpt.enabled:
-        ckpt.save(count, open_subproblems, stats)
-        how = (f"the count so far ({count:,} regions) and its open subproblems are saved in {ckpt.path!r}: "
-               f"resume with resume={ckpt.path!r} (the CLI's --resume {ckpt.path})")
-    else:
-        how = "no checkpoint was kept, so the count must start again (pass checkpoint=... to keep one)"
-    return PolyRegionsError(f"a worker process died ({exc}); {how}")
+    def refresh_stats(self):
+        self.local.refresh_stats()
+        self.stats.lp_solves += self.worker_solves
+        self.stats.pending += len(self.in_flight)
+
+    def close(self):
+        if self.executor is not None:
+            for fut in self.in_flight:
+                fut.cancel()
+            if self.client is None:
+                self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None

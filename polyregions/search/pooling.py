@@ -20,27 +20,14 @@ pooling stage resumes at the window of its ``neuron`` (``window * k``).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .rows import row_norms
 
-__all__ = ["WindowBranching", "affine_range", "window_children"]
+__all__ = ["PoolingStep", "window_children"]
 
 
-def affine_range(G, c, box):
-    """``(lo, hi)``: the range of each row of ``G x + c`` over the box ``box = (mid, half)``
-    (``lo = G mid + c - |G| half``); None for an unbounded box."""
-    if box is None:
-        return None
-    mid, half = box
-    centre = G @ mid + c
-    spread = np.abs(G) @ half
-    return centre - spread, centre + spread
-
-
-def window_children(Gw, cw, tol, box=None):
+def window_children(Gw, cw, tol, domain=None):
     """The candidate classes of one window and, per class representative, its rows.
 
     Parameters
@@ -49,9 +36,9 @@ def window_children(Gw, cw, tol, box=None):
         The ``k`` candidates ``Gw @ x + cw`` of the window on the node.
     tol : float
         Relative tolerance for a constant difference (``ZERO_ROW_RTOL``).
-    box : (mid, half), optional
-        A box containing the domain: a candidate below another on the whole box is
-        excluded without a solver call.
+    domain : Domain, optional
+        A candidate below another on the domain's whole bounding box is excluded without a
+        solver call (:meth:`~polyregions.domains.base.Domain.box_range`).
 
     Returns
     -------
@@ -81,7 +68,8 @@ def window_children(Gw, cw, tol, box=None):
                 if d > 0:
                     excluded = True  # z_j exceeds z_i by a constant on the whole node
                 continue
-            if box is not None and affine_range(D[None], np.array([d]), box)[0][0] > 0:
+            box_range = domain.box_range(D[None], np.array([d])) if domain is not None else None
+            if box_range is not None and box_range[0][0] > 0:
                 excluded = True  # z_j > z_i on the whole domain
                 continue
             rows.append((D / nD, -d / nD))
@@ -90,26 +78,24 @@ def window_children(Gw, cw, tol, box=None):
     return out
 
 
-class WindowBranching:
-    """Mixed into :class:`polyregions.search.engine.RegionSearch`: the pooling stages of the search."""
+class PoolingStep:
+    """The search's step over a max-pooling stage: a collaborator of
+    :class:`polyregions.search.engine.RegionSearch`, which it calls back for the rest.
 
-    def _enter_pool(self, l, M, m, x, rho):
-        W, b = self.layers[l]
+    It reads the search's pattern (``bits``), statistics and deadline, and asks it to push and
+    pop rows (``push``, ``pop``), to test a node with rows added (``test_rows``), to park an
+    open child (``park``) and to enter the next stage (``enter_layer``).
+    """
+
+    def __init__(self, search):
+        self.search = search
+
+    def enter(self, l, M, m, x, rho):
+        """Enter pooling stage `l` with ``h^{l-1} = M x + m``: its candidates, window by window."""
+        W, b = self.search.layers[l]
         G = W @ M
         c = W @ m + b
-        yield from self._branch_windows(l, 0, G, c, x, rho)
-
-    def _test_rows(self, rows, anchor):
-        lp = self.lp
-        for a, b in rows:
-            lp.push(a, b)
-        try:
-            res = lp.test(anchor)
-        finally:
-            for _ in rows:
-                lp.pop()
-        self._record(res)
-        return res
+        yield from self.branch(l, 0, G, c, x, rho)
 
     def _window_candidates(self, rows_by_rep, x, rho):
         """Test each representative's child; return the kept ones as (i, rows, point, radius)."""
@@ -121,7 +107,7 @@ class WindowBranching:
             if all(float(a @ x) - b <= -rho for a, b in rows):  # the witness ball lies inside
                 kept.append((i, rows, x, rho))
                 continue
-            res = self._test_rows(rows, x)
+            res = self.search.test_rows(rows, x)
             if res.keep:
                 kept.append((i, rows, res.point, res.radius))
             elif res.depth > 0:
@@ -131,43 +117,36 @@ class WindowBranching:
             kept = [(i, [], x1, r1)]  # the window does not split the node: no rows to add
         return kept
 
-    def _branch_windows(self, l, w, G, c, x, rho):
-        stage = self.net.stages[l]
+    def branch(self, l, w, G, c, x, rho):
+        """Branch over the argmax of window `w` of stage `l` (candidates ``G x + c``) and below."""
+        search = self.search
+        stage = search.net.stages[l]
         k = stage.pool
-        bits = self.bits
+        bits = search.bits
         if w * k == stage.width:
             beta = stage.gains(bits[len(bits) - stage.width:])
-            yield from self._enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
+            yield from search.enter_layer(l + 1, beta[:, None] * G, beta * c, x, rho)
             return
         span = slice(w * k, (w + 1) * k)
-        tol = self.zero_row_rtol
-        children = self._window_candidates(window_children(G[span], c[span], tol, self.domain_box), x, rho)
+        children = self._window_candidates(window_children(G[span], c[span], search.zero_row_rtol, search.domain),
+                                           x, rho)
         here = len(bits)
+        fixed = np.full(G.shape[0], -1, np.int8)
         for n, (i, rows, x1, r1) in enumerate(children):
-            if not self.split and self.deadline is not None and time.perf_counter() > self.deadline:
-                self.split = True
-            if self.split:
+            if search.splitting():
                 for i2, rows2, x2, r2 in children[n:]:
-                    self._park_window(l, (w + 1) * k, G, c, bits[:here] + _onehot(i2, k), rows2, x2, r2)
+                    search.park(l, (w + 1) * k, G, c, fixed, bits[:here] + _onehot(i2, k), rows2, x2, r2)
                 break
-            self.stats.nodes += 1
+            search.stats.nodes += 1
             bits.extend(_onehot(i, k))
             for a, b in rows:
-                self._push(a, b)
+                search.push(a, b)
             try:
-                yield from self._branch_windows(l, w + 1, G, c, x1, r1)
+                yield from self.branch(l, w + 1, G, c, x1, r1)
             finally:
                 for _ in rows:
-                    self._pop()
+                    search.pop()
             del bits[here:]
-
-    def _park_window(self, l, neuron, G, c, bits, rows, x, rho):
-        all_rows = self.rows + list(rows)
-        n0 = self.net.input_dim
-        self.frontier.append(self.subproblem_type(
-            l, neuron, np.array(bits, np.uint8),
-            np.array([a for a, _ in all_rows]).reshape(-1, n0), np.array([b for _, b in all_rows], dtype=float),
-            G, c, np.full(G.shape[0], -1, np.int8), np.asarray(x, float), float(rho)))
 
 
 def _onehot(i, k):

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_norms", "unit_rows"]
+__all__ = ["ZERO_ROW_RTOL", "row_norms", "unit_rows"]
+
+#: A pre-activation is constant on a node when its row's norm is at most this fraction of
+#: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``): the search's rule, which
+#: the network composed on a slice applies too.
+ZERO_ROW_RTOL = 1e-12
 
 
 def row_norms(X) -> np.ndarray:

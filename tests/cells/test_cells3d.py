@@ -13,7 +13,6 @@ import pytest
 import polyregions as pr
 from polyregions.cells import cells3d
 from polyregions.cells.cells3d import domain_rows, domain_volume, polyhedral_cells
-from polyregions.domains.slices import composed_search_problem
 
 from exact_reference import exact_count
 
@@ -211,7 +210,7 @@ def test_volumes_through_wider_nets_agree_with_the_search(seed, random_dense_net
     net = random_dense_net(rng, 6, [9, 8])
     volume = pr.Volume(rng.normal(size=6), *rng.normal(size=(3, 6)), [-1, -0.5, 0], [1, 0.5, 0.7])
     ours = _against_search(net, volume)
-    net_y, domain_y = composed_search_problem(net, volume)
+    net_y, domain_y = volume.search_problem(net)
     assert pr.count_regions(net_y, domain_y, method="dfs").count == len(ours)
     for region in ours:  # the point, on the volume, has the pattern; coords are (s, t, w)
         assert np.allclose(volume.to_input(region.coords), region.point)
@@ -259,7 +258,7 @@ def test_regions_carry_an_inscribed_ball_and_the_affine_map(random_dense_net):
 # the method choice, the count's stops, bad input
 
 def test_auto_is_the_3d_algorithm_on_3d_domains(random_dense_net):
-    from polyregions.cells.planar import choose_method
+    from polyregions.api import choose_method
     net = random_dense_net(np.random.default_rng(1), 3, [5])
     assert choose_method("auto", CUBE) == "cells3d"
     assert choose_method("auto", pr.Volume.through(*np.eye(4))) == "cells3d"
@@ -307,9 +306,9 @@ def test_domains_the_3d_algorithm_refuses(domain, match):
 
 def test_domain_rows_name_the_faces():
     ball = pr.Ball([0.5, 0, 0], 2.0, p=1)
-    A, b = domain_rows(ball)
-    assert A.shape == (8, 3) and [tuple(r) for r in A] == list(product((1.0, -1.0), repeat=3))
-    assert np.allclose(b, A @ ball.center + 2.0)
+    A, b = domain_rows(ball)  # unit normals, in the sign vectors' product order
+    assert A.shape == (8, 3) and np.allclose(A * np.sqrt(3), list(product((1.0, -1.0), repeat=3)))
+    assert np.allclose(b, A @ ball.center + 2.0 / np.sqrt(3))
     assert domain_volume(ball) == pytest.approx(4 / 3 * 2.0 ** 3)
     volume = pr.Volume([0, 0, 0], [2, 0, 0], [1, 1, 0], [0, 0, 3], [0, 0, 0], [1, 2, 1])
     assert domain_volume(volume) == pytest.approx(2 * 1 * 3 * 2)  # |det U| times the box's volume

@@ -107,7 +107,7 @@ def test_planes_through_dense_nets_agree_with_the_search(seed, random_dense_net)
     plane = pr.Plane(rng.normal(size=7), rng.normal(size=7), 3 * rng.normal(size=7), [-1, -0.5], [1, 0.5])
     planar, dfs = _both(net, plane)
     assert len(planar) == len(dfs) and _patterns(planar) == _patterns(dfs)
-    ny, dy = composed_search_problem(net, plane)
+    ny, dy = plane.search_problem(net)
     assert pr.count_regions(ny, dy, method="dfs").count == len(planar)
 
 

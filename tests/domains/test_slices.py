@@ -156,6 +156,23 @@ def test_slice_regions_report_input_and_slice_coordinates(rng, random_dense_net,
             assert np.allclose(As @ r.coords + cs, net.forward(r.point))
 
 
+@pytest.mark.parametrize("domain", [
+    pr.Plane([1.0, -0.5], [1.0, 0.0], [0.0, 1.0], -2, 2),  # a plane of a 2-D input space, away from the origin
+    pr.Plane([0.5, 0.3], [0.6, 0.8], [-1.0, 0.4], -1, 1),  # turned and sheared
+    pr.Box([-1.0, 0.5], [1.0, 2.0]),
+], ids=["offset-plane", "turned-plane", "box"])
+def test_regions_of_two_dimensional_inputs_report_the_map_in_input_coordinates(rng, random_dense_net, domain):
+    """The planar algorithm's maps are computed in the frame's coordinates y; in a two-dimensional
+    input space ``affine_map()`` is the map in x, whatever the frame (the network's own forward
+    pass at the region's point is the reference)."""
+    net = random_dense_net(rng, 2, [5, 4], output_dim=2)
+    regions = list(pr.enumerate_regions(net, domain, method="planar"))
+    assert len(regions) > 3
+    for r in regions:
+        A, c = r.affine_map()
+        assert np.allclose(A @ r.point + c, net.forward(r.point))
+
+
 def test_checkpoint_fingerprint_names_every_slice_parameter(rng, random_dense_net):
     net = random_dense_net(rng, 3, [4])
     base = dict(origin=np.zeros(3), u=np.eye(3)[0], v=np.eye(3)[1], lo=-1.0, hi=1.0)

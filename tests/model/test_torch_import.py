@@ -421,15 +421,15 @@ def test_load_network_checks_a_program_on_check_points(tmp_path, monkeypatch):
     assert pr.io.load_network(path, check_points=[[5.0]]).forward(np.array([5.0]))[0] == pytest.approx(1.0)
     with pytest.raises(pr.InvalidInputError, match="check_points"):
         pr.io.load_network(path, check_points=[[5.0, 1.0]])
-    from polyregions.model import io as model_io
+    from polyregions.model import torch_import as adapter
 
-    real = model_io.exported_records
+    real = adapter.exported_records
 
     def flatten_the_hat(p):
         records, shape, reference = real(p)
         return [records[0], dict(records[1], weight=np.zeros((1, 3)))], shape, reference
 
-    monkeypatch.setattr(model_io, "exported_records", flatten_the_hat)
+    monkeypatch.setattr(adapter, "exported_records", flatten_the_hat)
     pr.io.load_network(path)  # random samples miss the hat
     with pytest.raises(pr.UnsupportedError, match="on `check_points`"):
         pr.io.load_network(path, check_points=[[5.0]])

@@ -33,16 +33,16 @@ def _net():
 
 def test_a_count_runs_on_one_blas_thread_and_restores_the_callers(monkeypatch, two_blas_threads):
     seen = []
-    drive = api._drive_sequential
+    drive = api.drive
 
     def spy(*args, **kwargs):
         seen.append(_blas_threads())
         return drive(*args, **kwargs)
 
     box = pr.Box(-np.ones(3), np.ones(3))
-    pr.count_regions(_net(), box, workers=1)  # the libraries a count loads are loaded
-    monkeypatch.setattr(api, "_drive_sequential", spy)
-    pr.count_regions(_net(), box, workers=1)
+    pr.count_regions(_net(), box, workers=1, method="dfs")  # the libraries a count loads are loaded
+    monkeypatch.setattr(api, "drive", spy)
+    pr.count_regions(_net(), box, workers=1, method="dfs")
     assert seen == [[1]]
     assert _blas_threads() == [2]
 
@@ -67,9 +67,9 @@ def test_an_error_inside_a_count_restores_the_callers_setting(monkeypatch, two_b
         assert _blas_threads() == [1]
         raise pr.SolverError("broken on purpose")
 
-    monkeypatch.setattr(api, "_drive_sequential", broken)
+    monkeypatch.setattr(api, "drive", broken)
     with pytest.raises(pr.SolverError):
-        pr.count_regions(_net(), pr.Box(-np.ones(3), np.ones(3)), workers=1)
+        pr.count_regions(_net(), pr.Box(-np.ones(3), np.ones(3)), workers=1, method="dfs")
     assert _blas_threads() == [2]
 
 

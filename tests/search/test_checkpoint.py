@@ -64,6 +64,31 @@ def test_resume_refuses_another_network(tmp_path):
         pr.count_regions(_generic_layer(0, 2, 5), pr.Whole(2), eps=1e-7, resume=tmp_path / "nothing")
 
 
+#: Pairs of different domains of one type and dimension (each differs from the first in one number).
+DIFFERENT_DOMAINS = [
+    (pr.Box([0.0, 0.0], [1.0, 1.0]), pr.Box([0.0, 0.0], [1.0, 2.0])),
+    (pr.Ball([0.0, 0.0], 1.0), pr.Ball([0.0, 0.0], 1.5)),
+    (pr.Ball([0.0, 0.0], 1.0, p=1), pr.Ball([0.0, 0.0], 1.0, p=2)),
+    (pr.Ball([0.0, 0.0], 1.0, p=1), pr.Ball([0.0, 0.5], 1.0, p=1)),
+    (pr.Polytope([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [1.0, 1.0, 1.0]),
+     pr.Polytope([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [1.0, 1.0, 2.0])),
+    (pr.Line([0.0, 0.0], [1.0, 1.0]), pr.Line([0.0, 0.0], [1.0, 2.0])),
+    (pr.Plane([0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], -1.0, 1.0),
+     pr.Plane([0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], -1.0, 2.0)),
+    (pr.Plane([0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]),
+     pr.Plane([0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0])),
+]
+
+
+@pytest.mark.parametrize("first, second", DIFFERENT_DOMAINS, ids=lambda d: type(d).__name__)
+def test_different_domains_of_one_type_have_different_fingerprints(first, second):
+    from polyregions.search.checkpoint import fingerprint
+
+    net = pr.Network.from_dense([[[1.0] * first.dim]], [[0.0]])
+    assert fingerprint(net, first, 1e-7, "auto", True) != fingerprint(net, second, 1e-7, "auto", True)
+    assert fingerprint(net, first, 1e-7, "auto", True) == fingerprint(net, first, 1e-7, "auto", True)
+
+
 #: Runs the CLI, writes half of its second checkpoint, touches a marker file and waits to
 #: be killed: a kill in the middle of a checkpoint write, at the same point on every machine.
 KILL_AT_SECOND_SAVE = """

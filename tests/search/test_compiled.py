@@ -405,6 +405,22 @@ def test_split_at_every_call_and_resumed_by_either_search(backend, resume_compil
     assert len(pats) == len(set(pats)) and set(pats) == whole
 
 
+def test_a_deadline_already_past_splits_after_one_child(rng, random_dense_net):
+    """With its deadline past before it starts, the kernel enters one child and parks the rest
+    (as the Python search parks at its first chance): a count with a tiny time limit stops."""
+    net = random_dense_net(rng, 3, [6, 5])
+    box = pr.Box(-np.ones(3), np.ones(3))
+    search = make_search(net, box, EPS, "numba", True, compiled=True)
+    search.deadline = 0.0
+    first = [tuple(search.bits) for _ in search.run(search.root())]
+    assert search.frontier and search.stats.nodes <= 1 + len(net.stages) * 6 + 5
+    queue, search.frontier = search.frontier, []
+    search.deadline = None
+    pats = first + drain(search, queue)
+    python = RegionSearch(net, box, EPS, "numba", True)
+    assert len(pats) == len(set(pats)) and set(pats) == {tuple(python.bits) for _ in python.run(python.root())}
+
+
 def test_parked_subproblems_hold_their_witness_balls(rng, random_dense_net):
     net = random_dense_net(rng, 3, [6, 5])
     box = pr.Box(-np.ones(3), np.ones(3))

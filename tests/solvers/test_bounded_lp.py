@@ -181,13 +181,6 @@ def test_box_without_rows_is_exact():
     assert res.keep and res.radius == pytest.approx(0.5) and res.point == pytest.approx([0.5, 1.0, 1.5])
 
 
-@pytest.mark.parametrize("domain, what", [(pr.Ball([0.0, 0.0], 1.0), "L2 ball"), (pr.Whole(3), "unbounded"),
-                                          (pr.Polytope([[1.0, 0.0]], [1.0]), "unbounded")])
-def test_refuses_other_domains(domain, what):
-    with pytest.raises(pr.InvalidInputError, match=f"`backend` 'bounded'.*{what}"):
-        BoundedDualBackend(region_problem(domain, EPS))
-
-
 def test_a_row_bound_beyond_the_solvers_range():
     nb = BoundedDualBackend(region_problem(pr.Box([0.0], [1.0]), EPS))
     with pytest.raises(pr.SolverError, match="finite"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ import pytest
 import polyregions as pr
 from polyregions.solvers import make_backend
 from polyregions.solvers import region_problem
+from polyregions.solvers.base import PROBLEM_KINDS
+from polyregions.solvers.registry import BACKENDS, refusal
 
 SQ2 = math.sqrt(2.0)
 
@@ -28,34 +31,24 @@ def _has_module(name):
         return False
 
 
-BACKENDS = [
-    "highs",
-    "scipy",
-    pytest.param("cvxpy", marks=pytest.mark.skipif(not _has_module("polyregions.solvers.cvxpy_conic"),
-                                                    reason="polyregions.solvers.cvxpy_conic is not available")),
-    "numba",
-    "bounded",
-    "projection",
-]
+def _available(name):
+    """A pytest param for backend `name`, skipped when a module it requires is missing."""
+    missing = [m for m in BACKENDS[name].requires if not _has_module(m)]
+    return pytest.param(name, marks=pytest.mark.skipif(bool(missing), reason=f"{missing} not installed"))
 
-#: Backend-specific expectations: the only places where backends may differ.
-EXCEPTIONS = {
-    # the witness on an unbounded domain is kept near the anchor (a proximity term)
-    "anchors_witness": {"highs"},
-    # decides at fixed margins: a kept node's radius is an honest lower bound on the exact
-    # radius (above eps), a dropped node's depth an upper bound (same sign as the exact one)
-    "radius_bounds": {"bounded", "projection"},
-}
 
-#: The domains a backend refuses when it is built, with a one-line InvalidInputError naming
-#: `backend`; a backend must serve every other domain. "polyhedral": boxes, L-inf balls and
-#: bounded polytopes; "l1", "l2": those balls; "unbounded": the whole space, unbounded polytopes.
-REFUSALS = {
-    "numba": {"l1", "l2", "unbounded"},
-    "bounded": {"l2", "unbounded"},
-    "projection": {"polyhedral", "l1", "unbounded"},
-    "cvxpy": {"unbounded"},
-}
+#: Every declared backend.
+NAMES = [_available(name) for name in BACKENDS]
+
+#: Backend-specific expectations, read from the declared features: the only places where
+#: backends may differ.
+EXCEPTIONS = {feature: {name for name, cap in BACKENDS.items() if feature in cap.features}
+              for feature in ("anchors_witness", "radius_bounds")}
+
+#: The domain kinds a backend refuses when it is built (with the registry's one-line
+#: InvalidInputError naming `backend`): those its declaration does not list. A backend must
+#: serve every other domain.
+REFUSALS = {name: set(PROBLEM_KINDS) - cap.kinds for name, cap in BACKENDS.items()}
 
 EPS = 1e-7
 
@@ -66,28 +59,22 @@ def unit(*v):
 
 
 def domain_kind(domain):
-    """The key of :data:`REFUSALS` for `domain`."""
+    """The key of :data:`REFUSALS` for `domain`, worked out here from the domain's own data."""
     if not domain.bounded:
         return "unbounded"
-    if isinstance(domain, pr.Ball) and domain.p in (1, 2):
-        return f"l{domain.p}"
+    if domain.norm in (1, 2):
+        return f"l{domain.norm}"
     return "polyhedral"
 
 
-def make(name, domain, eps=EPS, *, needs="lp"):
-    """The backend `name` for `domain`; for a listed refusal, check the refusal and skip."""
+def make(name, domain, eps=EPS):
+    """The backend `name` for `domain`; for a refusal, check the registry's refusal and skip."""
     kind = domain_kind(domain)
-    if kind in REFUSALS.get(name, ()):
-        with pytest.raises(pr.InvalidInputError, match=f"`backend` '{name}'"):
+    if kind in REFUSALS[name]:
+        with pytest.raises(pr.InvalidInputError, match=re.escape(refusal(name, kind))):
             make_backend(name, region_problem(domain, eps))
         pytest.skip(f"backend {name!r} refuses {kind} domains (the refusal is checked)")
-    lp = make_backend(name, region_problem(domain, eps))
-    caps = set(lp.capabilities)
-    if needs == "l2" and not caps & {"qp", "soc"}:
-        pytest.skip(f"backend {name!r} does not test regions in an L2 ball")
-    if needs == "lp" and "lp" not in caps:
-        pytest.skip(f"backend {name!r} does not solve LPs")
-    return lp
+    return make_backend(name, region_problem(domain, eps))
 
 
 def assert_radius(name, res, exact, eps=EPS):
@@ -154,7 +141,7 @@ LP_CASES = {
 
 
 @pytest.mark.parametrize("case", list(LP_CASES))
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_chebyshev_radius(name, case, rng):
     domain, rows, radius, centre = LP_CASES[case]
     lp = make(name, domain)
@@ -170,7 +157,7 @@ def test_chebyshev_radius(name, case, rng):
     assert_witness_inside(res, domain, rows, rng)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_push_pop_restores_the_previous_answer(name):
     domain = pr.Box([-1.0, -1.0], [1.0, 1.0])
     lp = make(name, domain)
@@ -192,7 +179,7 @@ def test_push_pop_restores_the_previous_answer(name):
     assert lp.test().radius == pytest.approx(1.0, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_many_pushes_and_pops(name, rng):
     """A random walk of pushes and pops: every answer equals a fresh backend's on the same rows."""
     domain = pr.Box([-1.0, -1.0], [1.0, 1.0])
@@ -216,7 +203,7 @@ def test_many_pushes_and_pops(name, rng):
         assert res.depth == pytest.approx(ref.depth, rel=1e-6, abs=1e-9)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("domain", [pr.Box([-1.0, -1.0], [1.0, 1.0]), pr.Whole(2), pr.Ball([0.0, 0.0], 1.0, p=1),
                                     TRIANGLE], ids=["box", "whole", "ball1", "triangle"])
 def test_contradicting_rows_give_an_empty_node(name, domain):
@@ -230,7 +217,7 @@ def test_contradicting_rows_give_an_empty_node(name, domain):
     assert res.depth <= 0
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_a_row_outside_the_domain_gives_an_empty_node(name):
     """x1 <= -2 misses the box [-1, 1]^2."""
     lp = make(name, pr.Box([-1.0, -1.0], [1.0, 1.0]))
@@ -239,7 +226,7 @@ def test_a_row_outside_the_domain_gives_an_empty_node(name):
     assert not res.keep and res.depth <= 0
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_a_node_thinner_than_eps(name):
     """The strip 0 <= x1 <= 1e-8 (Chebyshev radius 5e-9) is dropped at eps = 1e-7 with a
     positive depth (it is not empty), and kept at eps = 1e-9."""
@@ -258,16 +245,16 @@ def test_a_node_thinner_than_eps(name):
 # ---------------------------------------------------------------------- the L2 ball
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_l2_ball_without_rows(name, rng):
     domain = pr.Ball([0.5, -0.5], 2.0)
-    lp = make(name, domain, needs="l2")
+    lp = make(name, domain)
     res = lp.test()
     assert res.keep and res.radius > EPS
     assert_witness_inside(res, domain, [], rng)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("eps, bound, keep", [
     (1e-7, 0.5, True),  # x1 <= 0.5 in the unit disc: a ball of radius eps fits
     (1e-7, 0.0, True),  # the half disc
@@ -278,7 +265,7 @@ def test_l2_ball_without_rows(name, rng):
 ])
 def test_l2_ball_with_one_row(name, eps, bound, keep, rng):
     domain = pr.Ball([0.0, 0.0], 1.0)
-    lp = make(name, domain, eps, needs="l2")
+    lp = make(name, domain, eps)
     row = (unit(1, 0), bound)
     lp.push(*row)
     res = lp.test()
@@ -290,11 +277,11 @@ def test_l2_ball_with_one_row(name, eps, bound, keep, rng):
         assert res.point is None
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_l2_ball_wedge_and_push_pop(name, rng):
     """The wedge x2 >= |x1| (rows -x1 - x2 <= 0 and x1 - x2 <= 0) in the unit disc off-centre."""
     domain = pr.Ball([0.2, 0.1], 1.0)
-    lp = make(name, domain, needs="l2")
+    lp = make(name, domain)
     first = lp.test()
     rows = [(unit(-1, -1), 0.0), (unit(1, -1), 0.0)]
     for r in rows:
@@ -312,9 +299,9 @@ def test_l2_ball_wedge_and_push_pop(name, rng):
     assert_witness_inside(again, domain, [], rng)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_l2_ball_contradicting_rows(name):
-    lp = make(name, pr.Ball([0.0, 0.0], 1.0), needs="l2")
+    lp = make(name, pr.Ball([0.0, 0.0], 1.0))
     lp.push(unit(1, 0), -0.5)
     lp.push(unit(-1, 0), -0.5)
     res = lp.test()
@@ -324,7 +311,7 @@ def test_l2_ball_contradicting_rows(name):
 # ---------------------------------------------------------------------- unbounded domains
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_whole_radius_is_capped(name):
     lp = make(name, pr.Whole(3))
     res = lp.test()
@@ -332,7 +319,7 @@ def test_whole_radius_is_capped(name):
     assert np.all(np.isfinite(res.point))
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_whole_witness_near_the_anchor(name, rng):
     if name not in EXCEPTIONS["anchors_witness"]:
         pytest.skip(f"backend {name!r} does not keep witnesses near the anchor")
@@ -351,7 +338,7 @@ def test_whole_witness_near_the_anchor(name, rng):
     assert_witness_inside(res, pr.Whole(2), rows, rng)
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_whole_far_rows(name, rng):
     """Rows far from the origin (the cell 1000 <= x1 <= 1001, x2 <= -1000): radius 0.5."""
     lp = make(name, pr.Whole(2))
@@ -366,11 +353,11 @@ def test_whole_far_rows(name, rng):
 # ---------------------------------------------------------------------- the interface
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 def test_interface(name):
     lp = make(name, pr.Box([0.0], [1.0]))
     assert lp.name == name
-    assert isinstance(lp.capabilities, frozenset)
+    assert lp.capabilities is BACKENDS[name]
     before = lp.lp_solves
     lp.test()
     assert lp.lp_solves >= before + 1
@@ -430,7 +417,7 @@ POINT_ON_A_ROW = {"highs": _highs_point_on_the_row, "scipy": _scipy_point_on_the
                   "cvxpy": _cvxpy_point_on_the_row}
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("domain", [pr.Box([-1.0, -1.0], [1.0, 1.0]), pr.Ball([0.0, 0.0], 1.0)], ids=["box", "l2"])
 def test_a_node_is_kept_only_on_a_checked_witness(name, domain, monkeypatch):
     """The strip |x1| <= 5e-7 (eps = 1e-7): the solver reports its optimum 5e-7 but a point on
@@ -438,7 +425,7 @@ def test_a_node_is_kept_only_on_a_checked_witness(name, domain, monkeypatch):
     if name not in POINT_ON_A_ROW:
         pytest.skip(f"backend {name!r}: no solver answer to alter")
     half = 5e-7
-    lp = make(name, domain, 1e-7, needs="l2" if isinstance(domain, pr.Ball) else "lp")
+    lp = make(name, domain, 1e-7)
     lp.push(np.array([1.0, 0.0]), half)
     lp.push(np.array([-1.0, 0.0]), half)
 

@@ -25,7 +25,7 @@ def test_capabilities():
     lp = make_backend("cvxpy", region_problem(pr.Ball([0.0, 0.0], 1.0), 1e-9))
     assert isinstance(lp, CvxpyBackend)
     assert lp.name == "cvxpy"
-    assert {"lp", "socp", "qp"} <= lp.capabilities
+    assert {"lp", "socp"} <= lp.capabilities.features and "l2" in lp.capabilities.kinds
 
 
 @pytest.mark.parametrize("n0, widths", [(2, [4, 3]), (3, [3, 3])])

@@ -13,17 +13,17 @@ import pytest
 
 import polyregions as pr
 from polyregions.solvers.base import LinearModel, Status
+from polyregions.solvers.base import MIP_DRIVERS
 from polyregions.solvers.registry import MIP_SOLVERS, make_mip_driver
 
 pytest.importorskip("pulp")
 
 DRIVERS = list(MIP_SOLVERS)
 
-#: Driver-specific behaviour: the only places where drivers may differ.
-EXCEPTIONS = {
-    # stops at the first solution below a cutoff (unproven); the others solve to optimality
-    "cutoff_search": {"highs"},
-}
+#: Driver-specific behaviour, read from the declared features: the only places where drivers
+#: may differ ("cutoff_search": stops at the first solution below a cutoff, unproven; the
+#: others solve to optimality).
+EXCEPTIONS = {"cutoff_search": {name for name, cap in MIP_DRIVERS.items() if "cutoff_search" in cap.features}}
 
 TOL = 1e-7
 

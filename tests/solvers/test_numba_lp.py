@@ -300,24 +300,10 @@ def test_artificial_rows_in_use_go_to_highs(monkeypatch):
     assert nb.fallback_reasons.get("artificial row in use", 0) == 1
 
 
-@pytest.mark.parametrize("domain, what", [
-    (pr.Ball([0.0, 0.0], 1.0), "L2 ball"),
-    (pr.Ball([0.0, 0.0], 1.0, p=1), "L1 ball"),
-    (pr.Whole(3), "unbounded"),
-    (pr.Polytope([[1.0, 0.0]], [1.0]), "unbounded"),
-])
-def test_refuses_other_domains(domain, what, random_dense_net, rng):
-    with pytest.raises(pr.InvalidInputError, match=f"`backend` 'numba'.*{what}"):
-        make_backend("numba", region_problem(domain, EPS))
-    net = random_dense_net(rng, domain.dim, [3])
-    with pytest.raises(pr.InvalidInputError, match="`backend`"):
-        pr.count_regions(net, domain, eps=EPS, backend="numba")
-
-
 def test_interface():
     nb = make_backend("numba", region_problem(pr.Box([0.0], [1.0]), EPS))
     assert isinstance(nb, NumbaBackend)
-    assert nb.name == "numba" and nb.capabilities == frozenset({"lp"})
+    assert nb.name == "numba" and nb.capabilities.features == frozenset({"lp"})
     assert nb.lp_solves == 0
     res = nb.test()
     assert res.keep and res.radius == pytest.approx(0.5) and res.point == pytest.approx([0.5])

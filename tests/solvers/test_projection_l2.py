@@ -91,11 +91,6 @@ def test_contradicting_rows_are_empty():
     assert nb.fallbacks == 0
 
 
-def test_refuses_other_domains():
-    with pytest.raises(pr.InvalidInputError, match="`backend` 'projection'"):
-        ProjectionL2Backend(region_problem(pr.Box([0.0], [1.0]), EPS))
-
-
 @pytest.mark.parametrize("dim, widths", [(2, [6]), (3, [5, 5]), (20, [6, 6])])
 def test_counts_and_patterns_equal_highs(dim, widths, rng, random_dense_net):
     """The same patterns as the HiGHS QP test, through the search, in an L2 ball."""
