@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import SolverError
-from ..solvers.highs import ROW_BOUND_LIMIT
+from ..solvers.base import ROW_BOUND_LIMIT
 from .engine import BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem
 from .rows import unit_rows
 
