@@ -231,6 +231,10 @@ class RowStack:
     def lp_solves(self):
         return self._solves
 
+    def farkas(self):
+        """No multipliers (see :meth:`LPBackend.farkas`)."""
+        return None
+
     def stacked_rows(self, n: int):
         """The rows as arrays ``(A, b)`` of shapes ``(m, n)`` and ``(m,)``."""
         return (np.array([a for a, _ in self._rows]).reshape(-1, n),
@@ -334,3 +338,9 @@ class LPBackend(Protocol):
     @property
     def lp_solves(self) -> int:
         """Number of solver runs so far."""
+
+    def farkas(self) -> np.ndarray | None:
+        """After a test that dropped the node with a negative optimum: floating-point multipliers
+        ``y >= 0`` of the pushed rows (bottom first) such that ``sum y_i (a_i . x - b_i) < 0`` holds
+        nowhere in the domain (the domain's own rows are left to its support function); None
+        when the last test gave none. A hint for an exact certificate, never a proof."""

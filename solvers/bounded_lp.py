@@ -189,6 +189,7 @@ class BoundedDualBackend(RefereedStack):
         self._ipar = np.zeros(6, dtype=np.int64)
         self._ipar[I_L1_HALF] = n if self._l1 else 0
         self._counters = np.zeros(2, dtype=np.int64)
+        self._dropped_at = None  # the level of the last test when it dropped the node with a Farkas row
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
@@ -277,6 +278,7 @@ class BoundedDualBackend(RefereedStack):
         self._ipar[I_MARGIN_TRIES] = MARGIN_TRIES
         self._fpar[F_NEXT_MARGIN] = NEXT_MARGIN
         before = self._counters[0]
+        self._dropped_at = None
         code, radius, depth = region_test(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi,
                                              self._m0, lvl, self._bases, self._pool, self._offsets, self._atups, self._ready,
                                              self._za, self._z, self._zout, self._y, self._fpar, self._ipar,
@@ -287,12 +289,25 @@ class BoundedDualBackend(RefereedStack):
         if code == KEEP:
             return TestResult(True, radius, self._to_x(self._zout), depth)
         if code == DROP:
+            # y holds the Farkas multipliers of the solve that decided when its bound is below -band0
+            self._dropped_at = lvl if depth <= -self._fpar[F_BAND0] else None
             return TestResult(False, depth, None, depth)
         return self._fallback(REASONS[code])
 
     @property
     def pivots(self):
         return int(self._counters[1])
+
+    def farkas(self):
+        """The Farkas multipliers of the last test when it dropped the node with a bound below
+        ``-band0``: ``y >= 0`` over the rows with ``y . b`` below the minimum of ``(R^T y) . z``
+        over the box bounds (:func:`~polyregions.solvers.bounded_kernels.farkas_bound`), returned
+        on the pushed rows (bottom first); see :meth:`~polyregions.solvers.base.LPBackend.farkas`.
+        """
+        lvl = self._dropped_at
+        if lvl is None or lvl != self._level:
+            return None
+        return self._y[self._m0: self._m0 + lvl].copy()
 
     def _domain_alone(self):
         """The domain without rows: its centre and inradius, in closed form."""

@@ -81,6 +81,10 @@ class RefereedStack:
         self._level -= 1
         self._ids.pop()
 
+    def farkas(self):
+        """No multipliers unless the subclass keeps them (see :meth:`~polyregions.solvers.base.LPBackend.farkas`)."""
+        return None
+
     def _row_in_x(self, k):  # pragma: no cover - abstract
         raise NotImplementedError
 

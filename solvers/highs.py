@@ -239,6 +239,10 @@ class HighsBackend:
     def lp_solves(self):
         return self._solves
 
+    def farkas(self):
+        """No multipliers (see :meth:`~polyregions.solvers.base.LPBackend.farkas`)."""
+        return None
+
     # ------------------------------------------------------------------ solving
     def _run(self):
         h = self._h

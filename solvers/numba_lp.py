@@ -146,6 +146,7 @@ class NumbaBackend(RefereedStack):
         self._band0 = DECISION_ATOL * scale
         self._band_eps = max(DECISION_RTOL * self.eps, self._band0)
         self.pivots = 0
+        self._dropped_at = None  # the level of the last test when it dropped the node with t* < 0
 
     # ------------------------------------------------------------------ the stack
     def push(self, a, b):
@@ -182,6 +183,7 @@ class NumbaBackend(RefereedStack):
     # ------------------------------------------------------------------ solving
     def test(self, anchor=None) -> TestResult:
         lvl = self._level
+        self._dropped_at = None
         status, t, radius, piv = chebyshev_test(self._R, self._bv, self._mD, self._art_lo, self._art_hi, lvl,
                                          self._bases, self._binvs, self._meta, self._y, MAX_PIVOTS, REFACTOR_EVERY,
                                          BLAND_AFTER, self._scale)
@@ -191,10 +193,25 @@ class NumbaBackend(RefereedStack):
             self._reset_root()  # the root's slot failed: back to the first basis
         code = chebyshev_decision.py_func(status, t, radius, self.eps, self._band0, self._band_eps)
         if code == DECIDED_DROP:
+            self._dropped_at = lvl if t < 0 else None
             return TestResult(False, t, None, t)
         if code == DECIDED_KEEP:
             return TestResult(True, min(radius, t), self._y[: self.n].copy(), t)
         return self._fallback(STATUS_NAMES[code])
+
+    def farkas(self):
+        """The optimal dual of the last test when it dropped the node with ``t* < 0``: ``lam >= 0``
+        with ``sum lam_i a'_i = e_t`` and ``b . lam = t*`` over the domain's rows and the pushed ones,
+        so ``sum lam_i (a_i . x - b_i) = -t* > 0`` at every ``x``; returned on the pushed rows
+        (bottom first). See :meth:`~polyregions.solvers.base.LPBackend.farkas`."""
+        lvl = self._dropped_at
+        if lvl is None or lvl != self._level:
+            return None
+        y = np.zeros(lvl)
+        basis, lam = self._bases[lvl], self._binvs[lvl][self.n]
+        pushed = basis >= self._mD
+        y[basis[pushed] - self._mD] = np.maximum(lam[pushed], 0.0)
+        return y
 
     def _row_in_x(self, k):
         return self._R[self._mD + k, : self.n].copy(), float(self._bv[self._mD + k])

@@ -23,8 +23,6 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
-
 from .certifier import Auditor, RegionLimitReached, bits_text
 from ..driver import drive
 from ..errors import SolverError, UnsupportedError
@@ -33,13 +31,15 @@ from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
-from .spec import FORMAT, VERSION, exact_point, hex_int
+from .spec import FORMAT, VERSION, hex_int
 from ..solvers.base import TestResult
 
-__all__ = ["CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
+__all__ = ["COMPRESS_LEVEL", "CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
 
 #: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
 ID_BITS = 32
+#: zlib level of gzip certificates (1: fastest; the records are highly repetitive text).
+COMPRESS_LEVEL = 1
 
 
 def _multipliers(y):
@@ -50,7 +50,8 @@ def _multipliers(y):
 class CertificateWriter:
     """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
     ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
-    nothing is kept in memory. ``header=False``: the records only (a part of a parallel count).
+    records are written in blocks of ``BLOCK`` lines and nothing else is kept in memory.
+    ``header=False``: the records only (a part of a parallel count).
 
     Lines: the header (format, version, the exact network and domain of
     :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
@@ -59,48 +60,85 @@ class CertificateWriter:
     patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
     and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
     (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
+
+    The ``parts`` of a parallel count (files of writers with ``header=False`` and the same
+    compression, in ``folder``) are copied byte for byte behind this writer's records when it
+    closes (a gzip certificate is then a sequence of gzip members, RFC 1952: their
+    concatenation is one gzip stream), and ``folder`` is removed.
     """
+
+    BLOCK = 4096
 
     def __init__(self, path, exact: ExactNetwork, header: bool = True):
         self.file = None
-        if path is not None:
-            path = os.fspath(path)
-            self.file = gzip.open(path, "wt", compresslevel=6) if path.endswith(".gz") else open(path, "w")
+        self.path = None if path is None else os.fspath(path)
+        self.gz = self.path is not None and self.path.endswith(".gz")
+        self._block = []
+        self.parts, self.folder = [], None
+        if self.path is not None:
+            self.file = gzip.open(self.path, "wb", compresslevel=COMPRESS_LEVEL) if self.gz else open(self.path, "wb")
             if header:
                 self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
                             "domain": exact.domain_spec})
 
     def _line(self, obj):
-        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._block.append(json.dumps(obj, separators=(",", ":")))
 
-    def region(self, bits, x):
+    def _add(self, line):
+        block = self._block
+        block.append(line)
+        if len(block) >= self.BLOCK:
+            self.flush()
+
+    def flush(self):
+        if self._block:
+            self.file.write(("\n".join(self._block) + "\n").encode())
+            self._block = []
+
+    def region(self, bits, nums, den):
+        """The region of `bits` with its point ``nums / den`` (integers)."""
         if self.file is not None:
-            nums, den = exact_point([float(v) if isinstance(v, np.floating) else v for v in x])
             point = ",".join(f'"{hex_int(v)}"' for v in nums)
-            self.file.write(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}\n')
+            self._add(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}')
 
     def empty(self, prefix, cert=None, ref=None):
         if self.file is not None:
             tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
-            self.file.write(f'{{"empty":"{bits_text(prefix)}",{tail}}}\n')
+            self._add(f'{{"empty":"{bits_text(prefix)}",{tail}}}')
 
     def shared(self, cid, assign, cert):
         if self.file is not None:
             assign = "".join("*" if a is None else str(a) for a in assign)
-            self.file.write(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}\n')
+            self._add(f'{{"cert":{int(cid)},"assign":"{assign}","y":{_multipliers(cert["y"])}}}')
 
-    def append(self, part_path):
-        """Copy the records of a part file here."""
-        if self.file is not None:
-            with open(part_path) as part:
-                shutil.copyfileobj(part, self.file)
+    def part_path(self, task_id):
+        """Where the records of parallel task `task_id` go (None: no file), in ``folder``."""
+        if self.path is None:
+            return None
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=os.path.dirname(os.path.abspath(self.path)))
+        return os.path.join(self.folder, f"part-{task_id:08d}.jsonl" + (".gz" if self.gz else ""))
 
     def close(self, trailer=None):
-        if self.file is not None:
-            if trailer is not None:
-                self._line(trailer)
+        """Finish the file: this writer's records, the finished ``parts`` byte for byte, the `trailer`."""
+        try:
+            if self.file is None:
+                return
+            self.flush()
             self.file.close()
             self.file = None
+            if self.parts or trailer is not None:
+                with open(self.path, "ab") as out:
+                    for part in sorted(self.parts):
+                        with open(part, "rb") as f:
+                            shutil.copyfileobj(f, out, 1 << 20)
+                    if trailer is not None:
+                        line = (json.dumps(trailer, separators=(",", ":")) + "\n").encode()
+                        out.write(gzip.compress(line) if self.gz else line)
+        finally:
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                self.folder = None
 
 
 class _Failures:
@@ -174,8 +212,8 @@ class CertifiedWork:
     which each step hands subproblems to a pool of processes (:func:`_task`, each with its own
     auditor and part file) and waits up to ``WAIT`` seconds for one to return. The units
     are certified regions. Not resumable: ``stopped`` is "time_limit" when the deadline left
-    part of the tree open (or stopped an exact computation). ``close()`` joins the parts' records
-    behind the certificate's header.
+    part of the tree open (or stopped an exact computation). The parts' records are joined behind
+    this process's when the writer closes.
     """
 
     def __init__(self, search, auditor, writer, problem, workers, certificate):
@@ -184,8 +222,8 @@ class CertifiedWork:
         self.stats = search.stats
         self.problem, self.workers, self.certificate = problem, workers, certificate
         self.task_totals = {"count": 0, "float_count": 0, "undecided": [], "exact_lps": 0, "hint_lps": 0}
-        self.queue, self.in_flight, self.parts = None, {}, []
-        self.pool = self.folder = None
+        self.queue, self.in_flight = None, {}
+        self.pool = None
         self.next_id, self.task_solves, self.stopped = 1, 0, None
         self.done = False
 
@@ -224,7 +262,7 @@ class CertifiedWork:
                 auditor.explore([])
             else:
                 for x, rho, _, _ in search.run(root):
-                    auditor.leaf(list(search.bits), x)
+                    auditor.leaf(list(search.bits), x, rho)
                     self.stats.min_radius = min(self.stats.min_radius, rho)
                     yield auditor.count - seen
                     seen = auditor.count
@@ -239,9 +277,6 @@ class CertifiedWork:
         yield auditor.count - seen
 
     def _start(self):
-        certificate = self.certificate
-        self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=None if certificate is None else
-                                       os.path.dirname(os.path.abspath(os.fspath(certificate))))
         self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -252,7 +287,7 @@ class CertifiedWork:
             self._start()
         queue, in_flight = self.queue, self.in_flight
         while submit and queue and self.stopped is None and len(in_flight) < 2 * self.workers:
-            part = None if self.certificate is None else os.path.join(self.folder, f"part-{self.next_id:08d}.jsonl")
+            part = self.writer.part_path(self.next_id)
             fut = self.pool.submit(_task, self.payload, queue.pop(0), self.next_id, part, control.deadline,
                                    control.room)
             in_flight[fut] = part
@@ -262,7 +297,9 @@ class CertifiedWork:
         done, _ = cf.wait(list(in_flight), timeout=WAIT, return_when=cf.FIRST_COMPLETED)
         for fut in done:
             res = fut.result()
-            self.parts.append(in_flight.pop(fut))
+            part = in_flight.pop(fut)
+            if part is not None:
+                self.writer.parts.append(part)
             for k in ("count", "float_count", "undecided", "exact_lps", "hint_lps"):
                 self.task_totals[k] += res[k]
             self.task_solves += res["stats"].lp_solves
@@ -289,17 +326,12 @@ class CertifiedWork:
         self.stats.pending = len(self.queue or []) + len(self.in_flight)
 
     def close(self):
-        """Shut the pool down and join the parts' records behind the header, in task order."""
+        """Shut the pool down (the writer joins the parts' records behind its own when it closes)."""
         if self.pool is not None:
             for fut in self.in_flight:
                 fut.cancel()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-            try:
-                for part in sorted(p for p in self.parts if p is not None):
-                    self.writer.append(part)
-            finally:
-                shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- parallel tasks
@@ -325,7 +357,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     stopped = None
     try:
         for x, rho, _, _ in search.run(sub):
-            auditor.leaf(list(search.bits), x)
+            auditor.leaf(list(search.bits), x, rho)
             search.stats.min_radius = min(search.stats.min_radius, rho)
     except TimeLimitReached:
         stopped = "time_limit"

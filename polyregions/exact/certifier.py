@@ -9,7 +9,11 @@ hyperplane that does not cut a node; a child thinner than ``eps``) and every lea
   lies in the open region of the leaf's pattern inside the open domain (checked with
   integers, :meth:`ExactNetwork.point_in_region`);
 * a dropped branch gets a transposition certificate for the strict system of its partial
-  pattern with the domain's rows (:mod:`polyregions.exact.exact_lp`): a floating-point dual LP
+  pattern with the domain's rows (:mod:`polyregions.exact.exact_lp`). In a box, the float
+  search's own solver hands over the multipliers that made it drop the branch
+  (:meth:`~polyregions.solvers.base.LPBackend.farkas`): rounded to a few significant bits
+  and applied to the exact integer rows, they are a certificate when the box's support
+  function test holds exactly (:meth:`Auditor.hint`). Otherwise a floating-point dual LP
   names the rows of a certificate, the exact simplex on those rows alone produces it, and
   when that fails the exact simplex on the whole system decides;
 * whatever the float search got wrong (a leaf whose witness fails, a dropped branch that
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from operator import mul
 from fractions import Fraction
 from math import lcm
 
@@ -35,10 +40,11 @@ from .exact_lp import TimeLimitReached, decide_strict, integer_multipliers, kern
 from ..errors import SolverError
 from .checker import below_support
 from .exact_net import ExactNetwork
+from .spec import exact_point
 from ..solvers.registry import certificate_hints
 
 __all__ = ["Auditor", "BALL_HALVINGS", "BOX_LP_FROM_DIM", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
-           "REUSE_KEYS", "REUSE_PER_KEY", "RegionLimitReached", "bits_text"]
+           "DENSE_SUM_UP_TO", "REUSE_KEYS", "REUSE_PER_KEY", "ROUNDINGS", "RegionLimitReached", "bits_text"]
 
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
@@ -57,6 +63,14 @@ BALL_HALVINGS = 60
 BOX_LP_FROM_DIM = 16
 #: Multipliers below this fraction of the largest are left out of the hinted support.
 HINT_SUPPORT_RTOL = 1e-9
+#: How the solver's multipliers are tried as a certificate: ``(support rtol, significant bits)``,
+#: the multipliers below ``rtol`` times the largest left out and each of the others cut to
+#: that many bits (small integers, a compact certificate), then all of them as the exact
+#: dyadic rationals they are.
+ROUNDINGS = ((HINT_SUPPORT_RTOL, 24), (0.0, 53))
+#: Up to this input dimension combinations of rows are summed column by column in Python;
+#: beyond it through numpy object arrays (one C loop over the Python integers).
+DENSE_SUM_UP_TO = 32
 
 
 def transposition_nnls(A, b):
@@ -79,8 +93,33 @@ class RegionLimitReached(Exception):
     """The certified count reached its ``max_regions``."""
 
 
+_BIT_TEXT = bytes.maketrans(b"\x00\x01", b"01")
+
+
 def bits_text(bits):
-    return "".join("1" if b else "0" for b in bits)
+    """The pattern `bits` (0/1 values) as the text ``"0110..."``."""
+    return bytes(bits).translate(_BIT_TEXT).decode()
+
+
+def integer_weights(weights, significant):
+    """Positive integers proportional to the positive floats `weights`, each within a relative
+    ``2^(1 - significant)`` (``significant <= 53``; 53 keeps every float exactly)."""
+    parts = [math.frexp(w) for w in weights]
+    low = min(e for _, e in parts)
+    scale = float(1 << significant)
+    return [int(m * scale) << (e - low) for m, e in parts]
+
+
+def short_point(x, rho):
+    """``(X, 2^k)``: the float point `x` rounded to the grid ``2^-k Z^n`` with ``2^-k sqrt(n) <= rho / 2``
+    (inside the ball of radius `rho` around `x`: small integers for a region's point), or
+    ``(None, None)`` when `rho` is not a positive finite radius."""
+    if not (0.0 < rho < math.inf) or not x:
+        return None, None
+    k = max(0, math.ceil(math.log2(2.0 * math.sqrt(len(x)) / rho)))
+    if k > 1000:
+        return None, None
+    return [round(math.ldexp(v, k)) for v in x], 1 << k
 
 
 def _float_hint(F):
@@ -131,7 +170,7 @@ class Auditor:
         self.max_regions = None
         self._shared = {}
         self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
-        self._path, self._noncut = [], []  # the search's current path, and which of its rows are implied
+        self._hints = {}  # (position, bit) -> (the solver's multipliers, the positions of its rows)
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box's bounds as floats, for the hint LP
             self._box_float = ([float(v) for v in exact.box_rows[0][1]], [float(v) for v in exact.box_rows[1][1]])
@@ -141,14 +180,8 @@ class Auditor:
         """Decide the partial pattern `bits` (plus the rows ``extra`` = ``[(position, bit)]``).
 
         Returns ``(y, point)``: a checked certificate ``{row key: multiplier}`` or an exact
-        interior point (of the lifted space for an L1 ball). The rows of neurons already
-        certified not to cut the node are left out first (they are implied by the others).
+        interior point (of the lifted space for an L1 ball).
         """
-        lean = self._lean_positions(bits)
-        if lean is not None:
-            y = self._certificate(*self.exact.rows(bits, lean, extra), len(bits) - 1 if not extra else extra[-1][0])
-            if y is not None:
-                return y, None
         A, b, keys, F = self.exact.rows(bits, None, extra)
         y = self._certificate(A, b, keys, F, len(bits) - 1 if not extra else extra[-1][0])
         if y is not None:
@@ -326,33 +359,6 @@ class Auditor:
             return None
         return {"y": {keys[i]: yi for yi, i in zip(y, rows) if yi}}
 
-    def _lean_positions(self, bits):
-        """The positions of `bits` whose rows are not known to be implied (None: all are needed)."""
-        path, noncut = self._path, self._noncut
-        d = 0
-        limit = min(len(bits), len(path))
-        while d < limit and bits[d] == path[d]:
-            d += 1
-        skip = [i for i in range(d) if noncut[i]]
-        if not skip:
-            return None
-        skip = set(skip)
-        return [i for i in range(len(bits)) if i not in skip]
-
-    def _note_noncut(self, bits, dropped):
-        """The child ``bits + [dropped]`` is certified empty: the row of position ``len(bits)`` is
-        implied on the kept child ``bits + [1 - dropped]`` and all below it."""
-        path, noncut = self._path, self._noncut
-        d = 0
-        limit = min(len(bits), len(path))
-        while d < limit and bits[d] == path[d]:
-            d += 1
-        del path[d:], noncut[d:]
-        path.extend(bits[d:])
-        noncut.extend([False] * (len(bits) - d))
-        path.append(1 - dropped)
-        noncut.append(True)
-
     def _box_certificate(self, a, rhs, key):
         """A certificate from the row ``a . x < rhs`` and the domain's bounding box alone
         (interval arithmetic: ``a . x >= sum_k min(a_k lo_k, a_k hi_k) >= rhs`` on the box)."""
@@ -397,21 +403,73 @@ class Auditor:
             self.writer.empty(prefix, cert=y)
             return True
         if len(prefix) == self.exact.n_bits:
-            x = (list(point) + [Fraction(0)] * self.exact.dim)[: self.exact.dim]  # no rows at all: any point
-            if not self.exact.point_in_region(prefix, x):
+            X, den = exact_point((list(point) + [Fraction(0)] * self.exact.dim)[: self.exact.dim])  # no rows: any
+            if not self.exact.integer_point_in_region(prefix, X, den):
                 self.undecided.append((bits_text(prefix), "the exact interior point failed its check"))
                 return False
-            self._counted(prefix, x)
+            self._counted(prefix, X, den)
             return False
         for bit in (0, 1):
             self.explore(list(prefix) + [bit])
         return False
 
-    def _counted(self, bits, x):
-        self.writer.region(bits, x)
+    def _counted(self, bits, X, den):
+        self.writer.region(bits, X, den)
         self.count += 1
         if self.max_regions is not None and self.count >= self.max_regions:
             raise RegionLimitReached
+
+    # ------------------------------------------------------------ the solver's multipliers
+    def hint(self, key, depth, solver, positions):
+        """The search's `solver` found the child `key` = ``(position, bit)`` of the current node
+        empty with optimum `depth`; its multipliers (:meth:`~polyregions.solvers.base.LPBackend.farkas`:
+        one per pushed row, the node's rows at the pattern `positions` and then the child's
+        own row) are kept until the child is certified at this node."""
+        multipliers = solver.farkas() if depth < 0 and self.exact.kind == "box" else None
+        if multipliers is not None:
+            self._hints[key] = (multipliers, tuple(positions))
+        else:
+            self._hints.pop(key, None)
+
+    def _from_hint(self, bits, p, bit):
+        """A checked certificate for the partial pattern `bits` with position `p` in state `bit`
+        from the solver's multipliers (:meth:`hint`), or None.
+
+        The float multiplier ``lam_i`` of the unit row ``a_i / |a_i|`` becomes ``lam_i / |a_i|``
+        on the exact integer row ``a_i``, cut to a few significant bits (:data:`ROUNDINGS`): the
+        combination ``v . x < s`` of the strict rows needs no exact cancellation in a box, only
+        ``s <= min over the box of v . x``, which is tested exactly (the checker's own test).
+        """
+        found = self._hints.pop((p, bit), None)
+        if found is None:
+            return None
+        lam, positions = found
+        top = float(lam.max()) if len(lam) else 0.0
+        exact, last = self.exact, len(positions)
+        for rtol, significant in ROUNDINGS:
+            support = np.flatnonzero(lam > rtol * top).tolist()
+            keys = [positions[k] if k < last else p for k in support]
+            if not keys or min(keys) < 0:
+                return None
+            rows = exact.fixed_rows(bits, [(q, bits[q] if q != p else bit) for q in keys])
+            if rows is None or not all(norm > 0 for _, _, norm in rows):
+                return None
+            y = integer_weights([float(lam[k]) / norm for k, (_, _, norm) in zip(support, rows)], significant)
+            if exact.dim <= DENSE_SUM_UP_TO:
+                v = [sum(map(mul, y, column)) for column in zip(*(a for a, _, _ in rows))]
+            else:
+                v = np.array(y, dtype=object).dot(np.array([a for a, _, _ in rows], dtype=object)).tolist()
+            s = sum(map(mul, y, (rhs for _, rhs, _ in rows)))
+            if below_support("box", exact.domain_data, v, s):
+                return {"y": dict(zip(keys, y))}
+        return None
+
+    def _box_row(self, bits, p, bit):
+        """A certificate from the row of position `p` in state `bit` and the box alone, or None."""
+        if self.exact.kind != "box":
+            return None
+        row = self.exact.neuron_row(bits, p, bit)
+        return None if row is None else self._box_certificate(row[0], row[1], p)
 
     # ------------------------------------------------------------ hooks called by the search
     def entered(self, l, bits, fixed):
@@ -419,14 +477,17 @@ class Auditor:
         certify once that the opposite state is empty on the whole node."""
         off = self.exact.offsets[l]
         certs = {}
+        bits = list(bits)
         for j, f in enumerate(fixed):
             if f < 0:
                 continue
             p = off + j
-            try:
-                y, _ = self._decide(list(bits), extra=[(p, 1 - f)])
-            except ArithmeticError:
-                y = None
+            y = self._from_hint(bits, p, 1 - f) or self._box_row(bits, p, 1 - f)
+            if y is None:
+                try:
+                    y, _ = self._decide(bits, extra=[(p, 1 - f)])
+                except ArithmeticError:
+                    y = None
             if y is None:
                 continue  # decided again at every node that skips it
             cid = self._next_id
@@ -435,6 +496,7 @@ class Auditor:
             self.writer.shared(cid, assign, y)
             certs[p] = cid
         self._shared[l] = (tuple(bits), certs)
+        self._hints.clear()
 
     def skipped(self, bits, bit):
         """The search appends a fixed neuron after `bits`: the child with `bit` is dropped."""
@@ -444,7 +506,6 @@ class Auditor:
         cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
         if cid is not None:
             self.writer.empty(list(bits) + [bit], ref=cid)
-            self._note_noncut(bits, bit)
         else:
             self.pruned(bits, bit)
 
@@ -460,18 +521,20 @@ class Auditor:
         key = (tuple(bits[:off]), p, bit)
         for support, cid in self._reusable.get(key, ()):
             if all(bits[q] == v for q, v in support):
+                self._hints.pop((p, bit), None)
                 self.writer.empty(list(bits) + [bit], ref=cid)
-                self._note_noncut(bits, bit)
                 return
         prefix = list(bits) + [bit]
-        try:
-            decided = self._decide(prefix)
-        except ArithmeticError as err:
-            decided = err
-        if isinstance(decided, ArithmeticError) or decided[0] is None:
-            self.explore(prefix, None if isinstance(decided, ArithmeticError) else decided)
-            return
-        cert = decided[0]
+        cert = self._from_hint(prefix, p, bit)
+        if cert is None:
+            try:
+                decided = self._decide(prefix)
+            except ArithmeticError as err:
+                decided = err
+            if isinstance(decided, ArithmeticError) or decided[0] is None:
+                self.explore(prefix, None if isinstance(decided, ArithmeticError) else decided)
+                return
+            cert = decided[0]
         rows = [k for k in cert["y"] if not isinstance(k, str)]
         support = [(q, bits[q]) for q in rows if off <= q < p]
         assign = list(bits[:off]) + [None] * (p - off) + [bit]
@@ -485,12 +548,17 @@ class Auditor:
             self._reusable.clear()
         self._reusable.setdefault(key, []).insert(0, (support, cid))
         del self._reusable[key][REUSE_PER_KEY:]
-        self._note_noncut(bits, bit)
 
-    def leaf(self, bits, x):
-        """The search counts the pattern `bits` with the float witness `x`."""
+    def leaf(self, bits, x, rho=0.0):
+        """The search counts the pattern `bits` with the float witness `x`, the centre of a ball
+        of radius `rho` in the region: a short point of that ball (:func:`short_point`), else
+        `x` itself as the exact rational it is, is checked exactly; else the leaf is searched
+        again exactly."""
         self.float_count += 1
-        if self.exact.point_in_region(bits, x):
-            self._counted(bits, x)
-        else:
-            self.explore(list(bits))
+        x = [float(v) for v in x]
+        for point in (short_point, lambda x, _: exact_point(x)):  # the exact rational x only when needed
+            X, den = point(x, rho)
+            if X is not None and self.exact.integer_point_in_region(bits, X, den):
+                self._counted(bits, X, den)
+                return
+        self.explore(list(bits))

@@ -71,7 +71,8 @@ class Subproblem:
     ``neuron == -1``: the search enters hidden layer ``layer`` with ``h^{l-1} = G x + c``;
     otherwise it continues inside ``layer`` at ``neuron``, with the layer's pre-activations
     ``z = G x + c`` and ``fixed`` (per neuron: -1 branch, 0 off, 1 on). ``bits``: the pattern
-    so far; ``rows_A x <= rows_b``: the node's rows; ``x``, ``rho``: its witness ball.
+    so far; ``rows_A x <= rows_b``: the node's rows (``positions``: the pattern position of each,
+    for an auditor); ``x``, ``rho``: its witness ball.
     """
 
     layer: int
@@ -84,6 +85,8 @@ class Subproblem:
     fixed: np.ndarray | None
     x: np.ndarray
     rho: float
+    #: the pattern position of each of ``rows_A``'s rows (None: not known)
+    positions: np.ndarray | None = None
 
 
 class RegionSearch:
@@ -117,6 +120,7 @@ class RegionSearch:
         self.operators = [W if Ws is None else Ws for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
         self.bits = []
         self.rows = []  # the node's rows (far ones, on an unbounded domain, are not pushed to the backend)
+        self.row_positions = []  # per row: its pattern position (-1: not known)
         self.far = []  # per row: True when it is far (FAR_ROW_BOUND)
         self.n_far = 0
         self.unbounded = self.domain_box is None
@@ -132,12 +136,14 @@ class RegionSearch:
     def _is_far(self, b):
         return self.unbounded and not abs(b) < FAR_ROW_BOUND
 
-    def push(self, a, b):
-        """Add the row ``a . x <= b`` to the node (the backend's stack, unless it is far, and the search's)."""
+    def push(self, a, b, position=-1):
+        """Add the row ``a . x <= b`` to the node (the backend's stack, unless it is far, and the
+        search's); `position`: its pattern position, for an auditor (-1: not known)."""
         far = self._is_far(b)
         if not far:
             self.lp.push(a, b)
         self.rows.append((a, b))
+        self.row_positions.append(position)
         self.far.append(far)
         self.n_far += far
 
@@ -148,9 +154,12 @@ class RegionSearch:
         else:
             self.lp.pop()
         self.rows.pop()
+        self.row_positions.pop()
 
-    def _test_side(self, a, b, anchor):
-        """Test the node with the half-space ``a . x <= b`` added."""
+    def _test_side(self, a, b, anchor, key=None):
+        """Test the node with the half-space ``a . x <= b`` added; `key` = ``(position, bit)``: the
+        child that half-space is, whose dropping an auditor hears of (with the backend, which holds
+        the multipliers that decided it, and the positions of the node's rows)."""
         if self.n_far or self._is_far(b):
             res = self._test_far(a, b, anchor)
         else:
@@ -158,6 +167,8 @@ class RegionSearch:
             lp.push(a, b)
             try:
                 res = lp.test(anchor)
+                if key is not None and self.audit is not None and not res.keep:
+                    self.audit.hint(key, res.depth, lp, self.row_positions)
             finally:
                 lp.pop()
         self.record(res)
@@ -240,8 +251,9 @@ class RegionSearch:
     def _load(self, sub: Subproblem):
         while self.rows:
             self.pop()
-        for a, b in zip(sub.rows_A, sub.rows_b):
-            self.push(a, float(b))
+        positions = [-1] * len(sub.rows_b) if sub.positions is None else [int(p) for p in sub.positions]
+        for a, b, p in zip(sub.rows_A, sub.rows_b, positions):
+            self.push(a, float(b), p)
         self.bits = [int(v) for v in sub.bits]
 
     def splitting(self) -> bool:
@@ -251,15 +263,18 @@ class RegionSearch:
             self.split = True
         return self.split
 
-    def park(self, l, j, G, c, fixed, bits, rows, x, rho):
+    def park(self, l, j, G, c, fixed, bits, rows, x, rho, positions=None):
         """Append the child of the current node with pattern `bits` and the extra `rows` to the
-        frontier, to resume inside stage `l` at neuron `j`."""
-        rows = self.rows + list(rows)
+        frontier, to resume inside stage `l` at neuron `j` (`positions`: the pattern position of
+        each extra row, None: not known)."""
+        rows = list(rows)
+        positions = self.row_positions + ([-1] * len(rows) if positions is None else list(positions))
+        rows = self.rows + rows
         n0 = self.net.input_dim
         self.frontier.append(Subproblem(
             l, j, np.array(bits, np.uint8),
             np.array([a for a, _ in rows]).reshape(-1, n0), np.array([b for _, b in rows], dtype=float),
-            G, c, np.array(fixed, np.int8), np.asarray(x, float), float(rho)))
+            G, c, np.array(fixed, np.int8), np.asarray(x, float), float(rho), np.array(positions, np.int64)))
 
     def run(self, sub: Subproblem) -> Iterator[tuple]:
         """Yield ``(x, rho, M, m)`` per region below `sub`; ``self.bits`` holds its pattern meanwhile."""
@@ -329,7 +344,8 @@ class RegionSearch:
                     break  # the prefilter only saves work: stop it, the branching parks the rest
                 side = s_all[j] > 0
                 if abs(s_all[j]) >= rho:  # the witness ball lies on one side: is the other side empty?
-                    res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x)  # the other side
+                    res = self._test_side(Gh[j] if side else -Gh[j], -ch[j] if side else ch[j], x,  # the other side
+                                          (len(self.bits) + j, 0 if side else 1))
                     if not res.keep and res.depth <= 0:
                         fixed[j] = 1 if side else 0
         if self.audit is not None:
@@ -367,7 +383,7 @@ class RegionSearch:
             if other.depth <= eps * NEAR_EPS_FACTOR:
                 self.record(other)
         else:
-            other = self._test_side(-a_wit, -b_wit, x)
+            other = self._test_side(-a_wit, -b_wit, x, (here, 0 if side else 1))
         cuts = other.keep or other.depth > 0  # the hyperplane meets the node's interior
         children = []
         if not cuts:
@@ -385,7 +401,7 @@ class RegionSearch:
                     self.record(TestResult(True, r1, x1, r1))
                 children.append((side, (a_wit, b_wit), x1, r1))
             else:
-                res = self._test_side(a_wit, b_wit, x)
+                res = self._test_side(a_wit, b_wit, x, (here, 1 if side else 0))
                 if res.keep:
                     children.append((side, (a_wit, b_wit), res.point, res.radius))
             if other.keep:
@@ -397,12 +413,12 @@ class RegionSearch:
             if self.splitting():  # hand the children not yet entered to the frontier
                 for bit2, row2, x2, r2 in children[k:]:
                     self.park(l, j + 1, G, c, fixed, bits[:here] + [1 if bit2 else 0], [] if row2 is None else [row2],
-                              x2, r2)
+                              x2, r2, [] if row2 is None else [here])
                 break
             stats.nodes += 1
             bits.append(1 if bit else 0)
             if row is not None:
-                self.push(*row)
+                self.push(*row, here)
             try:
                 yield from self._branch(l, j + 1, G, c, Gh, ch, fixed, x1, r1)
             finally:

@@ -28,9 +28,9 @@ from brute_force_exact import domain_rows, exact_patterns
 TINY = 2.0 ** -41
 
 
-def certified(net, dom, tmp_path, **kw):
+def certified(net, dom, tmp_path, name="cert.jsonl", **kw):
     """The certified count, after its certificate passed the independent checker."""
-    cert = tmp_path / "cert.jsonl"
+    cert = tmp_path / name
     res = pr.count_regions(net, dom, certify=True, certificate=cert, **kw)
     report = check_certificate(cert, net, dom)
     assert report.count == res.count
@@ -195,7 +195,7 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
     # one leaf's witness fails and its exact decision fails too: the count completes, not certified
     from polyregions.exact import certifier, exact_net
 
-    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.point_in_region
+    decide, inside = certifier.Auditor._decide, exact_net.ExactNetwork.integer_point_in_region
 
     def failing(self, bits, extra=()):
         if list(bits) == [0, 0]:
@@ -203,8 +203,8 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
         return decide(self, bits, extra)
 
     monkeypatch.setattr(certifier.Auditor, "_decide", failing)
-    monkeypatch.setattr(exact_net.ExactNetwork, "point_in_region",
-                        lambda self, bits, x: list(bits) != [0, 0] and inside(self, bits, x))
+    monkeypatch.setattr(exact_net.ExactNetwork, "integer_point_in_region",
+                        lambda self, bits, X, den: list(bits) != [0, 0] and inside(self, bits, X, den))
     res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
     assert res.complete and res.undecided and not res.certified
 
@@ -248,9 +248,11 @@ def test_an_l2_node_is_decided_by_the_exact_projection(monkeypatch, tmp_path):
     assert res.certified and res.count == exact_reference.exact_count([np.array(rows)], [np.array(biases)], DISC, eps=0)
 
 
-@pytest.mark.parametrize("dom", [BOX, pr.Ball([0.0, 0.0], 1.5)])
-def test_parallel_certification_matches_the_reference_and_checks(dom, tmp_path, monkeypatch):
-    # tiny tasks so that the tree is split many times over two processes
+@pytest.mark.parametrize("dom, name", [(BOX, "cert.jsonl"), (BOX, "cert.jsonl.gz"),
+                                       (pr.Ball([0.0, 0.0], 1.5), "cert.jsonl")])
+def test_parallel_certification_matches_the_reference_and_checks(dom, name, tmp_path, monkeypatch):
+    # tiny tasks so that the tree is split many times over two processes (a gzip certificate:
+    # the parts are joined as gzip members)
     from polyregions.exact import certified_count
 
     monkeypatch.setattr(certified_count, "TASK_BUDGET", 0.005)
@@ -259,5 +261,5 @@ def test_parallel_certification_matches_the_reference_and_checks(dom, tmp_path, 
     weights = [rng.integers(-3, 4, size=(6, 2)).astype(float), rng.integers(-3, 4, size=(5, 6)).astype(float)]
     biases = [rng.integers(-2, 3, size=6) / 2, rng.integers(-2, 3, size=5) / 2]
     net = pr.Network.from_dense(weights, biases)
-    res = certified(net, dom, tmp_path, workers=2)
+    res = certified(net, dom, tmp_path, name, workers=2)
     assert res.certified and res.count == exact_reference.exact_count(weights, biases, dom, eps=0)

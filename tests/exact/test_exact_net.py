@@ -3,6 +3,7 @@ fractions written here: the rows are positive multiples of the exact pre-activat
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -52,3 +53,58 @@ def test_identically_zero_off_neuron_adds_no_row():
     assert exact.neuron_row([0], 1, 1) == ([0, 0], 0)  # on: 0 < 0, never satisfied
     assert exact.point_in_region([0, 0], [Fraction(-1), Fraction(0)])
     assert not exact.point_in_region([0, 1], [Fraction(-1), Fraction(0)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_point_in_region_agrees_with_fractions_with_and_without_the_float_filter(seed, monkeypatch):
+    # the pattern of a point from the forward pass in fractions written here; the float sign filter
+    # must never accept a wrong pattern, and points on a hyperplane (a zero pre-activation) go exact
+    rng = np.random.default_rng(10 + seed)
+    net = pr.Network.from_dense([rng.normal(size=(6, 2)), rng.normal(size=(5, 6)), rng.normal(size=(1, 5))],
+                                [rng.normal(size=6), rng.normal(size=5), rng.normal(size=1)])
+    exact = ExactNetwork(net, pr.Box(-np.ones(2), np.ones(2)))
+    W0, b0 = net.hidden[0]
+    kinds = {"filtered": 0, "exact": 0}
+    filtered = exact._signs_certain
+    for k in range(60):
+        X = [int(v) for v in rng.integers(-1023, 1024, size=2)]
+        den = 1024
+        if k % 3 == 0:  # on neuron 0's hyperplane: W0[0] . x + b0[0] = 0 with x_1 solved exactly
+            x0 = Fraction(X[0], den)
+            x1 = -(Fraction(float(W0[0, 0])) * x0 + Fraction(float(b0[0]))) / Fraction(float(W0[0, 1]))
+            if not -1 < x1 < 1:
+                continue
+            den = math.lcm(x0.denominator, x1.denominator)
+            X = [int(x0 * den), int(x1 * den)]
+        x = [Fraction(v, den) for v in X]
+        zs = exact_forward(net, x)
+        bits = [1 if v > 0 else 0 for z in zs for v in z]
+        truth = all(v != 0 for z in zs for v in z)  # a zero pre-activation of a real neuron is on no region
+        assert exact.integer_point_in_region(bits, X, den) == truth
+        certain = filtered(bits, X, den)
+        assert not certain or truth
+        kinds["filtered" if certain else "exact"] += 1
+        flipped = list(bits)
+        flipped[k % len(bits)] ^= 1
+        assert not filtered(flipped, X, den)
+        assert not exact.integer_point_in_region(flipped, X, den)
+    assert kinds["filtered"] > 0
+
+
+def test_point_in_region_at_the_filter_dimension_agrees_with_fractions():
+    # from SIGN_FILTER_FROM_DIM inputs on the float filter runs first: every answer against fractions
+    from polyregions.exact.exact_net import SIGN_FILTER_FROM_DIM
+
+    n = SIGN_FILTER_FROM_DIM
+    rng = np.random.default_rng(7)
+    net = pr.Network.from_dense([rng.normal(size=(8, n)), rng.normal(size=(6, 8)), rng.normal(size=(1, 6))],
+                                [rng.normal(size=8), rng.normal(size=6), rng.normal(size=1)])
+    exact = ExactNetwork(net, pr.Box(-np.ones(n), np.ones(n)))
+    for k in range(30):
+        X = [int(v) for v in rng.integers(-255, 256, size=n)]
+        zs = exact_forward(net, [Fraction(v, 256) for v in X])
+        bits = [1 if v > 0 else 0 for z in zs for v in z]
+        assert exact.integer_point_in_region(bits, X, 256)
+        flipped = list(bits)
+        flipped[k % len(bits)] ^= 1
+        assert not exact.integer_point_in_region(flipped, X, 256)
