@@ -32,7 +32,8 @@ from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.cells3d import unsupported_reason as cells3d_unsupported
 from .cells.planar import count_planar, enumerate_planar, unsupported_reason
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
-from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL, RegionSearch
+from .search.compiled import make_search
+from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL
 from .domains.slices import check_layers, lift_regions
 
 __all__ = ["CELL_METHODS", "DEFAULT_EPS", "METHODS", "NEAR_EPS_FACTOR", "ZERO_ROW_RTOL", "choose_method",
@@ -148,7 +149,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
         check_layers(net)  # the domain was checked when the method was chosen
         return (enumerate_planar if method == "planar" else enumerate_cells3d)(net, domain, eps=eps)
     net_s, domain_s = domain.search_problem(net)
-    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    search = make_search(net_s, domain_s, eps, backend, prune)
     regions = _regions(search, net_s)  # validated now, searched lazily
     return regions if domain_s is domain else lift_regions(regions, net, domain, net_s.hidden)
 
@@ -259,7 +260,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         return count(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress)
     ckpt = Checkpointer(checkpoint, net, domain, eps, backend, prune)
     net_s, domain_s = domain.search_problem(net)
-    search = RegionSearch(net_s, domain_s, eps, backend, prune)
+    search = make_search(net_s, domain_s, eps, backend, prune)
     t0 = time.perf_counter()
     if resume is not None:
         count, queue, saved = Checkpointer.load(resume, net, domain, eps, backend, prune)

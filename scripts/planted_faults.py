@@ -55,6 +55,7 @@ T_PLANAR = "tests/cells/test_planar.py::"
 T_SLICES = "tests/domains/test_slices.py::"
 T_MEASURE = "tests/cells/test_measure.py::"
 T_SEARCH = ("tests/search/test_engine.py",)
+COMPILED, T_COMPILED = "polyregions/search/compiled_kernels.py", "tests/search/test_compiled.py"
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
 CHECKER = "polyregions/exact/checker.py"
 T_CHECKER = ("tests/exact/test_checker.py",)
@@ -91,10 +92,21 @@ FAULTS = [
     fault("scipy-l2-dishonest", "solvers/scipy_lp.py", "        if slack <= eps:\n", "        if False:\n", T_SOLVERS,
           "keep an L2 node on the cutting-plane LP's optimum, not on its point's slack",
           ("        radius = min(slack, r - dist)\n", "        radius = min(t, r - dist)\n")),
-    fault("numba-no-band", "solvers/numba_lp.py",
-          "            if abs(t - eps) > self._band_eps and abs(t) > self._band0:", "            if True:",
-          ("tests/solvers/test_numba_lp.py", *T_SOLVERS),
+    fault("numba-no-band", "solvers/dense_kernels.py",
+          "    if not (abs(t - eps) > band_eps and abs(t) > band0):  # NaN included\n", "    if False:\n",
+          ("tests/solvers/test_numba_lp.py", *T_SOLVERS, T_COMPILED),
           "the compiled simplex decides near eps itself instead of handing over to HiGHS"),
+    fault("compiled-eps-witness-side", COMPILED, "                if r1 > eps:\n", "                if r1 > 0:\n",
+          (T_COMPILED,), "the compiled search keeps the witness-side child on a half-ball radius > 0, not > eps"),
+    fault("compiled-eps-other-side-free", COMPILED, "                if not (rho - delta) / 2 > eps:\n",
+          "                if not (rho - delta) / 2 > 0:\n", (T_COMPILED,),
+          "the compiled search keeps the far side of a hyperplane through the witness ball without an eps check"),
+    fault("compiled-box-strict", COMPILED, "                on = lo > -brt * size\n", "                on = lo > 0.0\n",
+          (T_COMPILED,), "the compiled search's box test without the search's tolerance (a neuron vanishing on a "
+          "face is branched on, node for node no longer the search)"),
+    fault("compiled-unsure-is-empty", "solvers/stack_kernels.py", "            return code, False, 0.0, 0.0\n",
+          "            return DECIDED, False, 0.0, 0.0\n", (T_COMPILED,),
+          "the compiled search reads a test the dense simplex was unsure of as empty (HiGHS never asked)"),
     fault("bounded-witness-upper-bounds", "solvers/bounded_kernels.py",
           "        if bhi[j] > 0.0 and hi[j] - z[j] < r:\n", "        if False:\n",
           ("tests/solvers/test_bounded_lp.py", *T_SOLVERS),

@@ -205,6 +205,9 @@ class TestResult:
 #: Below this solver optimum a kept node is re-checked on its witness in floating point:
 #: solver tolerances (about 1e-9) must not decide near ``eps``.
 HONEST_CHECK_BELOW = 1e-6
+#: HiGHS reads bounds beyond 1e20 as infinite: a row with a larger bound cannot be added (to
+#: HiGHS or, so that the referee can always decide, to any backend).
+ROW_BOUND_LIMIT = 1e19
 
 
 class RowStack:

@@ -319,6 +319,42 @@ class BoundedDualBackend(RefereedStack):
         self._solves += 1
         return TestResult(r > self.eps, r, x if r > self.eps else None, r)
 
+    # ------------------------------------------------------------------ for a compiled search
+    def reserve(self, levels: int) -> None:
+        """Make room for `levels` pushed rows (memory grows with the cube of the depth: a compiled
+        search reserves as it goes)."""
+        while self._cap < levels:
+            self._grow()
+
+    def compiled_stack(self):
+        """The stack as a :class:`~polyregions.solvers.stack_kernels.BoundedStack` (the arrays
+        themselves); :meth:`adopt_compiled` takes it back after a compiled search used it."""
+        from .stack_kernels import B_L1, B_M0, B_NZ, S_CAP, S_LEVEL, S_NEXT_ID, BoundedStack
+
+        ids, next_id = self.stack_ids()
+        ids_arr = np.zeros(self._cap + 1, dtype=np.int64)
+        ids_arr[: len(ids)] = ids
+        ints = np.zeros(8, dtype=np.int64)
+        ints[[S_LEVEL, S_CAP, S_NEXT_ID, B_M0, B_NZ, B_L1]] = (self._level, self._cap, next_id, self._m0, self._nz,
+                                                              self._l1)
+        self._ipar[I_MAX_PIVOTS] = MAX_PIVOTS
+        self._ipar[I_BLAND_AFTER] = BLAND_AFTER
+        self._ipar[I_REFACTOR_EVERY] = REFACTOR_EVERY
+        self._ipar[I_MARGIN_TRIES] = MARGIN_TRIES
+        self._fpar[F_NEXT_MARGIN] = NEXT_MARGIN
+        center = self._center if self._l1 else np.zeros(0)
+        return BoundedStack(self._R, self._bv, self._kappa, self._lo, self._hi, self._blo, self._bhi, self._bases,
+                            self._pool, self._offsets, self._atups, self._ready, self._za, self._z, self._zout, self._y,
+                            self._fpar, self._ipar, self._counters, center, ids_arr, ints)
+
+    def adopt_compiled(self, stack) -> None:
+        """Take back the level, row ids and counters a compiled search left in `stack`."""
+        from .stack_kernels import S_LEVEL, S_NEXT_ID, S_SOLVES
+
+        ints = stack.ints
+        self.adopt_stack(stack.ids[: ints[S_LEVEL]], ints[S_NEXT_ID], ints[S_SOLVES])
+        ints[S_SOLVES] = 0
+
     def _row_in_x(self, k):
         r = self._m0 + k
         if self._l1:

@@ -29,13 +29,22 @@ SINGULAR = 2
 NO_RATIO = 3
 CHECK_FAILED = 4
 ARTIFICIAL = 5
+# reasons to hand a solved test to HiGHS (besides a failed status)
+NEAR_THRESHOLD = 6
+WITNESS_BELOW_EPS = 7
+#: Why a test goes to HiGHS, by status or decision code.
 STATUS_NAMES = {
     ITERATION_LIMIT: "iteration limit",
     SINGULAR: "singular basis",
     NO_RATIO: "no ratio-test pivot",
     CHECK_FAILED: "residual or dual check failed",
     ARTIFICIAL: "artificial row in use",
+    NEAR_THRESHOLD: "optimum near a decision threshold",
+    WITNESS_BELOW_EPS: "witness radius below eps",
 }
+# decisions taken without HiGHS
+DECIDED_KEEP = -1
+DECIDED_DROP = -2
 
 
 @kernel(f"b1({F2}, {I1}, {F2})", internal=True)
@@ -257,3 +266,21 @@ def chebyshev_test(R, bv, m_dom, art_lo, art_hi, level, bases, binvs, meta, y, m
         if d < radius:
             radius = d
     return status, y[n], radius, pivots
+
+
+@kernel("i8(i8, f8, f8, f8, f8, f8)", internal=True)
+def chebyshev_decision(status, t, radius, eps, band0, band_eps):
+    """What a solved test decides: DECIDED_KEEP (the node holds a ball of radius ``eps``;
+    the witness ``radius`` exceeds it), DECIDED_DROP (the optimum ``t <= eps``), or why
+    HiGHS decides instead: a failed ``status``, an optimum within ``band_eps`` of ``eps`` or
+    within ``band0`` of 0 (the threshold at which a hyperplane cuts the node), or a
+    witness radius at most ``eps``."""
+    if status != OK:
+        return status
+    if not (abs(t - eps) > band_eps and abs(t) > band0):  # NaN included
+        return NEAR_THRESHOLD
+    if t <= eps:
+        return DECIDED_DROP
+    if radius > eps:
+        return DECIDED_KEEP
+    return WITNESS_BELOW_EPS

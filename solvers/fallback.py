@@ -88,6 +88,29 @@ class RefereedStack:
     def _row_in_x(self, k):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ for a compiled search
+    # A compiled search (:mod:`polyregions.search.compiled`) pushes, pops and tests on the
+    # backend's arrays itself; these keep the levels, row ids and counters in step with it.
+    def stack_ids(self) -> tuple:
+        """The ids of the pushed rows (bottom first) and the next id to give."""
+        return list(self._ids), self._next_id
+
+    def adopt_stack(self, ids, next_id: int, solves: int = 0) -> None:
+        """Take the stack a compiled search left: rows with ids `ids` pushed, `next_id` the next
+        id, `solves` more solver runs."""
+        self._ids = [int(i) for i in ids]
+        self._level = len(self._ids)
+        self._next_id = int(next_id)
+        self._solves += int(solves)
+
+    def pushed_row(self, k: int) -> tuple:
+        """The ``k``-th pushed row (bottom first) as ``(a, b)`` in input space."""
+        return self._row_in_x(k)
+
+    def referee(self, reason: str) -> TestResult:
+        """HiGHS's test of the current stack (the compiled search was unsure: `reason`)."""
+        return self._fallback(reason)
+
     def _fallback(self, reason):
         return self._referee.decide(reason, self._ids, self._row_in_x)
 

@@ -27,7 +27,8 @@ import sys
 import numpy as np
 
 from ..errors import SolverError
-from .base import HONEST_CHECK_BELOW, REGION_BACKENDS, LinearModel, MipSolution, RegionProblem, Status, TestResult
+from .base import (HONEST_CHECK_BELOW, REGION_BACKENDS, ROW_BOUND_LIMIT, LinearModel, MipSolution, RegionProblem,
+                   Status, TestResult)
 from .scipy_lp import l2_cutting_plane_test
 
 #: HiGHS options for the tiny, frequent LPs of the search (dual simplex, no presolve: the fastest measured).
@@ -70,8 +71,6 @@ HIGHS_BOUND_LP_OPTIONS = {
     "dual_feasibility_tolerance": 1e-9,
 }
 
-#: HiGHS reads bounds beyond 1e20 as infinite: such a row cannot be added.
-ROW_BOUND_LIMIT = 1e19
 #: On unbounded domains a witness farther than this factor times (1 + |anchor|_inf) from the
 #: node's witness is pulled back by a second solve.
 ANCHOR_DRIFT = 100.0

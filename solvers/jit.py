@@ -37,7 +37,7 @@ from numba.core import event
 from numba.core.dispatcher import Dispatcher
 
 __all__ = ["B1", "B2", "F1", "F2", "F3", "I1", "I2", "KEEP_OLD_DIRS", "KERNEL_MODULES", "cache_directory",
-           "compile_seconds", "kernel", "sources_key"]
+           "compile_seconds", "kernel", "kernel_overload", "sources_key", "types_of"]
 
 log = logging.getLogger("polyregions.kernels")
 
@@ -52,6 +52,8 @@ KERNEL_MODULES = {
     "polyregions.solvers.bounded_kernels": ("the bounded-variable simplex kernels", 3.5),
     "polyregions.solvers.bounded_decide": ("the bounded-variable simplex kernels", 2.0),
     "polyregions.solvers.projection_kernels": ("the L2-ball projection kernels", 1.2),
+    "polyregions.solvers.stack_kernels": (None, 0.0),
+    "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
     "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
@@ -261,3 +263,19 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False):
         return disp
 
     return decorate
+
+
+def kernel_overload(stub):
+    """Give the pure-Python `stub` compiled implementations, chosen by argument type (numba's
+    ``overload``; the decorated function returns the implementation for the types it is given,
+    or None). Like an internal :func:`kernel`, they are called only from kernels."""
+    if stub.__module__ not in KERNEL_MODULES:
+        raise RuntimeError(f"{stub.__module__}.{stub.__qualname__} is overloaded outside KERNEL_MODULES")
+    from numba.extending import overload
+
+    return overload(stub, jit_options={"no_cpython_wrapper": True})
+
+
+def types_of(*values) -> tuple:
+    """numba's types of `values`: the signature a kernel without one compiles for (``.compile``)."""
+    return tuple(numba.typeof(v) for v in values)

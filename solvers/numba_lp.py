@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from .base import REGION_BACKENDS, RegionProblem, TestResult
-from .dense_kernels import OK, STATUS_NAMES, chebyshev_test
+from .dense_kernels import DECIDED_DROP, DECIDED_KEEP, OK, STATUS_NAMES, chebyshev_decision, chebyshev_test
 from .fallback import RefereedStack
 from .scipy_lp import bounding_box
 
@@ -138,6 +138,7 @@ class NumbaBackend(RefereedStack):
         self._binvs = np.zeros((self._cap + 1, N, N))
         self._meta = np.zeros((self._cap + 1, 2), dtype=np.int64)  # (pivots since refactor, materialised)
         self._basis0 = basis0
+        self._binv0 = None  # the first basis's inverse, kept for a compiled search
         self._reset_root()
         self._y = np.zeros(N)
         # the domain's size: primal tolerances and the band around the thresholds scale with it
@@ -190,17 +191,13 @@ class NumbaBackend(RefereedStack):
         self.pivots += piv
         if status != OK and self._meta[0, 1] == 0:
             self._reset_root()  # the root's slot failed: back to the first basis
-        if status == OK:
-            eps = self.eps
-            if abs(t - eps) > self._band_eps and abs(t) > self._band0:
-                if t <= eps:
-                    self._dropped_at = lvl if t < 0 else None
-                    return TestResult(False, t, None, t)
-                if radius > eps:
-                    return TestResult(True, min(radius, t), self._y[: self.n].copy(), t)
-                return self._fallback("witness radius below eps")
-            return self._fallback("optimum near a decision threshold")
-        return self._fallback(STATUS_NAMES[status])
+        code = chebyshev_decision.py_func(status, t, radius, self.eps, self._band0, self._band_eps)
+        if code == DECIDED_DROP:
+            self._dropped_at = lvl if t < 0 else None
+            return TestResult(False, t, None, t)
+        if code == DECIDED_KEEP:
+            return TestResult(True, min(radius, t), self._y[: self.n].copy(), t)
+        return self._fallback(STATUS_NAMES[code])
 
     def farkas(self):
         """The optimal dual of the last test when it dropped the node with ``t* < 0``: ``lam >= 0``
@@ -218,3 +215,36 @@ class NumbaBackend(RefereedStack):
 
     def _row_in_x(self, k):
         return self._R[self._mD + k, : self.n].copy(), float(self._bv[self._mD + k])
+
+    # ------------------------------------------------------------------ for a compiled search
+    def reserve(self, levels: int) -> None:
+        """Make room for `levels` pushed rows."""
+        while self._cap < levels:
+            self._grow()
+
+    def compiled_stack(self):
+        """The stack as a :class:`~polyregions.solvers.stack_kernels.DenseStack` (the arrays
+        themselves); :meth:`adopt_compiled` takes it back after a compiled search used it."""
+        from .stack_kernels import D_BAND0, D_BAND_EPS, D_EPS, D_SCALE, S_CAP, S_LEVEL, S_NEXT_ID, DenseStack
+
+        if self._binv0 is None:
+            self._binv0 = np.linalg.inv(self._R[self._basis0])  # as _reset_root computes it
+        ids, next_id = self.stack_ids()
+        ids_arr = np.zeros(self._cap + 1, dtype=np.int64)
+        ids_arr[: len(ids)] = ids
+        ints = np.zeros(11, dtype=np.int64)
+        ints[[S_LEVEL, S_CAP, S_NEXT_ID]] = (self._level, self._cap, next_id)
+        ints[5:] = (self._mD, self._art_lo, self._art_hi, MAX_PIVOTS, REFACTOR_EVERY, BLAND_AFTER)
+        floats = np.zeros(4)
+        floats[[D_SCALE, D_EPS, D_BAND0, D_BAND_EPS]] = (self._scale, self.eps, self._band0, self._band_eps)
+        return DenseStack(self._R, self._bv, self._bases, self._binvs, self._meta, self._y, self._basis0, self._binv0,
+                          ids_arr, ints, floats)
+
+    def adopt_compiled(self, stack) -> None:
+        """Take back the level, row ids and counters a compiled search left in `stack`."""
+        from .stack_kernels import S_LEVEL, S_NEXT_ID, S_PIVOTS, S_SOLVES
+
+        ints = stack.ints
+        self.adopt_stack(stack.ids[: ints[S_LEVEL]], ints[S_NEXT_ID], ints[S_SOLVES])
+        self.pivots += int(ints[S_PIVOTS])
+        ints[S_SOLVES] = ints[S_PIVOTS] = 0

@@ -610,8 +610,9 @@ def test_time_limit_marks_the_count_incomplete(rng, random_dense_net):
 
 
 def test_progress_is_called(rng, random_dense_net, monkeypatch):
-    """With the reporting interval at 0, the search's driver calls progress after every region,
-    with the count so far and the statistics (the subproblem being searched is pending)."""
+    """With the reporting interval at 0, the search's driver calls progress after every region it
+    is given (one at a time by the Python search, in batches by the compiled one), with the count
+    so far and the statistics (the subproblem being searched is pending)."""
     import polyregions.driver as driver
 
     monkeypatch.setattr(driver, "PROGRESS_EVERY", 0.0)
@@ -620,7 +621,8 @@ def test_progress_is_called(rng, random_dense_net, monkeypatch):
     res = pr.count_regions(net, BOX2, eps=EPS, method="dfs",
                            progress=lambda c, s: calls.append((c, s.pending, s.nodes)))
     assert res.complete and res.count >= 2
-    assert [c for c, _, _ in calls] == list(range(1, res.count + 1))
+    counts = [c for c, _, _ in calls]
+    assert counts == sorted(set(counts)) and counts[-1] == res.count
     assert all(pending >= 1 for _, pending, _ in calls)
     assert [n for _, _, n in calls] == sorted(n for _, _, n in calls)
 

@@ -290,6 +290,18 @@ class RegionSearch:
             yield from self._branch(sub.layer, sub.neuron, sub.G, sub.c, Gh, ch, [int(v) for v in sub.fixed],
                                     sub.x, sub.rho)
 
+    def counts(self, sub: Subproblem, room: int | None = None) -> Iterator[int]:
+        """Yield the numbers of regions found below `sub` (here one at a time; ``stats.min_radius``
+        kept up to date); with `room`, stop once that many are found."""
+        found = 0
+        for _, rho, _, _ in self.run(sub):
+            if rho < self.stats.min_radius:
+                self.stats.min_radius = rho
+            found += 1
+            yield 1
+            if room is not None and found >= room:
+                return
+
     # ------------------------------------------------------------------ the search
     def enter_layer(self, l, M, m, x, rho):
         """Yield the leaves below the node entering stage `l` with ``h^{l-1} = M x + m``."""

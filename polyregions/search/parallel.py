@@ -22,7 +22,7 @@ from .blas import one_blas_thread
 from .checkpoint import fingerprint
 from ..driver import ResumableFailure
 from ..result import Stats
-from .engine import RegionSearch
+from .compiled import make_search
 from .steps import SearchWork
 
 __all__ = ["LOCAL_START", "ParallelWork", "SPREAD_BUDGET", "TASK_BUDGET", "WAIT", "run_task"]
@@ -43,7 +43,7 @@ def _search_for(payload, key):
     search = _WORKER_SEARCH.get(key)
     if search is None:
         _WORKER_SEARCH.clear()
-        search = _WORKER_SEARCH[key] = RegionSearch(*payload)
+        search = _WORKER_SEARCH[key] = make_search(*payload)
     return search
 
 
@@ -63,10 +63,8 @@ def run_task(payload, key, sub, budget, limit=None):
     search.deadline = time.perf_counter() + budget
     count = 0
     t0 = time.perf_counter()
-    for _, rho, _, _ in search.run(sub):
-        count += 1
-        if rho < search.stats.min_radius:
-            search.stats.min_radius = rho
+    for found in search.counts(sub, limit):
+        count += found
         if limit is not None and count >= limit:
             break
     stats = search.stats

@@ -16,7 +16,8 @@ __all__ = ["SearchWork"]
 class SearchWork:
     """The sequential search over `queue` (a list of subproblems, the last searched first).
 
-    ``search``: a :class:`~polyregions.search.engine.RegionSearch`; its ``stats`` are the
+    ``search``: a :class:`~polyregions.search.engine.RegionSearch` (or its compiled loop,
+    :mod:`polyregions.search.compiled`); its ``stats`` are the
     count's (a resumed count passes the saved ones, with ``lp_solves_before`` set).
     """
 
@@ -32,15 +33,13 @@ class SearchWork:
         return not self.queue and self.current is None
 
     def step(self, control):
-        search, stats = self.search, self.stats
+        search = self.search
         self.current = sub = self.queue.pop()
         self.partial = 0
         search.deadline = control.deadline
-        for _, rho, _, _ in search.run(sub):
-            self.partial += 1
-            if rho < stats.min_radius:
-                stats.min_radius = rho
-            yield 1
+        for found in search.counts(sub, control.room):  # stats.min_radius kept by the search
+            self.partial += found
+            yield found
         self.queue.extend(search.frontier)
         search.frontier = []
         self.current, self.partial = None, 0
