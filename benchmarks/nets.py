@@ -14,13 +14,17 @@ import numpy as np
 import polyregions as pr
 
 
+#: Standard deviation of every bias (the weights' is sqrt(2 / fan_in)).
+HE_BIAS_SD = 0.1
+
+
 def he_net(d: int, widths, seed: int = 0) -> pr.Network:
     """The seeded He-normal ReLU network with input dimension `d` and hidden `widths`."""
     rng = np.random.default_rng([seed, d, *widths])
     weights, biases, fan_in = [], [], d
     for n in widths:
         weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(n, fan_in)))
-        biases.append(rng.normal(0.0, 0.1, size=(n,)))
+        biases.append(rng.normal(0.0, HE_BIAS_SD, size=(n,)))
         fan_in = n
     return pr.Network.from_dense(weights, biases)
 
@@ -33,11 +37,11 @@ def he_cnn(seed: int = 0) -> pr.Network:
     """1x28x28 input; Conv2d 1->4, 3x3, stride 2; Conv2d 4->4, 3x3, stride 2; Dense 16 (no padding)."""
     rng = np.random.default_rng([seed, 1, 28, 28])
     w1 = rng.normal(0.0, np.sqrt(2.0 / 9), size=(4, 1, 3, 3))
-    b1 = rng.normal(0.0, 0.1, size=4)
+    b1 = rng.normal(0.0, HE_BIAS_SD, size=4)
     w2 = rng.normal(0.0, np.sqrt(2.0 / 36), size=(4, 4, 3, 3))
-    b2 = rng.normal(0.0, 0.1, size=4)
+    b2 = rng.normal(0.0, HE_BIAS_SD, size=4)
     w3 = rng.normal(0.0, np.sqrt(2.0 / 144), size=(16, 144))
-    b3 = rng.normal(0.0, 0.1, size=16)
+    b3 = rng.normal(0.0, HE_BIAS_SD, size=16)
     return pr.Network([pr.Conv2d(w1, b1, stride=2), pr.Conv2d(w2, b2, stride=2), pr.Flatten(), pr.Dense(w3, b3)],
                       input_shape=(1, 28, 28))
 

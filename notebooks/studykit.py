@@ -157,13 +157,19 @@ def verdict_details(study: str) -> None:
 
 # ---------------------------------------------------------------- resumable pieces of work
 
+#: Per study, how many pieces of work :func:`cached` read from the cache and how many it computed.
+CACHE_USE: dict = {}
+
+
 def cached(study: str, key: dict, compute):
     """``compute()`` (a JSON-able value), saved under ``CACHE/<study>/`` and reused when `key` comes again.
 
     `key` names the piece of work completely (every setting it depends on); a full run that is
     interrupted resumes from the pieces it finished. The small size never caches.
     """
+    use = CACHE_USE.setdefault(study, {"read": 0, "computed": 0})
     if not FULL:
+        use["computed"] += 1
         return compute()
     folder = CACHE / study
     folder.mkdir(parents=True, exist_ok=True)
@@ -172,12 +178,28 @@ def cached(study: str, key: dict, compute):
     if path.exists():
         stored = json.loads(path.read_text())
         if stored.get("key") == key:
+            use["read"] += 1
             return stored["value"]
+    use["computed"] += 1
     value = compute()
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"key": key, "value": value}, default=_plain))
     tmp.replace(path)
     return value
+
+
+def run_time(study: str, start: float) -> str:
+    """The sentence that reports the run time since `start`, and how much of the work the cache supplied.
+
+    A piece of work read from the cache of an earlier run took no time in this one, so a run
+    time is only the study's cost when nothing was read.
+    """
+    use = CACHE_USE.get(study, {"read": 0, "computed": 0})
+    text = f"Run time at this size: {time.perf_counter() - start:,.0f} s"
+    if use["read"]:
+        text += (f" ({use['read']:,} of the {use['read'] + use['computed']:,} pieces of work were read from the cache of an "
+                 "earlier run; their time is not included)")
+    return text + "."
 
 
 # ---------------------------------------------------------------- many local counts
