@@ -228,6 +228,8 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     """
     eps, max_regions, time_limit, checkpoint_every, workers = _validate_count(
         net, domain, eps, backend, max_regions, time_limit, checkpoint_every, workers)
+    if progress is not None and not callable(progress):
+        raise InvalidInputError(f"`progress` must be None or a callable progress(count, stats), not {progress!r}")
     certifying = certify or certificate is not None
     method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
                            or checkpoint is not None

@@ -735,3 +735,10 @@ def test_the_network_and_domain_are_checked_once_per_count(kw, monkeypatch):
     assert calls.count("net_and_domain") == 1, calls
     assert calls.count("require_relu") <= 1, calls
     assert isinstance(res.stats.eps, float) and res.stats.eps == 1e-7
+
+
+@pytest.mark.parametrize("progress", [False, True, 1, "yes"])
+def test_a_progress_that_is_not_callable_is_refused_by_name(progress):
+    net = pr.Network.from_dense([np.eye(2)], [np.zeros(2)])
+    with pytest.raises(pr.InvalidInputError, match="`progress`"):
+        pr.count_regions(net, pr.Box([-1, -1], [1, 1]), progress=progress)
