@@ -41,6 +41,17 @@ def positive_number(value, name: str) -> float:
     return x
 
 
+def figure_size(value) -> tuple:
+    """``figsize``: a pair of positive numbers (inches)."""
+    try:
+        size = tuple(positive_number(v, "figsize") for v in value)
+    except TypeError:
+        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {value!r}") from None
+    if len(size) != 2:
+        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {value!r}")
+    return size
+
+
 def finite_number(value, name: str) -> float:
     """Return `value` as a finite float, or raise naming `name`."""
     try:

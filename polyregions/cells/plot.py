@@ -16,7 +16,7 @@ import hashlib
 
 import numpy as np
 
-from .._validate import net_and_domain, positive_number
+from .._validate import figure_size, net_and_domain, positive_number
 from ..domains.slices import Line, Slice, check_layers
 from ..errors import InvalidInputError, UnsupportedError
 from .planar import enumerate_planar, unsupported_reason
@@ -81,12 +81,7 @@ def plot_partition(net, domain, ax=None, *, eps: float = PLOT_EPS, edges: bool =
     net_and_domain(net, domain)
     eps = positive_number(eps, "eps")
     dpi = positive_number(dpi, "dpi")
-    try:
-        figsize = tuple(positive_number(v, "figsize") for v in figsize)
-    except TypeError:
-        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}") from None
-    if len(figsize) != 2:
-        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}")
+    figsize = figure_size(figsize)
     reason = unsupported_reason(domain)
     if reason is not None:
         raise UnsupportedError(f"cannot draw this domain: {reason}")

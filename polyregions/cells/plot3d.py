@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import net_and_domain, positive_number
+from .._validate import figure_size, net_and_domain, positive_number
 from ..errors import InvalidInputError, UnsupportedError
 from .complex import COMPLEX_EPS, PolyhedralComplex, polyhedral_complex
 from .mesh import level_set
@@ -28,12 +28,7 @@ def _axes3d(ax, figsize, dpi):
     except ImportError:
         raise UnsupportedError("pictures need matplotlib: pip install 'polyregions[plot]'") from None
     dpi = positive_number(dpi, "dpi")
-    try:
-        figsize = tuple(positive_number(v, "figsize") for v in figsize)
-    except TypeError:
-        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}") from None
-    if len(figsize) != 2:
-        raise InvalidInputError(f"`figsize` must be a pair of positive numbers (inches), got {figsize!r}")
+    figsize = figure_size(figsize)
     if ax is not None:
         if getattr(ax, "name", None) != "3d":
             raise InvalidInputError("`ax` must be a 3-D Axes (projection='3d')")

@@ -24,7 +24,7 @@ import numpy as np
 from ..batch import CountRecord
 from ..errors import InvalidInputError
 from ..result import Stats
-from ..search.checkpoint import remove_stale_temporaries, temporary_path
+from ..search.checkpoint import check_writable, remove_stale_temporaries, temporary_path
 
 __all__ = ["FORMAT_VERSION", "StudyCheckpoint"]
 
@@ -46,22 +46,12 @@ class StudyCheckpoint:
         self.path = None if path is None else os.fspath(path)
         self.study, self.extra = study, dict(extra)
         if self.path is not None:
-            self._check_writable()
+            check_writable(self.path)
             remove_stale_temporaries(self.path)
 
     @property
     def enabled(self) -> bool:
         return self.path is not None
-
-    def _check_writable(self):
-        path = self.path
-        if os.path.isdir(path):
-            raise InvalidInputError(f"`checkpoint` {path!r} is a directory, not a file")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InvalidInputError(f"`checkpoint` {path!r}: the folder {folder!r} does not exist")
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            raise InvalidInputError(f"`checkpoint` {path!r} exists and is not writable")
 
     def resume_hint(self, done: int) -> str:
         return (f"the {done:,} finished counts are saved in {self.path!r}: run the same study again with "

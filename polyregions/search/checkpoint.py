@@ -87,6 +87,24 @@ def fingerprint(net, domain, eps, backend, prune) -> str:
     return h.hexdigest()
 
 
+def check_writable(path) -> None:
+    """Refuse, before any counting, a checkpoint file at `path` that could not be written."""
+    if os.path.isdir(path):
+        raise InvalidInputError(f"`checkpoint` {path!r} is a directory, not a file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InvalidInputError(f"`checkpoint` {path!r}: the folder {folder!r} does not exist")
+    probe = temporary_path(path, os.getpid())
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise InvalidInputError(f"`checkpoint` {path!r} cannot be written: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise InvalidInputError(f"`checkpoint` {path!r} exists and is not writable")
+
+
 class Checkpointer:
     """Saves checkpoints to `path` (does nothing when `path` is None)."""
 
@@ -94,26 +112,8 @@ class Checkpointer:
         self.path = os.fspath(path) if path is not None else None
         self.key = fingerprint(net, domain, eps, backend, prune) if path is not None else None
         if self.path is not None:
-            self._check_writable()
+            check_writable(self.path)
             remove_stale_temporaries(self.path)
-
-    def _check_writable(self):
-        """Refuse, before any counting, a checkpoint that could not be written."""
-        path = self.path
-        if os.path.isdir(path):
-            raise InvalidInputError(f"`checkpoint` {path!r} is a directory, not a file")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InvalidInputError(f"`checkpoint` {path!r}: the folder {folder!r} does not exist")
-        probe = temporary_path(path, os.getpid())
-        try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as exc:
-            raise InvalidInputError(f"`checkpoint` {path!r} cannot be written: {exc.strerror}") from None
-        os.close(fd)
-        os.unlink(probe)
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            raise InvalidInputError(f"`checkpoint` {path!r} exists and is not writable")
 
     @property
     def enabled(self) -> bool:
