@@ -65,7 +65,7 @@ from ..solvers.jit import kernel
 from .polygon import DISC_SLACK, ZERO_RTOL
 from .polyhedron_measure import inradius, volume_area
 
-__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "split_cells"]
+__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
 
 #: A child's volume, summed over ``T`` fan triangles of vertex differences of size up to ``D``,
 #: is within ``VOLUME_ROUNDING * T (T + 6) D^3`` of the volume of its float vertices (each
@@ -518,3 +518,21 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
         k += 1
     at[0], at[1], at[2], at[3], at[4] = k, nc, nv, nf, ni
     return 0
+
+
+@kernel()
+def passed_on(A, S, parent, bits):
+    """``(A[parent] * bits, S[parent] * bits)``: the maps (K, 4, n) of each output cell's parent
+    with its off neurons zeroed (``bits`` (K, n), 0 or 1), as numpy's take and multiply compute
+    them, in one pass."""
+    K, n = bits.shape
+    Ap = np.empty((K, 4, n))
+    Sp = np.empty((K, 4, n), np.float32)
+    for k in range(K):
+        p = parent[k]
+        for q in range(4):
+            for j in range(n):
+                h = bits[k, j]
+                Ap[k, q, j] = A[p, q, j] * np.float64(h)
+                Sp[k, q, j] = S[p, q, j] * np.float32(h)
+    return Ap, Sp
