@@ -55,8 +55,9 @@ logger = logging.getLogger(__name__)
 METHOD = "cells3d"
 #: Relative allowance when the domain's vertices are sorted onto its faces.
 POLYTOPE_RTOL = 1e-12
-#: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache.
-BATCH_BYTES = 4 * 2**20
+#: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache
+#: (1 MiB: on the benchmark nets about 20% faster than 4 MiB, ``benchmarks/bench_3d.py``).
+BATCH_BYTES = 2**20
 #: Vertices the kernel's scratch arena holds at first (it doubles when a cell needs more).
 ARENA_ROOM = 1024
 
