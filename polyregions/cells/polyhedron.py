@@ -312,7 +312,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 
 @kernel()
 def _arena(cap_v):
-    """The scratch arena of :func:`_split_some` for `cap_v` vertices."""
+    """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
+    sg, vmap, onp, xa, xb, xpos, eu, ev)``."""
     return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
@@ -334,6 +335,8 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
            np.empty(2 * K + 16, np.int64), np.empty((2 * K + 16, n), np.uint8))
     cap_v = max(room, 4)
     arena = _arena(cap_v)
+    # the stack (vs, vm, fs, fm, is, im, neuron, bit: at most one entry per neuron), the pattern so far,
+    # the two caps' planes, the statistics and their values where the current cell started
     work = (np.empty((n + 2, 8), np.int64), np.zeros(n, np.uint8), np.empty(4), np.empty(4), np.zeros(4, np.int64),
             np.zeros(4, np.int64))
     at = np.zeros(5, np.int64)  # the next input cell; the output's cells, vertices, faces and indices so far
