@@ -93,7 +93,7 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     return r > eps
 
 
-@kernel(inline="always")
+@kernel()
 def _volume_rounding(av, vs, vm, af_c, fs, fm):
     """The bound ``VOLUME_ROUNDING * T (T + 6) D^3`` of the rounding of :func:`volume_area` (module docstring)."""
     d = 0.0
@@ -106,7 +106,7 @@ def _volume_rounding(av, vs, vm, af_c, fs, fm):
     return VOLUME_ROUNDING * t * (t + 6) * d * d * d
 
 
-@kernel(inline="always")
+@kernel()
 def _ball(av, vs, vm):
     """A ball holding the polyhedron: the vertices' mean and the largest distance to a vertex."""
     cx = 0.0
@@ -123,7 +123,7 @@ def _ball(av, vs, vm):
     return cx, cy, cz, math.sqrt(reach)
 
 
-@kernel(inline="always")
+@kernel()
 def _crossing(xa, xb, nx, a, b):
     """The index of the crossing of edge ``{a, b}`` among the ``nx`` recorded, or -1."""
     lo, hi = min(a, b), max(a, b)
