@@ -269,6 +269,7 @@ class CertifiedWork:
                     self.stats.min_radius = min(self.stats.min_radius, rho)
                     yield auditor.count - seen
                     seen = auditor.count
+                auditor.flush()
                 self.queue = list(search.frontier)
                 search.frontier = []
                 if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
@@ -362,6 +363,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
         for x, rho, _, _ in search.run(sub):
             auditor.leaf(list(search.bits), x, rho)
             search.stats.min_radius = min(search.stats.min_radius, rho)
+        auditor.flush()
     except TimeLimitReached:
         stopped = "time_limit"
     except RegionLimitReached:

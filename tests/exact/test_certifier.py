@@ -205,6 +205,8 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
     monkeypatch.setattr(certifier.Auditor, "_decide", failing)
     monkeypatch.setattr(exact_net.ExactNetwork, "integer_point_in_region",
                         lambda self, bits, X, den: list(bits) != [0, 0] and inside(self, bits, X, den))
+    monkeypatch.setattr(exact_net.ExactNetwork, "points_in_regions",
+                        lambda self, points: [self.integer_point_in_region(*point) for point in points])
     res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
     assert res.complete and res.undecided and not res.certified
 
