@@ -5,9 +5,11 @@
 layer entry by the constant-row test, the far-hyperplane filter or the prefilter; a
 hyperplane that does not cut a node; a child thinner than ``eps``) and every leaf:
 
-* a leaf is counted when its float witness, read as the exact dyadic rational it is,
-  lies in the open region of the leaf's pattern inside the open domain (checked with
-  integers, :meth:`ExactNetwork.point_in_region`);
+* a leaf is counted when a point of its float witness ball, read as the exact dyadic rational
+  it is, lies in the open region of the leaf's pattern inside the open domain (checked for
+  :data:`LEAF_BATCH` leaves at once by :meth:`ExactNetwork.points_in_regions`: a float64
+  forward pass with a proven rounding bound, :mod:`polyregions.exact.point_filter`, and the
+  exact forward pass in integers for every point it does not prove);
 * a dropped branch gets a transposition certificate for the strict system of its partial
   pattern with the domain's rows (:mod:`polyregions.exact.exact_lp`). In a box, the float
   search's own solver hands over the multipliers that made it drop the branch
@@ -432,7 +434,8 @@ class Auditor:
         if multipliers is None:
             self._hints.pop(key, None)
             return
-        support = np.flatnonzero(multipliers)  # a NaN too: _from_hint refuses it
+        multipliers = np.asarray(multipliers, dtype=float)
+        support = multipliers.nonzero()[0]  # a NaN too: _from_hint refuses it
         last = len(positions)
         self._hints[key] = (multipliers[support].tolist(),
                             [positions[k] if k < last else key[0] for k in support.tolist()])
@@ -516,7 +519,7 @@ class Auditor:
         key, certs = self._shared.get(l, (None, {}))
         cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
         if cid is not None:
-            self.writer.empty(list(bits) + [bit], ref=cid)
+            self.writer.empty(bits_text(bits) + "01"[bit], ref=cid)
         else:
             self.pruned(bits, bit)
 
