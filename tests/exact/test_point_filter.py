@@ -44,3 +44,18 @@ def test_float_layers_with_integers_beyond_2_53_are_used():
                       [(2 ** 40, [[int(w * 2 ** 40) for w in row] for row in W], [0, 0])]])
     assert pf.usable
     assert pf.passes([[1, 1]], [[1, 1]], [2]).tolist() == [True]
+
+
+def test_the_error_of_a_layer_is_carried_into_the_next():
+    # layer 1: z1 = 3 x - (3 * 2^52 - 1000) at x = 2^52 + 1 is exactly 1003, but 3 x rounds up by 1
+    # in float64 (a single product: no summation order or fused multiply-add changes it), so the
+    # float value is 1004, well above its own error bound; layer 2: z2 = z1 - 1003.5 is exactly -1/2
+    # (off) but 1/2 in float64. Only the carried error bound of z1 stops the filter proving "on"
+    big = float(3 * 2 ** 52 - 1000)
+    net = pr.Network.from_dense([np.array([[3.0]]), np.array([[1.0]])], [np.array([-big]), np.array([-1003.5])])
+    X = [2 ** 52 + 1]
+    assert 3 * X[0] - int(big) == 1003 and float(3.0 * X[0]) - big == 1004.0
+    exact = ExactNetwork(net, pr.Box(np.array([-2.0 ** 60]), np.array([2.0 ** 60])))
+    assert exact.point_filter.usable
+    assert not exact.point_filter.passes([[1, 1], [1, 0]], [X, X], [1, 1]).any()
+    assert exact.points_in_regions([([1, 1], X, 1), ([1, 0], X, 1)]) == [False, True]
