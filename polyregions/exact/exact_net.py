@@ -34,9 +34,9 @@ from .spec import domain_spec, exact_point, network_spec
 __all__ = ["ExactNetwork", "SIGN_FILTER_FACTOR", "SIGN_FILTER_FROM_DIM", "integer_row"]
 
 #: From this input dimension on the sign filter (:mod:`polyregions.exact.point_filter`) runs first
-#: on a single point (below it the exact forward pass in Python integers is faster than numpy's
-#: per-call cost: 49 us against 125 us a point at d=4, 5.5 ms against 0.6 ms at d=784); many
-#: points at once (:meth:`ExactNetwork.points_in_regions`) go through the filter in any dimension.
+#: on a single point (below it the exact forward pass in Python integers costs less than numpy's
+#: per-call overhead); many points at once (:meth:`ExactNetwork.points_in_regions`) go through the
+#: filter in any dimension.
 SIGN_FILTER_FROM_DIM = 32
 
 

@@ -67,21 +67,23 @@ class PointFilter:
 
     def passes(self, patterns, X, dens):
         """A boolean per point: True when the point ``X[k] / dens[k]`` is proven to give every neuron
-        the strict sign of ``patterns[k]`` (0/1 rows, all layers); False: not proven.
+        the strict sign of ``patterns[k]`` (0/1 values, all layers); False: not proven (a pattern
+        of another length included).
 
         `X`: integer coordinates (a list of lists of ints), `dens`: positive ints."""
         k = len(X)
         ok = np.zeros(k, dtype=bool)
         if not self.usable or k == 0:
             return ok
-        fit = np.array([_power_of_two(d) and d.bit_length() < 900 and all(abs(v) < _EXACT_BELOW for v in row)
-                        for row, d in zip(X, dens)])
+        n_bits = sum(len(b) for _, _, b, _, _ in self.layers)
+        fit = np.array([len(bits) == n_bits and _power_of_two(d) and d.bit_length() < 900
+                        and all(abs(v) < _EXACT_BELOW for v in row) for bits, row, d in zip(patterns, X, dens)])
         if not fit.any():
             return ok
         idx = np.flatnonzero(fit)
         h = np.array([X[i] for i in idx], dtype=float).reshape(len(idx), -1)
         scale = np.array([float(dens[i]) for i in idx])
-        beta = np.asarray(patterns, dtype=bool)[idx]
+        beta = np.array([patterns[i] for i in idx], dtype=bool)
         err = np.zeros_like(h)
         good = np.ones(len(idx), dtype=bool)
         off = 0

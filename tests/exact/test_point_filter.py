@@ -7,6 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 import polyregions as pr
 from polyregions.exact.exact_net import ExactNetwork
@@ -59,3 +60,11 @@ def test_the_error_of_a_layer_is_carried_into_the_next():
     assert exact.point_filter.usable
     assert not exact.point_filter.passes([[1, 1], [1, 0]], [X, X], [1, 1]).any()
     assert exact.points_in_regions([([1, 1], X, 1), ([1, 0], X, 1)]) == [False, True]
+
+
+def test_a_pattern_of_another_length_is_not_proven_and_the_exact_pass_names_it():
+    net = pr.Network.from_dense([np.array([[1.0, 0.0]])], [np.array([0.5])])
+    exact = ExactNetwork(net, pr.Box(-np.ones(2), np.ones(2)))
+    assert exact.point_filter.passes([[1], [1, 1], []], [[1, 0]] * 3, [4] * 3).tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="bits"):
+        exact.points_in_regions([([], [1, 0], 4)])
