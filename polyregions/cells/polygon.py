@@ -46,7 +46,8 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
+__all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii",
+           "inradius", "output_room", "split_cells"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
@@ -264,9 +265,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     start, verts, lines, labels, A, S = c(start), c(verts), c(lines), c(labels), c(A), c(S)
     K, n = start.size - 1, A.shape[2]
     room = max(64, SCRATCH_ROWS_PER_NEURON * (n + 4) * (int(np.diff(start).max(initial=0)) + 8))
-    # outputs: twice the cells, or at least what n lines can cut one cell into
-    cell_room = max(2 * K + 16, 1 + n * (n + 1) // 2)
-    vert_room = max(2 * verts.shape[0] + 64, 6 * cell_room)
+    cell_room, vert_room = output_room(K, n, verts.shape[0])
     parts, k0 = [], 0
     while True:
         *part, k_end, short = _split_cells(start, verts, lines, labels, A, S, int(label_base), float(eps),
@@ -280,6 +279,13 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
             cell_room, vert_room = 4 * cell_room, 4 * vert_room
         k0 = k_end
     return parts[0] if len(parts) == 1 else _join(parts)
+
+
+def output_room(cells, n, vertices):
+    """``(cells, vertices)`` the outputs of :func:`split_cells` hold at first: four times its input's,
+    and at least what ``n`` lines can cut one cell into (``1 + n (n + 1) / 2`` pieces)."""
+    cell_room = max(4 * cells + 64, 1 + n * (n + 1) // 2)
+    return cell_room, max(4 * vertices + 256, 6 * cell_room)
 
 
 def _join(parts):
