@@ -1,6 +1,6 @@
 """The exact 1-D / 2-D algorithm (polyregions.cells.planar) against regioncam and the search, one command:
 
-    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs] [--no-lines]
+    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs] [--no-lines] [--profile FILE]
 
 1. Every 2-D benchmark net in [-1, 1]^2: the seeded He-initialised d=2 [8, 8], [16, 16, 16] and
    [64, 64, 64] (benchmarks/nets.py, seed 0) and nets of Berzins' shapes 2,4x32, 2,2x50 and
@@ -19,6 +19,9 @@
    (benchmarks/nets.py's construction, seed 0), each between two points drawn by
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
+
+``--profile FILE``: instead, cProfile of 1,000 repeated counts of d=2 [16, 16, 16] (the top 25
+entries by own time) written to FILE.
 
 In a plain process (no thread variables): the package holds BLAS to one thread while it counts.
 """
@@ -117,6 +120,29 @@ def plane(repeat, dfs):
               f"({d.stats.lp_solves:,} LPs)")
 
 
+def profile(path, counts=1000):
+    """cProfile of `counts` repeated counts of d=2 [16, 16, 16] (module docstring) into `path`."""
+    import cProfile
+    import io
+    import pstats
+
+    net, box = he_net(2, [16, 16, 16], seed=0), unit_box(2)
+    res = pr.count_regions(net, box, method="planar", eps=EPS)  # warm-up
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(counts):
+        pr.count_regions(net, box, method="planar", eps=EPS)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with open(path, "w") as f:
+        f.write(f"# {counts:,} counts of d=2 [16, 16, 16] ({res.count:,} regions), planar; {machine()}; "
+                f"load average {load}\n# python benchmarks/bench_planar.py --profile {path}\n")
+        f.write(out.getvalue())
+    print(f"profile written to {path}")
+
+
 def lines(n_lines):
     net = he_net(784, [256, 256, 256], seed=0)
     rng = np.random.default_rng(1)
@@ -136,9 +162,13 @@ def main(argv=None):
     p.add_argument("--lines", type=int, default=1000, help="segments in part 2")
     p.add_argument("--no-dfs", action="store_true", help="skip the search in part 1")
     p.add_argument("--no-lines", action="store_true", help="skip part 2")
+    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of d=2 [16, 16, 16]")
     args = p.parse_args(argv)
     if args.repeat < 1 or args.lines < 1:
         p.error("--repeat and --lines must be positive")
+    if args.profile is not None:
+        profile(args.profile)
+        return
     print(f"machine: {machine()}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     plane(args.repeat, not args.no_dfs)
     if not args.no_lines:
