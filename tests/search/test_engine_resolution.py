@@ -68,3 +68,70 @@ def test_the_compiled_search_reports_the_sliver_as_the_python_search(backend):
     assert results[0] == results[1]
     pats, _, near = results[0]
     assert len(pats) == len(truth) or near > 0
+
+
+# ====================================================================== a seeded sweep against the exact reference
+
+#: Integer directions of integer length (a segment's metric must be rational for the reference).
+LINE_DIRECTIONS = [(0, 3, 4), (1, 2, 2), (2, 3, 6), (3, 0, 4)]
+#: Orthogonal integer pairs of equal integer length (a conformal frame for the plane's reference).
+PLANE_FRAMES = [((1, 2, 2), (2, 1, -2)), ((2, -2, 1), (1, 2, 2)), ((3, 0, 4), (0, 5, 0))]
+
+
+def sweep_case(seed, kind):
+    """A one-layer net with small integer weights whose hyperplanes pass within 1e-10..1e-7 of one
+    point of a domain at coordinates 1e6..1e8 (some elsewhere), and eps in 1e-12..1e-9:
+    ``(net, domain, eps, exact patterns, (net_y, domain_y): what the search runs on)``."""
+    rng = np.random.default_rng(seed)
+    eps = 10 ** rng.uniform(-12, -9)
+    n = 2 if kind == "box" else 3
+    W = rng.integers(-3, 4, size=(int(rng.integers(3, 6)), n))
+    W[np.all(W == 0, axis=1), 0] = 1
+    if kind == "box":
+        centre = rng.integers(-10**8, 10**8, size=n).astype(float)
+        half = float(10 ** rng.integers(1, 5))
+        frame = half * np.eye(n)
+        origin = centre
+        box = [-1] * n, [1] * n
+    else:
+        size = 2.0 ** int(round(rng.uniform(6, 8) * np.log2(10)) - 2)
+        if kind == "line":
+            frame = np.array(LINE_DIRECTIONS[rng.integers(len(LINE_DIRECTIONS))], float)[:, None] * size
+        else:
+            frame = np.array(PLANE_FRAMES[rng.integers(len(PLANE_FRAMES))], float).T * size
+        origin = rng.integers(-3000, 3000, size=n) * float(10 ** rng.integers(0, 5))
+        box = [0] * frame.shape[1], [1] * frame.shape[1]
+    k = frame.shape[1]
+    point = origin + frame @ rng.uniform(0.05, 0.95, size=k) * (0.45 if kind == "box" else 1.0)
+    b = np.empty(len(W))
+    for j in range(len(W)):
+        if j < 2 or rng.random() < 0.4:  # through the point, up to a tiny offset
+            b[j] = -W[j] @ point + rng.choice([-1, 1]) * 10 ** rng.uniform(-10, -7) * (1 + rng.integers(0, 3))
+        else:
+            b[j] = -W[j] @ (origin + frame @ rng.uniform(*box))
+    net = dense([W], [b])
+    if kind == "box":
+        domain = pr.Box(origin - half, origin + half)
+        truth = ref.exact_patterns([W.tolist()], [b.tolist()], ("box", domain.lo.tolist(), domain.hi.tolist()), eps=eps)
+        return net, domain, eps, truth, (net, domain)
+    metric = round(float(np.linalg.norm(frame[:, 0])))
+    truth = ref.exact_slice_patterns([W.tolist()], [b.tolist()], origin.tolist(), frame.tolist(), *box, eps=eps,
+                                     metric=metric)
+    domain = pr.Line(origin, origin + frame[:, 0]) if kind == "line" else pr.Plane(origin, *frame.T, *box)
+    return net, domain, eps, truth, domain.search_problem(net)
+
+
+@pytest.mark.parametrize("kind, seeds", [("line", range(40, 100)), ("plane", range(30)), ("box", range(30))])
+def test_every_wrong_count_at_large_coordinates_is_reported(kind, seeds):
+    """Slivers of about one float step at coordinates 1e6..1e8 with eps far below that step: the
+    count (count_regions, and the Python and the compiled search each) is the exact reference's,
+    or says near_eps > 0."""
+    for seed in seeds:
+        net, domain, eps, truth, (net_y, domain_y) = sweep_case(seed, kind)
+        res = pr.count_regions(net, domain, eps=eps, method="dfs")
+        assert res.count == len(truth) or res.stats.near_eps > 0, (kind, seed)
+        for compiled in (False, True):
+            search = make_search(net_y, domain_y, eps, "numba", True, compiled=compiled)
+            root = search.root()
+            found = 0 if root is None else sum(1 for _ in search.run(root))
+            assert found == len(truth) or search.stats.near_eps > 0, (kind, seed, compiled)
