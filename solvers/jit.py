@@ -56,7 +56,7 @@ KERNEL_MODULES = {
     "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
-    "polyregions.cells.polyhedron": ("the polyhedron kernels", 5.0),
+    "polyregions.cells.polyhedron": ("the polyhedron kernels", 9.5),
     "polyregions.cells.sign_kernels": (None, 0.5),
     "polyregions.bounds.filter_kernels": (None, 1.0),
 }
@@ -233,7 +233,7 @@ def _jit(func, options):
     return disp
 
 
-def kernel(signature=None, *, internal: bool = False, fastmath=False):
+def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: str = "never"):
     """Compile the decorated function with numba in nopython mode, cached (module docstring).
 
     Parameters
@@ -246,13 +246,17 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False):
         Called only from other kernels: no Python wrapper (and it cannot be called from Python).
     fastmath : bool or set
         numba's ``fastmath`` option.
+    inline : {"never", "always"}
+        numba's ``inline`` option: "always" copies the kernel's body into every kernel that calls
+        it (before numba's own passes), so no call passes its arrays, and none counts references
+        to them on every call.
     """
 
     def decorate(func):
         if func.__module__ not in KERNEL_MODULES:
             raise RuntimeError(f"{func.__module__}.{func.__qualname__} is a kernel outside KERNEL_MODULES: add its "
                                f"module there, or a change to it would not refresh the compiled cache")
-        options = {"fastmath": fastmath, "no_cfunc_wrapper": True}  # kernels are never passed as C callbacks
+        options = {"fastmath": fastmath, "no_cfunc_wrapper": True, "inline": inline}  # kernels are never passed as C callbacks
         if internal:
             options["no_cpython_wrapper"] = True
         with _LOCK:

@@ -43,7 +43,7 @@ from ..errors import UnsupportedError
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from .planar import CellWork
 from .polygon import ZERO_RTOL
-from .polyhedron import split_cells
+from .polyhedron import passed_on, split_cells
 from .polyhedron_measure import inradii, min_inradius, volumes
 
 __all__ = ["Cells3dWork", "METHOD", "PolyhedralCell", "check_cells3d", "count_cells3d", "domain_rows",
@@ -55,8 +55,9 @@ logger = logging.getLogger(__name__)
 METHOD = "cells3d"
 #: Relative allowance when the domain's vertices are sorted onto its faces.
 POLYTOPE_RTOL = 1e-12
-#: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache.
-BATCH_BYTES = 4 * 2**20
+#: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache
+#: (1 MiB: on the benchmark nets about 20% faster than 4 MiB, ``benchmarks/bench_3d.py``).
+BATCH_BYTES = 2**20
 #: Vertices the kernel's scratch arena holds at first (it doubles when a cell needs more).
 ARENA_ROOM = 1024
 
@@ -175,19 +176,22 @@ class _Cells:
 class _Run:
     """One 3-D computation: the statistics, and the stop conditions of a count."""
 
-    def __init__(self, eps, deadline=None):
+    def __init__(self, eps, deadline=None, *, patterns=True, maps=False):
         self.eps = eps
         self.stats = Stats(eps=eps)
         self.deadline = deadline
         self.stopped = None
         self.angle_caps = 0
         self.yscale = 0.0  # the domain's largest coordinate (:func:`polyregions.cells.polyhedron.split_cells`)
+        self.patterns = patterns  # the batches carry the cells' patterns (a count needs none)
+        self.maps = maps  # ... and their last layer's maps
 
 
 def _refine(run, layers, l, cells, bits, A, S, label_base):
     """Yield ``(cells, bits, maps)`` batches of final cells below `cells` at layer ``l``: ``A``
     (K, 4, n_l) holds the layer's pre-activation maps ``z = A[:, :3] . y + A[:, 3]``, ``S`` the
-    same with absolute values."""
+    same with absolute values. ``bits`` is None unless ``run.patterns``, ``maps`` unless
+    ``run.maps``."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"
         return
@@ -198,10 +202,10 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     run.angle_caps += int(st[3])
-    bits = np.concatenate([bits[parent], lbits], axis=1)
+    if run.patterns:
+        bits = np.concatenate([bits[parent], lbits], axis=1)
     if l + 1 == len(layers):
-        maps = np.take(A, parent, axis=0)
-        maps *= lbits[:, None, :]
+        maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
         yield cells, bits, maps
         return
     W, b = layers[l + 1]
@@ -210,15 +214,13 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
     step = max(64, BATCH_BYTES // (48 * W.shape[0]))
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
-        p, hb = parent[k0:k1], lbits[k0:k1, None, :]
-        Ap, Sp = np.take(A, p, axis=0), np.take(S, p, axis=0)
-        Ap *= hb  # the off neurons pass nothing on
-        Sp *= hb
+        Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
         A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
         A2[:, 3, :] += b
         S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
         S2[:, 3, :] += absb
-        yield from _refine(run, layers, l + 1, cells.take(k0, k1), bits[k0:k1], A2, S2, label_base + n)
+        yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if bits is None else bits[k0:k1], A2, S2,
+                           label_base + n)
         if run.stopped:
             return
 
@@ -244,7 +246,7 @@ def _cell_batches(run, net, domain):
     A = np.vstack([G.T, c])[None]
     S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
     layers = compose_layers(net, origin, Q)
-    yield from _refine(run, layers, 0, root, np.zeros((1, 0), np.uint8), A, S, 0)
+    yield from _refine(run, layers, 0, root, np.zeros((1, 0), np.uint8) if run.patterns else None, A, S, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,15 +328,16 @@ class Cells3dWork(CellWork):
     """The 3-D algorithm's cells as a :class:`~polyregions.cells.planar.CellWork`."""
 
     def __init__(self, net, domain, eps):
-        super().__init__(_Run(eps))
+        super().__init__(_Run(eps, patterns=False))
         self.net, self.domain = net, domain
 
     def batches(self):
-        for cells, bits, _ in _cell_batches(self.run, self.net, self.domain):
+        for cells, _, _ in _cell_batches(self.run, self.net, self.domain):
             r = self.stats.min_radius
-            if len(bits):
+            count = cells.cv.size - 1
+            if count:
                 r = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, r))
-            yield len(bits), r
+            yield count, r
 
 
 def enumerate_cells3d(net, domain, *, eps):
@@ -343,7 +346,7 @@ def enumerate_cells3d(net, domain, *, eps):
     radius of its largest inscribed ball, its polyhedron's vertices (``vertices``, domain
     coordinates) and volume (``size``, input units). Faces: :func:`polyhedral_cells`."""
     make = SliceRegions(net, domain)
-    for cells, bits, maps in _cell_batches(_Run(eps), net, domain):
+    for cells, bits, maps in _cell_batches(_Run(eps, maps=True), net, domain):
         r, centre = inradii(cells.cv, cells.V, cells.cf, cells.P)
         vol, _ = volumes(cells.cv, cells.V, cells.cf, cells.fi, cells.FI)
         packed = np.packbits(bits.astype(bool), axis=1)

@@ -65,9 +65,10 @@ from ..solvers.jit import kernel
 from .polygon import DISC_SLACK, ZERO_RTOL
 from .polyhedron_measure import VOLUME_ROUNDING, inradius, volume_area, volume_rounding
 
-__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "split_cells"]
+__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
 
-@kernel()
+
+@kernel(inline="always")
 def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     """Whether the child holds a ball of radius ``eps`` (module docstring)."""
     if fm < 4 or vm < 4:
@@ -148,7 +149,7 @@ def _order_by_angle(av, base, ids, k, nrm):
         ang[j + 1], ids[j + 1] = a, v
 
 
-@kernel()
+@kernel(inline="always")
 def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
            tv, tf, ti, vmap, onp, eu, ev, stats):
     """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
@@ -282,9 +283,8 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     the input), the input cell each came from, the layer's pattern bits (``uint8``, ``(K', n)``)
     and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
 
-    The scratch arena is sized per input cell and never reallocated while a cell is split (a
-    reallocation there costs reference counting on every access): it starts with `room`
-    vertices, and a cell that would overflow it is split again from the start with twice the room.
+    The scratch arena starts with `room` vertices; a cell that would overflow it, or the
+    output, is split again from the start once they have doubled (:func:`_split_cells`).
     The arrays are passed on C-contiguous (one compiled version serves every call).
     """
     c = np.ascontiguousarray
@@ -293,72 +293,78 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 
 
 @kernel()
+def _arena(cap_v):
+    """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
+    sg, vmap, onp, xa, xb, xpos, eu, ev)``."""
+    return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
+            np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
+            np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
+            np.empty(4 * cap_v, np.int64), np.empty((4 * cap_v, 3)), np.empty(16 * cap_v, np.int64),
+            np.empty(16 * cap_v, np.int64))
+
+
+@kernel()
 def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
-    """The compiled body of :func:`split_cells`."""
+    """The compiled body of :func:`split_cells`: :func:`_split_some` until every cell is split,
+    the arena or the output doubled whenever it stops for room (arrays are allocated and
+    replaced here only: in the loop of :func:`_split_some` a replaced array would cost
+    reference counting on every access)."""
     K = cv.size - 1
     n = A.shape[2]
-    o_cv = np.zeros(2 * K + 17, np.int64)
-    o_cf = np.zeros(2 * K + 17, np.int64)
-    o_V = np.empty((2 * V.shape[0] + 64, 3))
-    o_P = np.empty((2 * P.shape[0] + 64, 4))
-    o_L = np.empty(2 * P.shape[0] + 64, np.int64)
-    o_fi = np.zeros(2 * P.shape[0] + 65, np.int64)
-    o_FI = np.empty(2 * FI.size + 64, np.int64)
-    o_parent = np.empty(2 * K + 16, np.int64)
-    o_bits = np.empty((2 * K + 16, n), np.uint8)
-    nc = 0
-    nv = 0
-    nf = 0
-    ni = 0
+    out = (np.zeros(2 * K + 17, np.int64), np.empty((2 * V.shape[0] + 64, 3)), np.zeros(2 * K + 17, np.int64),
+           np.empty((2 * P.shape[0] + 64, 4)), np.empty(2 * P.shape[0] + 64, np.int64),
+           np.zeros(2 * P.shape[0] + 65, np.int64), np.empty(2 * FI.size + 64, np.int64),
+           np.empty(2 * K + 16, np.int64), np.empty((2 * K + 16, n), np.uint8))
     cap_v = max(room, 4)
-    av = np.empty((cap_v, 3))
-    af_p = np.empty((cap_v, 4))
-    af_l = np.empty(cap_v, np.int64)
-    af_s = np.empty(cap_v, np.int64)
-    af_c = np.empty(cap_v, np.int64)
-    ai = np.empty(4 * cap_v, np.int64)
-    z = np.empty(cap_v)
-    sg = np.empty(cap_v, np.int64)
-    vmap = np.empty(cap_v, np.int64)
-    onp = np.empty(cap_v, np.bool_)
-    xa = np.empty(4 * cap_v, np.int64)
-    xb = np.empty(4 * cap_v, np.int64)
-    xpos = np.empty((4 * cap_v, 3))
-    eu = np.empty(16 * cap_v, np.int64)
-    ev = np.empty(16 * cap_v, np.int64)
-    stack = np.empty((n + 2, 8), np.int64)  # vs, vm, fs, fm, is, im, neuron, bit: at most one per neuron
-    bits = np.zeros(n, np.uint8)
-    cap_on = np.empty(4)
-    cap_off = np.empty(4)
-    stats = np.zeros(4, np.int64)
-    saved = np.zeros(4, np.int64)
-    k = 0
+    arena = _arena(cap_v)
+    # the stack (vs, vm, fs, fm, is, im, neuron, bit: at most one entry per neuron), the pattern so far,
+    # the two caps' planes, the statistics and their values where the current cell started
+    work = (np.empty((n + 2, 8), np.int64), np.zeros(n, np.uint8), np.empty(4), np.empty(4), np.zeros(4, np.int64),
+            np.zeros(4, np.int64))
+    at = np.zeros(5, np.int64)  # the next input cell; the output's cells, vertices, faces and indices so far
+    while True:
+        status = _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at)
+        if status == 0:
+            break
+        if status == 1:
+            cap_v *= 2
+            arena = _arena(cap_v)
+        else:
+            o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
+            out = (_grow(o_cv, 2 * o_cv.shape[0]), _grow(o_V, 2 * o_V.shape[0]), _grow(o_cf, 2 * o_cf.shape[0]),
+                   _grow(o_P, 2 * o_P.shape[0]), _grow(o_L, 2 * o_L.shape[0]), _grow(o_fi, 2 * o_fi.shape[0]),
+                   _grow(o_FI, 2 * o_FI.shape[0]), _grow(o_parent, 2 * o_parent.shape[0]),
+                   _grow(o_bits, 2 * o_bits.shape[0]))
+    o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
+    nc, nv, nf, ni = at[1], at[2], at[3], at[4]
+    stats = work[4]
+    stats[2] = nc
+    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
+            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+
+
+@kernel()
+def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at):
+    """Split the input cells from ``at[0]`` on into the output (counters ``at[1:]``), in the
+    arena, neither of them replaced: 0 when every cell is split, 1 when a cell needs a larger
+    arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it)."""
+    o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
+    av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xa, xb, xpos, eu, ev = arena
+    stack, bits, cap_on, cap_off, stats, saved = work
+    K = cv.size - 1
+    n = A.shape[2]
+    cap_v = av.shape[0]
+    k, nc, nv, nf, ni = at[0], at[1], at[2], at[3], at[4]
     while k < K:
         v0, vm0, f0, fm0 = cv[k], cv[k + 1] - cv[k], cf[k], cf[k + 1] - cf[k]
         i0, im0 = fi[f0], fi[f0 + fm0] - fi[f0]
-        need = 4 * (vm0 + fm0 + im0)
-        if need > cap_v:  # room for the cell and a few children, before any split
-            while cap_v < need:
-                cap_v *= 2
-            av = np.empty((cap_v, 3))
-            af_p = np.empty((cap_v, 4))
-            af_l = np.empty(cap_v, np.int64)
-            af_s = np.empty(cap_v, np.int64)
-            af_c = np.empty(cap_v, np.int64)
-            ai = np.empty(4 * cap_v, np.int64)
-            z = np.empty(cap_v)
-            sg = np.empty(cap_v, np.int64)
-            vmap = np.empty(cap_v, np.int64)
-            onp = np.empty(cap_v, np.bool_)
-            xa = np.empty(4 * cap_v, np.int64)
-            xb = np.empty(4 * cap_v, np.int64)
-            xpos = np.empty((4 * cap_v, 3))
-            eu = np.empty(16 * cap_v, np.int64)
-            ev = np.empty(16 * cap_v, np.int64)
+        if 4 * (vm0 + fm0 + im0) > cap_v:  # room for the cell and a few children, before any split
+            at[0], at[1], at[2], at[3], at[4] = k, nc, nv, nf, ni
+            return 1
         mark_c, mark_v, mark_f, mark_i = nc, nv, nf, ni
         for q in range(4):
             saved[q] = stats[q]
-        overflow = False
+        overflow = 0
         # load cell k at the bottom of the arena
         for i in range(vm0):
             av[i, 0], av[i, 1], av[i, 2] = V[v0 + i, 0], V[v0 + i, 1], V[v0 + i, 2]
@@ -418,7 +424,7 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
                 # room for both children: vertices (+ crossings, at most one per index), faces (+ cap), indices
                 if (tv + 2 * (vm + im) + 2 > cap_v or tf + 2 * fm + 4 > cap_v
                         or ti + 2 * (3 * im + fm + vm) + 8 > 4 * cap_v or 4 * im + 4 > 16 * cap_v):
-                    overflow = True
+                    overflow = 1
                     break
                 # the crossings of the edges with strictly opposite signs, one per edge
                 nx = np.int64(0)  # not a literal: one compiled _child
@@ -464,16 +470,12 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
                 break
             if not alive:
                 continue
-            # a final cell: copy it out
-            o_cv = _grow(o_cv, nc + 2)
-            o_cf = _grow(o_cf, nc + 2)
-            o_parent = _grow(o_parent, nc + 1)
-            o_bits = _grow(o_bits, nc + 1)
-            o_V = _grow(o_V, nv + vm)
-            o_P = _grow(o_P, nf + fm)
-            o_L = _grow(o_L, nf + fm)
-            o_fi = _grow(o_fi, nf + fm + 1)
-            o_FI = _grow(o_FI, ni + im)
+            # a final cell: copy it out, when the output has room
+            if (nc + 2 > o_cv.shape[0] or nc + 2 > o_cf.shape[0] or nc + 1 > o_parent.shape[0]
+                    or nc + 1 > o_bits.shape[0] or nv + vm > o_V.shape[0] or nf + fm > o_P.shape[0]
+                    or nf + fm > o_L.shape[0] or nf + fm + 1 > o_fi.shape[0] or ni + im > o_FI.shape[0]):
+                overflow = 2
+                break
             for i in range(vm):
                 o_V[nv + i, 0], o_V[nv + i, 1], o_V[nv + i, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
             for f in range(fm):
@@ -493,28 +495,29 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
             nc += 1
             o_cv[nc] = nv
             o_cf[nc] = nf
-        if overflow:  # undo this cell's output and statistics; split it again with twice the room
-            nc, nv, nf, ni = mark_c, mark_v, mark_f, mark_i
+        if overflow:  # undo this cell's output and statistics; split it again when there is room
             for q in range(4):
                 stats[q] = saved[q]
-            cap_v = 2 * cap_v
-            av = np.empty((cap_v, 3))
-            af_p = np.empty((cap_v, 4))
-            af_l = np.empty(cap_v, np.int64)
-            af_s = np.empty(cap_v, np.int64)
-            af_c = np.empty(cap_v, np.int64)
-            ai = np.empty(4 * cap_v, np.int64)
-            z = np.empty(cap_v)
-            sg = np.empty(cap_v, np.int64)
-            vmap = np.empty(cap_v, np.int64)
-            onp = np.empty(cap_v, np.bool_)
-            xa = np.empty(4 * cap_v, np.int64)
-            xb = np.empty(4 * cap_v, np.int64)
-            xpos = np.empty((4 * cap_v, 3))
-            eu = np.empty(16 * cap_v, np.int64)
-            ev = np.empty(16 * cap_v, np.int64)
-            continue
+            at[0], at[1], at[2], at[3], at[4] = k, mark_c, mark_v, mark_f, mark_i
+            return overflow
         k += 1
-    stats[2] = nc
-    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
-            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+    at[0], at[1], at[2], at[3], at[4] = k, nc, nv, nf, ni
+    return 0
+
+
+@kernel()
+def passed_on(A, S, parent, bits):
+    """``(A[parent] * bits, S[parent] * bits)``: the maps (K, 4, n) of each output cell's parent
+    with its off neurons zeroed (``bits`` (K, n), 0 or 1), as numpy's take and multiply compute
+    them, in one pass."""
+    K, n = bits.shape
+    Ap = np.empty((K, 4, n))
+    Sp = np.empty((K, 4, n), np.float32)
+    for k in range(K):
+        p = parent[k]
+        for q in range(4):
+            for j in range(n):
+                h = bits[k, j]
+                Ap[k, q, j] = A[p, q, j] * np.float64(h)
+                Sp[k, q, j] = S[p, q, j] * np.float32(h)
+    return Ap, Sp
