@@ -6,7 +6,8 @@
    seeded He-initialised (benchmarks/nets.py, seed 0) and trained on the signed distance of a
    torus (benchmarks/train_sdf.py; trained once and kept in benchmarks/data/). Each count runs
    in its own child process pinned to one core (``os.sched_setaffinity``; no thread variables
-   are set), after a warm-up count of a small net by the same method (compile caches loaded):
+   are set), after a warm-up count of a small net by the same method (compile caches loaded; for
+   the search also a count long enough to load its compiled kernel, as benchmarks/run.py does):
    regions, CPU seconds of the child, wall seconds, peak resident memory of the child (and
    what it held before the count). The search (method "dfs", one process) is stopped after
    --search-limit seconds; then its rate (regions per CPU second) is compared with cells3d's.
@@ -48,6 +49,11 @@ def _child(conn, net, method, limit, core):
         if core is not None:
             os.sched_setaffinity(0, {core})
         pr.count_regions(he_net(3, [6, 6], 1), unit_box(3), method=method, eps=EPS)  # warm-up
+        if method == "dfs":
+            # a count that runs past polyregions.search.compiled.SWITCH_CACHED seconds, as a user's
+            # process has had after its first such count: the compiled search's kernel is loaded
+            # (or compiled once), so its loading is not inside the timed count
+            pr.count_regions(he_net(4, [16, 16]), unit_box(4), method=method, eps=EPS)
         before = _rss_mb()
         c0, w0 = time.process_time(), time.perf_counter()
         res = pr.count_regions(net, unit_box(3), method=method, eps=EPS, time_limit=limit)
