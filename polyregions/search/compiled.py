@@ -154,7 +154,19 @@ def new_state(net, arrays, eps, diameter, prune):
         Gh=np.zeros(n_rows), ch=np.zeros(int(arrays.noff[-1])), fixed=np.zeros(int(arrays.noff[-1]), dtype=np.int64),
         M=np.zeros(n_in), m=np.zeros(int(arrays.foff[-1])), s_all=np.zeros(int(arrays.widths.max())),
         rn=np.zeros(int(arrays.fanin.max())), vec=np.zeros((5, int(arrays.widths.max()))),
-        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)))
+        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)),
+        grange=np.zeros((int(arrays.noff[-1]), 2), dtype=np.int64),
+        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64))
+
+
+def row_spans(A):
+    """Per row of `A`, ``(lo, hi)``: its first non-zero column and one past its last (``(0, 0)``
+    for a zero row), as the kernel keeps them (``SearchState.grange``)."""
+    nonzero = np.asarray(A) != 0
+    any_ = nonzero.any(axis=1)
+    lo = np.where(any_, nonzero.argmax(axis=1), 0)
+    hi = np.where(any_, A.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0)
+    return np.column_stack([lo, hi]).astype(np.int64)
 
 
 class CompiledSearch(RegionSearch):
@@ -262,6 +274,7 @@ class CompiledSearch(RegionSearch):
             st.Gh[a.goff[l]:a.goff[l + 1]] = np.ascontiguousarray(Gh).ravel()
             st.ch[a.noff[l]:a.noff[l + 1]] = ch
             st.fixed[a.noff[l]:a.noff[l + 1]] = sub.fixed
+            st.grange[a.noff[l]:a.noff[l + 1]] = row_spans(G)
             reg[ck.R_J] = sub.neuron
             reg[ck.R_PC] = ck.PC_DESCEND
         assert n0 == st.x.shape[0]
