@@ -112,7 +112,9 @@ def net_arrays(net, domain):
     widths = np.array([st.width for st in stages], dtype=np.int64)
     fanin = np.array([n0] + [st.width for st in stages[:-1]], dtype=np.int64)
     cum = lambda v: np.concatenate([[0], np.cumsum(v)]).astype(np.int64)  # noqa: E731
-    ops = [_csr(W, Ws) for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
+    # a dense layer's product is BLAS's (its CSR arrays are empty)
+    ops = [scipy.sparse.csr_matrix(W.shape) if Ws is None else _csr(W, Ws)
+           for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
     dense_ws = [np.ascontiguousarray(W, dtype=np.float64) if Ws is None else np.zeros(0)
                 for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
     dense_sizes = [W.size for W in dense_ws]
