@@ -158,7 +158,7 @@ def new_state(net, arrays, eps, diameter, prune):
         rn=np.zeros(int(arrays.fanin.max())), vec=np.zeros((5, int(arrays.widths.max()))),
         absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)),
         grange=np.zeros((int(arrays.noff[-1]), 2), dtype=np.int64),
-        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64))
+        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64), gnorm=np.full(int(arrays.noff[-1]), -1.0))
 
 
 def row_spans(A):
@@ -277,6 +277,7 @@ class CompiledSearch(RegionSearch):
             st.ch[a.noff[l]:a.noff[l + 1]] = ch
             st.fixed[a.noff[l]:a.noff[l + 1]] = sub.fixed
             st.grange[a.noff[l]:a.noff[l + 1]] = row_spans(G)
+            st.gnorm[a.noff[l]:a.noff[l + 1]] = -1.0  # computed when needed
             reg[ck.R_J] = sub.neuron
             reg[ck.R_PC] = ck.PC_DESCEND
         assert n0 == st.x.shape[0]

@@ -49,10 +49,11 @@ NetArrays = namedtuple("NetArrays", ["dims", "widths", "fanin", "goff", "noff", 
 #: per layer its ``G x + c``, the unit rows ``Gh x + ch``, ``fixed`` (-1 branch, 0 off, 1 on,
 #: 2 linear), its input ``M x + m``; scratch ``s_all``, ``rn``; per row of ``G`` (``grange``) and of
 #: ``M`` (``mrange``) the columns ``[lo, hi)`` outside which the row is zero (convolutions' rows
-#: are zero but on their receptive field: a sparse layer composes only that span).
+#: are zero but on their receptive field: a sparse layer composes only that span); ``gnorm``: the
+#: norm of each row of ``G`` (-1: not known), the norm of its next layer's input row when its gain is 1.
 SearchState = namedtuple("SearchState", ["reg", "flt", "cnt", "x", "ans_x", "bits", "fr", "fr_x", "fr_r", "G", "c",
                                          "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG", "sr",
-                                         "grange", "mrange"])
+                                         "grange", "mrange", "gnorm"])
 
 # events
 EV_DONE, EV_BUDGET, EV_LEAF, EV_ROOM, EV_REFEREE, EV_GROW, EV_BOUND = range(7)
@@ -128,7 +129,7 @@ def _find_span(A, start, n, span, row):
 @kernel(internal=True)
 def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split, nbits,
            box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M, m, s_all, rn,
-           vec, absG, sr, grange, mrange):
+           vec, absG, sr, grange, mrange, gnorm):
     """Layer ``reg[R_L]`` starts: its ``G x + c`` from its input ``M x + m`` (the previous layer's
     rows times its gains, unless given), unit rows, and the neurons fixed without a test:
     constant (zero row), farther from the witness than the domain's diameter, or of one sign on
@@ -158,13 +159,19 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
             mrange[fo + k, 0] = lo
             mrange[fo + k, 1] = hi
             m[fo + k] = beta * c[npv + k]
+            # the row's norm: its G row's when the gain is 1 (the same row), 0 when it is 0
+            if beta == 1.0 and gnorm[npv + k] >= 0.0:
+                rn[k] = gnorm[npv + k]
+            elif beta == 0.0:
+                rn[k] = 0.0
+            else:
+                rn[k] = _row_norm(M, mo + k * n0 + lo, hi - lo)
     else:  # a given input: the span of each row read off
         for k in range(fan):
             _find_span(M, mo + k * n0, n0, mrange, fo + k)
+            lo = mrange[fo + k, 0]
+            rn[k] = _row_norm(M, mo + k * n0 + lo, mrange[fo + k, 1] - lo)
     reg[R_GIVEN] = 0
-    for k in range(fan):
-        lo = mrange[fo + k, 0]
-        rn[k] = _row_norm(M, mo + k * n0 + lo, mrange[fo + k, 1] - lo)
     g0, nv = goff[l], noff[l]
     Gv = G[g0:g0 + w * n0].reshape((w, n0))
     Ghv = Gh[g0:g0 + w * n0].reshape((w, n0))
@@ -222,6 +229,7 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
         cscale[i] += abs(bias[nv + i])
         lo, hi = grange[nv + i, 0], grange[nv + i, 1]
         norm = _row_norm(G, g0 + i * n0 + lo, hi - lo)
+        gnorm[nv + i] = norm
         safe = norm if norm > 0.0 else 1.0
         for q in range(lo, hi):
             Gh[g0 + i * n0 + q] = G[g0 + i * n0 + q] / safe
@@ -278,7 +286,7 @@ def _distance(Gh, ch, x, gi, nj, n0):
 @kernel(internal=True)
 def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
              nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, x, ans_x, bits, fr, fr_x, fr_r, G, c,
-             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr, grange, mrange):
+             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr, grange, mrange, gnorm):
     """The search as a state machine over ``reg[R_PC]`` (see :func:`run_search`)."""
     n0, layers = dims[0], dims[1]
     eps, near = flt[F_EPS], flt[F_NEAR]
@@ -361,7 +369,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
         elif pc == PC_ENTER:
             _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
                    nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M,
-                   m, s_all, rn, vec, absG, sr, grange, mrange)
+                   m, s_all, rn, vec, absG, sr, grange, mrange, gnorm)
         elif pc == PC_PREFILTER:
             # each neuron left to branch whose hyperplane misses the witness ball is tested once:
             # when the other side is empty it is fixed for the whole subtree
@@ -531,4 +539,4 @@ def run_search(net, lp, st):
                     net.indices, net.data, net.zoff, net.bias, net.slopes, net.split, net.nbits, net.box_mid,
                     net.box_h2, net.dense, net.woff, net.wflat, net.awflat, st.reg, st.flt, st.cnt, st.x, st.ans_x,
                     st.bits, st.fr, st.fr_x, st.fr_r, st.G, st.c, st.Gh, st.ch, st.fixed, st.M, st.m, st.s_all, st.rn,
-                    st.vec, st.absG, st.sr, st.grange, st.mrange)
+                    st.vec, st.absG, st.sr, st.grange, st.mrange, st.gnorm)
