@@ -1,17 +1,27 @@
 """The exact 1-D / 2-D algorithm (polyregions.cells.planar) against regioncam and the search, one command:
 
-    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs]
+    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs] [--no-lines] [--profile FILE]
 
-1. d=2 [64, 64, 64] in [-1, 1]^2 (seed 0 of benchmarks/nets.py): planar (float64) and
-   regioncam 0.5.2 (Rust, float32; ``pip install regioncam``, optional) in this process,
-   best of --repeat runs each, CPU seconds of this process; the ratio planar / regioncam, the
-   counts at eps 1e-9 and 1e-7, and where they differ the difference and polyregions'
-   thinnest regions (a region thinner than eps is not counted; regioncam has no threshold). The search (DFS) on the same
-   net once, for scale.
+1. Every 2-D benchmark net in [-1, 1]^2: the seeded He-initialised d=2 [8, 8], [16, 16, 16] and
+   [64, 64, 64] (benchmarks/nets.py, seed 0) and nets of Berzins' shapes 2,4x32, 2,2x50 and
+   2,2x100 trained briefly on a 2-D signed distance (benchmarks/train_sdf.py ``--dim 2``, kept in
+   benchmarks/data/). Timed in this process, one call as a user makes it:
+   ``polyregions.count_regions(net, box, method="planar", eps=1e-9)`` (validation, working frame,
+   result included; float64) against regioncam 0.5.2's ``Regioncam(size=1.0)`` followed by
+   ``linear``/``relu`` per layer and ``num_faces`` (Rust, float32; ``pip install regioncam``,
+   optional; its float32 weights are prepared outside the timing). CPU seconds of this process
+   per call: each timing repeats the call enough times to last about 0.1 s, the two tools
+   alternate, and the best of --repeat timings is kept; the ratio polyregions / regioncam (below
+   1: polyregions is faster). The counts at eps 1e-9 are printed beside regioncam's (regioncam
+   has no threshold: a region thinner than eps is not counted by polyregions). The search (DFS)
+   on d=2 [64, 64, 64] once, for scale.
 2. 1-D: the regions along 1,000 segments through the 784-input MLP [256, 256, 256]
    (benchmarks/nets.py's construction, seed 0), each between two points drawn by
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
+
+``--profile FILE``: instead, cProfile of 1,000 repeated counts of d=2 [16, 16, 16] (the top 25
+entries by own time) written to FILE.
 
 In a plain process (no thread variables): the package holds BLAS to one thread while it counts.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import sys
 import time
@@ -31,17 +42,39 @@ import numpy as np  # noqa: E402
 import polyregions as pr  # noqa: E402
 from nets import he_net, unit_box  # noqa: E402
 from run import machine  # noqa: E402
+from train_sdf import discs_net  # noqa: E402
 
 EPS = 1e-9
+#: Seconds each timing lasts at least (the call repeated).
+TIMING_SECONDS = 0.1
 
 
-def _best(fn, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.process_time()
+def nets_2d():
+    """``[(name, net)]``: every 2-D benchmark net (module docstring)."""
+    out = [(f"he 2,{'x'.join(map(str, w))}", he_net(2, w, seed=0)) for w in ([8, 8], [16, 16, 16], [64, 64, 64])]
+    out += [(f"discs 2,{len(w)}x{w[0]}", discs_net(w)) for w in ([32] * 4, [50] * 2, [100] * 2)]
+    return out
+
+
+def _per_call(fn, calls):
+    t0 = time.process_time()
+    for _ in range(calls):
         out = fn()
-        best = min(best, time.process_time() - t0)
-    return best, out
+    return (time.process_time() - t0) / calls, out
+
+
+def _side_by_side(fns, repeat):
+    """Best CPU seconds per call of each function in `fns` (alternating), and each one's last result."""
+    calls = []
+    for fn in fns:
+        t, _ = _per_call(fn, 1)  # warm-up, and the size of a timing
+        calls.append(max(1, math.ceil(TIMING_SECONDS / max(t, 1e-6))))
+    best, outs = [np.inf] * len(fns), [None] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t, outs[i] = _per_call(fn, calls[i])
+            best[i] = min(best[i], t)
+    return best, outs
 
 
 def _regioncam(net):
@@ -61,35 +94,53 @@ def _regioncam(net):
 
 
 def plane(repeat, dfs):
-    net, box = he_net(2, [64, 64, 64], seed=0), unit_box(2)
-    print("\n1. d=2 [64, 64, 64] in [-1, 1]^2, one core, CPU seconds (best of %d)" % repeat)
-    pr.count_regions(net, box, method="planar", eps=EPS)  # warm-up: compile caches
-    t_planar, res = _best(lambda: pr.count_regions(net, box, method="planar", eps=EPS), repeat)
-    print(f"polyregions planar : {res.count:>7,} regions  {t_planar:7.3f} s   (eps {EPS:g}; "
-          f"thinnest region's inradius {res.stats.min_radius:.3g}; {res.stats.near_eps} decisions near eps)")
-    if importlib.util.find_spec("regioncam") is None:
-        print("regioncam          : not installed (pip install regioncam)")
-    else:
-        run = _regioncam(net)
-        run()
-        t_rc, count_rc = _best(run, repeat)
-        print(f"regioncam 0.5.2    : {count_rc:>7,} regions  {t_rc:7.3f} s   (float32)")
-        print(f"ratio planar / regioncam: {t_planar / t_rc:.2f}x the time")
-        radii = None
-        for eps in (EPS, 1e-7):
-            count = pr.count_regions(net, box, method="planar", eps=eps).count
-            if count == count_rc:
-                print(f"eps {eps:g}: the same count as regioncam")
-                continue
-            if radii is None:
-                radii = sorted(r.radius for r in pr.enumerate_regions(net, box, method="planar", eps=1e-15))
-            print(f"eps {eps:g}: {count:,} regions, {count_rc - count:+d} for regioncam; polyregions' thinnest "
-                  f"regions (at eps 1e-15) have inradii {', '.join(f'{r:.2g}' for r in radii[:4])}")
+    box = unit_box(2)
+    have_rc = importlib.util.find_spec("regioncam") is not None
+    print(f"\n1. 2-D nets in [-1, 1]^2, one core, CPU seconds per call (best of {repeat}; eps {EPS:g})"
+          + ("" if have_rc else "; regioncam not installed (pip install regioncam)"))
+    header = f"{'net':<18}{'regions':>9}{'regioncam':>11}{'polyregions s':>15}{'regioncam s':>13}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, net in nets_2d():
+        fns = [lambda net=net: pr.count_regions(net, box, method="planar", eps=EPS)]
+        if have_rc:
+            fns.append(_regioncam(net))
+        times, outs = _side_by_side(fns, repeat)
+        res = outs[0]
+        rc_count = f"{outs[1]:,}" if have_rc else "-"
+        rc_time = f"{times[1]:.5f}" if have_rc else "-"
+        ratio = f"{times[0] / times[1]:.2f}x" if have_rc else "-"
+        print(f"{name:<18}{res.count:>9,}{rc_count:>11}{times[0]:>15.5f}{rc_time:>13}{ratio:>8}"
+              f"   (thinnest inradius {res.stats.min_radius:.2g}; {res.stats.near_eps} near eps)")
     if dfs:
+        net = he_net(2, [64, 64, 64], seed=0)
         t0 = time.process_time()
         d = pr.count_regions(net, box, method="dfs", eps=EPS)
-        print(f"polyregions dfs    : {d.count:>7,} regions  {time.process_time() - t0:7.3f} s   "
+        print(f"search (dfs) on he 2,64x64x64: {d.count:,} regions  {time.process_time() - t0:.3f} s   "
               f"({d.stats.lp_solves:,} LPs)")
+
+
+def profile(path, counts=1000):
+    """cProfile of `counts` repeated counts of d=2 [16, 16, 16] (module docstring) into `path`."""
+    import cProfile
+    import io
+    import pstats
+
+    net, box = he_net(2, [16, 16, 16], seed=0), unit_box(2)
+    res = pr.count_regions(net, box, method="planar", eps=EPS)  # warm-up
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(counts):
+        pr.count_regions(net, box, method="planar", eps=EPS)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with open(path, "w") as f:
+        f.write(f"# {counts:,} counts of d=2 [16, 16, 16] ({res.count:,} regions), planar; {machine()}; "
+                f"load average {load}\n# python benchmarks/bench_planar.py --profile {path}\n")
+        f.write(out.getvalue())
+    print(f"profile written to {path}")
 
 
 def lines(n_lines):
@@ -110,10 +161,18 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=5, help="runs per timing in part 1 (best kept)")
     p.add_argument("--lines", type=int, default=1000, help="segments in part 2")
     p.add_argument("--no-dfs", action="store_true", help="skip the search in part 1")
+    p.add_argument("--no-lines", action="store_true", help="skip part 2")
+    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of d=2 [16, 16, 16]")
     args = p.parse_args(argv)
-    print(f"machine: {machine()}")
+    if args.repeat < 1 or args.lines < 1:
+        p.error("--repeat and --lines must be positive")
+    if args.profile is not None:
+        profile(args.profile)
+        return
+    print(f"machine: {machine()}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     plane(args.repeat, not args.no_dfs)
-    lines(args.lines)
+    if not args.no_lines:
+        lines(args.lines)
 
 
 if __name__ == "__main__":

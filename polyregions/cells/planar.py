@@ -36,7 +36,7 @@ from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, split_cells
 from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
-from ..domains.slices import SliceRegions, check_layers, compose_layers
+from ..domains.slices import SliceRegions, check_layers, first_layer_on_slice
 
 __all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
            "unsupported_reason"]
@@ -69,12 +69,18 @@ def check_planar(net, domain) -> None:
 def _first_layer(layers_x, origin, Q):
     """The first layer in ``y`` and its absolute-value map (the size of the terms summed)."""
     W, b = layers_x[0]
-    absW = abs(W)
     G = np.asarray(W @ Q, dtype=np.float64)
     c = np.asarray(W @ origin, dtype=np.float64) + b
+    return (G, c) + _first_layer_sizes(layers_x, origin, Q)
+
+
+def _first_layer_sizes(layers_x, origin, Q):
+    """The first layer's absolute-value map in ``y`` (the size of the terms summed)."""
+    W, b = layers_x[0]
+    absW = abs(W)
     Gabs = np.asarray(absW @ np.abs(Q), dtype=np.float64)
     cabs = np.asarray(absW @ np.abs(origin), dtype=np.float64) + np.abs(b)
-    return G, c, Gabs, cabs
+    return Gabs, cabs
 
 
 class _Run:
@@ -90,10 +96,12 @@ class _Run:
 # ---------------------------------------------------------------------------------------------
 # two dimensions
 
-def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base):
+def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base, sizes):
     """Yield batches of final cells below these cells at layer ``l``: ``A`` (K, 3, n_l) holds the
     layer's pre-activation maps ``z = A[:, 0] y_0 + A[:, 1] y_1 + A[:, 2]``, ``S`` the same with
-    absolute values (the size of the terms, :mod:`polyregions.cells.polygon`)."""
+    absolute values (the size of the terms, :mod:`polyregions.cells.polygon`); ``sizes[l]`` the
+    absolute values of layer ``l``'s weights and biases (float32). Without patterns (`bits`
+    None, as when counting) neither the patterns nor the last layer's maps are made."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"
         return
@@ -102,14 +110,17 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
         start, verts, lines, labels, A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
-    bits = np.concatenate([bits[parent], lbits], axis=1)
+    if bits is not None:
+        bits = np.concatenate([bits[parent], lbits], axis=1)
     if l + 1 == len(layers):
-        maps = np.take(A, parent, axis=0)
-        maps *= lbits[:, None, :]
+        maps = None
+        if bits is not None:
+            maps = np.take(A, parent, axis=0)
+            maps *= lbits[:, None, :]
         yield start, verts, lines, labels, bits, maps
         return
     W, b = layers[l + 1]
-    absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
+    absW, absb = sizes[l + 1]
     K = parent.size
     step = max(64, BATCH_BYTES // (36 * W.shape[0]))
     for k0 in range(0, K, step):
@@ -124,24 +135,31 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base)
         S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 3, -1)
         S2[:, 2, :] += absb
         yield from _refine(run, layers, l + 1, start[k0:k1 + 1] - v0, verts[v0:v1], lines[v0:v1], labels[v0:v1],
-                           bits[k0:k1], A2, S2, label_base + n)
+                           None if bits is None else bits[k0:k1], A2, S2, label_base + n, sizes)
 
 
-def _polygon_cells(run, net, domain):
+def _polygon_cells(run, net, domain, patterns=True):
+    """Yield ``(start, verts, lines, labels, bits, maps)`` batches of the final cells (:func:`_refine`;
+    `bits` and `maps` None without `patterns`)."""
     origin, Q, _, _ = domain.working_frame()
     verts = np.asarray(domain.polygon(), dtype=float)  # counter-clockwise, in orthonormal coordinates
     lines = polygon_lines(verts)
     m = len(verts)
-    G, c, Gabs, cabs = _first_layer(net.hidden, origin, Q)
-    layers = compose_layers(net, origin, Q)
+    # the first layer in y, refused where it overflows float64; the later layers are the network's
+    # own (the composed network of the slice differs from it in the first layer only)
+    G, c = first_layer_on_slice(net, origin, Q)
+    Gabs, cabs = _first_layer_sizes(net.hidden, origin, Q)
+    layers = net.hidden
     start = np.array([0, m], np.int64)
     root_r = inradii(start, lines, verts)[0][0]
     if not root_r > run.eps:
         return
     A = np.vstack([G.T, c])[None]
     S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
+    sizes = [None] + [(abs(W).astype(np.float32), np.abs(b).astype(np.float32)) for W, b in layers[1:]]
     yield from _refine(run, layers, 0, start, np.ascontiguousarray(verts), np.ascontiguousarray(lines),
-                       -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8), A, S, 0)
+                       -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8) if patterns else None, A, S, 0,
+                       sizes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +389,11 @@ class PlanarWork(CellWork):
         self.net, self.domain, self.eps = net, domain, eps
 
     def batches(self):
+        if self.domain.frame()[1].shape[1] == 2:  # only the cells' number and inradii are needed
+            for start, verts, lines, _, _, _ in _polygon_cells(self.run, self.net, self.domain, patterns=False):
+                radius = inradii(start, lines, verts)[0]
+                yield len(radius), float(radius.min()) if len(radius) else math.inf
+            return
         for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
             yield len(bits), float(radius.min()) if len(radius) else math.inf
 

@@ -46,7 +46,8 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["CROSSING_SIN", "DISC_SLACK", "ZERO_RTOL", "areas", "inradii", "inradius", "split_cells"]
+__all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii",
+           "inradius", "output_room", "split_cells"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
@@ -55,15 +56,24 @@ DISC_SLACK = 1e-9
 #: lines when they meet at an angle whose sine exceeds this (accurate however long the edge),
 #: else the interpolation along the edge.
 CROSSING_SIN = 1e-6
+#: Relative slack on the 1-norm bounds that short-cut a Euclidean norm (``|g_0| + |g_1|`` for
+#: ``hypot(g_0, g_1)``, a perimeter in the 1-norm for its length): far above rounding, so that a
+#: short-cut decides only what the Euclidean test would decide.
+NORM_SLACK = 1.0 + 1e-12
+#: Scratch rows of :func:`split_cells` per neuron of the layer (plus 4) and vertex of the
+#: largest cell (plus 8): room for a cell's nested splits (more is given when a cell needs it).
+SCRATCH_ROWS_PER_NEURON = 3
 #: A pre-activation is zero at a vertex when ``|z| <= ZERO_RTOL * s``, ``s`` the size of the
 #: terms summed to compute it (module docstring).
 ZERO_RTOL = 1e-12
 
 
 @kernel(internal=True)
-def _area_perimeter(v, s, m):
+def _area_perimeter(v, s, m, l1=False):
     """Shoelace area and perimeter, in coordinates relative to the first vertex (accuracy) and
-    divided by their largest size (no overflow: an area beyond the float range is inf, not nan)."""
+    divided by their largest size (no overflow: an area beyond the float range is inf, not nan).
+    With `l1` the perimeter is measured in the 1-norm (an upper bound of the length, without
+    a square root; the area is the same float)."""
     ox, oy = v[s, 0], v[s, 1]
     size = 0.0
     for i in range(m):
@@ -77,7 +87,7 @@ def _area_perimeter(v, s, m):
         x0, y0 = (v[s + i, 0] - ox) / size, (v[s + i, 1] - oy) / size
         x1, y1 = (v[i1, 0] - ox) / size, (v[i1, 1] - oy) / size
         area += x0 * y1 - x1 * y0
-        per += math.hypot(x1 - x0, y1 - y0)
+        per += abs(x1 - x0) + abs(y1 - y0) if l1 else math.hypot(x1 - x0, y1 - y0)
     return 0.5 * area * size * size, per * size
 
 
@@ -153,6 +163,11 @@ def _keep(v, lines, s, m, eps, near, stats):
     """Whether the child ``[s, s + m)`` holds a disc of radius ``eps`` (module docstring)."""
     if m < 3:
         return False
+    # first with the 1-norm perimeter (no square roots): a smaller lower bound of the inradius,
+    # so a keep it decides is one the bound below decides too
+    area, per = _area_perimeter(v, s, m, True)
+    if area > 0.0 and per > 0.0 and area / (per * NORM_SLACK) > near * eps:
+        return True
     area, per = _area_perimeter(v, s, m)
     if area <= 0.0 or per <= 0.0:
         return False
@@ -169,16 +184,17 @@ def _keep(v, lines, s, m, eps, near, stats):
 
 
 @kernel(internal=True)
-def _crossing(v, ln, ps, i, i1, z, g0, g1, cj):
+def _crossing(v, ln, ps, i, i1, z, g0, g1, cj, gn):
     """Where the zero set of ``g0 y_0 + g1 y_1 + cj`` crosses the edge from vertex ``i`` to ``i1``
     (whose ends have opposite signs ``z``): the intersection of that line with the edge's
     line, when they meet at an angle whose sine exceeds :data:`CROSSING_SIN` and it lies on
-    the edge, else the interpolation ``v_i + z_i / (z_i - z_i1) (v_i1 - v_i)``."""
+    the edge, else the interpolation ``v_i + z_i / (z_i - z_i1) (v_i1 - v_i)``. ``gn`` is
+    ``math.hypot(g0, g1)``."""
     x0, y0 = v[ps + i, 0], v[ps + i, 1]
     dx, dy = v[ps + i1, 0] - x0, v[ps + i1, 1] - y0
     a0, a1, beta = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2]
     det = a0 * g1 - a1 * g0  # a is a unit normal: |det| / |g| is the sine of the angle
-    if abs(det) > CROSSING_SIN * math.hypot(g0, g1):
+    if abs(det) > CROSSING_SIN * gn:
         px = (beta * g1 + a1 * cj) / det
         py = -(a0 * cj + beta * g0) / det
         lam = (px - x0) / dx if abs(dx) >= abs(dy) else (py - y0) / dy  # its place along the edge
@@ -207,12 +223,12 @@ def _clip(v, ln, lab, ps, pm, z, sg, side, g0, g1, cj, cut_label, d):
                 ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
             out += 1
             if si > 0 and sn < 0:
-                v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj)
+                v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj, gn)
                 ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = cut0, cut1, cutb, cut_label
                 out += 1
         elif sn > 0:
             # the edge enters the kept side: the same crossing as the other child computes
-            v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj)
+            v[out, 0], v[out, 1] = _crossing(v, ln, ps, i, i1, z, g0, g1, cj, gn)
             ln[out, 0], ln[out, 1], ln[out, 2], lab[out] = ln[ps + i, 0], ln[ps + i, 1], ln[ps + i, 2], lab[ps + i]
             out += 1
     return out - d
@@ -232,23 +248,6 @@ def _disc(v, s, m):
     return cx, cy, reach
 
 
-@kernel(internal=True)
-def _grow(a, need):
-    """`a`, or a copy with room for at least `need` rows (capacity doubled)."""
-    cap = a.shape[0]
-    if need <= cap:
-        return a
-    while cap < need:
-        cap *= 2
-    b = np.empty((cap,) + a.shape[1:], a.dtype)
-    # element by element: a slice assignment compiles numba's broadcasting errors (seconds)
-    flat_a = a.reshape(-1)
-    flat_b = b.reshape(-1)
-    for i in range(flat_a.size):
-        flat_b[i] = flat_a[i]
-    return b
-
-
 def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
@@ -256,38 +255,80 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     CSR layout of their vertices), the input cell each came from, the layer's pattern bits
     (``uint8``, ``(K', n)``), and ``stats = [near-eps decisions, exact inradii, cells]``.
     The arrays are passed on C-contiguous (one compiled version serves every call).
+
+    The kernel's scratch (the polygons of one cell's nested splits) and its outputs have fixed
+    sizes, so that its loops reassign no array (numba counts the references of a reassigned
+    array at every iteration): it stops before a cell that outgrows either, and is called
+    again from that cell, with four times the room it lacked; the parts are joined.
     """
     c = np.ascontiguousarray
-    return _split_cells(c(start), c(verts), c(lines), c(labels), c(A), c(S), int(label_base), float(eps), float(near),
-                        float(rtol))
+    start, verts, lines, labels, A, S = c(start), c(verts), c(lines), c(labels), c(A), c(S)
+    K, n = start.size - 1, A.shape[2]
+    room = max(64, SCRATCH_ROWS_PER_NEURON * (n + 4) * (int(np.diff(start).max(initial=0)) + 8))
+    cell_room, vert_room = output_room(K, n, verts.shape[0])
+    parts, k0 = [], 0
+    while True:
+        *part, k_end, short = _split_cells(start, verts, lines, labels, A, S, int(label_base), float(eps),
+                                           float(near), float(rtol), k0, room, cell_room, vert_room)
+        parts.append(part)
+        if short == 0:
+            break
+        if short == 1:
+            room *= 4
+        elif k_end == k0:  # the outputs cannot hold even this cell's pieces
+            cell_room, vert_room = 4 * cell_room, 4 * vert_room
+        k0 = k_end
+    return parts[0] if len(parts) == 1 else _join(parts)
+
+
+def output_room(cells, n, vertices):
+    """``(cells, vertices)`` the outputs of :func:`split_cells` hold at first: four times its input's,
+    and at least what ``n`` lines can cut one cell into (``1 + n (n + 1) / 2`` pieces)."""
+    cell_room = max(4 * cells + 64, 1 + n * (n + 1) // 2)
+    return cell_room, max(4 * vertices + 256, 6 * cell_room)
+
+
+def _join(parts):
+    """One result of :func:`split_cells` from the parts of consecutive calls of its kernel."""
+    offsets = np.cumsum([0] + [p[1].shape[0] for p in parts[:-1]])
+    start = np.concatenate([parts[0][0][:1]] + [p[0][1:] + o for p, o in zip(parts, offsets)])
+    joined = [start] + [np.concatenate([p[i] for p in parts]) for i in range(1, 6)]
+    return (*joined, np.sum([p[6] for p in parts], axis=0))
 
 
 @kernel()
-def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
-    """The compiled body of :func:`split_cells`."""
+def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol, k0, room, cell_room, vert_room):
+    """The compiled body of :func:`split_cells`, from cell ``k0`` on, with ``room`` rows of scratch
+    and outputs for ``cell_room`` cells and ``vert_room`` vertices. Returns the parts of the
+    result for cells ``k0 .. k_end - 1``, then ``k_end`` and why it stopped there: 0 at the
+    end, 1 when cell ``k_end`` outgrew the scratch, 2 the outputs."""
     K = start.size - 1
     n = A.shape[2]
-    o_start = np.zeros(2 * K + 17, np.int64)
-    o_verts = np.empty((2 * verts.shape[0] + 64, 2))
-    o_lines = np.empty((2 * verts.shape[0] + 64, 3))
-    o_labels = np.empty(2 * verts.shape[0] + 64, np.int64)
-    o_parent = np.empty(2 * K + 16, np.int64)
-    o_bits = np.empty((2 * K + 16, n), np.uint8)
+    o_start = np.zeros(cell_room + 1, np.int64)
+    o_verts = np.empty((vert_room, 2))
+    o_lines = np.empty((vert_room, 3))
+    o_labels = np.empty(vert_room, np.int64)
+    o_parent = np.empty(cell_room, np.int64)
+    o_bits = np.empty((cell_room, n), np.uint8)
     nc = 0
     nv = 0
-    sv = np.empty((256, 2))
-    sl = np.empty((256, 3))
-    slab = np.empty(256, np.int64)
-    e_info = np.empty((64, 4), np.int64)  # start, count, neuron, bit
+    # scratch of fixed size: never reassigned in the loops below
+    sv = np.empty((room, 2))
+    sl = np.empty((room, 3))
+    slab = np.empty(room, np.int64)
+    e_info = np.empty((n + 2, 4), np.int64)  # start, count, neuron, bit (the neurons increase up the stack)
     bits = np.zeros(n, np.uint8)
-    z = np.empty(64)
-    sg = np.empty(64, np.int64)
+    z = np.empty(room)
+    sg = np.empty(room, np.int64)
     stats = np.zeros(3, np.int64)
-    for k in range(K):
+    short = 0
+    k_end = K
+    for k in range(k0, K):
         m0 = start[k + 1] - start[k]
-        sv = _grow(sv, m0)
-        sl = _grow(sl, m0)
-        slab = _grow(slab, m0)
+        if m0 > room:
+            short, k_end = 1, k
+            break
+        nc0, nv0, near0, exact0 = nc, nv, stats[0], stats[1]  # to undo a cell that does not fit
         for i in range(m0):
             sv[i, 0], sv[i, 1] = verts[start[k] + i, 0], verts[start[k] + i, 1]
             sl[i, 0], sl[i, 1], sl[i, 2] = lines[start[k] + i, 0], lines[start[k] + i, 1], lines[start[k] + i, 2]
@@ -309,14 +350,14 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                 # the disc (cx, cy, reach) holds the polygon: when z at its centre exceeds the
                 # largest change over the disc plus every vertex's tolerance, all vertices
                 # would get that sign (the test below, short-cut)
+                # (first with |g_0| + |g_1| >= hypot(g_0, g_1): a larger bound, no square root)
                 zc = g0 * cx + g1 * cy + cj
-                if abs(zc) > (math.hypot(g0, g1) * reach * (1.0 + DISC_SLACK)
-                              + 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)):
+                tol_c = 2.0 * rtol * (a0 * (abs(cx) + reach) + a1 * (abs(cy) + reach) + ca)
+                if (abs(zc) > (abs(g0) + abs(g1)) * NORM_SLACK * reach * (1.0 + DISC_SLACK) + tol_c
+                        or abs(zc) > math.hypot(g0, g1) * reach * (1.0 + DISC_SLACK) + tol_c):
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
                     continue
-                z = _grow(z, pm)
-                sg = _grow(sg, pm)
                 npos = 0
                 nneg = 0
                 for i in range(pm):
@@ -338,10 +379,9 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
                     continue
-                need = top + 2 * pm + 4
-                sv = _grow(sv, need)
-                sl = _grow(sl, need)
-                slab = _grow(slab, need)
+                if top + 3 * pm > room:  # each vertex writes at most three in the two children
+                    short = 1
+                    break
                 on_s = top
                 on_m = _clip(sv, sl, slab, ps, pm, z, sg, 1.0, g0, g1, cj, label_base + j, on_s)
                 off_s = on_s + on_m
@@ -350,7 +390,9 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                 keep_on = _keep(sv, sl, on_s, on_m, eps, near, stats)
                 keep_off = _keep(sv, sl, off_s, off_m, eps, near, stats)
                 if keep_on and keep_off:
-                    e_info = _grow(e_info, ne + 1)
+                    if ne + 1 > e_info.shape[0]:
+                        short = 1
+                        break
                     e_info[ne, 0], e_info[ne, 1], e_info[ne, 2], e_info[ne, 3] = off_s, off_m, j, 0
                     ne += 1
                 if keep_on:
@@ -364,14 +406,13 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                     break
                 cx, cy, reach = _disc(sv, ps, pm)
                 j += 1
+            if short != 0:
+                break
             if not alive:
                 continue
-            o_start = _grow(o_start, nc + 2)
-            o_parent = _grow(o_parent, nc + 1)
-            o_bits = _grow(o_bits, nc + 1)
-            o_verts = _grow(o_verts, nv + pm)
-            o_lines = _grow(o_lines, nv + pm)
-            o_labels = _grow(o_labels, nv + pm)
+            if nc + 1 > cell_room or nv + pm > vert_room:
+                short = 2
+                break
             for i in range(pm):
                 o_verts[nv + i, 0], o_verts[nv + i, 1] = sv[ps + i, 0], sv[ps + i, 1]
                 o_lines[nv + i, 0], o_lines[nv + i, 1], o_lines[nv + i, 2] = sl[ps + i, 0], sl[ps + i, 1], sl[ps + i, 2]
@@ -382,6 +423,9 @@ def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol)
                 o_bits[nc, j] = bits[j]
             nc += 1
             o_start[nc] = nv
+        if short != 0:
+            nc, nv, stats[0], stats[1], k_end = nc0, nv0, near0, exact0, k
+            break
     stats[2] = nc
     return (o_start[: nc + 1].copy(), o_verts[:nv].copy(), o_lines[:nv].copy(), o_labels[:nv].copy(),
-            o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+            o_parent[:nc].copy(), o_bits[:nc].copy(), stats, k_end, short)

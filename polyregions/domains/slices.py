@@ -30,7 +30,8 @@ from ..result import SliceRegion, pattern_map
 from ..search.rows import ZERO_ROW_RTOL, row_norms
 
 __all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "Slice", "SliceRegion", "SliceRegions", "Volume",
-           "check_layers", "compose_layers", "composed_search_problem", "lift_regions", "pattern_map", "working_frame"]
+           "check_layers", "compose_layers", "composed_search_problem", "first_layer_on_slice", "lift_regions",
+           "pattern_map", "working_frame"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -464,6 +465,19 @@ def check_layers(net: Network) -> None:
     require_relu(net, "lines, planes and the planar algorithm")
 
 
+def first_layer_on_slice(net: Network, origin: np.ndarray, Q: np.ndarray):
+    """``(W Q, W origin + b)``: the first hidden layer in the coordinates ``y`` of ``x = origin + Q y``,
+    in floating point as it comes (:func:`compose_layers` also zeroes the rows that are rounding
+    errors); InvalidInputError when it overflows float64."""
+    W, b = net.hidden[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = np.asarray(W @ Q, dtype=np.float64)
+        c = np.asarray(W @ origin, dtype=np.float64) + b
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c))):
+        raise InvalidInputError("`domain` lies too far out for `net`: its first layer overflows float64 on the slice")
+    return G, c
+
+
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
     (only the first is new; the others are shared, not copied).
@@ -478,11 +492,7 @@ def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """
     layers = list(net.hidden)
     W, b = layers[0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        G = np.asarray(W @ Q, dtype=np.float64)
-        c = np.asarray(W @ origin, dtype=np.float64) + b
-    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c))):
-        raise InvalidInputError("`domain` lies too far out for `net`: its first layer overflows float64 on the slice")
+    G, c = first_layer_on_slice(net, origin, Q)
     absW = abs(W)
     zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
     if np.any(zero):

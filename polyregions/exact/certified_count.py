@@ -102,9 +102,10 @@ class CertificateWriter:
             self._add(f'{{"region":"{bits_text(bits)}","den":"{hex_int(den)}","point":[{point}]}}')
 
     def empty(self, prefix, cert=None, ref=None):
+        """The empty branch `prefix` (0/1 values, or their text ``"0110.."``) by `cert` or certificate `ref`."""
         if self.file is not None:
             tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
-            self._add(f'{{"empty":"{bits_text(prefix)}",{tail}}}')
+            self._add(f'{{"empty":"{prefix if isinstance(prefix, str) else bits_text(prefix)}",{tail}}}')
 
     def shared(self, cid, assign, cert):
         """The certificate `cert` with id `cid` for the assignment `assign` (0, 1 or None per position,
@@ -269,6 +270,7 @@ class CertifiedWork:
                     self.stats.min_radius = min(self.stats.min_radius, rho)
                     yield auditor.count - seen
                     seen = auditor.count
+                auditor.flush()
                 self.queue = list(search.frontier)
                 search.frontier = []
                 if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
@@ -362,6 +364,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
         for x, rho, _, _ in search.run(sub):
             auditor.leaf(list(search.bits), x, rho)
             search.stats.min_radius = min(search.stats.min_radius, rho)
+        auditor.flush()
     except TimeLimitReached:
         stopped = "time_limit"
     except RegionLimitReached:

@@ -5,9 +5,11 @@
 layer entry by the constant-row test, the far-hyperplane filter or the prefilter; a
 hyperplane that does not cut a node; a child thinner than ``eps``) and every leaf:
 
-* a leaf is counted when its float witness, read as the exact dyadic rational it is,
-  lies in the open region of the leaf's pattern inside the open domain (checked with
-  integers, :meth:`ExactNetwork.point_in_region`);
+* a leaf is counted when a point of its float witness ball, read as the exact dyadic rational
+  it is, lies in the open region of the leaf's pattern inside the open domain (checked for
+  :data:`LEAF_BATCH` leaves at once by :meth:`ExactNetwork.points_in_regions`: a float64
+  forward pass with a proven rounding bound, :mod:`polyregions.exact.point_filter`, and the
+  exact forward pass in integers for every point it does not prove);
 * a dropped branch gets a transposition certificate for the strict system of its partial
   pattern with the domain's rows (:mod:`polyregions.exact.exact_lp`). In a box, the float
   search's own solver hands over the multipliers that made it drop the branch
@@ -44,7 +46,7 @@ from .spec import exact_point
 from ..solvers.registry import certificate_hints
 
 __all__ = ["Auditor", "BALL_HALVINGS", "BOX_LP_FROM_DIM", "HINT_NNLS_RESIDUAL", "HINT_SUPPORT_RTOL", "HINT_VALUE_TOL",
-           "DENSE_SUM_UP_TO", "REUSE_KEYS", "REUSE_PER_KEY", "ROUNDINGS", "RegionLimitReached", "bits_text"]
+           "DENSE_SUM_UP_TO", "LEAF_BATCH", "REUSE_KEYS", "REUSE_PER_KEY", "ROUNDINGS", "RegionLimitReached", "bits_text"]
 
 #: A floating-point dual LP whose optimum exceeds this names no certificate (its rows are
 #: then not tried on their own; the exact simplex decides the whole system).
@@ -68,6 +70,8 @@ HINT_SUPPORT_RTOL = 1e-9
 #: that many bits (small integers, a compact certificate), then all of them as the exact
 #: dyadic rationals they are.
 ROUNDINGS = ((HINT_SUPPORT_RTOL, 24), (0.0, 53))
+#: Leaves decided together (:meth:`Auditor.flush`: one floating-point filter pass for all).
+LEAF_BATCH = 256
 #: Up to this input dimension combinations of rows are summed column by column in Python;
 #: beyond it through numpy object arrays (one C loop over the Python integers).
 DENSE_SUM_UP_TO = 32
@@ -170,7 +174,8 @@ class Auditor:
         self.max_regions = None
         self._shared = {}
         self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
-        self._hints = {}  # (position, bit) -> (the solver's multipliers, the positions of its rows)
+        self._leaves = []  # leaves waiting for flush(): (bits, witness, short point, its denominator)
+        self._hints = {}  # (position, bit) -> (the solver's nonzero multipliers, their rows' positions)
         self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box's bounds as floats, for the hint LP
             self._box_float = ([float(v) for v in exact.box_rows[0][1]], [float(v) for v in exact.box_rows[1][1]])
@@ -426,10 +431,14 @@ class Auditor:
         one per pushed row, the node's rows at the pattern `positions` and then the child's
         own row) are kept until the child is certified at this node."""
         multipliers = solver.farkas() if depth < 0 and self.exact.kind == "box" else None
-        if multipliers is not None:
-            self._hints[key] = (multipliers, tuple(positions))
-        else:
+        if multipliers is None:
             self._hints.pop(key, None)
+            return
+        multipliers = np.asarray(multipliers, dtype=float)
+        support = multipliers.nonzero()[0]  # a NaN too: _from_hint refuses it
+        last = len(positions)
+        self._hints[key] = (multipliers[support].tolist(),
+                            [positions[k] if k < last else key[0] for k in support.tolist()])
 
     def _from_hint(self, bits, p, bit):
         """A checked certificate for the partial pattern `bits` with position `p` in state `bit`
@@ -443,19 +452,18 @@ class Auditor:
         found = self._hints.pop((p, bit), None)
         if found is None:
             return None
-        lam, positions = found
-        lam = np.asarray(lam, dtype=float).tolist()
+        lam, positions = found  # the nonzero multipliers and the pattern positions of their rows
         if not lam or not math.isfinite(sum(lam)):  # a NaN or an infinite multiplier: no hint
             return None
         top = max(lam)
         if top <= 0:  # no positive multiplier (a certificate needs one)
             return None
-        exact, last = self.exact, len(positions)
+        exact = self.exact
         for rtol, significant in ROUNDINGS:
             floor = rtol * top
             support = [k for k, w in enumerate(lam) if w > floor]
-            keys = [positions[k] if k < last else p for k in support]
-            if not keys or min(keys) < 0:
+            keys = [positions[k] for k in support]
+            if min(keys) < 0:
                 return None
             rows = exact.fixed_rows(bits, [(q, bits[q] if q != p else bit) for q in keys])
             if rows is None or not all(norm > 0 for _, _, norm in rows):
@@ -511,7 +519,7 @@ class Auditor:
         key, certs = self._shared.get(l, (None, {}))
         cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
         if cid is not None:
-            self.writer.empty(list(bits) + [bit], ref=cid)
+            self.writer.empty(bits_text(bits) + "01"[bit], ref=cid)
         else:
             self.pruned(bits, bit)
 
@@ -557,14 +565,25 @@ class Auditor:
 
     def leaf(self, bits, x, rho=0.0):
         """The search counts the pattern `bits` with the float witness `x`, the centre of a ball
-        of radius `rho` in the region: a short point of that ball (:func:`short_point`), else
-        `x` itself as the exact rational it is, is checked exactly; else the leaf is searched
-        again exactly."""
+        of radius `rho` in the region: the leaf waits with :data:`LEAF_BATCH` others for
+        :meth:`flush` (call it when the search stops)."""
         self.float_count += 1
         x = np.asarray(x, dtype=float).tolist()
-        for point in (short_point, lambda x, _: exact_point(x)):  # the exact rational x only when needed
-            X, den = point(x, rho)
-            if X is not None and self.exact.integer_point_in_region(bits, X, den):
-                self._counted(bits, X, den)
-                return
-        self.explore(list(bits))
+        self._leaves.append((bits, x, *short_point(x, rho)))
+        if len(self._leaves) >= LEAF_BATCH:
+            self.flush()
+
+    def flush(self):
+        """Decide the waiting leaves: a short point of each witness ball (:func:`short_point`) is
+        checked exactly (all at once, :meth:`ExactNetwork.points_in_regions`), else the witness
+        itself as the exact rational it is; else the leaf is searched again exactly."""
+        leaves, self._leaves = self._leaves, []
+        short = [(bits, X, den) for bits, _, X, den in leaves if X is not None]
+        found = iter(self.exact.points_in_regions(short))
+        for bits, x, X, den in leaves:
+            if X is None or not next(found):
+                X, den = exact_point(x)
+                if not self.exact.integer_point_in_region(bits, X, den):
+                    self.explore(list(bits))
+                    continue
+            self._counted(bits, X, den)

@@ -27,18 +27,16 @@ from operator import mul
 import numpy as np
 
 from .checker import validate_domain, validate_network
+from .point_filter import SIGN_FILTER_FACTOR, PointFilter
 from .spec import domain_spec, exact_point, network_spec
 
 
 __all__ = ["ExactNetwork", "SIGN_FILTER_FACTOR", "SIGN_FILTER_FROM_DIM", "integer_row"]
 
-#: Margin of the floating-point sign filter of a region's point
-#: (:meth:`ExactNetwork._signs_certain`): the computed pre-activations must exceed this many
-#: times their rounding error bound before the exact forward pass is skipped.
-SIGN_FILTER_FACTOR = 8.0
-#: From this input dimension on the sign filter runs first (below it the exact forward pass in
-#: Python integers is faster than numpy's per-call cost: 49 us against 125 us a point at d=4,
-#: 5.5 ms against 0.6 ms at d=784).
+#: From this input dimension on the sign filter (:mod:`polyregions.exact.point_filter`) runs first
+#: on a single point (below it the exact forward pass in Python integers costs less than numpy's
+#: per-call overhead); many points at once (:meth:`ExactNetwork.points_in_regions`) go through the
+#: filter in any dimension.
 SIGN_FILTER_FROM_DIM = 32
 
 
@@ -118,6 +116,7 @@ class ExactNetwork:
         self._cache = {}
         self._cache_size = cache_size
         self._layer_index = [(l, j) for l, w in enumerate(self.widths) for j in range(w)]
+        self.point_filter = PointFilter(self.int_layers)
         self._scales = [1]
         for _, _, den in self.layers:
             self._scales.append(self._scales[-1] * den)
@@ -176,8 +175,8 @@ class ExactNetwork:
 
     def _layer(self, bits, l):
         """``[G_l, c_l, on rows, off rows, row norms, on unit rows, off unit rows, G_l and c_l as
-        lists, G_l and c_l as floats]`` for the pattern ``bits[:offsets[l]]`` (cached; the unit
-        rows are filled in by :meth:`rows`, the floats by :meth:`_float_map`, when asked for)."""
+        lists]`` for the pattern ``bits[:offsets[l]]`` (cached; the unit
+        rows are filled in by :meth:`rows`, when asked for)."""
         key = tuple(bits[: self.offsets[l]])
         hit = self._cache.get(key)
         if hit is not None:
@@ -195,7 +194,7 @@ class ExactNetwork:
         Gl, cl = G.tolist(), c.tolist()
         on = [([-v for v in g] + pad, cj) for g, cj in zip(Gl, cl)]
         off = [None if cj == 0 and not any(g) else (g + pad, -cj) for g, cj in zip(Gl, cl)]
-        out = [G, c, on, off, _row_norms(G), None, None, Gl, cl, None]
+        out = [G, c, on, off, _row_norms(G).tolist(), None, None, Gl, cl]
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[key] = out
@@ -257,12 +256,24 @@ class ExactNetwork:
         return self.integer_point_in_region(bits, *exact_point([float(v) if isinstance(v, np.floating) else v
                                                                  for v in x]))
 
+    def points_in_regions(self, points) -> list:
+        """:meth:`integer_point_in_region` of many ``(bits, X, den)`` at once: the domain tested with
+        integers, then the proven float filter of :mod:`polyregions.exact.point_filter` on all of
+        them in one pass, and the exact forward pass for those it does not prove."""
+        inside = [self._in_domain([Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None, X, den)
+                  for _, X, den in points]
+        chosen = [p for p, ok in zip(points, inside) if ok]
+        proven = iter(self.point_filter.passes([b for b, _, _ in chosen], [X for _, X, _ in chosen],
+                                               [d for _, _, d in chosen]).tolist())
+        return [ok and (next(proven) or self.integer_point_in_region(bits, X, den))
+                for (bits, X, den), ok in zip(points, inside)]
+
     def integer_point_in_region(self, bits, X, den) -> bool:
         """:meth:`point_in_region` of the point ``X / den`` (integers, ``den > 0``)."""
         x = [Fraction(v, den) for v in X] if self.kind in ("l1", "l2") else None
         if not self._in_domain(x, X, den):
             return False
-        if self.dim >= SIGN_FILTER_FROM_DIM and self._signs_certain(bits, X, den):
+        if self.dim >= SIGN_FILTER_FROM_DIM and self.point_filter.passes([bits], [X], [den])[0]:
             return True
         h, scale = X, den  # the exact forward pass with the pattern's states, in integers: h = scale * h^l
         for l, (W, b, D) in enumerate(self.int_layers):
@@ -280,48 +291,6 @@ class ExactNetwork:
                     return False
             h = [uj if on else 0 for uj, on in zip(u, states)]
             scale *= D
-        return True
-
-    def _float_map(self, bits, l):
-        """``(G_l, c_l)`` rounded to float64 (cached), or None when an entry overflows."""
-        layer = self._layer(bits, l)
-        if layer[9] is None:
-            try:
-                Gf, cf = np.array(layer[7], dtype=float).reshape(len(layer[8]), -1), np.array(layer[8], dtype=float)
-                layer[9] = (Gf, cf) if np.all(np.isfinite(Gf)) and np.all(np.isfinite(cf)) else False
-            except OverflowError:
-                layer[9] = False
-        return layer[9] or None
-
-    def _signs_certain(self, bits, X, den) -> bool:
-        """True when floating-point arithmetic alone proves that ``X / den`` gives every neuron
-        the strict sign of its state in `bits` (``G_l X + c_l den`` positive when on, negative
-        when off); False: not proven (the exact forward pass decides).
-
-        With ``X`` and ``den`` exact in float64 (``|X_k| < 2^53``, ``den`` a power of 2) and
-        ``G_l``, ``c_l`` rounded to nearest, every term is an integer (no underflow) and the
-        computed ``u`` differs from the exact value by at most ``((n + 1) u / (1 - (n + 1) u) + 2u) S``
-        with ``S = |G_l| |X| + |c_l| den`` and ``u = 2^-53`` (Higham, Accuracy and Stability of
-        Numerical Algorithms, section 3.1, for any order of summation); the test asks for a
-        margin of :data:`SIGN_FILTER_FACTOR` times that (the bound's own rounding included).
-        """
-        n = len(X)
-        if den & (den - 1) or den.bit_length() > 1000 or (X and max(map(abs, X)).bit_length() > 53):
-            return False
-        Xf = np.array(X, dtype=float)
-        d = float(den)
-        absX = np.abs(Xf)
-        gamma = SIGN_FILTER_FACTOR * (n + 3) * 2.0 ** -53
-        for l, w in enumerate(self.widths):
-            fm = self._float_map(bits, l)
-            if fm is None:
-                return False
-            Gf, cf = fm
-            u = Gf @ Xf + cf * d
-            bound = gamma * (np.abs(Gf) @ absX + np.abs(cf) * d)
-            on = np.array(bits[self.offsets[l]: self.offsets[l] + w], dtype=bool)
-            if not (np.all(np.isfinite(bound)) and np.all(u[on] > bound[on]) and np.all(u[~on] < -bound[~on])):
-                return False
         return True
 
     def _identically_zero(self, bits, l, j):

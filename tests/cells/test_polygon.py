@@ -59,3 +59,47 @@ def test_a_sliver_thinner_than_eps_is_dropped_and_counted_near_eps():
     assert len(parent) == 2 and stats[0] == 1
     start, verts, _, _, parent, bits, stats = _split_square([1.0, 0.0], -(1 - 1e-9))
     assert len(parent) == 1 and bits[0, 0] == 0 and stats[0] == 1
+
+
+def _layer(seed, n, cells=None, eps=1e-9):
+    """A layer of `n` random lines on the square, or on the cells of a first such layer."""
+    rng = np.random.default_rng(seed)
+    verts = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    start, lines, labels = np.array([0, 4], np.int64), _lines(verts), -1 - np.arange(4, dtype=np.int64)
+    if cells is not None:
+        start, verts, lines, labels = cells[:4]
+    A = rng.normal(size=(start.size - 1, 3, n))
+    return start, verts, lines, labels, A, np.abs(A).astype(np.float32), 0, eps, 10.0, ZERO_RTOL
+
+
+@pytest.mark.parametrize("n, reason", [(12, 2), (40, 1)])  # the outputs run out; the scratch
+def test_a_split_resumed_after_its_room_ran_out_is_the_same(monkeypatch, n, reason):
+    """The kernel stops before a cell whose nested splits outgrow its scratch, or whose pieces
+    outgrow its outputs, and is called again from there: the joined result is the one of a
+    single call (whose pieces tile every cell: areas against the shoelace of the input)."""
+    from polyregions.cells import polygon
+
+    first = split_cells(*_layer(0, 12))
+    args = _layer(1, n, first, eps=1e-3)  # some cells within 10x of eps: their decisions are counted
+    whole = split_cells(*args)
+    assert whole[6][0] > 0 and whole[6][1] > 0
+    stops = []
+    kernel = polygon._split_cells
+
+    def spy(*a):
+        out = kernel(*a)
+        stops.append((out[-1], a[-2]))  # why it stopped, with how many output cells
+        return out
+
+    monkeypatch.setattr(polygon, "_split_cells", spy)
+    monkeypatch.setattr(polygon, "SCRATCH_ROWS_PER_NEURON", 0)  # 64 rows of scratch
+    monkeypatch.setattr(polygon, "output_room", lambda cells, n, vertices: (4, 16))
+    resumed = split_cells(*args)
+    assert reason in [why for why, _ in stops] and stops[-1][0] == 0
+    assert stops[-1][1] > 4  # a cell's pieces outgrew the outputs, which were given more room
+    for a, b in zip(whole, resumed):
+        assert np.array_equal(a, b)
+    fine = split_cells(*_layer(1, n, first))  # eps 1e-9: no piece is dropped
+    cell_area = areas(first[0], first[1])
+    assert np.allclose(np.bincount(fine[4], weights=areas(fine[0], fine[1]), minlength=len(cell_area)),
+                       cell_area, rtol=1e-12, atol=1e-15)

@@ -205,6 +205,8 @@ def test_an_undecided_branch_leaves_the_count_uncertified(monkeypatch):
     monkeypatch.setattr(certifier.Auditor, "_decide", failing)
     monkeypatch.setattr(exact_net.ExactNetwork, "integer_point_in_region",
                         lambda self, bits, X, den: list(bits) != [0, 0] and inside(self, bits, X, den))
+    monkeypatch.setattr(exact_net.ExactNetwork, "points_in_regions",
+                        lambda self, points: [self.integer_point_in_region(*point) for point in points])
     res = pr.count_regions(lines([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]), BOX, certify=True)
     assert res.complete and res.undecided and not res.certified
 
@@ -263,3 +265,20 @@ def test_parallel_certification_matches_the_reference_and_checks(dom, name, tmp_
     net = pr.Network.from_dense(weights, biases)
     res = certified(net, dom, tmp_path, name, workers=2)
     assert res.certified and res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_max_regions_stops_a_certified_count_exactly_there(limit, monkeypatch):
+    # leaves are decided in batches (4 here): a limit inside the first batch, at its end and inside
+    # the second still stops at exactly `limit` regions; that the net has more than 7 regions
+    # comes from the distinct patterns of a grid's points (a forward pass written here)
+    from polyregions.exact import certifier
+
+    monkeypatch.setattr(certifier, "LEAF_BATCH", 4)
+    rng = np.random.default_rng(5)
+    weights, biases = [rng.normal(size=(6, 2))], [rng.normal(size=6)]
+    grid = np.stack(np.meshgrid(np.linspace(-3.9, 3.9, 300), np.linspace(-3.9, 3.9, 300)), -1).reshape(-1, 2)
+    assert len(np.unique(grid @ weights[0].T + biases[0] > 0, axis=0)) > 7
+    res = pr.count_regions(pr.Network.from_dense(weights, biases), pr.Box([-4.0, -4.0], [4.0, 4.0]), certify=True,
+                           max_regions=limit)
+    assert res.count == limit and res.stopped == "max_regions" and not res.certified

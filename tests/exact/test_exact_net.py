@@ -65,7 +65,9 @@ def test_point_in_region_agrees_with_fractions_with_and_without_the_float_filter
     exact = ExactNetwork(net, pr.Box(-np.ones(2), np.ones(2)))
     W0, b0 = net.hidden[0]
     kinds = {"filtered": 0, "exact": 0}
-    filtered = exact._signs_certain
+    def filtered(bits, X, den):
+        return bool(exact.point_filter.passes([bits], [X], [den])[0])
+
     for k in range(60):
         X = [int(v) for v in rng.integers(-1023, 1024, size=2)]
         den = 1024
@@ -108,3 +110,38 @@ def test_point_in_region_at_the_filter_dimension_agrees_with_fractions():
         flipped = list(bits)
         flipped[k % len(bits)] ^= 1
         assert not exact.integer_point_in_region(flipped, X, 256)
+
+
+@pytest.mark.parametrize("domain, inside", [
+    (pr.Box(-np.ones(3), np.ones(3)), lambda x: all(-1 < v < 1 for v in x)),
+    (pr.Ball(np.zeros(3), 1.0, p=1), lambda x: sum(abs(v) for v in x) < 1),
+    (pr.Ball(np.zeros(3), 1.0, p=2), lambda x: sum(v * v for v in x) < 1),
+    (pr.Whole(3), lambda x: True)], ids=["box", "l1", "l2", "whole"])
+def test_many_points_at_once_agree_with_fractions(domain, inside):
+    # points_in_regions (the float filter on all points, the exact pass for the rest) against the
+    # forward pass in fractions and the domain's inequality written here: on-hyperplane points,
+    # points outside the domain and wrong patterns included
+    rng = np.random.default_rng(3)
+    net = pr.Network.from_dense([rng.normal(size=(7, 3)), rng.normal(size=(5, 7))], [rng.normal(size=7),
+                                                                                    rng.normal(size=5)])
+    exact = ExactNetwork(net, domain)
+    W0, b0 = net.hidden[0]
+    points, truths = [], []
+    for k in range(90):
+        X, den = [int(v) for v in rng.integers(-700, 701, size=3)], 512  # some outside the unit balls
+        if k % 4 == 0:  # on neuron 0's hyperplane, x_2 solved exactly
+            x = [Fraction(X[0], den), Fraction(X[1], den)]
+            x.append(-(sum(Fraction(float(w)) * v for w, v in zip(W0[0, :2], x)) + Fraction(float(b0[0])))
+                     / Fraction(float(W0[0, 2])))
+            den = math.lcm(*(v.denominator for v in x))
+            X = [int(v * den) for v in x]
+        x = [Fraction(v, den) for v in X]
+        zs = exact_forward(net, x)
+        bits = [1 if v > 0 else 0 for z in zs for v in z]
+        truth = inside(x) and all(v != 0 for z in zs for v in z)
+        flipped = list(bits)
+        flipped[k % len(bits)] ^= 1
+        points += [(bits, X, den), (flipped, X, den)]
+        truths += [truth, False]
+    assert exact.points_in_regions(points) == truths
+    assert any(truths) and not all(truths[::2])
