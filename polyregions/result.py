@@ -28,8 +28,9 @@ class Stats:
     optimum that kept a node; ``near_eps``: near-degenerate decisions, whose outcome eps or
     rounding may change: an optimum (inradius) within a factor :data:`NEAR_EPS_FACTOR` of
     ``eps``, a neuron fixed by a rounding tolerance where it cuts the domain within that
-    tolerance, a counted region as thin as the rounding of its coordinates, a sign decided by a
-    tolerance coarser than eps (planar). A count with ``near_eps == 0`` does not depend on
+    tolerance, a counted region as thin as the rounding of its coordinates, a node dropped with
+    a depth within that rounding of eps (``RESOLUTION_RTOL``), a sign decided by a tolerance
+    coarser than eps (planar). A count with ``near_eps == 0`` does not depend on
     them; ``eps``: the tolerance used;
     ``pending``: subproblems left unexplored (0 when the count is complete);
     ``recentre_failures``: witnesses on an unbounded domain that could not be moved back

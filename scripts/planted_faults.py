@@ -56,6 +56,7 @@ T_SLICES = "tests/domains/test_slices.py::"
 T_MEASURE = "tests/cells/test_measure.py::"
 T_SEARCH = ("tests/search/test_engine.py",)
 COMPILED, T_COMPILED = "polyregions/search/compiled_kernels.py", "tests/search/test_compiled.py"
+T_RESOLUTION = "tests/search/test_engine_resolution.py"
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
 CHECKER = "polyregions/exact/checker.py"
 T_CHECKER = ("tests/exact/test_checker.py",)
@@ -318,6 +319,13 @@ SLICE_FAULTS = [
     fault("search-resolution-silent", SEARCH, "            if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):\n",
           "            if False:\n", ("tests/search/test_engine.py::test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported",),
           "the search counts a sliver as thin as its coordinates' rounding without a word"),
+    fault("search-drop-resolution-silent", SEARCH,
+          "                not res.keep and res.depth > eps - RESOLUTION_RTOL * scale):\n", "                False):\n",
+          (T_RESOLUTION,),
+          "the search drops a node whose depth is within its coordinates' rounding of eps without a word"),
+    fault("compiled-drop-resolution-silent", COMPILED,
+          " or (flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * big):\n", ":\n", (T_RESOLUTION,),
+          "the compiled search drops a node whose depth is within its coordinates' rounding of eps without a word"),
     fault("single-region-dead-on", "polyregions/milp/milp.py",
           "    states = np.where(switching, 0, np.where(has_pos, 1, -1)).astype(np.int8)\n",
           "    states = np.where(switching, 0, np.where(has_neg, -1, 1)).astype(np.int8)\n",

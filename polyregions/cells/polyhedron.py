@@ -63,15 +63,9 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
-from .polyhedron_measure import inradius, volume_area
+from .polyhedron_measure import VOLUME_ROUNDING, inradius, volume_area, volume_rounding
 
 __all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "split_cells"]
-
-#: A child's volume, summed over ``T`` fan triangles of vertex differences of size up to ``D``,
-#: is within ``VOLUME_ROUNDING * T (T + 6) D^3`` of the volume of its float vertices (each
-#: triple product of six terms up to ``D^3`` within a few roundings, then ``T`` of them summed).
-VOLUME_ROUNDING = 2.0**-52
-
 
 @kernel()
 def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
@@ -79,7 +73,7 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     if fm < 4 or vm < 4:
         return False
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
-    err = _volume_rounding(av, vs, vm, af_c, fs, fm)
+    err = volume_rounding(av, vs, vm, af_c, fs, fm)
     if vol + err <= 0.0 or area <= 0.0:
         return False
     if (vol - err) / area > near * eps:
@@ -91,19 +85,6 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
     if eps / near <= r <= near * eps:
         stats[0] += 1
     return r > eps
-
-
-@kernel()
-def _volume_rounding(av, vs, vm, af_c, fs, fm):
-    """The bound ``VOLUME_ROUNDING * T (T + 6) D^3`` of the rounding of :func:`volume_area` (module docstring)."""
-    d = 0.0
-    for i in range(1, vm):
-        for q in range(3):
-            d = max(d, abs(av[vs + i, q] - av[vs, q]))
-    t = 0
-    for f in range(fs, fs + fm):
-        t += af_c[f] - 2
-    return VOLUME_ROUNDING * t * (t + 6) * d * d * d
 
 
 @kernel()

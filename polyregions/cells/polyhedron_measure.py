@@ -23,11 +23,16 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["PIVOT_TOL", "inradii", "inradius", "min_inradius", "volume_area", "volumes"]
+__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "min_inradius", "volume_area", "volume_rounding",
+           "volumes"]
 
 #: A 4 x 4 system of the Chebyshev LP's vertex enumeration is singular when a pivot falls
 #: below this (its rows are unit normals with a 1 appended: entries of size one).
 PIVOT_TOL = 1e-13
+#: A child's volume, summed over ``T`` fan triangles of vertex differences of size up to ``D``,
+#: is within ``VOLUME_ROUNDING * T (T + 6) D^3`` of the volume of its float vertices (each
+#: triple product of six terms up to ``D^3`` within a few roundings, then ``T`` of them summed).
+VOLUME_ROUNDING = 2.0**-52
 
 
 @kernel()
@@ -57,6 +62,20 @@ def volume_area(av, vs, fs, fm, af_s, af_c, ai):
             nz += ux * wy - uy * wx
         area += math.sqrt(nx * nx + ny * ny + nz * nz)
     return vol / 6.0, area / 2.0
+
+
+@kernel()
+def volume_rounding(av, vs, vm, af_c, fs, fm):
+    """The bound ``VOLUME_ROUNDING * T (T + 6) D^3`` of the rounding of :func:`volume_area` (the
+    polyhedron with vertices ``av[vs:vs + vm]`` and faces ``fs .. fs + fm`` of ``af_c`` indices)."""
+    d = 0.0
+    for i in range(1, vm):
+        for q in range(3):
+            d = max(d, abs(av[vs + i, q] - av[vs, q]))
+    t = 0
+    for f in range(fs, fs + fm):
+        t += af_c[f] - 2
+    return VOLUME_ROUNDING * t * (t + 6) * d * d * d
 
 
 @kernel()
@@ -167,19 +186,27 @@ def inradii(cv, V, cf, P):
 @kernel()
 def min_inradius(cv, V, cf, P, fi, FI, below):
     """The smallest inradius of the cells if it is below `below`, else `below`: the exact
-    inradius is computed only for cells whose lower bound ``V / F`` is below the running
-    minimum (the bound is never above the inradius)."""
+    inradius is computed only for cells whose lower bound ``(V - e) / F`` is below the running
+    minimum (``e``: the volume's rounding, :func:`volume_rounding`, as the count's judgement
+    takes it; a needle's ``V`` may be all rounding, and then its inradius decides)."""
     vol, area = volumes(cv, V, cf, fi, FI)
+    low = np.full(cv.size - 1, np.inf)  # the lower bounds (none for a cell without area)
+    counts = np.empty(max(fi.size - 1, 1), np.int64)
+    for f in range(fi.size - 1):
+        counts[f] = fi[f + 1] - fi[f]
+    for k in range(cv.size - 1):
+        if area[k] > 0.0:
+            low[k] = (vol[k] - volume_rounding(V, cv[k], cv[k + 1] - cv[k], counts, cf[k], cf[k + 1] - cf[k])) / area[k]
     best = below
     first = -1
     for k in range(cv.size - 1):  # the cell of the smallest bound first: it sets a low bar
-        if area[k] > 0.0 and (first < 0 or vol[k] * area[first] < vol[first] * area[k]):
+        if area[k] > 0.0 and (first < 0 or low[k] < low[first]):
             first = k
     if first >= 0:
         best = min(best, inradius(P, cf[first], cf[first + 1] - cf[first], V, cv[first],
                                   cv[first + 1] - cv[first])[0])
     for k in range(cv.size - 1):
-        if area[k] > 0.0 and vol[k] / area[k] < best:
+        if low[k] < best:
             r = inradius(P, cf[k], cf[k + 1] - cf[k], V, cv[k], cv[k + 1] - cv[k])[0]
             best = min(best, r)
     return best

@@ -69,7 +69,7 @@ PC_ADVANCE, PC_DESCEND, PC_ENTER, PC_PREFILTER, PC_OTHER, PC_WITNESS, PC_TEST = 
 N_REG = 18
 # float registers: witness radius, eps, domain diameter, near-eps factor, smallest leaf radius,
 # smallest kept depth, the referee's answer, zero-row tolerance, row-bound limit, a bad bound, the box
-# test's tolerance, the resolution below which a region counts as near eps
+# test's tolerance, the coordinates' resolution (relative) within which a region or a drop counts as near eps
 (F_RHO, F_EPS, F_DIAM, F_NEAR, F_MIN_RADIUS, F_MIN_KEPT, F_ANS_KEEP, F_ANS_RADIUS, F_ANS_DEPTH, F_ZERO_RTOL,
  F_BOUND_LIMIT, F_BAD_BOUND, F_BOX_RTOL, F_RES_RTOL) = range(14)
 N_FLT = 14
@@ -524,7 +524,10 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 flt[F_ANS_RADIUS] = radius
                 flt[F_ANS_DEPTH] = depth
             depth = flt[F_ANS_DEPTH]
-            if eps / near <= depth <= eps * near:
+            big = abs(ch[noff[reg[R_L]] + reg[R_TJ]])  # the magnitude of the node's coordinates (engine.magnitude)
+            for q in range(n0):
+                big = max(big, abs(x[q]))
+            if eps / near <= depth <= eps * near or (flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * big):
                 cnt[C_NEAR_EPS] += 1
             if flt[F_ANS_KEEP] != 0.0 and depth < flt[F_MIN_KEPT]:
                 flt[F_MIN_KEPT] = depth

@@ -48,10 +48,13 @@ DEFAULT_EPS = 1e-9
 #: boundary lies there by rounding (a neuron vanishing exactly on a face, composed with a
 #: slice's frame, lands one ulp inside). Such a decision is counted in ``stats.near_eps``.
 BOX_RTOL = 1e-12
-#: A counted region whose witness radius is at most this fraction of its witness's largest
-#: coordinate is counted in ``stats.near_eps``: that far out, floating point places
+#: The resolution of coordinates, relative to their magnitude: floating point places
 #: hyperplanes only to about ``1e-16`` times the coordinates (one composed with a slice's
-#: frame, or two that coincide in exact arithmetic, may leave a sliver of a few ulps).
+#: frame, or two that coincide in exact arithmetic, may leave or hide a sliver of a few ulps).
+#: With ``R`` this fraction of the largest coordinate at hand, counted in ``stats.near_eps``:
+#: a counted region whose witness radius is at most ``R``, and a node dropped with a depth
+#: above ``eps - R`` (the node's largest coordinate: its witness's, or the tested row's offset),
+#: whose true depth may exceed ``eps`` however far ``eps`` lies below ``R``.
 RESOLUTION_RTOL = 1e-12
 #: On an unbounded domain, a hyperplane farther than this from the origin (a unit row
 #: ``a . x <= b`` with ``|b|`` above it) is no solver row: no LP resolves it together with
@@ -171,7 +174,7 @@ class RegionSearch:
                     self.audit.hint(key, res.depth, lp, self.row_positions)
             finally:
                 lp.pop()
-        self.record(res)
+        self.record(res, magnitude(anchor, [b]))
         return res
 
     def test_rows(self, rows, anchor):
@@ -186,7 +189,7 @@ class RegionSearch:
                     self.pop()
         else:
             res = region_test(self.lp, rows, anchor)
-        self.record(res)
+        self.record(res, magnitude(anchor, [b for _, b in rows]))
         return res
 
     def _test_far(self, a, b, anchor):
@@ -226,12 +229,15 @@ class RegionSearch:
             return TestResult(False, -np.inf, None, -np.inf)
         return TestResult(True, res.depth, x, res.radius)
 
-    def record(self, res):
-        """Count a test's decision in the statistics (near eps, smallest kept depth, recentring)."""
+    def record(self, res, scale=0.0):
+        """Count a test's decision in the statistics (near eps, smallest kept depth, recentring);
+        `scale`: the magnitude of the tested node's coordinates (:func:`magnitude`): a node dropped
+        with a depth above ``eps - RESOLUTION_RTOL * scale`` is near eps too."""
         eps = self.eps
         if res.recentre_failed:
             self.stats.recentre_failures += 1
-        if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR:
+        if eps / NEAR_EPS_FACTOR <= res.depth <= eps * NEAR_EPS_FACTOR or (
+                not res.keep and res.depth > eps - RESOLUTION_RTOL * scale):
             self.stats.near_eps += 1
         if res.keep and res.depth < self.stats.min_kept_depth:
             self.stats.min_kept_depth = res.depth
@@ -239,8 +245,9 @@ class RegionSearch:
     # ------------------------------------------------------------------ subproblems
     def root(self) -> Subproblem | None:
         """The whole domain as a subproblem (None when it holds no ball of radius eps)."""
-        res = self.lp.test(self.domain.center_point())
-        self.record(res)
+        centre = self.domain.center_point()
+        res = self.lp.test(centre)
+        self.record(res, magnitude(centre, []))
         self.stats.nodes += 1
         if not res.keep:
             return None
@@ -426,6 +433,14 @@ class RegionSearch:
                     self.pop()
             del bits[here:]
         del bits[start:]
+
+
+def magnitude(anchor, offsets) -> float:
+    """The magnitude of a tested node's coordinates, as :data:`RESOLUTION_RTOL` reads it: the
+    largest of the anchor's coordinates (the node's witness; none: 0) and of the tested unit
+    rows' offsets ``|b|`` (their hyperplanes' distances to the origin)."""
+    big = max((abs(float(b)) for b in offsets), default=0.0)
+    return big if anchor is None else max(big, float(np.abs(anchor).max(initial=0.0)))
 
 
 def box_signs(G, c, box):
