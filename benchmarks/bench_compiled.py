@@ -1,6 +1,6 @@
 """The compiled search against the Python search and the plain scipy DFS, side by side in one run:
 
-    python benchmarks/bench_compiled.py [--limit S] [--baseline-limit S] [--repeat N] [--profile DIR]
+    python benchmarks/bench_compiled.py [--limit S] [--cnn-limit S] [--baseline-limit S] [--repeat N] [--profile DIR]
 
 Per case, in this order, in one plain process (no thread variables: the package holds BLAS to
 one thread while it counts), after a warm-up count of each kind (compile caches warm):
@@ -19,7 +19,9 @@ With --profile DIR, cProfile's top entries of one low-dimensional and one 784-in
 each search, are written to DIR (``profile_<case>_<search>.txt``).
 
 Nets: benchmarks/nets.py (seeded He-initialised MLPs in [-1, 1]^d; the 784-input MLP [32, 32]
-in the L-inf ball 0.01 around ``image_point()``), eps = 1e-7.
+and the 1x28x28 CNN ``he_cnn`` (two stride-2 3x3 convolutions 1->4->4 and a dense layer of 16,
+836 neurons) in the L-inf ball 0.01 around ``image_point()``), eps = 1e-7. The CNN's counts run
+once each, stopped at --cnn-limit (60 s: the rate over the first minute when it does not finish).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np  # noqa: E402
 
 import polyregions as pr  # noqa: E402
 from baseline import baseline_count  # noqa: E402
-from nets import he_net, image_point, unit_box  # noqa: E402
+from nets import he_cnn, he_net, image_point, unit_box  # noqa: E402
 from run import machine  # noqa: E402
 
 from polyregions.search import compiled  # noqa: E402
@@ -48,12 +50,14 @@ from polyregions.search import compiled  # noqa: E402
 EPS = 1e-7
 LOW = [(4, [8, 8]), (8, [6, 6]), (4, [16, 16]), (8, [16, 16])]
 PROFILED = ("d=8 [6, 6]", "784 [32, 32] Linf 0.01")
+CNN = "CNN 1x28x28 Linf 0.01"
 
 
 def cases():
     """(name, net, domain, baseline box or None) of every case."""
     out = [(f"d={d} {w}", he_net(d, w), unit_box(d), True) for d, w in LOW]
     out.append(("784 [32, 32] Linf 0.01", he_net(784, [32, 32]), pr.Ball(image_point(), 0.01, p="inf"), False))
+    out.append((CNN, he_cnn(), pr.Ball(image_point(), 0.01, p="inf"), False))
     return out
 
 
@@ -98,13 +102,14 @@ def profile(net, domain, limit, use_python, path, top=25):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per count of polyregions")
+    ap.add_argument("--cnn-limit", type=float, default=60.0, help="seconds per count of the CNN (run once)")
     ap.add_argument("--baseline-limit", type=float, default=30.0, help="seconds per count of the scipy DFS")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the best is shown)")
     ap.add_argument("--profile", metavar="DIR", help="write cProfile's top entries of two counts to DIR")
     ap.add_argument("--only", help="only the cases whose name contains this")
     args = ap.parse_args(argv)
-    if args.limit <= 0 or args.baseline_limit <= 0 or args.repeat < 1:
-        ap.error("--limit and --baseline-limit must be > 0, --repeat >= 1")
+    if args.limit <= 0 or args.cnn_limit <= 0 or args.baseline_limit <= 0 or args.repeat < 1:
+        ap.error("--limit, --cnn-limit and --baseline-limit must be > 0, --repeat >= 1")
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start")
     chosen = [c for c in cases() if args.only is None or args.only in c[0]]
     for _, net, domain, _ in chosen:  # warm-up: imports, compile caches, the search kernel of each backend
@@ -116,8 +121,9 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     for name, net, domain, has_box in chosen:
-        co = best(net, domain, args.limit, False, args.repeat)
-        py = best(net, domain, args.limit, True, args.repeat)
+        limit, repeat = (args.cnn_limit, 1) if name == CNN else (args.limit, args.repeat)
+        co = best(net, domain, limit, False, repeat)
+        py = best(net, domain, limit, True, repeat)
         rate_co, rate_py = co[0] / co[2], py[0] / py[2]
         b_rate, b_note = float("nan"), ""
         if has_box:
@@ -136,7 +142,7 @@ def main(argv=None):
               f"{rate_co / b_rate:>8.0f}x{b_note}")
     print("'+': stopped at --limit (rates over the regions found); regions/s and 'vs' per wall second, "
           "'(cpu)' per CPU second; best of "
-          f"{args.repeat}; load average {os.getloadavg()[0]:.2f} at the end")
+          f"{args.repeat} (the CNN: one run each); load average {os.getloadavg()[0]:.2f} at the end")
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
         for name, net, domain, _ in chosen:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import B1, B2, F1, F2, I1, I2, kernel
-from .bounded_kernels import FEASIBLE, INFEASIBLE, ITERATION_LIMIT, SINGULAR, border, slacks_radius, solve
+from .bounded_kernels import FEASIBLE, INFEASIBLE, ITERATION_LIMIT, SINGULAR, border, dot_row, slacks_radius, solve
 
 KEEP = 0
 DROP = 1
@@ -69,27 +69,44 @@ def _canonical(z, half, out):
         out[half + j] = -d if d < 0.0 else 0.0
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, i8, {F1}, {F1}, b1, i8, {F1})", internal=True)
-def _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z_f, za, has_anchor, half, zout):
+@kernel(f"f8({F2}, {F1}, {F1}, i8, {F1}, f8)", internal=True)
+def _with_row(R, bv, kappa, i, z, radius):
+    """``slacks_radius`` with row ``i`` too, from its value without it (``radius``)."""
+    s = (bv[i] - dot_row(R, i, z, R.shape[1])) / kappa[i]
+    return s if s < radius else radius
+
+
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, i8, {F1}, {F1}, b1, i8, {F1}, f8)", internal=True)
+def _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z_f, za, has_anchor, half, zout, r_a):
     """The best witness among the simplex's point ``z_f``, the anchor, and the point of the
     segment from the anchor to ``z_f`` where the parent-radius bound ``(1 - l) r_a + l r_f``
     meets the new row's slack ``(1 - l) s_a + l s_f``; ``zout`` receives it, its radius
-    (recomputed there) is returned."""
+    (recomputed there) is returned. ``r_a``: the anchor's radius without the last row (when
+    there is an anchor and a pushed row; a radius with a row is the minimum of that and the
+    row's slack, so each radius is computed once)."""
     nz = R.shape[1]
     cand = np.empty(nz)
     _canonical(z_f, half, zout)
-    best = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, zout, -1)
+    last = m - 1
+    pushed = has_anchor and m > m0
+    if pushed and half == 0:  # zout is z_f itself
+        r_f = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z_f, last)
+        best = _with_row(R, bv, kappa, last, zout, r_f)
+    else:
+        best = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, zout, -1)
     if not has_anchor:
         return best
-    r = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, za, -1)
+    if pushed:
+        r = _with_row(R, bv, kappa, last, za, r_a)
+    else:
+        r = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, za, -1)
     if r > best:
         best = r
         for j in range(nz):
             zout[j] = za[j]
-    if m > m0:
-        last = m - 1
-        r_a = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, za, last)
-        r_f = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z_f, last)
+    if pushed:
+        if half != 0:
+            r_f = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z_f, last)
         s_a = bv[last]
         s_f = bv[last]
         for j in range(nz):
@@ -125,6 +142,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     has_anchor = ipar[I_HAS_ANCHOR] != 0
     half = ipar[I_L1_HALF]
     mu = mu_keep
+    r_a = 0.0
     if has_anchor:
         r_a = slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, za, m - 1 if level > 0 else -1)
         if 0.5 * r_a > mu:
@@ -173,7 +191,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
             return _failure(status), 0.0, 0.0
         ready[level] = True
         if status == FEASIBLE:
-            r = _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z, za, has_anchor, half, zout)
+            r = _witness(R, bv, kappa, lo, hi, blo, bhi, m, m0, z, za, has_anchor, half, zout, r_a)
             if r > eps + 0.5 * band_eps:
                 return KEEP, r, r
             if final:

@@ -82,7 +82,7 @@ _FAST = {"reassoc", "contract"}  # reassociated sums (vectorised dot products); 
 
 
 @kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST)
-def _dot(R, i, x, n):
+def dot_row(R, i, x, n):
     """``R[i, :n] . x[:n]``."""
     s = 0.0
     for j in range(n):
@@ -111,7 +111,7 @@ def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
     for j in range(nz):
         xn[j] = 0.0 if pos[j] >= 0 else (hi_e[j] if atup[j] else lo_e[j])
     for i in range(m):
-        rhs[i] = bv[i] - kappa[i] * mu - _dot(R, i, xn, nz)
+        rhs[i] = bv[i] - kappa[i] * mu - dot_row(R, i, xn, nz)
 
 
 @kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1})", internal=True)
@@ -138,38 +138,39 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     return num / den
 
 
-@kernel(f"i8({F2}, i8, {F1}, {I1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {I1})", internal=True)
-def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket):
+@kernel(f"i8({F2}, i8, {F1}, {I1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, {I1}, {F1}, "
+        f"{I1})", internal=True)
+def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket, ratio, order, sums,
+                     start):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
     columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
     about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
     the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``,
-    ``xn`` and ``sgn`` take the flips."""
+    ``xn`` and ``sgn`` take the flips; ``ratio``, ``order``, ``sums`` and ``start`` are scratch."""
     nz = R.shape[1]
     amax = 0.0
     for t in range(ne):
         amax = max(amax, -key[t])
     nb = _BUCKETS
-    sums = np.zeros(nb)
+    for k in range(nb):
+        sums[k] = 0.0
     # bucket k = 2 e + (first mantissa bit) of amax / |alpha| = 1.f 2^e: read off its bits
-    ratio = np.empty(ne)
     for t in range(ne):
         ratio[t] = amax / -key[t]
     bits = ratio.view(np.int64)
+    for k in range(nb + 1):
+        start[k] = 0
     for t in range(ne):
         k = 2 * ((bits[t] >> 52) - 1023) + ((bits[t] >> 51) & 1)
         if k >= nb:
             k = nb - 1
         bucket[t] = k
+        start[k + 1] += 1
         j = cand[t]
         sums[k] += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
     # counting sort of the candidates by bucket
-    start = np.zeros(nb + 1, np.int64)
-    for t in range(ne):
-        start[bucket[t] + 1] += 1
     for k in range(nb):
         start[k + 1] += start[k]
-    order = np.empty(ne, np.int64)
     for t in range(ne):
         k = bucket[t]
         order[start[k]] = t
@@ -202,7 +203,7 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn
         first = last
     if 8 * nflip >= nz:  # many flips: one pass over the rows
         for i in range(m):
-            rhs[i] -= _dot(R, i, dxn, nz)
+            rhs[i] -= dot_row(R, i, dxn, nz)
         for j in range(nz):
             dxn[j] = 0.0
     else:
@@ -257,6 +258,10 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     dxn = np.zeros(nz)
     bucket = np.empty(nz + m, np.int64)
     key = np.empty(nz + m)
+    ratio = np.empty(nz + m)
+    order = np.empty(nz + m, np.int64)
+    sums = np.empty(_BUCKETS)
+    start = np.empty(_BUCKETS + 1, np.int64)
     d_p = 0.0
     _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
     pivots = 0
@@ -308,7 +313,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             for j in range(nz):
                 worst = max(worst, lo_e[j] - z[j], z[j] - hi_e[j])
             for i in range(m):
-                worst = max(worst, _dot(R, i, z, nz) - (bv[i] - kappa[i] * mu))
+                worst = max(worst, dot_row(R, i, z, nz) - (bv[i] - kappa[i] * mu))
             if worst <= 10.0 * feas_tol:
                 return FEASIBLE, pivots, np.inf
             if refreshed:
@@ -363,7 +368,8 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 j = cand[t]
                 reach += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
             if ne > 0 and reach > d_p - feas_tol:
-                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket)
+                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket,
+                                     ratio, order, sums, start)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
@@ -433,7 +439,7 @@ def slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z, skip):
     for i in range(m):
         if i == skip:
             continue
-        s = (bv[i] - _dot(R, i, z, nz)) / kappa[i]
+        s = (bv[i] - dot_row(R, i, z, nz)) / kappa[i]
         if s < r:
             r = s
     for j in range(nz):

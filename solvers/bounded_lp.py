@@ -133,18 +133,16 @@ class BoundedDualBackend(RefereedStack):
                 raise InvalidInputError("`backend` 'bounded' got an empty domain (a zero row with a negative bound)")
             A, b, norms = A[norms > 0], b[norms > 0], norms[norms > 0]
             lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
-            general = []
-            for i in range(A.shape[0]):
-                nzc = np.flatnonzero(A[i])
-                if nzc.size == 1:
-                    k = nzc[0]
-                    v = b[i] / A[i, k]
-                    if A[i, k] > 0:
-                        hi[k] = min(hi[k], v)
-                    else:
-                        lo[k] = max(lo[k], v)
-                else:
-                    general.append(i)
+            # a row with one non-zero is a bound on its coordinate (the tightest of them kept)
+            nonzero = A != 0
+            single = np.count_nonzero(nonzero, axis=1) == 1
+            general = np.flatnonzero(~single)
+            rows_1 = np.flatnonzero(single)
+            cols_1 = nonzero[rows_1].argmax(axis=1)
+            coef = A[rows_1, cols_1]
+            v = b[rows_1] / coef
+            np.minimum.at(hi, cols_1[coef > 0], v[coef > 0])
+            np.maximum.at(lo, cols_1[coef < 0], v[coef < 0])
             blo, bhi = np.isfinite(lo).astype(float), np.isfinite(hi).astype(float)
             if not (np.all(blo) and np.all(bhi)):
                 if A.shape[0] == 0:

@@ -112,7 +112,9 @@ def net_arrays(net, domain):
     widths = np.array([st.width for st in stages], dtype=np.int64)
     fanin = np.array([n0] + [st.width for st in stages[:-1]], dtype=np.int64)
     cum = lambda v: np.concatenate([[0], np.cumsum(v)]).astype(np.int64)  # noqa: E731
-    ops = [_csr(W, Ws) for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
+    # a dense layer's product is BLAS's (its CSR arrays are empty)
+    ops = [scipy.sparse.csr_matrix(W.shape) if Ws is None else _csr(W, Ws)
+           for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
     dense_ws = [np.ascontiguousarray(W, dtype=np.float64) if Ws is None else np.zeros(0)
                 for (W, _), Ws in zip(net.hidden, net.sparse_hidden)]
     dense_sizes = [W.size for W in dense_ws]
@@ -154,7 +156,19 @@ def new_state(net, arrays, eps, diameter, prune):
         Gh=np.zeros(n_rows), ch=np.zeros(int(arrays.noff[-1])), fixed=np.zeros(int(arrays.noff[-1]), dtype=np.int64),
         M=np.zeros(n_in), m=np.zeros(int(arrays.foff[-1])), s_all=np.zeros(int(arrays.widths.max())),
         rn=np.zeros(int(arrays.fanin.max())), vec=np.zeros((5, int(arrays.widths.max()))),
-        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)))
+        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)),
+        grange=np.zeros((int(arrays.noff[-1]), 2), dtype=np.int64),
+        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64), gnorm=np.full(int(arrays.noff[-1]), -1.0))
+
+
+def row_spans(A):
+    """Per row of `A`, ``(lo, hi)``: its first non-zero column and one past its last (``(0, 0)``
+    for a zero row), as the kernel keeps them (``SearchState.grange``)."""
+    nonzero = np.asarray(A) != 0
+    any_ = nonzero.any(axis=1)
+    lo = np.where(any_, nonzero.argmax(axis=1), 0)
+    hi = np.where(any_, A.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0)
+    return np.column_stack([lo, hi]).astype(np.int64)
 
 
 class CompiledSearch(RegionSearch):
@@ -262,6 +276,8 @@ class CompiledSearch(RegionSearch):
             st.Gh[a.goff[l]:a.goff[l + 1]] = np.ascontiguousarray(Gh).ravel()
             st.ch[a.noff[l]:a.noff[l + 1]] = ch
             st.fixed[a.noff[l]:a.noff[l + 1]] = sub.fixed
+            st.grange[a.noff[l]:a.noff[l + 1]] = row_spans(G)
+            st.gnorm[a.noff[l]:a.noff[l + 1]] = -1.0  # computed when needed
             reg[ck.R_J] = sub.neuron
             reg[ck.R_PC] = ck.PC_DESCEND
         assert n0 == st.x.shape[0]

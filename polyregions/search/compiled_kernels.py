@@ -47,9 +47,13 @@ NetArrays = namedtuple("NetArrays", ["dims", "widths", "fanin", "goff", "noff", 
 #: The search: registers ``reg`` and ``flt`` (indices below), counters ``cnt``, the node's witness
 #: ``x``, a test's witness ``ans_x``, the pattern ``bits``; the frames (``fr``, ``fr_x``, ``fr_r``);
 #: per layer its ``G x + c``, the unit rows ``Gh x + ch``, ``fixed`` (-1 branch, 0 off, 1 on,
-#: 2 linear), its input ``M x + m``; scratch ``s_all``, ``rn``.
+#: 2 linear), its input ``M x + m``; scratch ``s_all``, ``rn``; per row of ``G`` (``grange``) and of
+#: ``M`` (``mrange``) the columns ``[lo, hi)`` outside which the row is zero (convolutions' rows
+#: are zero but on their receptive field: a sparse layer composes only that span); ``gnorm``: the
+#: norm of each row of ``G`` (-1: not known), the norm of its next layer's input row when its gain is 1.
 SearchState = namedtuple("SearchState", ["reg", "flt", "cnt", "x", "ans_x", "bits", "fr", "fr_x", "fr_r", "G", "c",
-                                         "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG", "sr"])
+                                         "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG", "sr",
+                                         "grange", "mrange", "gnorm"])
 
 # events
 EV_DONE, EV_BUDGET, EV_LEAF, EV_ROOM, EV_REFEREE, EV_GROW, EV_BOUND = range(7)
@@ -97,9 +101,35 @@ def _row_norm(A, start, n):
 
 
 @kernel(internal=True)
+def _clear_outside(A, start, old_lo, old_hi, lo, hi):
+    """Zero ``A[start + q]`` for ``q`` in ``[old_lo, old_hi)`` but not in ``[lo, hi)`` (a row whose
+    span moves from the old to the new: zero outside the new afterwards)."""
+    for q in range(old_lo, min(old_hi, lo)):
+        A[start + q] = 0.0
+    for q in range(max(old_lo, hi), old_hi):
+        A[start + q] = 0.0
+
+
+@kernel(internal=True)
+def _find_span(A, start, n, span, row):
+    """``span[row] = (lo, hi)``: the first and one past the last non-zero of ``A[start:start+n]``
+    (``(0, 0)`` for a zero row)."""
+    lo = 0
+    while lo < n and A[start + lo] == 0.0:
+        lo += 1
+    hi = n
+    while hi > lo and A[start + hi - 1] == 0.0:
+        hi -= 1
+    if lo >= hi:
+        lo, hi = 0, 0
+    span[row, 0] = lo
+    span[row, 1] = hi
+
+
+@kernel(internal=True)
 def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split, nbits,
            box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M, m, s_all, rn,
-           vec, absG, sr):
+           vec, absG, sr, grange, mrange, gnorm):
     """Layer ``reg[R_L]`` starts: its ``G x + c`` from its input ``M x + m`` (the previous layer's
     rows times its gains, unless given), unit rows, and the neurons fixed without a test:
     constant (zero row), farther from the witness than the domain's diameter, or of one sign on
@@ -122,12 +152,26 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
                 if bits[b0 + t] == 0:
                     beta = slopes[npv + k]
                 t += 1
-            for q in range(n0):
+            lo, hi = grange[npv + k, 0], grange[npv + k, 1]
+            _clear_outside(M, mo + k * n0, mrange[fo + k, 0], mrange[fo + k, 1], lo, hi)
+            for q in range(lo, hi):
                 M[mo + k * n0 + q] = beta * G[gp + k * n0 + q]
+            mrange[fo + k, 0] = lo
+            mrange[fo + k, 1] = hi
             m[fo + k] = beta * c[npv + k]
+            # the row's norm: its G row's when the gain is 1 (the same row), 0 when it is 0
+            if beta == 1.0 and gnorm[npv + k] >= 0.0:
+                rn[k] = gnorm[npv + k]
+            elif beta == 0.0:
+                rn[k] = 0.0
+            else:
+                rn[k] = _row_norm(M, mo + k * n0 + lo, hi - lo)
+    else:  # a given input: the span of each row read off
+        for k in range(fan):
+            _find_span(M, mo + k * n0, n0, mrange, fo + k)
+            lo = mrange[fo + k, 0]
+            rn[k] = _row_norm(M, mo + k * n0 + lo, mrange[fo + k, 1] - lo)
     reg[R_GIVEN] = 0
-    for k in range(fan):
-        rn[k] = _row_norm(M, mo + k * n0, n0)
     g0, nv = goff[l], noff[l]
     Gv = G[g0:g0 + w * n0].reshape((w, n0))
     Ghv = Gh[g0:g0 + w * n0].reshape((w, n0))
@@ -143,11 +187,28 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
         np.dot(Wv, mv, cv)
         np.dot(AWv, rn[:fan], scale)
         np.dot(AWv, np.abs(mv), cscale)
+        for i in range(w):  # every column written
+            grange[nv + i, 0] = 0
+            grange[nv + i, 1] = n0
     else:
+        # the rows of a sparse layer over the spans of the rows they combine (zero elsewhere:
+        # the same sums as over every column, without the exact zeros)
         ptr, z0 = poff[l], zoff[l]
         for i in range(w):
             gi = g0 + i * n0
-            for q in range(n0):
+            lo, hi = n0, 0
+            for jj in range(indptr[ptr + i], indptr[ptr + i + 1]):
+                col = indices[z0 + jj]
+                if mrange[fo + col, 0] < mrange[fo + col, 1]:
+                    lo = min(lo, mrange[fo + col, 0])
+                    hi = max(hi, mrange[fo + col, 1])
+            if lo >= hi:
+                lo, hi = 0, 0
+            _clear_outside(G, gi, grange[nv + i, 0], grange[nv + i, 1], lo, hi)
+            _clear_outside(Gh, gi, grange[nv + i, 0], grange[nv + i, 1], lo, hi)
+            grange[nv + i, 0] = lo
+            grange[nv + i, 1] = hi
+            for q in range(lo, hi):
                 G[gi + q] = 0.0
             acc = 0.0
             sc = 0.0
@@ -155,7 +216,7 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
             for jj in range(indptr[ptr + i], indptr[ptr + i + 1]):
                 col = indices[z0 + jj]
                 v = data[z0 + jj]
-                for q in range(n0):
+                for q in range(mrange[fo + col, 0], mrange[fo + col, 1]):
                     G[gi + q] += v * M[mo + col * n0 + q]
                 acc += v * m[fo + col]
                 sc += abs(v) * rn[col]
@@ -166,9 +227,11 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     for i in range(w):
         c[nv + i] = cv[i] + bias[nv + i]
         cscale[i] += abs(bias[nv + i])
-        norm = _row_norm(G, g0 + i * n0, n0)
+        lo, hi = grange[nv + i, 0], grange[nv + i, 1]
+        norm = _row_norm(G, g0 + i * n0 + lo, hi - lo)
+        gnorm[nv + i] = norm
         safe = norm if norm > 0.0 else 1.0
-        for q in range(n0):
+        for q in range(lo, hi):
             Gh[g0 + i * n0 + q] = G[g0 + i * n0 + q] / safe
         ch[nv + i] = c[nv + i] / safe
         scale[i] = -1.0 if norm <= flt[F_ZERO_RTOL] * scale[i] else norm  # -1: a constant neuron
@@ -223,7 +286,7 @@ def _distance(Gh, ch, x, gi, nj, n0):
 @kernel(internal=True)
 def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
              nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, x, ans_x, bits, fr, fr_x, fr_r, G, c,
-             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr):
+             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr, grange, mrange, gnorm):
     """The search as a state machine over ``reg[R_PC]`` (see :func:`run_search`)."""
     n0, layers = dims[0], dims[1]
     eps, near = flt[F_EPS], flt[F_NEAR]
@@ -306,7 +369,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
         elif pc == PC_ENTER:
             _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
                    nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M,
-                   m, s_all, rn, vec, absG, sr)
+                   m, s_all, rn, vec, absG, sr, grange, mrange, gnorm)
         elif pc == PC_PREFILTER:
             # each neuron left to branch whose hyperplane misses the witness ball is tested once:
             # when the other side is empty it is fixed for the whole subtree
@@ -479,4 +542,4 @@ def run_search(net, lp, st):
                     net.indices, net.data, net.zoff, net.bias, net.slopes, net.split, net.nbits, net.box_mid,
                     net.box_h2, net.dense, net.woff, net.wflat, net.awflat, st.reg, st.flt, st.cnt, st.x, st.ans_x,
                     st.bits, st.fr, st.fr_x, st.fr_r, st.G, st.c, st.Gh, st.ch, st.fixed, st.M, st.m, st.s_all, st.rn,
-                    st.vec, st.absG, st.sr)
+                    st.vec, st.absG, st.sr, st.grange, st.mrange, st.gnorm)

@@ -251,6 +251,43 @@ def test_convolution_node_for_node(rng):
     assert {tuple(int(v) for v in q) for q in net.pattern(ball.sample(4000, rng))} <= pats
 
 
+def two_convolutions(rng):
+    """1x15x15 input; two stride-2 3x3 convolutions 1->2->2 (sparse layers, the second composing the
+    first's rows over their receptive fields) and a dense layer of 3."""
+    return Network([pr.Conv2d(rng.normal(size=(2, 1, 3, 3)) / 3, 0.1 * rng.normal(size=2), stride=2),
+                    pr.Conv2d(rng.normal(size=(2, 2, 3, 3)) / 4, 0.1 * rng.normal(size=2), stride=2), pr.Flatten(),
+                    Dense(rng.normal(size=(3, 18)) / 3, 0.1 * rng.normal(size=3))], input_shape=(1, 15, 15))
+
+
+def test_two_convolutions_node_for_node(rng):
+    """A sparse layer after a sparse layer: its rows composed over the spans of the rows they
+    combine, node for node the Python search's (full products); every sampled pattern found."""
+    net = two_convolutions(rng)
+    assert net.sparse_hidden[0] is not None and net.sparse_hidden[1] is not None
+    ball = pr.Ball(rng.uniform(0, 1, 225), 0.1, p="inf")
+    pats = node_for_node(net, ball, "bounded")
+    assert {tuple(int(v) for v in q) for q in net.pattern(ball.sample(4000, rng))} <= pats
+
+
+@pytest.mark.parametrize("resume_compiled", [True, False])
+def test_two_convolutions_split_and_resumed(resume_compiled, rng):
+    """Parked inside the convolutions (a subproblem's rows given whole: their spans read off), the
+    subproblems resumed by either search reach every region of the uninterrupted search once."""
+    net = two_convolutions(rng)
+    ball = pr.Ball(rng.uniform(0, 1, 225), 0.1, p="inf")
+    whole = node_for_node(net, ball, "bounded")
+    search = make_search(net, ball, EPS, "bounded", True, compiled=True)
+    search.budget = compiled.MIN_BUDGET
+    search.deadline = 0.0
+    first = [tuple(search.bits) for _ in search.run(search.root())]
+    assert search.frontier, "nothing was parked"
+    queue, search.frontier = search.frontier, []
+    other = make_search(net, ball, EPS, "bounded", True, compiled=resume_compiled)
+    other.deadline = 0.0
+    pats = first + drain(other, queue)
+    assert len(pats) == len(set(pats)) and set(pats) == whole
+
+
 def leaky_as_relu(layers, alpha, shift=10.0):
     """LeakyReLU(z) = alpha z + (1 - alpha) ReLU(z), written as a ReLU network: each layer carries
     its pre-activations in extra neurons relu(z + shift), on throughout the box for these weights."""
