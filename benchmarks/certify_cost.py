@@ -2,7 +2,8 @@
 
     python benchmarks/certify_cost.py [--limit S] [--workers K] [--cases d4,digits,mlp784]
 
-Cases (after a warm-up count, compile caches warm; eps 1e-9 as the CLI's default):
+Cases (after warm-up counts, compile caches warm and the compiled search's kernel loaded; eps 1e-9
+as the CLI's default):
 
 * ``d4``: the seeded He net d=4 [16, 16] in [-1, 1]^4 (benchmarks/nets.py; 26,634 regions);
 * ``digits``: the embedded digits MLP 64-8-8-10 in the box of half-width 0.1 around its test
@@ -68,6 +69,9 @@ def main(argv=None):
           f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f} (1 min) at the start")
     pr.count_regions(he_net(2, [4, 4]), unit_box(2))  # warm-up
     pr.count_regions(he_net(2, [4, 4]), unit_box(2), certify=True)
+    # a count that runs past polyregions.search.compiled.SWITCH_CACHED seconds, as a user's process
+    # has had after its first such count: the compiled search's kernel is loaded (benchmarks/run.py)
+    pr.count_regions(he_net(4, [16, 16]), unit_box(4))
     folder = tempfile.mkdtemp()
     for name, net, dom in cases(args.cases.split(",")):
         plain, t1 = timed(lambda: pr.count_regions(net, dom))
