@@ -317,7 +317,9 @@ SLICE_FAULTS = [
           "        return False\n", ("tests/search/test_engine.py::test_hyperplanes_far_from_the_origin_in_the_whole_space",),
           "on the whole space, a hyperplane 1e21 away goes to the solver (which reads the bound as infinite)"),
     fault("search-resolution-silent", SEARCH, "            if rho <= RESOLUTION_RTOL * np.abs(x).max(initial=0.0):\n",
-          "            if False:\n", ("tests/search/test_engine.py::test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported",),
+          "            if False:\n", ("tests/search/test_engine.py::test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported",
+           "tests/search/test_engine.py::"
+           "test_a_region_as_thin_as_its_coordinates_rounding_is_reported_without_a_near_empty_branch"),
           "the search counts a sliver as thin as its coordinates' rounding without a word"),
     fault("search-drop-resolution-silent", SEARCH,
           "                not res.keep and res.depth > eps - RESOLUTION_RTOL * scale):\n", "                False):\n",

@@ -539,6 +539,21 @@ def test_a_sliver_as_thin_as_its_coordinates_rounding_is_reported():
     assert min(rho for _, rho, _, _ in leaves) > 10 * 1e-10  # not a decision near eps
 
 
+def test_a_region_as_thin_as_its_coordinates_rounding_is_reported_without_a_near_empty_branch():
+    """A box two float steps wide at 1e8 (3e-8) that no neuron cuts: one region (exact
+    reference), of radius 1.5e-8, far above eps = 1e-10 and with no empty branch near it (the
+    neuron's other side lies 1e8 away). Only the leaf's own thinness against its coordinates'
+    rounding can say that the count is at the edge of what floats there hold."""
+    c = 1e8
+    hi = float(np.nextafter(np.nextafter(c, np.inf), np.inf))
+    W, b = [[1.0]], [-1.0]
+    assert ref.exact_count([W], [b], ("box", [c], [hi]), eps=1e-10) == 1
+    search = RegionSearch(net_of([np.array(W)], [np.array(b)]), pr.Box([c], [hi]), 1e-10, "auto", True)
+    leaves = list(search.run(search.root()))
+    assert len(leaves) == 1 and search.stats.near_eps >= 1
+    assert leaves[0][1] > 10 * 1e-10  # not a decision near eps
+
+
 @pytest.mark.parametrize("far", [1e10, 1e21, 1e30])
 def test_hyperplanes_far_from_the_origin_in_the_whole_space(far):
     """A neuron x_1 / far + 1 is the line x_1 = -far: it splits the two half-quadrants x_1 < 0 of
