@@ -44,7 +44,7 @@ from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from .planar import CellWork
 from .polygon import ZERO_RTOL
 from .polyhedron import passed_on, split_cells
-from .polyhedron_measure import inradii, min_inradius, volumes
+from .polyhedron_measure import inradii, volumes
 
 __all__ = ["Cells3dWork", "METHOD", "PolyhedralCell", "check_cells3d", "count_cells3d", "domain_rows",
            "domain_volume", "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
@@ -176,7 +176,7 @@ class _Cells:
 class _Run:
     """One 3-D computation: the statistics, and the stop conditions of a count."""
 
-    def __init__(self, eps, deadline=None, *, patterns=True, maps=False):
+    def __init__(self, eps, deadline=None, *, patterns=True, maps=False, cells=True):
         self.eps = eps
         self.stats = Stats(eps=eps)
         self.deadline = deadline
@@ -185,26 +185,34 @@ class _Run:
         self.yscale = 0.0  # the domain's largest coordinate (:func:`polyregions.cells.polyhedron.split_cells`)
         self.patterns = patterns  # the batches carry the cells' patterns (a count needs none)
         self.maps = maps  # ... and their last layer's maps
+        self.cells = cells  # the final cells are made (a count has them counted and measured in the kernel)
 
 
 def _refine(run, layers, l, cells, bits, A, S, label_base):
     """Yield ``(cells, bits, maps)`` batches of final cells below `cells` at layer ``l``: ``A``
     (K, 4, n_l) holds the layer's pre-activation maps ``z = A[:, :3] . y + A[:, 3]``, ``S`` the
     same with absolute values. ``bits`` is None unless ``run.patterns``, ``maps`` unless
-    ``run.maps``."""
+    ``run.maps``. Unless ``run.cells``, the final cells are not made: ``(count, smallest
+    inradius)`` pairs are yielded instead (the inradius as ``min_inradius`` finds it, below
+    ``run.stats.min_radius``)."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"
         return
     n = A.shape[2]
-    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
-                                             run.yscale, ARENA_ROOM)
+    last = l + 1 == len(layers)
+    *arrays, parent, lbits, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR,
+                                                       ZERO_RTOL, run.yscale, ARENA_ROOM, emit=run.cells or not last,
+                                                       below=run.stats.min_radius)
     cells = _Cells(*arrays)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     run.angle_caps += int(st[3])
+    if last and not run.cells:
+        yield int(st[2]), float(smallest)
+        return
     if run.patterns:
         bits = np.concatenate([bits[parent], lbits], axis=1)
-    if l + 1 == len(layers):
+    if last:
         maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
         yield cells, bits, maps
         return
@@ -226,7 +234,8 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
 
 
 def _cell_batches(run, net, domain):
-    """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``)."""
+    """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``), or
+    ``(count, smallest inradius)`` pairs unless ``run.cells`` (:func:`_refine`)."""
     origin, Q, _, _ = domain.working_frame()
     Y, faces, planes, labels = _domain_polyhedron(domain)
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
@@ -328,16 +337,11 @@ class Cells3dWork(CellWork):
     """The 3-D algorithm's cells as a :class:`~polyregions.cells.planar.CellWork`."""
 
     def __init__(self, net, domain, eps):
-        super().__init__(_Run(eps, patterns=False))
+        super().__init__(_Run(eps, patterns=False, cells=False))
         self.net, self.domain = net, domain
 
     def batches(self):
-        for cells, _, _ in _cell_batches(self.run, self.net, self.domain):
-            r = self.stats.min_radius
-            count = cells.cv.size - 1
-            if count:
-                r = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, r))
-            yield count, r
+        yield from _cell_batches(self.run, self.net, self.domain)
 
 
 def enumerate_cells3d(net, domain, *, eps):

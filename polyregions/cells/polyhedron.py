@@ -63,14 +63,15 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
-from .polyhedron_measure import VOLUME_ROUNDING, inradius, volume_area, volume_rounding
+from .polyhedron_measure import VOLUME_ROUNDING, inradius_in, volume_area, volume_rounding
 
 __all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
 
 
 @kernel(inline="always")
-def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
-    """Whether the child holds a ball of radius ``eps`` (module docstring)."""
+def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm, lp_beta, lp_M, lp_vecs):
+    """Whether the child holds a ball of radius ``eps`` (module docstring; ``lp_*``: the scratch
+    of :func:`~polyregions.cells.polyhedron_measure.inradius_in`)."""
     if fm < 4 or vm < 4:
         return False
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
@@ -81,7 +82,7 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
         return True
     if 3.0 * (vol + err) / area < eps / near:
         return False
-    r = inradius(af_p, fs, fm, av, vs, vm)[0]
+    r = inradius_in(af_p, fs, fm, av, vs, vm, lp_beta, lp_M, lp_vecs)[0]
     stats[1] += 1
     if eps / near <= r <= near * eps:
         stats[0] += 1
@@ -116,8 +117,9 @@ def _crossing(xa, xb, nx, a, b):
 
 
 @kernel()
-def _order_by_angle(av, base, ids, k, nrm):
-    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm``."""
+def _order_by_angle(av, base, ids, k, nrm, ang):
+    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm[:3]``
+    (``ang``: scratch for `k` angles)."""
     cx = 0.0
     cy = 0.0
     cz = 0.0
@@ -135,7 +137,6 @@ def _order_by_angle(av, base, ids, k, nrm):
     e2x = nrm[1] * e1z - nrm[2] * e1y
     e2y = nrm[2] * e1x - nrm[0] * e1z
     e2z = nrm[0] * e1y - nrm[1] * e1x
-    ang = np.empty(k)
     for i in range(k):
         dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
         ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
@@ -151,7 +152,7 @@ def _order_by_angle(av, base, ids, k, nrm):
 
 @kernel(inline="always")
 def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
-           tv, tf, ti, vmap, onp, eu, ev, stats):
+           tv, tf, ti, vmap, onp, eu, ev, ang, stats):
     """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
     ``(tv, tf, ti)`` of the arena (module docstring); return its ``(vm, fm, im)``."""
     # vertices: the parent's on this side, then the crossings
@@ -246,9 +247,7 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
                 if not dup:
                     ai[out_i] = eu[q]
                     out_i += 1
-            nrm = np.empty(3)
-            nrm[0], nrm[1], nrm[2] = cap_plane[0], cap_plane[1], cap_plane[2]
-            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, nrm)
+            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, cap_plane, ang)
         if out_i - c0 >= 3:
             af_s[out_f], af_c[out_f], af_l[out_f] = c0, out_i - c0, cap_label
             for q in range(4):
@@ -276,12 +275,17 @@ def _grow(a, need):
     return b
 
 
-def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit=True, below=np.inf):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
-    Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats)``: the kept cells (CSR, as
-    the input), the input cell each came from, the layer's pattern bits (``uint8``, ``(K', n)``)
-    and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
+    Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats, smallest)``: the kept cells
+    (CSR, as the input), the input cell each came from, the layer's pattern bits (``uint8``,
+    ``(K', n)``), ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``
+    and, when `emit` is False, the smallest inradius of the kept cells if below `below`, else
+    `below` (as :func:`~polyregions.cells.polyhedron_measure.min_inradius` finds it: the exact
+    inradius only of a cell whose lower bound ``(V - e) / F`` is below the smallest so far).
+    With `emit` False (a count's last layer) the kept cells are counted (``stats[2]``) and
+    measured where they are made, and none is returned (no cells, parents or bits).
 
     The scratch arena starts with `room` vertices; a cell that would overflow it, or the
     output, is split again from the start once they have doubled (:func:`_split_cells`).
@@ -289,41 +293,44 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     """
     c = np.ascontiguousarray
     return _split_cells(c(cv), c(V), c(cf), c(P), c(L), c(fi), c(FI), c(A), c(S), int(label_base), float(eps),
-                        float(near), float(rtol), float(yscale), int(room))
+                        float(near), float(rtol), float(yscale), int(room), bool(emit), float(below))
 
 
 @kernel()
 def _arena(cap_v):
     """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
-    sg, vmap, onp, xa, xb, xpos, eu, ev)``."""
+    sg, vmap, onp, xa, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs)`` (the last four: angles of a cap's
+    vertices, the inradius' scratch)."""
     return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
             np.empty(4 * cap_v, np.int64), np.empty((4 * cap_v, 3)), np.empty(16 * cap_v, np.int64),
-            np.empty(16 * cap_v, np.int64))
+            np.empty(16 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v), np.empty((4, 4)), np.empty((2, 4)))
 
 
 @kernel()
-def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit, below):
     """The compiled body of :func:`split_cells`: :func:`_split_some` until every cell is split,
     the arena or the output doubled whenever it stops for room (arrays are allocated and
     replaced here only: in the loop of :func:`_split_some` a replaced array would cost
     reference counting on every access)."""
-    K = cv.size - 1
     n = A.shape[2]
-    out = (np.zeros(2 * K + 17, np.int64), np.empty((2 * V.shape[0] + 64, 3)), np.zeros(2 * K + 17, np.int64),
-           np.empty((2 * P.shape[0] + 64, 4)), np.empty(2 * P.shape[0] + 64, np.int64),
-           np.zeros(2 * P.shape[0] + 65, np.int64), np.empty(2 * FI.size + 64, np.int64),
-           np.empty(2 * K + 16, np.int64), np.empty((2 * K + 16, n), np.uint8))
+    g = 2 if emit else 0  # the output's room: twice the input's (none when nothing is emitted)
+    K, nV, nP, nI = g * (cv.size - 1), g * V.shape[0], g * P.shape[0], g * FI.size
+    out = (np.zeros(K + 17, np.int64), np.empty((nV + 64, 3)), np.zeros(K + 17, np.int64), np.empty((nP + 64, 4)),
+           np.empty(nP + 64, np.int64), np.zeros(nP + 65, np.int64), np.empty(nI + 64, np.int64),
+           np.empty(K + 16, np.int64), np.empty((K + 16, n), np.uint8))
     cap_v = max(room, 4)
     arena = _arena(cap_v)
     # the stack (vs, vm, fs, fm, is, im, neuron, bit: at most one entry per neuron), the pattern so far,
-    # the two caps' planes, the statistics and their values where the current cell started
+    # the two caps' planes, the statistics and their values where the current cell started, the smallest
+    # inradius of the cells counted (emit False)
     work = (np.empty((n + 2, 8), np.int64), np.zeros(n, np.uint8), np.empty(4), np.empty(4), np.zeros(4, np.int64),
-            np.zeros(4, np.int64))
+            np.zeros(4, np.int64), np.full(1, below))
     at = np.zeros(5, np.int64)  # the next input cell; the output's cells, vertices, faces and indices so far
     while True:
-        status = _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at)
+        status = _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, emit, out, arena,
+                             work, at)
         if status == 0:
             break
         if status == 1:
@@ -339,18 +346,20 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
     nc, nv, nf, ni = at[1], at[2], at[3], at[4]
     stats = work[4]
     stats[2] = nc
-    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
-            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+    m = nc if emit else 0  # the cells returned
+    return (o_cv[: m + 1].copy(), o_V[:nv].copy(), o_cf[: m + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
+            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:m].copy(), o_bits[:m].copy(), stats, work[6][0])
 
 
-@kernel()
-def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at):
+@kernel(refcounts=False)
+def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, emit, out, arena, work, at):
     """Split the input cells from ``at[0]`` on into the output (counters ``at[1:]``), in the
     arena, neither of them replaced: 0 when every cell is split, 1 when a cell needs a larger
-    arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it)."""
+    arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it).
+    With `emit` False the final cells are counted and measured (:func:`split_cells`), not copied."""
     o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
-    av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xa, xb, xpos, eu, ev = arena
-    stack, bits, cap_on, cap_off, stats, saved = work
+    av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xa, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs = arena
+    stack, bits, cap_on, cap_off, stats, saved, smallest = work
     K = cv.size - 1
     n = A.shape[2]
     cap_v = av.shape[0]
@@ -443,13 +452,15 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
                 on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xa, xb, xpos, nx,
-                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, stats)
+                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, ang, stats)
                 off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
                 off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xa, xb, xpos,
                                                 nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
-                                                stats)
-                keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
-                keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm)
+                                                ang, stats)
+                keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm, lp_beta, lp_M,
+                                lp_vecs)
+                keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm, lp_beta,
+                                 lp_M, lp_vecs)
                 if keep_on and keep_off:
                     stack[ns, 0], stack[ns, 1], stack[ns, 2], stack[ns, 3] = off_v, off_vm, off_f, off_fm
                     stack[ns, 4], stack[ns, 5], stack[ns, 6], stack[ns, 7] = off_i, off_im, j, 0
@@ -469,6 +480,12 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             if overflow:
                 break
             if not alive:
+                continue
+            if not emit:  # counted, and measured as min_inradius measures (redone alike after an overflow)
+                vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
+                if area > 0.0 and (vol - volume_rounding(av, vs, vm, af_c, fs, fm)) / area < smallest[0]:
+                    smallest[0] = min(smallest[0], inradius_in(af_p, fs, fm, av, vs, vm, lp_beta, lp_M, lp_vecs)[0])
+                nc += 1
                 continue
             # a final cell: copy it out, when the output has room
             if (nc + 2 > o_cv.shape[0] or nc + 2 > o_cf.shape[0] or nc + 1 > o_parent.shape[0]

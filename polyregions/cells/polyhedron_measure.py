@@ -23,8 +23,8 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "min_inradius", "volume_area", "volume_rounding",
-           "volumes"]
+__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "inradius_in", "min_inradius", "volume_area",
+           "volume_rounding", "volumes"]
 
 #: A 4 x 4 system of the Chebyshev LP's vertex enumeration is singular when a pivot falls
 #: below this (its rows are unit normals with a 1 appended: entries of size one).
@@ -114,34 +114,41 @@ def inradius(planes, fs, fm, verts, vs, vm):
     four planes; the optimum of this bounded LP sits at one) and the vertices' mean. Each
     candidate is judged by its own distance to the nearest plane, recomputed, so ``r`` is
     honest for the centre returned even where four planes are ill-conditioned. Solved in
-    coordinates centred on the vertices' mean."""
-    o = np.zeros(3)
+    coordinates centred on the vertices' mean (:func:`inradius_in`, here with its scratch)."""
+    return inradius_in(planes, fs, fm, verts, vs, vm, np.empty(fm), np.empty((4, 4)), np.empty((2, 4)))
+
+
+@kernel()
+def inradius_in(planes, fs, fm, verts, vs, vm, beta, M, vecs):
+    """:func:`inradius` in the scratch it is given, allocating nothing: ``beta`` (at least `fm`),
+    ``M`` (4, 4) and ``vecs`` (2, 4), overwritten (for kernels compiled without reference counts,
+    which allocate no array)."""
+    ox = 0.0
+    oy = 0.0
+    oz = 0.0
     for i in range(vm):
-        for q in range(3):
-            o[q] += verts[vs + i, q] / vm
-    beta = np.empty(fm)
+        ox += verts[vs + i, 0] / vm
+        oy += verts[vs + i, 1] / vm
+        oz += verts[vs + i, 2] / vm
     best = np.inf
     for i in range(fm):
         p = fs + i
-        beta[i] = planes[p, 3] - planes[p, 0] * o[0] - planes[p, 1] * o[1] - planes[p, 2] * o[2]
+        beta[i] = planes[p, 3] - planes[p, 0] * ox - planes[p, 1] * oy - planes[p, 2] * oz
         best = min(best, beta[i])  # the mean itself
-    by = np.zeros(3)
-    M = np.empty((4, 4))
-    rhs = np.empty(4)
-    sol = np.empty(4)
-    idx = np.empty(4, np.int64)
+    bx = 0.0
+    by = 0.0
+    bz = 0.0
+    rhs = vecs[0]
+    sol = vecs[1]
     for a in range(fm):
-        idx[0] = a
         for b in range(a + 1, fm):
-            idx[1] = b
             for c in range(b + 1, fm):
-                idx[2] = c
                 for d in range(c + 1, fm):
-                    idx[3] = d
                     for i in range(4):
-                        p = fs + idx[i]
+                        t = a if i == 0 else (b if i == 1 else (c if i == 2 else d))
+                        p = fs + t
                         M[i, 0], M[i, 1], M[i, 2], M[i, 3] = planes[p, 0], planes[p, 1], planes[p, 2], 1.0
-                        rhs[i] = beta[idx[i]]
+                        rhs[i] = beta[t]
                     if not _solve4(M, rhs, sol) or not sol[3] > best:
                         continue
                     r = np.inf
@@ -152,8 +159,8 @@ def inradius(planes, fs, fm, verts, vs, vm):
                             break
                     if r > best:
                         best = r
-                        by[0], by[1], by[2] = sol[0], sol[1], sol[2]
-    return best, by[0] + o[0], by[1] + o[1], by[2] + o[2]
+                        bx, by, bz = sol[0], sol[1], sol[2]
+    return best, bx + ox, by + oy, bz + oz
 
 
 @kernel()
