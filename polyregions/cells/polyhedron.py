@@ -107,16 +107,6 @@ def _ball(av, vs, vm):
 
 
 @kernel()
-def _crossing(xa, xb, nx, a, b):
-    """The index of the crossing of edge ``{a, b}`` among the ``nx`` recorded, or -1."""
-    lo, hi = min(a, b), max(a, b)
-    for q in range(nx):
-        if xa[q] == lo and xb[q] == hi:
-            return q
-    return -1
-
-
-@kernel()
 def _order_by_angle(av, base, ids, k, nrm, ang):
     """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm[:3]``
     (``ang``: scratch for `k` angles)."""
@@ -151,10 +141,12 @@ def _order_by_angle(av, base, ids, k, nrm, ang):
 
 
 @kernel(inline="always")
-def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
+def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xat, xpos, nx, cap_plane, cap_label,
            tv, tf, ti, vmap, onp, eu, ev, ang, stats):
     """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
-    ``(tv, tf, ti)`` of the arena (module docstring); return its ``(vm, fm, im)``."""
+    ``(tv, tf, ti)`` of the arena (module docstring; ``xat[p]``: the crossing on the edge that starts
+    at index position ``p`` of a face, where its ends have strictly opposite signs); return its
+    ``(vm, fm, im)``."""
     # vertices: the parent's on this side, then the crossings
     cnt = 0
     for i in range(vm):
@@ -186,7 +178,7 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
                 ai[out_i] = vmap[a]
                 out_i += 1
             if (si > 0 and sn < 0) or (si < 0 and sn > 0):
-                ai[out_i] = vmap[vm + _crossing(xa, xb, nx, a, b)]
+                ai[out_i] = vmap[vm + xat[s + i]]
                 out_i += 1
         e = out_i - e0
         if e < 3:
@@ -299,13 +291,15 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 @kernel()
 def _arena(cap_v):
     """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
-    sg, vmap, onp, xa, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs)`` (the last four: angles of a cap's
-    vertices, the inradius' scratch)."""
+    sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead, xat)`` (``xhead``, ``xnext``:
+    each vertex's crossings, chained; ``ang``: the angles of a cap's vertices; ``lp_*``: the inradius'
+    scratch)."""
     return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
             np.empty(4 * cap_v, np.int64), np.empty((4 * cap_v, 3)), np.empty(16 * cap_v, np.int64),
-            np.empty(16 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v), np.empty((4, 4)), np.empty((2, 4)))
+            np.empty(16 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v), np.empty((4, 4)), np.empty((2, 4)),
+            np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64))
 
 
 @kernel()
@@ -358,7 +352,8 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it).
     With `emit` False the final cells are counted and measured (:func:`split_cells`), not copied."""
     o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
-    av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xa, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs = arena
+    (av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead,
+     xat) = arena
     stack, bits, cap_on, cap_off, stats, saved, smallest = work
     K = cv.size - 1
     n = A.shape[2]
@@ -435,26 +430,35 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                         or ti + 2 * (3 * im + fm + vm) + 8 > 4 * cap_v or 4 * im + 4 > 16 * cap_v):
                     overflow = 1
                     break
-                # the crossings of the edges with strictly opposite signs, one per edge
+                # the crossings of the edges with strictly opposite signs, one per edge (found again from
+                # its other face through the crossings chained at its lower end), recorded per index position
                 nx = np.int64(0)  # not a literal: one compiled _child
+                for i in range(vm):
+                    xhead[i] = -1
                 for f in range(fs, fs + fm):
                     s, m = af_s[f], af_c[f]
                     for i in range(m):
                         a, c = ai[s + i], ai[s + (i + 1) % m]
-                        if sg[a] * sg[c] < 0 and _crossing(xa, xb, nx, a, c) < 0:
+                        if sg[a] * sg[c] < 0:
                             lo, hi = min(a, c), max(a, c)
-                            t = z[lo] / (z[lo] - z[hi])
-                            for q in range(3):
-                                xpos[nx, q] = av[vs + lo, q] + t * (av[vs + hi, q] - av[vs + lo, q])
-                            xa[nx], xb[nx] = lo, hi
-                            nx += 1
+                            q = xhead[lo]
+                            while q >= 0 and xb[q] != hi:
+                                q = xnext[q]
+                            if q < 0:
+                                t = z[lo] / (z[lo] - z[hi])
+                                for r in range(3):
+                                    xpos[nx, r] = av[vs + lo, r] + t * (av[vs + hi, r] - av[vs + lo, r])
+                                xb[nx], xnext[nx], xhead[lo] = hi, xhead[lo], nx
+                                q = nx
+                                nx += 1
+                            xat[s + i] = q
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
-                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xa, xb, xpos, nx,
+                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xat, xpos, nx,
                                              cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, ang, stats)
                 off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
-                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xa, xb, xpos,
+                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xat, xpos,
                                                 nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
                                                 ang, stats)
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm, lp_beta, lp_M,
