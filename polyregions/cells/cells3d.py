@@ -58,6 +58,8 @@ POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache
 #: (1 MiB: on the benchmark nets about 20% faster than 4 MiB, ``benchmarks/bench_3d.py``).
 BATCH_BYTES = 2**20
+#: Cells a chunk of the last layer's output holds (a chunk of another layer is one batch of the next).
+LAST_CHUNK = 4096
 #: Vertices the kernel's scratch arena holds at first (it doubles when a cell needs more).
 ARENA_ROOM = 1024
 
@@ -200,37 +202,38 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
         return
     n = A.shape[2]
     last = l + 1 == len(layers)
-    *arrays, parent, lbits, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR,
-                                                       ZERO_RTOL, run.yscale, ARENA_ROOM, emit=run.cells or not last,
-                                                       below=run.stats.min_radius)
-    cells = _Cells(*arrays)
+    if not last:
+        W, b = layers[l + 1]
+        absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
+        step = max(64, BATCH_BYTES // (48 * W.shape[0]))
+    chunks, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
+                                       run.yscale, ARENA_ROOM, emit=run.cells or not last,
+                                       below=run.stats.min_radius, chunk=LAST_CHUNK if last else step)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     run.angle_caps += int(st[3])
     if last and not run.cells:
         yield int(st[2]), float(smallest)
         return
-    if run.patterns:
-        bits = np.concatenate([bits[parent], lbits], axis=1)
-    if last:
-        maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
-        yield cells, bits, maps
-        return
-    W, b = layers[l + 1]
-    absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
-    K = parent.size
-    step = max(64, BATCH_BYTES // (48 * W.shape[0]))
-    for k0 in range(0, K, step):
-        k1 = min(K, k0 + step)
-        Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
-        A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
-        A2[:, 3, :] += b
-        S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
-        S2[:, 3, :] += absb
-        yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if bits is None else bits[k0:k1], A2, S2,
-                           label_base + n)
-        if run.stopped:
-            return
+    for *arrays, parent, lbits in chunks:
+        cells = _Cells(*arrays)
+        cbits = np.concatenate([bits[parent], lbits], axis=1) if run.patterns else None
+        if last:
+            maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
+            yield cells, cbits, maps
+            continue
+        K = parent.size
+        for k0 in range(0, K, step):
+            k1 = min(K, k0 + step)
+            Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
+            A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
+            A2[:, 3, :] += b
+            S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
+            S2[:, 3, :] += absb
+            yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if cbits is None else cbits[k0:k1], A2,
+                               S2, label_base + n)
+            if run.stopped:
+                return
 
 
 def _cell_batches(run, net, domain):
@@ -252,8 +255,9 @@ def _cell_batches(run, net, domain):
     c = np.asarray(W @ origin, dtype=np.float64) + b
     Gabs = np.asarray(absW @ np.abs(Q), dtype=np.float64)
     cabs = np.asarray(absW @ np.abs(origin), dtype=np.float64) + np.abs(b)
-    A = np.vstack([G.T, c])[None]
-    S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
+    # C order, as every later layer's maps: the kernels then run in the one version a first count loads
+    A = np.ascontiguousarray(np.vstack([G.T, c])[None])
+    S = np.ascontiguousarray(np.vstack([Gabs.T, cabs])[None], dtype=np.float32)
     layers = compose_layers(net, origin, Q)
     yield from _refine(run, layers, 0, root, np.zeros((1, 0), np.uint8) if run.patterns else None, A, S, 0)
 

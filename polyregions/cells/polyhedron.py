@@ -267,25 +267,30 @@ def _grow(a, need):
     return b
 
 
-def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit=True, below=np.inf):
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit=True, below=np.inf,
+                chunk=4096):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
-    Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats, smallest)``: the kept cells
-    (CSR, as the input), the input cell each came from, the layer's pattern bits (``uint8``,
-    ``(K', n)``), ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``
-    and, when `emit` is False, the smallest inradius of the kept cells if below `below`, else
-    `below` (as :func:`~polyregions.cells.polyhedron_measure.min_inradius` finds it: the exact
-    inradius only of a cell whose lower bound ``(V - e) / F`` is below the smallest so far).
-    With `emit` False (a count's last layer) the kept cells are counted (``stats[2]``) and
-    measured where they are made, and none is returned (no cells, parents or bits).
+    Returns ``(chunks, stats, smallest)``. ``chunks``: a list of ``(cv', V', cf', P', L', fi',
+    FI', parent, bits)``, the kept cells in input order, at most `chunk` in each (CSR, as the
+    input), the input cell each came from and the layer's pattern bits (``uint8``, ``(K', n)``);
+    ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``; and, when
+    `emit` is False, the smallest inradius of the kept cells if below `below`, else `below` (as
+    :func:`~polyregions.cells.polyhedron_measure.min_inradius` finds it: the exact inradius only
+    of a cell whose lower bound ``(V - e) / F`` is below the smallest so far). With `emit` False
+    (a count's last layer) the kept cells are counted (``stats[2]``) and measured where they are
+    made, and none is returned (no chunk).
 
+    The output is written into buffers sized for `chunk` cells (their vertices, faces and
+    indices as the input's on average, with a margin), copied out as a chunk whenever one is
+    full: no buffer is grown and copied unless one input cell's output overflows it alone.
     The scratch arena starts with `room` vertices; a cell that would overflow it, or the
-    output, is split again from the start once they have doubled (:func:`_split_cells`).
+    output, is split again from the start once there is room (:func:`_split_cells`).
     The arrays are passed on C-contiguous (one compiled version serves every call).
     """
     c = np.ascontiguousarray
     return _split_cells(c(cv), c(V), c(cf), c(P), c(L), c(fi), c(FI), c(A), c(S), int(label_base), float(eps),
-                        float(near), float(rtol), float(yscale), int(room), bool(emit), float(below))
+                        float(near), float(rtol), float(yscale), int(room), bool(emit), float(below), int(chunk))
 
 
 @kernel()
@@ -303,17 +308,21 @@ def _arena(cap_v):
 
 
 @kernel()
-def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit, below):
+def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit, below, chunk):
     """The compiled body of :func:`split_cells`: :func:`_split_some` until every cell is split,
-    the arena or the output doubled whenever it stops for room (arrays are allocated and
-    replaced here only: in the loop of :func:`_split_some` a replaced array would cost
+    a chunk copied out whenever the output is full, the arena (or, for a cell whose output
+    alone overflows it, the output) doubled whenever it stops for room (arrays are allocated
+    and replaced here only: in the loop of :func:`_split_some` a replaced array would cost
     reference counting on every access)."""
     n = A.shape[2]
-    g = 2 if emit else 0  # the output's room: twice the input's (none when nothing is emitted)
-    K, nV, nP, nI = g * (cv.size - 1), g * V.shape[0], g * P.shape[0], g * FI.size
+    k_in = max(cv.size - 1, 1)
+    # the output's room: `chunk` cells of the input's sizes on average, with a margin (none when nothing is emitted)
+    K = chunk if emit else 0
+    nV, nP, nI = K * (V.shape[0] // k_in + 8), K * (P.shape[0] // k_in + 4), K * (FI.size // k_in + 24)
     out = (np.zeros(K + 17, np.int64), np.empty((nV + 64, 3)), np.zeros(K + 17, np.int64), np.empty((nP + 64, 4)),
            np.empty(nP + 64, np.int64), np.zeros(nP + 65, np.int64), np.empty(nI + 64, np.int64),
            np.empty(K + 16, np.int64), np.empty((K + 16, n), np.uint8))
+    chunks = []
     cap_v = max(room, 4)
     arena = _arena(cap_v)
     # the stack (vs, vm, fs, fm, is, im, neuron, bit: at most one entry per neuron), the pattern so far,
@@ -330,19 +339,32 @@ def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysc
         if status == 1:
             cap_v *= 2
             arena = _arena(cap_v)
+        elif at[1] > 0:  # the output is full: its cells (all but the one it stopped at) copied out as a chunk
+            chunks.append(_chunk(out, at))
+            at[1], at[2], at[3], at[4] = 0, 0, 0, 0
         else:
             o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
             out = (_grow(o_cv, 2 * o_cv.shape[0]), _grow(o_V, 2 * o_V.shape[0]), _grow(o_cf, 2 * o_cf.shape[0]),
                    _grow(o_P, 2 * o_P.shape[0]), _grow(o_L, 2 * o_L.shape[0]), _grow(o_fi, 2 * o_fi.shape[0]),
                    _grow(o_FI, 2 * o_FI.shape[0]), _grow(o_parent, 2 * o_parent.shape[0]),
                    _grow(o_bits, 2 * o_bits.shape[0]))
+    stats = work[4]
+    stats[2] = at[1]
+    if emit:
+        for part in chunks:
+            stats[2] += part[7].size
+        if at[1] > 0 or not chunks:
+            chunks.append(_chunk(out, at))
+    return chunks, stats, work[6][0]
+
+
+@kernel()
+def _chunk(out, at):
+    """The ``at[1]`` cells in the output (``at[2:]``: their vertices, faces, indices), copied."""
     o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
     nc, nv, nf, ni = at[1], at[2], at[3], at[4]
-    stats = work[4]
-    stats[2] = nc
-    m = nc if emit else 0  # the cells returned
-    return (o_cv[: m + 1].copy(), o_V[:nv].copy(), o_cf[: m + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
-            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:m].copy(), o_bits[:m].copy(), stats, work[6][0])
+    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
+            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy())
 
 
 @kernel(refcounts=False)
