@@ -195,7 +195,7 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
     (K, 4, n_l) holds the layer's pre-activation maps ``z = A[:, :3] . y + A[:, 3]``, ``S`` the
     same with absolute values. ``bits`` is None unless ``run.patterns``, ``maps`` unless
     ``run.maps``. Unless ``run.cells``, the final cells are not made: ``(count, smallest
-    inradius)`` pairs are yielded instead (the inradius as ``min_inradius`` finds it, below
+    inradius)`` pairs are yielded instead (the inradius as ``smaller_inradius`` finds it, below
     ``run.stats.min_radius``)."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"

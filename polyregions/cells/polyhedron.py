@@ -68,7 +68,8 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
-from .polyhedron_measure import VOLUME_ROUNDING, inradius_in, volume_area, volume_rounding
+from .polyhedron_measure import (VOLUME_ROUNDING, inradius_in, smaller_inradius, volume_area,
+                                 volume_rounding)
 
 __all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
 
@@ -299,9 +300,10 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     FI', parent, bits)``, the kept cells in input order, at most `chunk` in each (CSR, as the
     input), the input cell each came from and the layer's pattern bits (``uint8``, ``(K', n)``);
     ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``; and, when
-    `emit` is False, the smallest inradius of the kept cells if below `below`, else `below` (as
-    :func:`~polyregions.cells.polyhedron_measure.min_inradius` finds it: the exact inradius only
-    of a cell whose lower bound ``(V - e) / F`` is below the smallest so far). With `emit` False
+    `emit` is False, the smallest inradius of the kept cells if below `below`, else `below`
+    (:func:`~polyregions.cells.polyhedron_measure.smaller_inradius` cell by cell: the exact
+    inradius only of a cell whose lower bound ``(V - e) / F`` is below the smallest so far,
+    as :func:`~polyregions.cells.polyhedron_measure.min_inradius` measures a batch). With `emit` False
     (a count's last layer) the kept cells are counted (``stats[2]``) and measured where they are
     made, and none is returned (no chunk).
 
@@ -531,10 +533,9 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 break
             if not alive:
                 continue
-            if not emit:  # counted, and measured as min_inradius measures (redone alike after an overflow)
-                vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
-                if area > 0.0 and (vol - volume_rounding(av, vs, vm, af_c, fs, fm)) / area < smallest[0]:
-                    smallest[0] = min(smallest[0], inradius_in(af_p, fs, fm, av, vs, vm, lp_beta, lp_M, lp_vecs)[0])
+            if not emit:  # counted and measured (the same again, should this cell be split again after an overflow)
+                smallest[0] = smaller_inradius(av, vs, vm, fs, fm, af_s, af_c, ai, af_p, smallest[0], lp_beta, lp_M,
+                                               lp_vecs)
                 nc += 1
                 continue
             # a final cell: copy it out, when the output has room

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "inradius_in", "min_inradius", "volume_area",
-           "volume_rounding", "volumes"]
+__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "inradius_in", "min_inradius",
+           "smaller_inradius", "volume_area", "volume_rounding", "volumes"]
 
 #: A 4 x 4 system of the Chebyshev LP's vertex enumeration is singular when a pivot falls
 #: below this (its rows are unit normals with a 1 appended: entries of size one).
@@ -191,29 +191,30 @@ def inradii(cv, V, cf, P):
 
 
 @kernel()
+def smaller_inradius(verts, vs, vm, fs, fm, face_start, face_count, indices, planes, below, beta, M, vecs):
+    """The inradius of one polyhedron if it is below `below`, else `below` (:func:`volume_area`'s
+    arguments, then the planes, and the scratch of :func:`inradius_in`): the exact inradius is
+    computed only when the lower bound ``(V - e) / F`` is below `below` (``e``: the volume's
+    rounding, :func:`volume_rounding`, as the count's judgement takes it; a needle's ``V`` may
+    be all rounding, and then its inradius decides). A cell without area leaves `below`."""
+    vol, area = volume_area(verts, vs, fs, fm, face_start, face_count, indices)
+    if area > 0.0 and (vol - volume_rounding(verts, vs, vm, face_count, fs, fm)) / area < below:
+        return min(below, inradius_in(planes, fs, fm, verts, vs, vm, beta, M, vecs)[0])
+    return below
+
+
+@kernel()
 def min_inradius(cv, V, cf, P, fi, FI, below):
-    """The smallest inradius of the cells if it is below `below`, else `below`: the exact
-    inradius is computed only for cells whose lower bound ``(V - e) / F`` is below the running
-    minimum (``e``: the volume's rounding, :func:`volume_rounding`, as the count's judgement
-    takes it; a needle's ``V`` may be all rounding, and then its inradius decides)."""
-    vol, area = volumes(cv, V, cf, fi, FI)
-    low = np.full(cv.size - 1, np.inf)  # the lower bounds (none for a cell without area)
+    """The smallest inradius of the cells if it is below `below`, else `below`
+    (:func:`smaller_inradius` cell by cell, as a count measures its cells)."""
     counts = np.empty(max(fi.size - 1, 1), np.int64)
     for f in range(fi.size - 1):
         counts[f] = fi[f + 1] - fi[f]
-    for k in range(cv.size - 1):
-        if area[k] > 0.0:
-            low[k] = (vol[k] - volume_rounding(V, cv[k], cv[k + 1] - cv[k], counts, cf[k], cf[k + 1] - cf[k])) / area[k]
+    beta = np.empty(max(fi.size - 1, 1))
+    M = np.empty((4, 4))
+    vecs = np.empty((2, 4))
     best = below
-    first = -1
-    for k in range(cv.size - 1):  # the cell of the smallest bound first: it sets a low bar
-        if area[k] > 0.0 and (first < 0 or low[k] < low[first]):
-            first = k
-    if first >= 0:
-        best = min(best, inradius(P, cf[first], cf[first + 1] - cf[first], V, cv[first],
-                                  cv[first + 1] - cv[first])[0])
     for k in range(cv.size - 1):
-        if low[k] < best:
-            r = inradius(P, cf[k], cf[k + 1] - cf[k], V, cv[k], cv[k + 1] - cv[k])[0]
-            best = min(best, r)
+        best = smaller_inradius(V, cv[k], cv[k + 1] - cv[k], cf[k], cf[k + 1] - cf[k], fi, counts, FI, P, best, beta,
+                                M, vecs)
     return best
