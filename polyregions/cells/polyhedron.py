@@ -41,8 +41,8 @@ would get the same sign (the short-cut of the planar kernels, with the same slac
 
 A child is kept when it contains a ball of radius ``eps``. First, the ball around its
 vertices' mean ``c`` of radius ``min_i (beta_i - n_i . c)`` (its depth below the nearest face
-plane, less :data:`PLANE_ROUNDING` times the size of the terms) lies inside it: when that depth
-exceeds ``near * eps`` the child is kept at once (``r`` is at least the depth, as the inradius
+plane, less :data:`PLANE_ROUNDING` times the size of the terms; :func:`mean_depth`) lies inside
+it: when that depth exceeds ``near * eps`` the child is kept at once (``r`` is at least the depth, as the inradius
 below judges its centres; the test costs a pass over the vertices and faces, the measures
 below several). Else, with volume ``V`` and surface area
 ``F``, ``V / F <= r <= 3 V / F`` for the inradius ``r`` of a convex body: the inner parallel
@@ -68,14 +68,10 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
-from .polyhedron_measure import (VOLUME_ROUNDING, inradius_in, smaller_inradius, volume_area,
-                                 volume_rounding)
+from .polyhedron_measure import (PLANE_ROUNDING, VOLUME_ROUNDING, inradius_in, mean_depth, smaller_inradius,
+                                 volume_area, volume_rounding)
 
 __all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
-
-#: The rounding of ``beta - n . c`` (four terms, each within a few roundings) is at most this
-#: times ``|beta| + |n_0 c_0| + |n_1 c_1| + |n_2 c_2|``.
-PLANE_ROUNDING = 2.0**-48
 
 
 @kernel(inline="always")
@@ -84,20 +80,7 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm, lp_beta, l
     of :func:`~polyregions.cells.polyhedron_measure.inradius_in`)."""
     if fm < 4 or vm < 4:
         return False
-    cx = 0.0
-    cy = 0.0
-    cz = 0.0
-    for i in range(vm):
-        cx += av[vs + i, 0]
-        cy += av[vs + i, 1]
-        cz += av[vs + i, 2]
-    cx, cy, cz = cx / vm, cy / vm, cz / vm
-    depth = np.inf
-    for f in range(fs, fs + fm):
-        a, b, c = af_p[f, 0] * cx, af_p[f, 1] * cy, af_p[f, 2] * cz
-        t = af_p[f, 3] - (a + b + c)
-        depth = min(depth, t - PLANE_ROUNDING * (abs(af_p[f, 3]) + abs(a) + abs(b) + abs(c)))
-    if depth > near * eps:
+    if mean_depth(av, vs, vm, af_p, fs, fm) > near * eps:
         return True
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
     err = volume_rounding(av, vs, vm, af_c, fs, fm)
