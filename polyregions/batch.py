@@ -131,6 +131,7 @@ def _searched(net, domain, eps):
     started (the root's test included, as in ``count_regions``)."""
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, "auto", True)
+    search.stats.near_eps += domain.rounding_decisions(net)
     start = time.perf_counter()
     root = search.root()
     return search, [root] if root is not None else [], start

@@ -30,8 +30,8 @@ from ..result import SliceRegion, pattern_map
 from ..search.rows import ZERO_ROW_RTOL, row_norms
 
 __all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "Slice", "SliceRegion", "SliceRegions", "Volume",
-           "check_layers", "compose_layers", "composed_search_problem", "first_layer_on_slice", "lift_regions",
-           "pattern_map", "working_frame"]
+           "check_layers", "compose_layers", "composed_search_problem", "constant_on_slice", "first_layer_on_slice",
+           "lift_regions", "pattern_map", "working_frame"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -221,6 +221,13 @@ class Slice(Domain):
         layers = compose_layers(net, origin, Q)
         net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
         return net_y, self.slice_domain(p0)
+
+    def rounding_decisions(self, net) -> int:
+        """The first-layer neurons of `net` whose value on the slice is zero within rounding
+        (:func:`constant_on_slice`): the search problem (:meth:`search_problem`) fixes them off,
+        a decision float64 does not make; a count on the slice adds them to ``stats.near_eps``."""
+        origin, Q, _, _ = self.working_frame()
+        return int(np.count_nonzero(constant_on_slice(net, origin, Q)[3]))
 
     def bounding_box(self):
         """``(lo, hi)`` over the slice's corners in input coordinates (infinite when unbounded)."""
@@ -478,27 +485,43 @@ def first_layer_on_slice(net: Network, origin: np.ndarray, Q: np.ndarray):
     return G, c
 
 
+def constant_on_slice(net: Network, origin: np.ndarray, Q: np.ndarray):
+    """``(G, c, zero, rounded)``: the first layer on the slice (:func:`first_layer_on_slice`) and two
+    masks of its neurons: `zero`, constant on the slice (the row is rounding errors), and
+    `rounded`, constant and zero within rounding (the constant is rounding errors too).
+
+    The search's own rule (:data:`polyregions.search.rows.ZERO_ROW_RTOL`) with the sizes of the
+    terms summed: a row whose norm is at most ``ZERO_ROW_RTOL sum_k |W_jk| |Q_k|`` (``Q_k`` the
+    k-th row of ``Q``) is zero, and then its constant is zero when at most
+    ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``. A `rounded` neuron is off (ReLU of 0), but float64
+    does not decide it: its true constant on the slice may be a tiny positive number (on), or its
+    row a tiny one that cuts the slice near ``origin``. G and c are returned as computed.
+    """
+    W, b = net.hidden[0]
+    G, c = first_layer_on_slice(net, origin, Q)
+    absW = abs(W)
+    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
+    rounded = np.zeros_like(zero)
+    if np.any(zero):
+        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
+        rounded = zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)
+    return G, c, zero, rounded
+
+
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
     (only the first is new; the others are shared, not copied).
 
     The first layer is ``(W Q, W origin + b)``, computed in floating point. A neuron that is
     constant on the slice (its hyperplane contains the slice's directions) comes out as a
-    row of rounding errors, which the search would take for a hyperplane. So the search's
-    own rule (:data:`polyregions.search.engine.ZERO_ROW_RTOL`) is applied to the composition,
-    with the sizes of the terms summed: a row whose norm is at most ``ZERO_ROW_RTOL`` times
-    ``sum_k |W_jk| |Q_k|`` (``Q_k`` the k-th row of ``Q``) is zero, and then its constant is
-    zero too when at most ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``.
+    row of rounding errors, which the search would take for a hyperplane: its row is zeroed,
+    and its constant too when that is rounding errors (:func:`constant_on_slice`; such neurons
+    are counted in ``stats.near_eps``, :meth:`Slice.rounding_decisions`).
     """
     layers = list(net.hidden)
-    W, b = layers[0]
-    G, c = first_layer_on_slice(net, origin, Q)
-    absW = abs(W)
-    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
-    if np.any(zero):
-        G[zero] = 0.0
-        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
-        c[zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)] = 0.0
+    G, c, zero, rounded = constant_on_slice(net, origin, Q)
+    G[zero] = 0.0
+    c[rounded] = 0.0
     layers[0] = (G, c)
     return layers
 
