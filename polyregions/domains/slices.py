@@ -74,6 +74,59 @@ def _margin(margin) -> float:
     return float(margin)
 
 
+def _origin_and_directions(kind: str, origin, directions: dict):
+    """`origin` and the `directions` (``{name: vector}``) of a `kind` ("plane", "volume") as finite
+    real vectors, each direction non-zero and of the origin's length, which is at least the
+    number of directions; or raise naming the argument."""
+    origin = _real_vector(origin, "origin")
+    n, k = origin.size, len(directions)
+    if n < k:
+        raise InvalidInputError(f"`origin` must have at least {k} coordinates for a {kind}, got {n}")
+    vectors = [_real_vector(w, name, n) for name, w in directions.items()]
+    for name, w in zip(directions, vectors):
+        if not np.any(w):
+            raise InvalidInputError(f"`{name}` must not be the zero vector")
+    return origin, vectors
+
+
+def _parameter_box(kind: str, lo, hi, k: int):
+    """``(bounded, lo, hi)``: the box ``lo < hi`` of a `kind`'s `k` slice coordinates (numbers or
+    `k` numbers each), or ``(False, None, None)`` when both are omitted (the unbounded `kind`)."""
+    if (lo is None) != (hi is None):
+        raise InvalidInputError(f"`lo` and `hi` must be given together (neither: the unbounded {kind})")
+    if lo is None:
+        return False, None, None
+    lo, hi = _bound_vector(lo, "lo", k), _bound_vector(hi, "hi", k)
+    if not np.all(lo < hi):
+        j = int(np.argmin(hi - lo))
+        raise InvalidInputError(f"`lo` must be < `hi` (coordinate {j}: {lo[j]} >= {hi[j]})")
+    return True, lo, hi
+
+
+def _check_independent(U: np.ndarray, message: str) -> None:
+    """Raise InvalidInputError(`message`) unless the columns of `U` are linearly independent: the
+    smallest of their singular values above :data:`PARALLEL_RTOL` times the largest."""
+    sv = np.linalg.svd(U, compute_uv=False)
+    if len(sv) < U.shape[1] or sv[-1] <= PARALLEL_RTOL * sv[0]:
+        raise InvalidInputError(message)
+
+
+def _through(points: dict, margin, message: str):
+    """``(x1, directions, margin)`` of the slice through `points` (``{"x1": x1, "x2": x2, ...}``):
+    the directions ``x_i - x1``, each point checked, distinct from ``x1``, and the directions
+    independent (else InvalidInputError(`message`))."""
+    (first, x1), *rest = points.items()
+    x1 = _real_vector(x1, first)
+    others = [_real_vector(x, name, x1.size) for name, x in rest]
+    margin = _margin(margin)
+    for (name, _), x in zip(rest, others):
+        if np.array_equal(x, x1):
+            raise InvalidInputError(f"`{name}` must differ from `{first}`")
+    directions = [x - x1 for x in others]
+    _check_independent(np.column_stack(directions), message)
+    return x1, directions, margin
+
+
 def _orthonormal_frame(U: np.ndarray):
     """``Q, R`` with ``U = Q R``, ``Q`` orthonormal columns and ``diag(R) > 0`` (orientation kept)."""
     Q, R = np.linalg.qr(U)
@@ -312,26 +365,10 @@ class Plane(Slice):
     slice_dim = 2
 
     def __init__(self, origin, u, v, lo=None, hi=None):
-        self.origin = _real_vector(origin, "origin")
+        self.origin, (self.u, self.v) = _origin_and_directions("plane", origin, {"u": u, "v": v})
         n = self.origin.size
-        if n < 2:
-            raise InvalidInputError(f"`origin` must have at least 2 coordinates for a plane, got {n}")
-        self.u = _real_vector(u, "u", n)
-        self.v = _real_vector(v, "v", n)
-        for name, w in (("u", self.u), ("v", self.v)):
-            if not np.any(w):
-                raise InvalidInputError(f"`{name}` must not be the zero vector")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.U = np.column_stack([self.u, self.v])
-        self.bounded = lo is not None
-        if self.bounded:
-            self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
-            if not np.all(self.lo < self.hi):
-                k = int(np.argmin(self.hi - self.lo))
-                raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
-        else:
-            self.lo = self.hi = None
+        self.bounded, self.lo, self.hi = _parameter_box("plane", lo, hi, 2)
         with np.errstate(over="ignore", invalid="ignore"):
             for k, name in enumerate("uv"):
                 w = self.U[:, k]
@@ -341,9 +378,7 @@ class Plane(Slice):
                 if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
                     raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
                                             "leaves the range of floating point numbers")
-        sv = np.linalg.svd(self.U, compute_uv=False)
-        if sv[1] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
+        _check_independent(self.U, "`u` and `v` must not be parallel (they span no plane)")
         self.dim = n
         self._Q, self._R = _orthonormal_frame(self.U)
         if not self.bounded:
@@ -357,26 +392,13 @@ class Plane(Slice):
         if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
             raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
 
-    @staticmethod
-    def _pair(value, name):
-        return _bound_vector(value, name, 2)
-
     @classmethod
     def through(cls, x1, x2, x3, margin=0.25):
         """The plane through three inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
         ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin > -0.5``; negative: a smaller square)."""
-        x1 = _real_vector(x1, "x1")
-        x2 = _real_vector(x2, "x2", x1.size)
-        x3 = _real_vector(x3, "x3", x1.size)
-        margin = _margin(margin)
-        for name, x in (("x2", x2), ("x3", x3)):
-            if np.array_equal(x, x1):
-                raise InvalidInputError(f"`{name}` must differ from `x1`")
-        U = np.column_stack([x2 - x1, x3 - x1])
-        sv = np.linalg.svd(U, compute_uv=False)
-        if sv[1] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`x1`, `x2` and `x3` must not be collinear")
-        return cls(x1, x2 - x1, x3 - x1, -float(margin), 1.0 + float(margin))
+        x1, (u, v), margin = _through({"x1": x1, "x2": x2, "x3": x3}, margin,
+                                      "`x1`, `x2` and `x3` must not be collinear")
+        return cls(x1, u, v, -margin, 1.0 + margin)
 
     def corners(self) -> np.ndarray:
         """The rectangle's corners in slice coordinates, counter-clockwise from ``lo``."""
@@ -403,33 +425,16 @@ class Volume(Slice):
     slice_dim = 3
 
     def __init__(self, origin, u, v, r, lo=None, hi=None):
-        self.origin = _real_vector(origin, "origin")
-        n = self.origin.size
-        if n < 3:
-            raise InvalidInputError(f"`origin` must have at least 3 coordinates for a volume, got {n}")
-        self.u = _real_vector(u, "u", n)
-        self.v = _real_vector(v, "v", n)
-        self.r = _real_vector(r, "r", n)
-        for name, d in (("u", self.u), ("v", self.v), ("r", self.r)):
-            if not np.any(d):
-                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.origin, (self.u, self.v, self.r) = _origin_and_directions("volume", origin, {"u": u, "v": v, "r": r})
         self.U = np.column_stack([self.u, self.v, self.r])
-        sv = np.linalg.svd(self.U, compute_uv=False)
-        if sv[2] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`u`, `v` and `r` must be linearly independent (they span no volume)")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded volume)")
-        self.dim = n
+        _check_independent(self.U, "`u`, `v` and `r` must be linearly independent (they span no volume)")
+        self.bounded, self.lo, self.hi = _parameter_box("volume", lo, hi, 3)
+        self.dim = self.origin.size
         self._Q, self._R = _orthonormal_frame(self.U)
-        if lo is None:
-            self.bounded, self.lo, self.hi = False, None, None
+        if not self.bounded:
             self._center = np.zeros(3)
             self._diameter = math.inf
             return
-        self.lo, self.hi = (_bound_vector(value, name, 3) for value, name in ((lo, "lo"), (hi, "hi")))
-        if not np.all(self.lo < self.hi):
-            k = int(np.argmin(self.hi - self.lo))
-            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
         self._center = (self.lo + self.hi) / 2
         corners = self.corners() @ self._R.T
         self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
@@ -438,17 +443,9 @@ class Volume(Slice):
     def through(cls, x1, x2, x3, x4, margin=0.25):
         """The volume through four inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
         ``r = x4 - x1``, ``(s, t, w)`` in ``[-margin, 1 + margin]^3`` (``margin > -0.5``)."""
-        x1 = _real_vector(x1, "x1")
-        others = [_real_vector(x, name, x1.size) for x, name in ((x2, "x2"), (x3, "x3"), (x4, "x4"))]
-        margin = _margin(margin)
-        for name, x in zip(("x2", "x3", "x4"), others):
-            if np.array_equal(x, x1):
-                raise InvalidInputError(f"`{name}` must differ from `x1`")
-        U = np.column_stack([x - x1 for x in others])
-        sv = np.linalg.svd(U, compute_uv=False)
-        if U.shape[0] < 3 or sv[2] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`x1`, `x2`, `x3` and `x4` must not lie in one plane")
-        return cls(x1, *(x - x1 for x in others), -margin, 1.0 + margin)
+        x1, directions, margin = _through({"x1": x1, "x2": x2, "x3": x3, "x4": x4}, margin,
+                                          "`x1`, `x2`, `x3` and `x4` must not lie in one plane")
+        return cls(x1, *directions, -margin, 1.0 + margin)
 
     def __repr__(self):
         box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"

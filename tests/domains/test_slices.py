@@ -34,6 +34,7 @@ from polyregions.domains.slices import composed_search_problem, pattern_map, wor
     (lambda: pr.Plane([0], [1], [1], -1, 1), "`origin` must have at least 2 coordinates"),
     (lambda: pr.Plane([0, 0], [1, 0], [0, np.inf], -1, 1), "`v` contains NaN or inf"),
     (lambda: pr.Plane.through([0, 0], [1, 1], [2, 2]), "must not be collinear"),
+    (lambda: pr.Plane.through([0], [1], [2]), "must not be collinear"),
     (lambda: pr.Plane.through([0, 0], [0, 0], [2, 2]), "`x2` must differ from `x1`"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 0]), "`x3` must differ from `x1`"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=-0.5), "`margin` must be a finite number > -0.5"),
