@@ -103,6 +103,20 @@ def _parameter_box(kind: str, lo, hi, k: int):
     return True, lo, hi
 
 
+def _check_directions_in_range(shape: str, directions: dict, lo, hi) -> None:
+    """Raise InvalidInputError naming the direction unless each of `directions` (``{name: vector}``)
+    has a float64 norm and, with the box `lo`, `hi` (None: unbounded), a float64 extent along its
+    coordinate; `shape`: "the plane's rectangle", ..."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, (name, w) in enumerate(directions.items()):
+            norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
+            if not math.isfinite(norm):
+                raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
+            if lo is not None and not math.isfinite(norm * max(abs(lo[k]), abs(hi[k]))):
+                raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: {shape} leaves the range of "
+                                        "floating point numbers")
+
+
 def _check_independent(U: np.ndarray, message: str) -> None:
     """Raise InvalidInputError(`message`) unless the columns of `U` are linearly independent: the
     smallest of their singular values above :data:`PARALLEL_RTOL` times the largest."""
@@ -369,15 +383,7 @@ class Plane(Slice):
         n = self.origin.size
         self.U = np.column_stack([self.u, self.v])
         self.bounded, self.lo, self.hi = _parameter_box("plane", lo, hi, 2)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k, name in enumerate("uv"):
-                w = self.U[:, k]
-                norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
-                if not math.isfinite(norm):
-                    raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
-                if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
-                    raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
-                                            "leaves the range of floating point numbers")
+        _check_directions_in_range("the plane's rectangle", {"u": self.u, "v": self.v}, self.lo, self.hi)
         _check_independent(self.U, "`u` and `v` must not be parallel (they span no plane)")
         self.dim = n
         self._Q, self._R = _orthonormal_frame(self.U)
@@ -427,17 +433,21 @@ class Volume(Slice):
     def __init__(self, origin, u, v, r, lo=None, hi=None):
         self.origin, (self.u, self.v, self.r) = _origin_and_directions("volume", origin, {"u": u, "v": v, "r": r})
         self.U = np.column_stack([self.u, self.v, self.r])
-        _check_independent(self.U, "`u`, `v` and `r` must be linearly independent (they span no volume)")
         self.bounded, self.lo, self.hi = _parameter_box("volume", lo, hi, 3)
+        _check_directions_in_range("the volume's box", {"u": self.u, "v": self.v, "r": self.r}, self.lo, self.hi)
+        _check_independent(self.U, "`u`, `v` and `r` must be linearly independent (they span no volume)")
         self.dim = self.origin.size
         self._Q, self._R = _orthonormal_frame(self.U)
         if not self.bounded:
             self._center = np.zeros(3)
             self._diameter = math.inf
             return
-        self._center = (self.lo + self.hi) / 2
-        corners = self.corners() @ self._R.T
-        self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._center = (self.lo + self.hi) / 2
+            corners = self.corners() @ self._R.T
+            self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+        if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
+            raise InvalidInputError("`lo` and `hi` span a box whose diameter overflows float64")
 
     @classmethod
     def through(cls, x1, x2, x3, x4, margin=0.25):

@@ -361,6 +361,9 @@ def test_plane_coordinates_are_its_own_arguments():
     (lambda: pr.Plane([0.0, 0.0], [1e308, 0.0], [0.0, 1.0], -10, 10), "`u`"),
     (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1e308], -1e10, 1e10), "`v`"),
     (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], -1.7e308, 1.7e308), "`hi`"),
+    (lambda: pr.Volume([0.0] * 3, [1.5e308, 1.5e308, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], -1, 1), "`u`"),
+    (lambda: pr.Volume([0.0] * 3, [1e200, 0, 0], [0, 1e200, 0], [0, 0, 1e200], -1e200, 1e200), "`u`"),
+    (lambda: pr.Volume([0.0] * 3, [1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], -1e308, 1e308), "`hi`"),
 ])
 def test_slices_beyond_the_float_range_are_refused(make, match):
     with warnings.catch_warnings():
