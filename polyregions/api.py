@@ -243,13 +243,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
             if given:
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
-        rounded = domain.rounding_decisions(net)
+        rounding = domain.rounding_decisions(net)
         net, domain = domain.search_problem(net)
         check_milp(net, domain)
         named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
         res = count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
                          **named)
-        res.stats.near_eps += rounded
+        res.stats.near_eps += rounding
         return res
     rounded = 0 if certifying else rounded_layers(net)
     if rounded:
