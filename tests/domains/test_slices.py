@@ -317,6 +317,17 @@ def test_a_constant_decided_within_rounding_is_reported_by_parallel_and_many_cou
     assert record.count == 4 and record.stats.near_eps >= 1
 
 
+def test_a_resumed_count_reports_a_constant_decided_within_rounding_once(tmp_path):
+    net, plane, truth = _constant_on_slice(2, 0.1)
+    full = pr.count_regions(net, plane, method="dfs")
+    ckpt = tmp_path / "plane.ckpt"
+    part = pr.count_regions(net, plane, method="dfs", checkpoint=ckpt, time_limit=1e-6)
+    assert part.count < full.count and not part.complete and ckpt.exists()
+    resumed = pr.count_regions(net, plane, resume=ckpt)
+    assert resumed.count == full.count == len(truth)
+    assert resumed.stats.near_eps == full.stats.near_eps >= 1
+
+
 def test_a_constant_zero_in_rationals_but_not_in_float_is_reported():
     """z_2 = x_2 + x_3 + x_4 + x_5 on the line through (0, t, 1, -1, -t), t = 2^-60, along x_1: 0 in
     rationals (off), -8.7e-19 in float64 (the 1 absorbs t). Off both ways, but within rounding."""
