@@ -6,6 +6,21 @@ each check: a region's rational point has its pattern inside the open domain; th
 multipliers ``y >= 0`` (some ``y_i > 0``) of an empty partial pattern give ``v = sum y_i a_i``
 and ``s = sum y_i b_i`` with ``s <= min over the closed domain of v . x``; the regions and
 empty prefixes tile the ``2^N`` patterns exactly once. Integers are hexadecimal strings.
+
+The float filter of region points (numpy; all else is exact integer arithmetic). A region's point
+``X / q`` has its pattern when the integer forward pass (``h^0 = X``, ``s_0 = q``; ``u^l = W^l h^{l-1}
++ b^l s_{l-1}``, the sign of ``z^l``; ``h^l = u^l`` on the on neurons, 0 elsewhere; ``s_l = D_l s_{l-1}``)
+gives every on neuron ``u > 0`` and every off neuron ``u < 0``. Evaluated in float64 for a batch of
+points, with every input integer exact in float64, the computed ``fl(u^l)`` obeys (the standard model
+``fl(a op b) = (a op b)(1 + d)``, ``|d| <= 2^-53``; every value an integer, so no underflow; Higham,
+*Accuracy and Stability of Numerical Algorithms*, section 3.1: any order of summation, fused or not)
+
+    |fl(u^l) - u^l| <= gamma_{m+1} (|W^l| |fl(h^{l-1})| + |b^l| s_{l-1}) + |W^l| E^{l-1} =: E^l
+
+with ``m`` the fan-in, ``gamma_k = k 2^-53 / (1 - k 2^-53) <= (k + 1) 2^-53``, ``E^0 = 0``, and ``E^l``
+kept on the on neurons. It is computed ``FILTER_FACTOR`` times over (more than the rounding of its own
+evaluation). A point whose every on neuron has ``fl(u) > E`` and every off neuron ``fl(u) < -E`` is
+proven; every other point (an identically zero neuron among them) gets the exact forward pass.
 """
 
 from __future__ import annotations
@@ -22,6 +37,8 @@ import sys
 from dataclasses import dataclass
 from operator import mul
 
+import numpy as np
+
 __all__ = ["FORMAT", "VERSION", "CertificateError", "CheckResult", "below_support", "check", "fingerprint", "main",
            "validate_domain", "validate_network"]
 
@@ -29,16 +46,19 @@ FORMAT = "polyregions-certificate"
 VERSION = 2
 #: Records checked per task when the check runs over several processes.
 BATCH = 2000
+#: A float pre-activation proves its sign when beyond this many times its error bound (module docstring).
+FILTER_FACTOR = 8.0
 
 _HEX = re.compile(r"-?(0|[1-9a-f][0-9a-f]*)\Z")
 _BITS = re.compile(r"[01]*\Z")
 _ASSIGN = re.compile(r"[01*]*\Z")
 _POSITION = re.compile(r"(0|[1-9][0-9]{0,9})\Z")
 _DOMAIN_ROW = re.compile(r"d(0|[1-9][0-9]{0,9})\Z")
+_MASK = (str.maketrans("01*", "110"), str.maketrans("*", "0"))  # an assignment's fixed positions, its values
 _DOMAIN_KEYS = {"box": {"kind", "den", "lo", "hi"}, "l1": {"kind", "den", "center", "radius"},
                 "l2": {"kind", "den", "center", "radius"}, "polytope": {"kind", "A", "b"}, "whole": {"kind"}}
-_RECORD_KEYS = [({"region", "den", "point"}, "region"), ({"empty", "y"}, "empty"), ({"empty", "ref"}, "ref"),
-                ({"cert", "assign", "y"}, "cert"), ({"count", "undecided"}, "end")]
+_RECORD_KINDS = {frozenset(keys): name for keys, name in [(("region", "den", "point"), "region"), (("empty", "y"), "empty"),
+                 (("empty", "ref"), "ref"), (("cert", "assign", "y"), "cert"), (("count", "undecided"), "end")]}
 
 
 class CertificateError(ValueError):
@@ -78,6 +98,14 @@ def _keys(obj, expected, what):
     if type(obj) is not dict or set(obj) != set(expected):
         _fail(f"{what} must have exactly the keys {sorted(expected)}, got "
               f"{sorted(obj) if type(obj) is dict else type(obj).__name__}")
+
+
+def _floats(ints):  # the integers in float64 when every one is exact there, else None
+    try:
+        out = [float(v) for v in ints]
+    except OverflowError:
+        return None
+    return out if out == ints else None
 
 
 def _lowest_terms(numbers, what):  # one spelling per network and domain: their fingerprints are unique
@@ -135,14 +163,19 @@ def fingerprint(spec):
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _small(text):  # a JSON integer: counts and ids, at most 18 digits
+    return int(text) if len(text.lstrip("-")) <= 18 else _fail(f"the JSON integer {text[:20]}... is too large")
+
+
+_DECODER = json.JSONDecoder(parse_int=_small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
+                            parse_float=lambda t: _fail(f"the number {t[:40]} is not allowed (integers are "
+                                                        "hexadecimal strings, counts JSON integers)"))
+
+
 def _parsed(lineno, text, what="is not valid JSON (truncated?)"):
     """One line of JSON: no NaN or infinity, no float, no JSON integer beyond 18 digits (counts and ids)."""
-    def small(text):
-        return int(text) if len(text.lstrip("-")) <= 18 else _fail(f"the JSON integer {text[:20]}... is too large")
     try:
-        return json.loads(text, parse_int=small, parse_constant=lambda name: _fail(f"{name} is not a number here"),
-                          parse_float=lambda t: _fail(f"the number {t[:40]} is not allowed (integers are "
-                                                      "hexadecimal strings, counts JSON integers)"))
+        return _DECODER.decode(text)
     except ValueError as exc:
         _fail(f"line {lineno} {what}: {str(exc).splitlines()[0][:80]}")
 
@@ -180,7 +213,12 @@ class _Checker:
             self.offsets.append(self.offsets[-1] + len(W))
             self.scales.append(self.scales[-1] * den)
         self.N = self.offsets[-1]
+        self.layer_of = [l for l, (_, W, _) in enumerate(self.layers) for _ in W]
         self._cache = [(None, None)] * len(self.layers)
+        exact = [(_floats([v for row in W for v in row]), _floats(b)) for _, W, b in self.layers]
+        self.floats = None if any(None in pair for pair in exact) else [
+            (np.array(W).reshape(len(b), -1), np.abs(np.array(W)).reshape(len(b), -1), np.array(b), np.abs(np.array(b)))
+            for W, b in exact]
 
     def maps(self, bits, l):
         """``(G_l, c_l)`` under the bits of the layers before ``l`` (the last one per layer kept)."""
@@ -205,7 +243,7 @@ class _Checker:
         p = int(key) if _POSITION.match(key) else _fail(f"key {key[:40]!r} is neither a neuron nor a domain row")
         if p >= len(bits) or bits[p] == "*":
             _fail(f"row {p} is not fixed by {bits!r}")
-        l = next(l for l in range(len(self.layers)) if p < self.offsets[l + 1])
+        l = self.layer_of[p]
         if "*" in bits[: self.offsets[l]]:
             _fail(f"row {p} needs every earlier layer fixed in {bits!r}")
         g, cj = (m[p - self.offsets[l]] for m in self.maps(bits, l))
@@ -241,12 +279,36 @@ class _Checker:
         l2 = sum(t * t for t in diff) < (dom[2] * den) ** 2
         return sum(abs(t) for t in diff) < dom[2] * den if kind == "l1" else l2
 
+    def proven(self, points):
+        """A boolean per region ``(line, bits, den, num)``: the float filter proves its pattern (module docstring)."""
+        ok, rows = np.zeros(len(points), dtype=bool), [(_floats(x), _floats([q * s for s in self.scales]))
+                                                       for _, _, q, x in points]
+        fit = [k for k, (x, s) in enumerate(rows) if x is not None and s is not None]
+        if self.floats is None or not fit:
+            return ok
+        h, scale = (np.array([rows[k][i] for k in fit]).reshape(len(fit), -1) for i in (0, 1))
+        beta = np.frombuffer("".join(points[k][1] for k in fit).encode(), dtype=np.uint8).reshape(len(fit), -1) == 49
+        err, good = np.zeros_like(h), np.ones(len(fit), dtype=bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for l, (Wf, Wa, bf, ba) in enumerate(self.floats):
+                s, on = scale[:, l, None], beta[:, self.offsets[l]: self.offsets[l + 1]]
+                u = h @ Wf.T + s * bf
+                bound = FILTER_FACTOR * ((Wf.shape[1] + 2) * 2.0 ** -53 * (np.abs(h) @ Wa.T + s * ba) + err @ Wa.T)
+                good &= np.all(np.where(on, u > bound, u < -bound) & np.isfinite(bound), axis=1)
+                h, err = np.where(on, u, 0.0), np.where(on, bound, 0.0)
+        ok[fit] = good
+        return ok
+
+    def check_regions(self, points):
+        """The regions ``[(line, bits, den, num)]``: proven by the filter or by :meth:`check_region`."""
+        for ok, (line, bits, den, num) in zip(self.proven(points), points):
+            try:
+                ok or self.check_region(bits, den, num)
+            except CertificateError as exc:
+                _fail(f"line {line}: {exc}")
+
     def check_region(self, bits, den, num):
-        """The point ``num / den`` lies in the open domain and has the pattern `bits`."""
-        if len(bits) != self.N:
-            _fail(f"region {bits!r} has {len(bits)} bits, not {self.N}")
-        if not self.inside(num, den):
-            _fail(f"the point of region {bits} is not inside the domain")
+        """The point ``num / den`` has the pattern `bits` (the exact forward pass)."""
         h, scale = num, den  # h = scale * (the layer's input)
         for l, (D, W, b) in enumerate(self.layers):
             off = self.offsets[l]
@@ -263,7 +325,7 @@ class _Checker:
 
     def record(self, rec, out):
         """Check one record (a parsed line) and note what coverage needs in `out`."""
-        kind = next((name for keys, name in _RECORD_KEYS if type(rec) is dict and set(rec) == keys), None)
+        kind = _RECORD_KINDS.get(frozenset(rec)) if type(rec) is dict else None
         if kind is None:
             _fail("the record's keys are not those of a region, an empty branch, a certificate or the trailer")
         if kind == "end":
@@ -276,8 +338,11 @@ class _Checker:
             self.check_empty(bits, rec["y"])
             return out["certs"].append((_count(rec["cert"], "cert"), bits))
         if kind == "region":
-            den = _integer(rec["den"], "the point's denominator", 1)
-            self.check_region(bits, den, _integers(rec["point"], self.n, "point"))
+            den, num = _integer(rec["den"], "the point's denominator", 1), _integers(rec["point"], self.n, "point")
+            if len(bits) != self.N or not self.inside(num, den):
+                _fail(f"region {bits!r} has {len(bits)} bits, not {self.N}" if len(bits) != self.N else
+                      f"the point of region {bits} is not inside the domain")
+            out["points"].append((out["line"], bits, den, num))
             out["regions"] += 1
         elif kind == "empty":
             self.check_empty(bits, rec["y"])
@@ -292,13 +357,14 @@ _WORKER = {}
 def _check_batch(batch):
     """Check the records ``[(line number, text)]``; what coverage needs, per record kind."""
     checker = _WORKER["checker"]
-    out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "ends": [], "line": 0}
+    out = {"regions": 0, "leaves": [], "certs": [], "refs": [], "ends": [], "line": 0, "points": []}
     for out["line"], text in batch:
         rec = _parsed(out["line"], text)
         try:
             checker.record(rec, out)
         except CertificateError as exc:
             _fail(f"line {out['line']}: {exc}")
+    checker.check_regions(out.pop("points"))
     return out
 
 
@@ -355,10 +421,12 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
     if len(certs) != sum(len(p["certs"]) for p in parts):
         _fail("a certificate id is defined twice")
     for bits, cid, lineno in (ref for p in parts for ref in p["refs"]):
-        assign = certs.get(cid)
-        if assign is None:
+        if cid not in certs:
             _fail(f"line {lineno}: certificate {cid} is not defined")
-        if any(a != "*" and (i >= len(bits) or bits[i] != a) for i, a in enumerate(assign)):
+        assign = certs[cid]  # `bits` must agree with its fixed positions: compared as integers
+        last = max(assign.rfind("0"), assign.rfind("1")) + 1
+        mask, value = (int(assign[:last].translate(t) or "0", 2) for t in _MASK)
+        if len(bits) < last or (int(bits[:last] or "0", 2) ^ value) & mask:
             _fail(f"line {lineno}: {bits!r} does not extend the assignment {assign!r} of certificate {cid}")
     count = sum(p["regions"] for p in parts)
     leaves = sorted(leaf for p in parts for leaf in p["leaves"])
