@@ -58,8 +58,8 @@ def _fail(message):
 def _integer(value, what, low=None):  # a hexadecimal integer string (no prefix, no leading zero) >= low
     if type(value) is not str or not _HEX.match(value):
         _fail(f"{what} must be a hexadecimal integer string, got {str(value)[:40]!r}")
-    return int(value, 16) if low is None or int(value, 16) >= low else _fail(f"{what} must be at least {low}, "
-                                                                              f"got {int(value, 16)}")
+    number = int(value, 16)
+    return number if low is None or number >= low else _fail(f"{what} must be at least {low}, got {number}")
 
 
 def _count(value, what, low=0):  # a JSON integer: a count, an id, a dimension
@@ -296,7 +296,9 @@ class _Checker:
             _fail(f"pattern {str(bits)[:40]!r} is not a string of 0, 1{', *' * (kind == 'cert')} of at most {self.N}")
         if kind == "cert":
             self.check_empty(bits, rec["y"])
-            return out["certs"].append((_count(rec["cert"], "cert"), bits))
+            last = max(bits.rfind("0"), bits.rfind("1")) + 1  # a ref must agree with its fixed positions: as integers
+            mask, value = (int(bits[:last].translate(t) or "0", 2) for t in _MASK)
+            return out["certs"].append((_count(rec["cert"], "cert"), (bits, last, mask, value)))
         if kind == "region":
             den, num = _integer(rec["den"], "the point's denominator", 1), _integers(rec["point"], self.n, "point")
             if len(bits) != self.N or not self.inside(num, den):
@@ -365,9 +367,7 @@ def check(certificate, network=None, domain=None, *, workers=1) -> CheckResult:
     if len(certs) != sum(len(p["certs"]) for p in parts):
         _fail("a certificate id is defined twice")
     for bits, cid, lineno in (ref for p in parts for ref in p["refs"]):
-        assign = certs[cid] if cid in certs else _fail(f"line {lineno}: certificate {cid} is not defined")
-        last = max(assign.rfind("0"), assign.rfind("1")) + 1  # `bits` must agree with the fixed positions
-        mask, value = (int(assign[:last].translate(t) or "0", 2) for t in _MASK)
+        assign, last, mask, value = certs[cid] if cid in certs else _fail(f"line {lineno}: no certificate {cid}")
         if len(bits) < last or (int(bits[:last] or "0", 2) ^ value) & mask:
             _fail(f"line {lineno}: {bits!r} does not extend the assignment {assign!r} of certificate {cid}")
     count, leaves, position = sum(p["regions"] for p in parts), sorted(leaf for p in parts for leaf in p["leaves"]), 0

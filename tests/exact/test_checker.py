@@ -358,3 +358,16 @@ def test_thin_regions_below_float_resolution_are_certified_and_checked(tmp_path)
     path = tmp_path / "thin.jsonl"
     certify(net, pr.Box([0.0], [2.0]), path)
     assert check(path).count == 3
+
+
+def test_a_reference_must_name_a_certificate_whose_assignment_it_extends(genuine, tmp_path):
+    _, path, records, _ = genuine
+    certs = {r["cert"]: r["assign"] for r in records if "cert" in r}
+    k = next(i for i, r in enumerate(records) if "ref" in r)
+    assign, bits = certs[records[k]["ref"]], records[k]["empty"]
+    fixed = [i for i, a in enumerate(assign) if a != "*"]
+    flipped = bits[: fixed[0]] + "10"[int(bits[fixed[0]])] + bits[fixed[0] + 1:]
+    for change, match in [({"ref": max(certs) + 1}, "no certificate"), ({"empty": flipped}, "does not extend"),
+                          ({"empty": bits[: fixed[-1]]}, "does not extend")]:
+        write(path, records[:k] + [{**records[k], **change}] + records[k + 1:])
+        assert f"line {k + 1}" in rejected(path, match)
