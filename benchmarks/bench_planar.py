@@ -20,8 +20,9 @@
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
 
-``--profile FILE``: instead, cProfile of 1,000 repeated counts of d=2 [16, 16, 16] (the top 25
-entries by own time) written to FILE.
+``--profile FILE``: instead, cProfile of 1,000 repeated counts of one 2-D net (``--profile-net``,
+default d=2 [16, 16, 16]; "8x8" profiles the fixed cost of a count on the tiny d=2 [8, 8]) written
+to FILE (the top 25 entries by own time, then by cumulative time).
 
 In a plain process (no thread variables): the package holds BLAS to one thread while it counts.
 """
@@ -120,13 +121,18 @@ def plane(repeat, dfs):
               f"({d.stats.lp_solves:,} LPs)")
 
 
-def profile(path, counts=1000):
-    """cProfile of `counts` repeated counts of d=2 [16, 16, 16] (module docstring) into `path`."""
+#: The nets ``--profile-net`` names: He-initialised d=2 nets of benchmarks/nets.py, seed 0.
+PROFILE_NETS = {"8x8": [8, 8], "16x16x16": [16, 16, 16], "64x64x64": [64, 64, 64]}
+
+
+def profile(path, counts=1000, widths=(16, 16, 16)):
+    """cProfile of `counts` repeated counts of the seeded d=2 net of these `widths` (module
+    docstring) into `path`."""
     import cProfile
     import io
     import pstats
 
-    net, box = he_net(2, [16, 16, 16], seed=0), unit_box(2)
+    net, box = he_net(2, list(widths), seed=0), unit_box(2)
     res = pr.count_regions(net, box, method="planar", eps=EPS)  # warm-up
     prof = cProfile.Profile()
     prof.enable()
@@ -135,10 +141,13 @@ def profile(path, counts=1000):
     prof.disable()
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with open(path, "w") as f:
-        f.write(f"# {counts:,} counts of d=2 [16, 16, 16] ({res.count:,} regions), planar; {machine()}; "
-                f"load average {load}\n# python benchmarks/bench_planar.py --profile {path}\n")
+        name = "x".join(map(str, widths))
+        f.write(f"# {counts:,} counts of d=2 [{', '.join(map(str, widths))}] ({res.count:,} regions), planar; "
+                f"{machine()}; load average {load}\n"
+                f"# python benchmarks/bench_planar.py --profile {path} --profile-net {name}\n")
         f.write(out.getvalue())
     print(f"profile written to {path}")
 
@@ -162,12 +171,14 @@ def main(argv=None):
     p.add_argument("--lines", type=int, default=1000, help="segments in part 2")
     p.add_argument("--no-dfs", action="store_true", help="skip the search in part 1")
     p.add_argument("--no-lines", action="store_true", help="skip part 2")
-    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of d=2 [16, 16, 16]")
+    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of one 2-D net")
+    p.add_argument("--profile-net", choices=sorted(PROFILE_NETS), default="16x16x16",
+                   help="the net --profile counts (default 16x16x16)")
     args = p.parse_args(argv)
     if args.repeat < 1 or args.lines < 1:
         p.error("--repeat and --lines must be positive")
     if args.profile is not None:
-        profile(args.profile)
+        profile(args.profile, widths=PROFILE_NETS[args.profile_net])
         return
     print(f"machine: {machine()}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     plane(args.repeat, not args.no_dfs)

@@ -20,10 +20,29 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["BLAS_THREADS", "one_blas_thread", "one_blas_thread_while_iterating"]
+__all__ = ["BLAS_THREADS", "ONE_THREAD_GEMM", "ONE_THREAD_GEMV", "one_blas_thread", "one_blas_thread_while_iterating",
+           "one_thread_product"]
 
 #: BLAS threads while counting (None: leave BLAS as the caller set it).
 BLAS_THREADS = 1
+#: OpenBLAS multiplies an (m, k) by a (k, n) matrix on the calling thread alone when
+#: ``m n k <= 65536 GEMM_MULTITHREAD_THRESHOLD`` (interface/gemm.c, ``SMP_THRESHOLD_MIN``), whatever
+#: number of threads it is set to. The build's threshold is 4 unless set otherwise; a larger one
+#: only widens the margin (with numpy's and scipy's OpenBLAS 0.3.30-0.3.31 set to two threads, a
+#: 64 x 64 x 64 product runs on the calling thread alone, a 256 x 64 x 64 one on two).
+ONE_THREAD_GEMM = 65536 * 4
+#: The same for a matrix-vector product (interface/gemv.c): an (m, n) matrix with
+#: ``m n < 2304 GEMM_MULTITHREAD_THRESHOLD``; numpy calls it for a product with a vector (or one
+#: row or column).
+ONE_THREAD_GEMV = 2304 * 4
+
+
+def one_thread_product(m: int, k: int, n: int) -> bool:
+    """Whether OpenBLAS multiplies an (m, k) by a (k, n) matrix (double or single precision, as a
+    matrix or a matrix-vector product) on the calling thread alone, however many threads it is
+    set to (:data:`ONE_THREAD_GEMM`, :data:`ONE_THREAD_GEMV`): a count whose every product passes
+    needs no thread limit."""
+    return m * k * n <= ONE_THREAD_GEMM and max(m * k, k * n) < ONE_THREAD_GEMV
 
 _LOCK = threading.Lock()
 _holders = 0
