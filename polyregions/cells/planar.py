@@ -35,7 +35,7 @@ import numpy as np
 from ..domains.base import polygon_lines
 from ..search.blas import one_thread_product
 from ..errors import InvalidInputError, UnsupportedError
-from .polygon import ZERO_RTOL, areas, inradii, live_maps, split_cells
+from .polygon import ZERO_RTOL, areas, inradii, live_maps, min_inradius, split_cells
 from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegions, check_layers, first_layer_on_slice
@@ -446,8 +446,7 @@ class PlanarWork(CellWork):
         frame = self.domain.working_frame()
         if frame[1].shape[1] == 2:  # only the cells' number and inradii are needed
             for start, verts, lines, _, _, _ in _polygon_cells(self.run, self.net, self.domain, False, frame):
-                radius = inradii(start, lines, verts)[0]
-                yield len(radius), float(radius.min()) if len(radius) else math.inf
+                yield start.size - 1, float(min_inradius(start, lines, verts))
             return
         for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
             yield len(bits), float(radius.min()) if len(radius) else math.inf

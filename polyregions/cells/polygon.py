@@ -47,7 +47,7 @@ import numpy as np
 from ..solvers.jit import kernel
 
 __all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii",
-           "inradius", "live_maps", "output_room", "split_cells"]
+           "inradius", "live_maps", "min_inradius", "output_room", "split_cells"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
@@ -146,6 +146,29 @@ def inradii(start, lines, verts):
     for k in range(K):
         r[k], centre[k, 0], centre[k, 1] = inradius(lines, verts, start[k], start[k + 1] - start[k])
     return r, centre
+
+
+@kernel()
+def min_inradius(start, lines, verts):
+    """The smallest inradius of the cells (:func:`inradius`; inf without cells), computed only for
+    the cells that may hold it: a convex polygon of area ``F`` and perimeter ``P`` has an
+    inradius of at least ``F / P`` (module docstring), so the cells are visited by that bound
+    (with the slack :data:`NORM_SLACK`), and the visit ends at the first whose bound is not
+    below the smallest radius found. The result is ``inradii(...)[0].min()`` unless a cell's
+    radius comes out below its own bound (an ill-conditioned polygon), and never more than
+    any cell's inradius."""
+    K = start.size - 1
+    bound = np.empty(K)
+    for k in range(K):
+        area, per = _area_perimeter(verts, start[k], start[k + 1] - start[k])
+        b = area / (per * NORM_SLACK) if area > 0.0 and per > 0.0 else 0.0
+        bound[k] = b if b >= 0.0 else 0.0  # inf / inf: no bound
+    best = np.inf
+    for k in np.argsort(bound):
+        if not bound[k] < best:
+            break
+        best = min(best, inradius(lines, verts, start[k], start[k + 1] - start[k])[0])
+    return best
 
 
 @kernel()

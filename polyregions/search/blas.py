@@ -32,8 +32,8 @@ BLAS_THREADS = 1
 #: 64 x 64 x 64 product runs on the calling thread alone, a 256 x 64 x 64 one on two).
 ONE_THREAD_GEMM = 65536 * 4
 #: The same for a matrix-vector product (interface/gemv.c): an (m, n) matrix with
-#: ``m n < 2304 GEMM_MULTITHREAD_THRESHOLD``; numpy calls it for a product with a vector (or one
-#: row or column).
+#: ``m n < 2304 GEMM_MULTITHREAD_THRESHOLD``; numpy calls it for a product with a vector (or a
+#: matrix of one row or column), gemm otherwise.
 ONE_THREAD_GEMV = 2304 * 4
 
 
@@ -42,7 +42,9 @@ def one_thread_product(m: int, k: int, n: int) -> bool:
     matrix or a matrix-vector product) on the calling thread alone, however many threads it is
     set to (:data:`ONE_THREAD_GEMM`, :data:`ONE_THREAD_GEMV`): a count whose every product passes
     needs no thread limit."""
-    return m * k * n <= ONE_THREAD_GEMM and max(m * k, k * n) < ONE_THREAD_GEMV
+    if m == 1 or n == 1:  # numpy multiplies by a vector (one row or column) with gemv
+        return k * max(m, n) < ONE_THREAD_GEMV
+    return m * k * n <= ONE_THREAD_GEMM
 
 _LOCK = threading.Lock()
 _holders = 0
