@@ -33,7 +33,7 @@ import weakref
 import numpy as np
 
 from ..domains.base import polygon_lines
-from ..search.blas import one_thread_product
+from ..search.blas import one_thread_product, only_openblas
 from ..errors import InvalidInputError, UnsupportedError
 from .polygon import ZERO_RTOL, areas, inradii, live_maps, min_inradius, split_cells
 from ..driver import drive
@@ -114,14 +114,14 @@ def _planar_net(net) -> _PlanarNet:
 
 
 def one_blas_thread_anyway(net, domain) -> bool:
-    """Whether every matrix product of a count of `net` on `domain` (two dimensions; False in one)
-    runs on one BLAS thread whatever BLAS is set to (:func:`polyregions.search.blas.one_thread_product`),
+    """Whether every matrix product of a count of `net` on `domain` (two dimensions; False in one,
+    and with a BLAS other than OpenBLAS) runs on one BLAS thread whatever BLAS is set to (:func:`polyregions.search.blas.one_thread_product`),
     so that the count needs no thread limit. The products are the first layer's ``W Q`` and
     ``W origin`` (with ``|W|``), then per layer ``l`` those of at most ``3 K`` rows of maps by
     ``W_{l+1}^T`` (:func:`_refine`), ``K`` the cells of a batch after layer ``l``: ``n`` lines cut a
     convex cell into at most ``1 + n + n (n - 1) / 2`` pieces, and a batch holds at most
     ``max(64, BATCH_BYTES / (36 n_{l+1}))`` cells."""
-    if domain.frame()[1].shape[1] != 2:
+    if domain.frame()[1].shape[1] != 2 or not only_openblas():
         return False
     n1, D = net.hidden[0][0].shape
     return one_thread_product(n1, D, 2) and one_thread_product(n1, D, 1) and _planar_net(net).one_thread_layers

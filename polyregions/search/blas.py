@@ -21,7 +21,7 @@ import threading
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["BLAS_THREADS", "ONE_THREAD_GEMM", "ONE_THREAD_GEMV", "one_blas_thread", "one_blas_thread_while_iterating",
-           "one_thread_product"]
+           "one_thread_product", "only_openblas"]
 
 #: BLAS threads while counting (None: leave BLAS as the caller set it).
 BLAS_THREADS = 1
@@ -35,6 +35,15 @@ ONE_THREAD_GEMM = 65536 * 4
 #: ``m n < 2304 GEMM_MULTITHREAD_THRESHOLD``; numpy calls it for a product with a vector (or a
 #: matrix of one row or column), gemm otherwise.
 ONE_THREAD_GEMV = 2304 * 4
+
+
+def only_openblas() -> bool:
+    """Whether every BLAS library in this process (that threadpoolctl finds) is OpenBLAS, whose
+    thresholds :func:`one_thread_product` reads; for another BLAS they are unknown, and a count
+    holds it to one thread."""
+    with _LOCK:
+        controller = _blas_controller()
+    return all(lib.internal_api == "openblas" for lib in controller.lib_controllers if lib.user_api == "blas")
 
 
 def one_thread_product(m: int, k: int, n: int) -> bool:

@@ -108,3 +108,17 @@ def test_one_thread_products_follow_openblas_thresholds():
     assert not blas.one_thread_product(64, 64, 65)
     assert blas.one_thread_product(2303, 4, 1) and blas.one_thread_product(1, 4, 2303)  # m n = 2304 * 4 - 4
     assert not blas.one_thread_product(2304, 4, 1)
+
+
+def test_a_blas_other_than_openblas_is_held_whatever_the_size(monkeypatch):
+    from types import SimpleNamespace
+
+    from polyregions.cells import planar
+
+    net = pr.Network.from_dense([np.eye(2)], [np.zeros(2)])
+    box = pr.Box([-1, -1], [1, 1])
+    assert planar.one_blas_thread_anyway(net, box)
+    other = SimpleNamespace(lib_controllers=[SimpleNamespace(user_api="blas", internal_api="mkl")])
+    monkeypatch.setattr(blas, "_blas_controller", lambda: other)
+    assert not blas.only_openblas()
+    assert not planar.one_blas_thread_anyway(net, box)
