@@ -240,9 +240,14 @@ FAULTS = [
 
 #: Faults in lines, planes, the planar algorithm and what is measured on them.
 SLICE_FAULTS = [
-    fault("slice-rounding-rows", SLICES, "    if np.any(zero):\n", "    if False:\n",
+    fault("slice-rounding-rows", SLICES, "    G[zero] = 0.0\n", "",
           (T_SLICES + "test_a_neuron_identically_zero_on_a_plane_does_not_split_it",),
           "a neuron constant on a plane, composed in floating point, is searched as a hyperplane of rounding errors"),
+    fault("slice-rounded-constants-unreported", SLICES,
+          "        return int(np.count_nonzero(constant_on_slice(net, origin, Q)[3]))\n", "        return 0\n",
+          (T_SLICES + "test_a_constant_decided_within_rounding_on_a_slice_is_reported",
+           T_SLICES + "test_a_constant_zero_in_rationals_but_not_in_float_is_reported"),
+          "a neuron constant on a slice whose constant is zero within rounding is fixed off without a word"),
     fault("slice-working-frame-at-origin", SLICES,
           "        x0, p0 = min(self._working_candidates(), key=lambda cand: float(np.abs(cand[0]).max()))\n",
           "        x0, p0 = self._working_candidates()[0]\n",
