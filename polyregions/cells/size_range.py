@@ -1,19 +1,20 @@
 """Whether the cell algorithms' rounding bounds can hold a network's sizes on a domain.
 
 The planar algorithm and cells3d decide every sign with a bound on its rounding error: a
-pre-activation ``z_j(x)`` evaluated at a vertex ``x`` is taken as zero when
-``|z_j(x)| <= tol * s_j(x)``, with ``s_j(x)`` the same affine map computed with absolute values
-(the size of the terms summed), carried in float32 (:mod:`polyregions.cells.polygon`). When a
-size overflows float32 (about 3.4e38), every tolerance is infinite, every sign reads as zero, and
-the count is wrong (flagged as near ``eps``, but wrong). Sizes that large come from networks
-with large weights or domains far out, which the search counts in float64.
+pre-activation ``z_j(y) = g_j . y + c_j`` (``y`` the frame's coordinates) evaluated at a vertex is
+taken as zero when ``|z_j(y)| <= tol * (|g|_j . |y| + |c|_j)``, with ``(|g|_j, |c|_j)`` the same
+affine map composed with absolute values (the sizes of the terms summed), carried in float32
+(:mod:`polyregions.cells.polygon`). When such a size overflows float32 (about 3.4e38), the
+tolerances are infinite, signs read as zero, and the count is wrong (flagged as near ``eps``,
+but wrong). Sizes that large come from networks with large weights, or domains whose frame
+starts far out, which the search counts in float64.
 
-Over a bounded domain, with ``r`` the per-coordinate bound ``|x| <= |origin| + |Q| max|y|`` of
-its points (``x = origin + Q y`` its working frame, ``y`` over its frame's vertices), every size
-of layer ``l`` is at most ``S_l = |W_l| S_{l-1} + |b_l|``, ``S_0 = r`` (all neurons on: an off
-neuron's size is 0). :func:`size_range_reason` refuses the cell algorithms when some ``S_l``
-exceeds :data:`SIZE_LIMIT` (computed in float64, where these products do not overflow before
-float32's range is long passed).
+With ``x = origin + Q y`` the domain's working frame, layer ``l``'s sizes are at most (all
+neurons on: an off neuron's are 0) ``M_l |Q|`` for the coefficients of ``y`` and
+``M_l |origin| + c_l`` for the constant, with ``M_l = |W_l| ... |W_1|`` and
+``c_l = |W_l| c_{l-1} + |b_l|``, ``c_0 = 0``. :func:`size_range_reason` refuses the cell
+algorithms when one of them exceeds :data:`SIZE_LIMIT` (computed in float64, far past
+float32's range before it overflows).
 """
 
 from __future__ import annotations
@@ -50,13 +51,12 @@ def _growth(net):
 
 
 def size_range_reason(net, domain) -> str | None:
-    """None when every size bound ``S_l`` of `net` over the bounded `domain` (module docstring)
-    is at most :data:`SIZE_LIMIT`, else why not (one sentence)."""
+    """None when every size bound of `net` in `domain`'s working frame (module docstring) is at
+    most :data:`SIZE_LIMIT`, else why not (one sentence)."""
     origin, Q, _, _ = domain.working_frame()
     M, c, layer = _growth(net)
-    ymax = np.max(np.abs(np.asarray(domain.frame_vertices(), dtype=np.float64)), axis=0)
     with np.errstate(over="ignore", invalid="ignore"):
-        size = M @ (np.abs(origin) + np.abs(Q) @ ymax) + c
+        size = np.maximum((M @ np.abs(Q)).max(axis=1, initial=0.0), M @ np.abs(origin) + c)
     if size.max(initial=0.0) <= SIZE_LIMIT:  # False with a NaN (an infinite product with a zero)
         return None
     worst = int(np.argmax(np.where(np.isnan(size), np.inf, size)))
