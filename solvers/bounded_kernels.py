@@ -386,7 +386,9 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 s = Binv[i, q - nz]
             col[i] = s
         a_q = alpha[q] if q < nz else Binv[p, q - nz]
-        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)):
+        # (a pivot of the computed column at or below _PIVOT_TOL is refused too: the agreement
+        # test alone admits col[p] == 0 when |a_q| is below _COLUMN_RTOL)
+        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)) or abs(col[p]) <= _PIVOT_TOL:
             if since == 0:
                 return CHECK_FAILED, pivots, np.inf
             if not invert_basis(R, m, basis, Binv):
