@@ -159,7 +159,8 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
     about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
     the column where it does not, or a slack (unbounded range), enters. Returns it (``rhs``,
     ``xn`` and ``sgn`` take the flips), or -1 when all the flips together cannot remove the
-    infeasibility (then nothing is flipped). ``cand[:ne]`` are the eligible columns (slacks
+    infeasibility (the pivot row then proves the problem infeasible; nothing is flipped, unless
+    rounding left every bucket without an entering column). ``cand[:ne]`` are the eligible columns (slacks
     ``nz + i``, whose entry is ``rho[i]``); ``key``, ``bucket``, ``ratio``, ``sums``, ``flipped``
     and ``walk`` are scratch.
 
