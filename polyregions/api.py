@@ -243,11 +243,14 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
             if given:
                 raise InvalidInputError(f"`{name}` is not supported with method='milp' (the MILP count runs in "
                                         "one process and keeps no checkpoint)")
+        rounding = domain.rounding_decisions(net)
         net, domain = domain.search_problem(net)
         check_milp(net, domain)
         named = {} if backend == "auto" else {"backend": backend}  # "auto": the MILP's own region test
-        return count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
-                          **named)
+        res = count_milp(net, domain, eps=eps, max_regions=max_regions, time_limit=time_limit, progress=progress,
+                         **named)
+        res.stats.near_eps += rounding
+        return res
     rounded = 0 if certifying else rounded_layers(net)
     if rounded:
         logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
@@ -269,6 +272,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         search.stats = saved
         search.stats.lp_solves_before = saved.lp_solves
     else:
+        search.stats.near_eps += domain.rounding_decisions(net)
         root = search.root() if max_regions != 0 else None
         count, queue = 0, ([root] if root is not None else [])
     if (workers > 1 or client is not None) and queue:

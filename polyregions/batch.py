@@ -33,7 +33,6 @@ decided once, from the rows and witness its subproblem carries.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from .driver import ResumableFailure, drive
 from .result import Stats
 from .search.blas import one_blas_thread
 from .search.engine import RegionSearch
-from .search.parallel import run_task
+from .search.parallel import close_pool, open_pool, run_task
 from .search.steps import SearchWork
 
 __all__ = ["BatchStats", "BatchWork", "CHUNK_SECONDS", "CountRecord", "MAX_CHUNK", "SPLIT_AFTER", "Study",
@@ -131,6 +130,7 @@ def _searched(net, domain, eps):
     started (the root's test included, as in ``count_regions``)."""
     net_s, domain_s = domain.search_problem(net)
     search = RegionSearch(net_s, domain_s, eps, "auto", True)
+    search.stats.near_eps += domain.rounding_decisions(net)
     start = time.perf_counter()
     root = search.root()
     return search, [root] if root is not None else [], start
@@ -207,11 +207,10 @@ def run_subtree(ref, k, sub, budget):
 
 
 def _executor(workers, client, study):
-    if client is not None:
-        return client.get_executor(pure=False), client.scatter(study, broadcast=True)
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install, initargs=(study,)), study.key
+    """The executor and the reference to `study` its tasks carry: Dask's broadcast copy, or the key
+    of the copy each local process installed (:func:`~polyregions.search.parallel.open_pool`)."""
+    executor, remote = open_pool(workers, client, study, _install, (study,))
+    return executor, remote if remote is not None else study.key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,8 +373,5 @@ class BatchWork:
 
     def close(self):
         if self.executor is not None:
-            for fut in self.in_flight:
-                fut.cancel()
-            if self.client is None:
-                self.executor.shutdown(wait=True, cancel_futures=True)
+            close_pool(self.executor, self.in_flight, self.client)
             self.executor = None

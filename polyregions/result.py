@@ -30,8 +30,10 @@ class Stats:
     ``eps``, a neuron fixed by a rounding tolerance where it cuts the domain within that
     tolerance, a counted region as thin as the rounding of its coordinates, a node dropped with
     a depth within that rounding of eps (``RESOLUTION_RTOL``), a sign decided by a tolerance
-    coarser than eps (planar). A count with ``near_eps == 0`` does not depend on
-    them; ``eps``: the tolerance used;
+    coarser than eps (planar), a first-layer neuron constant on a slice whose constant is zero
+    within rounding (fixed off by the search:
+    :meth:`polyregions.domains.slices.Slice.rounding_decisions`). A count with ``near_eps == 0``
+    does not depend on them; ``eps``: the tolerance used;
     ``pending``: subproblems left unexplored (0 when the count is complete);
     ``recentre_failures``: witnesses on an unbounded domain that could not be moved back
     near their parent's (the far witness was used; the count does not depend on it).

@@ -183,6 +183,12 @@ FAULTS = [
     fault("checker-skips-last-layer", CHECKER, "for l, (D, W, b) in enumerate(self.layers):",
           "for l, (D, W, b) in enumerate(self.layers[:-1]):", T_CHECKER,
           "the checker does not check a witness's last layer"),
+    fault("checker-filter-drops-rounding", CHECKER,
+          "bound = FILTER_FACTOR * ((Wf.shape[1] + 2) * 2.0 ** -53 * (np.abs(h) @ Wa.T + s * ba) + err @ Wa.T)",
+          "bound = FILTER_FACTOR * (err @ Wa.T)", T_CHECKER,
+          "the checker's float filter of region points drops the rounding error of the layer's own products and sums"),
+    fault("checker-filter-drops-carried-error", CHECKER, " + s * ba) + err @ Wa.T)", " + s * ba))", T_CHECKER,
+          "the checker's float filter of region points drops the error carried from the layer before"),
     fault("certified-from-complete", "polyregions/exact/certified_count.py",
           'certified=complete and not totals["undecided"],', "certified=complete,",
           ("tests/exact/test_certifier.py",), "a count with an undecided branch is reported certified"),
@@ -244,9 +250,14 @@ FAULTS = [
 
 #: Faults in lines, planes, the planar algorithm and what is measured on them.
 SLICE_FAULTS = [
-    fault("slice-rounding-rows", SLICES, "    if np.any(zero):\n", "    if False:\n",
+    fault("slice-rounding-rows", SLICES, "    G[zero] = 0.0\n", "",
           (T_SLICES + "test_a_neuron_identically_zero_on_a_plane_does_not_split_it",),
           "a neuron constant on a plane, composed in floating point, is searched as a hyperplane of rounding errors"),
+    fault("slice-rounded-constants-unreported", SLICES,
+          "        return int(np.count_nonzero(constant_on_slice(net, origin, Q)[3]))\n", "        return 0\n",
+          (T_SLICES + "test_a_constant_decided_within_rounding_on_a_slice_is_reported",
+           T_SLICES + "test_a_constant_zero_in_rationals_but_not_in_float_is_reported"),
+          "a neuron constant on a slice whose constant is zero within rounding is fixed off without a word"),
     fault("slice-working-frame-at-origin", SLICES,
           "        x0, p0 = min(self._working_candidates(), key=lambda cand: float(np.abs(cand[0]).max()))\n",
           "        x0, p0 = self._working_candidates()[0]\n",

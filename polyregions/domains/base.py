@@ -256,6 +256,13 @@ class Domain:
         composes the network with its frame)."""
         return net, self
 
+    def rounding_decisions(self, net) -> int:
+        """How many neurons the search problem (:meth:`search_problem`) fixes by a decision
+        float64 does not make, counted in ``stats.near_eps`` (0: the network is the domain's own; a
+        slice's composed first layer may hold some,
+        :meth:`~polyregions.domains.slices.Slice.rounding_decisions`)."""
+        return 0
+
 
 class PolyhedralDomain(Domain):
     """A domain that is exactly its rows ``A x <= b`` (bounded or not): every answer from the rows.

@@ -30,8 +30,8 @@ from ..result import SliceRegion, pattern_map
 from ..search.rows import ZERO_ROW_RTOL, row_norms
 
 __all__ = ["Line", "ON_SLICE_RTOL", "PARALLEL_RTOL", "Plane", "Slice", "SliceRegion", "SliceRegions", "Volume",
-           "check_layers", "compose_layers", "composed_search_problem", "first_layer_on_slice", "lift_regions",
-           "pattern_map", "working_frame"]
+           "check_layers", "compose_layers", "composed_search_problem", "constant_on_slice", "first_layer_on_slice",
+           "lift_regions", "pattern_map", "working_frame"]
 
 #: A point lies on a slice when its distance to the slice is at most this fraction of the
 #: size of the numbers that place it there (rounding, not geometry).
@@ -72,6 +72,73 @@ def _margin(margin) -> float:
             or not math.isfinite(margin) or margin <= -0.5:
         raise InvalidInputError(f"`margin` must be a finite number > -0.5, got {margin!r}")
     return float(margin)
+
+
+def _origin_and_directions(kind: str, origin, directions: dict):
+    """`origin` and the `directions` (``{name: vector}``) of a `kind` ("plane", "volume") as finite
+    real vectors, each direction non-zero and of the origin's length, which is at least the
+    number of directions; or raise naming the argument."""
+    origin = _real_vector(origin, "origin")
+    n, k = origin.size, len(directions)
+    if n < k:
+        raise InvalidInputError(f"`origin` must have at least {k} coordinates for a {kind}, got {n}")
+    vectors = [_real_vector(w, name, n) for name, w in directions.items()]
+    for name, w in zip(directions, vectors):
+        if not np.any(w):
+            raise InvalidInputError(f"`{name}` must not be the zero vector")
+    return origin, vectors
+
+
+def _parameter_box(kind: str, lo, hi, k: int):
+    """``(bounded, lo, hi)``: the box ``lo < hi`` of a `kind`'s `k` slice coordinates (numbers or
+    `k` numbers each), or ``(False, None, None)`` when both are omitted (the unbounded `kind`)."""
+    if (lo is None) != (hi is None):
+        raise InvalidInputError(f"`lo` and `hi` must be given together (neither: the unbounded {kind})")
+    if lo is None:
+        return False, None, None
+    lo, hi = _bound_vector(lo, "lo", k), _bound_vector(hi, "hi", k)
+    if not np.all(lo < hi):
+        j = int(np.argmin(hi - lo))
+        raise InvalidInputError(f"`lo` must be < `hi` (coordinate {j}: {lo[j]} >= {hi[j]})")
+    return True, lo, hi
+
+
+def _check_directions_in_range(shape: str, directions: dict, lo, hi) -> None:
+    """Raise InvalidInputError naming the direction unless each of `directions` (``{name: vector}``)
+    has a float64 norm and, with the box `lo`, `hi` (None: unbounded), a float64 extent along its
+    coordinate; `shape`: "the plane's rectangle", ..."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, (name, w) in enumerate(directions.items()):
+            norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
+            if not math.isfinite(norm):
+                raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
+            if lo is not None and not math.isfinite(norm * max(abs(lo[k]), abs(hi[k]))):
+                raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: {shape} leaves the range of "
+                                        "floating point numbers")
+
+
+def _check_independent(U: np.ndarray, message: str) -> None:
+    """Raise InvalidInputError(`message`) unless the columns of `U` are linearly independent: the
+    smallest of their singular values above :data:`PARALLEL_RTOL` times the largest."""
+    sv = np.linalg.svd(U, compute_uv=False)
+    if len(sv) < U.shape[1] or sv[-1] <= PARALLEL_RTOL * sv[0]:
+        raise InvalidInputError(message)
+
+
+def _through(points: dict, margin, message: str):
+    """``(x1, directions, margin)`` of the slice through `points` (``{"x1": x1, "x2": x2, ...}``):
+    the directions ``x_i - x1``, each point checked, distinct from ``x1``, and the directions
+    independent (else InvalidInputError(`message`))."""
+    (first, x1), *rest = points.items()
+    x1 = _real_vector(x1, first)
+    others = [_real_vector(x, name, x1.size) for name, x in rest]
+    margin = _margin(margin)
+    for (name, _), x in zip(rest, others):
+        if np.array_equal(x, x1):
+            raise InvalidInputError(f"`{name}` must differ from `{first}`")
+    directions = [x - x1 for x in others]
+    _check_independent(np.column_stack(directions), message)
+    return x1, directions, margin
 
 
 def _orthonormal_frame(U: np.ndarray):
@@ -222,6 +289,13 @@ class Slice(Domain):
         net_y = Network.from_dense([W for W, _ in layers], [b for _, b in layers], output=net.output)
         return net_y, self.slice_domain(p0)
 
+    def rounding_decisions(self, net) -> int:
+        """The first-layer neurons of `net` whose value on the slice is zero within rounding
+        (:func:`constant_on_slice`): the search problem (:meth:`search_problem`) fixes them off,
+        a decision float64 does not make; a count on the slice adds them to ``stats.near_eps``."""
+        origin, Q, _, _ = self.working_frame()
+        return int(np.count_nonzero(constant_on_slice(net, origin, Q)[3]))
+
     def bounding_box(self):
         """``(lo, hi)`` over the slice's corners in input coordinates (infinite when unbounded)."""
         if not self.bounded:
@@ -305,38 +379,12 @@ class Plane(Slice):
     slice_dim = 2
 
     def __init__(self, origin, u, v, lo=None, hi=None):
-        self.origin = _real_vector(origin, "origin")
+        self.origin, (self.u, self.v) = _origin_and_directions("plane", origin, {"u": u, "v": v})
         n = self.origin.size
-        if n < 2:
-            raise InvalidInputError(f"`origin` must have at least 2 coordinates for a plane, got {n}")
-        self.u = _real_vector(u, "u", n)
-        self.v = _real_vector(v, "v", n)
-        for name, w in (("u", self.u), ("v", self.v)):
-            if not np.any(w):
-                raise InvalidInputError(f"`{name}` must not be the zero vector")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded plane)")
         self.U = np.column_stack([self.u, self.v])
-        self.bounded = lo is not None
-        if self.bounded:
-            self.lo, self.hi = (self._pair(value, name) for value, name in ((lo, "lo"), (hi, "hi")))
-            if not np.all(self.lo < self.hi):
-                k = int(np.argmin(self.hi - self.lo))
-                raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
-        else:
-            self.lo = self.hi = None
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k, name in enumerate("uv"):
-                w = self.U[:, k]
-                norm = float(np.abs(w).max() * np.linalg.norm(w / np.abs(w).max()))
-                if not math.isfinite(norm):
-                    raise InvalidInputError(f"`{name}` is too long: its norm overflows float64")
-                if self.bounded and not math.isfinite(norm * max(abs(self.lo[k]), abs(self.hi[k]))):
-                    raise InvalidInputError(f"`{name}` times `lo`/`hi` overflows float64: the plane's rectangle "
-                                            "leaves the range of floating point numbers")
-        sv = np.linalg.svd(self.U, compute_uv=False)
-        if sv[1] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`u` and `v` must not be parallel (they span no plane)")
+        self.bounded, self.lo, self.hi = _parameter_box("plane", lo, hi, 2)
+        _check_directions_in_range("the plane's rectangle", {"u": self.u, "v": self.v}, self.lo, self.hi)
+        _check_independent(self.U, "`u` and `v` must not be parallel (they span no plane)")
         self.dim = n
         self._Q, self._R = _orthonormal_frame(self.U)
         if not self.bounded:
@@ -350,26 +398,13 @@ class Plane(Slice):
         if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
             raise InvalidInputError("`lo` and `hi` span a rectangle whose diameter overflows float64")
 
-    @staticmethod
-    def _pair(value, name):
-        return _bound_vector(value, name, 2)
-
     @classmethod
     def through(cls, x1, x2, x3, margin=0.25):
         """The plane through three inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
         ``(s, t)`` in ``[-margin, 1 + margin]^2`` (``margin > -0.5``; negative: a smaller square)."""
-        x1 = _real_vector(x1, "x1")
-        x2 = _real_vector(x2, "x2", x1.size)
-        x3 = _real_vector(x3, "x3", x1.size)
-        margin = _margin(margin)
-        for name, x in (("x2", x2), ("x3", x3)):
-            if np.array_equal(x, x1):
-                raise InvalidInputError(f"`{name}` must differ from `x1`")
-        U = np.column_stack([x2 - x1, x3 - x1])
-        sv = np.linalg.svd(U, compute_uv=False)
-        if sv[1] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`x1`, `x2` and `x3` must not be collinear")
-        return cls(x1, x2 - x1, x3 - x1, -float(margin), 1.0 + float(margin))
+        x1, (u, v), margin = _through({"x1": x1, "x2": x2, "x3": x3}, margin,
+                                      "`x1`, `x2` and `x3` must not be collinear")
+        return cls(x1, u, v, -margin, 1.0 + margin)
 
     def corners(self) -> np.ndarray:
         """The rectangle's corners in slice coordinates, counter-clockwise from ``lo``."""
@@ -396,52 +431,31 @@ class Volume(Slice):
     slice_dim = 3
 
     def __init__(self, origin, u, v, r, lo=None, hi=None):
-        self.origin = _real_vector(origin, "origin")
-        n = self.origin.size
-        if n < 3:
-            raise InvalidInputError(f"`origin` must have at least 3 coordinates for a volume, got {n}")
-        self.u = _real_vector(u, "u", n)
-        self.v = _real_vector(v, "v", n)
-        self.r = _real_vector(r, "r", n)
-        for name, d in (("u", self.u), ("v", self.v), ("r", self.r)):
-            if not np.any(d):
-                raise InvalidInputError(f"`{name}` must not be the zero vector")
+        self.origin, (self.u, self.v, self.r) = _origin_and_directions("volume", origin, {"u": u, "v": v, "r": r})
         self.U = np.column_stack([self.u, self.v, self.r])
-        sv = np.linalg.svd(self.U, compute_uv=False)
-        if sv[2] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`u`, `v` and `r` must be linearly independent (they span no volume)")
-        if (lo is None) != (hi is None):
-            raise InvalidInputError("`lo` and `hi` must be given together (neither: the unbounded volume)")
-        self.dim = n
+        self.bounded, self.lo, self.hi = _parameter_box("volume", lo, hi, 3)
+        _check_directions_in_range("the volume's box", {"u": self.u, "v": self.v, "r": self.r}, self.lo, self.hi)
+        _check_independent(self.U, "`u`, `v` and `r` must be linearly independent (they span no volume)")
+        self.dim = self.origin.size
         self._Q, self._R = _orthonormal_frame(self.U)
-        if lo is None:
-            self.bounded, self.lo, self.hi = False, None, None
+        if not self.bounded:
             self._center = np.zeros(3)
             self._diameter = math.inf
             return
-        self.lo, self.hi = (_bound_vector(value, name, 3) for value, name in ((lo, "lo"), (hi, "hi")))
-        if not np.all(self.lo < self.hi):
-            k = int(np.argmin(self.hi - self.lo))
-            raise InvalidInputError(f"`lo` must be < `hi` (coordinate {k}: {self.lo[k]} >= {self.hi[k]})")
-        self._center = (self.lo + self.hi) / 2
-        corners = self.corners() @ self._R.T
-        self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._center = (self.lo + self.hi) / 2
+            corners = self.corners() @ self._R.T
+            self._diameter = float(max(np.linalg.norm(corners[k] - corners[7 - k]) for k in range(4)))
+        if not (np.all(np.isfinite(corners)) and math.isfinite(self._diameter)):
+            raise InvalidInputError("`lo` and `hi` span a box whose diameter overflows float64")
 
     @classmethod
     def through(cls, x1, x2, x3, x4, margin=0.25):
         """The volume through four inputs: origin ``x1``, ``u = x2 - x1``, ``v = x3 - x1``,
         ``r = x4 - x1``, ``(s, t, w)`` in ``[-margin, 1 + margin]^3`` (``margin > -0.5``)."""
-        x1 = _real_vector(x1, "x1")
-        others = [_real_vector(x, name, x1.size) for x, name in ((x2, "x2"), (x3, "x3"), (x4, "x4"))]
-        margin = _margin(margin)
-        for name, x in zip(("x2", "x3", "x4"), others):
-            if np.array_equal(x, x1):
-                raise InvalidInputError(f"`{name}` must differ from `x1`")
-        U = np.column_stack([x - x1 for x in others])
-        sv = np.linalg.svd(U, compute_uv=False)
-        if U.shape[0] < 3 or sv[2] <= PARALLEL_RTOL * sv[0]:
-            raise InvalidInputError("`x1`, `x2`, `x3` and `x4` must not lie in one plane")
-        return cls(x1, *(x - x1 for x in others), -margin, 1.0 + margin)
+        x1, directions, margin = _through({"x1": x1, "x2": x2, "x3": x3, "x4": x4}, margin,
+                                          "`x1`, `x2`, `x3` and `x4` must not lie in one plane")
+        return cls(x1, *directions, -margin, 1.0 + margin)
 
     def __repr__(self):
         box = "unbounded" if not self.bounded else f"lo={self.lo.tolist()}, hi={self.hi.tolist()}"
@@ -478,27 +492,43 @@ def first_layer_on_slice(net: Network, origin: np.ndarray, Q: np.ndarray):
     return G, c
 
 
+def constant_on_slice(net: Network, origin: np.ndarray, Q: np.ndarray):
+    """``(G, c, zero, rounded)``: the first layer on the slice (:func:`first_layer_on_slice`) and two
+    masks of its neurons: `zero`, constant on the slice (the row is rounding errors), and
+    `rounded`, constant and zero within rounding (the constant is rounding errors too).
+
+    The search's own rule (:data:`polyregions.search.rows.ZERO_ROW_RTOL`) with the sizes of the
+    terms summed: a row whose norm is at most ``ZERO_ROW_RTOL sum_k |W_jk| |Q_k|`` (``Q_k`` the
+    k-th row of ``Q``) is zero, and then its constant is zero when at most
+    ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``. A `rounded` neuron is off (ReLU of 0), but float64
+    does not decide it: its true constant on the slice may be a tiny positive number (on), or its
+    row a tiny one that cuts the slice near ``origin``. G and c are returned as computed.
+    """
+    W, b = net.hidden[0]
+    G, c = first_layer_on_slice(net, origin, Q)
+    absW = abs(W)
+    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
+    rounded = np.zeros_like(zero)
+    if np.any(zero):
+        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
+        rounded = zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)
+    return G, c, zero, rounded
+
+
 def compose_layers(net: Network, origin: np.ndarray, Q: np.ndarray) -> list:
     """The hidden layers of `net` seen in the coordinates ``y`` of ``x = origin + Q y``
     (only the first is new; the others are shared, not copied).
 
     The first layer is ``(W Q, W origin + b)``, computed in floating point. A neuron that is
     constant on the slice (its hyperplane contains the slice's directions) comes out as a
-    row of rounding errors, which the search would take for a hyperplane. So the search's
-    own rule (:data:`polyregions.search.engine.ZERO_ROW_RTOL`) is applied to the composition,
-    with the sizes of the terms summed: a row whose norm is at most ``ZERO_ROW_RTOL`` times
-    ``sum_k |W_jk| |Q_k|`` (``Q_k`` the k-th row of ``Q``) is zero, and then its constant is
-    zero too when at most ``ZERO_ROW_RTOL (|W| |origin| + |b|)_j``.
+    row of rounding errors, which the search would take for a hyperplane: its row is zeroed,
+    and its constant too when that is rounding errors (:func:`constant_on_slice`; such neurons
+    are counted in ``stats.near_eps``, :meth:`Slice.rounding_decisions`).
     """
     layers = list(net.hidden)
-    W, b = layers[0]
-    G, c = first_layer_on_slice(net, origin, Q)
-    absW = abs(W)
-    zero = row_norms(G) <= ZERO_ROW_RTOL * np.asarray(absW @ row_norms(Q)).reshape(-1)
-    if np.any(zero):
-        G[zero] = 0.0
-        cscale = np.asarray(absW @ np.abs(origin)).reshape(-1) + np.abs(b)
-        c[zero & (np.abs(c) <= ZERO_ROW_RTOL * cscale)] = 0.0
+    G, c, zero, rounded = constant_on_slice(net, origin, Q)
+    G[zero] = 0.0
+    c[rounded] = 0.0
     layers[0] = (G, c)
     return layers
 

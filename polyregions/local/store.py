@@ -24,7 +24,7 @@ import numpy as np
 from ..batch import CountRecord
 from ..errors import InvalidInputError
 from ..result import Stats
-from ..search.checkpoint import check_writable, remove_stale_temporaries, temporary_path
+from ..search.checkpoint import checkpoint_path, write_atomically
 
 __all__ = ["FORMAT_VERSION", "StudyCheckpoint"]
 
@@ -43,11 +43,8 @@ class StudyCheckpoint:
     """
 
     def __init__(self, path, study, extra: dict):
-        self.path = None if path is None else os.fspath(path)
+        self.path = checkpoint_path(path)
         self.study, self.extra = study, dict(extra)
-        if self.path is not None:
-            check_writable(self.path)
-            remove_stale_temporaries(self.path)
 
     @property
     def enabled(self) -> bool:
@@ -64,17 +61,7 @@ class StudyCheckpoint:
         records = sorted(records, key=lambda r: r.task)
         arrays = {"version": np.array(FORMAT_VERSION), "study": np.array(self.study.key)}
         arrays.update(_columns(records, self.extra))
-        tmp = temporary_path(self.path, os.getpid())
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, lambda f: np.savez(f, **arrays))
 
     # ------------------------------------------------------------------ reading
     def load(self, time_limit) -> dict:

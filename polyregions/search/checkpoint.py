@@ -105,15 +105,43 @@ def check_writable(path) -> None:
         raise InvalidInputError(f"`checkpoint` {path!r} exists and is not writable")
 
 
+def checkpoint_path(path) -> str | None:
+    """`path` as a string, once it is known to be writable (:func:`check_writable`) and the
+    temporaries of dead writers beside it are removed (:func:`remove_stale_temporaries`); None
+    for None (no checkpoint)."""
+    if path is None:
+        return None
+    path = os.fspath(path)
+    check_writable(path)
+    remove_stale_temporaries(path)
+    return path
+
+
+def write_atomically(path: str, write) -> None:
+    """Write the file `path` whole or not at all: ``write(f)`` fills a binary temporary file
+    beside it (:func:`temporary_path`), which is flushed to disk and renamed over `path`. When
+    anything fails (or the process is interrupted) before the rename, the temporary is removed
+    and `path` stays as it was; a killed writer's leftover is removed by the next
+    :func:`checkpoint_path`."""
+    tmp = temporary_path(path, os.getpid())
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 class Checkpointer:
     """Saves checkpoints to `path` (does nothing when `path` is None)."""
 
     def __init__(self, path, net, domain, eps, backend, prune):
-        self.path = os.fspath(path) if path is not None else None
+        self.path = checkpoint_path(path)
         self.key = fingerprint(net, domain, eps, backend, prune) if path is not None else None
-        if self.path is not None:
-            check_writable(self.path)
-            remove_stale_temporaries(self.path)
 
     @property
     def enabled(self) -> bool:
@@ -124,17 +152,7 @@ class Checkpointer:
             return
         state = {"version": FORMAT_VERSION, "key": self.key, "count": int(count), "queue": list(queue),
                  "stats": stats}
-        tmp = temporary_path(self.path, os.getpid())
-        try:
-            with open(tmp, "wb") as f:
-                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
 
     @staticmethod
     def load(path, net, domain, eps, backend, prune):

@@ -25,7 +25,8 @@ from ..result import Stats
 from .compiled import make_search
 from .steps import SearchWork
 
-__all__ = ["LOCAL_START", "ParallelWork", "SPREAD_BUDGET", "TASK_BUDGET", "WAIT", "run_task"]
+__all__ = ["LOCAL_START", "ParallelWork", "SPREAD_BUDGET", "TASK_BUDGET", "WAIT", "close_pool", "open_pool",
+           "run_task"]
 
 #: Seconds a task searches before handing back its open children.
 TASK_BUDGET = 0.5
@@ -74,14 +75,27 @@ def run_task(payload, key, sub, budget, limit=None):
     return count, stats, frontier
 
 
-def _executor(workers, client, payload, key):
+def open_pool(workers, client, shared, initializer, initargs):
+    """``(executor, remote)``: where tasks go. With a Dask `client`, its executor, and `shared`
+    broadcast to every worker once (`remote`, the future the tasks name instead of `shared`);
+    else a pool of `workers` local processes, each running ``initializer(*initargs)`` once at its
+    start (`remote` None: the tasks name what the initialiser installed)."""
     if client is not None:
-        return client.get_executor(pure=False), client.scatter(payload, broadcast=True)
+        return client.get_executor(pure=False), client.scatter(shared, broadcast=True)
     # fork where the platform has it: no main-module guard needed in scripts and notebooks;
     # the workers build their own solver models after the fork
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_pool, initargs=(payload, key)), None
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs), None
+
+
+def close_pool(executor, futures, client) -> None:
+    """Cancel the `futures` not started and, for a local pool (no Dask `client`, whose workers
+    stay), shut its processes down once the running tasks end."""
+    for fut in futures:
+        fut.cancel()
+    if client is None:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class ParallelWork:
@@ -131,7 +145,8 @@ class ParallelWork:
     def _start(self):
         if self.client is not None:
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or self.workers)
-        self.executor, remote = _executor(self.workers, self.client, self.payload, self.key)
+        self.executor, remote = open_pool(self.workers, self.client, self.payload, _init_pool,
+                                          (self.payload, self.key))
         self.task_payload = remote if remote is not None else self.payload
 
     def _collect(self, control, *, submit):
@@ -172,8 +187,5 @@ class ParallelWork:
 
     def close(self):
         if self.executor is not None:
-            for fut in self.in_flight:
-                fut.cancel()
-            if self.client is None:
-                self.executor.shutdown(wait=True, cancel_futures=True)
+            close_pool(self.executor, self.in_flight, self.client)
             self.executor = None

@@ -13,8 +13,6 @@ import json
 import math
 import os
 
-import numpy as np
-
 from ..bounds.applicable import BOUND_NAMES, LOCAL_BOUND_NAMES
 from ..errors import InvalidInputError
 from ..jsondoc import json_ready
@@ -75,19 +73,9 @@ def write_table(rows, prefix) -> tuple:
             for out in ({**r, "seed": "all"}, *_seed_rows(r)):
                 wr.writerow({k: ("" if out.get(k) is None else out.get(k)) for k in cols})
     with open(json_path, "w") as f:
-        json.dump(json_ready(rows), f, indent=1, default=_json_default, allow_nan=False)  # inf, NaN: null
+        json.dump(json_ready(rows), f, indent=1, allow_nan=False)  # inf, NaN: null; NumPy values: numbers
         f.write("\n")
     return csv_path, json_path
-
-
-def _json_default(v):
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"cannot write {type(v).__name__} as JSON")
 
 
 def _num(v):

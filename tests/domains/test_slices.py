@@ -34,6 +34,7 @@ from polyregions.domains.slices import composed_search_problem, pattern_map, wor
     (lambda: pr.Plane([0], [1], [1], -1, 1), "`origin` must have at least 2 coordinates"),
     (lambda: pr.Plane([0, 0], [1, 0], [0, np.inf], -1, 1), "`v` contains NaN or inf"),
     (lambda: pr.Plane.through([0, 0], [1, 1], [2, 2]), "must not be collinear"),
+    (lambda: pr.Plane.through([0], [1], [2]), "must not be collinear"),
     (lambda: pr.Plane.through([0, 0], [0, 0], [2, 2]), "`x2` must differ from `x1`"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 0]), "`x3` must differ from `x1`"),
     (lambda: pr.Plane.through([0, 0], [1, 0], [0, 1], margin=-0.5), "`margin` must be a finite number > -0.5"),
@@ -256,6 +257,94 @@ def test_a_neuron_identically_zero_on_a_plane_does_not_split_it():
         assert _slice_patterns(net, bounded, method) == truth
 
 
+# A first-layer neuron constant on the slice: z = 10 x_last - 1 with x_last = 0.1 (the double) is
+# 10 * 0.1 - 1 = 5.55e-17 > 0 in rationals (on) but 0 in float64 (off). The bit is decided within
+# rounding, so the count must say so (near_eps); the same slice at x_last = 0.2 (z = 1) decides nothing.
+def _constant_on_slice(k, level):
+    """A k-dimensional box slice of R^(k+1) at ``x_{k+1} = level``, a network with one neuron per
+    slice axis (``x_i - 0.5``) and the neuron ``10 x_{k+1} - 1``, and the exact patterns."""
+    n = k + 1
+    W = np.diag([1.0] * k + [10.0])
+    b = np.array([-0.5] * k + [-1.0])
+    origin = [0.0] * k + [level]
+    U = [[float(i == j) for j in range(k)] for i in range(n)]
+    dirs = [np.array(col) for col in zip(*U)]
+    domain = pr.Line(origin, np.array(origin) + dirs[0]) if k == 1 else \
+        (pr.Plane if k == 2 else pr.Volume)(origin, *dirs, 0, 1)
+    truth = exact_slice_patterns([W.tolist()], [b.tolist()], origin, U, [0] * k, [1] * k)
+    return pr.Network.from_dense([W], [b]), domain, truth
+
+
+@pytest.mark.parametrize("k, methods", [(1, ("dfs", "planar", "milp")), (2, ("dfs", "planar", "milp")),
+                                        (3, ("dfs", "cells3d"))])
+def test_a_constant_decided_within_rounding_on_a_slice_is_reported(k, methods):
+    net, domain, truth = _constant_on_slice(k, 0.1)
+    assert len(truth) == 2 ** k and all(p[-1] == 1 for p in truth)  # in rationals the neuron is on
+    plain_net, plain_domain, plain_truth = _constant_on_slice(k, 0.2)
+    for method in methods:
+        res = pr.count_regions(net, domain, method=method)
+        assert res.count == len(truth)
+        assert res.stats.near_eps >= 1, method  # float64 does not decide the last neuron's bit
+        plain = pr.count_regions(plain_net, plain_domain, method=method)
+        assert plain.count == len(plain_truth) and plain.stats.near_eps == 0, method
+    if k < 3:
+        assert {p[:-1] for p in _slice_patterns(net, domain, "dfs")} == {p[:-1] for p in truth}
+
+
+def test_a_constant_decided_within_rounding_is_reported_by_parallel_and_many_counts():
+    """The same neuron through the parallel search and through a study's count of an unbounded
+    plane (the search, not the planar algorithm); the exact reference counts the whole plane."""
+    from polyregions.batch import count_task
+
+    net, plane, truth = _constant_on_slice(2, 0.1)
+    res = pr.count_regions(net, plane, method="dfs", workers=2)
+    assert res.count == len(truth) and res.stats.near_eps >= 1
+    whole = pr.Plane(plane.origin, plane.u, plane.v)
+    W, b = net.hidden[0]
+    assert len(exact_slice_patterns([W.tolist()], [b.tolist()], plane.origin.tolist(), plane.U.tolist(), None,
+                                    None)) == 4
+
+    class OnePlane:
+        key, size, eps = "one plane", 1, 1e-9
+
+        def problem(self, k):
+            return net, whole
+
+        def measure(self, k, net, domain, result):
+            return {}
+
+    record, _ = count_task(OnePlane(), 0, None)
+    assert record.count == 4 and record.stats.near_eps >= 1
+
+
+def test_a_resumed_count_reports_a_constant_decided_within_rounding_once(tmp_path):
+    net, plane, truth = _constant_on_slice(2, 0.1)
+    full = pr.count_regions(net, plane, method="dfs")
+    ckpt = tmp_path / "plane.ckpt"
+    part = pr.count_regions(net, plane, method="dfs", checkpoint=ckpt, time_limit=1e-6)
+    assert part.count < full.count and not part.complete and ckpt.exists()
+    resumed = pr.count_regions(net, plane, resume=ckpt)
+    assert resumed.count == full.count == len(truth)
+    assert resumed.stats.near_eps == full.stats.near_eps >= 1
+
+
+def test_a_constant_zero_in_rationals_but_not_in_float_is_reported():
+    """z_2 = x_2 + x_3 + x_4 + x_5 on the line through (0, t, 1, -1, -t), t = 2^-60, along x_1: 0 in
+    rationals (off), -8.7e-19 in float64 (the 1 absorbs t). Off both ways, but within rounding."""
+    t = 2.0 ** -60
+    W, b = [[1.0, 0, 0, 0, 0], [0, 1.0, 1.0, 1.0, 1.0]], [-0.5, 0.0]
+    origin = [0.0, t, 1.0, -1.0, -t]
+    net = pr.Network.from_dense([np.array(W)], [np.array(b)])
+    line = pr.Line(origin, [1.0] + origin[1:])
+    truth = exact_slice_patterns([W], [b], origin, [[1.0], [0], [0], [0], [0]], [0], [1])
+    assert truth == {(0, 0), (1, 0)}
+    assert float((np.array(W) @ np.array(origin) + b)[1]) != 0.0  # the reproducer still rounds
+    for method in ("dfs", "planar", "milp"):
+        res = pr.count_regions(net, line, method=method)
+        assert res.count == len(truth) and res.stats.near_eps >= 1, method
+    assert _slice_patterns(net, line, "dfs") == truth
+
+
 def test_plane_coordinates_are_its_own_arguments():
     """A plane's rectangle is s u + t v with (s, t) in [lo, hi]: the patterns found on it are the
     exact reference's for the frame [u v] written here (an asymmetric rectangle, so that a frame
@@ -283,6 +372,9 @@ def test_plane_coordinates_are_its_own_arguments():
     (lambda: pr.Plane([0.0, 0.0], [1e308, 0.0], [0.0, 1.0], -10, 10), "`u`"),
     (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1e308], -1e10, 1e10), "`v`"),
     (lambda: pr.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], -1.7e308, 1.7e308), "`hi`"),
+    (lambda: pr.Volume([0.0] * 3, [1.5e308, 1.5e308, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], -1, 1), "`u`"),
+    (lambda: pr.Volume([0.0] * 3, [1e200, 0, 0], [0, 1e200, 0], [0, 0, 1e200], -1e200, 1e200), "`u`"),
+    (lambda: pr.Volume([0.0] * 3, [1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], -1e308, 1e308), "`hi`"),
 ])
 def test_slices_beyond_the_float_range_are_refused(make, match):
     with warnings.catch_warnings():

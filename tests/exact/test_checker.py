@@ -299,3 +299,75 @@ def test_parallel_check_agrees(genuine, monkeypatch):
     _, path, _, truth = genuine
     monkeypatch.setattr(checker, "BATCH", 3)
     assert check(path, workers=2).count == truth
+
+
+def hexes(*values):
+    return [format(v, "x") if v >= 0 else "-" + format(-v, "x") for v in values]
+
+
+#: Networks whose float64 forward pass at the point x (denominator 1) rounds the last neuron's sign across
+#: zero, the forged pattern (what the float sign says) and the neuron the exact pass finds wrong:
+#: * the rounding of the layer itself: z_1 = 2^60 x - 20, z_2 = 2^60 x, z_3 = z_1 - z_2 + 10 (x = 1: z_3 = -10
+#:   exactly, but float64 rounds z_1 to 2^60 and computes +10);
+#: * the rounding carried from the layer before: z_1 = 2^70 x_1 + 2^16 x_2 - (2^70 - 2^30) (x = (1, 1): float64
+#:   rounds 2^70 + 2^16 to 2^70 and gives 2^30, exactly 2^30 + 2^16), z_2 = z_1 - (2^30 + 2^15) (exactly 2^15,
+#:   in float64 -2^15, while its own rounding bound is about 2^-17).
+ROUNDED = {
+    "own": ([[[2 ** 60], [2 ** 60]], [[1, -1]]], [[-20, 0], [10]], [1], "111", 2),
+    "carried": ([[[2 ** 70, 2 ** 16]], [[1]]], [[-(2 ** 70 - 2 ** 30)], [-(2 ** 30 + 2 ** 15)]], [1, 1], "10", 1),
+}
+
+
+def rounded_case(name):
+    weights, biases, point, forged, wrong = ROUNDED[name]
+    layers = [{"den": "1", "weight": [hexes(*row) for row in W], "bias": hexes(*b)} for W, b in zip(weights, biases)]
+    net = {"input_dim": len(point), "activation": "relu", "layers": layers}
+    return net, {"kind": "box", "den": "1", "lo": ["0"] * len(point), "hi": ["2"] * len(point)}, point, forged, wrong
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDED))
+def test_a_point_rounded_across_zero_is_judged_exactly(name, tmp_path):
+    net, dom, point, forged, wrong = rounded_case(name)
+    weights, biases = ROUNDED[name][:2]
+    exact, rounded = list(point), [float(v) for v in point]
+    for W, b in zip(weights, biases):  # the premise: float64 gives the forged pattern, exact arithmetic another
+        exact = [sum(w * v for w, v in zip(row, exact)) + c for row, c in zip(W, b)]
+        rounded = [float(np.dot(np.array(row, dtype=float), rounded) + c) for row, c in zip(W, b)]
+        exact, rounded = [max(v, 0) for v in exact], [max(v, 0.0) for v in rounded]
+    assert (rounded[-1] > 0) == (forged[-1] == "1") and (exact[-1] > 0) != (forged[-1] == "1")
+    header = {"format": checker.FORMAT, "version": checker.VERSION, "network": net, "domain": dom}
+    path = tmp_path / "forged.jsonl"
+    write(path, [header, {"region": forged, "den": "1", "point": hexes(*point)}, {"count": 1, "undecided": 0}])
+    assert f"neuron {wrong} of region {forged} has the wrong state" in rejected(path)  # not the float sign
+    ck = checker._Checker(net, dom)
+    assert not ck.proven([(2, forged, 1, point)]).any()
+
+
+def test_the_point_filter_proves_points_far_from_zero():
+    net, dom, _, _, _ = rounded_case("own")
+    ck = checker._Checker(net, dom)  # x = 2^-62: z = (-19.75, 0.25, 9.75), each far beyond its bound
+    assert ck.proven([(2, "011", 1 << 62, [1]), (2, "011", 3, [1 << 60])]).tolist() == [True, False]
+    ck.check_region("110", 1, [1])  # the honest pattern at x = 1, which the filter leaves to the exact pass
+
+
+def test_thin_regions_below_float_resolution_are_certified_and_checked(tmp_path):
+    """Closed form: on (0, 2) the patterns are 011 on (0, 10 / 2^60), 010 on (10 / 2^60, 20 / 2^60) and 110
+    beyond (z_3 = 10 - 2^60 x while only z_2 is on, -10 when both are): 3 regions."""
+    net = pr.Network.from_dense([np.array([[2.0 ** 60], [2.0 ** 60]]), np.array([[1.0, -1.0]])],
+                                [np.array([-20.0, 0.0]), np.array([10.0])])
+    path = tmp_path / "thin.jsonl"
+    certify(net, pr.Box([0.0], [2.0]), path)
+    assert check(path).count == 3
+
+
+def test_a_reference_must_name_a_certificate_whose_assignment_it_extends(genuine, tmp_path):
+    _, path, records, _ = genuine
+    certs = {r["cert"]: r["assign"] for r in records if "cert" in r}
+    k = next(i for i, r in enumerate(records) if "ref" in r)
+    assign, bits = certs[records[k]["ref"]], records[k]["empty"]
+    fixed = [i for i, a in enumerate(assign) if a != "*"]
+    flipped = bits[: fixed[0]] + "10"[int(bits[fixed[0]])] + bits[fixed[0] + 1:]
+    for change, match in [({"ref": max(certs) + 1}, "no certificate"), ({"empty": flipped}, "does not extend"),
+                          ({"empty": bits[: fixed[-1]]}, "does not extend")]:
+        write(path, records[:k] + [{**records[k], **change}] + records[k + 1:])
+        assert f"line {k + 1}" in rejected(path, match)

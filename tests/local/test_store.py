@@ -70,3 +70,26 @@ def test_a_rerun_reads_the_counts_back(study):
     assert again["count"].tolist() == (table["count"] + 1000).tolist()
     expected = [pr.count_regions(net, pr.Ball(x, r, p=math.inf)).count for x in points for r in (0.2, 0.9)]
     assert table["count"].tolist() == expected
+
+
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(study, monkeypatch):
+    """A write interrupted before its rename (here the flush to disk fails) leaves the file as it
+    was, and its temporary file is removed."""
+    import os
+
+    from polyregions.batch import CountRecord
+    from polyregions.local.store import StudyCheckpoint
+    from polyregions.local.studies import BallStudy
+
+    net, points, path, table = study
+    before = path.read_bytes()
+    ckpt = StudyCheckpoint(path, BallStudy([net], points, np.array([0.2]), math.inf, 1e-9, False), {})
+
+    def failing(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save(1, [CountRecord(0, 1, True, None, 0.1, pr.Stats())], None)
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".c.npz.*.tmp")) and sorted(p.name for p in path.parent.iterdir()) == ["c.npz"]

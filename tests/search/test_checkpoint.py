@@ -212,3 +212,24 @@ def test_stale_temporary_checkpoints_of_dead_processes_are_removed(tmp_path):
     pr.count_regions(net, pr.Whole(2), eps=1e-7, checkpoint=path)
     assert not stale.exists() and alive.exists() and other.exists()
     assert path.exists()
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint_and_leaves_no_temporary(tmp_path, monkeypatch):
+    """A save interrupted before its rename (here the flush to disk fails) leaves the checkpoint as
+    it was, and its temporary file is removed."""
+    from polyregions.search.checkpoint import Checkpointer
+
+    net, domain = _generic_layer(0, 2, 5), pr.Whole(2)
+    path = tmp_path / "run.ckpt"
+    ckpt = Checkpointer(path, net, domain, 1e-7, "auto", True)
+    ckpt.save(3, [], pr.Stats())
+    before = path.read_bytes()
+
+    def failing(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save(5, [], pr.Stats())
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt"]

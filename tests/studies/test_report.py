@@ -74,3 +74,21 @@ def test_update_markdown(tmp_path):
     with pytest.raises(pr.InvalidInputError, match="has no"):
         update_markdown(str(bare), "| a |")
     assert bare.read_text() == "prose only\n"
+
+
+def test_write_table_writes_numpy_values_as_numbers_and_non_finite_ones_as_null(tmp_path):
+    import json
+
+    import numpy as np
+
+    rows = _rows()
+    rows[0].update(exact_max=np.int64(4), seconds=np.float32(0.5), min_radius=np.inf,
+                   per_seed=[{**s, "bounds": {k: np.int64(v) for k, v in s["bounds"].items()}}
+                             for s in rows[0]["per_seed"]], extra=np.array([1, 2]))
+    _, json_path = write_table(rows, tmp_path / "t")
+    with open(json_path) as f:
+        text = f.read()
+    saved = json.loads(text)
+    assert "Infinity" not in text and "NaN" not in text
+    assert saved[0]["exact_max"] == 4 and saved[0]["seconds"] == 0.5 and saved[0]["min_radius"] is None
+    assert saved[0]["extra"] == [1, 2] and saved[0]["per_seed"][0]["bounds"]["zhu_local"] == 8
