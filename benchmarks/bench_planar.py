@@ -5,12 +5,22 @@
 1. Every 2-D benchmark net in [-1, 1]^2: the seeded He-initialised d=2 [8, 8], [16, 16, 16] and
    [64, 64, 64] (benchmarks/nets.py, seed 0) and nets of Berzins' shapes 2,4x32, 2,2x50 and
    2,2x100 trained briefly on a 2-D signed distance (benchmarks/train_sdf.py ``--dim 2``, kept in
-   benchmarks/data/). Timed in this process, one call as a user makes it:
-   ``polyregions.count_regions(net, box, method="planar", eps=1e-9)`` (validation, working frame,
-   result included; float64) against regioncam 0.5.2's ``Regioncam(size=1.0)`` followed by
-   ``linear``/``relu`` per layer and ``num_faces`` (Rust, float32; ``pip install regioncam``,
-   optional; its float32 weights are prepared outside the timing). CPU seconds of this process
-   per call: each timing repeats the call enough times to last about 0.1 s, the two tools
+   benchmarks/data/). Timed in this process, one call as a user makes it, each tool given its
+   objects built once outside the timing:
+
+   * polyregions: ``polyregions.count_regions(net, box, method="planar", eps=1e-9)`` on a
+     ``Network`` and a ``Box`` made beforehand (the network's weights validated, lowered and made
+     read-only when it was built; the planar algorithm's absolute weights are made on its first
+     count and kept with the network). Inside the timing: the arguments' checks, the choice of
+     method, the domain's frame and polygon, the first layer in the frame, the cells layer by
+     layer, and the result with its statistics (count, smallest inradius, near-eps decisions;
+     float64).
+   * regioncam 0.5.2 (Rust, float32; ``pip install regioncam``, optional): its float32 weights
+     (transposed) are prepared beforehand; inside the timing: ``Regioncam(size=1.0)`` (the
+     square), ``linear``/``relu`` per layer (its regions' maps from the weights) and ``num_faces``.
+
+   CPU seconds of this process per call: the first call of each tool is left out (it loads the
+   compiled kernels), the second sizes a timing to repeat the call for about 0.1 s, the two tools
    alternate, and the best of --repeat timings is kept; the ratio polyregions / regioncam (below
    1: polyregions is faster). The counts at eps 1e-9 are printed beside regioncam's (regioncam
    has no threshold: a region thinner than eps is not counted by polyregions). The search (DFS)
@@ -20,10 +30,12 @@
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
 
-``--profile FILE``: instead, cProfile of 1,000 repeated counts of d=2 [16, 16, 16] (the top 25
-entries by own time) written to FILE.
+``--profile FILE``: instead, cProfile of 1,000 repeated counts of one 2-D net (``--profile-net``,
+default d=2 [16, 16, 16]; "8x8" profiles the fixed cost of a count on the tiny d=2 [8, 8]) written
+to FILE (the top 25 entries by own time, then by cumulative time).
 
-In a plain process (no thread variables): the package holds BLAS to one thread while it counts.
+In a plain process (no thread variables): the package holds BLAS to one thread while it counts,
+but for a 2-D count whose every matrix product OpenBLAS runs on one thread anyway (d=2 [8, 8]).
 """
 
 from __future__ import annotations
@@ -67,7 +79,8 @@ def _side_by_side(fns, repeat):
     """Best CPU seconds per call of each function in `fns` (alternating), and each one's last result."""
     calls = []
     for fn in fns:
-        t, _ = _per_call(fn, 1)  # warm-up, and the size of a timing
+        _per_call(fn, 1)  # warm-up: the first call loads (or compiles) the compiled kernels
+        t, _ = _per_call(fn, 1)  # the size of a timing
         calls.append(max(1, math.ceil(TIMING_SECONDS / max(t, 1e-6))))
     best, outs = [np.inf] * len(fns), [None] * len(fns)
     for _ in range(repeat):
@@ -120,13 +133,18 @@ def plane(repeat, dfs):
               f"({d.stats.lp_solves:,} LPs)")
 
 
-def profile(path, counts=1000):
-    """cProfile of `counts` repeated counts of d=2 [16, 16, 16] (module docstring) into `path`."""
+#: The nets ``--profile-net`` names: He-initialised d=2 nets of benchmarks/nets.py, seed 0.
+PROFILE_NETS = {"8x8": [8, 8], "16x16x16": [16, 16, 16], "64x64x64": [64, 64, 64]}
+
+
+def profile(path, counts=1000, widths=(16, 16, 16)):
+    """cProfile of `counts` repeated counts of the seeded d=2 net of these `widths` (module
+    docstring) into `path`."""
     import cProfile
     import io
     import pstats
 
-    net, box = he_net(2, [16, 16, 16], seed=0), unit_box(2)
+    net, box = he_net(2, list(widths), seed=0), unit_box(2)
     res = pr.count_regions(net, box, method="planar", eps=EPS)  # warm-up
     prof = cProfile.Profile()
     prof.enable()
@@ -135,10 +153,13 @@ def profile(path, counts=1000):
     prof.disable()
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with open(path, "w") as f:
-        f.write(f"# {counts:,} counts of d=2 [16, 16, 16] ({res.count:,} regions), planar; {machine()}; "
-                f"load average {load}\n# python benchmarks/bench_planar.py --profile {path}\n")
+        name = "x".join(map(str, widths))
+        f.write(f"# {counts:,} counts of d=2 [{', '.join(map(str, widths))}] ({res.count:,} regions), planar; "
+                f"{machine()}; load average {load}\n"
+                f"# python benchmarks/bench_planar.py --profile {path} --profile-net {name}\n")
         f.write(out.getvalue())
     print(f"profile written to {path}")
 
@@ -162,12 +183,14 @@ def main(argv=None):
     p.add_argument("--lines", type=int, default=1000, help="segments in part 2")
     p.add_argument("--no-dfs", action="store_true", help="skip the search in part 1")
     p.add_argument("--no-lines", action="store_true", help="skip part 2")
-    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of d=2 [16, 16, 16]")
+    p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of one 2-D net")
+    p.add_argument("--profile-net", choices=sorted(PROFILE_NETS), default="16x16x16",
+                   help="the net --profile counts (default 16x16x16)")
     args = p.parse_args(argv)
     if args.repeat < 1 or args.lines < 1:
         p.error("--repeat and --lines must be positive")
     if args.profile is not None:
-        profile(args.profile)
+        profile(args.profile, widths=PROFILE_NETS[args.profile_net])
         return
     print(f"machine: {machine()}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     plane(args.repeat, not args.no_dfs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -36,7 +37,7 @@ def positive_number(value, name: str) -> float:
         x = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"`{name}` must be a positive finite number, got {value!r}") from None
-    if not np.isfinite(x) or x <= 0:
+    if not math.isfinite(x) or x <= 0:
         raise InvalidInputError(f"`{name}` must be a positive finite number, got {value!r}")
     return x
 
@@ -58,7 +59,7 @@ def finite_number(value, name: str) -> float:
         x = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"`{name}` must be a finite number, got {value!r}") from None
-    if not np.isfinite(x):
+    if not math.isfinite(x):
         raise InvalidInputError(f"`{name}` must be a finite number, got {value!r}")
     return x
 

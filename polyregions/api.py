@@ -10,6 +10,7 @@ and importable from here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Iterator
@@ -30,7 +31,7 @@ from .search.steps import SearchWork
 from .driver import drive
 from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.cells3d import unsupported_reason as cells3d_unsupported
-from .cells.planar import count_planar, enumerate_planar, unsupported_reason
+from .cells.planar import count_planar, enumerate_planar, one_blas_thread_anyway, unsupported_reason
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.compiled import make_search
 from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL
@@ -166,7 +167,6 @@ def _regions(search, net):
                      (M, m), net.output)
 
 
-@one_blas_thread()
 def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, backend: str = "auto",
                   method: str = "auto", prune: bool = True, max_regions: int | None = None,
                   time_limit: float | None = None, progress=None, workers: int = 1, client=None,
@@ -236,6 +236,19 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
                            or resume is not None or client is not None)
     if certifying and method != "dfs":
         raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
+    # BLAS is held to one thread while counting (polyregions.search.blas), but for a planar count
+    # whose every matrix product BLAS runs on one thread anyway
+    one_thread = method == "planar" and one_blas_thread_anyway(net, domain)
+    with contextlib.nullcontext() if one_thread else one_blas_thread():
+        return _count(net, domain, method, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
+                      time_limit=time_limit, progress=progress, workers=workers, client=client, checkpoint=checkpoint,
+                      checkpoint_every=checkpoint_every, resume=resume, certify=certify, certificate=certificate)
+
+
+def _count(net, domain, method, *, eps, backend, prune, max_regions, time_limit, progress, workers, client, checkpoint,
+           checkpoint_every, resume, certify, certificate):
+    """The count of :func:`count_regions` by `method`, its arguments checked."""
+    certifying = certify or certificate is not None
     if method == "milp":
         search_only = {"workers": workers != 1, "client": client is not None, "checkpoint": checkpoint is not None,
                        "resume": resume is not None}

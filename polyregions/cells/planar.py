@@ -28,18 +28,20 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 
 import numpy as np
 
 from ..domains.base import polygon_lines
+from ..search.blas import one_thread_product, only_openblas
 from ..errors import InvalidInputError, UnsupportedError
-from .polygon import ZERO_RTOL, areas, inradii, split_cells
+from .polygon import ZERO_RTOL, areas, inradii, live_maps, min_inradius, split_cells
 from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegions, check_layers, first_layer_on_slice
 
-__all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "planar_cells",
-           "unsupported_reason"]
+__all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "one_blas_thread_anyway",
+           "planar_cells", "unsupported_reason"]
 
 
 #: Cells refined together: their next maps (about 36 bytes per cell and neuron) stay in cache.
@@ -74,13 +76,66 @@ def _first_layer(layers_x, origin, Q):
     return (G, c) + _first_layer_sizes(layers_x, origin, Q)
 
 
-def _first_layer_sizes(layers_x, origin, Q):
-    """The first layer's absolute-value map in ``y`` (the size of the terms summed)."""
+def _first_layer_sizes(layers_x, origin, Q, absW=None):
+    """The first layer's absolute-value map in ``y`` (the size of the terms summed); `absW`: the
+    first layer's ``|W|`` when it is at hand."""
     W, b = layers_x[0]
-    absW = abs(W)
+    absW = abs(W) if absW is None else absW
     Gabs = np.asarray(absW @ np.abs(Q), dtype=np.float64)
     cabs = np.asarray(absW @ np.abs(origin), dtype=np.float64) + np.abs(b)
     return Gabs, cabs
+
+
+class _PlanarNet:
+    """What the 2-D algorithm reads of a network besides its layers, the same for every count:
+    the absolute values of the weights and biases (the sizes of the terms summed; float32 after
+    the first layer), and whether its layers' products run on one BLAS thread
+    (:func:`_one_thread_layers`). Made once per network (:func:`_planar_net`): a
+    :class:`~polyregions.model.network.Network` is immutable (a frozen dataclass whose arrays
+    are read-only)."""
+
+    def __init__(self, net):
+        self.layers = net.hidden
+        self.abs_first = abs(self.layers[0][0])
+        self.sizes = [None] + [(abs(W).astype(np.float32), np.abs(b).astype(np.float32)) for W, b in self.layers[1:]]
+        self.one_thread_layers = _one_thread_layers([W.shape[0] for W, _ in self.layers])
+
+
+#: Each network's :class:`_PlanarNet`, dropped with the network.
+_PLANAR_NETS = weakref.WeakKeyDictionary()
+
+
+def _planar_net(net) -> _PlanarNet:
+    """The :class:`_PlanarNet` of `net`, made on its first count."""
+    prepared = _PLANAR_NETS.get(net)
+    if prepared is None:
+        prepared = _PLANAR_NETS[net] = _PlanarNet(net)
+    return prepared
+
+
+def one_blas_thread_anyway(net, domain) -> bool:
+    """Whether every matrix product of a count of `net` on `domain` (two dimensions; False in one,
+    and with a BLAS other than OpenBLAS) runs on one BLAS thread whatever BLAS is set to (:func:`polyregions.search.blas.one_thread_product`),
+    so that the count needs no thread limit. The products are the first layer's ``W Q`` and
+    ``W origin`` (with ``|W|``), then per layer ``l`` those of at most ``3 K`` rows of maps by
+    ``W_{l+1}^T`` (:func:`_refine`), ``K`` the cells of a batch after layer ``l``: ``n`` lines cut a
+    convex cell into at most ``1 + n + n (n - 1) / 2`` pieces, and a batch holds at most
+    ``max(64, BATCH_BYTES / (36 n_{l+1}))`` cells."""
+    if domain.frame()[1].shape[1] != 2 or not only_openblas():
+        return False
+    n1, D = net.hidden[0][0].shape
+    return one_thread_product(n1, D, 2) and one_thread_product(n1, D, 1) and _planar_net(net).one_thread_layers
+
+
+def _one_thread_layers(widths) -> bool:
+    """Whether the products of :func:`_refine` on layers of these `widths` run on one BLAS thread
+    (:func:`one_blas_thread_anyway`)."""
+    cells = 1
+    for n, n_next in zip(widths, widths[1:]):
+        cells = min(cells * (1 + n + n * (n - 1) // 2), max(64, BATCH_BYTES // (36 * n_next)))
+        if not one_thread_product(3 * cells, n, n_next):
+            return False
+    return True
 
 
 class _Run:
@@ -125,11 +180,8 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base,
     step = max(64, BATCH_BYTES // (36 * W.shape[0]))
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
-        p, hb = parent[k0:k1], lbits[k0:k1, None, :]
         v0, v1 = start[k0], start[k1]
-        Ap, Sp = np.take(A, p, axis=0), np.take(S, p, axis=0)
-        Ap *= hb  # the off neurons pass nothing on
-        Sp *= hb
+        Ap, Sp = live_maps(A, S, parent, lbits, k0, k1)  # the off neurons pass nothing on
         A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 3, -1)
         A2[:, 2, :] += b
         S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 3, -1)
@@ -138,28 +190,30 @@ def _refine(run, layers, l, start, verts, lines, labels, bits, A, S, label_base,
                            None if bits is None else bits[k0:k1], A2, S2, label_base + n, sizes)
 
 
-def _polygon_cells(run, net, domain, patterns=True):
+def _polygon_cells(run, net, domain, patterns=True, frame=None):
     """Yield ``(start, verts, lines, labels, bits, maps)`` batches of the final cells (:func:`_refine`;
-    `bits` and `maps` None without `patterns`)."""
-    origin, Q, _, _ = domain.working_frame()
+    `bits` and `maps` None without `patterns`); `frame`: the domain's working frame when at hand."""
+    origin, Q, _, _ = domain.working_frame() if frame is None else frame
     verts = np.asarray(domain.polygon(), dtype=float)  # counter-clockwise, in orthonormal coordinates
     lines = polygon_lines(verts)
     m = len(verts)
     # the first layer in y, refused where it overflows float64; the later layers are the network's
     # own (the composed network of the slice differs from it in the first layer only)
     G, c = first_layer_on_slice(net, origin, Q)
-    Gabs, cabs = _first_layer_sizes(net.hidden, origin, Q)
-    layers = net.hidden
+    prepared = _planar_net(net)
+    layers = prepared.layers
+    Gabs, cabs = _first_layer_sizes(layers, origin, Q, prepared.abs_first)
     start = np.array([0, m], np.int64)
     root_r = inradii(start, lines, verts)[0][0]
     if not root_r > run.eps:
         return
-    A = np.vstack([G.T, c])[None]
-    S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
-    sizes = [None] + [(abs(W).astype(np.float32), np.abs(b).astype(np.float32)) for W, b in layers[1:]]
+    A = np.empty((1, 3, len(c)))  # (G^T; c) and (|G|^T; |c|), one cell
+    A[0, :2], A[0, 2] = G.T, c
+    S = np.empty((1, 3, len(c)), np.float32)
+    S[0, :2], S[0, 2] = Gabs.T, cabs
     yield from _refine(run, layers, 0, start, np.ascontiguousarray(verts), np.ascontiguousarray(lines),
                        -1 - np.arange(m, dtype=np.int64), np.zeros((1, 0), np.uint8) if patterns else None, A, S, 0,
-                       sizes)
+                       prepared.sizes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,10 +443,10 @@ class PlanarWork(CellWork):
         self.net, self.domain, self.eps = net, domain, eps
 
     def batches(self):
-        if self.domain.frame()[1].shape[1] == 2:  # only the cells' number and inradii are needed
-            for start, verts, lines, _, _, _ in _polygon_cells(self.run, self.net, self.domain, patterns=False):
-                radius = inradii(start, lines, verts)[0]
-                yield len(radius), float(radius.min()) if len(radius) else math.inf
+        frame = self.domain.working_frame()
+        if frame[1].shape[1] == 2:  # only the cells' number and inradii are needed
+            for start, verts, lines, _, _, _ in _polygon_cells(self.run, self.net, self.domain, False, frame):
+                yield start.size - 1, float(min_inradius(start, lines, verts))
             return
         for bits, _, radius, _, _, _ in planar_cells(self.net, self.domain, self.eps, self.run):
             yield len(bits), float(radius.min()) if len(radius) else math.inf

@@ -47,7 +47,7 @@ import numpy as np
 from ..solvers.jit import kernel
 
 __all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii",
-           "inradius", "output_room", "split_cells"]
+           "inradius", "live_maps", "min_inradius", "output_room", "split_cells"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
@@ -146,6 +146,29 @@ def inradii(start, lines, verts):
     for k in range(K):
         r[k], centre[k, 0], centre[k, 1] = inradius(lines, verts, start[k], start[k + 1] - start[k])
     return r, centre
+
+
+@kernel()
+def min_inradius(start, lines, verts):
+    """The smallest inradius of the cells (:func:`inradius`; inf without cells), computed only for
+    the cells that may hold it: a convex polygon of area ``F`` and perimeter ``P`` has an
+    inradius of at least ``F / P`` (module docstring), so the cells are visited by that bound
+    (with the slack :data:`NORM_SLACK`), and the visit ends at the first whose bound is not
+    below the smallest radius found. The result is ``inradii(...)[0].min()`` unless a cell's
+    radius comes out below its own bound (an ill-conditioned polygon), and never more than
+    any cell's inradius."""
+    K = start.size - 1
+    bound = np.empty(K)
+    for k in range(K):
+        area, per = _area_perimeter(verts, start[k], start[k + 1] - start[k])
+        b = area / (per * NORM_SLACK) if area > 0.0 and per > 0.0 else 0.0
+        bound[k] = b if b >= 0.0 else 0.0  # inf / inf: no bound
+    best = np.inf
+    for k in np.argsort(bound):
+        if not bound[k] < best:
+            break
+        best = min(best, inradius(lines, verts, start[k], start[k + 1] - start[k])[0])
+    return best
 
 
 @kernel()
@@ -248,6 +271,32 @@ def _disc(v, s, m):
     return cx, cy, reach
 
 
+@kernel()
+def live_maps(A, S, parent, bits, k0, k1):
+    """``(A[parent[k]] * bits[k], S[parent[k]] * bits[k])`` for the cells ``k0 <= k < k1`` (a neuron
+    off in a cell passes nothing on): the maps of :func:`split_cells`' children of one layer,
+    ``A`` (K, 3, n), ``S`` the same in float32, ``bits`` (K', n)."""
+    n = A.shape[2]
+    Ap = np.empty((k1 - k0, 3, n))
+    Sp = np.empty((k1 - k0, 3, n), np.float32)
+    for k in range(k0, k1):
+        p = parent[k]
+        for r in range(3):
+            for j in range(n):
+                Ap[k - k0, r, j] = A[p, r, j] * bits[k, j]
+                Sp[k - k0, r, j] = S[p, r, j] * bits[k, j]
+    return Ap, Sp
+
+
+@kernel()
+def _largest_cell(start):
+    """The most vertices of a cell (0 without cells)."""
+    out = 0
+    for k in range(start.size - 1):
+        out = max(out, start[k + 1] - start[k])
+    return out
+
+
 def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
@@ -264,7 +313,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     c = np.ascontiguousarray
     start, verts, lines, labels, A, S = c(start), c(verts), c(lines), c(labels), c(A), c(S)
     K, n = start.size - 1, A.shape[2]
-    room = max(64, SCRATCH_ROWS_PER_NEURON * (n + 4) * (int(np.diff(start).max(initial=0)) + 8))
+    room = max(64, SCRATCH_ROWS_PER_NEURON * (n + 4) * (int(_largest_cell(start)) + 8))
     cell_room, vert_room = output_room(K, n, verts.shape[0])
     parts, k0 = [], 0
     while True:

@@ -72,9 +72,17 @@ def polygon_lines(verts) -> np.ndarray:
     """The edge lines of a convex polygon (vertices counter-clockwise): per vertex ``i`` the line of
     the edge to vertex ``i + 1`` as ``(a_0, a_1, beta)`` with ``a . y <= beta`` and ``a`` the unit
     outward normal."""
-    edges = np.roll(verts, -1, axis=0) - verts
-    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])[:, None]
-    return np.column_stack([normals, np.einsum("ij,ij->i", normals, verts)])
+    edges = np.empty_like(verts)  # vertex i + 1 minus vertex i (written in place: a count calls this every time)
+    np.subtract(verts[1:], verts[:-1], out=edges[:-1])
+    np.subtract(verts[0], verts[-1], out=edges[-1])
+    length = np.hypot(edges[:, 0], edges[:, 1])
+    normals = np.empty((len(verts), 2))
+    np.divide(edges[:, 1], length, out=normals[:, 0])
+    np.divide(-edges[:, 0], length, out=normals[:, 1])
+    out = np.empty((len(verts), 3))
+    out[:, :2] = normals
+    out[:, 2] = np.einsum("ij,ij->i", normals, verts)
+    return out
 
 
 def _unanswered(domain, question):

@@ -15,6 +15,7 @@ ordered layer by layer, and within a layer in its flattened (channel, row, colum
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 
@@ -390,7 +391,7 @@ class Network:
         return _adapter("onnx_import").network_from_onnx(path, check_points=check_points)
 
     # ------------------------------------------------------------------ shape facts
-    @property
+    @functools.cached_property
     def input_dim(self) -> int:
         return int(np.prod(self.input_shape))
 
@@ -404,9 +405,10 @@ class Network:
         (the lowered hidden widths summed, for a ReLU network)."""
         return sum(stage.n_bits for stage in self.stages)
 
-    @property
+    @functools.cached_property
     def is_relu(self) -> bool:
-        """True when every stage is plain ReLU (no LeakyReLU, max pooling or residual carry)."""
+        """True when every stage is plain ReLU (no LeakyReLU, max pooling or residual carry); found
+        once (the network is immutable)."""
         return all(stage.is_relu for stage in self.stages)
 
     # ------------------------------------------------------------------ evaluation

@@ -20,10 +20,40 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["BLAS_THREADS", "one_blas_thread", "one_blas_thread_while_iterating"]
+__all__ = ["BLAS_THREADS", "ONE_THREAD_GEMM", "ONE_THREAD_GEMV", "one_blas_thread", "one_blas_thread_while_iterating",
+           "one_thread_product", "only_openblas"]
 
 #: BLAS threads while counting (None: leave BLAS as the caller set it).
 BLAS_THREADS = 1
+#: OpenBLAS multiplies an (m, k) by a (k, n) matrix on the calling thread alone when
+#: ``m n k <= 65536 GEMM_MULTITHREAD_THRESHOLD`` (interface/gemm.c, ``SMP_THRESHOLD_MIN``), whatever
+#: number of threads it is set to. The build's threshold is 4 unless set otherwise; a larger one
+#: only widens the margin (with numpy's and scipy's OpenBLAS 0.3.30-0.3.31 set to two threads, a
+#: 64 x 64 x 64 product runs on the calling thread alone, a 256 x 64 x 64 one on two).
+ONE_THREAD_GEMM = 65536 * 4
+#: The same for a matrix-vector product (interface/gemv.c): an (m, n) matrix with
+#: ``m n < 2304 GEMM_MULTITHREAD_THRESHOLD``; numpy calls it for a product with a vector (or a
+#: matrix of one row or column), gemm otherwise.
+ONE_THREAD_GEMV = 2304 * 4
+
+
+def only_openblas() -> bool:
+    """Whether every BLAS library in this process (that threadpoolctl finds) is OpenBLAS, whose
+    thresholds :func:`one_thread_product` reads; for another BLAS they are unknown, and a count
+    holds it to one thread."""
+    with _LOCK:
+        controller = _blas_controller()
+    return all(lib.internal_api == "openblas" for lib in controller.lib_controllers if lib.user_api == "blas")
+
+
+def one_thread_product(m: int, k: int, n: int) -> bool:
+    """Whether OpenBLAS multiplies an (m, k) by a (k, n) matrix (double or single precision, as a
+    matrix or a matrix-vector product) on the calling thread alone, however many threads it is
+    set to (:data:`ONE_THREAD_GEMM`, :data:`ONE_THREAD_GEMV`): a count whose every product passes
+    needs no thread limit."""
+    if m == 1 or n == 1:  # numpy multiplies by a vector (one row or column) with gemv
+        return k * max(m, n) < ONE_THREAD_GEMV
+    return m * k * n <= ONE_THREAD_GEMM
 
 _LOCK = threading.Lock()
 _holders = 0

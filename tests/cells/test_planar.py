@@ -546,3 +546,42 @@ def test_scaled_planes_agree_with_the_search_and_the_exact_reference(seed, k, sc
     plane = pr.Plane(origin, u, v, lo, hi)
     _check_against_exact(net, Ws, bs, plane, origin.tolist(), [[p, q] for p, q in zip(u, v)], lo.tolist(),
                          hi.tolist(), sigma * norm)
+
+
+def _he_net(widths, seed):
+    rng = np.random.default_rng(seed)
+    dims = [2] + list(widths)
+    return pr.Network.from_dense([rng.normal(size=(b, a)) * np.sqrt(2 / a) for a, b in zip(dims, dims[1:])],
+                                 [rng.normal(size=b) * 0.1 for b in dims[1:]])
+
+
+@pytest.mark.parametrize("widths, anyway", [([8, 7], True), ([7, 6, 5], True), ([3, 5, 4, 6], True),
+                                            ([9, 8, 7], False), ([64, 63], False)])
+def test_a_count_whose_products_run_on_one_blas_thread_is_told_so(monkeypatch, widths, anyway):
+    """Every batch of cells a layer's maps are made for holds at most the closed-form bound
+    (1 + n + n (n - 1) / 2 pieces of a cell cut by n lines, per layer, at most BATCH_BYTES' worth),
+    and the count is told it needs no thread limit exactly when every product within the bound
+    runs on one BLAS thread (the count itself checked against the search)."""
+    from polyregions.cells import planar
+    from polyregions.search.blas import one_thread_product
+
+    net, box = _he_net(widths, seed=len(widths)), pr.Box([-1, -1], [1, 1])
+    assert planar.one_blas_thread_anyway(net, box) is anyway
+    assert not planar.one_blas_thread_anyway(net, pr.Line([0, 0], [1, 1]))  # one dimension: not bounded here
+    bounds, cells = [], 1
+    for n, n_next in zip(widths, widths[1:]):
+        cells = min(cells * (1 + n + n * (n - 1) // 2), max(64, planar.BATCH_BYTES // (36 * n_next)))
+        bounds.append(cells)
+    assert anyway == all(one_thread_product(3 * c, n, m) for c, n, m in zip(bounds, widths, widths[1:]))
+    seen = []
+    live_maps = planar.live_maps
+
+    def spy(A, S, parent, bits, k0, k1):
+        seen.append((widths.index(A.shape[2]), k1 - k0))
+        return live_maps(A, S, parent, bits, k0, k1)
+
+    monkeypatch.setattr(planar, "live_maps", spy)
+    count = pr.count_regions(net, box, method="planar", eps=1e-9).count
+    assert count == pr.count_regions(net, box, method="dfs", eps=1e-9).count
+    assert {layer for layer, _ in seen} == set(range(len(widths) - 1))
+    assert all(chunk <= bounds[layer] for layer, chunk in seen)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from polyregions.cells.polygon import ZERO_RTOL, areas, inradii, split_cells
+from polyregions.cells.polygon import ZERO_RTOL, areas, inradii, live_maps, min_inradius, split_cells
 
 
 def _lines(verts):
@@ -103,3 +103,42 @@ def test_a_split_resumed_after_its_room_ran_out_is_the_same(monkeypatch, n, reas
     cell_area = areas(first[0], first[1])
     assert np.allclose(np.bincount(fine[4], weights=areas(fine[0], fine[1]), minlength=len(cell_area)),
                        cell_area, rtol=1e-12, atol=1e-15)
+
+
+def _random_polygons(rng, count):
+    """``(start, verts, lines)`` of `count` random convex polygons (3 to 9 vertices on circles of
+    random centres and radii)."""
+    starts, verts = [0], []
+    for _ in range(count):
+        m = int(rng.integers(3, 10))
+        angles = np.sort(rng.uniform(0, 2 * math.pi, m))
+        verts.append(rng.normal(size=2) + rng.uniform(1e-4, 3) * np.column_stack([np.cos(angles), np.sin(angles)]))
+        starts.append(starts[-1] + m)
+    verts = np.vstack(verts)
+    lines = np.vstack([_lines(verts[a:b]) for a, b in zip(starts[:-1], starts[1:])])
+    return np.array(starts, np.int64), verts, lines
+
+
+@pytest.mark.parametrize("count", [1, 2, 40])
+def test_the_smallest_inradius_is_the_least_of_every_cells_inradius(count):
+    start, verts, lines = _random_polygons(np.random.default_rng(count), count)
+    assert min_inradius(start, lines, verts) == inradii(start, lines, verts)[0].min()
+
+
+def test_the_smallest_inradius_of_no_cells_is_inf():
+    assert min_inradius(np.zeros(1, np.int64), np.zeros((0, 3)), np.zeros((0, 2))) == math.inf
+
+
+def test_the_live_maps_are_the_parents_maps_with_the_off_neurons_zeroed():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 3, 4))
+    S = np.abs(rng.normal(size=(5, 3, 4))).astype(np.float32)
+    parent = np.array([4, 0, 0, 2, 3, 1], np.int64)
+    bits = rng.integers(0, 2, size=(6, 4)).astype(np.uint8)
+    Ap, Sp = live_maps(A, S, parent, bits, 1, 5)
+    assert Sp.dtype == np.float32
+    for i, k in enumerate(range(1, 5)):
+        for j in range(4):
+            expect = A[parent[k], :, j] if bits[k, j] else np.zeros(3)
+            assert np.array_equal(Ap[i, :, j], expect)
+            assert np.array_equal(Sp[i, :, j], S[parent[k], :, j] if bits[k, j] else np.zeros(3))

@@ -79,3 +79,46 @@ def test_no_limit_when_switched_off(monkeypatch, two_blas_threads):
     regions = pr.enumerate_regions(_net(), box)
     next(regions)
     assert _blas_threads() == [2]
+
+
+@pytest.mark.parametrize("widths, threads", [([8, 8], [2]), ([9, 8, 7], [1])])
+def test_a_planar_count_holds_blas_only_where_a_product_could_use_more_threads(monkeypatch, two_blas_threads,
+                                                                               widths, threads):
+    from polyregions.cells import planar
+
+    rng = np.random.default_rng(1)
+    dims = [2] + widths
+    net = pr.Network.from_dense([rng.normal(size=(b, a)) for a, b in zip(dims, dims[1:])],
+                                [rng.normal(size=b) for b in dims[1:]])
+    seen = []
+    split_cells = planar.split_cells
+
+    def spy(*args):
+        seen.append(_blas_threads())
+        return split_cells(*args)
+
+    monkeypatch.setattr(planar, "split_cells", spy)
+    pr.count_regions(net, pr.Box([-1, -1], [1, 1]), method="planar")
+    assert seen and all(s == threads for s in seen)
+    assert _blas_threads() == [2]
+
+
+def test_one_thread_products_follow_openblas_thresholds():
+    assert blas.one_thread_product(64, 64, 64)  # m n k = 65536 * 4
+    assert not blas.one_thread_product(64, 64, 65)
+    assert blas.one_thread_product(2303, 4, 1) and blas.one_thread_product(1, 4, 2303)  # m n = 2304 * 4 - 4
+    assert not blas.one_thread_product(2304, 4, 1)
+
+
+def test_a_blas_other_than_openblas_is_held_whatever_the_size(monkeypatch):
+    from types import SimpleNamespace
+
+    from polyregions.cells import planar
+
+    net = pr.Network.from_dense([np.eye(2)], [np.zeros(2)])
+    box = pr.Box([-1, -1], [1, 1])
+    assert planar.one_blas_thread_anyway(net, box)
+    other = SimpleNamespace(lib_controllers=[SimpleNamespace(user_api="blas", internal_api="mkl")])
+    monkeypatch.setattr(blas, "_blas_controller", lambda: other)
+    assert not blas.only_openblas()
+    assert not planar.one_blas_thread_anyway(net, box)
