@@ -113,6 +113,10 @@ FAULTS = [
           ("tests/solvers/test_bounded_lp.py", *T_SOLVERS),
           "the fixed-margin witness radius ignores the upper bounds (a kernel that region_test, in another "
           "file, calls: caught only when the compiled cache sees the change)"),
+    fault("bounded-zero-pivot", "solvers/bounded_kernels.py",
+          "_COLUMN_RTOL * (1.0 + abs(a_q)) or abs(col[p]) <= _PIVOT_TOL:\n",
+          "_COLUMN_RTOL * (1.0 + abs(a_q)):\n", ("tests/solvers/test_bounded_kernels.py",),
+          "the bounded simplex pivots on an entering column whose computed pivot is 0 (a division by zero)"),
     fault("cvxpy-dishonest-radius", "solvers/cvxpy_conic.py", "        if radius > self.eps:\n",
           "        if True:\n", ("tests/solvers/test_cvxpy_conic.py", *T_SOLVERS),
           "keep a node on Clarabel's optimum although its point holds no ball of radius eps"),
