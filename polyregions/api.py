@@ -48,20 +48,23 @@ METHODS = ("auto", "dfs", "planar", "cells3d", "milp")
 CELL_METHODS = {"planar": unsupported_reason, "cells3d": cells3d_unsupported}
 
 
-def choose_method(method, domain, *, needs_search=False, allowed=METHODS) -> str:
+def choose_method(method, domain, *, needs_search=False, allowed=METHODS, net=None) -> str:
     """The method that serves `domain`: "auto" is a cell algorithm ("planar" in one or two
     dimensions, "cells3d" in three) where the domain is a bounded polyhedron in its frame
     (:meth:`~polyregions.domains.base.Domain.polyhedron_reason`) and the search's own features
     (`needs_search`: a solver backend, a checkpoint, resume, a cluster, a network that is not
-    plain ReLU, a certificate) are not asked for, else "dfs"; a forced cell algorithm that cannot
+    plain ReLU, a certificate) are not asked for and, `net` given, its sizes on the domain are
+    within the cell algorithm's rounding bounds, else "dfs"; a forced cell algorithm that cannot
     serve `domain` raises UnsupportedError; "milp" is only ever chosen by name."""
     if not isinstance(method, str) or method not in allowed:
         raise InvalidInputError(f"`method` must be one of {', '.join(map(repr, allowed))}, got {method!r}")
     if method == "auto":
-        served = [name for name, reason in CELL_METHODS.items() if name in allowed and reason(domain) is None]
-        return served[0] if served and not needs_search else "dfs"
+        if needs_search:
+            return "dfs"
+        served = [name for name, reason in CELL_METHODS.items() if name in allowed and reason(domain, net) is None]
+        return served[0] if served else "dfs"
     if method in CELL_METHODS:
-        reason = CELL_METHODS[method](domain)
+        reason = CELL_METHODS[method](domain, net)
         if reason is not None:
             raise UnsupportedError(f"`method` {method!r} cannot serve this domain: {reason}")
     return method
@@ -145,7 +148,7 @@ def enumerate_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS,
     """
     eps = _validate_enumerate(net, domain, eps, backend)
     method = choose_method(method, domain, needs_search=backend != "auto" or not net.is_relu,
-                           allowed=("auto", "dfs", "planar", "cells3d"))
+                           allowed=("auto", "dfs", "planar", "cells3d"), net=net)
     if method in CELL_METHODS:
         check_layers(net)  # the domain was checked when the method was chosen
         return (enumerate_planar if method == "planar" else enumerate_cells3d)(net, domain, eps=eps)
@@ -233,7 +236,7 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     certifying = certify or certificate is not None
     method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
                            or checkpoint is not None
-                           or resume is not None or client is not None)
+                           or resume is not None or client is not None, net=net)
     if certifying and method != "dfs":
         raise UnsupportedError(f"`certify=True` certifies the search (method 'dfs'), not method {method!r}")
     # BLAS is held to one thread while counting (polyregions.search.blas), but for a planar count

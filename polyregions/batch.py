@@ -139,7 +139,7 @@ def _searched(net, domain, eps):
 def _uses_cells(net, domain) -> bool:
     """Whether ``count_regions`` counts `net` in `domain` with a cell algorithm (the planar or the 3-D
     one: one process, not resumable) rather than the search."""
-    return choose_method("auto", domain, needs_search=not net.is_relu) != "dfs"
+    return choose_method("auto", domain, needs_search=not net.is_relu, net=net) != "dfs"
 
 
 @one_blas_thread()

@@ -24,6 +24,8 @@ LP); a certificate of infeasibility at ``mu`` gives one below ``mu``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .jit import B1, F1, F2, I1, kernel
@@ -79,6 +81,16 @@ def border(R, m, basis, Binv):
 
 
 _FAST = {"reassoc", "contract"}  # reassociated sums (vectorised dot products); no other fast-math
+
+
+@kernel(f"f8({F1})")
+def row_norm(a):
+    """``|a|``, summed in order: every row's ``kappa``, pushed from Python or from compiled code,
+    is the same double (the searches take the same pivots on the same problem)."""
+    s = 0.0
+    for k in range(a.shape[0]):
+        s += a[k] * a[k]
+    return math.sqrt(s)
 
 
 @kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST)
@@ -138,69 +150,98 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     return num / den
 
 
-@kernel(f"i8({F2}, i8, {F1}, {I1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, {I1}, {F1}, "
-        f"{I1})", internal=True)
-def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket, ratio, order, sums,
-                     start):
+@kernel(f"i8({F2}, i8, {F1}, {F1}, {I1}, i8, f8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, "
+        f"{F1}, {I1}, {I1})", internal=True)
+def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn, key, bucket, ratio,
+                     sums, flipped, walk):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
     columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
     about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
-    the column where it does not, or a slack (unbounded range), enters. Returns it; ``rhs``,
-    ``xn`` and ``sgn`` take the flips; ``ratio``, ``order``, ``sums`` and ``start`` are scratch."""
+    the column where it does not, or a slack (unbounded range), enters. Returns it (``rhs``,
+    ``xn`` and ``sgn`` take the flips), or -1 when all the flips together cannot remove the
+    infeasibility (the pivot row then proves the problem infeasible; nothing is flipped, unless
+    rounding left every bucket without an entering column). ``cand[:ne]`` are the eligible columns (slacks
+    ``nz + i``, whose entry is ``rho[i]``); ``key``, ``bucket``, ``ratio``, ``sums``, ``flipped``
+    and ``walk`` are scratch.
+
+    A bucket whose total gain is below the need left is flipped whole; the first bucket whose
+    total reaches it is walked in column order (a column whose gain is below the need left is
+    flipped, the first that is not enters), so no sort is needed: one pass gives the buckets
+    and their totals, one more flips the whole buckets and walks the deciding one."""
     nz = R.shape[1]
-    amax = 0.0
-    for t in range(ne):
-        amax = max(amax, -key[t])
     nb = _BUCKETS
+    amax = 0.0
+    reach = 0.0  # how far the flips alone could move the leaving variable (inf with a slack)
+    for t in range(ne):
+        j = cand[t]
+        if j < nz:
+            aa = abs(alpha[j])
+            reach += aa * (hi_e[j] - lo_e[j])
+        else:
+            aa = abs(rho[j - nz])
+            reach = np.inf
+        key[t] = aa
+        amax = max(amax, aa)
+    if not reach > need - feas_tol:
+        return -1
     for k in range(nb):
         sums[k] = 0.0
     # bucket k = 2 e + (first mantissa bit) of amax / |alpha| = 1.f 2^e: read off its bits
     for t in range(ne):
-        ratio[t] = amax / -key[t]
+        ratio[t] = amax / key[t]
     bits = ratio.view(np.int64)
-    for k in range(nb + 1):
-        start[k] = 0
     for t in range(ne):
         k = 2 * ((bits[t] >> 52) - 1023) + ((bits[t] >> 51) & 1)
         if k >= nb:
             k = nb - 1
         bucket[t] = k
-        start[k + 1] += 1
         j = cand[t]
-        sums[k] += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
-    # counting sort of the candidates by bucket
-    for k in range(nb):
-        start[k + 1] += start[k]
-    for t in range(ne):
-        k = bucket[t]
-        order[start[k]] = t
-        start[k] += 1
+        sums[k] += np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
     q = -1
-    nflip = 0  # the flipped columns are order[...]'s cand entries, kept in `bucket` (reused)
-    first = 0
-    for k in range(nb):
-        last = start[k]
-        whole = sums[k] < need
-        for u in range(first, last):
-            t = order[u]
+    nflip = 0
+    first = 0  # buckets below `first` are done
+    while q < 0 and first < nb:
+        # the whole buckets from `first` on, then the deciding bucket `kd`
+        kd = first
+        while kd < nb and sums[kd] < need:
+            need -= sums[kd]
+            kd += 1
+        nd = 0
+        for t in range(ne):
+            k = bucket[t]
+            if k < first or k > kd:
+                continue
             j = cand[t]
-            gain = np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
-            if gain < need and (whole or j < nz):
+            if k < kd:
                 old = hi_e[j] if atup[j] else lo_e[j]
                 atup[j] = not atup[j]
                 sgn[j] = -sgn[j]
                 new = hi_e[j] if atup[j] else lo_e[j]
                 xn[j] = new
                 dxn[j] = new - old
-                bucket[nflip] = j
+                flipped[nflip] = j
+                nflip += 1
+            else:
+                walk[nd] = t  # the deciding bucket's candidates, in column order
+                nd += 1
+        for u in range(nd):
+            t = walk[u]
+            j = cand[t]
+            gain = np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
+            if gain < need and j < nz:
+                old = hi_e[j] if atup[j] else lo_e[j]
+                atup[j] = not atup[j]
+                sgn[j] = -sgn[j]
+                new = hi_e[j] if atup[j] else lo_e[j]
+                xn[j] = new
+                dxn[j] = new - old
+                flipped[nflip] = j
                 nflip += 1
                 need -= gain
             else:
                 q = j
                 break
-        if q >= 0:
-            break
-        first = last
+        first = kd + 1
     if 8 * nflip >= nz:  # many flips: one pass over the rows
         for i in range(m):
             rhs[i] -= dot_row(R, i, dxn, nz)
@@ -208,7 +249,7 @@ def _flip_and_choose(R, m, alpha, cand, key, ne, need, lo_e, hi_e, atup, sgn, xn
             dxn[j] = 0.0
     else:
         for u in range(nflip):
-            j = bucket[u]
+            j = flipped[u]
             for i in range(m):
                 rhs[i] -= R[i, j] * dxn[j]
             dxn[j] = 0.0
@@ -255,13 +296,14 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     alpha = np.empty(nz)
     col = np.empty(m)
     cand = np.empty(nz + m, np.int64)
+    eligible = np.empty(nz, np.bool_)
+    walk = np.empty(nz + m, np.int64)
     dxn = np.zeros(nz)
     bucket = np.empty(nz + m, np.int64)
     key = np.empty(nz + m)
     ratio = np.empty(nz + m)
-    order = np.empty(nz + m, np.int64)
+    flipped = np.empty(nz + m, np.int64)
     sums = np.empty(_BUCKETS)
-    start = np.empty(_BUCKETS + 1, np.int64)
     d_p = 0.0
     _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
     pivots = 0
@@ -351,25 +393,21 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             # it does not (or a slack, whose range is unbounded) enters the basis
             # (without a branch: every column is written, the count advances for the eligible
             # ones; eligibility is a coin flip per column, so a branch mispredicts half the time)
+            for j in range(nz):  # (vectorised: no branch, no dependence between columns)
+                a = alpha[j]
+                eligible[j] = (direction * a * sgn[j] < 0.0) & (abs(a) > _PIVOT_TOL)
             ne = 0
             for j in range(nz):
-                a = alpha[j]
                 cand[ne] = j
-                key[ne] = -abs(a)
-                ne += np.int64((direction * a * sgn[j] < 0.0) & (abs(a) > _PIVOT_TOL))
+                ne += np.int64(eligible[j])
             for i in range(m):
                 a = Binv[p, i]
                 if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
                     cand[ne] = nz + i
-                    key[ne] = -abs(a)
                     ne += 1
-            reach = 0.0  # how far the flips alone could move z_p (inf with a slack)
-            for t in range(ne):
-                j = cand[t]
-                reach += np.inf if j >= nz else -key[t] * (hi_e[j] - lo_e[j])
-            if ne > 0 and reach > d_p - feas_tol:
-                q = _flip_and_choose(R, m, alpha, cand, key, ne, d_p, lo_e, hi_e, atup, sgn, xn, rhs, dxn, bucket,
-                                     ratio, order, sums, start)
+            if ne > 0:
+                q = _flip_and_choose(R, m, alpha, Binv[p], cand, ne, d_p, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs,
+                                     dxn, key, bucket, ratio, sums, flipped, walk)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
@@ -386,7 +424,9 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 s = Binv[i, q - nz]
             col[i] = s
         a_q = alpha[q] if q < nz else Binv[p, q - nz]
-        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)):
+        # (a pivot of the computed column at or below _PIVOT_TOL is refused too: the agreement
+        # test alone admits col[p] == 0 when |a_q| is below _COLUMN_RTOL)
+        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)) or abs(col[p]) <= _PIVOT_TOL:
             if since == 0:
                 return CHECK_FAILED, pivots, np.inf
             if not invert_basis(R, m, basis, Binv):

@@ -77,6 +77,7 @@ from .bounded_decide import (
     REASONS,
     region_test,
 )
+from .bounded_kernels import row_norm
 from .fallback import RefereedStack
 from .scipy_lp import bounding_box
 
@@ -206,7 +207,7 @@ class BoundedDualBackend(RefereedStack):
         if not same:
             self._R[r] = row
             self._bv[r] = rhs
-            self._kappa[r] = math.sqrt(float(a @ a))
+            self._kappa[r] = row_norm(np.ascontiguousarray(a))
             self._ready[lvl:] = False
         self._entered(lvl)
 

@@ -21,7 +21,6 @@ compiles (a count compiles what it uses).
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 from .jit import kernel, kernel_overload
@@ -99,6 +98,8 @@ def _push(lp, A, start, n, sign, b):
 
         return dense_push
     if lp.instance_class is BoundedStack:
+        from .bounded_kernels import row_norm
+
         def bounded_push(lp, A, start, n, sign, b):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[B_M0] + lvl - 1
@@ -117,15 +118,13 @@ def _push(lp, A, start, n, sign, b):
                         same = False
                         break
             if not same:
-                aa = 0.0
                 for k in range(n):
                     v = sign * A[start + k]
                     lp.R[r, k] = v
                     if l1:
                         lp.R[r, n + k] = -v
-                    aa += v * v
                 lp.bv[r] = rhs
-                lp.kappa[r] = math.sqrt(aa)
+                lp.kappa[r] = row_norm(A[start:start + n])
                 lp.ready[lvl:] = False
             _enter_level(lp, lvl)
 

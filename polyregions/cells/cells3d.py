@@ -45,6 +45,7 @@ from .planar import CellWork
 from .polygon import ZERO_RTOL
 from .polyhedron import passed_on, split_cells
 from .polyhedron_measure import inradii, volumes
+from .size_range import size_range_reason
 
 __all__ = ["Cells3dWork", "METHOD", "PolyhedralCell", "check_cells3d", "count_cells3d", "domain_rows",
            "domain_volume", "enumerate_cells3d", "polyhedral_cells", "unsupported_reason"]
@@ -91,22 +92,24 @@ class PolyhedralCell:
     volume: float
 
 
-def unsupported_reason(domain) -> str | None:
-    """None when the 3-D algorithm serves `domain`, else why not (one sentence): a domain of other
-    than three dimensions in its frame, or the domain's own
-    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polyhedron)."""
+def unsupported_reason(domain, net=None) -> str | None:
+    """None when the 3-D algorithm serves `domain` (and `net` on it, when given), else why not (one
+    sentence): a domain of other than three dimensions in its frame, the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polyhedron), or sizes beyond its
+    rounding bounds (:func:`polyregions.cells.size_range.size_range_reason`)."""
     k = domain.frame()[1].shape[1]
     if k != 3 and k < domain.dim:
         return f"the domain is a {k}-D slice ({METHOD} serves 3-D domains and volumes)"
     if k != 3:
         return f"the domain has {domain.dim} dimensions ({METHOD} serves 3-D domains and volumes)"
-    return domain.polyhedron_reason()
+    reason = domain.polyhedron_reason()
+    return reason if reason is not None or net is None else size_range_reason(net, domain)
 
 
 def check_cells3d(net, domain) -> None:
     """Refuse what the 3-D algorithm cannot count (UnsupportedError naming why); its count and
     enumeration trust their arguments: their callers check once."""
-    reason = unsupported_reason(domain)
+    reason = unsupported_reason(domain, net)
     if reason is not None:
         raise UnsupportedError(f"`method` '{METHOD}' cannot serve this domain: {reason}")
     check_layers(net)

@@ -39,6 +39,7 @@ from .polygon import ZERO_RTOL, areas, inradii, live_maps, min_inradius, split_c
 from ..driver import drive
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..domains.slices import SliceRegions, check_layers, first_layer_on_slice
+from .size_range import size_range_reason
 
 __all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_planar", "one_blas_thread_anyway",
            "planar_cells", "unsupported_reason"]
@@ -48,13 +49,15 @@ __all__ = ["CellWork", "PlanarWork", "check_planar", "count_planar", "enumerate_
 BATCH_BYTES = 4 * 2**20
 
 
-def unsupported_reason(domain) -> str | None:
-    """None when the planar algorithm serves `domain`, else why not (one sentence): a domain of more
-    than two dimensions in its frame, or the domain's own
-    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon)."""
+def unsupported_reason(domain, net=None) -> str | None:
+    """None when the planar algorithm serves `domain` (and `net` on it, when given), else why not
+    (one sentence): a domain of more than two dimensions in its frame, the domain's own
+    :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon), or sizes beyond its
+    rounding bounds (:func:`polyregions.cells.size_range.size_range_reason`)."""
     if domain.frame()[1].shape[1] > 2:
         return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
-    return domain.polyhedron_reason()
+    reason = domain.polyhedron_reason()
+    return reason if reason is not None or net is None else size_range_reason(net, domain)
 
 
 def check_planar(net, domain) -> None:
@@ -62,7 +65,7 @@ def check_planar(net, domain) -> None:
     no polygon (:func:`unsupported_reason`), a network that is not
     plain ReLU with dense, convolutional or average-pooling layers. :func:`count_planar` and
     :func:`enumerate_planar` trust their arguments: their callers check once."""
-    reason = unsupported_reason(domain)
+    reason = unsupported_reason(domain, net)
     if reason is not None:
         raise UnsupportedError(f"`method` 'planar' cannot serve this domain: {reason}")
     check_layers(net)
