@@ -233,7 +233,7 @@ def _jit(func, options):
     return disp
 
 
-def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: str = "never"):
+def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: str = "never", refcounts: bool = True):
     """Compile the decorated function with numba in nopython mode, cached (module docstring).
 
     Parameters
@@ -250,6 +250,11 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: st
         numba's ``inline`` option: "always" copies the kernel's body into every kernel that calls
         it (before numba's own passes), so no call passes its arrays, and none counts references
         to them on every call.
+    refcounts : bool
+        False compiles the kernel without numba's reference counting (numba's ``_nrt`` option):
+        no atomic count on each binding of an array, also where a kernel inlined into it takes
+        its arrays. Such a kernel allocates no array (the kernels it calls may: they count their
+        own); the arrays it is given are alive in its caller throughout.
     """
 
     def decorate(func):
@@ -259,6 +264,8 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: st
         options = {"fastmath": fastmath, "no_cfunc_wrapper": True, "inline": inline}  # kernels are never passed as C callbacks
         if internal:
             options["no_cpython_wrapper"] = True
+        if not refcounts:
+            options["_nrt"] = False
         with _LOCK:
             disp = _jit(func, options)
             if signature is not None and isinstance(disp, Dispatcher):

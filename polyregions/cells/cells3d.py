@@ -44,7 +44,7 @@ from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from .planar import CellWork
 from .polygon import ZERO_RTOL
 from .polyhedron import passed_on, split_cells
-from .polyhedron_measure import inradii, min_inradius, volumes
+from .polyhedron_measure import inradii, volumes
 from .size_range import size_range_reason
 
 __all__ = ["Cells3dWork", "METHOD", "PolyhedralCell", "check_cells3d", "count_cells3d", "domain_rows",
@@ -59,6 +59,8 @@ POLYTOPE_RTOL = 1e-12
 #: Cells refined together: their next maps (about 48 bytes per cell and neuron) stay in cache
 #: (1 MiB: on the benchmark nets about 20% faster than 4 MiB, ``benchmarks/bench_3d.py``).
 BATCH_BYTES = 2**20
+#: Cells a chunk of the last layer's output holds (a chunk of another layer is one batch of the next).
+LAST_CHUNK = 4096
 #: Vertices the kernel's scratch arena holds at first (it doubles when a cell needs more).
 ARENA_ROOM = 1024
 
@@ -179,7 +181,7 @@ class _Cells:
 class _Run:
     """One 3-D computation: the statistics, and the stop conditions of a count."""
 
-    def __init__(self, eps, deadline=None, *, patterns=True, maps=False):
+    def __init__(self, eps, deadline=None, *, patterns=True, maps=False, cells=True):
         self.eps = eps
         self.stats = Stats(eps=eps)
         self.deadline = deadline
@@ -188,48 +190,58 @@ class _Run:
         self.yscale = 0.0  # the domain's largest coordinate (:func:`polyregions.cells.polyhedron.split_cells`)
         self.patterns = patterns  # the batches carry the cells' patterns (a count needs none)
         self.maps = maps  # ... and their last layer's maps
+        self.cells = cells  # the final cells are made (a count has them counted and measured in the kernel)
 
 
 def _refine(run, layers, l, cells, bits, A, S, label_base):
     """Yield ``(cells, bits, maps)`` batches of final cells below `cells` at layer ``l``: ``A``
     (K, 4, n_l) holds the layer's pre-activation maps ``z = A[:, :3] . y + A[:, 3]``, ``S`` the
     same with absolute values. ``bits`` is None unless ``run.patterns``, ``maps`` unless
-    ``run.maps``."""
+    ``run.maps``. Unless ``run.cells``, the final cells are not made: ``(count, smallest
+    inradius)`` pairs are yielded instead (the inradius as ``smaller_inradius`` finds it, below
+    ``run.stats.min_radius``)."""
     if run.deadline is not None and time.perf_counter() > run.deadline:
         run.stopped = "time_limit"
         return
     n = A.shape[2]
-    *arrays, parent, lbits, st = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
-                                             run.yscale, ARENA_ROOM)
-    cells = _Cells(*arrays)
+    last = l + 1 == len(layers)
+    if not last:
+        W, b = layers[l + 1]
+        absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
+        step = max(64, BATCH_BYTES // (48 * W.shape[0]))
+    chunks, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
+                                       run.yscale, ARENA_ROOM, emit=run.cells or not last,
+                                       below=run.stats.min_radius, chunk=LAST_CHUNK if last else step)
     run.stats.near_eps += int(st[0])
     run.stats.nodes += int(st[2])
     run.angle_caps += int(st[3])
-    if run.patterns:
-        bits = np.concatenate([bits[parent], lbits], axis=1)
-    if l + 1 == len(layers):
-        maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
-        yield cells, bits, maps
+    if last and not run.cells:
+        yield int(st[2]), float(smallest)
         return
-    W, b = layers[l + 1]
-    absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
-    K = parent.size
-    step = max(64, BATCH_BYTES // (48 * W.shape[0]))
-    for k0 in range(0, K, step):
-        k1 = min(K, k0 + step)
-        Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
-        A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
-        A2[:, 3, :] += b
-        S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
-        S2[:, 3, :] += absb
-        yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if bits is None else bits[k0:k1], A2, S2,
-                           label_base + n)
-        if run.stopped:
-            return
+    for *arrays, parent, lbits in chunks:
+        cells = _Cells(*arrays)
+        cbits = np.concatenate([bits[parent], lbits], axis=1) if run.patterns else None
+        if last:
+            maps = np.take(A, parent, axis=0) * lbits[:, None, :] if run.maps else None
+            yield cells, cbits, maps
+            continue
+        K = parent.size
+        for k0 in range(0, K, step):
+            k1 = min(K, k0 + step)
+            Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
+            A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
+            A2[:, 3, :] += b
+            S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
+            S2[:, 3, :] += absb
+            yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if cbits is None else cbits[k0:k1], A2,
+                               S2, label_base + n)
+            if run.stopped:
+                return
 
 
 def _cell_batches(run, net, domain):
-    """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``)."""
+    """Yield ``(cells, bits, maps)`` batches of the counted cells of `net` on `domain` (in ``y``), or
+    ``(count, smallest inradius)`` pairs unless ``run.cells`` (:func:`_refine`)."""
     origin, Q, _, _ = domain.working_frame()
     Y, faces, planes, labels = _domain_polyhedron(domain)
     fi = np.concatenate([[0], np.cumsum([len(f) for f in faces])]).astype(np.int64)
@@ -246,8 +258,9 @@ def _cell_batches(run, net, domain):
     c = np.asarray(W @ origin, dtype=np.float64) + b
     Gabs = np.asarray(absW @ np.abs(Q), dtype=np.float64)
     cabs = np.asarray(absW @ np.abs(origin), dtype=np.float64) + np.abs(b)
-    A = np.vstack([G.T, c])[None]
-    S = np.vstack([Gabs.T, cabs])[None].astype(np.float32)
+    # C order, as every later layer's maps: the kernels then run in the one version a first count loads
+    A = np.ascontiguousarray(np.vstack([G.T, c])[None])
+    S = np.ascontiguousarray(np.vstack([Gabs.T, cabs])[None], dtype=np.float32)
     layers = compose_layers(net, origin, Q)
     yield from _refine(run, layers, 0, root, np.zeros((1, 0), np.uint8) if run.patterns else None, A, S, 0)
 
@@ -331,16 +344,11 @@ class Cells3dWork(CellWork):
     """The 3-D algorithm's cells as a :class:`~polyregions.cells.planar.CellWork`."""
 
     def __init__(self, net, domain, eps):
-        super().__init__(_Run(eps, patterns=False))
+        super().__init__(_Run(eps, patterns=False, cells=False))
         self.net, self.domain = net, domain
 
     def batches(self):
-        for cells, _, _ in _cell_batches(self.run, self.net, self.domain):
-            r = self.stats.min_radius
-            count = cells.cv.size - 1
-            if count:
-                r = float(min_inradius(*cells.arrays()[:4], cells.fi, cells.FI, r))
-            yield count, r
+        yield from _cell_batches(self.run, self.net, self.domain)
 
 
 def enumerate_cells3d(net, domain, *, eps):

@@ -39,7 +39,12 @@ region that eps alone would decide otherwise: it is counted with the near-eps de
 A bounding ball (the vertices' mean and largest distance) decides first when every vertex
 would get the same sign (the short-cut of the planar kernels, with the same slack).
 
-A child is kept when it contains a ball of radius ``eps``. With volume ``V`` and surface area
+A child is kept when it contains a ball of radius ``eps``. First, the ball around its
+vertices' mean ``c`` of radius ``min_i (beta_i - n_i . c)`` (its depth below the nearest face
+plane, less :data:`PLANE_ROUNDING` times the size of the terms; :func:`mean_depth`) lies inside
+it: when that depth exceeds ``near * eps`` the child is kept at once (``r`` is at least the depth, as the inradius
+below judges its centres; the test costs a pass over the vertices and faces, the measures
+below several). Else, with volume ``V`` and surface area
 ``F``, ``V / F <= r <= 3 V / F`` for the inradius ``r`` of a convex body: the inner parallel
 body at distance ``t`` loses volume at the rate of its surface area, at most ``F``, so it is
 non-empty for ``t < V / F``; and the pyramids from the centre of an inscribed ball of radius
@@ -63,16 +68,20 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
-from .polyhedron_measure import VOLUME_ROUNDING, inradius, volume_area, volume_rounding
+from .polyhedron_measure import (PLANE_ROUNDING, VOLUME_ROUNDING, inradius_in, mean_depth, smaller_inradius,
+                                 volume_area, volume_rounding)
 
-__all__ = ["VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
+__all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
 
 
 @kernel(inline="always")
-def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
-    """Whether the child holds a ball of radius ``eps`` (module docstring)."""
+def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm, lp_beta, lp_M, lp_vecs):
+    """Whether the child holds a ball of radius ``eps`` (module docstring; ``lp_*``: the scratch
+    of :func:`~polyregions.cells.polyhedron_measure.inradius_in`)."""
     if fm < 4 or vm < 4:
         return False
+    if mean_depth(av, vs, vm, af_p, fs, fm) > near * eps:
+        return True
     vol, area = volume_area(av, vs, fs, fm, af_s, af_c, ai)
     err = volume_rounding(av, vs, vm, af_c, fs, fm)
     if vol + err <= 0.0 or area <= 0.0:
@@ -81,7 +90,7 @@ def _keep(av, vs, fs, fm, af_s, af_c, ai, af_p, eps, near, stats, vm):
         return True
     if 3.0 * (vol + err) / area < eps / near:
         return False
-    r = inradius(af_p, fs, fm, av, vs, vm)[0]
+    r = inradius_in(af_p, fs, fm, av, vs, vm, lp_beta, lp_M, lp_vecs)[0]
     stats[1] += 1
     if eps / near <= r <= near * eps:
         stats[0] += 1
@@ -106,18 +115,9 @@ def _ball(av, vs, vm):
 
 
 @kernel()
-def _crossing(xa, xb, nx, a, b):
-    """The index of the crossing of edge ``{a, b}`` among the ``nx`` recorded, or -1."""
-    lo, hi = min(a, b), max(a, b)
-    for q in range(nx):
-        if xa[q] == lo and xb[q] == hi:
-            return q
-    return -1
-
-
-@kernel()
-def _order_by_angle(av, base, ids, k, nrm):
-    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm``."""
+def _order_by_angle(av, base, ids, k, nrm, ang):
+    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm[:3]``
+    (``ang``: scratch for `k` angles)."""
     cx = 0.0
     cy = 0.0
     cz = 0.0
@@ -135,7 +135,6 @@ def _order_by_angle(av, base, ids, k, nrm):
     e2x = nrm[1] * e1z - nrm[2] * e1y
     e2y = nrm[2] * e1x - nrm[0] * e1z
     e2z = nrm[0] * e1y - nrm[1] * e1x
-    ang = np.empty(k)
     for i in range(k):
         dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
         ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
@@ -150,10 +149,12 @@ def _order_by_angle(av, base, ids, k, nrm):
 
 
 @kernel(inline="always")
-def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpos, nx, cap_plane, cap_label,
-           tv, tf, ti, vmap, onp, eu, ev, stats):
+def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xat, xpos, nx, cap_plane, cap_label,
+           tv, tf, ti, vmap, onp, eu, ev, ang, stats):
     """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
-    ``(tv, tf, ti)`` of the arena (module docstring); return its ``(vm, fm, im)``."""
+    ``(tv, tf, ti)`` of the arena (module docstring; ``xat[p]``: the crossing on the edge that starts
+    at index position ``p`` of a face, where its ends have strictly opposite signs); return its
+    ``(vm, fm, im)``."""
     # vertices: the parent's on this side, then the crossings
     cnt = 0
     for i in range(vm):
@@ -185,7 +186,7 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
                 ai[out_i] = vmap[a]
                 out_i += 1
             if (si > 0 and sn < 0) or (si < 0 and sn > 0):
-                ai[out_i] = vmap[vm + _crossing(xa, xb, nx, a, b)]
+                ai[out_i] = vmap[vm + xat[s + i]]
                 out_i += 1
         e = out_i - e0
         if e < 3:
@@ -246,9 +247,7 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xa, xb, xpo
                 if not dup:
                     ai[out_i] = eu[q]
                     out_i += 1
-            nrm = np.empty(3)
-            nrm[0], nrm[1], nrm[2] = cap_plane[0], cap_plane[1], cap_plane[2]
-            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, nrm)
+            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, cap_plane, ang)
         if out_i - c0 >= 3:
             af_s[out_f], af_c[out_f], af_l[out_f] = c0, out_i - c0, cap_label
             for q in range(4):
@@ -276,81 +275,117 @@ def _grow(a, need):
     return b
 
 
-def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit=True, below=np.inf,
+                chunk=4096):
     """Refine cells by the ``n = A.shape[2]`` neurons of one layer (module docstring).
 
-    Returns ``(cv', V', cf', P', L', fi', FI', parent, bits, stats)``: the kept cells (CSR, as
-    the input), the input cell each came from, the layer's pattern bits (``uint8``, ``(K', n)``)
-    and ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``.
+    Returns ``(chunks, stats, smallest)``. ``chunks``: a list of ``(cv', V', cf', P', L', fi',
+    FI', parent, bits)``, the kept cells in input order, at most `chunk` in each (CSR, as the
+    input), the input cell each came from and the layer's pattern bits (``uint8``, ``(K', n)``);
+    ``stats = [near-eps decisions, exact inradii, cells, caps ordered by angle]``; and, when
+    `emit` is False, the smallest inradius of the kept cells if below `below`, else `below`
+    (:func:`~polyregions.cells.polyhedron_measure.smaller_inradius` cell by cell: the exact
+    inradius only of a cell whose lower bound ``(V - e) / F`` is below the smallest so far,
+    as :func:`~polyregions.cells.polyhedron_measure.min_inradius` measures a batch). With `emit` False
+    (a count's last layer) the kept cells are counted (``stats[2]``) and measured where they are
+    made, and none is returned (no chunk).
 
+    The output is written into buffers sized for `chunk` cells (their vertices, faces and
+    indices as the input's on average, with a margin), copied out as a chunk whenever one is
+    full: no buffer is grown and copied unless one input cell's output overflows it alone.
     The scratch arena starts with `room` vertices; a cell that would overflow it, or the
-    output, is split again from the start once they have doubled (:func:`_split_cells`).
+    output, is split again from the start once there is room (:func:`_split_cells`).
     The arrays are passed on C-contiguous (one compiled version serves every call).
     """
     c = np.ascontiguousarray
     return _split_cells(c(cv), c(V), c(cf), c(P), c(L), c(fi), c(FI), c(A), c(S), int(label_base), float(eps),
-                        float(near), float(rtol), float(yscale), int(room))
+                        float(near), float(rtol), float(yscale), int(room), bool(emit), float(below), int(chunk))
 
 
 @kernel()
 def _arena(cap_v):
     """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
-    sg, vmap, onp, xa, xb, xpos, eu, ev)``."""
+    sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead, xat)`` (``xhead``, ``xnext``:
+    each vertex's crossings, chained; ``ang``: the angles of a cap's vertices; ``lp_*``: the inradius'
+    scratch)."""
     return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
             np.empty(4 * cap_v, np.int64), np.empty((4 * cap_v, 3)), np.empty(16 * cap_v, np.int64),
-            np.empty(16 * cap_v, np.int64))
+            np.empty(16 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v), np.empty((4, 4)), np.empty((2, 4)),
+            np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64))
 
 
 @kernel()
-def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room):
+def _split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, room, emit, below, chunk):
     """The compiled body of :func:`split_cells`: :func:`_split_some` until every cell is split,
-    the arena or the output doubled whenever it stops for room (arrays are allocated and
-    replaced here only: in the loop of :func:`_split_some` a replaced array would cost
+    a chunk copied out whenever the output is full, the arena (or, for a cell whose output
+    alone overflows it, the output) doubled whenever it stops for room (arrays are allocated
+    and replaced here only: in the loop of :func:`_split_some` a replaced array would cost
     reference counting on every access)."""
-    K = cv.size - 1
     n = A.shape[2]
-    out = (np.zeros(2 * K + 17, np.int64), np.empty((2 * V.shape[0] + 64, 3)), np.zeros(2 * K + 17, np.int64),
-           np.empty((2 * P.shape[0] + 64, 4)), np.empty(2 * P.shape[0] + 64, np.int64),
-           np.zeros(2 * P.shape[0] + 65, np.int64), np.empty(2 * FI.size + 64, np.int64),
-           np.empty(2 * K + 16, np.int64), np.empty((2 * K + 16, n), np.uint8))
+    k_in = max(cv.size - 1, 1)
+    # the output's room: `chunk` cells of the input's sizes on average, with a margin (none when nothing is emitted)
+    K = chunk if emit else 0
+    nV, nP, nI = K * (V.shape[0] // k_in + 8), K * (P.shape[0] // k_in + 4), K * (FI.size // k_in + 24)
+    out = (np.zeros(K + 17, np.int64), np.empty((nV + 64, 3)), np.zeros(K + 17, np.int64), np.empty((nP + 64, 4)),
+           np.empty(nP + 64, np.int64), np.zeros(nP + 65, np.int64), np.empty(nI + 64, np.int64),
+           np.empty(K + 16, np.int64), np.empty((K + 16, n), np.uint8))
+    chunks = []
     cap_v = max(room, 4)
     arena = _arena(cap_v)
     # the stack (vs, vm, fs, fm, is, im, neuron, bit: at most one entry per neuron), the pattern so far,
-    # the two caps' planes, the statistics and their values where the current cell started
+    # the two caps' planes, the statistics and their values where the current cell started, the smallest
+    # inradius of the cells counted (emit False)
     work = (np.empty((n + 2, 8), np.int64), np.zeros(n, np.uint8), np.empty(4), np.empty(4), np.zeros(4, np.int64),
-            np.zeros(4, np.int64))
+            np.zeros(4, np.int64), np.full(1, below))
     at = np.zeros(5, np.int64)  # the next input cell; the output's cells, vertices, faces and indices so far
     while True:
-        status = _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at)
+        status = _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, emit, out, arena,
+                             work, at)
         if status == 0:
             break
         if status == 1:
             cap_v *= 2
             arena = _arena(cap_v)
+        elif at[1] > 0:  # the output is full: its cells (all but the one it stopped at) copied out as a chunk
+            chunks.append(_chunk(out, at))
+            at[1], at[2], at[3], at[4] = 0, 0, 0, 0
         else:
             o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
             out = (_grow(o_cv, 2 * o_cv.shape[0]), _grow(o_V, 2 * o_V.shape[0]), _grow(o_cf, 2 * o_cf.shape[0]),
                    _grow(o_P, 2 * o_P.shape[0]), _grow(o_L, 2 * o_L.shape[0]), _grow(o_fi, 2 * o_fi.shape[0]),
                    _grow(o_FI, 2 * o_FI.shape[0]), _grow(o_parent, 2 * o_parent.shape[0]),
                    _grow(o_bits, 2 * o_bits.shape[0]))
-    o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
-    nc, nv, nf, ni = at[1], at[2], at[3], at[4]
     stats = work[4]
-    stats[2] = nc
-    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
-            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy(), stats)
+    stats[2] = at[1]
+    if emit:
+        for part in chunks:
+            stats[2] += part[7].size
+        if at[1] > 0 or not chunks:
+            chunks.append(_chunk(out, at))
+    return chunks, stats, work[6][0]
 
 
 @kernel()
-def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, out, arena, work, at):
+def _chunk(out, at):
+    """The ``at[1]`` cells in the output (``at[2:]``: their vertices, faces, indices), copied."""
+    o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
+    nc, nv, nf, ni = at[1], at[2], at[3], at[4]
+    return (o_cv[: nc + 1].copy(), o_V[:nv].copy(), o_cf[: nc + 1].copy(), o_P[:nf].copy(), o_L[:nf].copy(),
+            o_fi[: nf + 1].copy(), o_FI[:ni].copy(), o_parent[:nc].copy(), o_bits[:nc].copy())
+
+
+@kernel(refcounts=False)
+def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, yscale, emit, out, arena, work, at):
     """Split the input cells from ``at[0]`` on into the output (counters ``at[1:]``), in the
     arena, neither of them replaced: 0 when every cell is split, 1 when a cell needs a larger
-    arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it)."""
+    arena, 2 when the output is full (that cell's output and statistics undone, ``at[0]`` on it).
+    With `emit` False the final cells are counted and measured (:func:`split_cells`), not copied."""
     o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
-    av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xa, xb, xpos, eu, ev = arena
-    stack, bits, cap_on, cap_off, stats, saved = work
+    (av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead,
+     xat) = arena
+    stack, bits, cap_on, cap_off, stats, saved, smallest = work
     K = cv.size - 1
     n = A.shape[2]
     cap_v = av.shape[0]
@@ -426,30 +461,41 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                         or ti + 2 * (3 * im + fm + vm) + 8 > 4 * cap_v or 4 * im + 4 > 16 * cap_v):
                     overflow = 1
                     break
-                # the crossings of the edges with strictly opposite signs, one per edge
+                # the crossings of the edges with strictly opposite signs, one per edge (found again from
+                # its other face through the crossings chained at its lower end), recorded per index position
                 nx = np.int64(0)  # not a literal: one compiled _child
+                for i in range(vm):
+                    xhead[i] = -1
                 for f in range(fs, fs + fm):
                     s, m = af_s[f], af_c[f]
                     for i in range(m):
                         a, c = ai[s + i], ai[s + (i + 1) % m]
-                        if sg[a] * sg[c] < 0 and _crossing(xa, xb, nx, a, c) < 0:
+                        if sg[a] * sg[c] < 0:
                             lo, hi = min(a, c), max(a, c)
-                            t = z[lo] / (z[lo] - z[hi])
-                            for q in range(3):
-                                xpos[nx, q] = av[vs + lo, q] + t * (av[vs + hi, q] - av[vs + lo, q])
-                            xa[nx], xb[nx] = lo, hi
-                            nx += 1
+                            q = xhead[lo]
+                            while q >= 0 and xb[q] != hi:
+                                q = xnext[q]
+                            if q < 0:
+                                t = z[lo] / (z[lo] - z[hi])
+                                for r in range(3):
+                                    xpos[nx, r] = av[vs + lo, r] + t * (av[vs + hi, r] - av[vs + lo, r])
+                                xb[nx], xnext[nx], xhead[lo] = hi, xhead[lo], nx
+                                q = nx
+                                nx += 1
+                            xat[s + i] = q
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
                 on_v, on_f, on_i = tv, tf, ti
-                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xa, xb, xpos, nx,
-                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, stats)
+                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xat, xpos, nx,
+                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, ang, stats)
                 off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
-                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xa, xb, xpos,
+                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xat, xpos,
                                                 nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
-                                                stats)
-                keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm)
-                keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm)
+                                                ang, stats)
+                keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm, lp_beta, lp_M,
+                                lp_vecs)
+                keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm, lp_beta,
+                                 lp_M, lp_vecs)
                 if keep_on and keep_off:
                     stack[ns, 0], stack[ns, 1], stack[ns, 2], stack[ns, 3] = off_v, off_vm, off_f, off_fm
                     stack[ns, 4], stack[ns, 5], stack[ns, 6], stack[ns, 7] = off_i, off_im, j, 0
@@ -469,6 +515,11 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
             if overflow:
                 break
             if not alive:
+                continue
+            if not emit:  # counted and measured (the same again, should this cell be split again after an overflow)
+                smallest[0] = smaller_inradius(av, vs, vm, fs, fm, af_s, af_c, ai, af_p, smallest[0], lp_beta, lp_M,
+                                               lp_vecs)
+                nc += 1
                 continue
             # a final cell: copy it out, when the output has room
             if (nc + 2 > o_cv.shape[0] or nc + 2 > o_cf.shape[0] or nc + 1 > o_parent.shape[0]

@@ -23,9 +23,12 @@ import numpy as np
 
 from ..solvers.jit import kernel
 
-__all__ = ["PIVOT_TOL", "VOLUME_ROUNDING", "inradii", "inradius", "min_inradius", "volume_area", "volume_rounding",
-           "volumes"]
+__all__ = ["PIVOT_TOL", "PLANE_ROUNDING", "VOLUME_ROUNDING", "inradii", "inradius", "inradius_in", "mean_depth",
+           "min_inradius", "smaller_inradius", "volume_area", "volume_rounding", "volumes"]
 
+#: The rounding of ``beta - n . c`` (four terms, each within a few roundings) is at most this
+#: times ``|beta| + |n_0 c_0| + |n_1 c_1| + |n_2 c_2|`` (:func:`mean_depth`).
+PLANE_ROUNDING = 2.0**-48
 #: A 4 x 4 system of the Chebyshev LP's vertex enumeration is singular when a pivot falls
 #: below this (its rows are unit normals with a 1 appended: entries of size one).
 PIVOT_TOL = 1e-13
@@ -114,34 +117,41 @@ def inradius(planes, fs, fm, verts, vs, vm):
     four planes; the optimum of this bounded LP sits at one) and the vertices' mean. Each
     candidate is judged by its own distance to the nearest plane, recomputed, so ``r`` is
     honest for the centre returned even where four planes are ill-conditioned. Solved in
-    coordinates centred on the vertices' mean."""
-    o = np.zeros(3)
+    coordinates centred on the vertices' mean (:func:`inradius_in`, here with its scratch)."""
+    return inradius_in(planes, fs, fm, verts, vs, vm, np.empty(fm), np.empty((4, 4)), np.empty((2, 4)))
+
+
+@kernel()
+def inradius_in(planes, fs, fm, verts, vs, vm, beta, M, vecs):
+    """:func:`inradius` in the scratch it is given, allocating nothing: ``beta`` (at least `fm`),
+    ``M`` (4, 4) and ``vecs`` (2, 4), overwritten (for kernels compiled without reference counts,
+    which allocate no array)."""
+    ox = 0.0
+    oy = 0.0
+    oz = 0.0
     for i in range(vm):
-        for q in range(3):
-            o[q] += verts[vs + i, q] / vm
-    beta = np.empty(fm)
+        ox += verts[vs + i, 0] / vm
+        oy += verts[vs + i, 1] / vm
+        oz += verts[vs + i, 2] / vm
     best = np.inf
     for i in range(fm):
         p = fs + i
-        beta[i] = planes[p, 3] - planes[p, 0] * o[0] - planes[p, 1] * o[1] - planes[p, 2] * o[2]
+        beta[i] = planes[p, 3] - planes[p, 0] * ox - planes[p, 1] * oy - planes[p, 2] * oz
         best = min(best, beta[i])  # the mean itself
-    by = np.zeros(3)
-    M = np.empty((4, 4))
-    rhs = np.empty(4)
-    sol = np.empty(4)
-    idx = np.empty(4, np.int64)
+    bx = 0.0
+    by = 0.0
+    bz = 0.0
+    rhs = vecs[0]
+    sol = vecs[1]
     for a in range(fm):
-        idx[0] = a
         for b in range(a + 1, fm):
-            idx[1] = b
             for c in range(b + 1, fm):
-                idx[2] = c
                 for d in range(c + 1, fm):
-                    idx[3] = d
                     for i in range(4):
-                        p = fs + idx[i]
+                        t = a if i == 0 else (b if i == 1 else (c if i == 2 else d))
+                        p = fs + t
                         M[i, 0], M[i, 1], M[i, 2], M[i, 3] = planes[p, 0], planes[p, 1], planes[p, 2], 1.0
-                        rhs[i] = beta[idx[i]]
+                        rhs[i] = beta[t]
                     if not _solve4(M, rhs, sol) or not sol[3] > best:
                         continue
                     r = np.inf
@@ -152,8 +162,8 @@ def inradius(planes, fs, fm, verts, vs, vm):
                             break
                     if r > best:
                         best = r
-                        by[0], by[1], by[2] = sol[0], sol[1], sol[2]
-    return best, by[0] + o[0], by[1] + o[1], by[2] + o[2]
+                        bx, by, bz = sol[0], sol[1], sol[2]
+    return best, bx + ox, by + oy, bz + oz
 
 
 @kernel()
@@ -184,29 +194,56 @@ def inradii(cv, V, cf, P):
 
 
 @kernel()
+def mean_depth(verts, vs, vm, planes, fs, fm):
+    """A lower bound of the inradius of the polyhedron with vertices ``verts[vs:vs + vm]`` and
+    face planes ``planes[fs:fs + fm]``: the depth of the vertices' mean ``c`` below the nearest
+    plane, ``min_i (beta_i - n_i . c)``, less :data:`PLANE_ROUNDING` times the size of the terms
+    (the ball of that radius around ``c`` lies inside every plane, as :func:`inradius` judges its
+    centres; negative when ``c`` is not inside)."""
+    cx = 0.0
+    cy = 0.0
+    cz = 0.0
+    for i in range(vm):
+        cx += verts[vs + i, 0]
+        cy += verts[vs + i, 1]
+        cz += verts[vs + i, 2]
+    cx, cy, cz = cx / vm, cy / vm, cz / vm
+    depth = np.inf
+    for f in range(fs, fs + fm):
+        a, b, c = planes[f, 0] * cx, planes[f, 1] * cy, planes[f, 2] * cz
+        t = planes[f, 3] - (a + b + c)
+        depth = min(depth, t - PLANE_ROUNDING * (abs(planes[f, 3]) + abs(a) + abs(b) + abs(c)))
+    return depth
+
+
+@kernel()
+def smaller_inradius(verts, vs, vm, fs, fm, face_start, face_count, indices, planes, below, beta, M, vecs):
+    """The inradius of one polyhedron if it is below `below`, else `below` (:func:`volume_area`'s
+    arguments, then the planes, and the scratch of :func:`inradius_in`): the exact inradius is
+    computed only when the lower bound ``(V - e) / F`` is below `below` (``e``: the volume's
+    rounding, :func:`volume_rounding`, as the count's judgement takes it; a needle's ``V`` may
+    be all rounding, and then its inradius decides), and the volume only when the cheaper lower
+    bound :func:`mean_depth` is below `below`. A cell without area leaves `below`."""
+    if mean_depth(verts, vs, vm, planes, fs, fm) >= below:
+        return below
+    vol, area = volume_area(verts, vs, fs, fm, face_start, face_count, indices)
+    if area > 0.0 and (vol - volume_rounding(verts, vs, vm, face_count, fs, fm)) / area < below:
+        return min(below, inradius_in(planes, fs, fm, verts, vs, vm, beta, M, vecs)[0])
+    return below
+
+
+@kernel()
 def min_inradius(cv, V, cf, P, fi, FI, below):
-    """The smallest inradius of the cells if it is below `below`, else `below`: the exact
-    inradius is computed only for cells whose lower bound ``(V - e) / F`` is below the running
-    minimum (``e``: the volume's rounding, :func:`volume_rounding`, as the count's judgement
-    takes it; a needle's ``V`` may be all rounding, and then its inradius decides)."""
-    vol, area = volumes(cv, V, cf, fi, FI)
-    low = np.full(cv.size - 1, np.inf)  # the lower bounds (none for a cell without area)
+    """The smallest inradius of the cells if it is below `below`, else `below`
+    (:func:`smaller_inradius` cell by cell, as a count measures its cells)."""
     counts = np.empty(max(fi.size - 1, 1), np.int64)
     for f in range(fi.size - 1):
         counts[f] = fi[f + 1] - fi[f]
-    for k in range(cv.size - 1):
-        if area[k] > 0.0:
-            low[k] = (vol[k] - volume_rounding(V, cv[k], cv[k + 1] - cv[k], counts, cf[k], cf[k + 1] - cf[k])) / area[k]
+    beta = np.empty(max(fi.size - 1, 1))
+    M = np.empty((4, 4))
+    vecs = np.empty((2, 4))
     best = below
-    first = -1
-    for k in range(cv.size - 1):  # the cell of the smallest bound first: it sets a low bar
-        if area[k] > 0.0 and (first < 0 or low[k] < low[first]):
-            first = k
-    if first >= 0:
-        best = min(best, inradius(P, cf[first], cf[first + 1] - cf[first], V, cv[first],
-                                  cv[first + 1] - cv[first])[0])
     for k in range(cv.size - 1):
-        if low[k] < best:
-            r = inradius(P, cf[k], cf[k + 1] - cf[k], V, cv[k], cv[k + 1] - cv[k])[0]
-            best = min(best, r)
+        best = smaller_inradius(V, cv[k], cv[k + 1] - cv[k], cf[k], cf[k + 1] - cf[k], fi, counts, FI, P, best, beta,
+                                M, vecs)
     return best

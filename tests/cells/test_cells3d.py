@@ -287,6 +287,27 @@ def test_the_arena_grows_without_changing_the_cells(random_dense_net, monkeypatc
         assert np.array_equal(a.bits, b.bits) and np.array_equal(a.vertices, b.vertices) and a.volume == b.volume
 
 
+def test_output_chunks_and_grown_buffers_leave_the_cells_unchanged(random_dense_net, monkeypatch):
+    net = random_dense_net(np.random.default_rng(9), 3, [12, 12])
+    cells = list(polyhedral_cells(net, CUBE, EPS))
+    count = pr.count_regions(net, CUBE, method="cells3d", eps=EPS)
+    spy = []
+    kernel = cells3d.split_cells
+
+    def chunked(*args, **kwargs):
+        out = kernel(*args, **{**kwargs, "chunk": 1})  # a chunk per cell; a cell with many children grows the buffers
+        spy.append(len(out[0]))
+        return out
+
+    monkeypatch.setattr(cells3d, "split_cells", chunked)
+    again = list(polyhedral_cells(net, CUBE, EPS))
+    assert max(spy) > 1  # several chunks were made
+    assert len(again) == len(cells) == count.count
+    for a, b in zip(cells, again):
+        assert np.array_equal(a.bits, b.bits) and np.array_equal(a.vertices, b.vertices) and a.volume == b.volume
+    assert pr.count_regions(net, CUBE, method="cells3d", eps=EPS).count == count.count
+
+
 @pytest.mark.parametrize("domain, match", [
     (pr.Box(-np.ones(4), np.ones(4)), "the domain has 4 dimensions"),
     (pr.Box(-np.ones(2), np.ones(2)), "the domain has 2 dimensions"),

@@ -10,7 +10,7 @@ import exact_reference as ref
 import numpy as np
 import pytest
 
-from polyregions.cells.polyhedron_measure import min_inradius, volumes
+from polyregions.cells.polyhedron_measure import mean_depth, min_inradius, volumes
 
 #: The float inradius is computed from planes at coordinates up to the needle's length: it is
 #: within about this fraction of that length of the exact inradius of the same planes.
@@ -72,3 +72,17 @@ def test_the_smallest_inradius_of_a_needle_is_its_inradius(length, gap):
         r = min_inradius(*cells[:4], cells[4], cells[5], np.inf)
         assert lo - ROUNDING * length <= r <= hi + ROUNDING * length, seed
 
+
+
+@pytest.mark.parametrize("length, gap", [(1e3, 1e-7), (1e5, 1e-9), (1.0, 0.5)])
+def test_the_mean_depth_is_a_lower_bound_of_the_inradius(length, gap):
+    """The depth of the vertices' mean below the nearest face plane never exceeds the exact
+    inradius of the same float planes (it is what the count keeps a cell on), and for a cube it
+    is the half side (closed form)."""
+    for seed in range(6):
+        Q = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))[0]
+        V, _, planes = _prism(Q, length, gap)
+        lo, _ = _exact_inradius(planes)
+        assert mean_depth(V, 0, len(V), planes, 0, len(planes)) <= lo
+    V, _, planes = _cube(0.25, np.array([1.0, -2.0, 3.0]))
+    assert mean_depth(V, 0, len(V), planes, 0, len(planes)) == pytest.approx(0.25, rel=1e-12)
