@@ -104,11 +104,12 @@ def test_a_count_stopped_at_its_limit_is_a_lower_bound_never_exact(rng):
 
 
 def test_a_split_count_stopped_at_its_limit(rng, split_early):
-    net = _net(rng, 4, [10, 10])[0]
-    x = np.zeros((1, 4))
+    net = _net(rng, 5, [12, 12])[0]
+    x = np.zeros((1, 5))
     full = pr.count_regions(net, pr.Ball(x[0], 2.0, p=math.inf)).count
-    # a limit well below the compiled search's time for this count (about 0.03 s once its kernel is loaded)
-    table = pr.local_counts(net, x, [2.0], time_limit_per_count=1e-3, workers=2, progress=False)
+    # tens of thousands of regions: past SPLIT_AFTER (1 ms) the count is split, and its parts stop
+    # at a limit well below the compiled search's time for the whole count (about 0.2 s)
+    table = pr.local_counts(net, x, [2.0], time_limit_per_count=0.02, workers=2, progress=False)
     assert not table["complete"][0] and table["stopped"][0] == "time_limit" and table["count"][0] < full
 
 
