@@ -49,3 +49,16 @@ def he_cnn(seed: int = 0) -> pr.Network:
 def image_point() -> np.ndarray:
     """The centre of the high-dimensional domains: 784 uniform values in [0, 1] (seed 7)."""
     return np.random.default_rng(7).uniform(0.0, 1.0, 784)
+
+
+def load_search_kernel() -> None:
+    """Bring this process to where a user's process is after its first long count: the compiled
+    search's kernel (dense simplex of low dimension) in the cache and loaded. A count that runs past
+    ``polyregions.search.compiled.SWITCH_CACHED`` seconds loads a cached kernel; when the cache lacks
+    it (a fresh install, or changed kernel sources), a count that has run ``COMPILE_AFTER`` seconds
+    in Python compiles it once, so that first count is given that long."""
+    from polyregions.search.compiled import COMPILE_AFTER, kernel_cached
+
+    if not kernel_cached("numba"):
+        pr.count_regions(he_net(8, [16, 16]), unit_box(8), eps=1e-9, time_limit=COMPILE_AFTER + 2.0)
+    pr.count_regions(he_net(4, [16, 16]), unit_box(4), eps=1e-9)
