@@ -254,6 +254,8 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
             fixed[nv + i] = LINEAR
         elif scale[i] < 0.0:
             fixed[nv + i] = 1 if c[nv + i] > zrt * cscale[i] else 0
+            if abs(c[nv + i]) <= zrt * cscale[i] and cscale[i] > 0.0:
+                cnt[C_NEAR_EPS] += 1  # a constant within rounding of zero (as the Python search)
         else:
             if abs(s[i]) >= flt[F_DIAM]:
                 fixed[nv + i] = 1 if s[i] > 0.0 else 0

@@ -11,7 +11,9 @@ hyperplane:
 * the other side is tested by the backend (a Chebyshev LP, or the L2-ball QP); when it is
   empty the hyperplane does not cut the node, no row is added and the node is unchanged;
 * a neuron whose pre-activation is constant on the node (zero row, up to
-  ``ZERO_ROW_RTOL``) does not branch: it is on when the constant is positive, else off;
+  ``ZERO_ROW_RTOL``) does not branch: it is on when the constant is positive, else off
+  (a constant within ``ZERO_ROW_RTOL`` of zero, of terms not all zero, counts in ``near_eps``:
+  float64 cannot tell its sign);
 * at layer entry each neuron of the layer is tested once (the prefilter): one that does
   not cut the layer's first node is fixed for the whole subtree.
 
@@ -334,6 +336,8 @@ class RegionSearch:
         fixed = [-1 if s else LINEAR for s in split]
         for j in np.flatnonzero(const):
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
+            if abs(c[j]) <= ZERO_ROW_RTOL * cscale[j] and cscale[j] > 0.0:
+                self.stats.near_eps += 1  # a constant within rounding of zero: its bit is rounding's choice
         s_all = Gh @ x + ch
         far = (np.abs(s_all) >= self.diameter) & split  # the hyperplane misses the domain
         for j in np.flatnonzero(far & ~const):

@@ -205,6 +205,25 @@ def test_degenerate_cases_node_for_node(name, backend):
     assert node_for_node(net, domain, backend) == expected
 
 
+@pytest.mark.parametrize("backend", COMPILED_BACKENDS)
+def test_a_constant_within_rounding_of_zero_is_reported(backend):
+    """h2 = 0.1 on the box (its row is zero); z3 = 10 h2 - 1 is then constant: 5.55e-17 in
+    rationals (10 times the double nearest 0.1, less 1: on), exactly 0 in float64 (off). The
+    search cannot tell its sign and must say so; with b3 = -0.5 (0.5, clearly on) it need not."""
+    weights = [[[1.0, 0.0], [0.0, 0.0]], [[0.0, 10.0]]]
+    for b3, wrong in ((-1.0, True), (-0.5, False)):
+        biases = [[0.0, 0.1], [b3]]
+        net, box = net_of(weights, biases), pr.Box([-1.0, -1.0], [1.0, 1.0])
+        exact = ref.exact_patterns(weights, biases, box)
+        searches = [RegionSearch(net, box, EPS, backend, True),
+                    make_search(net, box, EPS, backend, True, compiled=True)]
+        for search in searches:
+            found = {leaf[0] for leaf in leaves(search)}
+            assert (found != exact) == wrong
+            assert (search.stats.near_eps > 0) == wrong
+        assert node_for_node(net, box, backend) == found
+
+
 @pytest.mark.parametrize("prune", [True, False])
 def test_without_the_prefilter(prune, rng, random_dense_net, numpy_pattern):
     net = random_dense_net(rng, 3, [5, 4])
