@@ -150,6 +150,17 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     return num / den
 
 
+@kernel(f"void(i8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1})", internal=True)
+def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
+    """Column ``j`` moved to its other bound: ``xn[j]`` its new value, ``dxn[j]`` the change."""
+    old = hi_e[j] if atup[j] else lo_e[j]
+    atup[j] = not atup[j]
+    sgn[j] = -sgn[j]
+    new = hi_e[j] if atup[j] else lo_e[j]
+    xn[j] = new
+    dxn[j] = new - old
+
+
 @kernel(f"i8({F2}, i8, {F1}, {F1}, {I1}, i8, f8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, "
         f"{F1}, {I1}, {I1})", internal=True)
 def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn, key, bucket, ratio,
@@ -213,12 +224,7 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
                 continue
             j = cand[t]
             if k < kd:
-                old = hi_e[j] if atup[j] else lo_e[j]
-                atup[j] = not atup[j]
-                sgn[j] = -sgn[j]
-                new = hi_e[j] if atup[j] else lo_e[j]
-                xn[j] = new
-                dxn[j] = new - old
+                _flip(j, lo_e, hi_e, atup, sgn, xn, dxn)
                 flipped[nflip] = j
                 nflip += 1
             else:
@@ -229,12 +235,7 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
             j = cand[t]
             gain = np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
             if gain < need and j < nz:
-                old = hi_e[j] if atup[j] else lo_e[j]
-                atup[j] = not atup[j]
-                sgn[j] = -sgn[j]
-                new = hi_e[j] if atup[j] else lo_e[j]
-                xn[j] = new
-                dxn[j] = new - old
+                _flip(j, lo_e, hi_e, atup, sgn, xn, dxn)
                 flipped[nflip] = j
                 nflip += 1
                 need -= gain
