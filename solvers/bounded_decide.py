@@ -169,7 +169,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         border(R, mk, bases[k], binv)
         if k < level:
             status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,
-                                   ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL], fw, iw, bw)
+                                   ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                                   fw, iw, bw)
             counters[0] += 1
             counters[1] += piv
             if status != FEASIBLE and status != INFEASIBLE:
@@ -184,7 +185,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         if final:
             mu = mu_keep
         status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binv, atups[level],
-                                  z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL], fw, iw, bw)
+                                  z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                                  fw, iw, bw)
         counters[0] += 1
         counters[1] += piv
         tries += 1
@@ -211,7 +213,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         mu = max(mu_keep, fpar[F_NEXT_MARGIN] * t_up)
     # not kept; does the hyperplane cut the node (t* > 0)?
     status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binv, atups[level],
-                               z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL], fw, iw, bw)
+                               z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                               fw, iw, bw)
     counters[0] += 1
     counters[1] += piv
     if status == FEASIBLE:
