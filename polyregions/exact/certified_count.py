@@ -163,8 +163,8 @@ class _Failures:
         return wrapped
 
 
-def _setup(net, domain, eps, backend, prune):
-    exact = ExactNetwork(net, domain)
+def _setup(net, domain, eps, backend, prune, exact=None):
+    exact = ExactNetwork(net, domain) if exact is None else exact
     search = RegionSearch(net, domain, eps, backend, prune)
     failures = _Failures()
     search.lp.test = failures.wrap(search.lp.test)
@@ -288,6 +288,9 @@ class CertifiedWork:
         self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        # forked workers start from this process's exact network (its layer maps computed) and certificates
+        _TASK_STATE.clear()
+        _TASK_STATE.update(key=self.payload[-1], exact=self.auditor.exact, reuse=self.auditor.reuse)
         self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
 
     def _collect(self, control, *, submit):
@@ -340,6 +343,7 @@ class CertifiedWork:
                 fut.cancel()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+            _TASK_STATE.clear()
 
 
 # ---------------------------------------------------------------------- parallel tasks
@@ -354,7 +358,9 @@ def _task(payload, sub, entries, task_id, part_path, deadline, limit):
     key = payload[-1]
     if _TASK_STATE.get("key") != key:
         _TASK_STATE.clear()
-        _TASK_STATE.update(key=key, setup=_setup(*payload[:-1]))
+        _TASK_STATE["key"] = key
+    if "setup" not in _TASK_STATE:
+        _TASK_STATE["setup"] = _setup(*payload[:-1], exact=_TASK_STATE.get("exact"))
     exact, search, failures = _TASK_STATE["setup"]
     writer = CertificateWriter(part_path, exact, header=False)
     # the certificates of this process's earlier tasks of the count stay usable (their parts join the same file)
