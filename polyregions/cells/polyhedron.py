@@ -155,16 +155,16 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xat, xpos, 
     ``(tv, tf, ti)`` of the arena (module docstring; ``xat[p]``: the crossing on the edge that starts
     at index position ``p`` of a face, where its ends have strictly opposite signs); return its
     ``(vm, fm, im)``."""
-    # vertices: the parent's on this side, then the crossings
+    # vertices: the parent's on this side, then the crossings. Without branches on the signs (they are as
+    # good as random: a mispredicted branch costs more than a store): every vertex is written, and the
+    # count moves on past those on this side (``vmap`` of a vertex on the other side is never read)
+    sd = 1 if side > 0 else -1
     cnt = 0
     for i in range(vm):
-        if sg[i] * side >= 0:
-            vmap[i] = cnt
-            onp[cnt] = sg[i] == 0
-            av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
-            cnt += 1
-        else:
-            vmap[i] = -1
+        vmap[i] = cnt
+        onp[cnt] = sg[i] == 0
+        av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
+        cnt += sg[i] * sd >= 0
     for q in range(nx):
         vmap[vm + q] = cnt
         onp[cnt] = True
@@ -177,27 +177,21 @@ def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xat, xpos, 
     for f in range(fs, fs + fm):
         s, m = af_s[f], af_c[f]
         e0 = out_i
-        for i in range(m):
+        for i in range(m):  # as the vertices: written, kept or not (``xat`` is 0 where no edge is crossed)
             a = ai[s + i]
-            b = ai[s + (i + 1) % m]
-            si = sg[a] * side
-            sn = sg[b] * side
-            if si >= 0:
-                ai[out_i] = vmap[a]
-                out_i += 1
-            if (si > 0 and sn < 0) or (si < 0 and sn > 0):
-                ai[out_i] = vmap[vm + xat[s + i]]
-                out_i += 1
+            ai[out_i] = vmap[a]
+            out_i += sg[a] * sd >= 0
+            ai[out_i] = vmap[vm + xat[s + i]]
+            out_i += sg[a] * sg[ai[s + i + 1] if i + 1 < m else ai[s]] < 0
         e = out_i - e0
         if e < 3:
             out_i = e0
             continue
         for i in range(e):
             u = ai[e0 + i]
-            w = ai[e0 + (i + 1) % e]
-            if onp[u] and onp[w]:
-                eu[ne], ev[ne] = u, w
-                ne += 1
+            w = ai[e0 + i + 1] if i + 1 < e else ai[e0]
+            eu[ne], ev[ne] = u, w
+            ne += onp[u] & onp[w]
         af_s[out_f], af_c[out_f], af_l[out_f] = e0, e, af_l[f]
         for q in range(4):
             af_p[out_f, q] = af_p[f, q]
@@ -442,16 +436,13 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     zi = g0 * x + g1 * y + g2 * w + cj
                     tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
-                    if abs(zi) <= tol and tol > eps * gn:
+                    if tol > eps * gn and abs(zi) <= tol:
                         stats[0] += 1  # on the plane by a tolerance coarser than eps
-                    if zi > tol:
-                        sg[i] = 1
-                        npos += 1
-                    elif zi < -tol:
-                        sg[i] = -1
-                        nneg += 1
-                    else:
-                        sg[i] = 0
+                    up = zi > tol  # (no branch on the sign: as good as random)
+                    down = zi < -tol
+                    sg[i] = np.int64(up) - np.int64(down)
+                    npos += up
+                    nneg += down
                 if nneg == 0 or npos == 0:
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
@@ -469,7 +460,8 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 for f in range(fs, fs + fm):
                     s, m = af_s[f], af_c[f]
                     for i in range(m):
-                        a, c = ai[s + i], ai[s + (i + 1) % m]
+                        a, c = ai[s + i], (ai[s + i + 1] if i + 1 < m else ai[s])
+                        xat[s + i] = 0  # (read, not used, where no edge is crossed: :func:`_child`)
                         if sg[a] * sg[c] < 0:
                             lo, hi = min(a, c), max(a, c)
                             q = xhead[lo]
