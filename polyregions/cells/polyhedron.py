@@ -287,9 +287,10 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 a0, a1, a2, ca = S[k, 0, j], S[k, 1, j], S[k, 2, j], S[k, 3, j]
                 gn = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
                 zc = g0 * cx + g1 * cy + g2 * cz + cj
-                if abs(zc) > (gn * reach * (1.0 + DISC_SLACK)
-                              + 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
-                                              + a2 * (abs(cz) + reach + yscale) + ca)):
+                # twice the largest tolerance of a vertex (each coordinate within reach of the centre's)
+                tol_all = 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
+                                        + a2 * (abs(cz) + reach + yscale) + ca)
+                if abs(zc) > gn * reach * (1.0 + DISC_SLACK) + tol_all:
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
                     continue
@@ -298,10 +299,12 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 for i in range(vm):
                     x, y, w = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
                     zi = g0 * x + g1 * y + g2 * w + cj
-                    tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
-                    if tol > eps * gn and abs(zi) <= tol:
-                        stats[0] += 1  # on the plane by a tolerance coarser than eps
+                    tol = 0.0  # beyond every vertex's tolerance, the sign decides (the same decision, cheaper)
+                    if abs(zi) <= tol_all:
+                        tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
+                        if tol > eps * gn and abs(zi) <= tol:
+                            stats[0] += 1  # on the plane by a tolerance coarser than eps
                     up = zi > tol  # (no branch on the sign: as good as random)
                     down = zi < -tol
                     sg[i] = np.int64(up) - np.int64(down)
@@ -318,8 +321,8 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                     break
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
-                cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead, xnext, xb,
-                               xpos, eu, ev, 8 * cap_v, cap_on, cap_off, label_base + j, ang, stats, dims)
+                cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead,
+                               xnext, xb, xpos, eu, ev, 8 * cap_v, cap_on, cap_off, label_base + j, ang, stats, dims)
                 on_v, on_vm, on_f, on_fm, on_i, on_im = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
                 off_v, off_vm, off_f, off_fm, off_i, off_im = dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm, lp_beta, lp_M,

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..solvers.jit import kernel
 
 __all__ = ["close_cap", "cut_polyhedron", "order_by_angle"]
 
+#: Indices known to be non-negative are cast to this in the hot loop: numba then skips the
+#: wrap-around of a negative index (a select and the array's length held in a register, per access).
+_U = np.uint64
 
-@kernel()
+
+@kernel(refcounts=False)
 def order_by_angle(av, base, ids, k, nrm, ang):
     """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm[:3]``
     (``ang``: scratch for `k` angles)."""
@@ -53,7 +59,7 @@ def order_by_angle(av, base, ids, k, nrm, ang):
         ang[j + 1], ids[j + 1] = a, v
 
 
-@kernel()
+@kernel(refcounts=False)
 def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead, xnext, xb, xpos, eu,
          ev, edge_half, cap_on, cap_off, cap_label, ang, stats, dims):
     """Write both parts of the polyhedron ``(vs, vm, fs, fm)``, ``side * z >= 0`` for side 1 (on) and
@@ -99,35 +105,40 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
         s, m = af_s[f], af_c[f]
         e_on, e_off = i_on, i_off
         n_on, n_off = ne_on, ne_off
-        p_on = 0  # the last vertex written to each part's face (when one is)
+        p_on = 0  # the last vertex written to each part's face (when one is), and whether it is on the zero set
         p_off = 0
+        pz_on = False
+        pz_off = False
         for i in range(m):
-            a = ai[s + i]
-            c = ai[s + i + 1] if i + 1 < m else ai[s]
-            sa = sg[a]
+            a = ai[_U(s + i)]
+            c = ai[_U(s + i + 1)] if i + 1 < m else ai[_U(s)]
+            sa = sg[_U(a)]
             # the vertex itself
+            zero = sa == 0
             keep_on = sa >= 0
             keep_off = sa <= 0
-            u_on = vmap[a]
-            u_off = vmap[vm + a]
-            ai[i_on] = u_on
-            ai[i_off] = u_off
-            eu[ne_on], ev[ne_on] = p_on, u_on
-            eu[ne_off], ev[ne_off] = p_off, u_off
-            ne_on += keep_on & (i_on > e_on) & onp[p_on] & onp[u_on]
-            ne_off += keep_off & (i_off > e_off) & onp[edge_half + p_off] & onp[edge_half + u_off]
+            u_on = vmap[_U(a)]
+            u_off = vmap[_U(vm + a)]
+            ai[_U(i_on)] = u_on
+            ai[_U(i_off)] = u_off
+            eu[_U(ne_on)], ev[_U(ne_on)] = p_on, u_on
+            eu[_U(ne_off)], ev[_U(ne_off)] = p_off, u_off
+            ne_on += keep_on & (i_on > e_on) & pz_on & zero
+            ne_off += keep_off & (i_off > e_off) & pz_off & zero
             p_on = u_on if keep_on else p_on
             p_off = u_off if keep_off else p_off
+            pz_on = zero if keep_on else pz_on
+            pz_off = zero if keep_off else pz_off
             i_on += keep_on
             i_off += keep_off
             # the crossing of the edge to the next vertex, in both parts
-            if sa * sg[c] < 0:
+            if sa * sg[_U(c)] < 0:
                 lo, hi = min(a, c), max(a, c)
-                q = xhead[lo]
-                while q >= 0 and xb[q] != hi:
-                    q = xnext[q]
+                q = xhead[_U(lo)]
+                while q >= 0 and xb[_U(q)] != hi:
+                    q = xnext[_U(q)]
                 if q < 0:
-                    t = z[lo] / (z[lo] - z[hi])
+                    t = z[_U(lo)] / (z[_U(lo)] - z[_U(hi)])
                     for r in range(3):
                         xpos[nx, r] = av[vs + lo, r] + t * (av[vs + hi, r] - av[vs + lo, r])
                     xb[nx], xnext[nx], xhead[lo] = hi, xhead[lo], nx
@@ -137,14 +148,16 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
                     nx += 1
                 u_on = c_on + q
                 u_off = c_off + q
-                ai[i_on] = u_on
-                ai[i_off] = u_off
-                eu[ne_on], ev[ne_on] = p_on, u_on
-                eu[ne_off], ev[ne_off] = p_off, u_off
-                ne_on += (i_on > e_on) & onp[p_on]
-                ne_off += (i_off > e_off) & onp[edge_half + p_off]
+                ai[_U(i_on)] = u_on
+                ai[_U(i_off)] = u_off
+                eu[_U(ne_on)], ev[_U(ne_on)] = p_on, u_on
+                eu[_U(ne_off)], ev[_U(ne_off)] = p_off, u_off
+                ne_on += (i_on > e_on) & pz_on
+                ne_off += (i_off > e_off) & pz_off
                 p_on = u_on
                 p_off = u_off
+                pz_on = True
+                pz_off = True
                 i_on += 1
                 i_off += 1
         # close each part's face (the edge from its last vertex to its first), or drop it (fewer than 3)
@@ -153,7 +166,7 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
         else:
             w = ai[e_on]
             eu[ne_on], ev[ne_on] = p_on, w
-            ne_on += onp[p_on] & onp[w]
+            ne_on += pz_on & onp[w]
             af_s[f_on], af_c[f_on], af_l[f_on] = e_on, i_on - e_on, af_l[f]
             for q in range(4):
                 af_p[f_on, q] = af_p[f, q]
@@ -163,7 +176,7 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
         else:
             w = ai[e_off]
             eu[ne_off], ev[ne_off] = p_off, w
-            ne_off += onp[edge_half + p_off] & onp[edge_half + w]
+            ne_off += pz_off & onp[edge_half + w]
             af_s[f_off], af_c[f_off], af_l[f_off] = e_off, i_off - e_off, af_l[f]
             for q in range(4):
                 af_p[f_off, q] = af_p[f, q]
@@ -187,7 +200,7 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
                                                               i_off0, i_off - i_off0)
 
 
-@kernel()
+@kernel(refcounts=False)
 def close_cap(av, tv, af_p, af_l, af_s, af_c, ai, eu, ev, e0, ne, out_f, out_i, cap_plane, cap_label, ang, stats):
     """Close a part written by :func:`cut_polyhedron` (vertices from ``tv``, its faces' edges with both ends on
     the zero set in ``eu[e0:e0 + ne]``, ``ev``; next face ``out_f``, next index ``out_i``) with its
