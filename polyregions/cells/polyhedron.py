@@ -73,7 +73,7 @@ from .polyhedron_cut import cut_polyhedron
 from .polyhedron_measure import (PLANE_ROUNDING, VOLUME_ROUNDING, inradius_in, mean_depth, smaller_inradius,
                                  volume_area, volume_rounding)
 
-__all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
+__all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "next_maps", "split_cells"]
 
 
 @kernel(inline="always")
@@ -390,18 +390,28 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 
 
 @kernel()
-def passed_on(A, S, parent, bits):
-    """``(A[parent] * bits, S[parent] * bits)``: the maps (K, 4, n) of each output cell's parent
-    with its off neurons zeroed (``bits`` (K, n), 0 or 1), as numpy's take and multiply compute
-    them, in one pass."""
+def next_maps(A, S, parent, bits, WT, b, absWT, absb):
+    """The next layer's maps of each output cell: ``(A2, S2)`` of shapes (K, 4, m), ``A2[k] =
+    (A[parent[k]] * bits[k]) W^T`` with ``b`` added to its constant row (index 3), and ``S2`` the
+    same from ``S`` with ``|W|`` and ``|b|`` (float32, as ``S``): the off neurons pass nothing on,
+    so only the on neurons' columns are summed, in their order. ``WT`` (n, m) and ``absWT`` are the
+    transposed weights (contiguous rows: each term is a row of ``m`` products)."""
     K, n = bits.shape
-    Ap = np.empty((K, 4, n))
-    Sp = np.empty((K, 4, n), np.float32)
+    m = WT.shape[1]
+    A2 = np.zeros((K, 4, m))
+    S2 = np.zeros((K, 4, m), np.float32)
     for k in range(K):
         p = parent[k]
-        for q in range(4):
-            for j in range(n):
-                h = bits[k, j]
-                Ap[k, q, j] = A[p, q, j] * np.float64(h)
-                Sp[k, q, j] = S[p, q, j] * np.float32(h)
-    return Ap, Sp
+        for j in range(n):
+            if bits[k, j] == 0:
+                continue
+            for q in range(4):
+                a = A[p, q, j]
+                sa = S[p, q, j]
+                for i in range(m):
+                    A2[k, q, i] += a * WT[j, i]
+                    S2[k, q, i] += sa * absWT[j, i]
+        for i in range(m):
+            A2[k, 3, i] += b[i]
+            S2[k, 3, i] += absb[i]
+    return A2, S2
