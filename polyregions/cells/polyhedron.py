@@ -106,9 +106,10 @@ def _ball(av, vs, vm):
     cy = 0.0
     cz = 0.0
     for i in range(vm):
-        cx += av[vs + i, 0] / vm
-        cy += av[vs + i, 1] / vm
-        cz += av[vs + i, 2] / vm
+        cx += av[vs + i, 0]
+        cy += av[vs + i, 1]
+        cz += av[vs + i, 2]
+    cx, cy, cz = cx / vm, cy / vm, cz / vm  # (any centre serves: the reach is measured from it)
     reach = 0.0
     for i in range(vm):
         d = (av[vs + i, 0] - cx) ** 2 + (av[vs + i, 1] - cy) ** 2 + (av[vs + i, 2] - cz) ** 2
