@@ -208,8 +208,9 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
     last = l + 1 == len(layers)
     if not last:
         W, b = layers[l + 1]
-        WT, absWT = np.ascontiguousarray(W.T, dtype=np.float64), np.ascontiguousarray(abs(W).T, dtype=np.float32)
-        b, absb = np.ascontiguousarray(b, dtype=np.float64), np.abs(b).astype(np.float32)
+        # copies, C order and writable (a read-only array would compile another version of next_maps)
+        WT, absWT = np.array(W.T, dtype=np.float64, order="C"), np.array(abs(W).T, dtype=np.float32, order="C")
+        b, absb = np.array(b, dtype=np.float64), np.abs(b).astype(np.float32)
         step = max(64, BATCH_BYTES // (48 * W.shape[0]))
     chunks, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
                                        run.yscale, ARENA_ROOM, emit=run.cells or not last,
