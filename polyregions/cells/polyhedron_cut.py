@@ -60,8 +60,8 @@ def order_by_angle(av, base, ids, k, nrm, ang):
 
 
 @kernel(refcounts=False)
-def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead, xnext, xb, xpos, eu,
-         ev, edge_half, cap_on, cap_off, cap_label, ang, stats, dims):
+def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead, xnext, xb,
+                   xpos, eu, ev, edge_half, cap_on, cap_off, cap_label, ang, stats, dims):
     """Write both parts of the polyhedron ``(vs, vm, fs, fm)``, ``side * z >= 0`` for side 1 (on) and
     -1 (off), at the tops ``(tv, tf, ti)`` of the arena, in one pass over its faces (module
     docstring); ``dims`` gets ``(v, vm, f, fm, i, im)`` of each, on first.
@@ -73,7 +73,7 @@ def cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf
     (found again from its other face through the crossings chained at its lower end, ``xhead``),
     and each face is clipped for both parts at once; the edges with both ends on the zero set are
     recorded as they are written (the on part's in ``eu``, ``ev`` from 0, the off part's from
-    `edge_half`), in the order of :func:`_close`. Vertex maps (``vmap``: the on part's from 0, the
+    `edge_half`), in the order :func:`close_cap` expects. Vertex maps (``vmap``: the on part's from 0, the
     off part's from ``vm``) and the flags of vertices on the zero set (``onp``, likewise from 0 and
     from ``edge_half``) are written without branches on the signs (as good as random: a
     mispredicted branch costs more than a store): every vertex and index is written, and the
