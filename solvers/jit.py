@@ -56,7 +56,8 @@ KERNEL_MODULES = {
     "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
-    "polyregions.cells.polyhedron": ("the polyhedron kernels", 9.5),
+    "polyregions.cells.polyhedron": ("the polyhedron kernels", 7.5),
+    "polyregions.cells.polyhedron_cut": ("the polyhedron kernels", 2.0),
     "polyregions.cells.sign_kernels": (None, 0.5),
     "polyregions.bounds.filter_kernels": (None, 1.0),
 }

@@ -43,7 +43,7 @@ from ..errors import UnsupportedError
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from .planar import CellWork
 from .polygon import ZERO_RTOL
-from .polyhedron import passed_on, split_cells
+from .polyhedron import next_maps, split_cells
 from .polyhedron_measure import inradii, volumes
 from .size_range import size_range_reason
 
@@ -135,17 +135,18 @@ def _domain_polyhedron(domain):
     Ay, by = domain.frame_rows()
     Y = domain.frame_vertices()
     size = 1.0 + np.abs(Y).max()
+    onto = np.abs(Y @ Ay.T - by) <= 1e3 * POLYTOPE_RTOL * size  # (vertex, row): the vertex is on the row's plane
     faces, planes, labels = [], [], []
     for r in range(len(by)):
-        on = np.flatnonzero(np.abs(Y @ Ay[r] - by[r]) <= 1e3 * POLYTOPE_RTOL * size)
+        on = np.flatnonzero(onto[:, r])
         if len(on) < 3:
             continue  # a redundant row
         n = Ay[r]
-        centre = Y[on].mean(axis=0)
-        e1 = np.cross(n, [1.0, 0.0, 0.0] if abs(n[0]) < 0.9 else [0.0, 1.0, 0.0])
+        # e1 = n x (1, 0, 0), or n x (0, 1, 0) when n is near (1, 0, 0); e2 = n x e1 (written out: np.cross is slow)
+        e1 = np.array([0.0, n[2], -n[1]]) if abs(n[0]) < 0.9 else np.array([-n[2], 0.0, n[0]])
         e1 /= np.linalg.norm(e1)
-        e2 = np.cross(n, e1)
-        d = Y[on] - centre
+        e2 = np.array([n[1] * e1[2] - n[2] * e1[1], n[2] * e1[0] - n[0] * e1[2], n[0] * e1[1] - n[1] * e1[0]])
+        d = Y[on] - Y[on].mean(axis=0)
         faces.append(on[np.argsort(np.arctan2(d @ e2, d @ e1))])
         planes.append(np.append(n, by[r]))
         labels.append(-1 - r)
@@ -207,7 +208,9 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
     last = l + 1 == len(layers)
     if not last:
         W, b = layers[l + 1]
-        absW, absb = abs(W).astype(np.float32), np.abs(b).astype(np.float32)
+        # copies, C order and writable (a read-only array would compile another version of next_maps)
+        WT, absWT = np.array(W.T, dtype=np.float64, order="C"), np.array(abs(W).T, dtype=np.float32, order="C")
+        b, absb = np.array(b, dtype=np.float64), np.abs(b).astype(np.float32)
         step = max(64, BATCH_BYTES // (48 * W.shape[0]))
     chunks, st, smallest = split_cells(*cells.arrays(), A, S, label_base, run.eps, NEAR_EPS_FACTOR, ZERO_RTOL,
                                        run.yscale, ARENA_ROOM, emit=run.cells or not last,
@@ -228,11 +231,7 @@ def _refine(run, layers, l, cells, bits, A, S, label_base):
         K = parent.size
         for k0 in range(0, K, step):
             k1 = min(K, k0 + step)
-            Ap, Sp = passed_on(A, S, parent[k0:k1], lbits[k0:k1])  # the off neurons pass nothing on
-            A2 = np.asarray(Ap.reshape(-1, n) @ W.T).reshape(k1 - k0, 4, -1)
-            A2[:, 3, :] += b
-            S2 = np.asarray(Sp.reshape(-1, n) @ absW.T).reshape(k1 - k0, 4, -1)
-            S2[:, 3, :] += absb
+            A2, S2 = next_maps(A, S, parent[k0:k1], lbits[k0:k1], WT, b, absWT, absb)
             yield from _refine(run, layers, l + 1, cells.take(k0, k1), None if cbits is None else cbits[k0:k1], A2,
                                S2, label_base + n)
             if run.stopped:

@@ -27,7 +27,8 @@ region that eps alone would decide otherwise: it is counted with the near-eps de
 * otherwise the cell is cut in two. A vertex on the zero set goes to both children; each
   edge whose ends have strictly opposite signs is crossed once, at
   ``v_a + z_a / (z_a - z_b) (v_b - v_a)`` with ``a < b`` (one vertex, shared by the two
-  faces of the edge and by both children). Each face is clipped as a polygon (its vertices
+  faces of the edge and by both children; :mod:`polyregions.cells.polyhedron_cut` writes both in
+  one pass over the faces). Each face is clipped as a polygon (its vertices
   with ``side * z >= 0`` and the crossings of its edges); a clipped face with fewer than three
   vertices is dropped. The new face (the cap) is closed from the clipped faces themselves:
   on a closed surface every edge is traversed once in each direction, so the edges traversed
@@ -68,10 +69,11 @@ import numpy as np
 from ..solvers.jit import kernel
 
 from .polygon import DISC_SLACK, ZERO_RTOL
+from .polyhedron_cut import cut_polyhedron
 from .polyhedron_measure import (PLANE_ROUNDING, VOLUME_ROUNDING, inradius_in, mean_depth, smaller_inradius,
                                  volume_area, volume_rounding)
 
-__all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "passed_on", "split_cells"]
+__all__ = ["PLANE_ROUNDING", "VOLUME_ROUNDING", "ZERO_RTOL", "next_maps", "split_cells"]
 
 
 @kernel(inline="always")
@@ -104,158 +106,15 @@ def _ball(av, vs, vm):
     cy = 0.0
     cz = 0.0
     for i in range(vm):
-        cx += av[vs + i, 0] / vm
-        cy += av[vs + i, 1] / vm
-        cz += av[vs + i, 2] / vm
+        cx += av[vs + i, 0]
+        cy += av[vs + i, 1]
+        cz += av[vs + i, 2]
+    cx, cy, cz = cx / vm, cy / vm, cz / vm  # (any centre serves: the reach is measured from it)
     reach = 0.0
     for i in range(vm):
         d = (av[vs + i, 0] - cx) ** 2 + (av[vs + i, 1] - cy) ** 2 + (av[vs + i, 2] - cz) ** 2
         reach = max(reach, d)
     return cx, cy, cz, math.sqrt(reach)
-
-
-@kernel()
-def _order_by_angle(av, base, ids, k, nrm, ang):
-    """Order ``ids[:k]`` (vertex indices from ``base``) counter-clockwise around ``nrm[:3]``
-    (``ang``: scratch for `k` angles)."""
-    cx = 0.0
-    cy = 0.0
-    cz = 0.0
-    for i in range(k):
-        cx += av[base + ids[i], 0] / k
-        cy += av[base + ids[i], 1] / k
-        cz += av[base + ids[i], 2] / k
-    # e1 any unit vector orthogonal to nrm, e2 = nrm x e1
-    if abs(nrm[0]) < 0.9:
-        e1x, e1y, e1z = 0.0, -nrm[2], nrm[1]
-    else:
-        e1x, e1y, e1z = nrm[2], 0.0, -nrm[0]
-    nn = math.sqrt(e1x * e1x + e1y * e1y + e1z * e1z)
-    e1x, e1y, e1z = e1x / nn, e1y / nn, e1z / nn
-    e2x = nrm[1] * e1z - nrm[2] * e1y
-    e2y = nrm[2] * e1x - nrm[0] * e1z
-    e2z = nrm[0] * e1y - nrm[1] * e1x
-    for i in range(k):
-        dx, dy, dz = av[base + ids[i], 0] - cx, av[base + ids[i], 1] - cy, av[base + ids[i], 2] - cz
-        ang[i] = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
-    # insertion sort (k is small; numpy's sort orders so too below 16 items): no sort to compile
-    for i in range(1, k):
-        a, v = ang[i], ids[i]
-        j = i - 1
-        while j >= 0 and ang[j] > a:
-            ang[j + 1], ids[j + 1] = ang[j], ids[j]
-            j -= 1
-        ang[j + 1], ids[j + 1] = a, v
-
-
-@kernel(inline="always")
-def _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, side, xat, xpos, nx, cap_plane, cap_label,
-           tv, tf, ti, vmap, onp, eu, ev, ang, stats):
-    """Write the part of the polyhedron ``(vs, vm, fs, fm)`` where ``side * z >= 0`` at the tops
-    ``(tv, tf, ti)`` of the arena (module docstring; ``xat[p]``: the crossing on the edge that starts
-    at index position ``p`` of a face, where its ends have strictly opposite signs); return its
-    ``(vm, fm, im)``."""
-    # vertices: the parent's on this side, then the crossings
-    cnt = 0
-    for i in range(vm):
-        if sg[i] * side >= 0:
-            vmap[i] = cnt
-            onp[cnt] = sg[i] == 0
-            av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
-            cnt += 1
-        else:
-            vmap[i] = -1
-    for q in range(nx):
-        vmap[vm + q] = cnt
-        onp[cnt] = True
-        av[tv + cnt, 0], av[tv + cnt, 1], av[tv + cnt, 2] = xpos[q, 0], xpos[q, 1], xpos[q, 2]
-        cnt += 1
-    # faces: each clipped as a polygon; edges with both ends on the zero set recorded
-    out_f = tf
-    out_i = ti
-    ne = 0
-    for f in range(fs, fs + fm):
-        s, m = af_s[f], af_c[f]
-        e0 = out_i
-        for i in range(m):
-            a = ai[s + i]
-            b = ai[s + (i + 1) % m]
-            si = sg[a] * side
-            sn = sg[b] * side
-            if si >= 0:
-                ai[out_i] = vmap[a]
-                out_i += 1
-            if (si > 0 and sn < 0) or (si < 0 and sn > 0):
-                ai[out_i] = vmap[vm + xat[s + i]]
-                out_i += 1
-        e = out_i - e0
-        if e < 3:
-            out_i = e0
-            continue
-        for i in range(e):
-            u = ai[e0 + i]
-            w = ai[e0 + (i + 1) % e]
-            if onp[u] and onp[w]:
-                eu[ne], ev[ne] = u, w
-                ne += 1
-        af_s[out_f], af_c[out_f], af_l[out_f] = e0, e, af_l[f]
-        for q in range(4):
-            af_p[out_f, q] = af_p[f, q]
-        out_f += 1
-    # the cap: the edges traversed once, reversed (stored after the edges), chained into one cycle
-    k = 0
-    for q in range(ne):
-        matched = False
-        for r in range(ne):
-            if eu[r] == ev[q] and ev[r] == eu[q]:
-                matched = True
-                break
-        if not matched:
-            eu[ne + k], ev[ne + k] = ev[q], eu[q]
-            k += 1
-    if k >= 3:
-        c0 = out_i
-        ai[out_i] = eu[ne]
-        out_i += 1
-        cur = ev[ne]
-        ok = True
-        steps = 1
-        while cur != eu[ne]:
-            nxt = -1
-            for q in range(ne, ne + k):
-                if eu[q] == cur:
-                    if nxt >= 0:
-                        ok = False
-                    nxt = q
-            if nxt < 0 or steps >= k:
-                ok = False
-                break
-            ai[out_i] = cur
-            out_i += 1
-            cur = ev[nxt]
-            steps += 1
-        if not ok or steps != k:
-            # not one simple cycle: the distinct vertices of these edges, ordered by angle
-            stats[3] += 1
-            out_i = c0
-            for q in range(ne, ne + k):
-                dup = False
-                for r in range(c0, out_i):
-                    if ai[r] == eu[q]:
-                        dup = True
-                        break
-                if not dup:
-                    ai[out_i] = eu[q]
-                    out_i += 1
-            _order_by_angle(av, tv, ai[c0:out_i], out_i - c0, cap_plane, ang)
-        if out_i - c0 >= 3:
-            af_s[out_f], af_c[out_f], af_l[out_f] = c0, out_i - c0, cap_label
-            for q in range(4):
-                af_p[out_f, q] = cap_plane[q]
-            out_f += 1
-        else:
-            out_i = c0
-    return cnt, out_f - tf, out_i - ti
 
 
 @kernel()
@@ -305,15 +164,15 @@ def split_cells(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 @kernel()
 def _arena(cap_v):
     """The scratch arena of :func:`_split_some` for `cap_v` vertices: ``(av, af_p, af_l, af_s, af_c, ai, z,
-    sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead, xat)`` (``xhead``, ``xnext``:
-    each vertex's crossings, chained; ``ang``: the angles of a cap's vertices; ``lp_*``: the inradius'
-    scratch)."""
+    sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead, dims)`` (``vmap``, ``onp``,
+    ``eu``, ``ev``: both parts' of a cut, :func:`_cut`; ``xhead``, ``xnext``: each vertex's crossings, chained;
+    ``ang``: the angles of a cap's vertices; ``lp_*``: the inradius' scratch; ``dims``: the parts' places)."""
     return (np.empty((cap_v, 3)), np.empty((cap_v, 4)), np.empty(cap_v, np.int64), np.empty(cap_v, np.int64),
             np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v, np.int64),
-            np.empty(cap_v, np.int64), np.empty(cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
+            np.empty(2 * cap_v, np.int64), np.empty(16 * cap_v, np.bool_), np.empty(4 * cap_v, np.int64),
             np.empty(4 * cap_v, np.int64), np.empty((4 * cap_v, 3)), np.empty(16 * cap_v, np.int64),
             np.empty(16 * cap_v, np.int64), np.empty(cap_v), np.empty(cap_v), np.empty((4, 4)), np.empty((2, 4)),
-            np.empty(cap_v, np.int64), np.empty(4 * cap_v, np.int64))
+            np.empty(cap_v, np.int64), np.empty(12, np.int64))
 
 
 @kernel()
@@ -384,7 +243,7 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
     With `emit` False the final cells are counted and measured (:func:`split_cells`), not copied."""
     o_cv, o_V, o_cf, o_P, o_L, o_fi, o_FI, o_parent, o_bits = out
     (av, af_p, af_l, af_s, af_c, ai, z, sg, vmap, onp, xnext, xb, xpos, eu, ev, ang, lp_beta, lp_M, lp_vecs, xhead,
-     xat) = arena
+     dims) = arena
     stack, bits, cap_on, cap_off, stats, saved, smallest = work
     K = cv.size - 1
     n = A.shape[2]
@@ -429,9 +288,10 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 a0, a1, a2, ca = S[k, 0, j], S[k, 1, j], S[k, 2, j], S[k, 3, j]
                 gn = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
                 zc = g0 * cx + g1 * cy + g2 * cz + cj
-                if abs(zc) > (gn * reach * (1.0 + DISC_SLACK)
-                              + 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
-                                              + a2 * (abs(cz) + reach + yscale) + ca)):
+                # twice the largest tolerance of a vertex (each coordinate within reach of the centre's)
+                tol_all = 2.0 * rtol * (a0 * (abs(cx) + reach + yscale) + a1 * (abs(cy) + reach + yscale)
+                                        + a2 * (abs(cz) + reach + yscale) + ca)
+                if abs(zc) > gn * reach * (1.0 + DISC_SLACK) + tol_all:
                     bits[j] = 1 if zc > 0 else 0
                     j += 1
                     continue
@@ -440,18 +300,17 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                 for i in range(vm):
                     x, y, w = av[vs + i, 0], av[vs + i, 1], av[vs + i, 2]
                     zi = g0 * x + g1 * y + g2 * w + cj
-                    tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
                     z[i] = zi
-                    if abs(zi) <= tol and tol > eps * gn:
-                        stats[0] += 1  # on the plane by a tolerance coarser than eps
-                    if zi > tol:
-                        sg[i] = 1
-                        npos += 1
-                    elif zi < -tol:
-                        sg[i] = -1
-                        nneg += 1
-                    else:
-                        sg[i] = 0
+                    tol = 0.0  # beyond every vertex's tolerance, the sign decides (the same decision, cheaper)
+                    if abs(zi) <= tol_all:
+                        tol = rtol * (a0 * (abs(x) + yscale) + a1 * (abs(y) + yscale) + a2 * (abs(w) + yscale) + ca)
+                        if tol > eps * gn and abs(zi) <= tol:
+                            stats[0] += 1  # on the plane by a tolerance coarser than eps
+                    up = zi > tol  # (no branch on the sign: as good as random)
+                    down = zi < -tol
+                    sg[i] = np.int64(up) - np.int64(down)
+                    npos += up
+                    nneg += down
                 if nneg == 0 or npos == 0:
                     bits[j] = 1 if nneg == 0 and npos > 0 else 0
                     j += 1
@@ -461,37 +320,12 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
                         or ti + 2 * (3 * im + fm + vm) + 8 > 4 * cap_v or 4 * im + 4 > 16 * cap_v):
                     overflow = 1
                     break
-                # the crossings of the edges with strictly opposite signs, one per edge (found again from
-                # its other face through the crossings chained at its lower end), recorded per index position
-                nx = np.int64(0)  # not a literal: one compiled _child
-                for i in range(vm):
-                    xhead[i] = -1
-                for f in range(fs, fs + fm):
-                    s, m = af_s[f], af_c[f]
-                    for i in range(m):
-                        a, c = ai[s + i], ai[s + (i + 1) % m]
-                        if sg[a] * sg[c] < 0:
-                            lo, hi = min(a, c), max(a, c)
-                            q = xhead[lo]
-                            while q >= 0 and xb[q] != hi:
-                                q = xnext[q]
-                            if q < 0:
-                                t = z[lo] / (z[lo] - z[hi])
-                                for r in range(3):
-                                    xpos[nx, r] = av[vs + lo, r] + t * (av[vs + hi, r] - av[vs + lo, r])
-                                xb[nx], xnext[nx], xhead[lo] = hi, xhead[lo], nx
-                                q = nx
-                                nx += 1
-                            xat[s + i] = q
                 cap_on[0], cap_on[1], cap_on[2], cap_on[3] = -g0 / gn, -g1 / gn, -g2 / gn, cj / gn
                 cap_off[0], cap_off[1], cap_off[2], cap_off[3] = g0 / gn, g1 / gn, g2 / gn, -cj / gn
-                on_v, on_f, on_i = tv, tf, ti
-                on_vm, on_fm, on_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, 1.0, xat, xpos, nx,
-                                             cap_on, label_base + j, on_v, on_f, on_i, vmap, onp, eu, ev, ang, stats)
-                off_v, off_f, off_i = on_v + on_vm, on_f + on_fm, on_i + on_im
-                off_vm, off_fm, off_im = _child(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, -1.0, xat, xpos,
-                                                nx, cap_off, label_base + j, off_v, off_f, off_i, vmap, onp, eu, ev,
-                                                ang, stats)
+                cut_polyhedron(av, af_p, af_l, af_s, af_c, ai, vs, vm, fs, fm, sg, z, tv, tf, ti, im, vmap, onp, xhead,
+                               xnext, xb, xpos, eu, ev, 8 * cap_v, cap_on, cap_off, label_base + j, ang, stats, dims)
+                on_v, on_vm, on_f, on_fm, on_i, on_im = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+                off_v, off_vm, off_f, off_fm, off_i, off_im = dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]
                 keep_on = _keep(av, on_v, on_f, on_fm, af_s, af_c, ai, af_p, eps, near, stats, on_vm, lp_beta, lp_M,
                                 lp_vecs)
                 keep_off = _keep(av, off_v, off_f, off_fm, af_s, af_c, ai, af_p, eps, near, stats, off_vm, lp_beta,
@@ -557,18 +391,28 @@ def _split_some(cv, V, cf, P, L, fi, FI, A, S, label_base, eps, near, rtol, ysca
 
 
 @kernel()
-def passed_on(A, S, parent, bits):
-    """``(A[parent] * bits, S[parent] * bits)``: the maps (K, 4, n) of each output cell's parent
-    with its off neurons zeroed (``bits`` (K, n), 0 or 1), as numpy's take and multiply compute
-    them, in one pass."""
+def next_maps(A, S, parent, bits, WT, b, absWT, absb):
+    """The next layer's maps of each output cell: ``(A2, S2)`` of shapes (K, 4, m), ``A2[k] =
+    (A[parent[k]] * bits[k]) W^T`` with ``b`` added to its constant row (index 3), and ``S2`` the
+    same from ``S`` with ``|W|`` and ``|b|`` (float32, as ``S``): the off neurons pass nothing on,
+    so only the on neurons' columns are summed, in their order. ``WT`` (n, m) and ``absWT`` are the
+    transposed weights (contiguous rows: each term is a row of ``m`` products)."""
     K, n = bits.shape
-    Ap = np.empty((K, 4, n))
-    Sp = np.empty((K, 4, n), np.float32)
+    m = WT.shape[1]
+    A2 = np.zeros((K, 4, m))
+    S2 = np.zeros((K, 4, m), np.float32)
     for k in range(K):
         p = parent[k]
-        for q in range(4):
-            for j in range(n):
-                h = bits[k, j]
-                Ap[k, q, j] = A[p, q, j] * np.float64(h)
-                Sp[k, q, j] = S[p, q, j] * np.float32(h)
-    return Ap, Sp
+        for j in range(n):
+            if bits[k, j] == 0:
+                continue
+            for q in range(4):
+                a = A[p, q, j]
+                sa = S[p, q, j]
+                for i in range(m):
+                    A2[k, q, i] += a * WT[j, i]
+                    S2[k, q, i] += sa * absWT[j, i]
+        for i in range(m):
+            A2[k, 3, i] += b[i]
+            S2[k, 3, i] += absb[i]
+    return A2, S2

@@ -287,6 +287,20 @@ def test_the_arena_grows_without_changing_the_cells(random_dense_net, monkeypatc
         assert np.array_equal(a.bits, b.bits) and np.array_equal(a.vertices, b.vertices) and a.volume == b.volume
 
 
+def test_weights_in_either_memory_order_compile_one_version_of_the_next_maps(random_dense_net):
+    """The next layer's maps are computed by one compiled version whatever the weights' memory
+    order (a read-only array, as the network holds its weights, is another type to numba than
+    a writable copy: it would compile at count time)."""
+    from polyregions.cells import polyhedron
+    net = random_dense_net(np.random.default_rng(11), 3, [8, 8, 8])
+    fortran = pr.Network.from_dense([np.asfortranarray(W) for W, _ in net.hidden], [b for _, b in net.hidden])
+    assert not fortran.hidden[1][0].flags.c_contiguous and not fortran.hidden[1][0].flags.writeable
+    first = pr.count_regions(net, CUBE, method="cells3d", eps=EPS)
+    again = pr.count_regions(fortran, CUBE, method="cells3d", eps=EPS)
+    assert again.count == first.count
+    assert len(polyhedron.next_maps.overloads) == 1
+
+
 def test_output_chunks_and_grown_buffers_leave_the_cells_unchanged(random_dense_net, monkeypatch):
     net = random_dense_net(np.random.default_rng(9), 3, [12, 12])
     cells = list(polyhedral_cells(net, CUBE, EPS))
