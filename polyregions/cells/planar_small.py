@@ -21,9 +21,11 @@ first layer that overflows float64 on the domain, sizes beyond the rounding boun
 the planar algorithm's own path says so in its words.
 
 Preparation kept between counts: per network (immutable: a frozen dataclass whose layer arrays
-are read-only copies) its layers flattened for the kernel; per domain object, while its
-numbers (:meth:`~polyregions.domains.base.Domain.key`) stay the same, its frame, polygon, edge
-lines, and per network whether the sizes fit the rounding bounds.
+are read-only copies; the preparation is made again should its layers be replaced) its layers
+flattened for the kernel and its size bounds (:func:`polyregions.cells.size_range.size_growth`);
+per domain object of the package's types, while its numbers
+(:meth:`~polyregions.domains.base.Domain.key`) stay the same, its frame and polygon. The kernel
+checks the size bounds on the domain (a few products per neuron) at every count.
 """
 
 from __future__ import annotations
@@ -34,14 +36,13 @@ import weakref
 
 import numpy as np
 
-from ..domains.base import polygon_lines
 from ..domains.convex import Ball, Box, Polytope
 from ..domains.slices import Line, Plane
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..solvers.jit import compile_seconds, kernel
 from .planar import unsupported_reason
 from .polygon import SCRATCH_ROWS_PER_NEURON, ZERO_RTOL, inradius, min_inradius, output_room, split_cells_kernel
-from .size_range import size_range_reason
+from .size_range import SIZE_LIMIT, size_growth
 
 __all__ = ["SMALL_NEURONS", "SMALL_WIDTH", "count_cells", "count_small_planar"]
 
@@ -54,21 +55,43 @@ SMALL_WIDTH = 16
 
 
 @kernel()
-def count_cells(verts, lines, W1, b1, origin, Q, weights, abs_weights, widths, eps, near, rtol):
+def count_cells(verts, W1, b1, origin, Q, weights, abs_weights, widths, size_M, size_c, size_limit, eps, near, rtol):
     """``(count, min_radius, near_eps, nodes, status)``: the regions of a ReLU network on a convex
     polygon, by the planar algorithm's rules (:mod:`polyregions.cells.planar`).
 
-    ``verts`` (m, 2): the domain's polygon in its frame's coordinates ``y`` (counter-clockwise),
-    ``lines`` its edge lines; ``x = origin + Q y``; ``W1`` (n_1, D), ``b1``: the first layer;
-    ``weights``: the later layers ``l`` as ``W_l^T`` (n_{l-1}, n_l) then ``b_l``, flattened one
-    after the other, ``abs_weights`` their absolute values in float32 (the sizes of the terms);
-    ``widths``: ``n_1 .. n_L``. ``status`` 1: the first layer overflows float64 on the domain
-    (nothing counted). The first layer in ``y`` is ``G = W1 Q``, ``c = W1 origin + b1`` with sizes
-    ``|W1| |Q|``, ``|W1| |origin| + |b1|``; a later layer's maps are the kept cells' maps, their off
-    neurons zeroed, times ``W_l^T``, plus ``b_l`` (and the same with absolute values, float32).
+    ``verts`` (m, 2): the domain's polygon in its frame's coordinates ``y`` (counter-clockwise);
+    ``x = origin + Q y``; ``W1`` (n_1, D), ``b1``: the first layer; ``weights``: the later layers
+    ``l`` as ``W_l^T`` (n_{l-1}, n_l) then ``b_l``, flattened one after the other, ``abs_weights``
+    their absolute values in float32 (the sizes of the terms); ``widths``: ``n_1 .. n_L``;
+    ``(size_M, size_c)``: the network's size bounds
+    (:func:`polyregions.cells.size_range.size_growth`). ``status`` 1: a size bound on the domain,
+    ``max((M |Q|)_j, (M |origin| + c)_j)``, exceeds ``size_limit`` (or is NaN); 2: the first layer
+    overflows float64 on the domain (nothing counted then). The polygon's edge lines are
+    :func:`polyregions.domains.base.polygon_lines`'. The first layer in ``y`` is ``G = W1 Q``,
+    ``c = W1 origin + b1`` with sizes ``|W1| |Q|``, ``|W1| |origin| + |b1|``; a later layer's maps
+    are the kept cells' maps, their off neurons zeroed, times ``W_l^T``, plus ``b_l`` (and the
+    same with absolute values, float32).
     """
     n1, D = W1.shape
     m = verts.shape[0]
+    for j in range(size_M.shape[0]):
+        s0 = 0.0
+        s1 = 0.0
+        sc = size_c[j]
+        for d in range(D):
+            s0 += size_M[j, d] * abs(Q[d, 0])
+            s1 += size_M[j, d] * abs(Q[d, 1])
+        for d in range(D):
+            sc += size_M[j, d] * abs(origin[d])
+        if not (s0 <= size_limit and s1 <= size_limit and sc <= size_limit):  # False with a NaN
+            return 0, np.inf, 0, 0, 1
+    lines = np.empty((m, 3))  # edge i: from vertex i to i + 1, unit outward normal (a_0, a_1), a . y <= beta
+    for i in range(m):
+        i1 = (i + 1) % m
+        e0, e1 = verts[i1, 0] - verts[i, 0], verts[i1, 1] - verts[i, 1]
+        length = math.hypot(e0, e1)
+        lines[i, 0], lines[i, 1] = e1 / length, -e0 / length
+        lines[i, 2] = lines[i, 0] * verts[i, 0] + lines[i, 1] * verts[i, 1]
     A = np.empty((1, 3, n1))
     S = np.empty((1, 3, n1), np.float32)
     for j in range(n1):
@@ -88,7 +111,7 @@ def count_cells(verts, lines, W1, b1, origin, Q, weights, abs_weights, widths, e
             sc += abs(w) * abs(origin[d])
         c += b1[j]
         if not (math.isfinite(g0) and math.isfinite(g1) and math.isfinite(c)):
-            return 0, np.inf, 0, 0, 1
+            return 0, np.inf, 0, 0, 2
         A[0, 0, j], A[0, 1, j], A[0, 2, j] = g0, g1, c
         S[0, 0, j], S[0, 1, j], S[0, 2, j] = s0, s1, sc + abs(b1[j])
     if not inradius(lines, verts, 0, m)[0] > eps:
@@ -161,6 +184,7 @@ class _SmallNet:
         self.small = bool(self.widths.sum() <= SMALL_NEURONS and self.widths.max() <= SMALL_WIDTH)
         if not self.small:
             return
+        self.size_M, self.size_c, _ = size_growth(net)
         W1, b1 = net.hidden[0]
         self.W1, self.b1 = np.ascontiguousarray(W1, dtype=np.float64), np.ascontiguousarray(b1, dtype=np.float64)
         later = [part for W, b in net.hidden[1:] for part in (np.asarray(W, np.float64).T.ravel(), b)]
@@ -178,13 +202,11 @@ _KEYED = (Box, Ball, Polytope, Line, Plane)
 
 
 class _Domain2D:
-    """A domain's frame, polygon and edge lines (:func:`_domain`), or ``reason`` why the planar
-    algorithm does not serve it in two dimensions; ``sizes``: per network, whether its sizes fit
-    the rounding bounds on the domain."""
+    """A domain's frame and polygon (:func:`_domain`), or ``reason`` why the planar algorithm does
+    not serve it in two dimensions."""
 
     def __init__(self, domain, fingerprint):
         self.fingerprint = fingerprint
-        self.sizes = weakref.WeakKeyDictionary()
         self.reason = unsupported_reason(domain)
         if self.reason is None and domain.frame()[1].shape[1] != 2:
             self.reason = "one dimension"
@@ -193,7 +215,6 @@ class _Domain2D:
             origin, Q = self.frame[:2]
             self.origin, self.Q = np.ascontiguousarray(origin, np.float64), np.ascontiguousarray(Q, np.float64)
             self.verts = np.ascontiguousarray(domain.polygon(), dtype=np.float64)
-            self.lines = np.ascontiguousarray(polygon_lines(self.verts))
 
 
 _DOMAINS = weakref.WeakKeyDictionary()
@@ -228,15 +249,10 @@ def count_small_planar(net, domain, eps: float) -> RegionCount | None:
     dom = _domain(domain)
     if dom.reason is not None:
         return None
-    fits = dom.sizes.get(net)
-    if fits is None:
-        fits = dom.sizes[net] = size_range_reason(net, domain) is None
-    if not fits:
-        return None
     t0, compiling0 = time.perf_counter(), compile_seconds()
     count, radius, near_eps, nodes, status = count_cells(
-        dom.verts, dom.lines, small.W1, small.b1, dom.origin, dom.Q, small.weights, small.abs_weights, small.widths,
-        eps, NEAR_EPS_FACTOR, ZERO_RTOL)
+        dom.verts, small.W1, small.b1, dom.origin, dom.Q, small.weights, small.abs_weights, small.widths,
+        small.size_M, small.size_c, SIZE_LIMIT, eps, NEAR_EPS_FACTOR, ZERO_RTOL)
     if status != 0:
         return None
     seconds = time.perf_counter() - t0 - (compile_seconds() - compiling0)
