@@ -40,7 +40,6 @@ from ..domains.convex import Ball, Box, Polytope
 from ..domains.slices import Line, Plane
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..solvers.jit import compile_seconds, kernel
-from .planar import unsupported_reason
 from .polygon import SCRATCH_ROWS_PER_NEURON, ZERO_RTOL, inradius, min_inradius, output_room, split_cells_kernel
 from .size_range import SIZE_LIMIT, size_growth
 
@@ -207,11 +206,16 @@ class _Domain2D:
 
     def __init__(self, domain, fingerprint):
         self.fingerprint = fingerprint
-        self.reason = unsupported_reason(domain)
-        if self.reason is None and domain.frame()[1].shape[1] != 2:
-            self.reason = "one dimension"
+        # the planar algorithm's conditions (:func:`polyregions.cells.planar.unsupported_reason`) in
+        # two dimensions: a frame of two (a domain of two dimensions is its own frame, or a line's)
+        self.reason = "not two-dimensional"
+        if domain.dim != 2 and domain.frame()[1].shape[1] != 2:
+            return
+        self.frame = domain.working_frame()
+        if self.frame[1].shape[1] != 2:
+            return
+        self.reason = domain.polyhedron_reason()
         if self.reason is None:
-            self.frame = domain.working_frame()
             origin, Q = self.frame[:2]
             self.origin, self.Q = np.ascontiguousarray(origin, np.float64), np.ascontiguousarray(Q, np.float64)
             self.verts = np.ascontiguousarray(domain.polygon(), dtype=np.float64)
