@@ -23,8 +23,8 @@ the planar algorithm's own path says so in its words.
 Preparation kept between counts: per network (immutable: a frozen dataclass whose layer arrays
 are read-only copies; the preparation is made again should its layers be replaced) its layers
 flattened for the kernel and its size bounds (:func:`polyregions.cells.size_range.size_growth`);
-per domain object of the package's types, while its numbers
-(:meth:`~polyregions.domains.base.Domain.key`) stay the same, its frame and polygon. The kernel
+per domain object, while its numbers (:meth:`~polyregions.domains.base.Domain.key`: equal keys,
+equal domains) stay the same, its frame and polygon. The kernel
 checks the size bounds on the domain (a few products per neuron) at every count.
 """
 
@@ -36,8 +36,6 @@ import weakref
 
 import numpy as np
 
-from ..domains.convex import Ball, Box, Polytope
-from ..domains.slices import Line, Plane
 from ..result import NEAR_EPS_FACTOR, RegionCount, Stats
 from ..solvers.jit import compile_seconds, kernel
 from .polygon import SCRATCH_ROWS_PER_NEURON, ZERO_RTOL, inradius, min_inradius, output_room, split_cells_kernel
@@ -183,7 +181,8 @@ class _SmallNet:
         self.small = bool(self.widths.sum() <= SMALL_NEURONS and self.widths.max() <= SMALL_WIDTH)
         if not self.small:
             return
-        self.size_M, self.size_c, _ = size_growth(net)
+        M, self.size_c, _ = size_growth(net)
+        self.size_M = np.ascontiguousarray(M)
         W1, b1 = net.hidden[0]
         self.W1, self.b1 = np.ascontiguousarray(W1, dtype=np.float64), np.ascontiguousarray(b1, dtype=np.float64)
         later = [part for W, b in net.hidden[1:] for part in (np.asarray(W, np.float64).T.ravel(), b)]
@@ -194,11 +193,6 @@ class _SmallNet:
 
 #: Each network's :class:`_SmallNet`, dropped with the network.
 _NETS = weakref.WeakKeyDictionary()
-
-#: The domain types whose :meth:`~polyregions.domains.base.Domain.key` holds every number that
-#: defines them (a domain of another type is prepared anew at every count).
-_KEYED = (Box, Ball, Polytope, Line, Plane)
-
 
 class _Domain2D:
     """A domain's frame and polygon (:func:`_domain`), or ``reason`` why the planar algorithm does
@@ -230,10 +224,12 @@ def _fingerprint(domain):
 
 
 def _domain(domain) -> _Domain2D:
-    """The :class:`_Domain2D` of `domain`, kept while its numbers stay the same."""
-    if type(domain) not in _KEYED:
+    """The :class:`_Domain2D` of `domain`, kept while its numbers stay the same (a domain without
+    a key is prepared anew at every count)."""
+    try:
+        fingerprint = _fingerprint(domain)
+    except NotImplementedError:
         return _Domain2D(domain, None)
-    fingerprint = _fingerprint(domain)
     prepared = _DOMAINS.get(domain)
     if prepared is None or prepared.fingerprint != fingerprint:
         prepared = _DOMAINS[domain] = _Domain2D(domain, fingerprint)
