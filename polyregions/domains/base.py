@@ -64,8 +64,10 @@ def exact_rows_spec(dim, A, b) -> dict:
     exact rationals they are, or ``{"kind": "whole", "dim"}`` without rows."""
     if len(b) == 0:
         return {"kind": "whole", "dim": dim}
-    return {"kind": "rows", "dim": dim, "A": [[Fraction(float(v)) for v in row] for row in A],
-            "b": [Fraction(float(v)) for v in b]}
+    zero = Fraction(0)  # most entries of a box's or a ball's rows (a million in 784 dimensions)
+    rows = np.asarray(A, dtype=float).tolist()
+    return {"kind": "rows", "dim": dim, "A": [[Fraction(v) if v else zero for v in row] for row in rows],
+            "b": [Fraction(v) for v in np.asarray(b, dtype=float).tolist()]}
 
 
 def polygon_lines(verts) -> np.ndarray:

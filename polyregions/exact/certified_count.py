@@ -8,7 +8,9 @@ it (:mod:`polyregions.search.parallel`): each task searches one subproblem for a
 back the children it has not entered; the parts are joined behind one header at the end.
 Every pattern lies below exactly one task's subproblem, so the parts together cover the
 patterns exactly once, as the checker verifies. A task's certificate ids lie in its own
-range (``task << ID_BITS``). The certificate format is ``docs/certificates.md``.
+range (``task << ID_BITS``); a worker's later tasks refer to the certificates its earlier tasks
+wrote (records may come in any order, and every finished task's part is joined). The
+certificate format is ``docs/certificates.md``.
 """
 
 from __future__ import annotations
@@ -161,8 +163,8 @@ class _Failures:
         return wrapped
 
 
-def _setup(net, domain, eps, backend, prune):
-    exact = ExactNetwork(net, domain)
+def _setup(net, domain, eps, backend, prune, exact=None):
+    exact = ExactNetwork(net, domain) if exact is None else exact
     search = RegionSearch(net, domain, eps, backend, prune)
     failures = _Failures()
     search.lp.test = failures.wrap(search.lp.test)
@@ -271,7 +273,8 @@ class CertifiedWork:
                     yield auditor.count - seen
                     seen = auditor.count
                 auditor.flush()
-                self.queue = list(search.frontier)
+                entries = auditor.entries()  # the layer entries' certificates, for the tasks below them
+                self.queue = [(sub, entries) for sub in search.frontier]
                 search.frontier = []
                 if self.queue and (self.workers <= 1 or (deadline is not None and time.perf_counter() >= deadline)):
                     self.stopped, self.done = "time_limit", True
@@ -285,6 +288,9 @@ class CertifiedWork:
         self.payload = (*self.problem, f"{os.getpid()}-{time.time_ns()}")
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        # forked workers start from this process's exact network (its layer maps computed) and certificates
+        _TASK_STATE.clear()
+        _TASK_STATE.update(key=self.payload[-1], exact=self.auditor.exact, reuse=self.auditor.reuse)
         self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx)
 
     def _collect(self, control, *, submit):
@@ -293,7 +299,7 @@ class CertifiedWork:
         queue, in_flight = self.queue, self.in_flight
         while submit and queue and self.stopped is None and len(in_flight) < 2 * self.workers:
             part = self.writer.part_path(self.next_id)
-            fut = self.pool.submit(_task, self.payload, queue.pop(0), self.next_id, part, control.deadline,
+            fut = self.pool.submit(_task, self.payload, *queue.pop(0), self.next_id, part, control.deadline,
                                    control.room)
             in_flight[fut] = part
             self.next_id += 1
@@ -337,22 +343,30 @@ class CertifiedWork:
                 fut.cancel()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+            _TASK_STATE.clear()
 
 
 # ---------------------------------------------------------------------- parallel tasks
 _TASK_STATE = {}
 
 
-def _task(payload, sub, task_id, part_path, deadline, limit):
+def _task(payload, sub, entries, task_id, part_path, deadline, limit):
     """Search the subproblem `sub` with a fresh auditor for ``TASK_BUDGET`` seconds; its records go to
-    `part_path`. Returns the counts, the undecided branches, the open children and the statistics."""
+    `part_path`; `entries`: the certificates of the layer entries above `sub` (written by the task
+    or the process that left `sub` open). Returns the counts, the undecided branches, the open
+    children (each with the entries above it) and the statistics."""
     key = payload[-1]
     if _TASK_STATE.get("key") != key:
         _TASK_STATE.clear()
-        _TASK_STATE.update(key=key, setup=_setup(*payload[:-1]))
+        _TASK_STATE["key"] = key
+    if "setup" not in _TASK_STATE:
+        _TASK_STATE["setup"] = _setup(*payload[:-1], exact=_TASK_STATE.get("exact"))
     exact, search, failures = _TASK_STATE["setup"]
     writer = CertificateWriter(part_path, exact, header=False)
-    auditor = Auditor(exact, writer, first_id=task_id << ID_BITS)
+    # the certificates of this process's earlier tasks of the count stay usable (their parts join the same file)
+    auditor = Auditor(exact, writer, first_id=task_id << ID_BITS, reuse=_TASK_STATE.get("reuse"))
+    _TASK_STATE["reuse"] = auditor.reuse
+    auditor.seed(entries)
     auditor.deadline, auditor.max_regions = deadline, limit
     search.audit, search.frontier, search.stats = auditor, [], Stats(eps=search.eps)
     solves0 = search.lp.lp_solves
@@ -372,7 +386,7 @@ def _task(payload, sub, task_id, part_path, deadline, limit):
     finally:
         writer.close()
     search.stats.lp_solves = search.lp.lp_solves - solves0
-    frontier, search.frontier = search.frontier, []
+    frontier, search.frontier = [(f, auditor.entries()) for f in search.frontier], []
     return {"count": auditor.count, "float_count": auditor.float_count, "undecided": list(auditor.undecided),
             "exact_lps": auditor.exact_lps, "hint_lps": auditor.hint_lps, "stats": search.stats,
             "frontier": frontier, "stopped": stopped}

@@ -160,7 +160,7 @@ class Auditor:
     ``undecided``: ``[(prefix, why)]``; ``exact_lps`` / ``hint_lps``: solver runs.
     """
 
-    def __init__(self, exact: ExactNetwork, writer, first_id: int = 0):
+    def __init__(self, exact: ExactNetwork, writer, first_id: int = 0, reuse=None):
         self.exact = exact
         self.writer = writer
         self.count = 0
@@ -172,11 +172,12 @@ class Auditor:
         #: ``time.perf_counter()`` after which exact computations stop (TimeLimitReached); regions to stop at
         self.deadline = None
         self.max_regions = None
-        self._shared = {}
+        #: certificates kept for reuse (layer entries', dropped branches'): maybe an earlier auditor's (same file)
+        self.reuse = reuse if reuse is not None else ({}, {})
+        self._shared, self._reusable = self.reuse  # _reusable: (bits, position, bit) -> [(support, id)]
         self._next_id = first_id  # ids of shared certificates: disjoint ranges when tasks run in parallel
         self._leaves = []  # leaves waiting for flush(): (bits, witness, short point, its denominator)
         self._hints = {}  # (position, bit) -> (the solver's nonzero multipliers, their rows' positions)
-        self._reusable = {}  # (earlier layers' bits, position, dropped bit) -> [(support, certificate id)]
         if exact.box_rows is not None:  # the box's bounds as floats, for the hint LP
             self._box_float = ([float(v) for v in exact.box_rows[0][1]], [float(v) for v in exact.box_rows[1][1]])
 
@@ -508,16 +509,24 @@ class Auditor:
             cid = self._next_id
             self._next_id += 1
             self.writer.shared(cid, f"{text}{'*' * (p - off)}{1 - f}", y)
-            certs[p] = cid
+            certs[p, 1 - f] = cid
         self._shared[l] = (tuple(bits), certs)
         self._hints.clear()
+
+    def entries(self):
+        """``{layer: (earlier layers' bits, {(position, dropped bit): certificate id})}`` of the current entries."""
+        return dict(self._shared)
+
+    def seed(self, entries):
+        """Use another auditor's :meth:`entries` (same count and file) for the neurons a resumed search skips."""
+        self._shared.update(entries)
 
     def skipped(self, bits, bit):
         """The search appends a fixed neuron after `bits`: the child with `bit` is dropped."""
         p = len(bits)
         l, _ = self.exact.layer_of(p)
         key, certs = self._shared.get(l, (None, {}))
-        cid = certs.get(p) if key == tuple(bits[: self.exact.offsets[l]]) else None
+        cid = certs.get((p, bit)) if key == tuple(bits[: self.exact.offsets[l]]) else None
         if cid is not None:
             self.writer.empty(bits_text(bits) + "01"[bit], ref=cid)
         else:

@@ -31,7 +31,19 @@ from .point_filter import SIGN_FILTER_FACTOR, PointFilter
 from .spec import domain_spec, exact_point, network_spec
 
 
-__all__ = ["ExactNetwork", "SIGN_FILTER_FACTOR", "SIGN_FILTER_FROM_DIM", "integer_row"]
+try:  # exact integer matrix products in C (the extra "exact"); numpy object arrays are the fallback
+    import flint
+except ImportError:  # pragma: no cover - depends on the environment
+    flint = None
+
+__all__ = ["ExactNetwork", "FLINT_PRODUCT_FROM", "SIGN_FILTER_FACTOR", "SIGN_FILTER_FROM_DIM", "USE_FLINT",
+           "integer_product", "integer_row"]
+
+#: Use python-flint's ``fmpz_mat`` for the layers' integer maps when it is installed ...
+USE_FLINT = flint is not None
+#: ... for products of at least this many multiplications (below it the conversions to and from
+#: flint cost more than numpy's object arrays save).
+FLINT_PRODUCT_FROM = 50000
 
 #: From this input dimension on the sign filter (:mod:`polyregions.exact.point_filter`) runs first
 #: on a single point (below it the exact forward pass in Python integers costs less than numpy's
@@ -45,6 +57,17 @@ def integer_row(values):
     fr = [Fraction(v) for v in values]
     den = lcm(*(f.denominator for f in fr)) if fr else 1
     return [int(f * den) for f in fr]
+
+
+def integer_product(A, B):
+    """The exact product ``A B`` of two object arrays of Python integers (an object array of ints):
+    through python-flint's ``fmpz_mat`` for large products when it is installed (:data:`USE_FLINT`,
+    :data:`FLINT_PRODUCT_FROM`), else numpy's object arrays."""
+    (m, k), n = A.shape, B.shape[1]
+    if USE_FLINT and k and m * k * n >= FLINT_PRODUCT_FROM:  # (no empty product: flint cannot shape it)
+        product = (flint.fmpz_mat(A.tolist()) * flint.fmpz_mat(B.tolist())).tolist()
+        return np.array([[int(v) for v in row] for row in product], dtype=object).reshape(m, n)
+    return A.dot(B)
 
 
 def _row_norms(G):
@@ -186,10 +209,10 @@ class ExactNetwork:
             G, c = Wi, bi
         else:
             Gp, cp = self._layer(bits, l - 1)[:2]
-            beta = np.array(bits[self.offsets[l - 1]: self.offsets[l]], dtype=object)
+            on = np.flatnonzero(bits[self.offsets[l - 1]: self.offsets[l]])  # the off neurons' columns are 0
             Wi, bi, _ = self.layers[l]
-            Wb = Wi * beta[None, :]
-            G, c = Wb.dot(Gp), Wb.dot(cp) + bi * self._scales[l]
+            Wb = Wi[:, on]
+            G, c = integer_product(Wb, Gp[on]), Wb.dot(cp[on]) + bi * self._scales[l]
         pad = [0] * self.lift
         Gl, cl = G.tolist(), c.tolist()
         on = [([-v for v in g] + pad, cj) for g, cj in zip(Gl, cl)]

@@ -109,7 +109,7 @@ def domain_spec(domain) -> dict:
     A, b = exact["A"], exact["b"]
     lo, hi = [None] * n, [None] * n
     for row, rhs in zip(A, b):
-        nz = [k for k, v in enumerate(row) if v != 0]
+        nz = [k for k, v in enumerate(row) if v]
         if len(nz) != 1:
             break
         k = nz[0]

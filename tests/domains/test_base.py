@@ -117,6 +117,19 @@ def test_its_derived_answers(case):
     assert hexagon.exact_spec()["kind"] == "rows"
 
 
+def test_exact_rows_are_the_floats_read_exactly():
+    from fractions import Fraction
+
+    from polyregions.domains.base import exact_rows_spec
+
+    A = np.array([[0.1, 0.0, -0.0], [1e-300, -3.5, 2.0 ** 60]])
+    spec = exact_rows_spec(3, A, np.array([0.3, -1.0]))
+    assert spec["A"] == [[Fraction(0.1), 0, 0], [Fraction(1e-300), Fraction(-7, 2), 2 ** 60]]
+    assert spec["b"] == [Fraction(0.3), -1] and all(type(v) is Fraction for row in spec["A"] for v in row)
+    with pytest.raises(ValueError):
+        exact_rows_spec(3, np.array([[math.nan, 0.0, 0.0]]), np.array([1.0]))
+
+
 def test_two_hexagons_have_different_keys():
     from polyregions.search.checkpoint import fingerprint
 

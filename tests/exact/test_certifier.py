@@ -267,6 +267,23 @@ def test_parallel_certification_matches_the_reference_and_checks(dom, name, tmp_
     assert res.certified and res.count == exact_reference.exact_count(weights, biases, dom, eps=0)
 
 
+def test_later_tasks_of_a_worker_reuse_earlier_certificates_and_the_file_checks(tmp_path, monkeypatch):
+    # three layers with small integer weights (coincident and concurrent hyperplanes), the tree split
+    # into many tiny tasks: a worker's later tasks refer to certificates its earlier tasks wrote
+    from polyregions.exact import certified_count
+
+    monkeypatch.setattr(certified_count, "TASK_BUDGET", 0.002)
+    monkeypatch.setattr(certified_count, "LOCAL_START", 0.0)
+    rng = np.random.default_rng(11)
+    weights = [rng.integers(-2, 3, size=(5, 2)).astype(float), rng.integers(-2, 3, size=(4, 5)).astype(float),
+               rng.integers(-2, 3, size=(3, 4)).astype(float)]
+    biases = [rng.integers(-2, 3, size=5) / 2, rng.integers(-2, 3, size=4) / 2, rng.integers(-2, 3, size=3) / 2]
+    net = pr.Network.from_dense(weights, biases)
+    res = certified(net, BOX, tmp_path, "cert.jsonl", workers=2)
+    assert res.certified and res.count == exact_reference.exact_count(weights, biases, BOX, eps=0)
+    assert check_certificate(tmp_path / "cert.jsonl", net, BOX, workers=2).count == res.count
+
+
 @pytest.mark.parametrize("limit", [1, 3, 7])
 def test_max_regions_stops_a_certified_count_exactly_there(limit, monkeypatch):
     # leaves are decided in batches (4 here): a limit inside the first batch, at its end and inside

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import polyregions as pr
+from polyregions.exact import exact_net
 from polyregions.exact.exact_net import ExactNetwork
 
 
@@ -24,8 +25,31 @@ def exact_forward(net, x):
     return out
 
 
+@pytest.mark.parametrize("flint_from", [None, 0])
+def test_integer_product_is_the_exact_product(flint_from, monkeypatch):
+    if flint_from is not None:
+        if not exact_net.USE_FLINT:
+            pytest.skip("python-flint is not installed")
+        monkeypatch.setattr(exact_net, "FLINT_PRODUCT_FROM", flint_from)
+    rng = np.random.default_rng(3)
+    for m, k, n in [(3, 4, 5), (1, 1, 1), (2, 0, 3), (4, 3, 1)]:
+        A = [[int(v) << int(s) for v, s in zip(rng.integers(-99, 99, size=k), rng.integers(0, 200, size=k))]
+             for _ in range(m)]
+        B = [[int(v) << int(s) for v, s in zip(rng.integers(-99, 99, size=n), rng.integers(0, 200, size=n))]
+             for _ in range(k)]
+        want = [[sum(A[i][t] * B[t][j] for t in range(k)) for j in range(n)] for i in range(m)]
+        got = exact_net.integer_product(np.array(A, dtype=object).reshape(m, k),
+                                        np.array(B, dtype=object).reshape(k, n))
+        assert got.shape == (m, n) and got.tolist() == want and all(type(v) is int for row in got.tolist() for v in row)
+
+
+@pytest.mark.parametrize("flint_from", [None, 0])
 @pytest.mark.parametrize("seed", range(5))
-def test_rows_are_positive_multiples_of_the_preactivations(seed):
+def test_rows_are_positive_multiples_of_the_preactivations(seed, flint_from, monkeypatch):
+    if flint_from is not None:  # every layer map through python-flint
+        if not exact_net.USE_FLINT:
+            pytest.skip("python-flint is not installed")
+        monkeypatch.setattr(exact_net, "FLINT_PRODUCT_FROM", flint_from)
     rng = np.random.default_rng(seed)
     net = pr.Network.from_dense([rng.normal(size=(4, 3)), rng.normal(size=(3, 4)), rng.normal(size=(2, 3))],
                                 [rng.normal(size=4), rng.normal(size=3), rng.normal(size=2)])
