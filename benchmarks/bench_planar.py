@@ -1,6 +1,7 @@
 """The exact 1-D / 2-D algorithm (polyregions.cells.planar) against regioncam and the search, one command:
 
-    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs] [--no-lines] [--profile FILE]
+    python benchmarks/bench_planar.py [--repeat N] [--lines N] [--no-dfs] [--no-lines]
+                                      [--profile FILE [--profile-net NET] [--profile-counts N]]
 
 1. Every 2-D benchmark net in [-1, 1]^2: the seeded He-initialised d=2 [8, 8], [16, 16, 16] and
    [64, 64, 64] (benchmarks/nets.py, seed 0) and nets of Berzins' shapes 2,4x32, 2,2x50 and
@@ -10,19 +11,28 @@
 
    * polyregions: ``polyregions.count_regions(net, box, method="planar", eps=1e-9)`` on a
      ``Network`` and a ``Box`` made beforehand (the network's weights validated, lowered and made
-     read-only when it was built; the planar algorithm's absolute weights are made on its first
-     count and kept with the network). Inside the timing: the arguments' checks, the choice of
-     method, the domain's frame and polygon, the first layer in the frame, the cells layer by
-     layer, and the result with its statistics (count, smallest inradius, near-eps decisions;
-     float64).
+     read-only when it was built). Kept between calls, as for any user's repeated counts: the
+     network's preparation (its layers flattened and absolute values, for the small-count kernel,
+     ``polyregions.cells.planar_small``; the planar algorithm's absolute weights; its size
+     bounds), made on its first count, and the box's frame and polygon, kept while the box's
+     numbers stay the same; no count or cell is kept. Inside the timing: the arguments' checks,
+     the choice of method, and the count: for a small net (at most 16 neurons a layer, 128 in
+     all: d=2 [8, 8], [16, 16, 16]) one compiled call that checks the size bounds on the box,
+     makes the first layer in the box's frame and the polygon's edges, splits the cells layer
+     by layer with the next layers' maps, and finds the statistics; for the others the domain's
+     frame and polygon, the first layer in the frame, the cells layer by layer in batches
+     (BLAS products between them) under the counting driver; then the result with its
+     statistics (count, smallest inradius, near-eps decisions; float64).
+   * polyregions, new box: the same with ``polyregions.Box([-1, -1], [1, 1])`` made inside the
+     timing (its checks, its frame and polygon made anew at every call).
    * regioncam 0.5.2 (Rust, float32; ``pip install regioncam``, optional): its float32 weights
      (transposed) are prepared beforehand; inside the timing: ``Regioncam(size=1.0)`` (the
      square), ``linear``/``relu`` per layer (its regions' maps from the weights) and ``num_faces``.
 
    CPU seconds of this process per call: the first call of each tool is left out (it loads the
-   compiled kernels), the second sizes a timing to repeat the call for about 0.1 s, the two tools
-   alternate, and the best of --repeat timings is kept; the ratio polyregions / regioncam (below
-   1: polyregions is faster). The counts at eps 1e-9 are printed beside regioncam's (regioncam
+   compiled kernels), the second sizes a timing to repeat the call for about 0.1 s, the tools
+   alternate, and the best of --repeat timings is kept; the ratios polyregions / regioncam, with
+   the box made beforehand and made in the timing (below 1: polyregions is faster). The counts at eps 1e-9 are printed beside regioncam's (regioncam
    has no threshold: a region thinner than eps is not counted by polyregions). The search (DFS)
    on d=2 [64, 64, 64] once, for scale.
 2. 1-D: the regions along 1,000 segments through the 784-input MLP [256, 256, 256]
@@ -30,7 +40,7 @@
    ``rng = numpy.random.default_rng(1); a, b = rng.uniform(0, 1, (2, 784))`` in turn;
    total CPU seconds and regions.
 
-``--profile FILE``: instead, cProfile of 1,000 repeated counts of one 2-D net (``--profile-net``,
+``--profile FILE``: instead, cProfile of 1,000 (``--profile-counts``) repeated counts of one 2-D net (``--profile-net``,
 default d=2 [16, 16, 16]; "8x8" profiles the fixed cost of a count on the tiny d=2 [8, 8]) written
 to FILE (the top 25 entries by own time, then by cumulative time).
 
@@ -111,20 +121,23 @@ def plane(repeat, dfs):
     have_rc = importlib.util.find_spec("regioncam") is not None
     print(f"\n1. 2-D nets in [-1, 1]^2, one core, CPU seconds per call (best of {repeat}; eps {EPS:g})"
           + ("" if have_rc else "; regioncam not installed (pip install regioncam)"))
-    header = f"{'net':<18}{'regions':>9}{'regioncam':>11}{'polyregions s':>15}{'regioncam s':>13}{'ratio':>8}"
+    header = (f"{'net':<18}{'regions':>9}{'regioncam':>11}{'polyregions s':>15}{'new box s':>11}{'regioncam s':>13}"
+              f"{'ratio':>8}{'new box':>9}")
     print(header)
     print("-" * len(header))
     for name, net in nets_2d():
-        fns = [lambda net=net: pr.count_regions(net, box, method="planar", eps=EPS)]
+        fns = [lambda net=net: pr.count_regions(net, box, method="planar", eps=EPS),
+               lambda net=net: pr.count_regions(net, pr.Box([-1.0, -1.0], [1.0, 1.0]), method="planar", eps=EPS)]
         if have_rc:
             fns.append(_regioncam(net))
         times, outs = _side_by_side(fns, repeat)
         res = outs[0]
-        rc_count = f"{outs[1]:,}" if have_rc else "-"
-        rc_time = f"{times[1]:.5f}" if have_rc else "-"
-        ratio = f"{times[0] / times[1]:.2f}x" if have_rc else "-"
-        print(f"{name:<18}{res.count:>9,}{rc_count:>11}{times[0]:>15.5f}{rc_time:>13}{ratio:>8}"
-              f"   (thinnest inradius {res.stats.min_radius:.2g}; {res.stats.near_eps} near eps)")
+        assert outs[1].count == res.count
+        rc_count = f"{outs[2]:,}" if have_rc else "-"
+        rc_time = f"{times[2]:.6f}" if have_rc else "-"
+        ratios = [f"{t / times[2]:.2f}x" if have_rc else "-" for t in times[:2]]
+        print(f"{name:<18}{res.count:>9,}{rc_count:>11}{times[0]:>15.6f}{times[1]:>11.6f}{rc_time:>13}{ratios[0]:>8}"
+              f"{ratios[1]:>9}   (thinnest inradius {res.stats.min_radius:.2g}; {res.stats.near_eps} near eps)")
     if dfs:
         net = he_net(2, [64, 64, 64], seed=0)
         t0 = time.process_time()
@@ -159,7 +172,7 @@ def profile(path, counts=1000, widths=(16, 16, 16)):
         name = "x".join(map(str, widths))
         f.write(f"# {counts:,} counts of d=2 [{', '.join(map(str, widths))}] ({res.count:,} regions), planar; "
                 f"{machine()}; load average {load}\n"
-                f"# python benchmarks/bench_planar.py --profile {path} --profile-net {name}\n")
+                f"# python benchmarks/bench_planar.py --profile {path} --profile-net {name} --profile-counts {counts}\n")
         f.write(out.getvalue())
     print(f"profile written to {path}")
 
@@ -186,11 +199,12 @@ def main(argv=None):
     p.add_argument("--profile", metavar="FILE", default=None, help="only profile 1,000 counts of one 2-D net")
     p.add_argument("--profile-net", choices=sorted(PROFILE_NETS), default="16x16x16",
                    help="the net --profile counts (default 16x16x16)")
+    p.add_argument("--profile-counts", type=int, default=1000, help="the counts --profile makes (default 1,000)")
     args = p.parse_args(argv)
-    if args.repeat < 1 or args.lines < 1:
-        p.error("--repeat and --lines must be positive")
+    if args.repeat < 1 or args.lines < 1 or args.profile_counts < 1:
+        p.error("--repeat, --lines and --profile-counts must be positive")
     if args.profile is not None:
-        profile(args.profile, widths=PROFILE_NETS[args.profile_net])
+        profile(args.profile, counts=args.profile_counts, widths=PROFILE_NETS[args.profile_net])
         return
     print(f"machine: {machine()}; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     plane(args.repeat, not args.no_dfs)

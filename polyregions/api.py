@@ -32,6 +32,7 @@ from .driver import drive
 from .cells.cells3d import count_cells3d, enumerate_cells3d
 from .cells.cells3d import unsupported_reason as cells3d_unsupported
 from .cells.planar import count_planar, enumerate_planar, one_blas_thread_anyway, unsupported_reason
+from .cells.planar_small import count_small_planar
 from .result import NEAR_EPS_FACTOR, Region, RegionCount
 from .search.compiled import make_search
 from .search.engine import DEFAULT_EPS, ZERO_ROW_RTOL
@@ -234,6 +235,13 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
     if progress is not None and not callable(progress):
         raise InvalidInputError(f"`progress` must be None or a callable progress(count, stats), not {progress!r}")
     certifying = certify or certificate is not None
+    if (method in ("auto", "planar") and backend == "auto" and max_regions is None and time_limit is None
+            and progress is None and workers == 1 and client is None and checkpoint is None and resume is None
+            and not certifying and net.is_relu):
+        small = count_small_planar(net, domain, eps)  # a small 2-D count in one compiled call (None: not served)
+        if small is not None:
+            _warn_rounded(net)
+            return small
     method = choose_method(method, domain, needs_search=certifying or backend != "auto" or not net.is_relu
                            or checkpoint is not None
                            or resume is not None or client is not None, net=net)
@@ -246,6 +254,14 @@ def count_regions(net: Network, domain: Domain, *, eps: float = DEFAULT_EPS, bac
         return _count(net, domain, method, eps=eps, backend=backend, prune=prune, max_regions=max_regions,
                       time_limit=time_limit, progress=progress, workers=workers, client=client, checkpoint=checkpoint,
                       checkpoint_every=checkpoint_every, resume=resume, certify=certify, certificate=certificate)
+
+
+def _warn_rounded(net):
+    """Warn that a float count counts the float64 rounding of `net`'s rational layers, if it has any."""
+    rounded = rounded_layers(net)
+    if rounded:
+        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
+                       "rounding (certify=True counts the network as written)", rounded)
 
 
 def _count(net, domain, method, *, eps, backend, prune, max_regions, time_limit, progress, workers, client, checkpoint,
@@ -267,10 +283,8 @@ def _count(net, domain, method, *, eps, backend, prune, max_regions, time_limit,
                          **named)
         res.stats.near_eps += rounding
         return res
-    rounded = 0 if certifying else rounded_layers(net)
-    if rounded:
-        logger.warning("`net` has %d rational layer(s) that float64 rounds: the search counts their float64 "
-                       "rounding (certify=True counts the network as written)", rounded)
+    if not certifying:
+        _warn_rounded(net)
     if certifying:
         _check_certify(certify, certificate, workers, client, checkpoint, resume)
         return count_certified(net, domain, eps=eps, backend=backend, prune=prune, max_regions=max_regions,

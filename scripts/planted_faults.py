@@ -50,6 +50,8 @@ def fault(name, path, find, replace, tests, why, *more):
 SEARCH = "polyregions/search/engine.py"
 PLANAR = "polyregions/cells/planar.py"
 POLYGON = "polyregions/cells/polygon.py"
+PLANAR_SMALL = "polyregions/cells/planar_small.py"
+PLANAR_KERNEL = "polyregions/cells/planar_kernel.py"
 SLICES = "polyregions/domains/slices.py"
 T_PLANAR = "tests/cells/test_planar.py::"
 T_SLICES = "tests/domains/test_slices.py::"
@@ -357,6 +359,19 @@ SLICE_FAULTS = [
           "                if (abs(zc) > max(abs(g0), abs(g1)) * reach + tol_c\n",
           ("tests/cells/test_planar.py",),
           "the disc short-cut bounds |g| by its largest entry (too small): neurons that cut a cell are decided unsplit"),
+    fault("planar-small-size-range-unchecked", PLANAR_KERNEL,
+          "        if not (s0 <= size_limit and s1 <= size_limit and sc <= size_limit):  # False with a NaN\n",
+          "        if False:\n",
+          ("tests/cells/test_size_range.py::test_large_weights_are_counted_by_the_search_and_exactly",),
+          "a small 2-D count in one compiled call does not check the sizes: float32 tolerances infinite"),
+    fault("planar-small-off-neurons-pass-on", PLANAR_KERNEL,
+          "                    if bits[k, j]:  # an off neuron passes nothing on\n", "                    if True:\n",
+          ("tests/cells/test_planar_small.py",),
+          "a small 2-D count passes an off neuron's map on to the next layer"),
+    fault("planar-small-domain-kept-by-identity", PLANAR_SMALL,
+          "    if prepared is None or prepared.fingerprint != fingerprint:\n", "    if prepared is None:\n",
+          ("tests/cells/test_planar_small.py::test_a_domain_changed_in_place_is_counted_anew",),
+          "a box changed in place is counted on the polygon it had when first counted"),
     fault("box-prefilter-exact-zero", SEARCH, "    on = lo > -BOX_RTOL * size\n", "    on = lo > 0\n",
           ("tests/search/test_engine.py::test_a_hyperplane_through_a_segment_end_is_no_sliver_at_large_coordinates",
            "tests/search/test_engine.py::test_the_box_prefilter_tolerance_is_named_and_relative"),

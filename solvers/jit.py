@@ -55,6 +55,7 @@ KERNEL_MODULES = {
     "polyregions.solvers.stack_kernels": (None, 0.0),
     "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
+    "polyregions.cells.planar_kernel": ("the polygon kernels", 3.0),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),
     "polyregions.cells.polyhedron": ("the polyhedron kernels", 7.5),
     "polyregions.cells.polyhedron_cut": ("the polyhedron kernels", 2.0),

@@ -47,7 +47,7 @@ import numpy as np
 from ..solvers.jit import kernel
 
 __all__ = ["CROSSING_SIN", "DISC_SLACK", "NORM_SLACK", "SCRATCH_ROWS_PER_NEURON", "ZERO_RTOL", "areas", "inradii",
-           "inradius", "live_maps", "min_inradius", "output_room", "split_cells"]
+           "inradius", "live_maps", "min_inradius", "output_room", "split_cells", "split_cells_kernel"]
 
 #: Relative slack on the largest change of a pre-activation over a cell's enclosing disc (the
 #: short-cut in :func:`split_cells` must never decide what the vertex test would not).
@@ -317,7 +317,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     cell_room, vert_room = output_room(K, n, verts.shape[0])
     parts, k0 = [], 0
     while True:
-        *part, k_end, short = _split_cells(start, verts, lines, labels, A, S, int(label_base), float(eps),
+        *part, k_end, short = split_cells_kernel(start, verts, lines, labels, A, S, int(label_base), float(eps),
                                            float(near), float(rtol), k0, room, cell_room, vert_room)
         parts.append(part)
         if short == 0:
@@ -330,6 +330,7 @@ def split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol):
     return parts[0] if len(parts) == 1 else _join(parts)
 
 
+@kernel()
 def output_room(cells, n, vertices):
     """``(cells, vertices)`` the outputs of :func:`split_cells` hold at first: four times its input's,
     and at least what ``n`` lines can cut one cell into (``1 + n (n + 1) / 2`` pieces)."""
@@ -346,7 +347,7 @@ def _join(parts):
 
 
 @kernel()
-def _split_cells(start, verts, lines, labels, A, S, label_base, eps, near, rtol, k0, room, cell_room, vert_room):
+def split_cells_kernel(start, verts, lines, labels, A, S, label_base, eps, near, rtol, k0, room, cell_room, vert_room):
     """The compiled body of :func:`split_cells`, from cell ``k0`` on, with ``room`` rows of scratch
     and outputs for ``cell_room`` cells and ``vert_room`` vertices. Returns the parts of the
     result for cells ``k0 .. k_end - 1``, then ``k_end`` and why it stopped there: 0 at the

@@ -23,7 +23,7 @@ import weakref
 
 import numpy as np
 
-__all__ = ["SIZE_LIMIT", "size_range_reason"]
+__all__ = ["SIZE_LIMIT", "size_growth", "size_range_reason"]
 
 #: Largest size bound (:func:`size_range_reason`) the cell algorithms accept: 2^120, a factor
 #: 2^8 inside float32's range, so that the kernels' own products of sizes with a tolerance
@@ -33,10 +33,10 @@ SIZE_LIMIT = 2.0 ** 120
 _GROWTH = weakref.WeakKeyDictionary()
 
 
-def _growth(net):
+def size_growth(net):
     """``(M, c, layer)``: every layer's size bound as ``S_l = M_l r + c_l`` (``M_l = |W_l| ... |W_1|``,
-    ``c_l = |W_l| c_{l-1} + |b_l|``), stacked over the layers, with each row's layer; kept per network
-    (a Network is immutable)."""
+    ``c_l = |W_l| c_{l-1} + |b_l|``), stacked over the layers (``M`` C-contiguous), with each row's
+    layer; kept per network (a Network is immutable)."""
     growth = _GROWTH.get(net)
     if growth is None:
         M, c, blocks = None, None, []
@@ -54,7 +54,7 @@ def size_range_reason(net, domain) -> str | None:
     """None when every size bound of `net` in `domain`'s working frame (module docstring) is at
     most :data:`SIZE_LIMIT`, else why not (one sentence)."""
     origin, Q, _, _ = domain.working_frame()
-    M, c, layer = _growth(net)
+    M, c, layer = size_growth(net)
     with np.errstate(over="ignore", invalid="ignore"):
         size = np.maximum((M @ np.abs(Q)).max(axis=1, initial=0.0), M @ np.abs(origin) + c)
     if size.max(initial=0.0) <= SIZE_LIMIT:  # False with a NaN (an infinite product with a zero)

@@ -84,14 +84,14 @@ def test_a_split_resumed_after_its_room_ran_out_is_the_same(monkeypatch, n, reas
     whole = split_cells(*args)
     assert whole[6][0] > 0 and whole[6][1] > 0
     stops = []
-    kernel = polygon._split_cells
+    kernel = polygon.split_cells_kernel
 
     def spy(*a):
         out = kernel(*a)
         stops.append((out[-1], a[-2]))  # why it stopped, with how many output cells
         return out
 
-    monkeypatch.setattr(polygon, "_split_cells", spy)
+    monkeypatch.setattr(polygon, "split_cells_kernel", spy)
     monkeypatch.setattr(polygon, "SCRATCH_ROWS_PER_NEURON", 0)  # 64 rows of scratch
     monkeypatch.setattr(polygon, "output_room", lambda cells, n, vertices: (4, 16))
     resumed = split_cells(*args)

@@ -150,7 +150,7 @@ net = pr.Network.from_dense([np.eye(4)], [np.zeros(4)])  # 4 inputs: the dense s
 assert pr.count_regions(net, pr.Box(-np.ones(4), np.ones(4)), workers=1).count == 16
 print([m for m in eager if m in sys.modules])
 from polyregions.cells import polygon, polyhedron
-print(len(polygon._split_cells.signatures) + len(polyhedron._split_cells.signatures))
+print(len(polygon.split_cells_kernel.signatures) + len(polyhedron._split_cells.signatures))
 from polyregions.search import compiled_kernels
 print(len(compiled_kernels.run_search.signatures))  # a short search never compiles the search kernel
 """
