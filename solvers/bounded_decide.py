@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import B1, B2, F1, F2, I1, I2, kernel
-from .bounded_kernels import FEASIBLE, INFEASIBLE, ITERATION_LIMIT, SINGULAR, border, dot_row, slacks_radius, solve
+from .bounded_kernels import (FEASIBLE, INFEASIBLE, ITERATION_LIMIT, SINGULAR, border, dot_row, slacks_radius, solve,
+                              workspace)
 
 KEEP = 0
 DROP = 1
@@ -55,7 +56,7 @@ def _failure(status):
     return CHECK_FAILED
 
 
-@kernel(f"void({F1}, i8, {F1})", internal=True)
+@kernel(f"void({F1}, i8, {F1})", internal=True, refcounts=False)
 def _canonical(z, half, out):
     """``out = z``; for the L1 lift (``half`` > 0: ``z = (p, q)``, ``x = c + p - q``) the
     complementary ``(max(p - q, 0), max(q - p, 0))``, whose norm row is exact."""
@@ -69,7 +70,7 @@ def _canonical(z, half, out):
         out[half + j] = -d if d < 0.0 else 0.0
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, i8, {F1}, f8)", internal=True)
+@kernel(f"f8({F2}, {F1}, {F1}, i8, {F1}, f8)", internal=True, refcounts=False)
 def _with_row(R, bv, kappa, i, z, radius):
     """``slacks_radius`` with row ``i`` too, from its value without it (``radius``)."""
     s = (bv[i] - dot_row(R, i, z, R.shape[1])) / kappa[i]
@@ -138,6 +139,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     has no interior); otherwise a reason for HiGHS. ``counters`` accumulates (solves, pivots).
     """
     m = m0 + level
+    fw, iw, bw = workspace(R.shape[1], R.shape[0])  # the solves' scratch, once per test
     mu_keep, band0, band_eps, eps = fpar[F_MU_KEEP], fpar[F_BAND0], fpar[F_BAND_EPS], fpar[F_EPS]
     has_anchor = ipar[I_HAS_ANCHOR] != 0
     half = ipar[I_L1_HALF]
@@ -167,7 +169,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         border(R, mk, bases[k], binv)
         if k < level:
             status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,
-                                   ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
+                                   ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                                   fw, iw, bw)
             counters[0] += 1
             counters[1] += piv
             if status != FEASIBLE and status != INFEASIBLE:
@@ -182,7 +185,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         if final:
             mu = mu_keep
         status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binv, atups[level],
-                                  z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
+                                  z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                                  fw, iw, bw)
         counters[0] += 1
         counters[1] += piv
         tries += 1
@@ -209,7 +213,8 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         mu = max(mu_keep, fpar[F_NEXT_MARGIN] * t_up)
     # not kept; does the hyperplane cut the node (t* > 0)?
     status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binv, atups[level],
-                               z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL])
+                               z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
+                               fw, iw, bw)
     counters[0] += 1
     counters[1] += piv
     if status == FEASIBLE:

@@ -41,6 +41,7 @@ CHECK_FAILED = 4
 _PIVOT_TOL = 1e-9  # smallest |alpha_j| a pivot may use
 _SINGULAR_TOL = 1e-11  # smallest pivot of a refactorisation
 _COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row's entry
+_FLOAT_SCRATCH = 9  # columns' worth of float scratch of a solve (lo_e, hi_e, sgn, xn, alpha, dxn, g, key, ratio)
 _BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-flipping ratio test
 
 
@@ -60,7 +61,7 @@ def invert_basis(R, m, basis, Binv):
     return gauss_jordan(W, Binv, _SINGULAR_TOL)
 
 
-@kernel(f"void({F2}, i8, {I1}, {F2})", internal=True)
+@kernel(f"void({F2}, i8, {I1}, {F2})", internal=True, refcounts=False)
 def border(R, m, basis, Binv):
     """Extend the basis of rows ``0..m-2`` by row ``m-1`` with its slack basic:
     ``B' = [[B, 0], [r_B, 1]]``, ``B'^-1 = [[B^-1, 0], [-r_B B^-1, 1]]``."""
@@ -93,7 +94,7 @@ def row_norm(a):
     return math.sqrt(s)
 
 
-@kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST)
+@kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST, refcounts=False)
 def dot_row(R, i, x, n):
     """``R[i, :n] . x[:n]``."""
     s = 0.0
@@ -102,7 +103,7 @@ def dot_row(R, i, x, n):
     return s
 
 
-@kernel(f"void({F2}, {F1}, i8, {F1})", internal=True, fastmath=_FAST)
+@kernel(f"void({F2}, {F1}, i8, {F1})", internal=True, fastmath=_FAST, refcounts=False)
 def _row_combination(R, y, m, out):
     """``out = sum_i y_i R[i, :]`` over rows ``0..m-1``."""
     nz = R.shape[1]
@@ -115,7 +116,7 @@ def _row_combination(R, y, m, out):
                 out[j] += yi * R[i, j]
 
 
-@kernel(f"void({F2}, {F1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {I1}, {F1}, {F1})", internal=True)
+@kernel(f"void({F2}, {F1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {I1}, {F1}, {F1})", internal=True, refcounts=False)
 def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
     """``rhs = bv - kappa mu - R_N z_N`` (non-basic columns at their bounds); ``xn`` receives
     ``z_N`` (0 at basic columns)."""
@@ -126,12 +127,12 @@ def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
         rhs[i] = bv[i] - kappa[i] * mu - dot_row(R, i, xn, nz)
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1})", internal=True)
-def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, {F1})", internal=True, refcounts=False)
+def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g):
     """The Chebyshev-radius bound ``(y . bv - C0) / (y . kappa + sum_j beta_j |g_j|)`` of a
-    multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes."""
+    multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes.
+    ``g`` (``nz`` entries) receives ``R^T y``."""
     nz = R.shape[1]
-    g = np.empty(nz)
     _row_combination(R, y, m, g)
     num = 0.0
     den = 0.0
@@ -150,7 +151,7 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y):
     return num / den
 
 
-@kernel(f"void(i8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1})", internal=True)
+@kernel(f"void(i8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1})", internal=True, refcounts=False)
 def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
     """Column ``j`` moved to its other bound: ``xn[j]`` its new value, ``dxn[j]`` the change."""
     old = hi_e[j] if atup[j] else lo_e[j]
@@ -161,10 +162,52 @@ def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
     dxn[j] = new - old
 
 
+@kernel(f"void({I1}, {F1}, {F1}, {I1}, {F1}, {I1}, i8, f8, i8, {F1}, {F1}, i8)", internal=True, refcounts=False)
+def _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, summed):
+    """``bucket[t]`` of the candidates ``t = sel[:nl]`` (in order): ``2 e + b`` for ``amax / key[t] =
+    1.b... 2^e``, capped at the last bucket; ``sums[k]`` (``k < summed``) the total gain of bucket
+    ``k`` (a column's ``key * range``, a slack's inf), added in the order of ``sel``."""
+    nb = sums.shape[0]
+    for k in range(nb):
+        sums[k] = 0.0
+    for u in range(nl):
+        ratio[u] = amax / key[sel[u]]
+    bits = ratio.view(np.int64)
+    for u in range(nl):
+        k = 2 * ((bits[u] >> 52) - 1023) + ((bits[u] >> 51) & 1)
+        if k >= nb:
+            k = nb - 1
+        t = sel[u]
+        bucket[t] = k
+        if k < summed:
+            j = cand[t]
+            sums[k] += np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
+
+
+@kernel(f"b1({F1}, f8, i8)", internal=True, refcounts=False)
+def _decided_within(sums, need, first):
+    """Whether the bucket totals reach ``need`` within the first ``first`` buckets (the deciding
+    bucket of the ratio test is among them)."""
+    for k in range(first):
+        if not sums[k] < need:
+            return True
+        need -= sums[k]
+    return False
+
+
+@kernel(f"i8({I1}, {F1}, {F1}, {I1}, {F1}, {I1}, i8, f8, i8, {F1}, {F1})", internal=True, refcounts=False)
+def _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e):
+    """Every candidate selected (``sel[:ne] = 0..ne-1``) and its bucket assigned and summed; returns ``ne``."""
+    for t in range(ne):
+        sel[t] = t
+    _assign_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e, sums.shape[0])
+    return ne
+
+
 @kernel(f"i8({F2}, i8, {F1}, {F1}, {I1}, i8, f8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, "
-        f"{F1}, {I1}, {I1})", internal=True)
-def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn, key, bucket, ratio,
-                     sums, flipped, walk):
+        f"{F1}, {I1}, {I1}, {I1})", internal=True, refcounts=False)
+def flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn, key, bucket, ratio,
+                     sums, flipped, walk, sel):
     """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
     columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
     about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
@@ -172,17 +215,23 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
     ``xn`` and ``sgn`` take the flips), or -1 when all the flips together cannot remove the
     infeasibility (the pivot row then proves the problem infeasible; nothing is flipped, unless
     rounding left every bucket without an entering column). ``cand[:ne]`` are the eligible columns (slacks
-    ``nz + i``, whose entry is ``rho[i]``); ``key``, ``bucket``, ``ratio``, ``sums``, ``flipped``
-    and ``walk`` are scratch.
+    ``nz + i``, whose entry is ``rho[i]``); ``key``, ``bucket``, ``ratio``, ``sums``, ``flipped``,
+    ``walk`` and ``sel`` are scratch.
 
     A bucket whose total gain is below the need left is flipped whole; the first bucket whose
     total reaches it is walked in column order (a column whose gain is below the need left is
     flipped, the first that is not enters), so no sort is needed: one pass gives the buckets
-    and their totals, one more flips the whole buckets and walks the deciding one."""
+    and their totals, one more flips the whole buckets and walks the deciding one. Both passes
+    first go over the candidates of the first two buckets only (``|alpha_j| > amax / 2``: a few
+    of the hundreds a wide layer has), then of the first six, then all: when the flips are
+    decided within the first buckets, the other candidates' buckets could not have changed a
+    thing (each bucket holds the same candidates, summed in the same order), so the choice is
+    the one the pass over all of them makes."""
     nz = R.shape[1]
     nb = _BUCKETS
     amax = 0.0
     reach = 0.0  # how far the flips alone could move the leaving variable (inf with a slack)
+    nl = 0  # sel[:nl]: the candidates above half the largest |alpha| so far (those of buckets 0 and 1 among them)
     for t in range(ne):
         j = cand[t]
         if j < nz:
@@ -193,21 +242,24 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
             reach = np.inf
         key[t] = aa
         amax = max(amax, aa)
+        sel[nl] = t
+        nl += np.int64(aa > 0.5 * amax)
     if not reach > need - feas_tol:
         return -1
-    for k in range(nb):
-        sums[k] = 0.0
-    # bucket k = 2 e + (first mantissa bit) of amax / |alpha| = 1.f 2^e: read off its bits
-    for t in range(ne):
-        ratio[t] = amax / key[t]
-    bits = ratio.view(np.int64)
-    for t in range(ne):
-        k = 2 * ((bits[t] >> 52) - 1023) + ((bits[t] >> 51) & 1)
-        if k >= nb:
-            k = nb - 1
-        bucket[t] = k
-        j = cand[t]
-        sums[k] += np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
+    # the buckets of the candidates of the first buckets (above amax 2^-1, then 2^-3: the
+    # flips seldom reach further), or of all of them
+    _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, 2)
+    full = not _decided_within(sums, need, 2)
+    if full:
+        lim = amax * 0.125
+        nl = 0
+        for t in range(ne):  # (without a branch, as the eligibility)
+            sel[nl] = t
+            nl += np.int64(key[t] > lim)
+        _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, 6)
+        full = not _decided_within(sums, need, 6)
+    if full:
+        nl = _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e)
     q = -1
     nflip = 0
     first = 0  # buckets below `first` are done
@@ -218,7 +270,8 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
             need -= sums[kd]
             kd += 1
         nd = 0
-        for t in range(ne):
+        for u in range(nl):
+            t = sel[u]
             k = bucket[t]
             if k < first or k > kd:
                 continue
@@ -243,6 +296,9 @@ def _flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atu
                 q = j
                 break
         first = kd + 1
+        if q < 0 and not full:  # (rounding) past the first buckets: every candidate's bucket
+            full = True
+            nl = _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e)
     if 8 * nflip >= nz:  # many flips: one pass over the rows
         for i in range(m):
             rhs[i] -= dot_row(R, i, dxn, nz)
@@ -266,45 +322,64 @@ def _entering_sign(position, at_upper, width):
     return -1.0 if at_upper else 1.0
 
 
+@kernel(internal=True)
+def workspace(nz, rows):
+    """The scratch of :func:`solve` for ``nz`` columns and up to ``rows`` rows, as
+    ``(floats, ints, flags)``: allocated once by a caller that solves many times (a region test
+    solves up to a few times per level it brings up, each solve needing some twenty arrays)."""
+    return (np.empty(_FLOAT_SCRATCH * nz + 5 * rows + _BUCKETS), np.empty(6 * (nz + rows), np.int64),
+            np.empty(nz, np.bool_))
+
+
+
 @kernel(f"Tuple((i8, i8, f8))({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, f8, {I1}, {F2}, {B1}, {F1}, {F1}, "
-        f"i8, i8, i8, f8)", internal=True)
+        f"i8, i8, i8, f8, {F1}, {I1}, {B1})", internal=True, refcounts=False)
 def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
-          refactor_every, feas_tol):
+          refactor_every, feas_tol, fw, iw, bw):
     """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
     ``basis[:m]`` (inverse ``Binv``; ``atup[j]``: non-basic column ``j`` at its upper bound).
+    ``fw``, ``iw``, ``bw``: scratch (:func:`workspace`, for at least ``m`` rows).
 
     Returns ``(status, pivots, t_up)``. FEASIBLE: ``z`` receives the point. INFEASIBLE:
     ``y`` the Farkas multipliers and ``t_up`` the radius bound they give (below ``mu``).
     """
     nz = R.shape[1]
-    lo_e = np.empty(nz)
-    hi_e = np.empty(nz)
+    nk = nz + m
+    lo_e = fw[0:nz]
+    hi_e = fw[nz:2 * nz]
+    sgn = fw[2 * nz:3 * nz]
+    xn = fw[3 * nz:4 * nz]
+    alpha = fw[4 * nz:5 * nz]
+    dxn = fw[5 * nz:6 * nz]
+    g = fw[6 * nz:7 * nz]
+    f0 = _FLOAT_SCRATCH * nz - 2 * nz  # key and ratio: nz + m each, then the rows' arrays
+    key = fw[f0:f0 + nk]
+    ratio = fw[f0 + nk:f0 + 2 * nk]
+    r0 = f0 + 2 * nk
+    rhs = fw[r0:r0 + m]
+    zB = fw[r0 + m:r0 + 2 * m]
+    col = fw[r0 + 2 * m:r0 + 3 * m]
+    sums = fw[r0 + 3 * m:r0 + 3 * m + _BUCKETS]
+    pos = iw[0:nk]
+    cand = iw[nk:2 * nk]
+    walk = iw[2 * nk:3 * nk]
+    bucket = iw[3 * nk:4 * nk]
+    flipped = iw[4 * nk:5 * nk]
+    sel = iw[5 * nk:6 * nk]
+    eligible = bw[0:nz]
     for j in range(nz):
         lo_e[j] = lo[j] + blo[j] * mu
         hi_e[j] = hi[j] - bhi[j] * mu
-    pos = np.full(nz + m, -1)
+        dxn[j] = 0.0
+    for j in range(nk):
+        pos[j] = -1
     for r in range(m):
         pos[basis[r]] = r
     # per column, the sign its entry in the pivot row must have (times the direction) for
     # the column to enter: -1 at the upper bound, +1 at the lower, 0 for a basic column or
     # one without a range (it never enters); kept up to date through pivots and flips
-    sgn = np.empty(nz)
     for j in range(nz):
         sgn[j] = _entering_sign(pos[j], atup[j], hi_e[j] - lo_e[j])
-    rhs = np.empty(m)
-    xn = np.empty(nz)
-    zB = np.empty(m)
-    alpha = np.empty(nz)
-    col = np.empty(m)
-    cand = np.empty(nz + m, np.int64)
-    eligible = np.empty(nz, np.bool_)
-    walk = np.empty(nz + m, np.int64)
-    dxn = np.zeros(nz)
-    bucket = np.empty(nz + m, np.int64)
-    key = np.empty(nz + m)
-    ratio = np.empty(nz + m)
-    flipped = np.empty(nz + m, np.int64)
-    sums = np.empty(_BUCKETS)
     d_p = 0.0
     _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs)
     pivots = 0
@@ -407,14 +482,14 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                     cand[ne] = nz + i
                     ne += 1
             if ne > 0:
-                q = _flip_and_choose(R, m, alpha, Binv[p], cand, ne, d_p, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs,
-                                     dxn, key, bucket, ratio, sums, flipped, walk)
+                q = flip_and_choose(R, m, alpha, Binv[p], cand, ne, d_p, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs,
+                                     dxn, key, bucket, ratio, sums, flipped, walk, sel)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
                 v = direction * Binv[p, i]
                 y[i] = v if v > 0.0 else 0.0
-            return INFEASIBLE, pivots, farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y)
+            return INFEASIBLE, pivots, farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g)
         # entering column B^-1 a_q, checked against the pivot row
         for i in range(m):
             s = 0.0
@@ -471,7 +546,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             since = 0
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, i8)", internal=True)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, i8)", internal=True, refcounts=False)
 def slacks_radius(R, bv, kappa, lo, hi, blo, bhi, m, z, skip):
     """The radius of the largest ball around ``z`` that the rows (except row ``skip``) and the
     margin-carrying bounds allow: ``min(slack_i / kappa_i, z_j - lo_j, hi_j - z_j)``."""
