@@ -23,13 +23,15 @@ the planar algorithm's own path says so in its words.
 Preparation kept between counts: per network (immutable: a frozen dataclass whose layer arrays
 are read-only copies; the preparation is made again should its layers be replaced) its layers
 flattened for the kernel and its size bounds (:func:`polyregions.cells.size_range.size_growth`);
-per domain object, while its numbers (:meth:`~polyregions.domains.base.Domain.key`: equal keys,
-equal domains) stay the same, its frame and polygon. The kernel
+per domain, by its numbers (:meth:`~polyregions.domains.base.Domain.key`: equal keys, equal
+domains; a domain changed in place has new numbers, a domain made anew with the same numbers
+finds its preparation), its frame and polygon, for the last :data:`DOMAIN_CACHE_SIZE` domains. The kernel
 checks the size bounds on the domain (a few products per neuron) at every count.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 
@@ -41,7 +43,7 @@ from .planar_kernel import count_cells
 from .polygon import ZERO_RTOL
 from .size_range import SIZE_LIMIT, size_growth
 
-__all__ = ["SMALL_NEURONS", "SMALL_WIDTH", "count_small_planar"]
+__all__ = ["DOMAIN_CACHE_SIZE", "SMALL_NEURONS", "SMALL_WIDTH", "count_small_planar"]
 
 #: The most neurons (all layers) of a network :func:`count_small_planar` serves: beyond, the
 #: planar algorithm's BLAS products and batches pay for their Python.
@@ -95,24 +97,34 @@ class _Domain2D:
             self.verts = np.ascontiguousarray(domain.polygon(), dtype=np.float64)
 
 
-_DOMAINS = weakref.WeakKeyDictionary()
+#: Prepared domains by their numbers (:func:`_fingerprint`): at most :data:`DOMAIN_CACHE_SIZE`,
+#: the oldest dropped first. A domain made anew with the same numbers is not prepared again.
+_DOMAINS = {}
+DOMAIN_CACHE_SIZE = 64
+_DOMAINS_LOCK = threading.Lock()
 
 
 def _fingerprint(domain):
-    """The numbers of `domain` (its :meth:`~polyregions.domains.base.Domain.key`) as bytes."""
+    """The numbers of `domain` (its :meth:`~polyregions.domains.base.Domain.key`, which names its
+    type) as bytes."""
     return tuple((x.dtype.str, x.shape, x.tobytes()) if isinstance(x, np.ndarray) else x for x in domain.key())
 
 
 def _domain(domain) -> _Domain2D:
-    """The :class:`_Domain2D` of `domain`, kept while its numbers stay the same (a domain without
-    a key is prepared anew at every count)."""
+    """The :class:`_Domain2D` of `domain`, kept by its numbers (a domain changed in place has new
+    numbers; a domain without a key is prepared anew at every count)."""
     try:
         fingerprint = _fingerprint(domain)
     except NotImplementedError:
         return _Domain2D(domain, None)
-    prepared = _DOMAINS.get(domain)
-    if prepared is None or prepared.fingerprint != fingerprint:
-        prepared = _DOMAINS[domain] = _Domain2D(domain, fingerprint)
+    with _DOMAINS_LOCK:
+        prepared = _DOMAINS.get(fingerprint)
+    if prepared is None:
+        prepared = _Domain2D(domain, fingerprint)
+        with _DOMAINS_LOCK:
+            if len(_DOMAINS) >= DOMAIN_CACHE_SIZE:
+                del _DOMAINS[next(iter(_DOMAINS))]
+            _DOMAINS[fingerprint] = prepared
     return prepared
 
 

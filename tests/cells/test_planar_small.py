@@ -115,6 +115,18 @@ def test_a_domain_changed_in_place_is_counted_anew(random_dense_net, calls):
     assert quarter < whole and len(calls) == 2
 
 
+def test_domains_made_anew_and_more_than_the_cache_holds_are_counted_right(random_dense_net, calls):
+    net = random_dense_net(np.random.default_rng(4), 2, [6, 6])
+    tops = np.linspace(-0.5, 1.0, planar_small.DOMAIN_CACHE_SIZE + 6)
+    expected = {t: pr.count_regions(net, pr.Box([-1, -1], [t, t]), method="dfs").count for t in tops[::7]}
+    assert len(set(expected.values())) > 1  # the boxes differ in their counts
+    for t in list(tops) + list(tops[::7]):  # each box made anew; the first ones again after the cache is full
+        count = pr.count_regions(net, pr.Box([-1, -1], [t, t])).count
+        if t in expected:
+            assert count == expected[t]
+    assert len(calls) == len(tops) + len(tops[::7])
+
+
 def test_limits_wide_nets_and_the_search_take_their_own_paths(random_dense_net, calls):
     net = random_dense_net(np.random.default_rng(2), 2, [8, 8])
     box = pr.Box([-1, -1], [1, 1])
