@@ -26,7 +26,7 @@ def finite_array(value, name: str, *, ndim: int | None = None, shape: tuple | No
         raise InvalidInputError(f"`{name}` must be {ndim}-dimensional, got shape {arr.shape}")
     if shape is not None and arr.shape != tuple(shape):
         raise InvalidInputError(f"`{name}` must have shape {tuple(shape)}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise InvalidInputError(f"`{name}` contains NaN or inf")
     return arr
 

@@ -81,7 +81,7 @@ class Box(PolyhedralDomain):
             raise InvalidInputError(f"`lo` and `hi` must have the same length, got {lo.shape[0]} and {hi.shape[0]}")
         if lo.size == 0:
             raise InvalidInputError("`lo` must not be empty")
-        if not np.all(lo < hi):
+        if not (lo < hi).all():
             k = int(np.argmin(hi - lo))
             raise InvalidInputError(f"`lo` must be < `hi` in every coordinate (coordinate {k}: {lo[k]} >= {hi[k]})")
         self.lo, self.hi, self.dim = lo, hi, lo.size
