@@ -137,7 +137,11 @@ class RegionProblem:
     and ``l2_ball``: ``(center, radius)`` of a norm ball; ``t_cap``: cap on the Chebyshev
     radius when the domain is unbounded; ``eps``: the radius a kept region must exceed;
     ``box``: the bounding box ``(lo, hi)`` of the rows when the domain already knows it
-    (a polytope computes it once), else None.
+    (a polytope computes it once), else None; ``coordinate_bounds``: ``(lo, hi)`` when the rows
+    ``A x <= b`` are exactly ``x_k <= hi_k`` and ``-x_k <= -lo_k`` (a box, an L-inf ball), so that
+    a backend that takes bounds need not read ``A``, else None. With ``coordinate_bounds`` given,
+    ``A`` and ``b`` may be None: they are then built from the bounds when first read (the 2n rows
+    of a high-dimensional box are megabytes a bounds-taking backend never reads).
     """
 
     dim: int
@@ -148,6 +152,26 @@ class RegionProblem:
     l2_ball: tuple | None = None
     t_cap: float | None = None
     box: tuple | None = None
+    coordinate_bounds: tuple | None = None
+
+    def __post_init__(self):
+        if self.A is None or self.b is None:
+            if self.A is not None or self.b is not None or self.coordinate_bounds is None:
+                raise ValueError("RegionProblem: `A` and `b` may be None together, and only with `coordinate_bounds`")
+            object.__delattr__(self, "A")  # built on first read (__getattr__)
+            object.__delattr__(self, "b")
+
+    def __getattr__(self, name):
+        """``A`` and ``b`` from ``coordinate_bounds`` (``x_k <= hi_k``, then ``-x_k <= -lo_k``)
+        when they were left to be built; called only for attributes not set."""
+        bounds = self.__dict__.get("coordinate_bounds")
+        if name not in ("A", "b") or bounds is None:
+            raise AttributeError(name)
+        lo, hi = (np.asarray(v, dtype=float) for v in bounds)
+        eye = np.eye(self.dim)
+        object.__setattr__(self, "A", np.vstack([eye, -eye]))
+        object.__setattr__(self, "b", np.concatenate([hi, -lo]))
+        return self.__dict__[name]
 
     @property
     def bounded(self) -> bool:

@@ -125,6 +125,14 @@ class BoundedDualBackend(RefereedStack):
             blo, bhi = np.zeros(nz), np.zeros(nz)
             rows, rhs, kap = np.ones((1, nz)), np.array([float(r)]), np.array([math.sqrt(n)])
             scale = max(1.0, float(r) + float(np.max(np.abs(self._center))))
+        elif problem.coordinate_bounds is not None:  # a box or an L-inf ball: its rows are the bounds
+            nz = n
+            lo, hi = (np.array(v, dtype=float).reshape(n) for v in problem.coordinate_bounds)
+            if np.any(lo >= hi):
+                raise InvalidInputError("`backend` 'bounded' got an empty domain (a coordinate with lo >= hi)")
+            blo, bhi = np.ones(n), np.ones(n)
+            rows, rhs, kap = np.zeros((0, n)), np.zeros(0), np.zeros(0)
+            scale = max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))), 1.0)
         else:
             nz = n
             A = np.asarray(problem.A, float).reshape(-1, n)

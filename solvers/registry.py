@@ -54,15 +54,19 @@ def region_problem(domain, eps: float) -> RegionProblem:
     The domain's linear rows ``A x <= b`` (``domain.rows()``), plus its norm ball
     ``|x - center|_p <= radius`` for ``p`` = 1 or 2 (``domain.norm_ball()``; an L-inf ball is
     given by its rows), its bounding box when bounded, and the radius cap
-    :data:`UNBOUNDED_RADIUS_CAP` when the domain is unbounded.
+    :data:`UNBOUNDED_RADIUS_CAP` when the domain is unbounded, and its rows as coordinate bounds
+    when they are exactly that (``domain.coordinate_bounds()``: a box, an L-inf ball).
     """
-    A, b = domain.rows()
+    bounds = domain.coordinate_bounds()
+    A, b = domain.rows() if bounds is None else (None, None)  # else built from the bounds when read
     ball = domain.norm_ball()
     norm, ball = (ball[0], ball[1:]) if ball is not None else (None, None)
-    return RegionProblem(domain.dim, np.asarray(A, float), np.asarray(b, float), eps,
+    return RegionProblem(domain.dim, None if A is None else np.asarray(A, float),
+                         None if b is None else np.asarray(b, float), eps,
                          l1_ball=ball if norm == 1 else None, l2_ball=ball if norm == 2 else None,
                          t_cap=None if domain.bounded else UNBOUNDED_RADIUS_CAP,
-                         box=domain.bounding_box() if domain.bounded else None)
+                         box=domain.bounding_box() if domain.bounded else None,
+                         coordinate_bounds=bounds)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,6 +119,12 @@ class Domain:
         """``(p, center, radius)`` of the L1 or L2 ball the domain is besides its rows, or None."""
         return None
 
+    def coordinate_bounds(self):
+        """``(lo, hi)`` when :meth:`rows` are exactly ``x_k <= hi_k`` and ``-x_k <= -lo_k``, one pair
+        per coordinate in that order (a box, an L-inf ball), so that a solver may take them as
+        bounds without building the rows; else None."""
+        return None
+
     def bounding_box(self):
         """``(lo, hi)`` with ``lo <= x <= hi`` on the domain (infinite entries where unbounded)."""
         raise _unanswered(self, "bounding_box()")

@@ -91,6 +91,10 @@ class Box(PolyhedralDomain):
         eye = np.eye(self.dim)
         return np.vstack([eye, -eye]), np.concatenate([self.hi, -self.lo])
 
+    def coordinate_bounds(self):
+        """``(lo, hi)``: :meth:`rows` as bounds."""
+        return self.lo.copy(), self.hi.copy()
+
     def bounding_box(self):
         return self.lo.copy(), self.hi.copy()
 
@@ -169,6 +173,13 @@ class Ball(Domain):
     def norm_ball(self):
         """``(p, center, radius)`` for ``p`` = 1 or 2 (the L-inf ball is its rows)."""
         return (self.p, self.center, self.radius) if self.p in (1, 2) else None
+
+    def coordinate_bounds(self):
+        """The L-inf ball's :meth:`rows` as bounds, ``c - r <= x <= c + r`` (``c - r`` is exactly
+        ``-(r - c)``, the rows' ``-x_k <= r - c_k``); None for the L1 and L2 balls."""
+        if self.p == math.inf:
+            return self.center - self.radius, self.center + self.radius
+        return None
 
     def bounding_box(self):
         """``c -+ r`` in every coordinate, for every ``p`` (``max e_k . (x - c) = r |e_k|_q = r``)."""

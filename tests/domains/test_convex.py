@@ -201,3 +201,24 @@ def test_domain_bad_input(make, match):
 def test_ball_p_must_be_one_two_or_inf(p):
     with pytest.raises(pr.InvalidInputError, match="`p`"):
         pr.Ball([0.0, 0.0], 1.0, p=p)
+
+
+@pytest.mark.parametrize("domain", [
+    pr.Box([-1.0, 0.0, 2.0], [1.0, 0.5, 2.5]),
+    pr.Ball([0.3, -0.7, 0.1], 0.4, p=math.inf),
+], ids=["box", "linf"])
+def test_coordinate_bounds_are_the_rows(domain):
+    """``coordinate_bounds()`` is the rows ``x_k <= hi_k``, ``-x_k <= -lo_k`` read as bounds."""
+    lo, hi = domain.coordinate_bounds()
+    A, b = domain.rows()
+    n = domain.dim
+    assert np.array_equal(A, np.vstack([np.eye(n), -np.eye(n)]))
+    assert np.array_equal(b, np.concatenate([hi, -lo]))
+
+
+@pytest.mark.parametrize("domain", [
+    pr.Ball([0.3, -0.7], 0.4, p=1), pr.Ball([0.3, -0.7], 0.4, p=2),
+    pr.Polytope(np.vstack([-np.eye(2), np.ones((1, 2))]), np.ones(3)), pr.Whole(2),
+], ids=["l1", "l2", "polytope", "whole"])
+def test_other_domains_have_no_coordinate_bounds(domain):
+    assert domain.coordinate_bounds() is None

@@ -18,6 +18,7 @@ import pytest
 import polyregions as pr
 from polyregions.solvers import region_problem
 from polyregions.solvers import bounded_lp
+from polyregions.solvers.base import RegionProblem
 from polyregions.solvers.bounded_lp import BoundedDualBackend
 from polyregions.solvers.highs import HighsBackend
 
@@ -204,3 +205,35 @@ def test_counts_and_patterns_equal_highs(domain, rng, random_dense_net):
         for r in a:
             assert r.radius > EPS and domain.contains(r.point)[0]
             assert np.array_equal(net.pattern(r.point), r.bits)
+
+
+@pytest.mark.parametrize("domain", [
+    pr.Box([-1.0, -2.0, 0.25], [1.0, 0.5, 3.0]),
+    pr.Ball(np.random.default_rng(7).uniform(-1, 1, 40), 0.05, p=math.inf),
+    pr.Ball([0.1, 0.3], 0.3, p=math.inf),  # a coordinate at c - r = -0.2 and one at exactly 0
+], ids=["box", "linf-40", "linf-zero"])
+def test_a_box_read_as_bounds_is_the_box_read_from_its_rows(domain):
+    """The rows a box or an L-inf ball hands over as bounds are its rows (built when read), and the
+    backend set up from the bounds equals the one set up from the rows (the general path)."""
+    problem = region_problem(domain, EPS)
+    assert problem.coordinate_bounds is not None and "A" not in problem.__dict__
+    A, b = domain.rows()
+    assert np.array_equal(problem.A, A) and np.array_equal(problem.b, b)
+    from_bounds = BoundedDualBackend(problem)
+    from_rows = BoundedDualBackend(RegionProblem(domain.dim, A, b, EPS, box=problem.box))
+    for name in ("_lo", "_hi", "_blo", "_bhi", "_R", "_bv", "_kappa"):
+        assert np.array_equal(getattr(from_bounds, name), getattr(from_rows, name)), name
+    assert from_bounds._m0 == from_rows._m0 == 0 and from_bounds._scale == from_rows._scale
+
+
+def test_rows_left_to_be_built_need_bounds():
+    with pytest.raises(ValueError, match="coordinate_bounds"):
+        RegionProblem(2, None, None, EPS)
+    with pytest.raises(ValueError, match="coordinate_bounds"):
+        RegionProblem(2, None, np.zeros(4), EPS, coordinate_bounds=(np.zeros(2), np.ones(2)))
+
+
+def test_bounds_that_are_empty_are_an_error():
+    with pytest.raises(pr.InvalidInputError, match="lo >= hi"):
+        BoundedDualBackend(RegionProblem(2, None, None, EPS,
+                                         coordinate_bounds=(np.zeros(2), np.array([1.0, 0.0]))))
