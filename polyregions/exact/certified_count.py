@@ -25,6 +25,8 @@ import shutil
 import tempfile
 import time
 
+import numpy as np
+
 from .certifier import Auditor, RegionLimitReached, bits_text
 from ..driver import drive
 from ..errors import SolverError, UnsupportedError
@@ -33,7 +35,7 @@ from .exact_net import ExactNetwork
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
-from .spec import FORMAT, VERSION, hex_int
+from .spec import FORMAT, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
 __all__ = ["COMPRESS_LEVEL", "CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
@@ -108,6 +110,34 @@ class CertificateWriter:
         if self.file is not None:
             tail = f'"ref":{int(ref)}' if ref is not None else f'"y":{_multipliers(cert["y"])}'
             self._add(f'{{"empty":"{prefix if isinstance(prefix, str) else bits_text(prefix)}",{tail}}}')
+
+    def regions(self, bits, points):
+        """Regions in bulk: row ``r`` of `bits` (``(R, N)``, 0/1) has a region holding row ``r`` of
+        `points` (``(R, n)`` float64, each float the exact dyadic rational it is)."""
+        bits, points = np.asarray(bits, dtype=np.uint8), np.asarray(points, dtype=np.float64)
+        if bits.ndim != 2 or points.ndim != 2 or len(bits) != len(points) or not np.isfinite(points).all():
+            raise ValueError("regions: bits (R, N) and finite points (R, n) with the same R")
+        for b, x in zip(bits, points.tolist()):
+            self.region(b, *exact_point(x))
+
+    def empties(self, prefix_bits, prefix_len, y_ptr, y_pos, y_val):
+        """Empty branches in bulk: branch ``e`` is the prefix ``prefix_bits[e, :prefix_len[e]]``
+        (``(E, N)`` 0/1), proven empty by the multipliers ``y_val[y_ptr[e]:y_ptr[e + 1]]``
+        (positive integers) of the pattern positions ``y_pos[y_ptr[e]:y_ptr[e + 1]]`` (each
+        fixed in the prefix): compressed sparse rows, ``len(y_ptr) = E + 1``."""
+        prefix_bits = np.asarray(prefix_bits, dtype=np.uint8)
+        prefix_len, y_ptr = np.asarray(prefix_len, dtype=np.int64), np.asarray(y_ptr, dtype=np.int64)
+        y_pos, y_val = np.asarray(y_pos, dtype=np.int64), np.asarray(y_val, dtype=np.int64)
+        E = len(prefix_len)
+        if (prefix_bits.ndim != 2 or len(prefix_bits) != E or len(y_ptr) != E + 1 or y_ptr[0] != 0
+                or (np.diff(y_ptr) < 1).any() or len(y_pos) != y_ptr[-1] or len(y_val) != y_ptr[-1]
+                or (prefix_len < 1).any() or (prefix_len > prefix_bits.shape[1]).any() or (y_val < 1).any()
+                or (y_pos < 0).any() or (y_pos >= np.repeat(prefix_len, np.diff(y_ptr))).any()):
+            raise ValueError("empties: malformed prefixes or multipliers")
+        ptr, pos, val = y_ptr.tolist(), y_pos.tolist(), y_val.tolist()
+        for e, k in enumerate(prefix_len.tolist()):
+            s, t = ptr[e], ptr[e + 1]
+            self.empty(prefix_bits[e, :k], {"y": dict(zip(pos[s:t], val[s:t]))})
 
     def shared(self, cid, assign, cert):
         """The certificate `cert` with id `cid` for the assignment `assign` (0, 1 or None per position,

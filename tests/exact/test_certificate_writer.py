@@ -1,0 +1,73 @@
+"""The certificate writer's bulk records (`CertificateWriter.regions`, `.empties`): read back by the
+standalone checker, against counts known in closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import polyregions as pr
+from polyregions.errors import CertificateError
+from polyregions.exact.certified_count import CertificateWriter
+from polyregions.exact.checker import check
+from polyregions.exact.exact_net import ExactNetwork
+
+
+def two_thresholds():
+    """x -> (relu(x), relu(x - 2)) on the box (-1, 1): the second neuron is off on the whole box, so
+    the patterns 10 and 00 have regions (x > 0, x < 0) and the branches 01 and 11 are empty."""
+    net = pr.Network([pr.Dense(np.array([[1.0], [1.0]]), np.array([0.0, -2.0]))])
+    return net, pr.Box([-1.0], [1.0])
+
+
+def write(path, net, dom, records):
+    writer = CertificateWriter(path, ExactNetwork(net, dom))
+    records(writer)
+    writer.close({"count": 2, "undecided": 0})
+
+
+def test_bulk_regions_and_empties_are_a_certificate_of_the_closed_form_count(tmp_path):
+    net, dom = two_thresholds()
+    path = tmp_path / "bulk.jsonl"
+
+    def records(w):
+        w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]]))
+        # neuron 1 on (x - 2 > 0) contradicts x < 1: the multiplier 1 on position 1 alone
+        w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])
+
+    write(path, net, dom, records)
+    assert check(str(path)).count == 2
+
+
+def test_bulk_records_fail_the_checker_when_wrong(tmp_path):
+    net, dom = two_thresholds()
+    path = tmp_path / "wrong.jsonl"
+
+    def records(w):  # the point 0.5 is not in the region of pattern 00
+        w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [0.5]]))
+        w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 1])
+
+    write(path, net, dom, records)
+    with pytest.raises(CertificateError):
+        check(str(path))
+
+
+@pytest.mark.parametrize("args", [
+    dict(prefix_len=[3]),                      # longer than a pattern
+    dict(y_ptr=[0, 0]),                        # no multiplier
+    dict(y_pos=[2]),                           # a position beyond the prefix
+    dict(y_val=[0]),                           # not positive
+])
+def test_malformed_bulk_empties_are_refused(tmp_path, args):
+    net, dom = two_thresholds()
+    w = CertificateWriter(None, ExactNetwork(net, dom))
+    full = dict(prefix_bits=np.array([[1, 1]]), prefix_len=[2], y_ptr=[0, 1], y_pos=[1], y_val=[1]) | args
+    with pytest.raises(ValueError, match="empties"):
+        w.empties(**full)
+
+
+def test_bulk_regions_refuse_non_finite_points():
+    net, dom = two_thresholds()
+    w = CertificateWriter(None, ExactNetwork(net, dom))
+    with pytest.raises(ValueError, match="regions"):
+        w.regions(np.array([[1, 0]]), np.array([[np.nan]]))
