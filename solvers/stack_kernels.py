@@ -8,7 +8,9 @@ arrays), and ``adopt_compiled(stack)`` takes the level, ids and counters back. T
 here do what the backend's ``push``, ``pop`` and ``test`` do, in the same order and with the
 same tolerances, so a compiled search takes the decisions the Python search takes:
 
-* :func:`stack_push` adds the row ``sign * a . x <= b`` (``a = A[start:start + n]``, of unit norm);
+* :func:`stack_push` adds the row ``sign * a . x <= b`` (``a = A[start:start + n]``, of unit norm;
+  ``kappa``: its norm as :func:`~polyregions.solvers.bounded_kernels.row_norm` sums it, or
+  negative when the caller does not know it) and returns that norm (-1 when the stack keeps none);
 * :func:`stack_pop` removes the last row (the parent's solver state is untouched);
 * :func:`stack_test` decides whether the node holds a ball of radius ``eps`` and returns
   ``(code, keep, radius, depth)`` with the witness in ``point``: ``code`` is :data:`DECIDED`,
@@ -64,8 +66,9 @@ def reason_name(code: int) -> str:
     return STATUS_NAMES[code]
 
 
-def stack_push(lp, A, start, n, sign, b):  # pragma: no cover - compiled through the overload below
-    """Push the row ``sign * a . x <= b``, ``a = A[start:start + n]``."""
+def stack_push(lp, A, start, n, sign, b, kappa):  # pragma: no cover - compiled through the overload below
+    """Push the row ``sign * a . x <= b``, ``a = A[start:start + n]`` (``kappa``: ``row_norm(a)``, or < 0);
+    returns ``row_norm(a)`` (-1 when the stack keeps no norms)."""
 
 
 def stack_pop(lp):  # pragma: no cover - compiled through the overload below
@@ -84,9 +87,9 @@ def _enter_level(lp, lvl):
 
 
 @kernel_overload(stack_push)
-def _push(lp, A, start, n, sign, b):
+def _push(lp, A, start, n, sign, b, kappa):
     if lp.instance_class is DenseStack:
-        def dense_push(lp, A, start, n, sign, b):
+        def dense_push(lp, A, start, n, sign, b, kappa):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[D_MD] + lvl - 1
             R = lp.R
@@ -95,12 +98,13 @@ def _push(lp, A, start, n, sign, b):
             lp.bv[r] = b
             lp.meta[lvl, 1] = 0
             _enter_level(lp, lvl)
+            return -1.0
 
         return dense_push
     if lp.instance_class is BoundedStack:
         from .bounded_kernels import row_norm
 
-        def bounded_push(lp, A, start, n, sign, b):
+        def bounded_push(lp, A, start, n, sign, b, kappa):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[B_M0] + lvl - 1
             l1 = lp.ints[B_L1] != 0
@@ -124,9 +128,11 @@ def _push(lp, A, start, n, sign, b):
                     if l1:
                         lp.R[r, n + k] = -v
                 lp.bv[r] = rhs
-                lp.kappa[r] = row_norm(A[start:start + n])
+                # the norm the caller knows is row_norm's of the same row (its sign squares away)
+                lp.kappa[r] = kappa if kappa >= 0.0 else row_norm(A[start:start + n])
                 lp.ready[lvl:] = False
             _enter_level(lp, lvl)
+            return lp.kappa[r]
 
         return bounded_push
     return None

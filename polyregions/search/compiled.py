@@ -149,6 +149,7 @@ def new_state(net, arrays, eps, diameter, prune):
     reg = np.zeros(ck.N_REG, dtype=np.int64)
     reg[ck.R_PRUNE] = 1 if prune else 0
     n_rows, n_in = int(arrays.goff[-1]), int(arrays.moff[-1])
+    wide = int(arrays.widths.max())
     return ck.SearchState(
         reg=reg, flt=flt, cnt=np.zeros(3, dtype=np.int64), x=np.zeros(n0), ans_x=np.zeros(n0),
         bits=np.zeros(net.num_neurons + 1, dtype=np.int64), fr=np.zeros((frames, ck.N_FR), dtype=np.int64),
@@ -156,9 +157,11 @@ def new_state(net, arrays, eps, diameter, prune):
         Gh=np.zeros(n_rows), ch=np.zeros(int(arrays.noff[-1])), fixed=np.zeros(int(arrays.noff[-1]), dtype=np.int64),
         M=np.zeros(n_in), m=np.zeros(int(arrays.foff[-1])), s_all=np.zeros(int(arrays.widths.max())),
         rn=np.zeros(int(arrays.fanin.max())), vec=np.zeros((5, int(arrays.widths.max()))),
-        absG=np.zeros(int(arrays.widths.max()) * n0), sr=np.zeros((int(arrays.widths.max()), 2)),
+        # (|G| for the box test; before it, a dense layer's columns of the rows of gain != 0)
+        absG=np.zeros(wide * max(n0, wide)), sr=np.zeros((wide, 2)),
         grange=np.zeros((int(arrays.noff[-1]), 2), dtype=np.int64),
-        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64), gnorm=np.full(int(arrays.noff[-1]), -1.0))
+        mrange=np.zeros((int(arrays.foff[-1]), 2), dtype=np.int64), gnorm=np.full(int(arrays.noff[-1]), -1.0),
+        gkappa=np.full(int(arrays.noff[-1]), -1.0))
 
 
 def row_spans(A):
@@ -278,6 +281,7 @@ class CompiledSearch(RegionSearch):
             st.fixed[a.noff[l]:a.noff[l + 1]] = sub.fixed
             st.grange[a.noff[l]:a.noff[l + 1]] = row_spans(G)
             st.gnorm[a.noff[l]:a.noff[l + 1]] = -1.0  # computed when needed
+            st.gkappa[a.noff[l]:a.noff[l + 1]] = -1.0
             reg[ck.R_J] = sub.neuron
             reg[ck.R_PC] = ck.PC_DESCEND
         assert n0 == st.x.shape[0]

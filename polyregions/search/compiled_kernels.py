@@ -50,10 +50,11 @@ NetArrays = namedtuple("NetArrays", ["dims", "widths", "fanin", "goff", "noff", 
 #: 2 linear), its input ``M x + m``; scratch ``s_all``, ``rn``; per row of ``G`` (``grange``) and of
 #: ``M`` (``mrange``) the columns ``[lo, hi)`` outside which the row is zero (convolutions' rows
 #: are zero but on their receptive field: a sparse layer composes only that span); ``gnorm``: the
-#: norm of each row of ``G`` (-1: not known), the norm of its next layer's input row when its gain is 1.
+#: norm of each row of ``G`` (-1: not known), the norm of its next layer's input row when its gain is 1;
+#: ``gkappa``: the norm of each unit row of ``Gh`` as the backend's stack sums it (-1: not known).
 SearchState = namedtuple("SearchState", ["reg", "flt", "cnt", "x", "ans_x", "bits", "fr", "fr_x", "fr_r", "G", "c",
                                          "Gh", "ch", "fixed", "M", "m", "s_all", "rn", "vec", "absG", "sr",
-                                         "grange", "mrange", "gnorm"])
+                                         "grange", "mrange", "gnorm", "gkappa"])
 
 # events
 EV_DONE, EV_BUDGET, EV_LEAF, EV_ROOM, EV_REFEREE, EV_GROW, EV_BOUND = range(7)
@@ -69,10 +70,11 @@ PC_ADVANCE, PC_DESCEND, PC_ENTER, PC_PREFILTER, PC_OTHER, PC_WITNESS, PC_TEST = 
 N_REG = 18
 # float registers: witness radius, eps, domain diameter, near-eps factor, smallest leaf radius,
 # smallest kept depth, the referee's answer, zero-row tolerance, row-bound limit, a bad bound, the box
-# test's tolerance, the coordinates' resolution (relative) within which a region or a drop counts as near eps
+# test's tolerance, the coordinates' resolution (relative) within which a region or a drop counts as near eps,
+# the witness's signed distance to the branching neuron's hyperplane (the other side's, read by the witness's side)
 (F_RHO, F_EPS, F_DIAM, F_NEAR, F_MIN_RADIUS, F_MIN_KEPT, F_ANS_KEEP, F_ANS_RADIUS, F_ANS_DEPTH, F_ZERO_RTOL,
- F_BOUND_LIMIT, F_BAD_BOUND, F_BOX_RTOL, F_RES_RTOL) = range(14)
-N_FLT = 14
+ F_BOUND_LIMIT, F_BAD_BOUND, F_BOX_RTOL, F_RES_RTOL, F_DIST) = range(15)
+N_FLT = 15
 # counters: children entered, near-eps decisions, regions
 C_NODES, C_NEAR_EPS, C_COUNT = range(3)
 # frame fields: layer, neuron, children, next child, pattern length, stack level, row pushed for
@@ -98,6 +100,30 @@ def _row_norm(A, start, n):
         v = A[start + q] / big
         s += v * v
     return big * math.sqrt(s)
+
+
+@kernel(internal=True, fastmath={"reassoc", "contract"})
+def _sum_of_squares(A, start, n):
+    """``sum A[start + q]^2``, summed in any order (vectorised)."""
+    s = 0.0
+    for q in range(n):
+        s += A[start + q] * A[start + q]
+    return s
+
+
+#: Below and above these, a sum of squares is left to the scaled norm (entries near under- or overflow).
+_SQUARES_LO, _SQUARES_HI = 1e-200, 1e200
+
+
+@kernel(internal=True)
+def _row_norm_fast(A, start, n):
+    """``|A[start:start+n]|`` as ``sqrt`` of the sum of squares where that sum is far from under-
+    and overflow (:data:`_SQUARES_LO`, :data:`_SQUARES_HI`: every square that underflows is below
+    ``1e-300`` of it), else :func:`_row_norm`; a few roundings from it (the sums' order differs)."""
+    s = _sum_of_squares(A, start, n)
+    if _SQUARES_LO < s < _SQUARES_HI:
+        return math.sqrt(s)
+    return _row_norm(A, start, n)
 
 
 @kernel(internal=True)
@@ -129,22 +155,28 @@ def _find_span(A, start, n, span, row):
 @kernel(internal=True)
 def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split, nbits,
            box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M, m, s_all, rn,
-           vec, absG, sr, grange, mrange, gnorm):
+           vec, absG, sr, grange, mrange, gnorm, gkappa):
     """Layer ``reg[R_L]`` starts: its ``G x + c`` from its input ``M x + m`` (the previous layer's
     rows times its gains, unless given), unit rows, and the neurons fixed without a test:
     constant (zero row), farther from the witness than the domain's diameter, or of one sign on
     the domain's bounding box up to ``BOX_RTOL`` (counted near eps when its range crosses 0; as
     the engine's ``_enter_layer`` and ``box_signs``, with the same products: BLAS for a dense
-    layer, the CSR order for a sparse one)."""
+    layer (without the input rows of gain 0, whose terms are exact zeros), the CSR order for a
+    sparse one)."""
     l = reg[R_L]
     n0 = dims[0]
     fan = fanin[l]
     w = widths[l]
     mo, fo = moff[l], foff[l]
+    # a dense layer's input rows of gain 0 are left out of its product (their terms are exact
+    # zeros): the rows of gain != 0 sit in M's first `kept` slots, in order (`compact`)
+    compact = reg[R_GIVEN] == 0 and dense[l] != 0
+    kept = fan
     if reg[R_GIVEN] == 0:
         p = l - 1
         gp, npv = goff[p], noff[p]
         b0 = reg[R_NBITS] - nbits[p]
+        gain = vec[4, :fan]
         t = 0
         for k in range(fan):
             beta = 1.0
@@ -152,20 +184,29 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
                 if bits[b0 + t] == 0:
                     beta = slopes[npv + k]
                 t += 1
-            lo, hi = grange[npv + k, 0], grange[npv + k, 1]
-            _clear_outside(M, mo + k * n0, mrange[fo + k, 0], mrange[fo + k, 1], lo, hi)
-            for q in range(lo, hi):
-                M[mo + k * n0 + q] = beta * G[gp + k * n0 + q]
-            mrange[fo + k, 0] = lo
-            mrange[fo + k, 1] = hi
+            gain[k] = beta
+        kept = 0
+        for k in range(fan):
+            beta = gain[k]
             m[fo + k] = beta * c[npv + k]
+            if compact and beta == 0.0:
+                rn[k] = 0.0
+                continue
+            u = kept if compact else k  # the row's slot
+            kept += 1
+            lo, hi = grange[npv + k, 0], grange[npv + k, 1]
+            _clear_outside(M, mo + u * n0, mrange[fo + u, 0], mrange[fo + u, 1], lo, hi)
+            for q in range(lo, hi):
+                M[mo + u * n0 + q] = beta * G[gp + k * n0 + q]
+            mrange[fo + u, 0] = lo
+            mrange[fo + u, 1] = hi
             # the row's norm: its G row's when the gain is 1 (the same row), 0 when it is 0
             if beta == 1.0 and gnorm[npv + k] >= 0.0:
                 rn[k] = gnorm[npv + k]
             elif beta == 0.0:
                 rn[k] = 0.0
             else:
-                rn[k] = _row_norm(M, mo + k * n0 + lo, hi - lo)
+                rn[k] = _row_norm(M, mo + u * n0 + lo, hi - lo)
     else:  # a given input: the span of each row read off
         for k in range(fan):
             _find_span(M, mo + k * n0, n0, mrange, fo + k)
@@ -183,7 +224,22 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     if dense[l]:
         Wv = wflat[woff[l]:woff[l] + w * fan].reshape((w, fan))
         AWv = awflat[woff[l]:woff[l] + w * fan].reshape((w, fan))
-        np.dot(Wv, Mv, Gv)
+        if kept == fan:
+            np.dot(Wv, Mv, Gv)
+        elif kept == 0:
+            for i in range(w):
+                for q in range(n0):
+                    Gv[i, q] = 0.0
+        else:  # W's columns of the kept rows (in the box product's scratch, not yet in use)
+            Wk = absG[:w * kept].reshape((w, kept))
+            gain = vec[4, :fan]
+            for i in range(w):
+                u = 0
+                for k in range(fan):
+                    if gain[k] != 0.0:
+                        Wk[i, u] = Wv[i, k]
+                        u += 1
+            np.dot(Wk, M[mo:mo + kept * n0].reshape((kept, n0)), Gv)
         np.dot(Wv, mv, cv)
         np.dot(AWv, rn[:fan], scale)
         np.dot(AWv, np.abs(mv), cscale)
@@ -228,8 +284,9 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
         c[nv + i] = cv[i] + bias[nv + i]
         cscale[i] += abs(bias[nv + i])
         lo, hi = grange[nv + i, 0], grange[nv + i, 1]
-        norm = _row_norm(G, g0 + i * n0 + lo, hi - lo)
+        norm = _row_norm_fast(G, g0 + i * n0 + lo, hi - lo)
         gnorm[nv + i] = norm
+        gkappa[nv + i] = -1.0
         safe = norm if norm > 0.0 else 1.0
         for q in range(lo, hi):
             Gh[g0 + i * n0 + q] = G[g0 + i * n0 + q] / safe
@@ -288,7 +345,7 @@ def _distance(Gh, ch, x, gi, nj, n0):
 @kernel(internal=True)
 def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
              nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, x, ans_x, bits, fr, fr_x, fr_r, G, c,
-             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr, grange, mrange, gnorm):
+             Gh, ch, fixed, M, m, s_all, rn, vec, absG, sr, grange, mrange, gnorm, gkappa):
     """The search as a state machine over ``reg[R_PC]`` (see :func:`run_search`)."""
     n0, layers = dims[0], dims[1]
     eps, near = flt[F_EPS], flt[F_NEAR]
@@ -328,7 +385,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
             bits[here] = fr[f, FR_BIT0 + k]
             reg[R_NBITS] = here + 1
             if sign != 0:
-                stack_push(lp, Gh, goff[l] + j * n0, n0, float(sign), b)
+                gkappa[noff[l] + j] = stack_push(lp, Gh, goff[l] + j * n0, n0, float(sign), b, gkappa[noff[l] + j])
                 fr[f, FR_PUSHED] = 1
             for q in range(n0):
                 x[q] = fr_x[f, k, q]
@@ -371,7 +428,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
         elif pc == PC_ENTER:
             _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, data, zoff, bias, slopes, split,
                    nbits, box_mid, box_h2, dense, woff, wflat, awflat, reg, flt, cnt, bits, x, G, c, Gh, ch, fixed, M,
-                   m, s_all, rn, vec, absG, sr, grange, mrange, gnorm)
+                   m, s_all, rn, vec, absG, sr, grange, mrange, gnorm, gkappa)
         elif pc == PC_PREFILTER:
             # each neuron left to branch whose hyperplane misses the witness ball is tested once:
             # when the other side is empty it is fixed for the whole subtree
@@ -410,6 +467,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
             else:
                 rho = flt[F_RHO]
                 s = _distance(Gh, ch, x, gi, noff[l] + j, n0)
+                flt[F_DIST] = s  # (the witness's side reads it)
                 sw = -1.0 if s > 0.0 else 1.0  # the witness's side: sw * (Gh_j . x + ch_j) <= 0
                 delta = abs(s)
                 if not (rho - delta) / 2 > eps:
@@ -440,7 +498,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
             f = reg[R_TOP]
             gi = goff[l] + j * n0
             rho = flt[F_RHO]
-            s = _distance(Gh, ch, x, gi, noff[l] + j, n0)
+            s = flt[F_DIST]  # the distance the other side computed (_distance, the same x)
             side = s > 0.0
             sw = -1.0 if side else 1.0
             delta = abs(s)
@@ -516,7 +574,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 if not abs(b) < flt[F_BOUND_LIMIT]:
                     flt[F_BAD_BOUND] = b
                     return EV_BOUND
-                stack_push(lp, Gh, goff[l] + j * n0, n0, sign, b)
+                gkappa[noff[l] + j] = stack_push(lp, Gh, goff[l] + j * n0, n0, sign, b, gkappa[noff[l] + j])
                 code, keep, radius, depth = stack_test(lp, x, ans_x)
                 if code != DECIDED:
                     reg[R_CODE] = code
@@ -544,4 +602,4 @@ def run_search(net, lp, st):
                     net.indices, net.data, net.zoff, net.bias, net.slopes, net.split, net.nbits, net.box_mid,
                     net.box_h2, net.dense, net.woff, net.wflat, net.awflat, st.reg, st.flt, st.cnt, st.x, st.ans_x,
                     st.bits, st.fr, st.fr_x, st.fr_r, st.G, st.c, st.Gh, st.ch, st.fixed, st.M, st.m, st.s_all, st.rn,
-                    st.vec, st.absG, st.sr, st.grange, st.mrange, st.gnorm)
+                    st.vec, st.absG, st.sr, st.grange, st.mrange, st.gnorm, st.gkappa)
