@@ -40,7 +40,7 @@ import scipy.sparse
 from ..errors import SolverError
 from ..solvers.base import ROW_BOUND_LIMIT
 from .engine import BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem
-from .rows import unit_rows
+from .rows import identity, unit_rows
 
 __all__ = ["CALL_SECONDS", "COMPILE_AFTER", "CompiledSearch", "SWITCH_CACHED", "compiled_supported", "kernel_cached",
            "make_search"]
@@ -267,9 +267,12 @@ class CompiledSearch(RegionSearch):
         l = sub.layer
         reg[ck.R_L] = l
         if sub.neuron < 0:
-            st.M[a.moff[l]:a.moff[l + 1]] = np.ascontiguousarray(sub.G, dtype=float).ravel()
             st.m[a.foff[l]:a.foff[l + 1]] = sub.c
-            reg[ck.R_GIVEN] = 1
+            if sub.G is identity(n0) and a.dense[l]:  # the root: the layer's G is its W (rows.identity)
+                reg[ck.R_GIVEN] = 2
+            else:
+                st.M[a.moff[l]:a.moff[l + 1]] = np.ascontiguousarray(sub.G, dtype=float).ravel()
+                reg[ck.R_GIVEN] = 1
             reg[ck.R_PC] = ck.PC_ENTER
         else:
             G = np.ascontiguousarray(sub.G, dtype=float)

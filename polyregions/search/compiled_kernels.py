@@ -63,7 +63,8 @@ EV_DONE, EV_BUDGET, EV_LEAF, EV_ROOM, EV_REFEREE, EV_GROW, EV_BOUND = range(7)
 # returns to reg[R_RET] with its result in flt[F_ANS_*] and ans_x, reg[R_HAVE] = 1)
 PC_ADVANCE, PC_DESCEND, PC_ENTER, PC_PREFILTER, PC_OTHER, PC_WITNESS, PC_TEST = range(7)
 # registers: program counter, layer, neuron, frames, pattern length, prefilter position, referee
-# code, referee answer given, enumerate, room (-1: none), budget, prefilter on, layer input given,
+# code, referee answer given, enumerate, room (-1: none), budget, prefilter on, layer input given
+# (1: in M, 2: the identity, M not read),
 # regions in this call, a test result given, where a test returns, its neuron, its row's sign
 (R_PC, R_L, R_J, R_TOP, R_NBITS, R_PF, R_CODE, R_ANSWER, R_ENUM, R_ROOM, R_BUDGET, R_PRUNE, R_GIVEN, R_LEAVES,
  R_HAVE, R_RET, R_TJ, R_TSIGN) = range(18)
@@ -207,11 +208,15 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
                 rn[k] = 0.0
             else:
                 rn[k] = _row_norm(M, mo + u * n0 + lo, hi - lo)
+    elif reg[R_GIVEN] == 2:  # the identity (the root of a dense first layer): unit rows, M not read
+        for k in range(fan):
+            rn[k] = 1.0
     else:  # a given input: the span of each row read off
         for k in range(fan):
             _find_span(M, mo + k * n0, n0, mrange, fo + k)
             lo = mrange[fo + k, 0]
             rn[k] = _row_norm(M, mo + k * n0 + lo, mrange[fo + k, 1] - lo)
+    identity = reg[R_GIVEN] == 2
     reg[R_GIVEN] = 0
     g0, nv = goff[l], noff[l]
     Gv = G[g0:g0 + w * n0].reshape((w, n0))
@@ -224,7 +229,11 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     if dense[l]:
         Wv = wflat[woff[l]:woff[l] + w * fan].reshape((w, fan))
         AWv = awflat[woff[l]:woff[l] + w * fan].reshape((w, fan))
-        if kept == fan:
+        if identity:  # W @ I is W exactly (polyregions.search.rows.identity)
+            for i in range(w):
+                for q in range(n0):
+                    Gv[i, q] = Wv[i, q]
+        elif kept == fan:
             np.dot(Wv, Mv, Gv)
         elif kept == 0:
             for i in range(w):

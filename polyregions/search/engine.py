@@ -34,7 +34,7 @@ from typing import Iterator
 import numpy as np
 
 from .pooling import PoolingStep
-from .rows import ZERO_ROW_RTOL, row_norms, unit_rows
+from .rows import ZERO_ROW_RTOL, identity, row_norms, unit_rows
 from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
 from ..solvers.registry import far_margin, make_backend, region_problem
@@ -255,7 +255,7 @@ class RegionSearch:
             return None
         n0 = self.net.input_dim
         return Subproblem(0, -1, np.zeros(0, np.uint8), np.zeros((0, n0)), np.zeros(0),
-                          np.eye(n0), np.zeros(n0), None, res.point, float(res.radius))
+                          identity(n0), np.zeros(n0), None, res.point, float(res.radius))
 
     def _load(self, sub: Subproblem):
         while self.rows:
@@ -325,11 +325,13 @@ class RegionSearch:
             return
         W, b = self.layers[l]
         op = self.operators[l]
-        G = op @ M
+        n0 = self.net.input_dim
+        root = M is identity(n0) and isinstance(op, np.ndarray)  # W @ I is W exactly (rows.identity)
+        G = op.copy() if root else op @ M
         c = op @ m + b
         Gh, ch, norms = unit_rows(G, c)
         absW = abs(op)
-        scale = absW @ row_norms(M)
+        scale = absW @ (np.ones(n0) if root else row_norms(M))
         split = stage.split
         const = (norms <= ZERO_ROW_RTOL * scale) & split
         cscale = absW @ np.abs(m) + np.abs(b)

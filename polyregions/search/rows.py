@@ -7,9 +7,11 @@ underflows to 0, so norms are taken on rows scaled by their largest entry first.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-__all__ = ["ZERO_ROW_RTOL", "row_norms", "unit_rows"]
+__all__ = ["ZERO_ROW_RTOL", "identity", "row_norms", "unit_rows"]
 
 #: A pre-activation is constant on a node when its row's norm is at most this fraction of
 #: the norm it would have without cancellation (``sum_k |W_jk| |M_k|``): the search's rule, which
@@ -38,3 +40,14 @@ def unit_rows(G, c):
     safe = np.where(norms > 0, norms, 1.0)
     with np.errstate(over="ignore"):  # a huge offset over a tiny normal: the hyperplane is far away
         return G / safe[:, None], c / safe, norms
+
+
+@lru_cache(maxsize=4)
+def identity(n: int) -> np.ndarray:
+    """The ``n x n`` identity, read-only and built once per ``n``: the input map of the root,
+    ``h^0 = I x + 0``. The search recognises it by identity (``M is identity(n)``) and enters
+    the first layer with ``G = W`` (``W @ I`` is ``W`` exactly: one product ``w * 1`` per entry,
+    the other terms zero), without building or multiplying the ``n x n`` matrix."""
+    eye = np.eye(n)
+    eye.flags.writeable = False
+    return eye

@@ -527,3 +527,30 @@ def test_count_regions_with_the_kernel_from_the_start(monkeypatch, workers, rng,
     monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
     res = pr.count_regions(net, box, eps=EPS, method="dfs", workers=workers)
     assert res.complete and res.count == expected
+
+
+@pytest.mark.parametrize("backend", COMPILED_BACKENDS)
+def test_the_root_identity_is_skipped_to_the_same_numbers(backend, rng, random_dense_net):
+    """The root enters the first layer with ``G = W`` (``W @ I``, without the product): the same
+    leaves, affine maps, nodes and solver runs as a root whose input map is a plain copy of the
+    identity (the general path), in both searches; the shared identity is read-only."""
+    from polyregions.search.rows import identity
+
+    net = random_dense_net(rng, 3, [5, 4])
+    box = pr.Box(-np.ones(3), np.ones(3))
+    for search_of in (lambda: RegionSearch(net, box, EPS, backend, True),
+                      lambda: make_search(net, box, EPS, backend, True, compiled=True)):
+        runs = []
+        for plain in (False, True):
+            search = search_of()
+            root = search.root()
+            assert root.G is identity(3) and not root.G.flags.writeable
+            if plain:
+                root.G = np.eye(3)
+            runs.append(([(tuple(search.bits), x.copy(), M.copy(), m.copy()) for x, _, M, m in search.run(root)],
+                         search.stats.nodes, search.lp.lp_solves))
+        (skip, n1, s1), (full, n2, s2) = runs
+        assert (n1, s1) == (n2, s2) and [r[0] for r in skip] == [r[0] for r in full] and skip
+        for a, b in zip(skip, full):
+            for u, v in zip(a[1:], b[1:]):
+                np.testing.assert_array_equal(u, v)
