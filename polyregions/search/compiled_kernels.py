@@ -343,8 +343,28 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
 
 
 @kernel(internal=True)
+def _abs_max(x, start):
+    """``max(start, max_q |x_q|)`` (four partial maxima: no chain through one register; a
+    maximum is exact in any order)."""
+    n = x.shape[0]
+    m0, m1, m2, m3 = start, 0.0, 0.0, 0.0
+    q = 0
+    while q + 4 <= n:
+        m0 = max(m0, abs(x[q]))
+        m1 = max(m1, abs(x[q + 1]))
+        m2 = max(m2, abs(x[q + 2]))
+        m3 = max(m3, abs(x[q + 3]))
+        q += 4
+    while q < n:
+        m0 = max(m0, abs(x[q]))
+        q += 1
+    return max(max(m0, m1), max(m2, m3))
+
+
+@kernel(internal=True, fastmath={"reassoc", "contract"})
 def _distance(Gh, ch, x, gi, nj, n0):
-    """The witness's signed distance ``Gh_j . x + ch_j`` to a neuron's hyperplane (row at ``gi``)."""
+    """The witness's signed distance ``Gh_j . x + ch_j`` to a neuron's hyperplane (row at ``gi``;
+    the dot product summed in any order, vectorised, as BLAS sums the Python search's)."""
     s = 0.0
     for q in range(n0):
         s += Gh[gi + q] * x[q]
@@ -423,10 +443,7 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 reg[R_PC] = PC_ADVANCE
                 cnt[C_COUNT] += 1
                 reg[R_LEAVES] += 1
-                big = 0.0
-                for q in range(n0):
-                    big = max(big, abs(x[q]))
-                if flt[F_RHO] <= flt[F_RES_RTOL] * big:  # as thin as the rounding of its coordinates
+                if flt[F_RHO] <= flt[F_RES_RTOL] * _abs_max(x, 0.0):  # as thin as the rounding of its coordinates
                     cnt[C_NEAR_EPS] += 1
                 if flt[F_RHO] < flt[F_MIN_RADIUS]:
                     flt[F_MIN_RADIUS] = flt[F_RHO]
@@ -593,9 +610,8 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 flt[F_ANS_RADIUS] = radius
                 flt[F_ANS_DEPTH] = depth
             depth = flt[F_ANS_DEPTH]
-            big = abs(ch[noff[reg[R_L]] + reg[R_TJ]])  # the magnitude of the node's coordinates (engine.magnitude)
-            for q in range(n0):
-                big = max(big, abs(x[q]))
+            # the magnitude of the node's coordinates (engine.magnitude), for a drop only
+            big = _abs_max(x, abs(ch[noff[reg[R_L]] + reg[R_TJ]])) if flt[F_ANS_KEEP] == 0.0 else 0.0
             if eps / near <= depth <= eps * near or (flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * big):
                 cnt[C_NEAR_EPS] += 1
             if flt[F_ANS_KEEP] != 0.0 and depth < flt[F_MIN_KEPT]:
