@@ -72,7 +72,7 @@ N_REG = 18
 # float registers: witness radius, eps, domain diameter, near-eps factor, smallest leaf radius,
 # smallest kept depth, the referee's answer, zero-row tolerance, row-bound limit, a bad bound, the box
 # test's tolerance, the coordinates' resolution (relative) within which a region or a drop counts as near eps,
-# the witness's signed distance to the branching neuron's hyperplane (the other side's, read by the witness's side)
+# the witness's distance to the branching hyperplane (the other side's, read by the witness's side)
 (F_RHO, F_EPS, F_DIAM, F_NEAR, F_MIN_RADIUS, F_MIN_KEPT, F_ANS_KEEP, F_ANS_RADIUS, F_ANS_DEPTH, F_ZERO_RTOL,
  F_BOUND_LIMIT, F_BAD_BOUND, F_BOX_RTOL, F_RES_RTOL, F_DIST) = range(15)
 N_FLT = 15
@@ -104,25 +104,14 @@ def _row_norm(A, start, n):
 
 
 @kernel(internal=True, fastmath={"reassoc", "contract"})
-def _sum_of_squares(A, start, n):
-    """``sum A[start + q]^2``, summed in any order (vectorised)."""
+def _row_norm_fast(A, start, n):
+    """``|A[start:start+n]|`` as ``sqrt`` of the sum of squares (in any order: vectorised) where
+    that sum is within ``1e-200..1e200`` (every square that underflows is below ``1e-300`` of it),
+    else :func:`_row_norm`; a few roundings from it (the sums' order differs)."""
     s = 0.0
     for q in range(n):
         s += A[start + q] * A[start + q]
-    return s
-
-
-#: Below and above these, a sum of squares is left to the scaled norm (entries near under- or overflow).
-_SQUARES_LO, _SQUARES_HI = 1e-200, 1e200
-
-
-@kernel(internal=True)
-def _row_norm_fast(A, start, n):
-    """``|A[start:start+n]|`` as ``sqrt`` of the sum of squares where that sum is far from under-
-    and overflow (:data:`_SQUARES_LO`, :data:`_SQUARES_HI`: every square that underflows is below
-    ``1e-300`` of it), else :func:`_row_norm`; a few roundings from it (the sums' order differs)."""
-    s = _sum_of_squares(A, start, n)
-    if _SQUARES_LO < s < _SQUARES_HI:
+    if 1e-200 < s < 1e200:
         return math.sqrt(s)
     return _row_norm(A, start, n)
 
@@ -169,15 +158,14 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     fan = fanin[l]
     w = widths[l]
     mo, fo = moff[l], foff[l]
-    # a dense layer's input rows of gain 0 are left out of its product (their terms are exact
-    # zeros): the rows of gain != 0 sit in M's first `kept` slots, in order (`compact`)
+    # a dense layer's product leaves out the input rows of gain 0 (exact zeros): the others in M's first slots
     compact = reg[R_GIVEN] == 0 and dense[l] != 0
+    gain = vec[4]
     kept = fan
     if reg[R_GIVEN] == 0:
         p = l - 1
         gp, npv = goff[p], noff[p]
         b0 = reg[R_NBITS] - nbits[p]
-        gain = vec[4, :fan]
         t = 0
         for k in range(fan):
             beta = 1.0
@@ -236,12 +224,9 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
         elif kept == fan:
             np.dot(Wv, Mv, Gv)
         elif kept == 0:
-            for i in range(w):
-                for q in range(n0):
-                    Gv[i, q] = 0.0
+            Gv.fill(0.0)
         else:  # W's columns of the kept rows (in the box product's scratch, not yet in use)
             Wk = absG[:w * kept].reshape((w, kept))
-            gain = vec[4, :fan]
             for i in range(w):
                 u = 0
                 for k in range(fan):
@@ -342,25 +327,6 @@ def _enter(dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indices, d
     reg[R_PC] = PC_PREFILTER if reg[R_PRUNE] != 0 else PC_DESCEND
 
 
-@kernel(internal=True)
-def _abs_max(x, start):
-    """``max(start, max_q |x_q|)`` (four partial maxima: no chain through one register; a
-    maximum is exact in any order)."""
-    n = x.shape[0]
-    m0, m1, m2, m3 = start, 0.0, 0.0, 0.0
-    q = 0
-    while q + 4 <= n:
-        m0 = max(m0, abs(x[q]))
-        m1 = max(m1, abs(x[q + 1]))
-        m2 = max(m2, abs(x[q + 2]))
-        m3 = max(m3, abs(x[q + 3]))
-        q += 4
-    while q < n:
-        m0 = max(m0, abs(x[q]))
-        q += 1
-    return max(max(m0, m1), max(m2, m3))
-
-
 @kernel(internal=True, fastmath={"reassoc", "contract"})
 def _distance(Gh, ch, x, gi, nj, n0):
     """The witness's signed distance ``Gh_j . x + ch_j`` to a neuron's hyperplane (row at ``gi``;
@@ -443,7 +409,10 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 reg[R_PC] = PC_ADVANCE
                 cnt[C_COUNT] += 1
                 reg[R_LEAVES] += 1
-                if flt[F_RHO] <= flt[F_RES_RTOL] * _abs_max(x, 0.0):  # as thin as the rounding of its coordinates
+                big = 0.0
+                for q in range(n0):
+                    big = max(big, abs(x[q]))
+                if flt[F_RHO] <= flt[F_RES_RTOL] * big:  # as thin as the rounding of its coordinates
                     cnt[C_NEAR_EPS] += 1
                 if flt[F_RHO] < flt[F_MIN_RADIUS]:
                     flt[F_MIN_RADIUS] = flt[F_RHO]
@@ -610,8 +579,9 @@ def _machine(lp, dims, widths, fanin, goff, noff, moff, foff, indptr, poff, indi
                 flt[F_ANS_RADIUS] = radius
                 flt[F_ANS_DEPTH] = depth
             depth = flt[F_ANS_DEPTH]
-            # the magnitude of the node's coordinates (engine.magnitude), for a drop only
-            big = _abs_max(x, abs(ch[noff[reg[R_L]] + reg[R_TJ]])) if flt[F_ANS_KEEP] == 0.0 else 0.0
+            big = abs(ch[noff[reg[R_L]] + reg[R_TJ]])  # the magnitude of the node's coordinates (engine.magnitude)
+            for q in range(n0):
+                big = max(big, abs(x[q]))
             if eps / near <= depth <= eps * near or (flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * big):
                 cnt[C_NEAR_EPS] += 1
             if flt[F_ANS_KEEP] != 0.0 and depth < flt[F_MIN_KEPT]:
