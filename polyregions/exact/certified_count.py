@@ -83,7 +83,7 @@ class CertificateWriter:
     """
 
     BLOCK = 4096
-    ROWS = 1 << 16
+    ROWS = 1 << 13
 
     def __init__(self, path, exact: ExactNetwork, header: bool = True):
         self.file = None
