@@ -123,12 +123,24 @@ class CertificateWriter:
                 if tag == b"empt":  # the multipliers' row pointers, chunk after chunk
                     sizes = np.concatenate([np.diff(c[2]) for c in chunks])
                     arrays[2] = np.concatenate([[0], np.cumsum(sizes)])
-                out = io.BytesIO()
-                for a in arrays:
-                    np.lib.format.write_array(out, np.ascontiguousarray(a), allow_pickle=False)
-                self.file.write(_block(tag, out.getvalue()))
+                self._write_bulk(tag, arrays)
                 chunks.clear()
         self._rows = 0
+
+    def _write_bulk(self, tag, arrays):
+        """Bulk blocks of at most ``ROWS`` rows each (one task each of a check over several processes)."""
+        for i in range(0, len(arrays[0]), self.ROWS):
+            j = i + self.ROWS
+            if tag == b"empt":
+                ptr = arrays[2][i: j + 1]
+                part = (arrays[0][i:j], arrays[1][i:j], ptr - ptr[0], arrays[3][ptr[0]: ptr[-1]],
+                        arrays[4][ptr[0]: ptr[-1]])
+            else:
+                part = tuple(a[i:j] for a in arrays)
+            out = io.BytesIO()
+            for a in part:
+                np.lib.format.write_array(out, np.ascontiguousarray(a), allow_pickle=False)
+            self.file.write(_block(tag, out.getvalue()))
 
     def _hold(self, tag, arrays):  # a bulk chunk, written when ROWS rows are held
         self._bulk[tag].append(arrays)
@@ -180,7 +192,8 @@ class CertificateWriter:
             return
         if not self.text:
             prefix_bits = prefix_bits * (np.arange(self.N) < prefix_len[:, None])  # nothing beyond a prefix
-            return self._hold(b"empt", (np.packbits(prefix_bits, axis=1), prefix_len, y_ptr, y_pos, y_val))
+            return self._hold(b"empt", (np.packbits(prefix_bits, axis=1), prefix_len.astype("<i4"), y_ptr,
+                                        y_pos.astype("<i4"), y_val))
         ptr, pos, val = y_ptr.tolist(), y_pos.tolist(), y_val.tolist()
         for e, k in enumerate(prefix_len.tolist()):
             s, t = ptr[e], ptr[e + 1]

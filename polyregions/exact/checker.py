@@ -36,7 +36,7 @@ _RECORD_KINDS = {frozenset(k.split()): name for k, name in [("region den point",
                  ("empty ref", "ref"), ("cert assign y", "cert"), ("count undecided", "end")]}
 #: A bulk block's arrays in order: name, dtype, shape (R rows, W = ceil(N / 8) bytes of packed bits, P multipliers).
 _ARRAYS = {b"regs": [("bits", "|u1", "RW"), ("points", "<f8", "Rn")], b"empt": [("bits", "|u1", "RW"),
-           ("length", "<i8", "R"), ("ptr", "<i8", "+"), ("pos", "<i8", "P"), ("val", "<i8", "P")]}
+           ("length", "<i4", "R"), ("ptr", "<i8", "+"), ("pos", "<i4", "P"), ("val", "<i8", "P")]}
 
 class CertificateError(ValueError):
     """The certificate is malformed or does not prove its count; the message is one line."""

@@ -10,6 +10,7 @@ import pytest
 import polyregions as pr
 from polyregions.errors import CertificateError
 from polyregions.exact.certified_count import CertificateWriter
+from polyregions.exact import checker
 from polyregions.exact.checker import MAGIC, check
 from polyregions.exact.exact_net import ExactNetwork
 
@@ -119,3 +120,14 @@ def test_a_certified_count_writes_format_3_by_its_suffix(tmp_path, workers):
     assert (tmp_path / "c.cert").read_bytes().startswith(MAGIC)
     assert res.certified and check(tmp_path / "c.cert").count == res.count == exact_reference.exact_count(
         weights, biases, dom, eps=0)
+
+
+def test_bulk_records_are_split_into_blocks_of_rows(tmp_path, monkeypatch):
+    net, dom = two_thresholds()
+    monkeypatch.setattr(CertificateWriter, "ROWS", 1)
+    path = tmp_path / "split.cert"
+    write(path, net, dom, lambda w: (w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])),
+                                     w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])))
+    tags = [tag for tag, _ in checker._blocks(path.read_bytes())]
+    assert tags == [b"head", b"regs", b"regs", b"empt", b"empt", b"json"]
+    assert check(path).count == 2

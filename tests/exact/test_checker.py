@@ -452,16 +452,17 @@ def edit(blocks, tag, k, f):
 
 
 V3_FORGERIES = [  # (block, array index, change, message)
-    (b"empt", 3, lambda a: np.concatenate([[-2], a[1:]]), "position -2 is not fixed"),
+    (b"empt", 3, lambda a: np.concatenate([[-2], a[1:]]).astype(a.dtype), "position -2 is not fixed"),
     (b"empt", 3, lambda a: a + 64, "is not fixed"),                               # beyond the prefix
-    (b"empt", 4, lambda a: np.concatenate([[0], a[1:]]), "not positive"),
+    (b"empt", 4, lambda a: np.concatenate([[0], a[1:]]).astype(a.dtype), "not positive"),
     (b"empt", 4, lambda a: np.zeros_like(a), "not positive"),
-    (b"empt", 1, lambda a: np.concatenate([[-1], a[1:]]), "prefix length"),
+    (b"empt", 1, lambda a: np.concatenate([[-1], a[1:]]).astype(a.dtype), "prefix length"),
     (b"empt", 1, lambda a: a + 100, "prefix length"),
     (b"empt", 1, lambda a: np.maximum(a - 1, 0), "bits beyond its prefix|coverage|not prove|not fixed"),
     (b"empt", 2, lambda a: a + 1, "shape|ptr"),
     (b"empt", 2, lambda a: np.concatenate([[0, 0], a[2:]]), "no multiplier"),
     (b"empt", 2, lambda a: a.astype(np.int32), "must be <i8"),
+    (b"empt", 3, lambda a: a.astype(np.int64), "must be <i4"),
     (b"regs", 1, lambda a: a[:, :-1], "shape"),                                   # a point too short
     (b"regs", 1, lambda a: np.concatenate([a, a[:, :1]], axis=1), "shape"),        # too long
     (b"regs", 1, lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a), "not finite"),
@@ -556,7 +557,7 @@ def test_v3_fuzz_every_mutation_is_rejected_or_keeps_the_true_count(genuine_v3):
             for k, a in enumerate(payload):
                 for i in range(a.size):
                     for value in ([a.flat[i] ^ (1 << rng.randrange(8))] if a.dtype == np.uint8 else
-                                  [a.flat[i] + 1, a.flat[i] - 1, 0, 2.0 ** 62 if a.dtype == float else 1 << 62,
+                                  [a.flat[i] + 1, a.flat[i] - 1, 0, 2.0 ** 62 if a.dtype == float else np.iinfo(a.dtype).max,
                                    -a.flat[i]]):
                         new = copy()
                         new[b][1][k].flat[i] = value
