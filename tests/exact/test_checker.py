@@ -587,3 +587,14 @@ def test_v3_fuzz_every_mutation_is_rejected_or_keeps_the_true_count(genuine_v3):
                     arrays[:3] = [keep(arrays[0]), keep(arrays[1]), np.concatenate([[0], np.cumsum(sizes)])]
                 accepted_count_is_true(new)
     assert tried > 200
+
+
+def test_v3_patterns_of_more_than_61_positions_are_covered_in_python_integers(tmp_path):
+    """Closed form: 62 neurons, of which x and y and 60 copies of x + 100 (on over the whole box): the 4
+    quadrants. The pattern intervals then reach 2^62, past int64's coverage arithmetic."""
+    W = np.vstack([np.eye(2), np.tile([[1.0, 0.0]], (60, 1))])
+    net = pr.Network.from_dense([W], [np.concatenate([[0.0, 0.0], np.full(60, 100.0)])])
+    certify(net, BOX, tmp_path / "c.jsonl")
+    assert upgrade(tmp_path / "c.jsonl", tmp_path / "c.cert") >= 4
+    assert check(tmp_path / "c.cert").count == check(tmp_path / "c.cert", workers=2).count == 4
+    assert checker._Checker(network_spec(net), domain_spec(BOX)).weights.dtype == object
