@@ -326,7 +326,7 @@ def _open(path):  # (header, version, the (tag, payload) blocks after the header
     try:
         with open(path, "rb") as f:
             data = f.read()
-        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data  # gzip members, one after the other
+        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read() if data[:2] == b"\x1f\x8b" else data  # its members
     except (OSError, EOFError, zlib.error) as exc:
         _fail(f"`certificate` {str(path)!r} cannot be read: {type(exc).__name__}: {exc}")
     if data[: len(MAGIC)] != MAGIC:
