@@ -56,7 +56,8 @@ def _point(den, point):
 def bulk_arrays(header, records):
     """The records split into ``(regions, empties, others)``: ``regions = (bits, points)`` and
     ``empties = (prefix_bits, prefix_len, y_ptr, y_pos, y_val)`` as :meth:`CertificateWriter.regions`
-    and :meth:`CertificateWriter.empties` take them, ``others`` the records left as they are."""
+    and :meth:`CertificateWriter.empties` take them, ``others`` the records left as they are (a
+    shared certificate only while a reference left as a record names it)."""
     N = sum(len(layer["bias"]) for layer in header["network"]["layers"])
     certs = {r["cert"]: _bulk_y(r["y"]) for r in records if "cert" in r}
     r_bits, r_points, e_bits, e_len, ptr, pos, val, others = [], [], [], [], [0], [], [], []
@@ -73,6 +74,8 @@ def bulk_arrays(header, records):
             pos.extend(y[0]), val.extend(y[1]), ptr.append(len(pos))
         else:
             others.append(rec)
+    kept = {rec["ref"] for rec in others if "ref" in rec}
+    others = [rec for rec in others if "cert" not in rec or rec["cert"] in kept]  # the certificates still named
     n = header["network"]["input_dim"]
     regions = (np.array(r_bits, dtype=np.uint8).reshape(-1, N), np.array(r_points, dtype=float).reshape(-1, n))
     empties = (np.array(e_bits, dtype=np.uint8).reshape(-1, N), np.array(e_len, dtype=np.int64),
