@@ -9,13 +9,20 @@ reference resolved to its shared certificate's positions). Its multipliers reach
 beyond int64: for this timing they are shifted right until they fit (the file then proves
 nothing; the check of real certificates is timed by ``certify_cost.py``). Each format writes the
 same arrays: format 3 (``.cert``, bulk blocks) and format 2 (``.jsonl.gz`` and ``.jsonl``, one
-record per line); the best of --repeat runs, its ratio to format 3, and the file's size. The
-machine's load average is printed: on a shared machine the ratios are what to compare.
+record per line); the best of --repeat runs, its ratio to format 3, and the file's size.
+
+Then the check of both formats, on a net whose every record fits a bulk block (d=4 [16, 16],
+seeded integer weights in [-3, 3], half-integer biases, in [-1, 1]^4): its format 2 certificate
+and the same certificate rewritten as format 3 (:func:`polyregions.exact.upgrade.upgrade`: every
+region and every empty branch in bulk blocks, a reference replaced by its certificate's
+multipliers), their sizes and the best of --repeat checks on 1 and 2 processes. The machine's
+load average is printed: on a shared machine the ratios are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -29,7 +36,8 @@ import polyregions as pr  # noqa: E402
 from nets import he_net, unit_box  # noqa: E402
 from polyregions.exact.certified_count import CertificateWriter  # noqa: E402
 from polyregions.exact.exact_net import ExactNetwork  # noqa: E402
-from polyregions.exact.upgrade import v2_records  # noqa: E402
+from polyregions.exact.checker import check  # noqa: E402
+from polyregions.exact.upgrade import upgrade, v2_records  # noqa: E402
 
 
 def d4_arrays(folder):
@@ -83,7 +91,28 @@ def main(argv=None):
         best[suffix] = min(times)
         print(f"  {suffix:9s}: {best[suffix]:.3f} s (best of {args.repeat}) = {best[suffix] / best['.cert']:.1f}x "
               f"format 3; {os.path.getsize(path) / 1e6:.2f} MB")
+    rng = np.random.default_rng(5)
+    weights = [rng.integers(-3, 4, size=(16, 4)).astype(float), rng.integers(-3, 4, size=(16, 16)).astype(float)]
+    biases = [rng.integers(-4, 5, size=16) / 2, rng.integers(-8, 9, size=16) / 2]
+    text, binary = os.path.join(folder, "int.jsonl.gz"), os.path.join(folder, "int.cert")
+    pr.count_regions(pr.Network.from_dense(weights, biases), unit_box(4), certify=True, certificate=text, workers=2)
+    moved = upgrade(text, binary)
+    print(f"integer d=4 [16,16]: {moved:,} records in bulk blocks")
+    times = {}
+    for _ in range(args.repeat):  # interleaved: the load changes alike for both
+        for path, workers in itertools.product((text, binary), (1, 2)):
+            times.setdefault((path, workers), []).append(timed_check(path, workers))
+    for path in (text, binary):
+        print(f"  check {os.path.basename(path):13s}: {check(path).count:,} regions, "
+              f"{os.path.getsize(path) / 1e6:.2f} MB; {min(times[path, 1]):.2f} s (1 process), "
+              f"{min(times[path, 2]):.2f} s (2 processes)")
     print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
+
+
+def timed_check(path, workers):
+    t = time.perf_counter()
+    check(path, workers=workers)
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":
