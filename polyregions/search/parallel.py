@@ -59,7 +59,7 @@ def run_task(payload, key, sub, budget, limit=None):
     unfinished: its result only serves a count that stops at ``max_regions``)."""
     search = _search_for(payload, key)
     search.stats = Stats(eps=search.eps)
-    solves0 = search.lp.lp_solves
+    solves0 = search.lp_solves
     search.frontier = []
     search.deadline = time.perf_counter() + budget
     count = 0
@@ -69,7 +69,7 @@ def run_task(payload, key, sub, budget, limit=None):
         if limit is not None and count >= limit:
             break
     stats = search.stats
-    stats.lp_solves = search.lp.lp_solves - solves0
+    stats.lp_solves = search.lp_solves - solves0
     stats.seconds = time.perf_counter() - t0
     frontier, search.frontier = search.frontier, []
     return count, stats, frontier
@@ -117,8 +117,6 @@ class ParallelWork:
         self.in_flight = {}
         self.worker_solves = 0
         self.executor = None
-        self.payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
-        self.key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
 
     @property
     def done(self) -> bool:
@@ -143,6 +141,12 @@ class ParallelWork:
             yield from self._collect(None, submit=False)
 
     def _start(self):
+        # the workers search on the backend the count is to run on, compiled here once (forked
+        # workers inherit it; others load it from the kernel cache), not in every worker
+        search = self.search
+        search.adopt_target()
+        self.payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
+        self.key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
         if self.client is not None:
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or self.workers)
         self.executor, remote = open_pool(self.workers, self.client, self.payload, _init_pool,
