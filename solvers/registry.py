@@ -142,6 +142,9 @@ def _load(cap: Capabilities):
     return functools.partial(getattr(module, cap.cls), **dict(cap.options))
 
 
+_MARKED = set()  # backends whose kernels this process has marked as cached
+
+
 def _kernel_modules(name: str) -> tuple:
     return tuple(f"{__package__}.{m}" for m in BACKENDS[name].kernels)
 
@@ -151,10 +154,11 @@ def backend_factory(name: str):
     module is imported now, compiling its kernels or loading them from the cache, which is then
     marked: :func:`kernels_ready`)."""
     factory = _load(BACKENDS[name])
-    if BACKENDS[name].kernels:
+    if BACKENDS[name].kernels and name not in _MARKED:
         from .jit import mark_cached
 
         mark_cached(f"backend-{name}", _kernel_modules(name))
+        _MARKED.add(name)
     return factory
 
 
