@@ -152,21 +152,39 @@ def test_short_counts_add_up_to_the_move(monkeypatch, not_compiled, rng, random_
     assert second.lp.name == "numba"
 
 
-def test_parallel_workers_get_the_compiled_backend_built_once(monkeypatch, not_compiled, rng, random_dense_net):
-    """Before it starts its workers, the parallel search builds the compiled backend once, here;
-    the workers are told to search on it (forked, they inherit it: none compiles)."""
+@pytest.mark.parametrize("after", [0.0, 0.05, 1e9])
+def test_parallel_workers_search_on_the_backend_built_here(monkeypatch, not_compiled, rng, random_dense_net, after):
+    """The parallel search's workers search on HiGHS while the count is younger than COMPILE_AFTER
+    (never compiling), and on the compiled backend once this process has built it, once (forked
+    before, the workers load it from the kernel cache): the count is the forced backend's
+    whenever the move happens (at the pool's start, in the middle of the count, never)."""
     monkeypatch.setattr(parallel, "LOCAL_START", 0.0)
     monkeypatch.setattr(parallel, "TASK_BUDGET", 0.01)
     monkeypatch.setattr(parallel, "SPREAD_BUDGET", 0.001)
-    net = random_dense_net(rng, 3, [7, 6])
-    box = pr.Box(-np.ones(3), np.ones(3))
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", after)
+    net = random_dense_net(rng, 4, [8, 8])
+    box = pr.Box(-np.ones(4), np.ones(4))
     expected = make_search(net, box, DEFAULT_EPS, "numba", True, compiled=True)
     count = sum(expected.counts(expected.root()))
     not_compiled.clear()
     search = make_search(net, box, DEFAULT_EPS, "auto", True)
     assert search.lp.name == "highs"
     work = parallel.ParallelWork(search, [search.root()], workers=2)
+    names = []
+    chosen = work._backend_for_tasks
+
+    def recording():
+        changed = chosen()
+        if changed:
+            names.append(work.payload[3])
+        return changed
+
+    monkeypatch.setattr(work, "_backend_for_tasks", recording)
     res = drive(work)
-    assert res.complete and res.count == count
-    assert search.lp.name == "numba" and work.payload[3] == "numba"
-    assert not_compiled == ["highs", "numba"]
+    assert res.complete and res.count == count > 100
+    if after == 0.0:
+        assert names == ["numba"] and not_compiled == ["highs", "numba"]
+    elif after == 0.05:
+        assert names == ["highs", "numba"] and not_compiled == ["highs", "numba"]
+    else:
+        assert names == ["highs"] and not_compiled == ["highs"]
