@@ -112,8 +112,8 @@ class RegionSearch:
     and `backend` "auto", ``lp`` begins as the registry's
     :func:`~polyregions.solvers.registry.starting_backend` (HiGHS while the target's kernels are
     not compiled), and :meth:`adopt_target` builds the target at a clean point. The count does
-    not depend on the backend: each decides the region test of the
-    exact Chebyshev radius (near a threshold, HiGHS decides).
+    not depend on the backend: each decides the region test of the exact Chebyshev radius (near
+    a threshold, HiGHS decides).
     """
 
     zero_row_rtol = ZERO_ROW_RTOL
