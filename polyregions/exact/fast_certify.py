@@ -33,14 +33,15 @@ from .exact_lp import TimeLimitReached
 from ..result import Stats
 from ..search.engine import RegionSearch
 
-__all__ = ["FAST_MAX_DIM", "FastCertifiedWork", "LEAF_CAPACITY", "TEST_BUDGET", "fast_applies"]
+__all__ = ["FAST_MAX_DIM", "FIRST_BUDGET", "FastCertifiedWork", "LEAF_CAPACITY", "TEST_BUDGET", "fast_applies"]
 
 #: Input dimensions the fast path serves (the dense simplex of low dimension).
 FAST_MAX_DIM = 12
 #: Records one kernel call holds before Python drains them: leaves (drops and flags scale with it).
 LEAF_CAPACITY = 1 << 14
-#: Region tests per kernel call (between two looks at the deadline).
-TEST_BUDGET = 1 << 15
+#: Region tests per kernel call (between two looks at the deadline): the first call's, growing
+#: 4-fold per call up to the last.
+FIRST_BUDGET, TEST_BUDGET = 256, 1 << 15
 #: The float64 image of every map must stay below this (far from overflow).
 _RANGE = 2.0 ** 900
 _EXACT_BELOW = 2.0 ** 53
@@ -124,7 +125,9 @@ class FastCertifiedWork:
             np.zeros(P, dtype=np.int64), np.zeros(P, dtype=np.int64), np.zeros((P, 2), dtype=np.int64),
             np.zeros((P, 2), dtype=np.int64), np.zeros((P, 2, n0)), np.zeros((P, 3)), np.zeros(P + 1, dtype=np.int64),
             np.zeros(n0), np.zeros(n0), np.zeros(n0), np.zeros(n0 + 1), np.zeros(n0 + 1, dtype=np.int64),
-            np.zeros(2 * (n0 + 1)), np.zeros(n0 + 1, dtype=np.int64))
+            np.zeros(2 * (n0 + 1)), np.zeros(n0 + 1, dtype=np.int64), np.full(N, -1, dtype=np.int64),
+            np.zeros((N, n0 + 1), dtype=np.int64), np.zeros((N, n0 + 1)), np.zeros((N, n0 + 1), dtype=np.int64),
+            np.zeros(N, dtype=np.int64))
         E = 4 * LEAF_CAPACITY
         self.out = fk.CertOut(
             np.zeros((LEAF_CAPACITY, N), dtype=np.uint8), np.zeros((LEAF_CAPACITY, n0)), np.zeros(LEAF_CAPACITY),
@@ -133,7 +136,7 @@ class FastCertifiedWork:
             np.zeros(E * (n0 + 1), dtype=np.int64),
             np.zeros((LEAF_CAPACITY, N), dtype=np.uint8), np.zeros(LEAF_CAPACITY, dtype=np.int64),
             np.zeros(LEAF_CAPACITY, dtype=np.int64))
-        self.stack = None
+        self.stack, self.budget = None, FIRST_BUDGET
         self.root = lp.test(domain.center_point())
 
     # ------------------------------------------------------------ the driver's interface
@@ -141,6 +144,9 @@ class FastCertifiedWork:
         auditor = self.auditor
         auditor.deadline = control.deadline  # the driver stops the count at its max_regions
         try:
+            if control.deadline is not None and time.perf_counter() >= control.deadline:
+                self.stopped, self.done = "time_limit", True
+                return
             if self.stack is None:
                 if not self.root.keep:  # no ball of radius eps in the box: the exact search decides it all
                     auditor.explore([])
@@ -151,7 +157,9 @@ class FastCertifiedWork:
             reg = self.state.reg
             while True:
                 reg[fk.R_TESTS] = 0
+                reg[fk.R_BUDGET] = self.budget
                 ev = fk.certify_run(self.net, self.stack, self.state, self.out)
+                self.budget = min(TEST_BUDGET, 4 * self.budget)
                 self.tests += int(reg[fk.R_TESTS])
                 before = self.count + auditor.count
                 self._drain()
@@ -170,13 +178,12 @@ class FastCertifiedWork:
             self.stopped, self.done = "time_limit", True
 
     def _start(self):
-        from .fast_kernels import PC_NODE, R_BUDGET, R_PC
+        from .fast_kernels import PC_NODE, R_PC
 
         st = self.state
         st.x[:] = self.root.point
         st.kr[0, 2] = float(self.root.radius)
         st.reg[R_PC] = PC_NODE
-        st.reg[R_BUDGET] = TEST_BUDGET
         self.stack = self.lp.compiled_stack()
 
     def _drain(self):

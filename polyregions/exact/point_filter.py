@@ -98,8 +98,11 @@ class PointFilter:
         with np.errstate(over="ignore", invalid="ignore"):
             for Wf, Wa, bf, ba, den in self.layers:
                 m = Wf.shape[1]
-                u = h @ Wf.T + scale[:, None] * bf
-                bound = SIGN_FILTER_FACTOR * ((m + 3) * _UNIT * (np.abs(h) @ Wa.T + scale[:, None] * ba) + err @ Wa.T)
+                # the products without BLAS (einsum's own loop: small products, no thread hand-offs)
+                u = np.einsum("ik,jk->ij", h, Wf) + scale[:, None] * bf
+                bound = SIGN_FILTER_FACTOR * ((m + 3) * _UNIT * (np.einsum("ik,jk->ij", np.abs(h), Wa)
+                                                                  + scale[:, None] * ba)
+                                              + np.einsum("ik,jk->ij", err, Wa))
                 on = beta[:, off: off + len(bf)]
                 good &= np.all(np.where(on, u > bound, u < -bound), axis=1) & np.all(np.isfinite(bound), axis=1)
                 h = np.where(on, u, 0.0)

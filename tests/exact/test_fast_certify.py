@@ -65,6 +65,18 @@ def test_degenerate_lines_match_the_exact_reference(fast_only, rows, biases, exp
     assert res.count == expected and res.certified and res.undecided == []
 
 
+def test_branches_thinner_than_a_large_eps_are_decided_exactly(fast_only, tmp_path):
+    # a strip of width 0.01 and a triangle of legs 0.01 below eps = 0.02: the float traversal
+    # drops them with a positive optimum (not proven empty); the exact path counts them
+    W, b = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.0, 0.01, 0.5, -0.49])
+    expected = exact_reference.exact_count([W], [b], BOX, eps=0)
+    cert = tmp_path / "cert.jsonl"
+    net = pr.Network.from_dense([W], [b])
+    res = pr.count_regions(net, BOX, certify=True, certificate=cert, eps=0.02)
+    assert check_certificate(cert, net, BOX).count == res.count == expected and res.certified
+    assert res.float_count < expected
+
+
 def test_identically_zero_and_constant_neurons(fast_only, tmp_path):
     # layer 2: a neuron with zero weights and bias (identically zero), one constant on, one
     # reading only a neuron that is off on part of the box
@@ -131,3 +143,27 @@ def test_the_checker_rejects_a_corrupted_fast_certificate(fast_only, tmp_path):
     bad.write_text("\n".join(lines[:r] + lines[r + 1:]) + "\n")  # a region left out
     with pytest.raises(CertificateError):
         check(bad)
+
+
+def test_the_support_test_accepts_only_margins_beyond_their_error_bound():
+    from polyregions.exact.fast_bounds import support_test
+
+    # one row off (G x < -c) in [-1, 1]: empty exactly when c >= |G|; here G = 1
+    G, EG = np.array([[1.0]]), np.zeros((1, 1))
+    box = (np.array([-1.0]), np.array([1.0]), np.array([1.0]))
+    rows, signs, y = np.array([0]), np.array([1.0]), np.array([1.0])
+
+    def holds(c, ec):
+        return support_test(G, np.array([c]), EG, np.array([ec]), rows, signs, y, 1, *box)
+
+    assert holds(2.0, 0.0)  # a margin of 1
+    assert not holds(1.0, 0.0)  # a zero margin is accepted only when no term can round (below)
+    assert not holds(0.5, 0.0)  # not empty: the point x = -0.75 satisfies x < -0.5
+    assert not holds(1.0, 1e-12)  # a zero margin whose c is known only to within 1e-12
+    assert not holds(1.0 + 1e-12, 1e-12)  # a margin below the bound
+    assert holds(1.0 + 1e-9, 1e-12)
+    # an identically zero neuron on (0 < 0): v = 0 and s = 0 exactly
+    assert support_test(np.zeros((1, 1)), np.zeros(1), EG, np.zeros(1), rows, np.array([-1.0]), y, 1, *box)
+    # the on side (-G x < c) of a row whose G is within 1e-12 of 1: empty exactly when c <= -|G|
+    assert not support_test(G, np.array([-1.0]), np.full((1, 1), 1e-12), np.zeros(1), rows, np.array([-1.0]), y, 1,
+                            *box)
