@@ -227,7 +227,7 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
     exact = ExactNetwork(net, domain)  # the domain's exact form (a slice refuses)
     writer = CertificateWriter(certificate, exact)
     if fast_applies(exact, backend):  # a ReLU MLP in a low-dimensional box: the compiled path, one process
-        work = FastCertifiedWork(net, domain, eps, prune, exact, writer)
+        work = FastCertifiedWork(net, domain, eps, prune, exact, writer, workers)
     else:
         _, search, _ = _setup(net, domain, eps, backend, prune, exact=exact)
         work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,

@@ -29,7 +29,7 @@ from .fast_bounds import SIGNIFICANT_BITS, certificate_holds, layer_maps, to_int
 from ..solvers.stack_kernels import D_MD, DECIDED, S_LEVEL, stack_pop, stack_push, stack_test
 
 __all__ = ["CertNet", "CertOut", "CertState", "EV_DONE", "EV_BUDGET", "EV_FULL", "EV_OVERFLOW", "FLAG_THIN",
-           "FLAG_UNSURE", "FLAG_CHECK", "FLAG_ROW", "SIGNIFICANT_BITS", "certify_run"]
+           "FLAG_UNSURE", "FLAG_CHECK", "FLAG_ROW", "SIGNIFICANT_BITS", "certify_run", "certify_start"]
 
 #: Multipliers below this fraction of the largest are left out.
 SUPPORT_RTOL = 1e-9
@@ -49,13 +49,17 @@ CertState = namedtuple("CertState", ["reg", "G", "c", "EG", "Ec", "bits", "nk", 
                                      "lpos", "x", "unit", "point", "ybuf", "qbuf", "sbuf", "ebuf", "fixed", "fq", "fm",
                                      "fe", "fn"])
 #: The records: leaves (``lbits``, ``lx``, ``lr``), certified drops (``ebits``, ``elen``, CSR
-#: ``eptr``, ``epos``, multipliers ``eval * 2^eexp``), flagged branches (``fbits``, ``flen``, ``fwhy``).
+#: ``eptr``, ``epos``, multipliers ``eval * 2^eexp``), flagged branches (``fbits``, ``flen``, ``fwhy``),
+#: parked nodes (``sbits`` to depth ``R_SPLIT``, witness ``sx``, radius ``sr``), flagged branches (``fbits``, ``flen``, ``fwhy``).
 CertOut = namedtuple("CertOut", ["lbits", "lx", "lr", "ebits", "elen", "eptr", "epos", "eval", "eexp", "fbits",
-                                 "flen", "fwhy"])
+                                 "flen", "fwhy", "sbits", "sx", "sr"])
 
 EV_DONE, EV_BUDGET, EV_FULL, EV_OVERFLOW = range(4)
-# registers: depth, program counter, leaves, drops, multipliers, flagged, the test budget, tests run
-R_P, R_PC, R_NL, R_NE, R_NV, R_NF, R_BUDGET, R_TESTS = range(8)
+# registers: depth, program counter, leaves, drops, multipliers, flagged, the test budget, tests run,
+# the depth at which nodes are parked for other processes (-1: none), parked nodes, the depth
+# below which the traversal is done (a parked node's)
+R_P, R_PC, R_NL, R_NE, R_NV, R_NF, R_BUDGET, R_TESTS, R_SPLIT, R_NS, R_FLOOR = range(11)
+N_REG = 11
 PC_NODE, PC_NEXT = range(2)
 #: Why a branch is flagged: thinner than eps (not proven empty), the simplex unsure, the
 #: certificate's test failed, the row's float image unsure (a zero image with an error).
@@ -448,6 +452,19 @@ def certify_run(net, lp, st, out):
                 return EV_FULL
             if reg[R_TESTS] >= reg[R_BUDGET]:
                 return EV_BUDGET
+            if p == reg[R_SPLIT] and p < N:  # parked for another process
+                i = reg[R_NS]
+                if i >= out.sbits.shape[0]:
+                    return EV_FULL
+                for q in range(p):
+                    out.sbits[i, q] = s_bits[q]
+                for k in range(n0):
+                    out.sx[i, k] = s_x[k]
+                out.sr[i] = s_kr[p, 2]
+                reg[R_NS] = i + 1
+                reg[R_PC] = PC_NEXT
+                reg[R_P] = p - 1
+                continue
             if p == N:  # a leaf
                 i = reg[R_NL]
                 for q in range(N):
@@ -472,7 +489,7 @@ def certify_run(net, lp, st, out):
             reg[R_PC] = PC_NEXT
             continue
         # PC_NEXT: the next child of depth p (the previous one's row popped), or back up
-        if p < 0:
+        if p < reg[R_FLOOR]:
             return EV_DONE
         k = s_kk[p]
         if k > 0 and s_kpush[p, k - 1] != 0:
@@ -490,3 +507,28 @@ def certify_run(net, lp, st, out):
         s_kr[p + 1, 2] = s_kr[p, k]
         reg[R_P] = p + 1
         reg[R_PC] = PC_NODE
+
+
+@kernel()
+def certify_start(net, lp, st, p0):
+    """Start the traversal at the parked node of depth ``p0`` (its bits in ``bits``, its witness in
+    ``x`` and ``kr[p0, 2]``, the stack empty): the layer maps above it, its rows pushed (those of
+    non-zero rows: a superset of the rows the parking traversal held), done when back above it."""
+    n0, L = net.dims[0], net.dims[1]
+    for l in range(L):
+        o = net.offs[l]
+        if 0 < l and o < p0:
+            layer_maps(net, st, l)
+        if o < p0:
+            for q in range(o, net.offs[l + 1]):
+                st.fixed[q] = -1
+    for q in range(p0):
+        nrm = 0.0
+        for k in range(n0):
+            nrm += st.G[q, k] * st.G[q, k]
+        if nrm > 0.0:
+            _push_row(lp, st, n0, q, st.bits[q])
+    st.reg[R_P] = p0
+    st.reg[R_PC] = PC_NODE
+    st.reg[R_FLOOR] = p0
+    st.reg[R_SPLIT] = -1

@@ -124,6 +124,22 @@ def test_a_generic_three_dimensional_net_matches_the_audited_search(tmp_path, mo
     assert len(seen) <= fast.count
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_two_processes_give_the_same_count_and_a_checked_certificate(fast_only, monkeypatch, tmp_path, gz):
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8))]
+    biases = [rng.normal(size=8) * 0.3, rng.normal(size=6) * 0.3]
+    net = pr.Network.from_dense(weights, biases)
+    dom = pr.Box(-np.ones(3), np.ones(3))
+    one = pr.count_regions(net, dom, certify=True)
+    monkeypatch.setattr(fast_certify, "LOCAL_START", 0.0)  # every node at the split depth to the workers
+    cert = tmp_path / ("cert.jsonl.gz" if gz else "cert.jsonl")
+    two = pr.count_regions(net, dom, certify=True, certificate=cert, workers=2)
+    assert two.certified and two.count == one.count == check_certificate(cert, net, dom).count
+    seen = {tuple(p) for p in net.pattern(dom.sample(20000, rng)).astype(int)}
+    assert len(seen) <= two.count
+
+
 def test_the_checker_rejects_a_corrupted_fast_certificate(fast_only, tmp_path):
     rng = np.random.default_rng(11)
     net = pr.Network.from_dense([rng.normal(size=(6, 2)), rng.normal(size=(4, 6))],
