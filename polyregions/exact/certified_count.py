@@ -205,7 +205,9 @@ def _setup(net, domain, eps, backend, prune, exact=None):
 def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
                     certificate=None, workers: int = 1) -> CertifiedCount:
     """The certified count of `net`'s regions in `domain` (see the module docstring), run by the
-    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`.
+    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`, or, for a ReLU MLP in
+    a low-dimensional box (:func:`polyregions.exact.fast_certify.fast_applies`), as the compiled
+    :class:`~polyregions.exact.fast_certify.FastCertifiedWork`.
 
     `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
     of the float search hands the branch to the exact decision instead of stopping the count.
