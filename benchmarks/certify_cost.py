@@ -1,6 +1,6 @@
 """The cost of certified counts and of checking their certificates, side by side in one run:
 
-    python benchmarks/certify_cost.py [--limit S] [--workers K] [--cases d4,digits,mlp784]
+    python benchmarks/certify_cost.py [--limit S] [--workers K] [--cases d4,digits,mlp784] [--suffix .cert]
 
 Cases (after warm-up counts, compile caches warm and the compiled search's kernel loaded; eps 1e-9
 as the CLI's default):
@@ -83,6 +83,8 @@ def main(argv=None):
     p.add_argument("--limit", type=float, default=1800.0, help="time limit of each certified count (s)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cases", default="d4,digits,mlp784")
+    p.add_argument("--suffix", default=".cert", help="the certificate's suffix: .cert (format 3, binary), .jsonl.gz "
+                   "or .jsonl (format 2, JSON lines)")
     p.add_argument("--detail", action="store_true",
                    help="also the certified count without a certificate file, and the audited Python search's "
                         "(the compiled path turned off) with and without one")
@@ -96,7 +98,7 @@ def main(argv=None):
     for name, net, dom in cases(args.cases.split(",")):
         plain, t1 = timed(lambda: pr.count_regions(net, dom))
         plain2, t2 = timed(lambda: pr.count_regions(net, dom, workers=args.workers))
-        path = os.path.join(folder, "cert.jsonl.gz")
+        path = os.path.join(folder, "cert" + args.suffix)
         cert, tc = timed(lambda: pr.count_regions(net, dom, certify=True, certificate=path, time_limit=args.limit,
                                                   workers=args.workers))
         print(f"\n{name}")
@@ -105,7 +107,7 @@ def main(argv=None):
         print(f"  certified : {cert.count:,} regions in {tc:.2f} s ({args.workers} processes) = {tc / t1:.1f}x plain "
               f"(1 process), {tc / t2:.1f}x plain ({args.workers} processes), "
               f"complete={cert.complete}, certified={cert.certified}, float count {cert.float_count:,}; "
-              f"certificate {os.path.getsize(path) / 1e6:.2f} MB gzip")
+              f"certificate {os.path.getsize(path) / 1e6:.2f} MB ({args.suffix})")
         if args.detail:
             detail(net, dom, path, t1, args)
         if not cert.certified:

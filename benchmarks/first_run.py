@@ -12,10 +12,11 @@ of another version: a folder holding its ``polyregions`` package with ``solvers`
 both share the machine's load; the ratio is of the medians. With ``--each``, instead, the
 first count of each kind on an empty cache, one fresh process per count (CPU seconds of the
 process, and the count's own time as ``stats.seconds`` reports it): an L2 ball (the projection
-kernels), a box in 8 and in 64 dimensions (the dense and the bounded-variable simplex), a 2-D
-box (the polygon kernels) and a 3-D box (the polyhedron kernels; skipped where the version
-has no 3-D method). Run it in a plain process; the machine's load average is printed before
-and after (on a shared machine, compare ratios).
+kernels), a box in 8 and in 64 dimensions with the backend chosen (a short count on an empty
+cache runs on HiGHS and compiles nothing, where the version has that) and named (the dense and
+the bounded-variable simplex compile), a 2-D box (the polygon kernels) and a 3-D box (the
+polyhedron kernels; skipped where the version has no 3-D method). Run it in a plain process;
+the machine's load average is printed before and after (on a shared machine, compare ratios).
 """
 
 from __future__ import annotations
@@ -62,19 +63,21 @@ def run_example(root, cache, workers):
 
 # one count of each kind, a net [4, 4] (at most 256 regions): the time is the kernels' compilation
 EACH = {
-    "L2 ball, 6 inputs": "pr.Ball(np.zeros(6), 1.0), 6, 'auto'",
-    "box, 8 inputs": "pr.Box(-np.ones(8), np.ones(8)), 8, 'auto'",
-    "box, 64 inputs": "pr.Box(-np.ones(64), np.ones(64)), 64, 'auto'",
-    "2-D box (planar)": "pr.Box(-np.ones(2), np.ones(2)), 2, 'planar'",
-    "3-D box": "pr.Box(-np.ones(3), np.ones(3)), 3, 'auto'",
+    "L2 ball, 6 inputs": "pr.Ball(np.zeros(6), 1.0), 6, 'auto', 'auto'",
+    "box, 8 inputs": "pr.Box(-np.ones(8), np.ones(8)), 8, 'auto', 'auto'",
+    "box, 8, numba": "pr.Box(-np.ones(8), np.ones(8)), 8, 'dfs', 'numba'",
+    "box, 64 inputs": "pr.Box(-np.ones(64), np.ones(64)), 64, 'auto', 'auto'",
+    "box, 64, bounded": "pr.Box(-np.ones(64), np.ones(64)), 64, 'dfs', 'bounded'",
+    "2-D box (planar)": "pr.Box(-np.ones(2), np.ones(2)), 2, 'planar', 'auto'",
+    "3-D box": "pr.Box(-np.ones(3), np.ones(3)), 3, 'auto', 'auto'",
 }
 EACH_CODE = """
 import numpy as np
 import polyregions as pr
-domain, d, method = {case}
+domain, d, method, backend = {case}
 rng = np.random.default_rng(0)
 net = pr.Network.from_dense([rng.normal(size=(4, d)), rng.normal(size=(4, 4))], [rng.normal(size=4)] * 2)
-res = pr.count_regions(net, domain, method=method, workers=1)
+res = pr.count_regions(net, domain, method=method, backend=backend, workers=1)
 print(res.count, res.stats.seconds)
 """
 

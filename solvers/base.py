@@ -60,6 +60,7 @@ FEATURES = {
     "radius_bounds": "decides at fixed margins: a kept node's radius and a dropped node's depth are bounds "
                      "on the Chebyshev radius (on the side that decides), not the radius itself",
     "cutoff_search": "(MIP) stops at the first solution below a cutoff, unproven",
+    "compiled_stack": "hands its row stack to the compiled search (polyregions.search.compiled)",
 }
 
 
@@ -73,7 +74,11 @@ class Capabilities:
     :data:`FEATURES`; ``auto_rank``: its order among the backends ``"auto"`` may choose
     (lower first; None: never chosen), and ``auto_max_dim`` the input dimension up to which
     it is chosen; ``requires``: modules that must be importable for ``"auto"`` to choose it;
-    ``summary``: one line for the command line and the docs.
+    ``kernels``: the kernel modules (of :mod:`polyregions.solvers`) its module compiles, or loads
+    from the kernel cache, when it is imported (:mod:`polyregions.solvers.jit`; a search begins
+    on a backend without kernels while they are not in the cache:
+    :func:`polyregions.solvers.registry.starting_backend`); ``summary``: one line for the command
+    line and the docs.
     """
 
     module: str
@@ -84,6 +89,7 @@ class Capabilities:
     auto_max_dim: int | None = None
     requires: tuple = ()
     options: tuple = ()
+    kernels: tuple = ()
     summary: str = ""
 
 
@@ -96,14 +102,17 @@ DENSE_SIMPLEX_MAX_DIM = 20
 
 #: The region-test backends, by name.
 REGION_BACKENDS = {
-    "numba": Capabilities("numba_lp", "NumbaBackend", frozenset({"polyhedral"}), frozenset({"lp"}), auto_rank=0,
-                          auto_max_dim=DENSE_SIMPLEX_MAX_DIM, requires=("numba",),
+    "numba": Capabilities("numba_lp", "NumbaBackend", frozenset({"polyhedral"}), frozenset({"lp", "compiled_stack"}),
+                          auto_rank=0, auto_max_dim=DENSE_SIMPLEX_MAX_DIM, requires=("numba",),
+                          kernels=("linalg_kernels", "dense_kernels"),
                           summary="compiled dense dual simplex, HiGHS as referee (low dimension)"),
     "projection": Capabilities("projection_l2", "ProjectionL2Backend", frozenset({"l2"}),
                                frozenset({"qp", "radius_bounds"}), auto_rank=0, requires=("numba",),
+                               kernels=("projection_kernels",),
                                summary="compiled projection on the rows' Gram matrix, HiGHS as referee"),
     "bounded": Capabilities("bounded_lp", "BoundedDualBackend", frozenset({"polyhedral", "l1"}),
-                            frozenset({"lp", "radius_bounds"}), auto_rank=1, requires=("numba",),
+                            frozenset({"lp", "radius_bounds", "compiled_stack"}), auto_rank=1, requires=("numba",),
+                            kernels=("linalg_kernels", "bounded_kernels", "bounded_decide"),
                             summary="compiled fixed-margin test with the box as column bounds, HiGHS as referee "
                                     "(high dimension, L1 balls)"),
     "highs": Capabilities("highs", "HighsBackend", _ALL_KINDS, frozenset({"lp", "qp", "anchors_witness"}),

@@ -18,6 +18,14 @@ uses. An ``internal`` kernel (called only by other kernels) gets no Python wrapp
 compilation of each group of kernels is announced on the ``polyregions.kernels`` logger (INFO;
 the command shows it on stderr), and :func:`compile_seconds` adds up the time the calling thread
 has spent in numba's compiler, compiling or loading from the cache (a count's time leaves it out).
+
+Whether a group of kernels is in the cache is known without importing them (importing compiles
+what is missing): :func:`mark_cached` leaves a marker in the cache directory once their modules
+are imported, recording the stamp (modification time and size) of each module's source, and
+:func:`kernels_cached` reads it back, a few ``stat`` calls. numba keeps a compiled kernel exactly
+as long as that stamp holds (and the directory's name keeps the sources' contents), so a marker
+whose stamps hold says the group loads from the cache; numba compiles anew only when the cache
+was made on another CPU.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from numba.core import event
 from numba.core.dispatcher import Dispatcher
 
 __all__ = ["B1", "B2", "F1", "F2", "F3", "I1", "I2", "KEEP_OLD_DIRS", "KERNEL_MODULES", "cache_directory",
-           "compile_seconds", "kernel", "kernel_overload", "sources_key", "types_of"]
+           "compile_seconds", "kernel", "kernel_overload", "kernels_cached", "mark_cached", "sources_key", "types_of"]
 
 log = logging.getLogger("polyregions.kernels")
 
@@ -155,6 +163,51 @@ def cache_directory() -> str | None:
             return path
     log.warning("no writable folder for the compiled kernels: they compile anew in every process")
     return None
+
+
+# ---------------------------------------------------------------------- what the cache holds
+def _stamps(modules) -> str:
+    """One line per module of `modules` (full names, of :data:`KERNEL_MODULES`): its name and
+    its source's stamp as numba reads it (modification time, size)."""
+    lines = []
+    for module in sorted(modules):
+        st = os.stat(_source_path(module))
+        lines.append(f"{module} {st.st_mtime_ns} {st.st_size}")
+    return "\n".join(lines) + "\n"
+
+
+def _marker(group: str) -> str | None:
+    directory = cache_directory()
+    return None if directory is None else os.path.join(directory, f"{group}.compiled")
+
+
+def kernels_cached(group: str, modules) -> bool:
+    """Whether the kernels of `modules` (full names, of :data:`KERNEL_MODULES`) load from the
+    cache: :func:`mark_cached` marked them under `group` and their sources' stamps still hold."""
+    path = _marker(group)
+    if path is None:
+        return False
+    try:
+        with open(path) as f:
+            return f.read() == _stamps(modules)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def mark_cached(group: str, modules) -> None:
+    """Record that the kernels of `modules`, imported in this process, are in the cache (under
+    `group`; read by :func:`kernels_cached`). Nothing is recorded where nothing is cached."""
+    path = _marker(group)
+    if path is None or not all(m in sys.modules for m in modules) or kernels_cached(group, modules):
+        return
+    try:
+        stamps = _stamps(modules)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(stamps)
+        os.replace(tmp, path)  # atomic: a reader sees the whole marker or none
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------------- compile time and messages

@@ -12,6 +12,10 @@ From those declarations alone this module
   (:func:`refusal`), before the backend is built;
 * builds backends and drivers (:func:`make_backend`, :func:`make_mip_driver`), importing a
   backend's module only then, so a missing optional solver only matters when it is asked for;
+* says which backend a search begins on while the kernels of the one it is to run on are not
+  compiled (:func:`starting_backend`: a first count on a fresh install does not wait for a
+  compilation it may not need; the search moves to the compiled backend once it has run long
+  enough, :mod:`polyregions.search.compiled`);
 * lists them for the command line and the docs (:func:`backend_names`, :func:`describe_backends`);
 * and offers the few solver services the rest of the package needs beyond the region test
   (an interior ball, a bounding box and the support LPs of a polyhedron, one LP, the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import sys
 
 import numpy as np
 
@@ -37,8 +42,8 @@ from .scipy_lp import BOX_PAD
 __all__ = ["BACKENDS", "BOX_PAD", "DENSE_SIMPLEX_MAX_DIM", "MIP_SOLVERS", "UNBOUNDED_RADIUS_CAP", "backend_factory",
            "backend_names", "certificate_hints", "chebyshev_ball", "choose_backend", "describe_backends", "facet_lp",
            "far_margin",
-           "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal", "region_problem",
-           "serving", "solve_lp", "write_model"]
+           "kernels_ready", "make_backend", "make_mip_driver", "polyhedron_box", "polyhedron_support", "refusal",
+           "region_problem", "resolve_backend", "serving", "solve_lp", "starting_backend", "write_model"]
 
 #: Cap on the Chebyshev radius in unbounded domains (regions there may be unbounded).
 UNBOUNDED_RADIUS_CAP = 1.0
@@ -137,18 +142,62 @@ def _load(cap: Capabilities):
     return functools.partial(getattr(module, cap.cls), **dict(cap.options))
 
 
+_MARKED = set()  # backends whose kernels this process has marked as cached
+
+
+def _kernel_modules(name: str) -> tuple:
+    return tuple(f"{__package__}.{m}" for m in BACKENDS[name].kernels)
+
+
 def backend_factory(name: str):
     """What builds the backend `name` from a problem: its class with its declared options (its
-    module is imported now)."""
-    return _load(BACKENDS[name])
+    module is imported now, compiling its kernels or loading them from the cache, which is then
+    marked: :func:`kernels_ready`)."""
+    factory = _load(BACKENDS[name])
+    if BACKENDS[name].kernels and name not in _MARKED:
+        from .jit import mark_cached
+
+        mark_cached(f"backend-{name}", _kernel_modules(name))
+        _MARKED.add(name)
+    return factory
+
+
+def kernels_ready(name: str) -> bool:
+    """Whether the backend `name` builds without compiling: it declares no kernels, or they are
+    imported in this process, or in the kernel cache (:func:`polyregions.solvers.jit.kernels_cached`:
+    a few ``stat`` calls, nothing compiled or loaded)."""
+    modules = _kernel_modules(name)
+    if all(m in sys.modules for m in modules):
+        return True
+    from .jit import kernels_cached
+
+    return kernels_cached(f"backend-{name}", modules)
+
+
+def starting_backend(name: str, problem: RegionProblem) -> str:
+    """The backend a search that is to run on the backend `name` begins on: `name` itself when
+    its kernels are ready (:func:`kernels_ready`), else the one ``"auto"`` would choose for
+    `problem` among the installed backends that compile nothing (HiGHS), if any.
+
+    Every backend decides the region test of the exact Chebyshev radius (a compiled one hands
+    every decision near a threshold to HiGHS), so the count does not depend on where a search
+    begins; only its speed does: a backend without kernels decides each test more slowly, but a
+    count that ends before the kernels would have compiled does not wait for them."""
+    if kernels_ready(name):
+        return name
+    kind = problem.kind
+    eligible = [(cap.auto_rank, other) for other, cap in BACKENDS.items()
+                if not cap.kernels and cap.auto_rank is not None and kind in cap.kinds
+                and all(_installed(m) for m in cap.requires)]
+    return min(eligible)[1] if eligible else name
 
 
 # ---------------------------------------------------------------------------------------------
 # building
 
-def make_backend(name: str, problem: RegionProblem) -> LPBackend:
-    """Build the backend called `name` for `problem` ("auto": :func:`choose_backend`); a backend
-    that does not serve the problem's kind is refused with :func:`refusal`'s message."""
+def resolve_backend(name: str, problem: RegionProblem) -> str:
+    """The backend `name` names for `problem` ("auto": :func:`choose_backend`); a backend that
+    does not serve the problem's kind is refused with :func:`refusal`'s message."""
     if not isinstance(name, str) or (name != "auto" and name not in BACKENDS):
         raise InvalidInputError(f"`backend` must be one of {list(backend_names())}, got {name!r}")
     if name == "auto":
@@ -156,7 +205,12 @@ def make_backend(name: str, problem: RegionProblem) -> LPBackend:
     why = refusal(name, problem.kind)
     if why is not None:
         raise InvalidInputError(why)
-    return backend_factory(name)(problem)
+    return name
+
+
+def make_backend(name: str, problem: RegionProblem) -> LPBackend:
+    """Build the backend called `name` for `problem` (:func:`resolve_backend`)."""
+    return backend_factory(resolve_backend(name, problem))(problem)
 
 
 def make_mip_driver(model: LinearModel, solver: str, *, mip: bool) -> MipDriver:

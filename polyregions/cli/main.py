@@ -373,14 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certify", action="store_true", help="decide every pattern in exact arithmetic, without eps, "
                    "and show the float count beside it")
     p.add_argument("--certificate", default=None, metavar="FILE", help="with --certify: write every region's point "
-                   "and every emptiness certificate to FILE (JSON lines)")
+                   "and every emptiness certificate to FILE (format 3, binary, e.g. run.cert; JSON lines, format 2, "
+                   "when FILE ends in .jsonl or .jsonl.gz)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--pieces", action="store_true", help="lines, planes, 1-D / 2-D domains: also the linear pieces")
     p.set_defaults(func=cmd_count)
 
     p = sub.add_parser("check", help="check a certificate written by count --certify (exact rational arithmetic)")
-    p.add_argument("certificate", help="certificate file (JSON lines, or gzip-compressed)")
+    p.add_argument("certificate", help="certificate file (format 3, binary; or format 2, JSON lines, plain or gzip)")
     _net_argument(p, nargs="?")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="the certificate must be about the box LO <= x <= HI")

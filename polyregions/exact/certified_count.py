@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gzip
+import io
 import json
 import math
 import multiprocessing
@@ -24,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 
 import numpy as np
 
@@ -36,15 +38,22 @@ from .fast_certify import FastCertifiedWork, fast_applies
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
-from .spec import FORMAT, VERSION, exact_point, hex_int
+from .spec import FORMAT, MAGIC, TEXT_VERSION, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
 __all__ = ["COMPRESS_LEVEL", "CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
 
 #: Certificate ids of task ``k`` are ``k << ID_BITS`` onwards (task 0: this process).
 ID_BITS = 32
-#: zlib level of gzip certificates (1: fastest; the records are highly repetitive text).
+#: zlib level of gzip certificates and of version 3's blocks (1: fastest; the records are highly repetitive).
 COMPRESS_LEVEL = 1
+
+
+def _block(tag, payload):
+    """A block of a version 3 certificate: its 4-byte tag, the size of its zlib stream (uint64, little-endian),
+    the zlib stream of `payload` (``COMPRESS_LEVEL``)."""
+    data = zlib.compress(payload, COMPRESS_LEVEL)
+    return tag + len(data).to_bytes(8, "little") + data
 
 
 def _multipliers(y):
@@ -53,38 +62,46 @@ def _multipliers(y):
 
 
 class CertificateWriter:
-    """Streams the certificate of a count to `path` (format ``polyregions-certificate`` version 2,
-    ``docs/certificates.md``) as JSON lines, gzip-compressed when `path` ends in ``.gz``;
-    records are written in blocks of ``BLOCK`` lines and nothing else is kept in memory.
-    ``header=False``: the records only (a part of a parallel count).
+    """Streams the certificate of a count to `path` (``docs/certificates.md``): format
+    ``polyregions-certificate`` version 3 (a binary container, ``MAGIC``) unless `path` ends in
+    ``.jsonl`` or ``.gz``: then version 2 (JSON lines, gzip-compressed for ``.gz``). Records are
+    written in blocks (``BLOCK`` lines; bulk blocks of up to ``ROWS`` rows) and nothing else is
+    kept in memory. ``header=False``: the records only (a part of a parallel count).
 
-    Lines: the header (format, version, the exact network and domain of
-    :mod:`polyregions.exact.spec`), then ``{"region": bits, "den": D, "point": [...]}`` (the
-    interior point ``point / D``), ``{"empty": prefix, "y": {row: multiplier}}``,
-    ``{"cert": id, "assign": "01*1..", "y": {...}}`` (a certificate shared by the partial
-    patterns that agree with its assignment, ``*`` = free) and ``{"empty": prefix, "ref": id}``,
-    and the trailer ``{"count": N, "undecided": K}``. Rows are named by the pattern position
-    (or ``"d<k>"``, row k of a polytope domain); integers are hexadecimal strings.
+    Per record (both versions, as JSON lines; a version 3 file holds them in ``json`` blocks):
+    ``{"region": bits, "den": D, "point": [...]}`` (the interior point ``point / D``),
+    ``{"empty": prefix, "y": {row: multiplier}}``, ``{"cert": id, "assign": "01*1..", "y": {...}}``
+    (a certificate shared by the partial patterns that agree with its assignment, ``*`` = free),
+    ``{"empty": prefix, "ref": id}`` and the trailer ``{"count": N, "undecided": K}``; rows are
+    named by the pattern position (or ``"d<k>"``, row k of a polytope domain), integers are
+    hexadecimal strings. In bulk (:meth:`regions`, :meth:`empties`): arrays, in ``regs`` and
+    ``empt`` blocks of version 3 (one record per row in version 2).
 
     The ``parts`` of a parallel count (files of writers with ``header=False`` and the same
-    compression, in ``folder``) are copied byte for byte behind this writer's records when it
-    closes (a gzip certificate is then a sequence of gzip members, RFC 1952: their
-    concatenation is one gzip stream), and ``folder`` is removed.
+    format, in ``folder``) are copied byte for byte behind this writer's records when it
+    closes (version 3 is a sequence of blocks; a gzip certificate a sequence of gzip members,
+    whose concatenation RFC 1952 reads as one stream), and ``folder`` is removed.
     """
 
     BLOCK = 4096
+    ROWS = 1 << 13
 
     def __init__(self, path, exact: ExactNetwork, header: bool = True):
         self.file = None
         self.path = None if path is None else os.fspath(path)
-        self.gz = self.path is not None and self.path.endswith(".gz")
-        self._block = []
+        self.text = self.path is not None and self.path.endswith((".jsonl", ".gz"))
+        self.gz = self.text and self.path.endswith(".gz")
+        self.n, self.N = exact.dim, exact.n_bits
+        self._block, self._bulk, self._rows = [], {b"regs": [], b"empt": []}, 0
         self.parts, self.folder = [], None
         if self.path is not None:
             self.file = gzip.open(self.path, "wb", compresslevel=COMPRESS_LEVEL) if self.gz else open(self.path, "wb")
-            if header:
-                self._line({"format": FORMAT, "version": VERSION, "network": exact.network_spec,
-                            "domain": exact.domain_spec})
+            spec = {"format": FORMAT, "version": TEXT_VERSION if self.text else VERSION,
+                    "network": exact.network_spec, "domain": exact.domain_spec}
+            if header and self.text:
+                self._line(spec)
+            elif header:
+                self.file.write(MAGIC + VERSION.to_bytes(4, "little") + _block(b"head", json.dumps(spec).encode()))
 
     def _line(self, obj):
         self._block.append(json.dumps(obj, separators=(",", ":")))
@@ -96,9 +113,41 @@ class CertificateWriter:
             self.flush()
 
     def flush(self):
+        """Write the records held so far."""
         if self._block:
-            self.file.write(("\n".join(self._block) + "\n").encode())
+            text = ("\n".join(self._block) + "\n").encode()
+            self.file.write(text if self.text else _block(b"json", text))
             self._block = []
+        for tag, chunks in self._bulk.items():
+            if chunks:
+                arrays = [np.concatenate(a) for a in zip(*chunks)]
+                if tag == b"empt":  # the multipliers' row pointers, chunk after chunk
+                    sizes = np.concatenate([np.diff(c[2]) for c in chunks])
+                    arrays[2] = np.concatenate([[0], np.cumsum(sizes)])
+                self._write_bulk(tag, arrays)
+                chunks.clear()
+        self._rows = 0
+
+    def _write_bulk(self, tag, arrays):
+        """Bulk blocks of at most ``ROWS`` rows each (one task each of a check over several processes)."""
+        for i in range(0, len(arrays[0]), self.ROWS):
+            j = i + self.ROWS
+            if tag == b"empt":
+                ptr = arrays[2][i: j + 1]
+                part = (arrays[0][i:j], arrays[1][i:j], ptr - ptr[0], arrays[3][ptr[0]: ptr[-1]],
+                        arrays[4][ptr[0]: ptr[-1]])
+            else:
+                part = tuple(a[i:j] for a in arrays)
+            out = io.BytesIO()
+            for a in part:
+                np.lib.format.write_array(out, np.ascontiguousarray(a), allow_pickle=False)
+            self.file.write(_block(tag, out.getvalue()))
+
+    def _hold(self, tag, arrays):  # a bulk chunk, written when ROWS rows are held
+        self._bulk[tag].append(arrays)
+        self._rows += len(arrays[0])
+        if self._rows >= self.ROWS:
+            self.flush()
 
     def region(self, bits, nums, den):
         """The region of `bits` with its point ``nums / den`` (integers)."""
@@ -116,8 +165,13 @@ class CertificateWriter:
         """Regions in bulk: row ``r`` of `bits` (``(R, N)``, 0/1) has a region holding row ``r`` of
         `points` (``(R, n)`` float64, each float the exact dyadic rational it is)."""
         bits, points = np.asarray(bits, dtype=np.uint8), np.asarray(points, dtype=np.float64)
-        if bits.ndim != 2 or points.ndim != 2 or len(bits) != len(points) or not np.isfinite(points).all():
-            raise ValueError("regions: bits (R, N) and finite points (R, n) with the same R")
+        if (bits.ndim != 2 or points.ndim != 2 or len(bits) != len(points) or not np.isfinite(points).all()
+                or bits.shape[1] != self.N or points.shape[1] != self.n or (bits > 1).any()):
+            raise ValueError(f"regions: bits (R, {self.N}) of 0/1 and finite points (R, {self.n}) with the same R")
+        if self.file is None or not len(bits):
+            return
+        if not self.text:
+            return self._hold(b"regs", (np.packbits(bits, axis=1), points))
         for b, x in zip(bits, points.tolist()):
             self.region(b, *exact_point(x))
 
@@ -130,11 +184,17 @@ class CertificateWriter:
         prefix_len, y_ptr = np.asarray(prefix_len, dtype=np.int64), np.asarray(y_ptr, dtype=np.int64)
         y_pos, y_val = np.asarray(y_pos, dtype=np.int64), np.asarray(y_val, dtype=np.int64)
         E = len(prefix_len)
-        if (prefix_bits.ndim != 2 or len(prefix_bits) != E or len(y_ptr) != E + 1 or y_ptr[0] != 0
+        if (prefix_bits.ndim != 2 or prefix_bits.shape != (E, self.N) or len(y_ptr) != E + 1 or y_ptr[0] != 0
                 or (np.diff(y_ptr) < 1).any() or len(y_pos) != y_ptr[-1] or len(y_val) != y_ptr[-1]
-                or (prefix_len < 1).any() or (prefix_len > prefix_bits.shape[1]).any() or (y_val < 1).any()
+                or (prefix_len < 0).any() or (prefix_len > self.N).any() or (y_val < 1).any() or (prefix_bits > 1).any()
                 or (y_pos < 0).any() or (y_pos >= np.repeat(prefix_len, np.diff(y_ptr))).any()):
             raise ValueError("empties: malformed prefixes or multipliers")
+        if self.file is None or not E:
+            return
+        if not self.text:
+            prefix_bits = prefix_bits * (np.arange(self.N) < prefix_len[:, None])  # nothing beyond a prefix
+            return self._hold(b"empt", (np.packbits(prefix_bits, axis=1), prefix_len.astype("<i4"), y_ptr,
+                                        y_pos.astype("<i4"), y_val))
         ptr, pos, val = y_ptr.tolist(), y_pos.tolist(), y_val.tolist()
         for e, k in enumerate(prefix_len.tolist()):
             s, t = ptr[e], ptr[e + 1]
@@ -154,7 +214,8 @@ class CertificateWriter:
             return None
         if self.folder is None:
             self.folder = tempfile.mkdtemp(prefix="polyregions-cert-", dir=os.path.dirname(os.path.abspath(self.path)))
-        return os.path.join(self.folder, f"part-{task_id:08d}.jsonl" + (".gz" if self.gz else ""))
+        suffix = (".jsonl.gz" if self.gz else ".jsonl") if self.text else ".part"
+        return os.path.join(self.folder, f"part-{task_id:08d}{suffix}")
 
     def close(self, trailer=None):
         """Finish the file: this writer's records, the finished ``parts`` byte for byte, the `trailer`."""
@@ -171,7 +232,7 @@ class CertificateWriter:
                             shutil.copyfileobj(f, out, 1 << 20)
                     if trailer is not None:
                         line = (json.dumps(trailer, separators=(",", ":")) + "\n").encode()
-                        out.write(gzip.compress(line) if self.gz else line)
+                        out.write((gzip.compress(line) if self.gz else line) if self.text else _block(b"json", line))
         finally:
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
@@ -228,7 +289,7 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
     t0 = time.perf_counter()
     exact = ExactNetwork(net, domain)  # the domain's exact form (a slice refuses)
     writer = CertificateWriter(certificate, exact)
-    if fast_applies(exact, backend):  # a ReLU MLP in a low-dimensional box: the compiled path, one process
+    if fast_applies(exact, backend):  # a ReLU MLP in a low-dimensional box: the compiled path
         work = FastCertifiedWork(net, domain, eps, prune, exact, writer, workers)
     else:
         _, search, _ = _setup(net, domain, eps, backend, prune, exact=exact)

@@ -1,4 +1,4 @@
-"""A network and a domain as the exact data a certificate holds (``polyregions-certificate`` version 2).
+"""A network and a domain as the exact data a certificate holds (``polyregions-certificate`` versions 2 and 3).
 
 A layer ``z = W h + b`` with rational entries is written over its least common denominator
 ``D``: ``W = Wn / D``, ``b = bn / D`` with integer ``Wn, bn`` (so ``gcd(D, Wn, bn) = 1``: one
@@ -20,9 +20,9 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..model.network import Dense
-from .checker import FORMAT, VERSION, check, fingerprint
+from .checker import FORMAT, MAGIC, TEXT_VERSION, VERSION, check, fingerprint
 
-__all__ = ["FORMAT", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "exact_point",
+__all__ = ["FORMAT", "MAGIC", "TEXT_VERSION", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "exact_point",
            "fingerprint",
            "hex_int", "network_spec", "report_lines", "rounded_layers"]
 

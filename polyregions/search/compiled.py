@@ -24,7 +24,11 @@ compiled backends that hand over their stack (``numba`` and ``bounded``), over b
 
 Compilation is lazy: the kernel compiles for a backend the first time a search over it runs
 longer than :data:`COMPILE_AFTER` seconds in Python (small counts never wait for it); once its
-compilation is in the kernel cache, searches use it from their first node.
+compilation is in the kernel cache, searches use it from their first node. The same holds for the
+backend's own kernels: while they are not in the cache, :func:`make_search` begins the search on
+a backend that compiles nothing (HiGHS: :func:`polyregions.solvers.registry.starting_backend`),
+and the search moves to the compiled backend when the kernel takes over (a backend named
+explicitly is used from the first node).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import scipy.sparse
 
 from ..errors import SolverError
 from ..solvers.base import ROW_BOUND_LIMIT
+from ..solvers.registry import BACKENDS
 from .engine import BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem
 from .rows import unit_rows
 
@@ -59,12 +64,15 @@ CALL_SECONDS = 0.005
 FIRST_BUDGET, MIN_BUDGET, MAX_BUDGET = 64, 8, 1 << 20
 
 _READY = set()  # backends whose kernel is compiled (or loaded) in this process
+_STARTED = {}  # per backend, seconds this process's searches for it ran on the starting backend
 
 
 def compiled_supported(net, lp) -> bool:
-    """Whether the compiled kernel serves `net` with the backend `lp`: elementwise stages only
-    (ReLU, LeakyReLU, linear carries) and a backend that hands over its stack."""
-    return all(not stage.pool for stage in net.stages) and hasattr(lp, "compiled_stack")
+    """Whether the compiled kernel serves `net` with the backend `lp` (a backend, or its name):
+    elementwise stages only (ReLU, LeakyReLU, linear carries) and a backend that hands over its
+    stack (the ``compiled_stack`` feature of its declaration)."""
+    hands = "compiled_stack" in BACKENDS[lp].features if isinstance(lp, str) else hasattr(lp, "compiled_stack")
+    return all(not stage.pool for stage in net.stages) and hands
 
 
 def _marker(name):
@@ -86,11 +94,12 @@ def make_search(net, domain, eps, backend, prune, *, compiled=None):
     """The search for a count or an enumeration: a :class:`CompiledSearch` where the kernel serves
     the network and the backend, else a :class:`~polyregions.search.engine.RegionSearch`.
     ``compiled``: True or False forces the choice (False: the Python search)."""
-    search = RegionSearch(net, domain, eps, backend, prune)
+    search = RegionSearch(net, domain, eps, backend, prune, lazy=compiled is None)
     # an unbounded domain keeps the Python search: its far rows are decided in a limit (engine._test_far)
-    if compiled is False or search.domain_box is None or not compiled_supported(net, search.lp):
+    if compiled is False or search.domain_box is None or not compiled_supported(net, search.target):
         if compiled:
             raise ValueError("the compiled search does not serve this network or backend")
+        search.adopt_target()  # only the compiled search moves from one backend to another
         return search
     return CompiledSearch.from_search(search, eager=bool(compiled))
 
@@ -188,12 +197,16 @@ class CompiledSearch(RegionSearch):
         return self
 
     # ------------------------------------------------------------------ which loop
-    def _switch_after(self) -> float | None:
-        """Seconds of Python search before the kernel takes over (0: at once)."""
-        name = self.lp.name
+    def _wait(self) -> float:
+        """Seconds of Python search left before the kernel takes over (at most 0: now). On the
+        starting backend, the backend's kernels compile too: after :data:`COMPILE_AFTER` seconds
+        of the process's searches on it (a run of short counts compiles once they add up)."""
+        name = self.target
+        if self.lp.name != name:
+            return COMPILE_AFTER - _STARTED.get(name, 0.0)
         if self.eager or name in _READY:
             return 0.0
-        return SWITCH_CACHED if kernel_cached(name) else COMPILE_AFTER
+        return (SWITCH_CACHED if kernel_cached(name) else COMPILE_AFTER) - self.python_seconds
 
     def run(self, sub: Subproblem):
         """Yield ``(x, rho, M, m)`` per region below `sub` (``self.bits``: its pattern)."""
@@ -205,10 +218,11 @@ class CompiledSearch(RegionSearch):
         yield from self._phased(sub, False, room)
 
     def _phased(self, sub, enumerate_regions, room):
-        """The Python search until the kernel takes over (:meth:`_switch_after`), then the kernel on
-        what the Python search parked; the caller's deadline and frontier as in the Python search."""
-        wait = self._switch_after() - self.python_seconds
+        """The Python search until the kernel takes over (:meth:`_wait`), then the kernel on what
+        the Python search parked; the caller's deadline and frontier as in the Python search."""
+        wait = self._wait()
         if wait <= 0:
+            self.adopt_target()
             yield from self._search(sub, enumerate_regions, room)
             return
         caller = self.deadline
@@ -228,12 +242,17 @@ class CompiledSearch(RegionSearch):
                 if room is not None and found >= room:
                     return
         finally:
-            self.python_seconds += time.perf_counter() - t0
+            spent = time.perf_counter() - t0
+            self.python_seconds += spent
+            if self.lp.name != self.target:
+                _STARTED[self.target] = _STARTED.get(self.target, 0.0) + spent
             self.deadline = caller
         if not self.split or (caller is not None and time.perf_counter() > caller):
             return  # finished, or the caller's deadline: what is parked is the caller's
         parked = self.frontier[mark:]
         del self.frontier[mark:]
+        if parked:
+            self.adopt_target()
         while parked:
             if self.split and len(self.frontier) > mark:  # the caller's deadline struck in the kernel
                 self.frontier.extend(parked)

@@ -37,7 +37,7 @@ from .pooling import PoolingStep
 from .rows import ZERO_ROW_RTOL, row_norms, unit_rows
 from ..result import NEAR_EPS_FACTOR, Stats
 from ..solvers.base import TestResult
-from ..solvers.registry import far_margin, make_backend, region_problem
+from ..solvers.registry import far_margin, make_backend, region_problem, resolve_backend, starting_backend
 
 __all__ = ["BOX_RTOL", "DEFAULT_EPS", "FAR_ROW_BOUND", "RESOLUTION_RTOL", "RegionSearch", "Subproblem", "ZERO_ROW_RTOL",
            "box_signs", "pattern_rows", "region_test", "row_norms", "unit_rows"]
@@ -106,16 +106,28 @@ class RegionSearch:
     ``run(sub)`` yields the leaves below a subproblem. When ``deadline`` passes (or ``split``
     is set), the search stops descending: every child not yet entered, along the whole
     current path, is appended to ``frontier`` as a :class:`Subproblem`, and ``run`` returns.
+
+    The backend: ``target`` names the one the search runs on (`backend`, "auto" resolved by the
+    registry, which refuses what it cannot serve); ``lp`` is the one it runs on now. With `lazy`
+    and `backend` "auto", ``lp`` begins as the registry's
+    :func:`~polyregions.solvers.registry.starting_backend` (HiGHS while the target's kernels are
+    not compiled), and :meth:`adopt_target` builds the target at a clean point. The count does
+    not depend on the backend: each decides the region test of the exact Chebyshev radius (near
+    a threshold, HiGHS decides).
     """
 
     zero_row_rtol = ZERO_ROW_RTOL
 
-    def __init__(self, net, domain, eps: float, backend: str, prune: bool):
+    def __init__(self, net, domain, eps: float, backend: str, prune: bool, *, lazy: bool = False):
         self.net = net
         self.domain = domain
         self.eps = eps
         self.prune = prune
-        self.lp = make_backend(backend, region_problem(domain, eps))  # the registry refuses what it cannot serve
+        self.problem = region_problem(domain, eps)
+        self.target = resolve_backend(backend, self.problem)
+        start = starting_backend(self.target, self.problem) if lazy and backend == "auto" else self.target
+        self.lp = make_backend(start, self.problem)
+        self.retired_solves = 0  # solver runs of the backends the search began on
         self.layers = net.hidden
         # the domain's bounding box as (mid, half): a neuron of one sign on it needs no solver call
         self.domain_box = domain.box()
@@ -136,6 +148,23 @@ class RegionSearch:
         #: An observer of dropped branches (:class:`polyregions.exact.certifier.Auditor`), or None.
         self.audit = None
         self.pooling = PoolingStep(self)
+
+    # ------------------------------------------------------------------ the backend
+    @property
+    def lp_solves(self) -> int:
+        """Solver runs of the search so far, on every backend it has run on."""
+        return self.retired_solves + self.lp.lp_solves
+
+    def adopt_target(self):
+        """Move to the backend ``target`` names if the search began on another (compiling its
+        kernels now, unless they are in the cache). Only between two subproblems: the node's rows
+        are removed (the next subproblem loads its own)."""
+        if self.lp.name == self.target:
+            return
+        while self.rows:
+            self.pop()
+        self.retired_solves += self.lp.lp_solves
+        self.lp = make_backend(self.target, self.problem)
 
     # ------------------------------------------------------------------ solver calls
     def _is_far(self, b):

@@ -9,7 +9,10 @@ worker hands back every child it has not entered (dynamic re-splitting), so larg
 are shared out while they are searched. Every node is decided once, by one worker, from
 the rows and witness it carries: the count does not depend on the number of workers. A
 subproblem's regions are added when its task returns, so checkpoints (the queue plus the
-subproblems in flight, and the count of returned tasks) never lose or double work.
+subproblems in flight, and the count of returned tasks) never lose or double work. While the
+search's compiled backend is not compiled, the tasks search on HiGHS; the compiled backend is
+built once, in this process, when the count has run
+:data:`~polyregions.search.compiled.COMPILE_AFTER` seconds, and the later tasks search on it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .blas import one_blas_thread
 from .checkpoint import fingerprint
 from ..driver import ResumableFailure
 from ..result import Stats
+from . import compiled
 from .compiled import make_search
 from .steps import SearchWork
 
@@ -59,7 +63,7 @@ def run_task(payload, key, sub, budget, limit=None):
     unfinished: its result only serves a count that stops at ``max_regions``)."""
     search = _search_for(payload, key)
     search.stats = Stats(eps=search.eps)
-    solves0 = search.lp.lp_solves
+    solves0 = search.lp_solves
     search.frontier = []
     search.deadline = time.perf_counter() + budget
     count = 0
@@ -69,7 +73,7 @@ def run_task(payload, key, sub, budget, limit=None):
         if limit is not None and count >= limit:
             break
     stats = search.stats
-    stats.lp_solves = search.lp.lp_solves - solves0
+    stats.lp_solves = search.lp_solves - solves0
     stats.seconds = time.perf_counter() - t0
     frontier, search.frontier = search.frontier, []
     return count, stats, frontier
@@ -117,8 +121,8 @@ class ParallelWork:
         self.in_flight = {}
         self.worker_solves = 0
         self.executor = None
-        self.payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
-        self.key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
+        self.started = None
+        self.payload = self.key = None  # what the tasks search with (_backend_for_tasks)
 
     @property
     def done(self) -> bool:
@@ -126,7 +130,8 @@ class ParallelWork:
 
     def step(self, control):
         if self.local_end is None:
-            self.local_end = time.perf_counter() + LOCAL_START
+            self.started = time.perf_counter()
+            self.local_end = self.started + LOCAL_START
         if self.executor is None and time.perf_counter() < self.local_end:
             # search here first: small counts finish before a pool would have started
             deadline = self.local_end if control.deadline is None else min(self.local_end, control.deadline)
@@ -142,7 +147,25 @@ class ParallelWork:
         while self.in_flight:
             yield from self._collect(None, submit=False)
 
+    def _backend_for_tasks(self) -> bool:
+        """Set the backend the next tasks search on (``payload``, ``key``): the one this process's
+        search is on. While that is the starting backend (HiGHS: the compiled backend's kernels
+        are not compiled), the compiled backend is built here, once, when the count has run
+        :data:`~polyregions.search.compiled.COMPILE_AFTER` seconds, or at once for a cluster's
+        workers; the workers then load it from the kernel cache (forked after it was built, they
+        inherit it): no worker compiles. Returns whether the backend changed."""
+        search = self.search
+        if search.lp.name != search.target and (
+                self.client is not None or time.perf_counter() - self.started >= compiled.COMPILE_AFTER):
+            search.adopt_target()
+        if self.payload is not None and self.payload[3] == search.lp.name:
+            return False
+        self.payload = (search.net, search.domain, search.eps, search.lp.name, search.prune)
+        self.key = fingerprint(search.net, search.domain, search.eps, search.lp.name, search.prune)
+        return True
+
     def _start(self):
+        self._backend_for_tasks()
         if self.client is not None:
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or self.workers)
         self.executor, remote = open_pool(self.workers, self.client, self.payload, _init_pool,
@@ -151,6 +174,8 @@ class ParallelWork:
 
     def _collect(self, control, *, submit):
         queue, in_flight = self.queue, self.in_flight
+        if submit and self.client is None and self._backend_for_tasks():
+            self.task_payload = self.payload
         try:
             while submit and queue and len(in_flight) < 2 * self.workers:
                 sub = queue.pop(0)  # the oldest: shallowest, largest subtrees go out first

@@ -48,5 +48,5 @@ class SearchWork:
         return self.partial, self.queue + ([self.current] if self.current is not None else [])
 
     def refresh_stats(self):
-        self.stats.lp_solves = self.search.lp.lp_solves + self.stats.lp_solves_before
+        self.stats.lp_solves = self.search.lp_solves + self.stats.lp_solves_before
         self.stats.pending = len(self.queue) + (self.current is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 import polyregions as pr
 from polyregions.cli.main import main
@@ -16,9 +17,10 @@ def _strip(tmp_path):
     return path
 
 
-def test_count_certify_shows_exact_and_float_side_by_side(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["c.jsonl", "c.cert"])  # format 2 (JSON lines), format 3 (binary)
+def test_count_certify_shows_exact_and_float_side_by_side(tmp_path, capsys, name):
     # two parallel lines 1e-9 apart: 3 regions, the float search at eps = 1e-9 sees 2
-    path, cert = _strip(tmp_path), str(tmp_path / "c.jsonl")
+    path, cert = _strip(tmp_path), str(tmp_path / name)
     assert main(["count", path, "--box", "-1", "1", "--quiet", "--certify", "--certificate", cert]) == 0
     out = capsys.readouterr().out
     assert "regions : 3" in out and "certified: yes" in out

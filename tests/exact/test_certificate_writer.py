@@ -3,13 +3,15 @@ standalone checker, against counts known in closed form."""
 
 from __future__ import annotations
 
+import exact_reference
 import numpy as np
 import pytest
 
 import polyregions as pr
 from polyregions.errors import CertificateError
 from polyregions.exact.certified_count import CertificateWriter
-from polyregions.exact.checker import check
+from polyregions.exact import checker
+from polyregions.exact.checker import MAGIC, check
 from polyregions.exact.exact_net import ExactNetwork
 
 
@@ -26,9 +28,10 @@ def write(path, net, dom, records):
     writer.close({"count": 2, "undecided": 0})
 
 
-def test_bulk_regions_and_empties_are_a_certificate_of_the_closed_form_count(tmp_path):
+@pytest.mark.parametrize("name", ["bulk.jsonl", "bulk.jsonl.gz", "bulk.cert"])
+def test_bulk_regions_and_empties_are_a_certificate_of_the_closed_form_count(tmp_path, name):
     net, dom = two_thresholds()
-    path = tmp_path / "bulk.jsonl"
+    path = tmp_path / name
 
     def records(w):
         w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]]))
@@ -37,11 +40,13 @@ def test_bulk_regions_and_empties_are_a_certificate_of_the_closed_form_count(tmp
 
     write(path, net, dom, records)
     assert check(str(path)).count == 2
+    assert path.read_bytes().startswith(MAGIC) == name.endswith(".cert")
 
 
-def test_bulk_records_fail_the_checker_when_wrong(tmp_path):
+@pytest.mark.parametrize("name", ["wrong.jsonl", "wrong.cert"])
+def test_bulk_records_fail_the_checker_when_wrong(tmp_path, name):
     net, dom = two_thresholds()
-    path = tmp_path / "wrong.jsonl"
+    path = tmp_path / name
 
     def records(w):  # the point 0.5 is not in the region of pattern 00
         w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [0.5]]))
@@ -57,6 +62,9 @@ def test_bulk_records_fail_the_checker_when_wrong(tmp_path):
     dict(y_ptr=[0, 0]),                        # no multiplier
     dict(y_pos=[2]),                           # a position beyond the prefix
     dict(y_val=[0]),                           # not positive
+    dict(y_pos=[-1]),                          # negative
+    dict(prefix_bits=np.array([[1, 2]])),      # not 0/1
+    dict(prefix_bits=np.array([[1, 1, 0]])),   # not N positions
 ])
 def test_malformed_bulk_empties_are_refused(tmp_path, args):
     net, dom = two_thresholds()
@@ -71,3 +79,55 @@ def test_bulk_regions_refuse_non_finite_points():
     w = CertificateWriter(None, ExactNetwork(net, dom))
     with pytest.raises(ValueError, match="regions"):
         w.regions(np.array([[1, 0]]), np.array([[np.nan]]))
+
+
+def test_bulk_regions_refuse_bits_that_are_not_patterns():
+    net, dom = two_thresholds()
+    w = CertificateWriter(None, ExactNetwork(net, dom))
+    for bits, points in [([[1, 2]], [[0.5]]), ([[1, 0, 0]], [[0.5]]), ([[1, 0]], [[0.5, 0.5]])]:
+        with pytest.raises(ValueError, match="regions"):
+            w.regions(np.array(bits), np.array(points))
+
+
+def test_parts_of_bulk_blocks_join_byte_for_byte(tmp_path, monkeypatch):
+    """Parts written by writers without a header (as a parallel count's tasks write them) are joined
+    behind the main file's records; small ROWS splits the bulk records over several blocks."""
+    net, dom = two_thresholds()
+    exact = ExactNetwork(net, dom)
+    monkeypatch.setattr(CertificateWriter, "ROWS", 1)
+    for name in ("joined.cert", "joined.jsonl.gz"):
+        main = CertificateWriter(tmp_path / name, exact)
+        main.regions(np.array([[1, 0]]), np.array([[0.5]]))
+        for task, write_part in enumerate([
+                lambda w: w.regions(np.array([[0, 0]]), np.array([[-0.375]])),
+                lambda w: (w.empties(np.array([[0, 1]]), [2], [0, 1], [1], [1]),
+                           w.empties(np.array([[1, 1]]), [2], [0, 1], [1], [3]))], start=1):
+            part = CertificateWriter(main.part_path(task), exact, header=False)
+            write_part(part)
+            part.close()
+            main.parts.append(part.path)
+        main.close({"count": 2, "undecided": 0})
+        assert check(tmp_path / name).count == 2  # closed form: x > 0 and x < 0
+        assert not main.folder and not list(tmp_path.glob("polyregions-cert-*"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_certified_count_writes_format_3_by_its_suffix(tmp_path, workers):
+    weights = [np.array([[1.0, 2.0], [-1.0, 1.0], [3.0, -1.0], [0.5, 0.5]]), np.array([[1.0, -1.0, 1.0, 1.0]])]
+    biases = [np.array([0.1, -0.2, 0.3, 0.0]), np.array([0.05])]
+    net, dom = pr.Network.from_dense(weights, biases), pr.Box([-1.0, -1.0], [1.0, 1.0])
+    res = pr.count_regions(net, dom, certify=True, certificate=tmp_path / "c.cert", workers=workers)
+    assert (tmp_path / "c.cert").read_bytes().startswith(MAGIC)
+    assert res.certified and check(tmp_path / "c.cert").count == res.count == exact_reference.exact_count(
+        weights, biases, dom, eps=0)
+
+
+def test_bulk_records_are_split_into_blocks_of_rows(tmp_path, monkeypatch):
+    net, dom = two_thresholds()
+    monkeypatch.setattr(CertificateWriter, "ROWS", 1)
+    path = tmp_path / "split.cert"
+    write(path, net, dom, lambda w: (w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])),
+                                     w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])))
+    tags = [tag for tag, _ in checker._blocks(path.read_bytes())]
+    assert tags == [b"head", b"regs", b"regs", b"empt", b"empt", b"json"]
+    assert check(path).count == 2

@@ -8,12 +8,14 @@ one-line CertificateError, never accepted with another count.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import pathlib
 import random
 import re
 import subprocess
 import sys
+import zlib
 from unittest import mock
 
 import exact_reference
@@ -25,6 +27,7 @@ from polyregions.errors import CertificateError
 from polyregions.exact import certified_count, checker
 from polyregions.exact.checker import check
 from polyregions.exact.spec import check_certificate, domain_spec, network_spec, report_lines
+from polyregions.exact.upgrade import upgrade
 
 BOX = pr.Box([-1.0, -1.0], [1.0, 1.0])
 
@@ -163,7 +166,7 @@ def test_a_region_whose_last_layer_bit_is_wrong_is_rejected(tmp_path):
     (lambda text: re.sub(r'("y":\{"[0-9d]+":)"[0-9a-f]+"', r"\1Infinity", text, count=1), "not a number"),
     (lambda text: text.replace('"count":', '"count":' + "9" * 5000 + ",\"c\":", 1), "too large"),
     (lambda text: "this is not JSON\n" + text.split("\n", 1)[1], "line 1 is not a JSON"),
-    (lambda text: text[: len(text) // 2], "not valid JSON|trailer"),
+    (lambda text: text[: len(text) // 2], "not valid JSON|trailer|newline"),
     (lambda text: text.replace('"undecided":0', '"undecided":0,"extra":1'), "keys"),
     (lambda text: re.sub(r'"count":([0-9]+)', r'"count":"\1"', text), "JSON integer"),
     (lambda text: re.sub(r'"count":([0-9]+)', r'"count":\1.0', text), "not allowed"),
@@ -338,7 +341,7 @@ def test_a_point_rounded_across_zero_is_judged_exactly(name, tmp_path):
         rounded = [float(np.dot(np.array(row, dtype=float), rounded) + c) for row, c in zip(W, b)]
         exact, rounded = [max(v, 0) for v in exact], [max(v, 0.0) for v in rounded]
     assert (rounded[-1] > 0) == (forged[-1] == "1") and (exact[-1] > 0) != (forged[-1] == "1")
-    header = {"format": checker.FORMAT, "version": checker.VERSION, "network": net, "domain": dom}
+    header = {"format": checker.FORMAT, "version": checker.TEXT_VERSION, "network": net, "domain": dom}
     path = tmp_path / "forged.jsonl"
     write(path, [header, {"region": forged, "den": "1", "point": hexes(*point)}, {"count": 1, "undecided": 0}])
     assert f"neuron {wrong} of region {forged} has the wrong state" in rejected(path)  # not the float sign
@@ -374,3 +377,227 @@ def test_a_reference_must_name_a_certificate_whose_assignment_it_extends(genuine
                           ({"empty": bits[: fixed[-1]]}, "does not extend")]:
         write(path, records[:k] + [{**records[k], **change}] + records[k + 1:])
         assert f"line {k + 1}" in rejected(path, match)
+
+
+# ---------------------------------------------------------------------- format 3 (the binary container)
+ARRAY_COUNT = {b"regs": 2, b"empt": 5}
+
+
+def v3_blocks(path):
+    """The blocks of a version 3 file: ``[tag, payload]``, a bulk block's payload its list of arrays."""
+    blocks = []
+    for tag, payload in checker._blocks(pathlib.Path(path).read_bytes()):
+        f = io.BytesIO(payload)
+        blocks.append([tag, [np.lib.format.read_array(f) for _ in range(ARRAY_COUNT[tag])]
+                       if tag in ARRAY_COUNT else payload])
+    return blocks
+
+
+def npy(arrays):
+    out = io.BytesIO()
+    for a in arrays:
+        np.lib.format.write_array(out, a, allow_pickle=True)
+    return out.getvalue()
+
+
+def write_v3(path, blocks, version=3):
+    """Write `blocks` as a version 3 file, with no check of their content."""
+    body = b""
+    for tag, payload in blocks:
+        data = zlib.compress(payload if isinstance(payload, bytes) else npy(payload))
+        body += tag + len(data).to_bytes(8, "little") + data
+    pathlib.Path(path).write_bytes(checker.MAGIC + version.to_bytes(4, "little") + body)
+
+
+@pytest.fixture(scope="module")
+def genuine_v3_once(tmp_path_factory):
+    weights, biases = small_net(7, (5, 2))  # N = 7 positions: one padding bit per packed pattern
+    net = pr.Network.from_dense(weights, biases)
+    folder = tmp_path_factory.mktemp("genuine3")
+    certify(net, BOX, folder / "cert.jsonl")
+    truth = exact_reference.exact_count(weights, biases, BOX, eps=0)
+    moved = upgrade(folder / "cert.jsonl", folder / "cert.cert")
+    blocks = v3_blocks(folder / "cert.cert")
+    assert moved > 0 and {b"head", b"json", b"regs", b"empt"} <= {tag for tag, _ in blocks}
+    return net, blocks, truth
+
+
+@pytest.fixture
+def genuine_v3(genuine_v3_once, tmp_path):
+    """A genuine version 3 certificate with bulk blocks; its blocks, copied for each test to tamper with."""
+    net, blocks, truth = genuine_v3_once
+    path = tmp_path / "cert.cert"
+    copied = [[tag, [a.copy() for a in p] if isinstance(p, list) else p] for tag, p in blocks]
+    write_v3(path, copied)
+    return net, path, copied, truth
+
+
+def bulk(blocks, tag):
+    return next(p for t, p in blocks if t == tag)
+
+
+def test_v3_honest_certificate_passes_alone_in_parallel_and_as_a_script(genuine_v3, tmp_path, monkeypatch):
+    net, path, blocks, truth = genuine_v3
+    res = check_certificate(path, net, BOX)
+    assert res.count == truth and res.empty == len(bulk(blocks, b"empt")[1]) + sum(
+        line.startswith(b'{"empty"') for t, p in blocks if t == b"json" for line in p.split(b"\n"))
+    monkeypatch.setattr(checker, "BATCH", 3)
+    assert check(path, workers=2).count == truth
+    alone = tmp_path / "checker.py"
+    alone.write_text(pathlib.Path(checker.__file__).read_text())
+    run = subprocess.run([sys.executable, str(alone), str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and f"has {truth} regions" in run.stdout
+
+
+def edit(blocks, tag, k, f):
+    p = bulk(blocks, tag)
+    p[k] = f(p[k])
+
+
+V3_FORGERIES = [  # (block, array index, change, message)
+    (b"empt", 3, lambda a: np.concatenate([[-2], a[1:]]).astype(a.dtype), "position -2 is not fixed"),
+    (b"empt", 3, lambda a: a + 64, "is not fixed"),                               # beyond the prefix
+    (b"empt", 4, lambda a: np.concatenate([[0], a[1:]]).astype(a.dtype), "not positive"),
+    (b"empt", 4, lambda a: np.zeros_like(a), "not positive"),
+    (b"empt", 1, lambda a: np.concatenate([[-1], a[1:]]).astype(a.dtype), "prefix length"),
+    (b"empt", 1, lambda a: a + 100, "prefix length"),
+    (b"empt", 1, lambda a: np.maximum(a - 1, 0), "bits beyond its prefix|coverage|not prove|not fixed"),
+    (b"empt", 2, lambda a: a + 1, "shape|ptr"),
+    (b"empt", 2, lambda a: np.concatenate([[0, 0], a[2:]]), "no multiplier"),
+    (b"empt", 2, lambda a: a.astype(np.int32), "must be <i8"),
+    (b"empt", 3, lambda a: a.astype(np.int64), "must be <i4"),
+    (b"regs", 1, lambda a: a[:, :-1], "shape"),                                   # a point too short
+    (b"regs", 1, lambda a: np.concatenate([a, a[:, :1]], axis=1), "shape"),        # too long
+    (b"regs", 1, lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a), "not finite"),
+    (b"regs", 1, lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.inf, a), "not finite"),
+    (b"regs", 1, lambda a: a.astype(np.float32), "must be <f8"),
+    (b"regs", 1, lambda a: a.astype(">f8"), "must be <f8"),
+    (b"regs", 1, lambda a: a.astype(object), "cannot be read"),                    # pickled: refused
+    (b"regs", 1, lambda a: a[::-1].copy(), "wrong state|not inside"),             # points swapped between regions
+    (b"regs", 0, lambda a: np.unpackbits(a, axis=1), "shape"),                    # bits not packed (0/1 bytes)
+    (b"regs", 0, lambda a: a.astype(bool), "must be |u1"),
+    (b"regs", 0, lambda a: a | 1, "beyond its 7 positions"),                      # the padding bit set
+    (b"regs", 0, lambda a: np.concatenate([a, a[:1]]), "shape"),
+]
+
+
+@pytest.mark.parametrize("tag, k, change, match", V3_FORGERIES)
+def test_v3_forged_or_malformed_arrays_are_rejected(genuine_v3, tag, k, change, match):
+    _, path, blocks, _ = genuine_v3
+    edit(blocks, tag, k, change)
+    write_v3(path, blocks)
+    rejected(path, match)
+
+
+def test_v3_bits_beyond_a_prefix_are_rejected(genuine_v3):
+    # a prefix's interval is read from its first `length` bits only: a bit set beyond them would move it
+    _, path, blocks, _ = genuine_v3
+    bits, length = bulk(blocks, b"empt")[:2]
+    e = int(np.flatnonzero(length < 7)[0])
+    unpacked = np.unpackbits(bits, axis=1)
+    unpacked[e, 6] = 1
+    bulk(blocks, b"empt")[0] = np.packbits(unpacked, axis=1)
+    write_v3(path, blocks)
+    rejected(path, "bits beyond its prefix")
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda data: data[: len(data) - 7], "truncated"),
+    (lambda data: data[: len(data) // 2], "truncated"),
+    (lambda data: data[: 24 + int.from_bytes(data[16:24], "little")], "trailer"),   # the header alone
+    (lambda data: b"\x89PRCERX\n" + data[8:], "cannot be read|not a JSON"),   # bad magic: read as text
+    (lambda data: data[:8] + (4).to_bytes(4, "little") + data[12:], "version"),
+    (lambda data: data + b"xtra" + (3).to_bytes(8, "little") + b"abc", "unknown tag"),
+    (lambda data: data + b"json" + (3).to_bytes(8, "little") + b"abc", "zlib stream"),
+    (lambda data: data[:12], "header"),
+])
+def test_v3_malformed_containers_get_one_line_errors(genuine_v3, change, match):
+    _, path, _, _ = genuine_v3
+    data = path.read_bytes()
+    path.write_bytes(change(data))
+    rejected(path, match)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda b: b.append([b"regs", bulk(b, b"regs") + [np.zeros(3)]]), "more than its arrays"),   # an extra member
+    (lambda b: b.insert(1, [b"head", b[0][1]]), "second header"),
+    (lambda b: b.insert(1, [b"json", b'{"count":' + b"9" * 5000 + b',"undecided":0}\n']), "too large"),
+    (lambda b: b.insert(1, [b"json", b'{"count":1,"undecided":0}']), "newline"),
+    (lambda b: b.insert(1, [b"json", b'{"count":1,"undecided":0}\n']), "trailer"),         # two trailers
+    (lambda b: b.__setitem__(0, [b"head", b[0][1].replace(b'"version": 3', b'"version": 2')]), "version"),
+    (lambda b: b.__setitem__(0, [b"head", b[0][1].replace(b'"relu"', b'"leaky"')]), "relu"),
+    (lambda b: edit(b, b"empt", 0, lambda a: a[1:]) or edit(b, b"empt", 1, lambda a: a[1:]) or edit(
+        b, b"empt", 2, lambda a: a[1:] - a[1]) or edit(b, b"empt", 3, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:])
+     or edit(b, b"empt", 4, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:]), "coverage fails"),   # a row dropped
+    (lambda b: edit(b, b"regs", 0, lambda a: np.concatenate([a, a[:1]])) or edit(
+        b, b"regs", 1, lambda a: np.concatenate([a, a[:1]])), "already covered"),                  # a row twice
+])
+def test_v3_malformed_blocks_get_one_line_errors(genuine_v3, change, match):
+    _, path, blocks, _ = genuine_v3
+    change(blocks)
+    write_v3(path, blocks)
+    rejected(path, match)
+
+
+def test_v3_fuzz_every_mutation_is_rejected_or_keeps_the_true_count(genuine_v3):
+    """Every array entry of the bulk blocks changed (+1, -1, 0, a flipped bit, 2^62, -2^62), every bulk row
+    dropped or doubled, every per-record line mutated as in format 2."""
+    _, path, blocks, truth = genuine_v3
+    rng, tried = random.Random(3), 0
+
+    def accepted_count_is_true(new):
+        nonlocal tried
+        write_v3(path, new)
+        tried += 1
+        try:
+            assert check(path).count == truth
+        except CertificateError:
+            pass
+
+    for b, (tag, payload) in enumerate(blocks):
+        copy = lambda: [[t, [a.copy() for a in p] if isinstance(p, list) else p] for t, p in blocks]  # noqa: E731
+        if tag in ARRAY_COUNT:
+            for k, a in enumerate(payload):
+                for i in range(a.size):
+                    for value in ([a.flat[i] ^ (1 << rng.randrange(8))] if a.dtype == np.uint8 else
+                                  [a.flat[i] + 1, a.flat[i] - 1, 0, 2.0 ** 62 if a.dtype == float else np.iinfo(a.dtype).max,
+                                   -a.flat[i]]):
+                        new = copy()
+                        new[b][1][k].flat[i] = value
+                        accepted_count_is_true(new)
+        elif tag == b"json":
+            lines = [json.loads(line) for line in payload.decode().splitlines()]
+            for j, rec in enumerate(lines):
+                for field in list(rec):
+                    for value in mutations(rec[field], rng):
+                        recs = json.loads(json.dumps(lines))
+                        recs[j][field] = value
+                        new = copy()
+                        new[b][1] = "".join(json.dumps(r) + "\n" for r in recs).encode()
+                        accepted_count_is_true(new)
+    for tag in ARRAY_COUNT:  # drop or double the first and the last row of a bulk block
+        for r in (0, -1):
+            for keep in (lambda a, r=r: np.delete(a, r, axis=0), lambda a, r=r: np.concatenate([a, a[r:][:1]])):
+                new = [[t, [a.copy() for a in p] if isinstance(p, list) else p] for t, p in blocks]
+                arrays = bulk(new, tag)
+                if tag == b"regs":
+                    arrays[:] = [keep(a) for a in arrays]
+                else:
+                    sizes = keep(np.diff(arrays[2]))
+                    starts = keep(arrays[2][:-1])
+                    arrays[3] = np.concatenate([arrays[3][s: s + z] for s, z in zip(starts, sizes)])
+                    arrays[4] = np.concatenate([arrays[4][s: s + z] for s, z in zip(starts, sizes)])
+                    arrays[:3] = [keep(arrays[0]), keep(arrays[1]), np.concatenate([[0], np.cumsum(sizes)])]
+                accepted_count_is_true(new)
+    assert tried > 200
+
+
+def test_v3_patterns_of_more_than_61_positions_are_covered_in_python_integers(tmp_path):
+    """Closed form: 62 neurons, of which x and y and 60 copies of x + 100 (on over the whole box): the 4
+    quadrants. The pattern intervals then reach 2^62, past int64's coverage arithmetic."""
+    W = np.vstack([np.eye(2), np.tile([[1.0, 0.0]], (60, 1))])
+    net = pr.Network.from_dense([W], [np.concatenate([[0.0, 0.0], np.full(60, 100.0)])])
+    certify(net, BOX, tmp_path / "c.jsonl")
+    assert upgrade(tmp_path / "c.jsonl", tmp_path / "c.cert") >= 4
+    assert check(tmp_path / "c.cert").count == check(tmp_path / "c.cert", workers=2).count == 4
+    assert checker._Checker(network_spec(net), domain_spec(BOX)).weights.dtype == object

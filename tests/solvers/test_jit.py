@@ -156,12 +156,49 @@ print(len(compiled_kernels.run_search.signatures))  # a short search never compi
 """
 
 
-def test_a_count_compiles_only_the_kernels_it_uses():
-    out = _run(LAZY, None)
-    imported, after, planar, search_kernel = out.splitlines()
+def test_a_count_compiles_only_the_kernels_it_uses(tmp_path):
+    """On an empty cache a short count compiles nothing (it runs on HiGHS: the dense simplex's
+    kernels are not compiled); once they are in the cache (a forced backend compiled them), the
+    same count loads the dense simplex's kernels and nothing else."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    imported, after, planar, search_kernel = _run(LAZY, None, env).splitlines()
     assert imported == "[]"  # importing the API and the command compiles nothing
+    assert after == "[]"
+    assert planar == "0" and search_kernel == "0"
+    _run("import polyregions.solvers.registry as r; r.backend_factory('numba')", None, env)
+    imported, after, planar, search_kernel = _run(LAZY, None, env).splitlines()
+    assert imported == "[]"
     assert after == "['polyregions.solvers.linalg_kernels', 'polyregions.solvers.dense_kernels']"
     assert planar == "0" and search_kernel == "0"
+
+
+def test_the_cache_marker_holds_while_the_sources_stamps_hold(tmp_path, monkeypatch):
+    """A group marked after its modules were imported reads as cached until a source's stamp
+    (modification time, size) changes, as numba's own index does; a group whose modules are not
+    imported is not marked; an unreadable marker reads as not cached."""
+    source = tmp_path / "kernels.py"
+    source.write_text("x = 1\n")
+    monkeypatch.setattr(jit, "cache_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(jit, "_source_path", lambda module: str(source))
+    modules = ("polyregions.solvers.jit",)  # imported: its (planted) source is `source`
+    assert not jit.kernels_cached("group", modules)
+    jit.mark_cached("group", ("polyregions.solvers.not_imported",))
+    assert not (tmp_path / "group.compiled").exists()
+    jit.mark_cached("group", modules)
+    assert jit.kernels_cached("group", modules)
+    assert not jit.kernels_cached("other", modules)
+    st = source.stat()
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert not jit.kernels_cached("group", modules)
+    jit.mark_cached("group", modules)
+    assert jit.kernels_cached("group", modules)
+    source.write_text("x = 22\n")  # another size
+    assert not jit.kernels_cached("group", modules)
+    (tmp_path / "group.compiled").write_bytes(b"\xff\xfe")
+    assert not jit.kernels_cached("group", modules)
+    monkeypatch.setattr(jit, "cache_directory", lambda: None)  # no writable place: nothing is cached
+    jit.mark_cached("group", modules)
+    assert not jit.kernels_cached("group", modules)
 
 
 FIRST_TIME = """

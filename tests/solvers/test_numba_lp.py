@@ -303,7 +303,7 @@ def test_artificial_rows_in_use_go_to_highs(monkeypatch):
 def test_interface():
     nb = make_backend("numba", region_problem(pr.Box([0.0], [1.0]), EPS))
     assert isinstance(nb, NumbaBackend)
-    assert nb.name == "numba" and nb.capabilities.features == frozenset({"lp"})
+    assert nb.name == "numba" and nb.capabilities.features == frozenset({"lp", "compiled_stack"})
     assert nb.lp_solves == 0
     res = nb.test()
     assert res.keep and res.radius == pytest.approx(0.5) and res.point == pytest.approx([0.5])

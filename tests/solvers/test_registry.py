@@ -142,3 +142,65 @@ def test_the_docs_list_the_registry_s_backends():
             assert all(words[k] in rows[name] for k in cap.kinds), name
     readme = (root / "README.md").read_text()
     assert all(f"`{name}`" in readme or f'"{name}"' in readme for name in BACKENDS)
+
+
+# ---------------------------------------------------------------------------------------------
+# where a search begins while a backend's kernels are not compiled
+
+def test_a_backend_whose_kernels_are_not_ready_starts_on_highs(monkeypatch):
+    """While the compiled backends' kernels are neither imported nor cached, a search for one
+    begins on HiGHS (the only installed backend "auto" may choose that declares no kernels);
+    a backend without kernels, or whose kernels are ready, begins on itself."""
+    monkeypatch.setattr(registry, "kernels_ready", lambda name: not REGION_BACKENDS[name].kernels)
+    for kind, dim, name in (("polyhedral", 4, "numba"), ("polyhedral", 64, "bounded"), ("l1", 4, "bounded"),
+                            ("l2", 4, "projection")):
+        assert registry.starting_backend(name, _problem(kind, dim)) == "highs"
+    for name in ("highs", "scipy"):
+        assert registry.starting_backend(name, _problem("polyhedral", 4)) == name
+    monkeypatch.setattr(registry, "kernels_ready", lambda name: True)
+    assert registry.starting_backend("bounded", _problem("polyhedral", 64)) == "bounded"
+
+
+def test_without_highs_a_search_starts_on_its_own_backend(monkeypatch):
+    real = registry._installed
+    monkeypatch.setattr(registry, "_installed", lambda m: m != "highspy" and real(m))
+    monkeypatch.setattr(registry, "kernels_ready", lambda name: False)
+    assert registry.starting_backend("bounded", _problem("polyhedral", 64)) == "bounded"
+
+
+def test_kernels_are_ready_once_imported_and_none_are_needed_without_kernels():
+    for name, cap in REGION_BACKENDS.items():
+        if not cap.kernels:
+            assert registry.kernels_ready(name)
+    registry.backend_factory("numba")  # imports (compiles or loads) its kernels
+    assert registry.kernels_ready("numba")
+
+
+DECLARED = """
+import sys
+from polyregions.solvers import jit, registry
+before = set(sys.modules)
+registry.backend_factory({name!r})
+print(sorted(m.rsplit(".", 1)[1] for m in jit.KERNEL_MODULES if m in sys.modules and m not in before
+             and m != "polyregions.solvers.jit"))
+"""
+
+
+@pytest.mark.parametrize("name", list(REGION_BACKENDS))
+def test_each_backend_declares_the_kernels_its_import_compiles(name):
+    """In a fresh process, building a backend's class imports exactly the kernel modules it
+    declares (what the kernel cache must hold before it builds without compiling), and it hands
+    its stack to the compiled search exactly when it declares so."""
+    import os
+    import subprocess
+    import sys
+
+    cap = REGION_BACKENDS[name]
+    if not all(registry._installed(m) for m in cap.requires):
+        pytest.skip(f"{name} is not installed")
+    proc = subprocess.run([sys.executable, "-c", DECLARED.format(name=name)], capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == repr(sorted(cap.kernels))
+    cls = registry.backend_factory(name).func
+    assert hasattr(cls, "compiled_stack") == ("compiled_stack" in cap.features)
