@@ -38,7 +38,7 @@ from .fast_certify import FastCertifiedWork, fast_applies
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
-from .spec import FORMAT, MAGIC, TEXT_VERSION, VERSION, exact_point, hex_int
+from .spec import FORMAT, MAGIC, SHIFT_MAX, TEXT_VERSION, VERSION, exact_point, hex_int
 from ..solvers.base import TestResult
 
 __all__ = ["COMPRESS_LEVEL", "CertificateWriter", "CertifiedWork", "ID_BITS", "count_certified"]
@@ -92,7 +92,7 @@ class CertificateWriter:
         self.text = self.path is not None and self.path.endswith((".jsonl", ".gz"))
         self.gz = self.text and self.path.endswith(".gz")
         self.n, self.N = exact.dim, exact.n_bits
-        self._block, self._bulk, self._rows = [], {b"regs": [], b"empt": []}, 0
+        self._block, self._bulk, self._rows, self._shifted = [], {b"regs": [], b"empt": []}, 0, False
         self.parts, self.folder = [], None
         if self.path is not None:
             self.file = gzip.open(self.path, "wb", compresslevel=COMPRESS_LEVEL) if self.gz else open(self.path, "wb")
@@ -121,21 +121,21 @@ class CertificateWriter:
         for tag, chunks in self._bulk.items():
             if chunks:
                 arrays = [np.concatenate(a) for a in zip(*chunks)]
-                if tag == b"empt":  # the multipliers' row pointers, chunk after chunk
+                if tag == b"empt":  # the multipliers' row pointers, chunk after chunk; shifts if any were given
                     sizes = np.concatenate([np.diff(c[2]) for c in chunks])
                     arrays[2] = np.concatenate([[0], np.cumsum(sizes)])
+                    arrays = arrays if self._shifted else arrays[:5]
                 self._write_bulk(tag, arrays)
                 chunks.clear()
-        self._rows = 0
+        self._rows, self._shifted = 0, False
 
     def _write_bulk(self, tag, arrays):
         """Bulk blocks of at most ``ROWS`` rows each (one task each of a check over several processes)."""
         for i in range(0, len(arrays[0]), self.ROWS):
             j = i + self.ROWS
-            if tag == b"empt":
+            if tag == b"empt":  # bits, length, ptr, then the per-multiplier arrays: pos, val (and shift)
                 ptr = arrays[2][i: j + 1]
-                part = (arrays[0][i:j], arrays[1][i:j], ptr - ptr[0], arrays[3][ptr[0]: ptr[-1]],
-                        arrays[4][ptr[0]: ptr[-1]])
+                part = (arrays[0][i:j], arrays[1][i:j], ptr - ptr[0], *(a[ptr[0]: ptr[-1]] for a in arrays[3:]))
             else:
                 part = tuple(a[i:j] for a in arrays)
             out = io.BytesIO()
@@ -175,27 +175,34 @@ class CertificateWriter:
         for b, x in zip(bits, points.tolist()):
             self.region(b, *exact_point(x))
 
-    def empties(self, prefix_bits, prefix_len, y_ptr, y_pos, y_val):
+    def empties(self, prefix_bits, prefix_len, y_ptr, y_pos, y_val, y_shift=None):
         """Empty branches in bulk: branch ``e`` is the prefix ``prefix_bits[e, :prefix_len[e]]``
-        (``(E, N)`` 0/1), proven empty by the multipliers ``y_val[y_ptr[e]:y_ptr[e + 1]]``
-        (positive integers) of the pattern positions ``y_pos[y_ptr[e]:y_ptr[e + 1]]`` (each
-        fixed in the prefix): compressed sparse rows, ``len(y_ptr) = E + 1``."""
+        (``(E, N)`` 0/1), proven empty by the multipliers ``y_val[i] * 2**y_shift[i]`` for
+        ``y_ptr[e] <= i < y_ptr[e + 1]`` (``y_val`` positive int64, ``y_shift`` integers in
+        ``[0, SHIFT_MAX]``, all 0 when None) of the pattern positions ``y_pos[i]`` (each fixed in
+        the prefix): compressed sparse rows, ``len(y_ptr) = E + 1``. With `y_shift` given, a
+        version 3 block holds the ``shift`` array."""
         prefix_bits = np.asarray(prefix_bits, dtype=np.uint8)
         prefix_len, y_ptr = np.asarray(prefix_len, dtype=np.int64), np.asarray(y_ptr, dtype=np.int64)
         y_pos, y_val = np.asarray(y_pos, dtype=np.int64), np.asarray(y_val, dtype=np.int64)
+        shift = np.zeros(len(y_val), np.int64) if y_shift is None else np.asarray(y_shift)
         E = len(prefix_len)
         if (prefix_bits.ndim != 2 or prefix_bits.shape != (E, self.N) or len(y_ptr) != E + 1 or y_ptr[0] != 0
                 or (np.diff(y_ptr) < 1).any() or len(y_pos) != y_ptr[-1] or len(y_val) != y_ptr[-1]
                 or (prefix_len < 0).any() or (prefix_len > self.N).any() or (y_val < 1).any() or (prefix_bits > 1).any()
-                or (y_pos < 0).any() or (y_pos >= np.repeat(prefix_len, np.diff(y_ptr))).any()):
-            raise ValueError("empties: malformed prefixes or multipliers")
+                or (y_pos < 0).any() or (y_pos >= np.repeat(prefix_len, np.diff(y_ptr))).any()
+                or shift.shape != y_val.shape or shift.dtype.kind not in "iu" or (shift < 0).any()
+                or (shift > SHIFT_MAX).any()):
+            raise ValueError(f"empties: malformed prefixes or multipliers (shifts in [0, {SHIFT_MAX}])")
         if self.file is None or not E:
             return
         if not self.text:
             prefix_bits = prefix_bits * (np.arange(self.N) < prefix_len[:, None])  # nothing beyond a prefix
+            self._shifted |= y_shift is not None
             return self._hold(b"empt", (np.packbits(prefix_bits, axis=1), prefix_len.astype("<i4"), y_ptr,
-                                        y_pos.astype("<i4"), y_val))
-        ptr, pos, val = y_ptr.tolist(), y_pos.tolist(), y_val.tolist()
+                                        y_pos.astype("<i4"), y_val, shift.astype("<u2")))
+        ptr, pos = y_ptr.tolist(), y_pos.tolist()
+        val = [v << k for v, k in zip(y_val.tolist(), shift.tolist())]
         for e, k in enumerate(prefix_len.tolist()):
             s, t = ptr[e], ptr[e + 1]
             self.empty(prefix_bits[e, :k], {"y": dict(zip(pos[s:t], val[s:t]))})

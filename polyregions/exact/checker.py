@@ -19,13 +19,14 @@ from operator import mul
 
 import numpy as np
 
-__all__ = ["FORMAT", "MAGIC", "TEXT_VERSION", "VERSION", "CertificateError", "CheckResult", "below_support", "check",
-           "fingerprint", "main", "validate_domain", "validate_network"]
+__all__ = ["FORMAT", "MAGIC", "SHIFT_MAX", "TEXT_VERSION", "VERSION", "CertificateError", "CheckResult",
+           "below_support", "check", "fingerprint", "main", "validate_domain", "validate_network"]
 
 FORMAT, VERSION, TEXT_VERSION = "polyregions-certificate", 3, 2  # versions: the binary container, the JSON lines
 MAGIC = b"\x89PRCERT\n"  # a version 3 certificate's first 8 bytes (then its version, uint32 little-endian; its blocks)
 BATCH = 2000  # records checked per task when the check runs over several processes (a bulk block is one task)
 FILTER_FACTOR = 8.0  # a float pre-activation's sign is proven beyond this many times its error bound (> its rounding)
+SHIFT_MAX = (1 << 14) - 1  # a bulk multiplier is val * 2^shift with 0 <= shift <= SHIFT_MAX (the shift array: <u2)
 _HEX = re.compile(r"-?(0|[1-9a-f][0-9a-f]*)\Z")
 _BITS, _ASSIGN = re.compile(r"[01]*\Z"), re.compile(r"[01*]*\Z")
 _POSITION, _DOMAIN_ROW = re.compile(r"(0|[1-9][0-9]{0,9})\Z"), re.compile(r"d(0|[1-9][0-9]{0,9})\Z")
@@ -34,13 +35,12 @@ _DOMAIN_KEYS = {"box": {"kind", "den", "lo", "hi"}, "l1": {"kind", "den", "cente
                 "l2": {"kind", "den", "center", "radius"}, "polytope": {"kind", "A", "b"}, "whole": {"kind"}}
 _RECORD_KINDS = {frozenset(k.split()): name for k, name in [("region den point", "region"), ("empty y", "empty"),
                  ("empty ref", "ref"), ("cert assign y", "cert"), ("count undecided", "end")]}
-#: A bulk block's arrays in order: name, dtype, shape (R rows, W = ceil(N / 8) bytes of packed bits, P multipliers).
-_ARRAYS = {b"regs": [("bits", "|u1", "RW"), ("points", "<f8", "Rn")], b"empt": [("bits", "|u1", "RW"),
-           ("length", "<i4", "R"), ("ptr", "<i8", "+"), ("pos", "<i4", "P"), ("val", "<i8", "P")]}
+#: Bulk arrays: name, dtype, shape (R rows, W = ceil(N / 8) packed bytes, P multipliers; empt's shift: optional)
+_ARRAYS = {b"regs": [("bits", "|u1", "RW"), ("points", "<f8", "Rn")], b"empt": [("bits", "|u1", "RW"), ("length", "<i4",
+           "R"), ("ptr", "<i8", "+"), ("pos", "<i4", "P"), ("val", "<i8", "P"), ("shift", "<u2", "P")]}
 
 class CertificateError(ValueError):
     """The certificate is malformed or does not prove its count; the message is one line."""
-
 def _fail(message):
     raise CertificateError(message)
 
@@ -130,9 +130,10 @@ def _blocks(data):  # the (tag, payload) blocks of a version 3 file: tag (4 byte
         at += size
 
 def _bulk(tag, payload, N, n):  # a bulk block's arrays, every field checked, the bits unpacked to (R, N)
-    f, dims = io.BytesIO(payload), {"W": (N + 7) // 8, "n": n}
+    f, dims, out = io.BytesIO(payload), {"W": (N + 7) // 8, "n": n}, []
     try:
-        out = [np.lib.format.read_array(f, allow_pickle=False) for _ in _ARRAYS[tag]]
+        while len(out) < len(_ARRAYS[tag]) and (len(out) < 5 or f.tell() < len(payload)):  # empt: shift optional
+            out.append(np.lib.format.read_array(f, allow_pickle=False))
     except (ValueError, OSError, EOFError) as exc:
         _fail(f"the arrays of a {tag.decode()} block cannot be read: {str(exc)[:80]}")
     for (name, dtype, shape), a in zip(_ARRAYS[tag], out):
@@ -146,11 +147,11 @@ def _bulk(tag, payload, N, n):  # a bulk block's arrays, every field checked, th
     bits[:, N:].any() and _fail(f"a {tag.decode()} pattern has bits set beyond its {N} positions")
     if tag == b"regs":
         return [bits[:, :N], out[1]] if np.isfinite(out[1]).all() else _fail("a region's point is not finite")
-    _, length, ptr, pos, val = out
-    if ((length < 0) | (length > N)).any() or (np.diff(ptr) < 1).any() or (val < 1).any():
-        _fail("an empty branch has a prefix length outside [0, N], no multiplier or one that is not positive")
+    _, length, ptr, pos, val, shift = out if len(out) == 6 else [*out, np.zeros(len(out[4]), "<u2")]
+    if ((length < 0) | (length > N)).any() or (np.diff(ptr) < 1).any() or (val < 1).any() or (shift > SHIFT_MAX).any():
+        _fail(f"an empty branch has a prefix length outside [0, N], no multiplier, one below 1 or shift > {SHIFT_MAX}")
     (bits[:, :N] * (np.arange(N) >= length[:, None])).any() and _fail("an empty branch has bits beyond its prefix")
-    return [bits[:, :N], length, ptr, pos, val]
+    return [bits[:, :N], length, ptr, pos, val, shift]
 
 def below_support(kind, dom, v, s):
     """Whether ``s <= min over the closed domain of v . x`` (the domain as :func:`validate_domain` gives it)."""
@@ -276,7 +277,7 @@ class _Checker:
     def bulk(self, tag, base, beta, *arrays, out):  # a bulk block's regions or empty branches, rows from `base`
         texts = (beta + 48).view(f"S{self.N}").ravel().astype(f"U{self.N}").tolist()
         lengths = arrays[0] if tag == b"empt" else np.full(len(beta), self.N)
-        ptr, pos, val = (a.tolist() for a in arrays[1:]) if tag == b"empt" else (None, None, None)
+        ptr, pos, val, shift = (a.tolist() for a in arrays[1:]) if tag == b"empt" else (None,) * 4
         for r, (bits, x) in enumerate(zip(texts, arrays[0].tolist())):
             out["line"] = base + r
             if tag == b"regs":
@@ -284,7 +285,8 @@ class _Checker:
                 den = max(d for _, d in ratios)  # their least common multiple: powers of two
                 out["points"].append((out["line"], bits, den, [v * (den // d) for v, d in ratios]))
             else:
-                self.check_empty(bits[:x], zip(pos[ptr[r]: ptr[r + 1]], val[ptr[r]: ptr[r + 1]]))
+                s, t = ptr[r], ptr[r + 1]
+                self.check_empty(bits[:x], zip(pos[s:t], map(int.__lshift__, val[s:t], shift[s:t])))  # val 2^shift
         out["bulk"].append((beta.astype(self.weights.dtype) @ self.weights, lengths, base + np.arange(len(beta))))
 
 _WORKER = {}  # the process's checker and the word naming a record ("line" or "record")
@@ -293,11 +295,9 @@ def _check_task(task):  # check one task (text records, or a bulk block): what c
     out = {"leaves": [], "bulk": [], "certs": [], "refs": [], "ends": [], "points": [], "line": task[1]}
     checker = _WORKER["checker"]
     try:
-        if task[0] == "text":
-            for out["line"], text in task[2]:
-                checker.record(_parsed(text), out)
-        else:
-            checker.bulk(*task, out=out)
+        for out["line"], text in task[2] if task[0] == "text" else ():  # text records, or a bulk block
+            checker.record(_parsed(text), out)
+        task[0] == "text" or checker.bulk(*task, out=out)
         for (out["line"], bits, den, num), good in zip(out["points"], checker.proven(out["points"])):
             checker.inside(num, den) or _fail(f"the point of region {bits} is not inside the domain")
             good or checker.check_region(bits, den, num)  # the float filter, else the exact forward pass
@@ -306,7 +306,6 @@ def _check_task(task):  # check one task (text records, or a bulk block): what c
     out["bulk"].append(np.array(out["leaves"], dtype=checker.weights.dtype).reshape(-1, 3).T)  # start, length, where
     last = task[2][-1][0] if task[0] == "text" else task[1] + len(task[2]) - 1
     return {**out, "points": None, "leaves": None, "regions": len(out["points"]), "line": last}
-
 def _init_worker(network, domain, unit="line"):
     _WORKER.update(checker=_Checker(network, domain), unit=unit)
 

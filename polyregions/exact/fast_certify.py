@@ -12,7 +12,8 @@ chunks:
   float filter (:meth:`polyregions.exact.point_filter.PointFilter.passes_arrays`), all at once,
   and written in bulk (``CertificateWriter.regions``); a leaf that fails goes to the
   :class:`~polyregions.exact.certifier.Auditor` (the exact point, else the exact search);
-* drops certified in the kernel are written in bulk (``CertificateWriter.empties``);
+* drops certified in the kernel are written in bulk (``CertificateWriter.empties``), each multiplier
+  as the kernel's mantissa and power-of-two shift;
 * flagged branches are decided exactly, one by one, by the auditor (``Auditor.explore``).
 
 Every pattern lies below exactly one leaf, drop or flagged branch (the traversal's tree is a
@@ -303,22 +304,11 @@ class FastCertifiedWork:
         self.stats.min_radius = min(self.stats.min_radius, float(out.lr[:nl].min(initial=math.inf)))
 
     def _empties(self, ne, nv):
-        """The certified drops to the writer: in bulk those whose integers fit in int64, the others one by one."""
-        out, writer = self.out, self.writer
-        ptr, shift = out.eptr[:ne + 1], out.eexp[:nv]
-        wide = np.zeros(ne, dtype=bool)
-        big = np.flatnonzero(shift > 62 - fk.SIGNIFICANT_BITS)
-        wide[np.searchsorted(ptr, big, side="right") - 1] = True
-        fit = np.flatnonzero(~wide)
-        if fit.size:
-            lengths = (ptr[1:] - ptr[:-1])[fit]
-            rows = np.repeat(ptr[:-1][fit], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-            writer.empties(out.ebits[fit], out.elen[fit], np.concatenate([[0], np.cumsum(lengths)]),
-                           out.epos[rows], out.eval[rows] << shift[rows])
-        for e in np.flatnonzero(wide).tolist():
-            s, t = int(ptr[e]), int(ptr[e + 1])
-            y = {int(q): int(m) << int(k) for q, m, k in zip(out.epos[s:t], out.eval[s:t], shift[s:t])}
-            writer.empty(out.ebits[e, :out.elen[e]].tolist(), {"y": y})
+        """The certified drops to the writer in bulk: multiplier ``eval * 2^eexp`` as its value and shift
+        (``eexp <= MAX_SPREAD <= SHIFT_MAX``, so every one fits the ``shift`` array)."""
+        ptr = self.out.eptr[:ne + 1]
+        self.writer.empties(self.out.ebits[:ne], self.out.elen[:ne], ptr - ptr[0], self.out.epos[ptr[0]:ptr[ne]],
+                            self.out.eval[ptr[0]:ptr[ne]], self.out.eexp[ptr[0]:ptr[ne]])
 
     def _leaves(self, bits, x, rho):
         """Prove the leaves' short points (module docstring); the others go to the auditor."""

@@ -213,7 +213,7 @@ def _push_row(lp, st, n0, p, bit):
     for k in range(n0):
         s_unit[k] = sg * s_G[p, k] / nrm
     s_lpos[l_ints[S_LEVEL]] = p
-    stack_push(lp, s_unit, 0, n0, 1.0, -sg * s_c[p] / nrm, -1.0)
+    stack_push(lp, s_unit, 0, n0, 1.0, -sg * s_c[p] / nrm, -1.0)  # the dense stack keeps no norms
 
 
 @kernel(internal=True, inline="always")

@@ -20,9 +20,9 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..model.network import Dense
-from .checker import FORMAT, MAGIC, TEXT_VERSION, VERSION, check, fingerprint
+from .checker import FORMAT, MAGIC, SHIFT_MAX, TEXT_VERSION, VERSION, check, fingerprint
 
-__all__ = ["FORMAT", "MAGIC", "TEXT_VERSION", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "exact_point",
+__all__ = ["FORMAT", "MAGIC", "SHIFT_MAX", "TEXT_VERSION", "VERSION", "check_certificate", "describe_domain", "domain_spec", "exact_layers", "exact_point",
            "fingerprint",
            "hex_int", "network_spec", "report_lines", "rounded_layers"]
 

@@ -1,9 +1,9 @@
 """A version 2 certificate (JSON lines) rewritten as version 3 (the binary container).
 
 Regions whose point is a vector of float64 (dyadic rationals exact in float64) and empty
-branches whose multipliers name neuron positions and fit in int64 (an explicit ``y``, or the
-``y`` of the shared certificate a reference names: its positions are fixed in the prefix with
-the same values) go to bulk blocks (:meth:`CertificateWriter.regions`,
+branches whose multipliers name neuron positions and are each ``val * 2^shift`` with ``val`` in
+int64 and ``0 <= shift <= SHIFT_MAX`` (an explicit ``y``, or the ``y`` of the shared certificate a
+reference names: its positions are fixed in the prefix with the same values) go to bulk blocks (:meth:`CertificateWriter.regions`,
 :meth:`CertificateWriter.empties`); every other record is copied as a record. Nothing is
 trusted: the result is checked by the checker like any certificate.
 """
@@ -19,6 +19,7 @@ from math import gcd
 import numpy as np
 
 from .certified_count import CertificateWriter
+from .spec import SHIFT_MAX
 
 __all__ = ["upgrade", "v2_records"]
 
@@ -36,13 +37,16 @@ def v2_records(path):
 
 
 def _bulk_y(y):
-    """``(positions, values)`` of multipliers that fit a bulk block, else None: the positive ones, over
-    their greatest common divisor (a positive multiple of a certificate is one)."""
+    """``(positions, values, shifts)`` of multipliers that fit a bulk block, else None: the positive
+    ones, over their greatest common divisor (a positive multiple of a certificate is one), each
+    ``value * 2^shift`` with `value` odd."""
     pairs = [(k, int(v, 16)) for k, v in y.items() if int(v, 16)]
     g = gcd(*(v for _, v in pairs)) or 1
-    if not pairs or not all(k.isdigit() and v // g < _INT64 for k, v in pairs):
+    shifts = [((v // g) & -(v // g)).bit_length() - 1 for _, v in pairs]  # the power of two in each
+    if not pairs or not all(k.isdigit() and (v // g) >> s < _INT64 and s <= SHIFT_MAX
+                            for (k, v), s in zip(pairs, shifts)):
         return None
-    return [int(k) for k, _ in pairs], [v // g for _, v in pairs]
+    return [int(k) for k, _ in pairs], [(v // g) >> s for (_, v), s in zip(pairs, shifts)], shifts
 
 
 def _point(den, point):
@@ -55,12 +59,12 @@ def _point(den, point):
 
 def bulk_arrays(header, records):
     """The records split into ``(regions, empties, others)``: ``regions = (bits, points)`` and
-    ``empties = (prefix_bits, prefix_len, y_ptr, y_pos, y_val)`` as :meth:`CertificateWriter.regions`
+    ``empties = (prefix_bits, prefix_len, y_ptr, y_pos, y_val, y_shift)`` as :meth:`CertificateWriter.regions`
     and :meth:`CertificateWriter.empties` take them, ``others`` the records left as they are (a
     shared certificate only while a reference left as a record names it)."""
     N = sum(len(layer["bias"]) for layer in header["network"]["layers"])
     certs = {r["cert"]: _bulk_y(r["y"]) for r in records if "cert" in r}
-    r_bits, r_points, e_bits, e_len, ptr, pos, val, others = [], [], [], [], [0], [], [], []
+    r_bits, r_points, e_bits, e_len, ptr, pos, val, shift, others = [], [], [], [], [0], [], [], [], []
     for rec in records:
         point = _point(rec["den"], rec["point"]) if "region" in rec else None
         y = _bulk_y(rec["y"]) if "y" in rec and "empty" in rec else certs.get(rec.get("ref"))
@@ -71,7 +75,7 @@ def bulk_arrays(header, records):
         elif "empty" in rec and y is not None:
             e_bits.append([int(c) for c in bits] + [0] * (N - len(bits)))
             e_len.append(len(bits))
-            pos.extend(y[0]), val.extend(y[1]), ptr.append(len(pos))
+            pos.extend(y[0]), val.extend(y[1]), shift.extend(y[2]), ptr.append(len(pos))
         else:
             others.append(rec)
     kept = {rec["ref"] for rec in others if "ref" in rec}
@@ -79,7 +83,8 @@ def bulk_arrays(header, records):
     n = header["network"]["input_dim"]
     regions = (np.array(r_bits, dtype=np.uint8).reshape(-1, N), np.array(r_points, dtype=float).reshape(-1, n))
     empties = (np.array(e_bits, dtype=np.uint8).reshape(-1, N), np.array(e_len, dtype=np.int64),
-               np.array(ptr, dtype=np.int64), np.array(pos, dtype=np.int64), np.array(val, dtype=np.int64))
+               np.array(ptr, dtype=np.int64), np.array(pos, dtype=np.int64), np.array(val, dtype=np.int64),
+               np.array(shift, dtype=np.int64))
     return regions, empties, others
 
 

@@ -3,6 +3,8 @@ standalone checker, against counts known in closed form."""
 
 from __future__ import annotations
 
+import io
+
 import exact_reference
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ import polyregions as pr
 from polyregions.errors import CertificateError
 from polyregions.exact.certified_count import CertificateWriter
 from polyregions.exact import checker
-from polyregions.exact.checker import MAGIC, check
+from polyregions.exact.checker import MAGIC, SHIFT_MAX, check
+from polyregions.exact.fast_bounds import MAX_SPREAD
 from polyregions.exact.exact_net import ExactNetwork
 
 
@@ -43,6 +46,53 @@ def test_bulk_regions_and_empties_are_a_certificate_of_the_closed_form_count(tmp
     assert path.read_bytes().startswith(MAGIC) == name.endswith(".cert")
 
 
+def two_rows():
+    """x -> (relu(x - 2), relu(3 - x)) on the box (-1, 1): pattern 01 has a region (the whole box); the
+    branch 1 (x > 2) is empty by its own row, and 00 (x < 2, x > 3) by the rows ``x < 2`` and ``-x < -3``
+    with weights ``w0, w1 > 0`` exactly when ``2 w0 - 3 w1 <= -|w0 - w1|`` (the box's support of
+    ``v = w0 - w1``), that is when ``w0 <= 4 w1 / 3``."""
+    return pr.Network([pr.Dense(np.array([[1.0], [-1.0]]), np.array([-2.0, 3.0]))]), pr.Box([-1.0], [1.0])
+
+
+@pytest.mark.parametrize("name", ["shift.jsonl", "shift.jsonl.gz", "shift.cert"])
+@pytest.mark.parametrize("val, shift, ok", [([5, 5], [40, 40], True), ([5, 5], [40, 41], True), ([1, 4], [3, 1], True),
+                                            ([5, 5], [41, 40], False), ([1, 4], [3, 0], False)])
+def test_bulk_empties_with_shifts_are_checked_by_their_value_times_two_to_the_shift(tmp_path, name, val, shift, ok):
+    net, dom = two_rows()
+    path = tmp_path / name
+    writer = CertificateWriter(path, ExactNetwork(net, dom))
+    writer.regions(np.array([[0, 1]]), np.array([[0.5]]))
+    writer.empties(np.array([[1, 0], [0, 0]]), [1, 2], [0, 1, 3], [0, 0, 1], [1, *val], [0, *shift])
+    writer.close({"count": 1, "undecided": 0})
+    if ok:  # closed form: one region
+        assert check(path).count == 1
+    else:
+        with pytest.raises(CertificateError, match="does not prove emptiness"):
+            check(path)
+
+
+def test_bulk_shifts_cover_the_compiled_kernels_multipliers():
+    """The compiled count's multipliers are a mantissa times 2^e, 0 <= e <= MAX_SPREAD: every one fits a shift."""
+    assert 0 < MAX_SPREAD <= SHIFT_MAX
+
+
+def test_a_compiled_count_writes_wide_multipliers_in_bulk(tmp_path):
+    """Float weights of two layers (denominators far apart): the drops' multipliers spread beyond int64, and
+    still none is a record of its own; the count is the exact reference's."""
+    rng = np.random.default_rng(7)
+    weights = [rng.normal(size=(6, 2)), rng.normal(size=(5, 6))]
+    biases = [rng.normal(size=6) * 0.3, rng.normal(size=5) * 0.3]
+    net, dom = pr.Network.from_dense(weights, biases), pr.Box([-1.0, -1.0], [1.0, 1.0])
+    path = tmp_path / "c.cert"
+    assert pr.count_regions(net, dom, certify=True, certificate=path).certified
+    blocks = list(checker._blocks(path.read_bytes()))
+    records = [line for tag, p in blocks if tag == b"json" for line in p.decode().splitlines()]
+    empt = [p for tag, p in blocks if tag == b"empt"]
+    shifts = [np.lib.format.read_array(f) for f in (io.BytesIO(p) for p in empt) for _ in range(6)][5::6]
+    assert empt and max(int(s.max()) for s in shifts) > 62 - 24 and not any('"y"' in r for r in records)
+    assert check(path).count == exact_reference.exact_count(weights, biases, dom, eps=0)
+
+
 @pytest.mark.parametrize("name", ["wrong.jsonl", "wrong.cert"])
 def test_bulk_records_fail_the_checker_when_wrong(tmp_path, name):
     net, dom = two_thresholds()
@@ -65,6 +115,10 @@ def test_bulk_records_fail_the_checker_when_wrong(tmp_path, name):
     dict(y_pos=[-1]),                          # negative
     dict(prefix_bits=np.array([[1, 2]])),      # not 0/1
     dict(prefix_bits=np.array([[1, 1, 0]])),   # not N positions
+    dict(y_shift=[-1]),                        # a negative shift
+    dict(y_shift=[SHIFT_MAX + 1]),             # beyond the limit
+    dict(y_shift=[1, 2]),                      # one per multiplier
+    dict(y_shift=[1.0]),                       # not integers
 ])
 def test_malformed_bulk_empties_are_refused(tmp_path, args):
     net, dom = two_thresholds()

@@ -380,16 +380,17 @@ def test_a_reference_must_name_a_certificate_whose_assignment_it_extends(genuine
 
 
 # ---------------------------------------------------------------------- format 3 (the binary container)
-ARRAY_COUNT = {b"regs": 2, b"empt": 5}
+ARRAY_COUNT = {b"regs": 2, b"empt": 6}  # empt: bits, length, ptr, pos, val and the optional shift
 
 
 def v3_blocks(path):
     """The blocks of a version 3 file: ``[tag, payload]``, a bulk block's payload its list of arrays."""
     blocks = []
     for tag, payload in checker._blocks(pathlib.Path(path).read_bytes()):
-        f = io.BytesIO(payload)
-        blocks.append([tag, [np.lib.format.read_array(f) for _ in range(ARRAY_COUNT[tag])]
-                       if tag in ARRAY_COUNT else payload])
+        f, arrays = io.BytesIO(payload), []
+        while tag in ARRAY_COUNT and f.tell() < len(payload):
+            arrays.append(np.lib.format.read_array(f))
+        blocks.append([tag, arrays if tag in ARRAY_COUNT else payload])
     return blocks
 
 
@@ -419,6 +420,7 @@ def genuine_v3_once(tmp_path_factory):
     moved = upgrade(folder / "cert.jsonl", folder / "cert.cert")
     blocks = v3_blocks(folder / "cert.cert")
     assert moved > 0 and {b"head", b"json", b"regs", b"empt"} <= {tag for tag, _ in blocks}
+    assert len(bulk(blocks, b"empt")) == 6 and bulk(blocks, b"empt")[5].any()  # multipliers with shifts
     return net, blocks, truth
 
 
@@ -457,8 +459,18 @@ def edit(blocks, tag, k, f):
 V3_FORGERIES = [  # (block, array index, change, message)
     (b"empt", 3, lambda a: np.concatenate([[-2], a[1:]]).astype(a.dtype), "position -2 is not fixed"),
     (b"empt", 3, lambda a: a + 64, "is not fixed"),                               # beyond the prefix
-    (b"empt", 4, lambda a: np.concatenate([[0], a[1:]]).astype(a.dtype), "not positive"),
-    (b"empt", 4, lambda a: np.zeros_like(a), "not positive"),
+    (b"empt", 4, lambda a: np.concatenate([[0], a[1:]]).astype(a.dtype), "below 1"),
+    (b"empt", 4, lambda a: np.zeros_like(a), "below 1"),
+    (b"empt", 5, lambda a: np.concatenate([[-1], a[1:]]).astype("<i2"), "must be <u2"),   # a negative shift
+    (b"empt", 5, lambda a: np.concatenate([[checker.SHIFT_MAX + 1], a[1:]]).astype(a.dtype), "shift >"),
+    (b"empt", 5, lambda a: np.full_like(a, np.iinfo(a.dtype).max), "shift >"),
+    (b"empt", 5, lambda a: a.astype("<u4"), "must be <u2"),
+    (b"empt", 5, lambda a: a.astype(">u2"), "must be <u2"),
+    (b"empt", 5, lambda a: a.astype("<i8"), "must be <u2"),
+    (b"empt", 5, lambda a: a[1:], "shape"),                                       # one shift short
+    (b"empt", 5, lambda a: np.concatenate([a, a[:1]]), "shape"),                   # one too many
+    (b"empt", 5, lambda a: a.reshape(1, -1), "shape"),
+    (b"empt", 5, lambda a: a.astype(object), "cannot be read"),                    # pickled: refused
     (b"empt", 1, lambda a: np.concatenate([[-1], a[1:]]).astype(a.dtype), "prefix length"),
     (b"empt", 1, lambda a: a + 100, "prefix length"),
     (b"empt", 1, lambda a: np.maximum(a - 1, 0), "bits beyond its prefix|coverage|not prove|not fixed"),
@@ -501,6 +513,63 @@ def test_v3_bits_beyond_a_prefix_are_rejected(genuine_v3):
     rejected(path, "bits beyond its prefix")
 
 
+def multi_rows(blocks):
+    """The empt rows of more than one multiplier: ``(row, ptr[row], ptr[row + 1])``."""
+    ptr = bulk(blocks, b"empt")[2]
+    return [(r, int(s), int(t)) for r, (s, t) in enumerate(zip(ptr[:-1], ptr[1:])) if t - s > 1]
+
+
+def test_v3_a_shift_that_breaks_a_proof_is_rejected(genuine_v3):
+    """One multiplier of a row of several scaled by 2^30 through its shift: the genuine values with
+    the other shifts no longer prove the row empty (some row; a checker that ignores shifts reads the
+    genuine certificate and accepts)."""
+    _, path, blocks, _ = genuine_v3
+    broken = 0
+    for _, s, t in multi_rows(blocks):
+        for i in range(s, t):
+            new = [[tag, [a.copy() for a in p] if isinstance(p, list) else p] for tag, p in blocks]
+            bulk(new, b"empt")[5][i] += 30
+            write_v3(path, new)
+            try:
+                check(path)
+            except CertificateError as exc:
+                assert "does not prove emptiness" in str(exc)
+                broken += 1
+    assert broken > 0
+
+
+def test_v3_shifts_are_applied_exactly(genuine_v3):
+    """Each row's multipliers times 2^K re-spelt as ``(val 2^a_i) 2^(K + shift_i - a_i)`` with a_i = 3 i
+    for the i-th multiplier of the row: the same certificate up to a positive factor, accepted with the
+    true count; read without the shifts (val 2^a_i alone) or with a shift misapplied, the rows' weights
+    change non-uniformly and some proof fails, so the same file fails under a checker that does that."""
+    _, path, blocks, truth = genuine_v3
+    ptr, val, shift = (bulk(blocks, b"empt")[k] for k in (2, 4, 5))
+    index = np.arange(len(val)) - np.repeat(ptr[:-1], np.diff(ptr))  # i: the multiplier's place in its row
+    a, K = 3 * index, 3 * int(np.diff(ptr).max())
+    assert (val.astype(object) << a.astype(object) < 1 << 63).all()
+    bulk(blocks, b"empt")[4] = val << a
+    bulk(blocks, b"empt")[5] = (shift + K - a).astype("<u2")
+    write_v3(path, blocks)
+    assert check(path).count == truth
+    bulk(blocks, b"empt")[5] = np.zeros_like(shift)  # the values alone: another, non-proportional, certificate
+    write_v3(path, blocks)
+    rejected(path, "does not prove emptiness")
+
+
+def test_v3_an_empt_block_without_shifts_reads_them_as_zero(genuine_v3):
+    """The shift array is optional: folded into the values (val 2^shift, within int64) and left out,
+    the certificate is the same and keeps the true count (a block as writers without shifts write it)."""
+    _, path, blocks, truth = genuine_v3
+    arrays = bulk(blocks, b"empt")
+    val, shift = arrays[4], arrays[5]
+    assert (val.astype(object) << shift.astype(object) < 1 << 63).all()
+    folded = [*arrays[:4], val << shift.astype(np.int64)]
+    arrays[:] = folded
+    write_v3(path, blocks)
+    assert check(path).count == truth
+
+
 @pytest.mark.parametrize("change, match", [
     (lambda data: data[: len(data) - 7], "truncated"),
     (lambda data: data[: len(data) // 2], "truncated"),
@@ -528,7 +597,8 @@ def test_v3_malformed_containers_get_one_line_errors(genuine_v3, change, match):
     (lambda b: b.__setitem__(0, [b"head", b[0][1].replace(b'"relu"', b'"leaky"')]), "relu"),
     (lambda b: edit(b, b"empt", 0, lambda a: a[1:]) or edit(b, b"empt", 1, lambda a: a[1:]) or edit(
         b, b"empt", 2, lambda a: a[1:] - a[1]) or edit(b, b"empt", 3, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:])
-     or edit(b, b"empt", 4, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:]), "coverage fails"),   # a row dropped
+     or edit(b, b"empt", 4, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:])
+     or edit(b, b"empt", 5, lambda a: a[len(a) - bulk(b, b"empt")[2][-1]:]), "coverage fails"),   # a row dropped
     (lambda b: edit(b, b"regs", 0, lambda a: np.concatenate([a, a[:1]])) or edit(
         b, b"regs", 1, lambda a: np.concatenate([a, a[:1]])), "already covered"),                  # a row twice
 ])
@@ -585,8 +655,8 @@ def test_v3_fuzz_every_mutation_is_rejected_or_keeps_the_true_count(genuine_v3):
                 else:
                     sizes = keep(np.diff(arrays[2]))
                     starts = keep(arrays[2][:-1])
-                    arrays[3] = np.concatenate([arrays[3][s: s + z] for s, z in zip(starts, sizes)])
-                    arrays[4] = np.concatenate([arrays[4][s: s + z] for s, z in zip(starts, sizes)])
+                    for k in range(3, len(arrays)):  # pos, val, shift
+                        arrays[k] = np.concatenate([arrays[k][s: s + z] for s, z in zip(starts, sizes)])
                     arrays[:3] = [keep(arrays[0]), keep(arrays[1]), np.concatenate([[0], np.cumsum(sizes)])]
                 accepted_count_is_true(new)
     assert tried > 200
