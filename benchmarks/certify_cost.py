@@ -12,7 +12,8 @@ as the CLI's default):
   ``image_point()`` (755 regions).
 
 Per case: the plain count (one process and --workers processes), the certified count with
-its certificate written (--workers processes), and the check of the certificate by the
+its certificate written (--workers processes; with --detail also without a file, and the
+audited Python search's, the compiled path turned off), and the check of the certificate by the
 standalone checker (one process and --workers processes); wall seconds, the ratios to the
 plain counts, and the CPU seconds of this process (the workers' are not in it). --limit stops a certified count
 (its time_limit) and the case is then reported as not finished. The machine's load average is
@@ -59,6 +60,24 @@ def timed(f):
     return out, time.perf_counter() - t
 
 
+def detail(net, dom, path, t1, args):
+    """The certified count without a file, and the audited Python search's (compiled path off), side by side."""
+    from polyregions.exact import certified_count
+
+    fast = certified_count.fast_applies
+    for name, applies in (("compiled", fast), ("audited", lambda *a: False)):
+        certified_count.fast_applies = applies
+        try:
+            nofile, t_n = timed(lambda: pr.count_regions(net, dom, certify=True, time_limit=args.limit,
+                                                         workers=args.workers))
+            withfile, t_w = timed(lambda: pr.count_regions(net, dom, certify=True, certificate=path,
+                                                           time_limit=args.limit, workers=args.workers))
+        finally:
+            certified_count.fast_applies = fast
+        print(f"  {name:9s} : {nofile.count:,} regions in {t_n:.2f} s without a file ({t_n / t1:.1f}x plain), "
+              f"{t_w:.2f} s with it ({t_w / t1:.1f}x); certified={nofile.certified and withfile.certified}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--limit", type=float, default=1800.0, help="time limit of each certified count (s)")
@@ -66,6 +85,9 @@ def main(argv=None):
     p.add_argument("--cases", default="d4,digits,mlp784")
     p.add_argument("--suffix", default=".cert", help="the certificate's suffix: .cert (format 3, binary), .jsonl.gz "
                    "or .jsonl (format 2, JSON lines)")
+    p.add_argument("--detail", action="store_true",
+                   help="also the certified count without a certificate file, and the audited Python search's "
+                        "(the compiled path turned off) with and without one")
     args = p.parse_args(argv)
     print(f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f} (1 min) at the start")
@@ -86,6 +108,8 @@ def main(argv=None):
               f"(1 process), {tc / t2:.1f}x plain ({args.workers} processes), "
               f"complete={cert.complete}, certified={cert.certified}, float count {cert.float_count:,}; "
               f"certificate {os.path.getsize(path) / 1e6:.2f} MB ({args.suffix})")
+        if args.detail:
+            detail(net, dom, path, t1, args)
         if not cert.certified:
             continue
         rep, tk1 = timed(lambda: check(path))

@@ -61,6 +61,7 @@ COMPILED, T_COMPILED = "polyregions/search/compiled_kernels.py", "tests/search/t
 T_RESOLUTION = "tests/search/test_engine_resolution.py"
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
 CHECKER = "polyregions/exact/checker.py"
+T_FAST = "tests/exact/test_fast_certify.py"
 T_CHECKER = ("tests/exact/test_checker.py",)
 T_TORCH, T_ONNX, T_IO = "tests/model/test_torch_import.py", "tests/model/test_onnx_import.py", "tests/model/test_io.py"
 
@@ -244,9 +245,20 @@ FAULTS = [
           "np.array([[int(float(int(v))) for v in row] for row in product]",
           ("tests/exact/test_exact_net.py",),
           "the layer maps' product through python-flint read back through float64 (large integers rounded)"),
-    fault("point-filter-no-carried-error", "polyregions/exact/point_filter.py", " + err @ Wa.T)\n", ")\n",
+    fault("point-filter-no-carried-error", "polyregions/exact/point_filter.py",
+          '\n                                              + np.einsum("ik,jk->ij", err, Wa))\n', ")\n",
           ("tests/exact/test_point_filter.py",),
           "the float filter of region points forgets the error a layer carries into the next (a wrong sign proven)"),
+    # the compiled certified count (polyregions/exact/fast_*.py)
+    fault("fast-support-no-bound", "polyregions/exact/fast_bounds.py", "    return margin >= BOUND_FACTOR * bound\n",
+          "    return margin >= 0.0\n", (T_FAST,),
+          "the compiled drop test accepts a float margin without its rounding error bound"),
+    fault("fast-thin-dropped", "polyregions/exact/fast_kernels.py", "        _record_flag(st, out, p, bit, FLAG_THIN)\n",
+          "        pass\n", (T_FAST,), "a branch thinner than eps but not proven empty is dropped without its exact decision"),
+    fault("fast-flags-ignored", "polyregions/exact/fast_certify.py", "            self.auditor.explore(bits[:k].tolist())\n",
+          "            pass\n", (T_FAST,), "the branches the compiled traversal flags are never decided exactly"),
+    fault("fast-multiplier-shift-lost", "polyregions/exact/fast_certify.py", "out.eval[rows] << shift[rows])",
+          "out.eval[rows])", (T_FAST,), "the bulk multipliers written without their power-of-two scale"),
     fault("exact-lp-strict-optimum", "polyregions/exact/exact_lp.py", "    if value <= 0:\n", "    if value < 0:\n",
           ("tests/exact/test_exact_lp.py",),
           "the exact simplex misses certificates with y^T b = 0 (exact coincidences read as non-empty)"),

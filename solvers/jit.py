@@ -62,6 +62,8 @@ KERNEL_MODULES = {
     "polyregions.solvers.projection_kernels": ("the L2-ball projection kernels", 1.2),
     "polyregions.solvers.stack_kernels": (None, 0.0),
     "polyregions.search.compiled_kernels": ("the search kernel", 6.0),
+    "polyregions.exact.fast_bounds": ("the certifying traversal kernel", 1.0),
+    "polyregions.exact.fast_kernels": ("the certifying traversal kernel", 4.0),
     "polyregions.cells.polygon": ("the polygon kernels", 4.5),
     "polyregions.cells.planar_kernel": ("the polygon kernels", 3.0),
     "polyregions.cells.polyhedron_measure": ("the polyhedron kernels", 2.5),

@@ -34,6 +34,7 @@ from ..driver import drive
 from ..errors import SolverError, UnsupportedError
 from .exact_lp import TimeLimitReached
 from .exact_net import ExactNetwork
+from .fast_certify import FastCertifiedWork, fast_applies
 from ..result import CertifiedCount, Stats
 from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, TASK_BUDGET, WAIT  # the float search's split, unchanged
@@ -265,7 +266,9 @@ def _setup(net, domain, eps, backend, prune, exact=None):
 def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_limit=None, progress=None,
                     certificate=None, workers: int = 1) -> CertifiedCount:
     """The certified count of `net`'s regions in `domain` (see the module docstring), run by the
-    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`.
+    counting driver (:mod:`polyregions.driver`) as a :class:`CertifiedWork`, or, for a ReLU MLP in
+    a low-dimensional box (:func:`polyregions.exact.fast_certify.fast_applies`), as the compiled
+    :class:`~polyregions.exact.fast_certify.FastCertifiedWork`.
 
     `time_limit` and `max_regions` hold inside the exact computations too; a solver failure
     of the float search hands the branch to the exact decision instead of stopping the count.
@@ -284,10 +287,14 @@ def count_certified(net, domain, *, eps, backend, prune, max_regions=None, time_
         raise UnsupportedError("`net`: `certify=True` supports plain ReLU networks (no LeakyReLU, max pooling "
                                "or residual carry)")
     t0 = time.perf_counter()
-    exact, search, _ = _setup(net, domain, eps, backend, prune)  # the domain's exact form (a slice refuses)
+    exact = ExactNetwork(net, domain)  # the domain's exact form (a slice refuses)
     writer = CertificateWriter(certificate, exact)
-    work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,
-                         certificate)
+    if fast_applies(exact, backend):  # a ReLU MLP in a low-dimensional box: the compiled path
+        work = FastCertifiedWork(net, domain, eps, prune, exact, writer, workers)
+    else:
+        _, search, _ = _setup(net, domain, eps, backend, prune, exact=exact)
+        work = CertifiedWork(search, Auditor(exact, writer), writer, (net, domain, eps, backend, prune), workers,
+                             certificate)
     res = None
     try:
         res = drive(work, max_units=max_regions, time_limit=time_limit, progress=progress, start=t0)

@@ -81,22 +81,32 @@ class PointFilter:
         if not fit.any():
             return ok
         idx = np.flatnonzero(fit)
-        h = np.array([X[i] for i in idx], dtype=float).reshape(len(idx), -1)
-        scale = np.array([float(dens[i]) for i in idx])
-        beta = np.array([patterns[i] for i in idx], dtype=bool)
+        ok[idx] = self.passes_arrays(np.array([patterns[i] for i in idx], dtype=bool),
+                                     np.array([X[i] for i in idx], dtype=float).reshape(len(idx), -1),
+                                     np.array([float(dens[i]) for i in idx]))
+        return ok
+
+    def passes_arrays(self, beta, h, scale):
+        """:meth:`passes` on arrays: `beta` ``(k, N)`` booleans (full patterns), `h` ``(k, n)`` the
+        integer coordinates as float64, each exact (``|h| < 2^53``), `scale` ``(k,)`` their
+        denominators (powers of 2, exact in float64). A boolean per point."""
+        good = np.ones(len(h), dtype=bool)
+        if not self.usable:
+            return ~good
         err = np.zeros_like(h)
-        good = np.ones(len(idx), dtype=bool)
         off = 0
         with np.errstate(over="ignore", invalid="ignore"):
             for Wf, Wa, bf, ba, den in self.layers:
                 m = Wf.shape[1]
-                u = h @ Wf.T + scale[:, None] * bf
-                bound = SIGN_FILTER_FACTOR * ((m + 3) * _UNIT * (np.abs(h) @ Wa.T + scale[:, None] * ba) + err @ Wa.T)
+                # the products without BLAS (einsum's own loop: small products, no thread hand-offs)
+                u = np.einsum("ik,jk->ij", h, Wf) + scale[:, None] * bf
+                bound = SIGN_FILTER_FACTOR * ((m + 3) * _UNIT * (np.einsum("ik,jk->ij", np.abs(h), Wa)
+                                                                  + scale[:, None] * ba)
+                                              + np.einsum("ik,jk->ij", err, Wa))
                 on = beta[:, off: off + len(bf)]
                 good &= np.all(np.where(on, u > bound, u < -bound), axis=1) & np.all(np.isfinite(bound), axis=1)
                 h = np.where(on, u, 0.0)
                 err = np.where(on, bound, 0.0)
                 scale = scale * den
                 off += len(bf)
-        ok[idx] = good
-        return ok
+        return good

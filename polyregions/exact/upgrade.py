@@ -98,7 +98,8 @@ def upgrade(source, target):
             if "count" in rec:
                 trailer = rec
             elif "region" in rec:
-                writer.region(rec["region"], [int(v, 16) for v in rec["point"]], int(rec["den"], 16))
+                writer.region([int(b) for b in rec["region"]], [int(v, 16) for v in rec["point"]],
+                              int(rec["den"], 16))
             elif "cert" in rec:
                 writer.shared(rec["cert"], rec["assign"], {"y": {k: int(v, 16) for k, v in rec["y"].items()}})
             else:
