@@ -259,7 +259,7 @@ FAULTS = [
     fault("fast-support-no-bound", "polyregions/exact/fast_bounds.py", "    return margin >= BOUND_FACTOR * bound\n",
           "    return margin >= 0.0\n", (T_FAST,),
           "the compiled drop test accepts a float margin without its rounding error bound"),
-    fault("fast-thin-dropped", "polyregions/exact/fast_kernels.py", "        _record_flag(st, out, p, bit, FLAG_THIN)\n",
+    fault("fast-thin-dropped", "polyregions/exact/fast_kernels.py", "        _record_flag(bits, reg, fbits, flen, fwhy, p, bit, FLAG_THIN)\n",
           "        pass\n", (T_FAST,), "a branch thinner than eps but not proven empty is dropped without its exact decision"),
     fault("fast-flags-ignored", "polyregions/exact/fast_certify.py", "            self.auditor.explore(bits[:k].tolist())\n",
           "            pass\n", (T_FAST,), "the branches the compiled traversal flags are never decided exactly"),

@@ -290,7 +290,7 @@ def _jit(func, options):
     return disp
 
 
-def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: str = "never", refcounts: bool = True):
+def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: str = "never", refcounts=True):
     """Compile the decorated function with numba in nopython mode, cached (module docstring).
 
     Parameters
@@ -307,11 +307,14 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: st
         numba's ``inline`` option: "always" copies the kernel's body into every kernel that calls
         it (before numba's own passes), so no call passes its arrays, and none counts references
         to them on every call.
-    refcounts : bool
+    refcounts : bool or "always"
         False compiles the kernel without numba's reference counting (numba's ``_nrt`` option):
         no atomic count on each binding of an array, also where a kernel inlined into it takes
         its arrays. Such a kernel allocates no array (the kernels it calls may: they count their
         own); the arrays it is given are alive in its caller throughout.
+        "always": with reference counting also where it is compiled as the callee of a kernel
+        without (numba otherwise passes the caller's choice down): the way for such a kernel to
+        call one that needs it.
     """
 
     def decorate(func):
@@ -323,6 +326,8 @@ def kernel(signature=None, *, internal: bool = False, fastmath=False, inline: st
             options["no_cpython_wrapper"] = True
         if not refcounts:
             options["_nrt"] = False
+        elif refcounts == "always":
+            options["_nrt"] = True
         with _LOCK:
             disp = _jit(func, options)
             if signature is not None and isinstance(disp, Dispatcher):

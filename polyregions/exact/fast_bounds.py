@@ -30,8 +30,7 @@ import math
 
 from ..solvers.jit import kernel
 
-__all__ = ["BOUND_FACTOR", "MAX_SPREAD", "SIGNIFICANT_BITS", "certificate_holds", "layer_maps", "support_test",
-           "to_integers"]
+__all__ = ["BOUND_FACTOR", "MAX_SPREAD", "SIGNIFICANT_BITS", "layer_maps", "support_test", "to_integers"]
 
 #: The computed margin must exceed this many times its rounding error bound (as the point filter's).
 BOUND_FACTOR = 8.0
@@ -43,28 +42,15 @@ MAX_SPREAD = 600
 _UNIT = 2.0 ** -53
 
 
-@kernel(internal=True, inline="always")
-def layer_maps(net, st, l):
-    """``G``, ``c`` and their bounds for layer ``l >= 1`` from layer ``l - 1`` under ``bits``."""
-    n_bflat = net.bflat
-    n_dims = net.dims
-    n_offs = net.offs
-    n_sprev = net.sprev
-    n_wflat = net.wflat
-    n_widths = net.widths
-    n_woff = net.woff
-    s_EG = st.EG
-    s_Ec = st.Ec
-    s_G = st.G
-    s_bits = st.bits
-    s_c = st.c
+@kernel(internal=True, refcounts=False)
+def layer_maps(n_dims, n_widths, n_offs, n_woff, n_wflat, n_bflat, n_sprev, G, c, EG, Ec, bits, l):
+    """``G``, ``c`` and their bounds ``EG``, ``Ec`` for layer ``l >= 1`` from layer ``l - 1`` under ``bits``."""
     n0 = n_dims[0]
     w, o = n_widths[l], n_offs[l]
     fan, po = n_widths[l - 1], n_offs[l - 1]
     wo = n_woff[l]
     s = n_sprev[l]
     gam = (fan + 3) * _UNIT
-    G, c, EG, Ec, bits = s_G, s_c, s_EG, s_Ec, s_bits
     for i in range(w):
         r = o + i
         for k in range(n0):
@@ -137,19 +123,11 @@ def support_test(G, c, EG, Ec, qbuf, sbuf, ybuf, nrows, lo, hi, bmax):
     return margin >= BOUND_FACTOR * bound
 
 
-@kernel(internal=True, inline="always")
-def certificate_holds(net, st, nrows):
-    """:func:`support_test` of the multipliers in ``ybuf`` on the rows ``qbuf`` with signs ``sbuf``."""
-    return support_test(st.G, st.c, st.EG, st.Ec, st.qbuf, st.sbuf, st.ybuf, nrows, net.lo, net.hi, net.bmax)
-
-
-@kernel(internal=True, inline="always")
-def to_integers(st, nrows):
+@kernel(internal=True, refcounts=False)
+def to_integers(s_ybuf, s_ebuf, nrows):
     """``ybuf[:nrows]`` (positive floats) cut to ``SIGNIFICANT_BITS`` bits and scaled by one power
     of two to integers ``mantissa * 2^ebuf`` (``ebuf >= 0``; in place, exact floats); False when
     their spread exceeds :data:`MAX_SPREAD` bits."""
-    s_ebuf = st.ebuf
-    s_ybuf = st.ybuf
     emin = 10 ** 6
     emax = -10 ** 6
     for i in range(nrows):

@@ -25,7 +25,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..solvers.jit import kernel
-from .fast_bounds import SIGNIFICANT_BITS, certificate_holds, layer_maps, to_integers
+from .fast_bounds import SIGNIFICANT_BITS, layer_maps, support_test, to_integers
 from ..solvers.stack_kernels import D_MD, DECIDED, S_LEVEL, stack_pop, stack_push, stack_test
 
 __all__ = ["CertNet", "CertOut", "CertState", "EV_DONE", "EV_BUDGET", "EV_FULL", "EV_OVERFLOW", "FLAG_THIN",
@@ -68,92 +68,67 @@ FLAG_THIN, FLAG_UNSURE, FLAG_CHECK, FLAG_ROW = range(4)
 KEPT, EMPTY, FLAGGED = range(3)
 
 
-@kernel(internal=True, inline="always")
-def _record_empty(st, out, p, bit, nrows):
+# The kernels below take their arrays one by one, unpacked from the tuples once per call of
+# certify_run: an array read from a tuple inside the per-node loop costs a reference count
+# increment and decrement (two atomic operations) each time.
+
+
+@kernel(internal=True, refcounts=False)
+def _record_empty(bits, reg, ebits, elen, eptr, epos, evals, eexp, qbuf, ybuf, ebuf, p, bit, nrows):
     """Record the certified drop ``bits[:p] + [bit]`` with ``Y = ybuf * 2^ebuf`` on ``qbuf`` (room checked)."""
-    o_ebits = out.ebits
-    o_eexp = out.eexp
-    o_elen = out.elen
-    o_epos = out.epos
-    o_eptr = out.eptr
-    o_eval = out.eval
-    s_bits = st.bits
-    s_ebuf = st.ebuf
-    s_qbuf = st.qbuf
-    s_reg = st.reg
-    s_ybuf = st.ybuf
-    e = s_reg[R_NE]
-    N = s_bits.shape[0]
+    e = reg[R_NE]
+    N = bits.shape[0]
     for q in range(p):
-        o_ebits[e, q] = s_bits[q]
-    o_ebits[e, p] = bit
+        ebits[e, q] = bits[q]
+    ebits[e, p] = bit
     for q in range(p + 1, N):
-        o_ebits[e, q] = 0
-    o_elen[e] = p + 1
-    nv = s_reg[R_NV]
+        ebits[e, q] = 0
+    elen[e] = p + 1
+    nv = reg[R_NV]
     for i in range(nrows):
-        o_epos[nv + i] = s_qbuf[i]
-        o_eval[nv + i] = np.int64(s_ybuf[i])
-        o_eexp[nv + i] = s_ebuf[i]
+        epos[nv + i] = qbuf[i]
+        evals[nv + i] = np.int64(ybuf[i])
+        eexp[nv + i] = ebuf[i]
     nv += nrows
-    o_eptr[e + 1] = nv
-    s_reg[R_NV] = nv
-    s_reg[R_NE] = e + 1
+    eptr[e + 1] = nv
+    reg[R_NV] = nv
+    reg[R_NE] = e + 1
 
 
-@kernel(internal=True, inline="always")
-def _record_flag(st, out, p, bit, why):
-    o_fbits = out.fbits
-    o_flen = out.flen
-    o_fwhy = out.fwhy
-    s_bits = st.bits
-    s_reg = st.reg
-    f = s_reg[R_NF]
-    N = s_bits.shape[0]
+@kernel(internal=True, refcounts=False)
+def _record_flag(bits, reg, fbits, flen, fwhy, p, bit, why):
+    f = reg[R_NF]
+    N = bits.shape[0]
     for q in range(p):
-        o_fbits[f, q] = s_bits[q]
-    o_fbits[f, p] = bit
+        fbits[f, q] = bits[q]
+    fbits[f, p] = bit
     for q in range(p + 1, N):
-        o_fbits[f, q] = 0
-    o_flen[f] = p + 1
-    o_fwhy[f] = why
-    s_reg[R_NF] = f + 1
+        fbits[f, q] = 0
+    flen[f] = p + 1
+    fwhy[f] = why
+    reg[R_NF] = f + 1
 
 
-@kernel(internal=True, inline="always")
-def _single_row(net, st, out, p, bit):
-    """The child ``bit`` at position ``p`` empty by its own row and the box: recorded, True."""
-    s_ebuf = st.ebuf
-    s_qbuf = st.qbuf
-    s_sbuf = st.sbuf
-    s_ybuf = st.ybuf
-    s_qbuf[0] = p
-    s_sbuf[0] = -1.0 if bit == 1 else 1.0
-    s_ybuf[0] = 1.0
-    s_ebuf[0] = 0
-    if certificate_holds(net, st, 1):
-        _record_empty(st, out, p, bit, 1)
-        return True
-    return False
+@kernel(internal=True, refcounts=False)
+def _single_row(G, c, EG, Ec, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, p, bit):
+    """Whether the child ``bit`` at position ``p`` is empty by its own row and the box (its
+    certificate left in ``qbuf``, ``ybuf``, ``ebuf``)."""
+    qbuf[0] = p
+    sbuf[0] = -1.0 if bit == 1 else 1.0
+    ybuf[0] = 1.0
+    ebuf[0] = 0
+    return support_test(G, c, EG, Ec, qbuf, sbuf, ybuf, 1, lo, hi, bmax)
 
 
-@kernel(internal=True, inline="always")
-def _farkas(net, lp, st, p, bit):
+@kernel(internal=True, refcounts=False)
+def _farkas(lp, G, c, EG, Ec, bits, lpos, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, p, bit):
     """The dense simplex dropped the pushed child with ``t < 0``: its optimal dual on the pushed
     rows as integer multipliers (``qbuf``, ``sbuf``, mantissas ``ybuf``, ``ebuf``); returns how
     many rows they name when they pass the test, else 0."""
     l_bases = lp.bases
     l_binvs = lp.binvs
     l_ints = lp.ints
-    n_dims = net.dims
-    s_G = st.G
-    s_bits = st.bits
-    s_ebuf = st.ebuf
-    s_lpos = st.lpos
-    s_qbuf = st.qbuf
-    s_sbuf = st.sbuf
-    s_ybuf = st.ybuf
-    n0 = n_dims[0]
+    n0 = G.shape[1]
     lvl = l_ints[S_LEVEL]
     md = l_ints[D_MD]
     top = 0.0
@@ -166,214 +141,176 @@ def _farkas(net, lp, st, p, bit):
             r = l_bases[lvl, i]
             lam = l_binvs[lvl, n0, i]
             if r >= md and lam > SUPPORT_RTOL * top:
-                q = s_lpos[r - md]
+                q = lpos[r - md]
                 sg = 1.0
                 if q == p:
                     sg = -1.0 if bit == 1 else 1.0
-                elif s_bits[q] == 1:
+                elif bits[q] == 1:
                     sg = -1.0
                 nrm = 0.0
                 for k in range(n0):
-                    nrm += s_G[q, k] * s_G[q, k]
+                    nrm += G[q, k] * G[q, k]
                 nrm = math.sqrt(nrm)
                 if nrm == 0.0:
                     nrows = 0
                     break
-                s_qbuf[nrows] = q
-                s_sbuf[nrows] = sg
-                s_ybuf[nrows] = lam / nrm
+                qbuf[nrows] = q
+                sbuf[nrows] = sg
+                ybuf[nrows] = lam / nrm
                 nrows += 1
-    if nrows > 0 and to_integers(st, nrows):
+    if nrows > 0 and to_integers(ybuf, ebuf, nrows):
         top_e = 0
         for i in range(nrows):
-            top_e = max(top_e, s_ebuf[i])
+            top_e = max(top_e, ebuf[i])
         for i in range(nrows):  # the mantissas kept; the multipliers over 2^top_e as floats for the test
-            s_sbuf[nrows + i] = s_ybuf[i]
-            s_ybuf[i] = math.ldexp(s_ybuf[i], s_ebuf[i] - top_e)
-        if certificate_holds(net, st, nrows):
+            sbuf[nrows + i] = ybuf[i]
+            ybuf[i] = math.ldexp(ybuf[i], ebuf[i] - top_e)
+        if support_test(G, c, EG, Ec, qbuf, sbuf, ybuf, nrows, lo, hi, bmax):
             for i in range(nrows):
-                s_ybuf[i] = s_sbuf[nrows + i]
+                ybuf[i] = sbuf[nrows + i]
             return nrows
     return 0
 
 
-@kernel(internal=True, inline="always")
-def _push_row(lp, st, n0, p, bit):
+@kernel(internal=True, refcounts="always")
+def _test(lp, x, point):
+    """The dense simplex's test of the stack's top (with reference counts, which it needs)."""
+    return stack_test(lp, x, point)
+
+
+@kernel(internal=True, refcounts="always")
+def _pop(lp):
+    stack_pop(lp)
+
+
+@kernel(internal=True, refcounts="always")
+def _push_row(lp, G, c, lpos, unit, p, bit):
     """Push the unit row of position ``p`` in state ``bit`` (its level's position noted)."""
-    l_ints = lp.ints
-    s_G = st.G
-    s_c = st.c
-    s_lpos = st.lpos
-    s_unit = st.unit
+    n0 = G.shape[1]
     sg = -1.0 if bit == 1 else 1.0
     nrm = 0.0
     for k in range(n0):
-        nrm += s_G[p, k] * s_G[p, k]
+        nrm += G[p, k] * G[p, k]
     nrm = math.sqrt(nrm)
     for k in range(n0):
-        s_unit[k] = sg * s_G[p, k] / nrm
-    s_lpos[l_ints[S_LEVEL]] = p
-    stack_push(lp, s_unit, 0, n0, 1.0, -sg * s_c[p] / nrm, -1.0)  # the dense stack keeps no norms
+        unit[k] = sg * G[p, k] / nrm
+    lpos[lp.ints[S_LEVEL]] = p
+    stack_push(lp, unit, 0, n0, 1.0, -sg * c[p] / nrm, -1.0)  # the dense stack keeps no norms
 
 
-@kernel(internal=True, inline="always")
-def _lp_child(net, lp, st, out, p, bit, d):
+@kernel(internal=True, refcounts=False)
+def _lp_child(lp, band, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, kx, kr, reg,
+              ebits, elen, eptr, epos, evals, eexp, fbits, flen, fwhy, p, bit, d):
     """Push the row of ``bit`` at ``p``, test it and pop it: KEPT (the witness and radius in
     child slot ``d`` of depth ``p``), EMPTY (certified, recorded) or FLAGGED (recorded)."""
-    n_band = net.band
-    n_dims = net.dims
-    s_kr = st.kr
-    s_kx = st.kx
-    s_point = st.point
-    s_reg = st.reg
-    s_x = st.x
-    n0 = n_dims[0]
-    _push_row(lp, st, n0, p, bit)
-    code, keep, radius, depth = stack_test(lp, s_x, s_point)
-    s_reg[R_TESTS] += 1
+    n0 = G.shape[1]
+    _push_row(lp, G, c, lpos, unit, p, bit)
+    code, keep, radius, depth = _test(lp, x, point)
+    reg[R_TESTS] += 1
     res = FLAGGED
     if code != DECIDED:
-        _record_flag(st, out, p, bit, FLAG_UNSURE)
+        _record_flag(bits, reg, fbits, flen, fwhy, p, bit, FLAG_UNSURE)
     elif keep:
         for k in range(n0):
-            s_kx[p, d, k] = s_point[k]
-        s_kr[p, d] = radius
+            kx[p, d, k] = point[k]
+        kr[p, d] = radius
         res = KEPT
-    elif depth < -n_band[0]:
-        nrows = _farkas(net, lp, st, p, bit)
+    elif depth < -band:
+        nrows = _farkas(lp, G, c, EG, Ec, bits, lpos, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, p, bit)
         if nrows > 0:
-            _record_empty(st, out, p, bit, nrows)
+            _record_empty(bits, reg, ebits, elen, eptr, epos, evals, eexp, qbuf, ybuf, ebuf, p, bit, nrows)
             res = EMPTY
         else:
-            _record_flag(st, out, p, bit, FLAG_CHECK)
+            _record_flag(bits, reg, fbits, flen, fwhy, p, bit, FLAG_CHECK)
     else:
-        _record_flag(st, out, p, bit, FLAG_THIN)
-    stack_pop(lp)
+        _record_flag(bits, reg, fbits, flen, fwhy, p, bit, FLAG_THIN)
+    _pop(lp)
     return res
 
 
-@kernel(internal=True, inline="always")
-def _kid(st, p, slot, bit, push, n0, x, r):
-    s_kbit = st.kbit
-    s_kpush = st.kpush
-    s_kr = st.kr
-    s_kx = st.kx
-    s_kbit[p, slot] = bit
-    s_kpush[p, slot] = push
-    for k in range(n0):
-        s_kx[p, slot, k] = x[k]
-    s_kr[p, slot] = r
+@kernel(internal=True, refcounts=False)
+def _kid(kbit, kpush, kx, kr, p, slot, bit, push, x, r):
+    kbit[p, slot] = bit
+    kpush[p, slot] = push
+    for k in range(x.shape[0]):
+        kx[p, slot, k] = x[k]
+    kr[p, slot] = r
 
 
-@kernel(internal=True, inline="always")
-def _prefilter(net, lp, st, l):
+@kernel(internal=True, refcounts=False)
+def _prefilter(lp, band, offs, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, kr, reg,
+               fixed, fq, fm, fe, fn, l):
     """At the entry of layer ``l``: each neuron whose hyperplane misses the witness ball gets its
     other side tested once on this node; when it is certified empty the neuron is fixed
     (``fixed``) below the node, its certificate kept (``fq``, ``fm``, ``fe``, ``fn``)."""
-    n_band = net.band
-    n_dims = net.dims
-    n_offs = net.offs
-    s_G = st.G
-    s_c = st.c
-    s_ebuf = st.ebuf
-    s_fe = st.fe
-    s_fixed = st.fixed
-    s_fm = st.fm
-    s_fn = st.fn
-    s_fq = st.fq
-    s_kr = st.kr
-    s_point = st.point
-    s_qbuf = st.qbuf
-    s_reg = st.reg
-    s_x = st.x
-    s_ybuf = st.ybuf
-    n0 = n_dims[0]
-    rho = s_kr[n_offs[l], 2]
-    for q in range(n_offs[l], n_offs[l + 1]):
-        s_fixed[q] = -1
+    n0 = G.shape[1]
+    rho = kr[offs[l], 2]
+    for q in range(offs[l], offs[l + 1]):
+        fixed[q] = -1
         nrm = 0.0
-        s = s_c[q]
+        s = c[q]
         for k in range(n0):
-            nrm += s_G[q, k] * s_G[q, k]
-            s += s_G[q, k] * s_x[k]
+            nrm += G[q, k] * G[q, k]
+            s += G[q, k] * x[k]
         nrm = math.sqrt(nrm)
         if nrm == 0.0 or abs(s) < rho * nrm:
             continue
         w = 1 if s > 0.0 else 0
-        _push_row(lp, st, n0, q, 1 - w)
-        code, keep, radius, depth = stack_test(lp, s_x, s_point)
-        s_reg[R_TESTS] += 1
-        if code == DECIDED and not keep and depth < -n_band[0]:
-            nrows = _farkas(net, lp, st, q, 1 - w)
+        _push_row(lp, G, c, lpos, unit, q, 1 - w)
+        code, keep, radius, depth = _test(lp, x, point)
+        reg[R_TESTS] += 1
+        if code == DECIDED and not keep and depth < -band:
+            nrows = _farkas(lp, G, c, EG, Ec, bits, lpos, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, q, 1 - w)
             if nrows > 0:
-                s_fixed[q] = w
-                s_fn[q] = nrows
+                fixed[q] = w
+                fn[q] = nrows
                 for i in range(nrows):
-                    s_fq[q, i] = s_qbuf[i]
-                    s_fm[q, i] = s_ybuf[i]
-                    s_fe[q, i] = s_ebuf[i]
-        stack_pop(lp)
+                    fq[q, i] = qbuf[i]
+                    fm[q, i] = ybuf[i]
+                    fe[q, i] = ebuf[i]
+        _pop(lp)
 
 
-@kernel(internal=True, inline="always")
-def _expand(net, lp, st, out, p):
+@kernel(internal=True, refcounts=False)
+def _expand(lp, eps, band, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, fixed, fq,
+            fm, fe, fn, nk, kbit, kpush, kx, kr, reg, ebits, elen, eptr, epos, evals, eexp, fbits, flen, fwhy, p):
     """The children of the (non-empty) node at depth ``p``: kept ones in ``nk[p]``, the others recorded."""
-    n_dims = net.dims
-    n_eps = net.eps
-    s_EG = st.EG
-    s_Ec = st.Ec
-    s_G = st.G
-    s_c = st.c
-    s_ebuf = st.ebuf
-    s_fe = st.fe
-    s_fixed = st.fixed
-    s_fm = st.fm
-    s_fn = st.fn
-    s_fq = st.fq
-    s_kbit = st.kbit
-    s_kpush = st.kpush
-    s_kr = st.kr
-    s_kx = st.kx
-    s_nk = st.nk
-    s_point = st.point
-    s_qbuf = st.qbuf
-    s_x = st.x
-    s_ybuf = st.ybuf
-    n0 = n_dims[0]
-    eps = n_eps[0]
-    rho = s_kr[p, 2]
+    n0 = G.shape[1]
+    rho = kr[p, 2]
     nrm = 0.0
-    err = s_Ec[p]
+    err = Ec[p]
     for k in range(n0):
-        nrm += s_G[p, k] * s_G[p, k]
-        err += s_EG[p, k]
+        nrm += G[p, k] * G[p, k]
+        err += EG[p, k]
     nrm = math.sqrt(nrm)
-    if s_fixed[p] >= 0:  # fixed at the layer's entry: the other side by its certificate, no row
-        keep = s_fixed[p]
-        for i in range(s_fn[p]):
-            s_qbuf[i] = s_fq[p, i]
-            s_ybuf[i] = s_fm[p, i]
-            s_ebuf[i] = s_fe[p, i]
-        _record_empty(st, out, p, 1 - keep, s_fn[p])
-        _kid(st, p, 0, keep, 0, n0, s_x, rho)
-        s_nk[p] = 1
+    if fixed[p] >= 0:  # fixed at the layer's entry: the other side by its certificate, no row
+        keep = fixed[p]
+        for i in range(fn[p]):
+            qbuf[i] = fq[p, i]
+            ybuf[i] = fm[p, i]
+            ebuf[i] = fe[p, i]
+        _record_empty(bits, reg, ebits, elen, eptr, epos, evals, eexp, qbuf, ybuf, ebuf, p, 1 - keep, fn[p])
+        _kid(kbit, kpush, kx, kr, p, 0, keep, 0, x, rho)
+        nk[p] = 1
         return
     if nrm == 0.0:
         if err != 0.0:  # a zero image that may not be exact
-            _record_flag(st, out, p, 0, FLAG_ROW)
-            _record_flag(st, out, p, 1, FLAG_ROW)
-            s_nk[p] = 0
+            _record_flag(bits, reg, fbits, flen, fwhy, p, 0, FLAG_ROW)
+            _record_flag(bits, reg, fbits, flen, fwhy, p, 1, FLAG_ROW)
+            nk[p] = 0
             return
         # a constant neuron (exact): the side of c's sign (off when c = 0) has no row; the other is empty
-        keep = 1 if s_c[p] > 0.0 else 0
-        if not _single_row(net, st, out, p, 1 - keep):
-            _record_flag(st, out, p, 1 - keep, FLAG_CHECK)
-        _kid(st, p, 0, keep, 0, n0, s_x, rho)
-        s_nk[p] = 1
+        keep = 1 if c[p] > 0.0 else 0
+        if _single_row(G, c, EG, Ec, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, p, 1 - keep):
+            _record_empty(bits, reg, ebits, elen, eptr, epos, evals, eexp, qbuf, ybuf, ebuf, p, 1 - keep, 1)
+        else:
+            _record_flag(bits, reg, fbits, flen, fwhy, p, 1 - keep, FLAG_CHECK)
+        _kid(kbit, kpush, kx, kr, p, 0, keep, 0, x, rho)
+        nk[p] = 1
         return
-    s = s_c[p]
+    s = c[p]
     for k in range(n0):
-        s += s_G[p, k] * s_x[k]
+        s += G[p, k] * x[k]
     s /= nrm  # > 0: the witness is on the on side
     w = 1 if s > 0.0 else 0
     delta = abs(s)
@@ -384,67 +321,52 @@ def _expand(net, lp, st, out, p):
         t = (rho + delta) / 2
         so = -1.0 if w == 1 else 1.0
         for k in range(n0):
-            s_kx[p, 1, k] = s_x[k] + t * so * s_G[p, k] / nrm
-        s_kr[p, 1] = (rho - delta) / 2
+            kx[p, 1, k] = x[k] + t * so * G[p, k] / nrm
+        kr[p, 1] = (rho - delta) / 2
         other = KEPT
-    elif _single_row(net, st, out, p, o):
+    elif _single_row(G, c, EG, Ec, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, p, o):
+        _record_empty(bits, reg, ebits, elen, eptr, epos, evals, eexp, qbuf, ybuf, ebuf, p, o, 1)
         other = EMPTY
     else:
-        other = _lp_child(net, lp, st, out, p, o, 1)
+        other = _lp_child(lp, band, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, kx,
+                          kr, reg, ebits, elen, eptr, epos, evals, eexp, fbits, flen, fwhy, p, o, 1)
     if other == EMPTY:  # the hyperplane misses the node: no row, the same witness
-        _kid(st, p, 0, w, 0, n0, s_x, rho)
-        s_nk[p] = 1
+        _kid(kbit, kpush, kx, kr, p, 0, w, 0, x, rho)
+        nk[p] = 1
         return
-    nk = 0
+    n = 0
     r1 = rho if delta >= rho else (rho + delta) / 2
     if r1 > eps:  # the witness ball's part on its side holds a ball of radius r1
         t = 0.0 if delta >= rho else (rho - delta) / 2
         sw = 1.0 if w == 1 else -1.0
         for k in range(n0):
-            s_point[k] = s_x[k] + t * sw * s_G[p, k] / nrm
-        _kid(st, p, 0, w, 1, n0, s_point, r1)
-        nk = 1
-    elif _lp_child(net, lp, st, out, p, w, 0) == KEPT:
-        s_kbit[p, 0] = w
-        s_kpush[p, 0] = 1
-        nk = 1
+            point[k] = x[k] + t * sw * G[p, k] / nrm
+        _kid(kbit, kpush, kx, kr, p, 0, w, 1, point, r1)
+        n = 1
+    elif _lp_child(lp, band, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax, kx, kr,
+                   reg, ebits, elen, eptr, epos, evals, eexp, fbits, flen, fwhy, p, w, 0) == KEPT:
+        kbit[p, 0] = w
+        kpush[p, 0] = 1
+        n = 1
     if other == KEPT:
-        if nk == 0:
+        if n == 0:
             for k in range(n0):
-                s_point[k] = s_kx[p, 1, k]
-            _kid(st, p, 0, o, 1, n0, s_point, s_kr[p, 1])
+                point[k] = kx[p, 1, k]
+            _kid(kbit, kpush, kx, kr, p, 0, o, 1, point, kr[p, 1])
         else:
-            s_kbit[p, 1] = o
-            s_kpush[p, 1] = 1
-        nk += 1
-    s_nk[p] = nk
+            kbit[p, 1] = o
+            kpush[p, 1] = 1
+        n += 1
+    nk[p] = n
 
 
-@kernel()
-def certify_run(net, lp, st, out):
-    """Advance the traversal (module docstring) until done, a budget of tests, or full buffers."""
-    n_dims = net.dims
-    n_offs = net.offs
-    o_ebits = out.ebits
-    o_epos = out.epos
-    o_fbits = out.fbits
-    o_lbits = out.lbits
-    o_lr = out.lr
-    o_lx = out.lx
-    s_Ec = st.Ec
-    s_bits = st.bits
-    s_c = st.c
-    s_kbit = st.kbit
-    s_kk = st.kk
-    s_kpush = st.kpush
-    s_kr = st.kr
-    s_kx = st.kx
-    s_nk = st.nk
-    s_reg = st.reg
-    s_x = st.x
-    n0, L, N = n_dims[0], n_dims[1], n_dims[2]
-    reg = s_reg
-    cap_l, cap_e, cap_f, cap_v = o_lbits.shape[0], o_ebits.shape[0], o_fbits.shape[0], o_epos.shape[0]
+@kernel(internal=True, refcounts=False)
+def _machine(lp, dims, widths, offs, woff, wflat, bflat, sprev, lo, hi, bmax, eps, band, reg, G, c, EG, Ec, bits, nk,
+             kk, kbit, kpush, kx, kr, lpos, x, unit, point, ybuf, qbuf, sbuf, ebuf, fixed, fq, fm, fe, fn, lbits, lx,
+             lr, ebits, elen, eptr, epos, evals, eexp, fbits, flen, fwhy, sbits, sx, sr):
+    """The traversal of :func:`certify_run` over its arrays."""
+    n0, L, N = dims[0], dims[1], dims[2]
+    cap_l, cap_e, cap_f, cap_v = lbits.shape[0], ebits.shape[0], fbits.shape[0], epos.shape[0]
     while True:
         p = reg[R_P]
         if reg[R_PC] == PC_NODE:
@@ -454,13 +376,13 @@ def certify_run(net, lp, st, out):
                 return EV_BUDGET
             if p == reg[R_SPLIT] and p < N:  # parked for another process
                 i = reg[R_NS]
-                if i >= out.sbits.shape[0]:
+                if i >= sbits.shape[0]:
                     return EV_FULL
                 for q in range(p):
-                    out.sbits[i, q] = s_bits[q]
+                    sbits[i, q] = bits[q]
                 for k in range(n0):
-                    out.sx[i, k] = s_x[k]
-                out.sr[i] = s_kr[p, 2]
+                    sx[i, k] = x[k]
+                sr[i] = kr[p, 2]
                 reg[R_NS] = i + 1
                 reg[R_PC] = PC_NEXT
                 reg[R_P] = p - 1
@@ -468,45 +390,58 @@ def certify_run(net, lp, st, out):
             if p == N:  # a leaf
                 i = reg[R_NL]
                 for q in range(N):
-                    o_lbits[i, q] = s_bits[q]
+                    lbits[i, q] = bits[q]
                 for k in range(n0):
-                    o_lx[i, k] = s_x[k]
-                o_lr[i] = s_kr[p, 2]
+                    lx[i, k] = x[k]
+                lr[i] = kr[p, 2]
                 reg[R_NL] = i + 1
                 reg[R_PC] = PC_NEXT
                 reg[R_P] = p - 1
                 continue
             for l in range(L):
-                if n_offs[l] == p:
+                if offs[l] == p:
                     if l > 0:
-                        layer_maps(net, st, l)
-                        for q in range(n_offs[l], n_offs[l + 1]):
-                            if not math.isfinite(s_c[q]) or not math.isfinite(s_Ec[q]):
+                        layer_maps(dims, widths, offs, woff, wflat, bflat, sprev, G, c, EG, Ec, bits, l)
+                        for q in range(offs[l], offs[l + 1]):
+                            if not math.isfinite(c[q]) or not math.isfinite(Ec[q]):
                                 return EV_OVERFLOW
-                    _prefilter(net, lp, st, l)
-            _expand(net, lp, st, out, p)
-            s_kk[p] = 0
+                    _prefilter(lp, band, offs, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo,
+                               hi, bmax, kr, reg, fixed, fq, fm, fe, fn, l)
+            _expand(lp, eps, band, G, c, EG, Ec, bits, lpos, unit, x, point, qbuf, sbuf, ybuf, ebuf, lo, hi, bmax,
+                    fixed, fq, fm, fe, fn, nk, kbit, kpush, kx, kr, reg, ebits, elen, eptr, epos, evals, eexp, fbits,
+                    flen, fwhy, p)
+            kk[p] = 0
             reg[R_PC] = PC_NEXT
             continue
         # PC_NEXT: the next child of depth p (the previous one's row popped), or back up
         if p < reg[R_FLOOR]:
             return EV_DONE
-        k = s_kk[p]
-        if k > 0 and s_kpush[p, k - 1] != 0:
-            stack_pop(lp)
-        if k >= s_nk[p]:
+        k = kk[p]
+        if k > 0 and kpush[p, k - 1] != 0:
+            _pop(lp)
+        if k >= nk[p]:
             reg[R_P] = p - 1
             continue
-        s_kk[p] = k + 1
-        bit = s_kbit[p, k]
-        s_bits[p] = bit
-        if s_kpush[p, k] != 0:
-            _push_row(lp, st, n0, p, bit)
+        kk[p] = k + 1
+        bit = kbit[p, k]
+        bits[p] = bit
+        if kpush[p, k] != 0:
+            _push_row(lp, G, c, lpos, unit, p, bit)
         for q in range(n0):
-            s_x[q] = s_kx[p, k, q]
-        s_kr[p + 1, 2] = s_kr[p, k]
+            x[q] = kx[p, k, q]
+        kr[p + 1, 2] = kr[p, k]
         reg[R_P] = p + 1
         reg[R_PC] = PC_NODE
+
+
+@kernel()
+def certify_run(net, lp, st, out):
+    """Advance the traversal (module docstring) until done, a budget of tests, or full buffers."""
+    return _machine(lp, net.dims, net.widths, net.offs, net.woff, net.wflat, net.bflat, net.sprev, net.lo, net.hi,
+                    net.bmax, net.eps[0], net.band[0], st.reg, st.G, st.c, st.EG, st.Ec, st.bits, st.nk, st.kk,
+                    st.kbit, st.kpush, st.kx, st.kr, st.lpos, st.x, st.unit, st.point, st.ybuf, st.qbuf, st.sbuf,
+                    st.ebuf, st.fixed, st.fq, st.fm, st.fe, st.fn, out.lbits, out.lx, out.lr, out.ebits, out.elen,
+                    out.eptr, out.epos, out.eval, out.eexp, out.fbits, out.flen, out.fwhy, out.sbits, out.sx, out.sr)
 
 
 @kernel()
@@ -518,7 +453,8 @@ def certify_start(net, lp, st, p0):
     for l in range(L):
         o = net.offs[l]
         if 0 < l and o < p0:
-            layer_maps(net, st, l)
+            layer_maps(net.dims, net.widths, net.offs, net.woff, net.wflat, net.bflat, net.sprev, st.G, st.c, st.EG,
+                       st.Ec, st.bits, l)
         if o < p0:
             for q in range(o, net.offs[l + 1]):
                 st.fixed[q] = -1
@@ -527,7 +463,7 @@ def certify_start(net, lp, st, p0):
         for k in range(n0):
             nrm += st.G[q, k] * st.G[q, k]
         if nrm > 0.0:
-            _push_row(lp, st, n0, q, st.bits[q])
+            _push_row(lp, st.G, st.c, st.lpos, st.unit, q, st.bits[q])
     st.reg[R_P] = p0
     st.reg[R_PC] = PC_NODE
     st.reg[R_FLOOR] = p0

@@ -111,6 +111,20 @@ def test_a_kernel_outside_the_listed_modules_is_refused():
         jit.kernel("f8(f8)")(stray)
 
 
+@pytest.mark.parametrize("refcounts, nrt", [(True, None), (False, False), ("always", True)])
+def test_reference_counting_is_left_to_numba_turned_off_or_kept_in_callees(monkeypatch, refcounts, nrt):
+    """numba passes a caller's ``_nrt`` down to callees that do not set it: "always" sets it."""
+    seen = []
+    monkeypatch.setattr(jit, "_jit", lambda func, options: seen.append(dict(options)) or func)
+
+    def inner(x):
+        return x
+
+    inner.__module__ = "polyregions.solvers.jit"
+    jit.kernel(internal=True, refcounts=refcounts)(inner)
+    assert seen[0].get("_nrt") is nrt
+
+
 def test_the_listed_modules_are_the_modules_that_define_kernels():
     """Every module using :func:`kernel` is listed (its source keys the cache), every listed
     module exists, and a kernel module imports from the package only kernel modules (the
