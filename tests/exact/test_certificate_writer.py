@@ -185,3 +185,23 @@ def test_bulk_records_are_split_into_blocks_of_rows(tmp_path, monkeypatch):
     tags = [tag for tag, _ in checker._blocks(path.read_bytes())]
     assert tags == [b"head", b"regs", b"regs", b"empt", b"empt", b"json"]
     assert check(path).count == 2
+
+
+@pytest.mark.parametrize("suffix", [".cert", ".jsonl"])
+def test_bulk_records_are_copied_when_handed_over(tmp_path, suffix):
+    # a caller refills its buffers (the compiled path's output arrays) after each call: what the
+    # file holds must be what was handed over, not what the buffers hold when the block is written
+    net, dom = two_thresholds()
+    path = tmp_path / ("refilled" + suffix)
+    bits, points = np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])
+    prefixes, lengths, ptr, pos, val, shift = np.array([[0, 1], [1, 1]]), np.array([2, 2]), np.array([0, 1, 2]), \
+        np.array([1, 1]), np.array([1, 3]), np.array([0, 2])
+
+    def records(w):
+        w.regions(bits, points)
+        w.empties(prefixes, lengths, ptr, pos, val, shift)
+        points[:] = 0.5  # the buffers refilled: 0.5 is not in the region of 00,
+        val[:] = 0       # and zero multipliers prove nothing
+
+    write(path, net, dom, records)
+    assert check(str(path)).count == 2
