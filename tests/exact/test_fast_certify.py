@@ -183,3 +183,21 @@ def test_the_support_test_accepts_only_margins_beyond_their_error_bound():
     # the on side (-G x < c) of a row whose G is within 1e-12 of 1: empty exactly when c <= -|G|
     assert not support_test(G, np.array([-1.0]), np.full((1, 1), 1e-12), np.zeros(1), rows, np.array([-1.0]), y, 1,
                             *box)
+
+
+def test_a_certificate_written_over_many_kernel_calls_is_checked(fast_only, monkeypatch, tmp_path):
+    # small buffers and budgets: the kernel returns after every few records and refills its output
+    # arrays, while the format-3 writer holds the earlier ones until it writes a block
+    monkeypatch.setattr(fast_certify, "LEAF_CAPACITY", 4)
+    monkeypatch.setattr(fast_certify, "FIRST_BUDGET", 4)
+    monkeypatch.setattr(fast_certify, "TEST_BUDGET", 8)
+    rng = np.random.default_rng(3)
+    weights = [rng.normal(size=(7, 3)), rng.normal(size=(5, 7))]
+    biases = [rng.normal(size=7) * 0.3, rng.normal(size=5) * 0.3]
+    net = pr.Network.from_dense(weights, biases)
+    dom = pr.Box(-np.ones(3), np.ones(3))
+    cert = tmp_path / "many.cert"
+    res = pr.count_regions(net, dom, certify=True, certificate=cert)
+    assert res.certified and check_certificate(cert, net, dom).count == res.count
+    seen = {tuple(p) for p in net.pattern(dom.sample(20000, rng)).astype(int)}
+    assert len(seen) <= res.count
