@@ -187,7 +187,7 @@ print(sorted(m.rsplit(".", 1)[1] for m in jit.KERNEL_MODULES if m in sys.modules
 
 
 @pytest.mark.parametrize("name", list(REGION_BACKENDS))
-def test_each_backend_declares_the_kernels_its_import_compiles(name):
+def test_each_backend_declares_the_kernels_its_import_compiles(name, tmp_path):
     """In a fresh process, building a backend's class imports exactly the kernel modules it
     declares (what the kernel cache must hold before it builds without compiling), and it hands
     its stack to the compiled search exactly when it declares so."""
@@ -199,7 +199,7 @@ def test_each_backend_declares_the_kernels_its_import_compiles(name):
     if not all(registry._installed(m) for m in cap.requires):
         pytest.skip(f"{name} is not installed")
     proc = subprocess.run([sys.executable, "-c", DECLARED.format(name=name)], capture_output=True, text=True,
-                          timeout=600, env=dict(os.environ))
+                          timeout=600, env=dict(os.environ), cwd=tmp_path)  # the installed package, not ./polyregions
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[-2] == repr(sorted(cap.kernels))
     cls = registry.backend_factory(name).func
