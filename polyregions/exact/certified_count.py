@@ -143,8 +143,10 @@ class CertificateWriter:
                 np.lib.format.write_array(out, np.ascontiguousarray(a), allow_pickle=False)
             self.file.write(_block(tag, out.getvalue()))
 
-    def _hold(self, tag, arrays):  # a bulk chunk, written when ROWS rows are held
-        self._bulk[tag].append(arrays)
+    def _hold(self, tag, arrays):
+        """Keep a bulk chunk until ``ROWS`` rows are held. Copies: the block is written later, and
+        a caller's arrays (the compiled path's output buffers) are refilled meanwhile."""
+        self._bulk[tag].append(tuple(np.array(a, copy=True) for a in arrays))
         self._rows += len(arrays[0])
         if self._rows >= self.ROWS:
             self.flush()
@@ -164,7 +166,7 @@ class CertificateWriter:
     def regions(self, bits, points):
         """Regions in bulk: row ``r`` of `bits` (``(R, N)``, 0/1) has a region holding row ``r`` of
         `points` (``(R, n)`` float64, each float the exact dyadic rational it is)."""
-        bits, points = np.array(bits, dtype=np.uint8), np.array(points, dtype=np.float64)  # copies (see empties)
+        bits, points = np.asarray(bits, dtype=np.uint8), np.asarray(points, dtype=np.float64)
         if (bits.ndim != 2 or points.ndim != 2 or len(bits) != len(points) or not np.isfinite(points).all()
                 or bits.shape[1] != self.N or points.shape[1] != self.n or (bits > 1).any()):
             raise ValueError(f"regions: bits (R, {self.N}) of 0/1 and finite points (R, {self.n}) with the same R")
@@ -184,9 +186,8 @@ class CertificateWriter:
         version 3 block holds the ``shift`` array."""
         prefix_bits = np.asarray(prefix_bits, dtype=np.uint8)
         prefix_len, y_ptr = np.asarray(prefix_len, dtype=np.int64), np.asarray(y_ptr, dtype=np.int64)
-        # copies: a block is written later, and the caller's arrays (a kernel's buffers) are refilled meanwhile
-        y_pos, y_val = np.array(y_pos, dtype=np.int64), np.array(y_val, dtype=np.int64)
-        shift = np.zeros(len(y_val), np.int64) if y_shift is None else np.array(y_shift)
+        y_pos, y_val = np.asarray(y_pos, dtype=np.int64), np.asarray(y_val, dtype=np.int64)
+        shift = np.zeros(len(y_val), np.int64) if y_shift is None else np.asarray(y_shift)
         E = len(prefix_len)
         if (prefix_bits.ndim != 2 or prefix_bits.shape != (E, self.N) or len(y_ptr) != E + 1 or y_ptr[0] != 0
                 or (np.diff(y_ptr) < 1).any() or len(y_pos) != y_ptr[-1] or len(y_val) != y_ptr[-1]
