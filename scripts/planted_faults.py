@@ -58,6 +58,7 @@ T_SLICES = "tests/domains/test_slices.py::"
 T_MEASURE = "tests/cells/test_measure.py::"
 T_SEARCH = ("tests/search/test_engine.py",)
 COMPILED, T_COMPILED = "polyregions/search/compiled_kernels.py", "tests/search/test_compiled.py"
+ENTRY = "polyregions/search/layer_entry.py"
 T_RESOLUTION = "tests/search/test_engine_resolution.py"
 T_SOLVERS = ("tests/solvers/test_conformance.py", "tests/search/test_engine.py")
 CHECKER = "polyregions/exact/checker.py"
@@ -105,14 +106,14 @@ FAULTS = [
     fault("compiled-eps-other-side-free", COMPILED, "                if not (rho - delta) / 2 > eps:\n",
           "                if not (rho - delta) / 2 > 0:\n", (T_COMPILED,),
           "the compiled search keeps the far side of a hyperplane through the witness ball without an eps check"),
-    fault("compiled-box-strict", COMPILED, "                on = lo > -brt * size\n", "                on = lo > 0.0\n",
+    fault("compiled-box-strict", ENTRY, "                on = lo > -brt * size\n", "                on = lo > 0.0\n",
           (T_COMPILED,), "the compiled search's box test without the search's tolerance (a neuron vanishing on a "
           "face is branched on, node for node no longer the search)"),
     fault("search-constant-rounding-silent", "polyregions/search/engine.py",
           "            if abs(c[j]) <= ZERO_ROW_RTOL * cscale[j] and cscale[j] > 0.0:\n", "            if False:\n",
           (T_COMPILED + "::test_a_constant_within_rounding_of_zero_is_reported",),
           "a neuron constant on a node whose constant is zero within rounding is fixed off without a word"),
-    fault("compiled-constant-rounding-silent", COMPILED,
+    fault("compiled-constant-rounding-silent", ENTRY,
           "            if abs(c[nv + i]) <= zrt * cscale[i] and cscale[i] > 0.0:\n", "            if False:\n",
           (T_COMPILED + "::test_a_constant_within_rounding_of_zero_is_reported",),
           "the compiled search fixes a constant within rounding of zero without a word"),
@@ -433,24 +434,30 @@ SLICE_FAULTS = [
     fault("root-identity-wrong-rows", SEARCH, "        G = op.copy() if root else op @ M\n",
           "        G = abs(op) if root else op @ M\n", ("tests/search/test_compiled.py",),
           "the root's identity input map skipped with |W| for W"),
-    fault("compiled-root-identity-wrong-rows", COMPILED, "                    Gv[i, q] = Wv[i, q]\n",
+    fault("compiled-root-identity-wrong-rows", ENTRY, "                    Gv[i, q] = Wv[i, q]\n",
           "                    Gv[i, q] = AWv[i, q]\n", (T_COMPILED,),
           "the compiled search skips the root's identity input map with |W| for W"),
-    fault("compiled-root-identity-norms", COMPILED, "            rn[k] = 1.0\n", "            rn[k] = 1e13\n",
+    fault("compiled-root-identity-norms", ENTRY, "            rn[k] = 1.0\n", "            rn[k] = 1e13\n",
           (T_COMPILED,), "the compiled search takes the identity's rows for far longer than unit rows (every "
           "neuron of the first layer constant)"),
-    fault("compiled-kept-rows-wrong-columns", COMPILED, "                        Wk[i, u] = Wv[i, k]\n",
+    fault("compiled-kept-rows-wrong-columns", ENTRY, "                        Wk[i, u] = Wv[i, k]\n",
           "                        Wk[i, u] = Wv[i, u]\n", (T_COMPILED,),
           "the compiled search's product without the rows of gain 0 takes W's first columns, not the kept rows'"),
-    fault("compiled-row-norm-squared", COMPILED, "        return math.sqrt(s)\n    return _row_norm(A, start, n)\n",
-          "        return s\n    return _row_norm(A, start, n)\n", (T_COMPILED,),
+    fault("compiled-row-norm-squared", ENTRY, "        return math.sqrt(s)\n    return row_norm(v)\n",
+          "        return s\n    return row_norm(v)\n", (T_COMPILED,),
           "the compiled search's vectorised row norm returns the sum of squares (unit rows no longer unit)"),
     fault("compiled-witness-distance-stale", COMPILED,
           "                flt[F_DIST] = s  # (the witness's side reads it)\n", "", (T_COMPILED,),
           "the compiled search's witness side reads the distance of an earlier node's hyperplane"),
     fault("compiled-drop-resolution-silent", COMPILED,
-          " or (flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * big):\n", ":\n", (T_RESOLUTION,),
+          "            elif flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * max(\n",
+          "            elif False and flt[F_ANS_KEEP] == 0.0 and depth > eps - flt[F_RES_RTOL] * max(\n", (T_RESOLUTION,),
           "the compiled search drops a node whose depth is within its coordinates' rounding of eps without a word"),
+    fault("compiled-magnitude-never-computed", COMPILED, "    if big < 0.0:\n", "    if big < -1.0:\n",
+          (T_COMPILED + "::test_the_kept_magnitude_is_the_current_witness", T_RESOLUTION), "the compiled search reads the witness's magnitude as its 'not known' mark (-1), never "
+          "computing it: a drop within its coordinates' rounding of eps goes unreported"),
+    fault("compiled-magnitude-stale", COMPILED, "            flt[F_XBIG] = -1.0  # a new witness: its magnitude not yet known\n",
+          "", (T_COMPILED,), "the compiled search keeps the magnitude of an earlier witness's coordinates for a new one"),
     fault("single-region-dead-on", "polyregions/milp/milp.py",
           "    states = np.where(switching, 0, np.where(has_pos, 1, -1)).astype(np.int8)\n",
           "    states = np.where(switching, 0, np.where(has_neg, -1, 1)).astype(np.int8)\n",

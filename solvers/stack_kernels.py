@@ -92,9 +92,10 @@ def _push(lp, A, start, n, sign, b, kappa):
         def dense_push(lp, A, start, n, sign, b, kappa):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[D_MD] + lvl - 1
-            R = lp.R
+            row = lp.R[r]
+            a = A[start:start + n]  # (a view, indexed from 0: the loop vectorises)
             for k in range(n):
-                R[r, k] = sign * A[start + k]
+                row[k] = sign * a[k]
             lp.bv[r] = b
             lp.meta[lvl, 1] = 0
             _enter_level(lp, lvl)
@@ -108,28 +109,30 @@ def _push(lp, A, start, n, sign, b, kappa):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[B_M0] + lvl - 1
             l1 = lp.ints[B_L1] != 0
+            a = A[start:start + n]  # (a view, indexed from 0: its loops vectorise)
+            row = lp.R[r]
             rhs = b
             if l1:
                 ac = 0.0
                 for k in range(n):
-                    ac += (sign * A[start + k]) * lp.center[k]
+                    ac += (sign * a[k]) * lp.center[k]
                 rhs = b - ac
             same = lp.ready[lvl] and lp.bv[r] == rhs
             if same:
                 for k in range(n):
-                    v = sign * A[start + k]
-                    if lp.R[r, k] != v or (l1 and lp.R[r, n + k] != -v):
+                    v = sign * a[k]
+                    if row[k] != v or (l1 and row[n + k] != -v):
                         same = False
                         break
             if not same:
                 for k in range(n):
-                    v = sign * A[start + k]
-                    lp.R[r, k] = v
-                    if l1:
-                        lp.R[r, n + k] = -v
+                    row[k] = sign * a[k]
+                if l1:
+                    for k in range(n):
+                        row[n + k] = -(sign * a[k])
                 lp.bv[r] = rhs
                 # the norm the caller knows is row_norm's of the same row (its sign squares away)
-                lp.kappa[r] = kappa if kappa >= 0.0 else row_norm(A[start:start + n])
+                lp.kappa[r] = kappa if kappa >= 0.0 else row_norm(a)
                 lp.ready[lvl:] = False
             _enter_level(lp, lvl)
             return lp.kappa[r]

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 
 import numpy as np
@@ -47,8 +46,8 @@ from ..solvers.registry import BACKENDS
 from .engine import BOX_RTOL, NEAR_EPS_FACTOR, RESOLUTION_RTOL, ZERO_ROW_RTOL, RegionSearch, Subproblem
 from .rows import identity, unit_rows
 
-__all__ = ["CALL_SECONDS", "COMPILE_AFTER", "CompiledSearch", "SWITCH_CACHED", "compiled_supported", "kernel_cached",
-           "make_search"]
+__all__ = ["CALL_SECONDS", "COMPILE_AFTER", "CompiledSearch", "SEARCH_KERNEL_MODULES", "SWITCH_CACHED",
+           "compiled_supported", "kernel_cached", "kernel_modules", "make_search"]
 
 log = logging.getLogger("polyregions.search")
 
@@ -76,19 +75,26 @@ def compiled_supported(net, lp) -> bool:
     return all(not stage.pool for stage in net.stages) and hands
 
 
-def _marker(name):
-    from ..solvers.jit import cache_directory
+#: The modules the search kernel is compiled from, besides its backend's kernel modules.
+SEARCH_KERNEL_MODULES = ("polyregions.search.compiled_kernels", "polyregions.search.layer_entry",
+                         "polyregions.solvers.stack_kernels")
 
-    directory = cache_directory()
-    return None if directory is None else os.path.join(directory, f"search-{name}.compiled")
+
+def kernel_modules(name: str) -> tuple:
+    """The modules whose sources the search kernel for backend `name` is compiled from: the
+    search's (:data:`SEARCH_KERNEL_MODULES`) and the backend's kernel modules (its declaration)."""
+    return SEARCH_KERNEL_MODULES + tuple(f"polyregions.solvers.{m}" for m in BACKENDS[name].kernels)
 
 
 def kernel_cached(name: str) -> bool:
-    """Whether the search kernel for backend `name` is compiled in this process or in the cache."""
+    """Whether the search kernel for backend `name` is compiled in this process or in the kernel
+    cache: marked there when it was compiled, and none of its sources (:func:`kernel_modules`)
+    changed since (:func:`polyregions.solvers.jit.kernels_cached`: a few ``stat`` calls)."""
     if name in _READY:
         return True
-    path = _marker(name)
-    return path is not None and os.path.exists(path)
+    from ..solvers.jit import kernels_cached
+
+    return kernels_cached(f"search-{name}", kernel_modules(name))
 
 
 def make_search(net, domain, eps, backend, prune, *, compiled=None):
@@ -271,6 +277,7 @@ class CompiledSearch(RegionSearch):
     # ------------------------------------------------------------------ the kernel's events
     def _start(self, sub):
         from . import compiled_kernels as ck
+        from .layer_entry import GIVEN_IDENTITY, GIVEN_M
 
         st, a = self.state, self.arrays
         n0 = self.net.input_dim
@@ -281,6 +288,7 @@ class CompiledSearch(RegionSearch):
         st.flt[ck.F_MIN_RADIUS] = math.inf
         st.flt[ck.F_MIN_KEPT] = math.inf
         st.x[:] = sub.x
+        st.flt[ck.F_XBIG] = -1.0  # its magnitude not yet known
         nb = len(sub.bits)
         st.bits[:nb] = sub.bits
         reg[ck.R_NBITS] = nb
@@ -289,10 +297,10 @@ class CompiledSearch(RegionSearch):
         if sub.neuron < 0:
             st.m[a.foff[l]:a.foff[l + 1]] = sub.c
             if sub.G is identity(n0) and a.dense[l]:  # the root: the layer's G is its W (rows.identity)
-                reg[ck.R_GIVEN] = 2
+                reg[ck.R_GIVEN] = GIVEN_IDENTITY
             else:
                 st.M[a.moff[l]:a.moff[l + 1]] = np.ascontiguousarray(sub.G, dtype=float).ravel()
-                reg[ck.R_GIVEN] = 1
+                reg[ck.R_GIVEN] = GIVEN_M
             reg[ck.R_PC] = ck.PC_ENTER
         else:
             G = np.ascontiguousarray(sub.G, dtype=float)
@@ -401,13 +409,9 @@ class CompiledSearch(RegionSearch):
         if compile_seconds() > before:
             log.info("compiled the search kernel for backend %r in %.1f s", name, time.perf_counter() - t0)
         _READY.add(name)
-        path = _marker(name)
-        if path is not None:
-            try:
-                with open(path, "w") as f:
-                    f.write("compiled\n")
-            except OSError:
-                pass
+        from ..solvers.jit import mark_cached
+
+        mark_cached(f"search-{name}", kernel_modules(name))
 
     def _search(self, sub, enumerate_regions, room):
         """The compiled search below `sub`: yields regions (enumeration) or counts."""

@@ -424,6 +424,24 @@ def test_a_row_bound_beyond_the_limit_is_an_error():
         list(search.run(search.root()))
 
 
+@pytest.mark.parametrize("backend", COMPILED_BACKENDS)
+def test_the_kept_magnitude_is_the_current_witness(backend, rng, random_dense_net):
+    """The magnitude of the witness's coordinates (read by the near-eps resolution tests) is kept
+    per node, not recomputed per test: at every region it is the region's own witness's
+    ``max |x_q|`` (numpy's), never an earlier witness's (each region computes it)."""
+    from polyregions.search import compiled_kernels as ck
+
+    net = random_dense_net(rng, 3, [5, 5])
+    domain = pr.Box([0.5, -3.0, 1.0], [2.5, -1.0, 4.0])
+    search = make_search(net, domain, EPS, backend, True, compiled=True)
+    seen = 0
+    for x, *_ in search.run(search.root()):
+        kept = search.state.flt[ck.F_XBIG]
+        assert kept == np.abs(x).max()
+        seen += 1
+    assert seen > 3
+
+
 # ====================================================================== splitting, room, laziness
 
 
@@ -513,6 +531,33 @@ def test_the_python_search_hands_over_to_the_kernel(monkeypatch, rng, random_den
     pats = [tuple(search.bits) for _ in search.run(search.root())]
     assert search.python_seconds > 0 and len(pats) == len(set(pats)) and set(pats) == expected
     assert "numba" in compiled._READY  # the kernel took over
+
+
+@pytest.mark.parametrize("changed", ["polyregions.search.compiled_kernels", "polyregions.search.layer_entry",
+                                     "polyregions.solvers.stack_kernels", "polyregions.solvers.dense_kernels"])
+def test_the_kernel_marker_notices_a_changed_source(changed, tmp_path, monkeypatch, rng, random_dense_net):
+    """The search kernel reads as cached once a search compiled it (in another process: not in
+    ``_READY``), and no longer when a source it is compiled from changes: the search's modules
+    or its backend's (here a copy of one, planted as its source, grows by a line)."""
+    import shutil
+
+    from polyregions.solvers import jit
+
+    real = jit._source_path
+    planted = tmp_path / "source.py"
+    shutil.copyfile(real(changed), planted)
+    monkeypatch.setattr(jit, "cache_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(jit, "_source_path", lambda module: str(planted) if module == changed else real(module))
+    monkeypatch.setattr(compiled, "_READY", set())
+    assert not compiled.kernel_cached("numba")
+    net = random_dense_net(rng, 2, [3])
+    search = make_search(net, BOX2, EPS, "numba", True, compiled=True)
+    assert len(list(search.run(search.root()))) > 0
+    assert compiled.kernel_cached("numba")
+    compiled._READY.clear()  # another process: only the marker says it
+    assert compiled.kernel_cached("numba") and not compiled.kernel_cached("bounded")
+    planted.write_text(planted.read_text() + "# changed\n")
+    assert not compiled.kernel_cached("numba")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
