@@ -106,7 +106,7 @@ FAULTS = [
     fault("compiled-eps-other-side-free", COMPILED, "                if not (rho - delta) / 2 > eps:\n",
           "                if not (rho - delta) / 2 > 0:\n", (T_COMPILED,),
           "the compiled search keeps the far side of a hyperplane through the witness ball without an eps check"),
-    fault("compiled-box-strict", ENTRY, "                on = lo > -brt * size\n", "                on = lo > 0.0\n",
+    fault("compiled-box-strict", ENTRY, "            on = lo > -brt * size\n", "            on = lo > 0.0\n",
           (T_COMPILED,), "the compiled search's box test without the search's tolerance (a neuron vanishing on a "
           "face is branched on, node for node no longer the search)"),
     fault("search-constant-rounding-silent", "polyregions/search/engine.py",
