@@ -92,10 +92,9 @@ def _push(lp, A, start, n, sign, b, kappa):
         def dense_push(lp, A, start, n, sign, b, kappa):
             lvl = lp.ints[S_LEVEL] + 1
             r = lp.ints[D_MD] + lvl - 1
-            row = lp.R[r]
-            a = A[start:start + n]  # (a view, indexed from 0: the loop vectorises)
+            R = lp.R
             for k in range(n):
-                row[k] = sign * a[k]
+                R[r, k] = sign * A[start + k]
             lp.bv[r] = b
             lp.meta[lvl, 1] = 0
             _enter_level(lp, lvl)
