@@ -148,19 +148,23 @@ FEAS_TOL = 1e-11
 
 @pytest.fixture(scope="module")
 def ratio_test():
-    """The compiled ratio test (an internal kernel) behind a small compiled wrapper, with its
-    scratch; returns ``(q, flips, atup after, rhs after)``."""
+    """The compiled ratio test (internal kernels) behind a small compiled wrapper, with its
+    scratch: the columns' keys of the candidates (zero elsewhere), the slack candidates, and the
+    largest key and the reach as the simplex computes them; returns ``(q, atup after, rhs after)``."""
     numba = pytest.importorskip("numba")
-    from polyregions.solvers.bounded_kernels import flip_and_choose
+    from polyregions.solvers.bounded_ratio import BUCKETS, flip_and_choose
 
     @numba.njit
-    def call(R, alpha, rho, cand, ne, need, lo_e, hi_e, atup, sgn, xn, rhs, fw, iw):
-        nk = cand.shape[0]
-        nz = R.shape[1]
+    def call(R, kcol, rho, slacks, amax, reach, need, lo_e, hi_e, atup, sgn, xn, rhs):
+        m, nz = R.shape
+        nk = nz + m
         dxn = np.zeros(nz)
-        return flip_and_choose(R, R.shape[0], alpha, rho, cand, ne, need, FEAS_TOL, lo_e, hi_e, atup, sgn, xn, rhs,
-                               dxn, fw[:nk], iw[:nk], fw[nk:2 * nk], fw[2 * nk:2 * nk + 64], iw[nk:2 * nk],
-                               iw[2 * nk:3 * nk], iw[3 * nk:4 * nk])
+        cand, bucket = np.zeros(nk, np.int64), np.zeros(nk, np.int64)
+        flipped, walk = np.zeros(nk, np.int64), np.zeros(nk, np.int64)
+        key, ratio = np.zeros(nk), np.zeros(nk)
+        sums = np.zeros(BUCKETS)
+        return flip_and_choose(R, m, kcol, rho, slacks, slacks.size, amax, reach, need, FEAS_TOL, lo_e, hi_e, atup,
+                               sgn, xn, rhs, dxn, cand, key, bucket, ratio, sums, flipped, walk)
 
     def run(R, alpha, rho, cand, need, lo_e, hi_e, atup):
         nz = alpha.size
@@ -168,11 +172,13 @@ def ratio_test():
         sgn = np.where(atup, -1.0, 1.0)
         xn = np.where(atup, hi_e, lo_e)
         rhs = np.zeros(R.shape[0])
-        nk = nz + R.shape[0]
-        c = np.zeros(nk, np.int64)
-        c[: cand.size] = cand
-        q = call(R, alpha, rho, c, cand.size, need, lo_e, hi_e, atup, sgn, xn, rhs, np.zeros(2 * nk + 64),
-                 np.zeros(4 * nk, np.int64))
+        cols, slacks = cand[cand < nz], cand[cand >= nz]
+        kcol = np.zeros(nz)
+        kcol[cols] = np.abs(alpha[cols])
+        keys = np.concatenate([kcol[cols], np.abs(rho[slacks - nz])])
+        reach = np.inf if slacks.size else float(np.sum(kcol * (hi_e - lo_e)))
+        q = call(R, kcol, rho, np.ascontiguousarray(slacks, np.int64), float(keys.max()), reach, need, lo_e, hi_e,
+                 atup, sgn, xn, rhs)
         return q, atup, rhs
 
     return run
