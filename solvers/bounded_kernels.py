@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .jit import B1, F1, F2, I1, kernel
-from .bounded_ratio import BUCKETS, PIVOT_TOL, column_keys, flip_and_choose
+from .bounded_ratio import BLOCK, BUCKETS, PIVOT_TOL, column_keys, flip_and_choose
 from .linalg_kernels import dot_row, gauss_jordan
 
 # kernel statuses
@@ -155,7 +155,8 @@ def workspace(nz, rows):
     """The scratch of :func:`solve` for ``nz`` columns and up to ``rows`` rows, as
     ``(floats, ints, flags)``: allocated once by a caller that solves many times (a region test
     solves up to a few times per level it brings up, each solve needing some twenty arrays)."""
-    return np.empty(_FLOAT_SCRATCH * nz + 5 * rows + BUCKETS), np.empty(6 * (nz + rows), np.int64)
+    return (np.empty(_FLOAT_SCRATCH * nz + 5 * rows + BUCKETS + nz // BLOCK + 1),
+            np.empty(6 * (nz + rows), np.int64))
 
 
 
@@ -188,6 +189,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     zB = fw[r0 + m:r0 + 2 * m]
     col = fw[r0 + 2 * m:r0 + 3 * m]
     sums = fw[r0 + 3 * m:r0 + 3 * m + BUCKETS]
+    bmax = fw[r0 + 3 * m + BUCKETS:r0 + 3 * m + BUCKETS + nz // BLOCK + 1]
     pos = iw[0:nk]
     cand = iw[nk:2 * nk]
     walk = iw[2 * nk:3 * nk]
@@ -292,7 +294,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
         else:
             # bound-flipping ratio test with zero costs (polyregions.solvers.bounded_ratio): the
             # columns' keys in one vectorised pass, then the eligible slacks
-            amax, reach = column_keys(alpha, sgn, float(direction), lo_e, hi_e, kcol)
+            amax, reach = column_keys(alpha, sgn, float(direction), lo_e, hi_e, kcol, bmax)
             ns = 0
             for i in range(m):
                 a = Binv[p, i]
@@ -302,7 +304,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                     amax = max(amax, abs(a))
                     reach = np.inf
             if amax > 0.0:
-                q = flip_and_choose(R, m, kcol, Binv[p], slacks, ns, amax, reach, d_p, feas_tol, lo_e, hi_e, atup, sgn,
+                q = flip_and_choose(R, m, kcol, bmax, Binv[p], slacks, ns, amax, reach, d_p, feas_tol, lo_e, hi_e, atup, sgn,
                                     xn, rhs, dxn, cand, key, bucket, ratio, sums, flipped, walk)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)

@@ -29,53 +29,77 @@ import numpy as np
 from .jit import F1, F2, I1, kernel
 from .linalg_kernels import dot_row
 
-__all__ = ["BUCKETS", "PIVOT_TOL", "column_keys", "flip_and_choose"]
+__all__ = ["BLOCK", "BUCKETS", "PIVOT_TOL", "column_keys", "flip_and_choose"]
 
 #: Smallest ``|alpha_j|`` a pivot may use.
 PIVOT_TOL = 1e-9
 #: Buckets of ``|alpha_j|`` (about a factor ``sqrt 2`` each).
 BUCKETS = 64
+#: Columns per block of :func:`column_keys`' block maxima (the candidates above a threshold are
+#: looked for only in blocks whose maximum is above it).
+BLOCK = 8
 
 _FAST = {"reassoc", "contract"}  # the reach's sum in any order (vectorised); no other fast-math
 
 
-@kernel(f"Tuple((f8, f8))({F1}, {F1}, f8, {F1}, {F1}, {F1})", internal=True, fastmath=_FAST, refcounts=False)
-def column_keys(alpha, sgn, direction, lo_e, hi_e, kcol):
+@kernel(f"Tuple((f8, f8))({F1}, {F1}, f8, {F1}, {F1}, {F1}, {F1})", internal=True, fastmath=_FAST, refcounts=False)
+def column_keys(alpha, sgn, direction, lo_e, hi_e, kcol, bmax):
     """``kcol[j] = |alpha_j|`` for a column that may enter (``direction alpha_j sgn_j < 0`` and
-    ``|alpha_j| > PIVOT_TOL``; ``sgn_j`` is 0 for a basic column or one without a range), else 0.
-    Returns the largest key and the reach ``sum_j kcol_j (hi_j - lo_j)`` (summed in any order):
-    how far flipping every candidate column could move the leaving variable."""
-    m0 = m1 = m2 = m3 = 0.0  # four running maxima (independent chains)
+    ``|alpha_j| > PIVOT_TOL``; ``sgn_j`` is 0 for a basic column or one without a range), else 0;
+    ``bmax[b]`` the largest key of columns ``BLOCK b .. BLOCK b + BLOCK - 1``. Returns the largest
+    key and the reach ``sum_j kcol_j (hi_j - lo_j)`` (summed in any order): how far flipping
+    every candidate column could move the leaving variable.
+
+    The keys are never negative nor NaN, so their order is that of their bit patterns as
+    integers, whose maxima vectorise (a float maximum's NaN rules keep it one at a time)."""
     reach = 0.0
     nz = alpha.shape[0]
-    n4 = nz - nz % 4
     for j in range(nz):
         a = alpha[j]
         aa = abs(a)
         k = aa if (direction * a * sgn[j] < 0.0) & (aa > PIVOT_TOL) else 0.0
         kcol[j] = k
         reach += k * (hi_e[j] - lo_e[j]) if k > 0.0 else 0.0
-    for j in range(0, n4, 4):
-        m0 = max(m0, kcol[j])
-        m1 = max(m1, kcol[j + 1])
-        m2 = max(m2, kcol[j + 2])
-        m3 = max(m3, kcol[j + 3])
-    for j in range(n4, nz):
-        m0 = max(m0, kcol[j])
-    return max(max(m0, m1), max(m2, m3)), reach
+    bits = kcol.view(np.int64)
+    top = bmax.view(np.int64)
+    full = nz // BLOCK
+    for b in range(full):
+        v = bits[BLOCK * b]
+        for t in range(1, BLOCK):
+            v = max(v, bits[BLOCK * b + t])
+        top[b] = v
+    nblocks = full
+    if full * BLOCK < nz:
+        v = 0
+        for j in range(full * BLOCK, nz):
+            v = max(v, bits[j])
+        top[full] = v
+        nblocks += 1
+    best = 0
+    for b in range(nblocks):
+        best = max(best, top[b])
+    amax = 0.0
+    for b in range(nblocks):  # the block that holds it
+        if top[b] == best:
+            amax = bmax[b]
+            break
+    return amax, reach
 
 
-@kernel(f"i8({F1}, {I1}, i8, {F1}, f8, {I1}, {F1})", internal=True, refcounts=False)
-def _select(kcol, slacks, ns, rho, lim, cand, key):
+@kernel(f"i8({F1}, {F1}, {I1}, i8, {F1}, f8, {I1}, {F1})", internal=True, refcounts=False)
+def _select(kcol, bmax, slacks, ns, rho, lim, cand, key):
     """The candidates of key above ``lim``, in order: ``cand`` the columns ``j`` with
-    ``kcol[j] > lim`` (without a branch: the index is written, the count advances for those
-    above), then the slacks ``slacks[:ns]`` (``nz + i``, key ``|rho_i|``) above it; ``key`` their
-    keys. Returns their number."""
+    ``kcol[j] > lim`` (only in blocks whose largest key ``bmax`` is above it; within a block
+    without a branch: the index is written, the count advances for those above), then the
+    slacks ``slacks[:ns]`` (``nz + i``, key ``|rho_i|``) above it; ``key`` their keys. Returns
+    their number."""
     nz = kcol.shape[0]
     nl = 0
-    for j in range(nz):
-        cand[nl] = j
-        nl += np.int64(kcol[j] > lim)
+    for b in range((nz + BLOCK - 1) // BLOCK):
+        if bmax[b] > lim:
+            for j in range(BLOCK * b, min(BLOCK * b + BLOCK, nz)):
+                cand[nl] = j
+                nl += np.int64(kcol[j] > lim)
     for u in range(nl):
         key[u] = kcol[cand[u]]
     for s in range(ns):
@@ -130,12 +154,12 @@ def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
     dxn[j] = new - old
 
 
-@kernel(f"i8({F2}, i8, {F1}, {F1}, {I1}, i8, f8, f8, f8, f8, {F1}, {F1}, b1[::1], {F1}, {F1}, {F1}, {F1}, {I1}, "
-        f"{F1}, {I1}, {F1}, {F1}, {I1}, {I1})", internal=True, refcounts=False)
-def flip_and_choose(R, m, kcol, rho, slacks, ns, amax, reach, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn,
+@kernel(f"i8({F2}, i8, {F1}, {F1}, {F1}, {I1}, i8, f8, f8, f8, f8, {F1}, {F1}, b1[::1], {F1}, {F1}, {F1}, {F1}, "
+        f"{I1}, {F1}, {I1}, {F1}, {F1}, {I1}, {I1})", internal=True, refcounts=False)
+def flip_and_choose(R, m, kcol, bmax, rho, slacks, ns, amax, reach, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn,
                      cand, key, bucket, ratio, sums, flipped, walk):
-    """The ratio test (module docstring) of a pivot row with column keys ``kcol``
-    (:func:`column_keys`: ``amax`` and ``reach`` include the slacks) and eligible slacks
+    """The ratio test (module docstring) of a pivot row with column keys ``kcol`` and their block
+    maxima ``bmax`` (:func:`column_keys`; ``amax`` and ``reach`` include the slacks) and eligible slacks
     ``slacks[:ns]`` (``nz + i``, entry ``rho[i]``). Returns the entering variable (``rhs``,
     ``xn`` and ``sgn`` take the flips), or -1 when all the flips together cannot remove the
     infeasibility ``need`` (the pivot row then proves the problem infeasible; nothing is flipped,
@@ -148,15 +172,15 @@ def flip_and_choose(R, m, kcol, rho, slacks, ns, amax, reach, need, feas_tol, lo
         return -1
     # the buckets of the candidates above amax / 2, then amax / 8 (the flips seldom reach
     # further), or of all of them
-    nl = _select(kcol, slacks, ns, rho, 0.5 * amax, cand, key)
+    nl = _select(kcol, bmax, slacks, ns, rho, 0.5 * amax, cand, key)
     _assign_buckets(cand, key, ratio, bucket, sums, nl, amax, nz, lo_e, hi_e, 2)
     full = not _decided_within(sums, need, 2)
     if full:
-        nl = _select(kcol, slacks, ns, rho, 0.125 * amax, cand, key)
+        nl = _select(kcol, bmax, slacks, ns, rho, 0.125 * amax, cand, key)
         _assign_buckets(cand, key, ratio, bucket, sums, nl, amax, nz, lo_e, hi_e, 6)
         full = not _decided_within(sums, need, 6)
     if full:
-        nl = _select(kcol, slacks, ns, rho, 0.0, cand, key)
+        nl = _select(kcol, bmax, slacks, ns, rho, 0.0, cand, key)
         _assign_buckets(cand, key, ratio, bucket, sums, nl, amax, nz, lo_e, hi_e, nb)
     q = -1
     nflip = 0
@@ -195,7 +219,7 @@ def flip_and_choose(R, m, kcol, rho, slacks, ns, amax, reach, need, feas_tol, lo
         first = kd + 1
         if q < 0 and not full:  # (rounding) past the first buckets: every candidate's bucket
             full = True
-            nl = _select(kcol, slacks, ns, rho, 0.0, cand, key)
+            nl = _select(kcol, bmax, slacks, ns, rho, 0.0, cand, key)
             _assign_buckets(cand, key, ratio, bucket, sums, nl, amax, nz, lo_e, hi_e, nb)
     if 8 * nflip >= nz:  # many flips: one pass over the rows
         for i in range(m):

@@ -149,13 +149,13 @@ FEAS_TOL = 1e-11
 @pytest.fixture(scope="module")
 def ratio_test():
     """The compiled ratio test (internal kernels) behind a small compiled wrapper, with its
-    scratch: the columns' keys of the candidates (zero elsewhere), the slack candidates, and the
+    scratch: the columns' keys of the candidates (zero elsewhere) and their block maxima, the slack candidates, and the
     largest key and the reach as the simplex computes them; returns ``(q, atup after, rhs after)``."""
     numba = pytest.importorskip("numba")
-    from polyregions.solvers.bounded_ratio import BUCKETS, flip_and_choose
+    from polyregions.solvers.bounded_ratio import BLOCK, BUCKETS, flip_and_choose
 
     @numba.njit
-    def call(R, kcol, rho, slacks, amax, reach, need, lo_e, hi_e, atup, sgn, xn, rhs):
+    def call(R, kcol, bmax, rho, slacks, amax, reach, need, lo_e, hi_e, atup, sgn, xn, rhs):
         m, nz = R.shape
         nk = nz + m
         dxn = np.zeros(nz)
@@ -163,7 +163,7 @@ def ratio_test():
         flipped, walk = np.zeros(nk, np.int64), np.zeros(nk, np.int64)
         key, ratio = np.zeros(nk), np.zeros(nk)
         sums = np.zeros(BUCKETS)
-        return flip_and_choose(R, m, kcol, rho, slacks, slacks.size, amax, reach, need, FEAS_TOL, lo_e, hi_e, atup,
+        return flip_and_choose(R, m, kcol, bmax, rho, slacks, slacks.size, amax, reach, need, FEAS_TOL, lo_e, hi_e, atup,
                                sgn, xn, rhs, dxn, cand, key, bucket, ratio, sums, flipped, walk)
 
     def run(R, alpha, rho, cand, need, lo_e, hi_e, atup):
@@ -177,7 +177,8 @@ def ratio_test():
         kcol[cols] = np.abs(alpha[cols])
         keys = np.concatenate([kcol[cols], np.abs(rho[slacks - nz])])
         reach = np.inf if slacks.size else float(np.sum(kcol * (hi_e - lo_e)))
-        q = call(R, kcol, rho, np.ascontiguousarray(slacks, np.int64), float(keys.max()), reach, need, lo_e, hi_e,
+        bmax = np.array([kcol[b:b + BLOCK].max() for b in range(0, nz, BLOCK)])
+        q = call(R, kcol, bmax, rho, np.ascontiguousarray(slacks, np.int64), float(keys.max()), reach, need, lo_e, hi_e,
                  atup, sgn, xn, rhs)
         return q, atup, rhs
 
