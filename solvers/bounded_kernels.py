@@ -93,17 +93,39 @@ def row_norm(a):
     return math.sqrt(s)
 
 
+@kernel(f"i8({F1}, i8, i8)", internal=True, refcounts=False)
+def _next_row(y, m, i):
+    """The first row ``>= i`` with ``y_i != 0`` (``m`` when none)."""
+    while i < m and y[i] == 0.0:
+        i += 1
+    return i
+
+
 @kernel(f"void({F2}, {F1}, i8, {F1})", internal=True, fastmath=_FAST, refcounts=False)
 def _row_combination(R, y, m, out):
-    """``out = sum_i y_i R[i, :]`` over rows ``0..m-1``."""
+    """``out = sum_i y_i R[i, :]`` over rows ``0..m-1`` (rows with ``y_i = 0`` left out), four
+    rows to a pass over ``out`` (it is read and written once per four rows, not once per row)."""
     nz = R.shape[1]
     for j in range(nz):
         out[j] = 0.0
-    for i in range(m):
-        yi = y[i]
-        if yi != 0.0:
+    i = _next_row(y, m, 0)
+    while i < m:
+        a = i
+        b = _next_row(y, m, a + 1)
+        c = _next_row(y, m, b + 1)
+        d = _next_row(y, m, c + 1)
+        if d < m:
+            ya, yb, yc, yd = y[a], y[b], y[c], y[d]
             for j in range(nz):
-                out[j] += yi * R[i, j]
+                out[j] += ya * R[a, j] + yb * R[b, j] + yc * R[c, j] + yd * R[d, j]
+            i = _next_row(y, m, d + 1)
+        else:
+            for r in (a, b, c):
+                if r < m:
+                    yr = y[r]
+                    for j in range(nz):
+                        out[j] += yr * R[r, j]
+            i = m
 
 
 @kernel(f"void({F2}, {F1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {I1}, {F1}, {F1})", internal=True, refcounts=False)
@@ -117,11 +139,13 @@ def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
         rhs[i] = bv[i] - kappa[i] * mu - dot_row(R, i, xn, nz)
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, {F1})", internal=True, refcounts=False)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, {F1})", internal=True, fastmath=_FAST,
+        refcounts=False)
 def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g):
     """The Chebyshev-radius bound ``(y . bv - C0) / (y . kappa + sum_j beta_j |g_j|)`` of a
     multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes.
-    ``g`` (``nz`` entries) receives ``R^T y``."""
+    ``g`` (``nz`` entries) receives ``R^T y``. (The sums in any order: vectorised; a column's
+    terms are chosen without a branch, the sign of ``g_j`` being a coin flip.)"""
     nz = R.shape[1]
     _row_combination(R, y, m, g)
     num = 0.0
@@ -130,15 +154,29 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g):
         num += y[i] * bv[i]
         den += y[i] * kappa[i]
     for j in range(nz):
-        if g[j] > 0.0:
-            num -= g[j] * lo[j]
-            den += blo[j] * g[j]
-        elif g[j] < 0.0:
-            num -= g[j] * hi[j]
-            den -= bhi[j] * g[j]
+        gj = g[j]
+        num -= gj * lo[j] if gj > 0.0 else (gj * hi[j] if gj < 0.0 else 0.0)
+        den += blo[j] * gj if gj > 0.0 else (-bhi[j] * gj if gj < 0.0 else 0.0)
     if not den > 1e-300:
         return np.inf
     return num / den
+
+
+@kernel(f"f8({F1}, {F1}, {F1})", internal=True, refcounts=False)
+def _bound_violation(z, lo, hi):
+    """``max(0, max_j (lo_j - z_j, z_j - hi_j))``, in four independent running maxima (a NaN
+    anywhere makes the result NaN or leaves it to the rows' check, as one running maximum did)."""
+    w0 = w1 = w2 = w3 = 0.0
+    nz = z.shape[0]
+    n4 = nz - nz % 4
+    for j in range(0, n4, 4):
+        w0 = max(w0, lo[j] - z[j], z[j] - hi[j])
+        w1 = max(w1, lo[j + 1] - z[j + 1], z[j + 1] - hi[j + 1])
+        w2 = max(w2, lo[j + 2] - z[j + 2], z[j + 2] - hi[j + 2])
+        w3 = max(w3, lo[j + 3] - z[j + 3], z[j + 3] - hi[j + 3])
+    for j in range(n4, nz):
+        w0 = max(w0, lo[j] - z[j], z[j] - hi[j])
+    return max(max(w0, w1), max(w2, w3))
 
 
 @kernel("f8(i8, b1, f8)", internal=True)
@@ -256,9 +294,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             for r in range(m):
                 if basis[r] < nz:
                     z[basis[r]] = zB[r]
-            worst = 0.0
-            for j in range(nz):
-                worst = max(worst, lo_e[j] - z[j], z[j] - hi_e[j])
+            worst = _bound_violation(z, lo_e, hi_e)
             for i in range(m):
                 worst = max(worst, dot_row(R, i, z, nz) - (bv[i] - kappa[i] * mu))
             if worst <= 10.0 * feas_tol:
