@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import F1, F2, I1, kernel
+from .jit import B1, F1, F2, I1, kernel
 from .linalg_kernels import dot_row
 
 __all__ = ["BLOCK", "BUCKETS", "PIVOT_TOL", "column_keys", "flip_and_choose"]
@@ -143,7 +143,7 @@ def _decided_within(sums, need, first):
     return False
 
 
-@kernel(f"void(i8, {F1}, {F1}, b1[::1], {F1}, {F1}, {F1})", internal=True, refcounts=False)
+@kernel(f"void(i8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1})", internal=True, refcounts=False)
 def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
     """Column ``j`` moved to its other bound: ``xn[j]`` its new value, ``dxn[j]`` the change."""
     old = hi_e[j] if atup[j] else lo_e[j]
@@ -154,7 +154,7 @@ def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
     dxn[j] = new - old
 
 
-@kernel(f"i8({F2}, i8, {F1}, {F1}, {F1}, {I1}, i8, f8, f8, f8, f8, {F1}, {F1}, b1[::1], {F1}, {F1}, {F1}, {F1}, "
+@kernel(f"i8({F2}, i8, {F1}, {F1}, {F1}, {I1}, i8, f8, f8, f8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, "
         f"{I1}, {F1}, {I1}, {F1}, {F1}, {I1}, {I1})", internal=True, refcounts=False)
 def flip_and_choose(R, m, kcol, bmax, rho, slacks, ns, amax, reach, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn,
                      cand, key, bucket, ratio, sums, flipped, walk):
