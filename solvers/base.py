@@ -112,7 +112,7 @@ REGION_BACKENDS = {
                                summary="compiled projection on the rows' Gram matrix, HiGHS as referee"),
     "bounded": Capabilities("bounded_lp", "BoundedDualBackend", frozenset({"polyhedral", "l1"}),
                             frozenset({"lp", "radius_bounds", "compiled_stack"}), auto_rank=1, requires=("numba",),
-                            kernels=("linalg_kernels", "bounded_kernels", "bounded_decide"),
+                            kernels=("linalg_kernels", "bounded_ratio", "bounded_kernels", "bounded_decide"),
                             summary="compiled fixed-margin test with the box as column bounds, HiGHS as referee "
                                     "(high dimension, L1 balls)"),
     "highs": Capabilities("highs", "HighsBackend", _ALL_KINDS, frozenset({"lp", "qp", "anchors_witness"}),

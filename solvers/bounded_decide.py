@@ -139,7 +139,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     has no interior); otherwise a reason for HiGHS. ``counters`` accumulates (solves, pivots).
     """
     m = m0 + level
-    fw, iw, bw = workspace(R.shape[1], R.shape[0])  # the solves' scratch, once per test
+    fw, iw = workspace(R.shape[1], R.shape[0])  # the solves' scratch, once per test
     mu_keep, band0, band_eps, eps = fpar[F_MU_KEEP], fpar[F_BAND0], fpar[F_BAND_EPS], fpar[F_EPS]
     has_anchor = ipar[I_HAS_ANCHOR] != 0
     half = ipar[I_L1_HALF]
@@ -170,7 +170,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
         if k < level:
             status, piv, _ = solve(R, bv, kappa, lo, hi, blo, bhi, mk, mu, bases[k], binv, atups[k], z, y,
                                    ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
-                                   fw, iw, bw)
+                                   fw, iw)
             counters[0] += 1
             counters[1] += piv
             if status != FEASIBLE and status != INFEASIBLE:
@@ -186,7 +186,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
             mu = mu_keep
         status, piv, t_up = solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, bases[level], binv, atups[level],
                                   z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
-                                  fw, iw, bw)
+                                  fw, iw)
         counters[0] += 1
         counters[1] += piv
         tries += 1
@@ -214,7 +214,7 @@ def region_test(R, bv, kappa, lo, hi, blo, bhi, m0, level, bases, pool, offsets,
     # not kept; does the hyperplane cut the node (t* > 0)?
     status, piv, t_up0 = solve(R, bv, kappa, lo, hi, blo, bhi, m, band0, bases[level], binv, atups[level],
                                z, y, ipar[I_MAX_PIVOTS], ipar[I_BLAND_AFTER], ipar[I_REFACTOR_EVERY], fpar[F_FEAS_TOL],
-                               fw, iw, bw)
+                               fw, iw)
     counters[0] += 1
     counters[1] += piv
     if status == FEASIBLE:

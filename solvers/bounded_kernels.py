@@ -29,7 +29,8 @@ import math
 import numpy as np
 
 from .jit import B1, F1, F2, I1, kernel
-from .linalg_kernels import gauss_jordan
+from .bounded_ratio import BLOCK, BUCKETS, PIVOT_TOL, column_keys, flip_and_choose
+from .linalg_kernels import dot_row, gauss_jordan
 
 # kernel statuses
 FEASIBLE = 0
@@ -38,11 +39,9 @@ ITERATION_LIMIT = 2
 SINGULAR = 3
 CHECK_FAILED = 4
 
-_PIVOT_TOL = 1e-9  # smallest |alpha_j| a pivot may use
 _SINGULAR_TOL = 1e-11  # smallest pivot of a refactorisation
 _COLUMN_RTOL = 1e-7  # the entering column's pivot must agree with the pivot row's entry
-_FLOAT_SCRATCH = 9  # columns' worth of float scratch of a solve (lo_e, hi_e, sgn, xn, alpha, dxn, g, key, ratio)
-_BUCKETS = 64  # buckets of |alpha_j| (about a factor sqrt 2 each) in the bound-flipping ratio test
+_FLOAT_SCRATCH = 10  # columns' worth of float scratch of a solve (lo_e, hi_e, sgn, xn, alpha, dxn, g, kcol, key, ratio)
 
 
 @kernel(f"b1({F2}, i8, {I1}, {F2})", internal=True)
@@ -94,26 +93,39 @@ def row_norm(a):
     return math.sqrt(s)
 
 
-@kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath=_FAST, refcounts=False)
-def dot_row(R, i, x, n):
-    """``R[i, :n] . x[:n]``."""
-    s = 0.0
-    for j in range(n):
-        s += R[i, j] * x[j]
-    return s
+@kernel(f"i8({F1}, i8, i8)", internal=True, refcounts=False)
+def _next_row(y, m, i):
+    """The first row ``>= i`` with ``y_i != 0`` (``m`` when none)."""
+    while i < m and y[i] == 0.0:
+        i += 1
+    return i
 
 
 @kernel(f"void({F2}, {F1}, i8, {F1})", internal=True, fastmath=_FAST, refcounts=False)
 def _row_combination(R, y, m, out):
-    """``out = sum_i y_i R[i, :]`` over rows ``0..m-1``."""
+    """``out = sum_i y_i R[i, :]`` over rows ``0..m-1`` (rows with ``y_i = 0`` left out), four
+    rows to a pass over ``out`` (it is read and written once per four rows, not once per row)."""
     nz = R.shape[1]
     for j in range(nz):
         out[j] = 0.0
-    for i in range(m):
-        yi = y[i]
-        if yi != 0.0:
+    i = _next_row(y, m, 0)
+    while i < m:
+        a = i
+        b = _next_row(y, m, a + 1)
+        c = _next_row(y, m, b + 1)
+        d = _next_row(y, m, c + 1)
+        if d < m:
+            ya, yb, yc, yd = y[a], y[b], y[c], y[d]
             for j in range(nz):
-                out[j] += yi * R[i, j]
+                out[j] += ya * R[a, j] + yb * R[b, j] + yc * R[c, j] + yd * R[d, j]
+            i = _next_row(y, m, d + 1)
+        else:
+            for r in (a, b, c):
+                if r < m:
+                    yr = y[r]
+                    for j in range(nz):
+                        out[j] += yr * R[r, j]
+            i = m
 
 
 @kernel(f"void({F2}, {F1}, {F1}, i8, f8, {F1}, {F1}, {B1}, {I1}, {F1}, {F1})", internal=True, refcounts=False)
@@ -127,11 +139,13 @@ def _nonbasic_rhs(R, bv, kappa, m, mu, lo_e, hi_e, atup, pos, xn, rhs):
         rhs[i] = bv[i] - kappa[i] * mu - dot_row(R, i, xn, nz)
 
 
-@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, {F1})", internal=True, refcounts=False)
+@kernel(f"f8({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, {F1}, {F1})", internal=True, fastmath=_FAST,
+        refcounts=False)
 def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g):
     """The Chebyshev-radius bound ``(y . bv - C0) / (y . kappa + sum_j beta_j |g_j|)`` of a
     multiplier vector ``y >= 0`` (see the module docstring); inf when the denominator vanishes.
-    ``g`` (``nz`` entries) receives ``R^T y``."""
+    ``g`` (``nz`` entries) receives ``R^T y``. (The sums in any order: vectorised; a column's
+    terms are chosen without a branch, the sign of ``g_j`` being a coin flip.)"""
     nz = R.shape[1]
     _row_combination(R, y, m, g)
     num = 0.0
@@ -140,177 +154,29 @@ def farkas_bound(R, bv, kappa, lo, hi, blo, bhi, m, y, g):
         num += y[i] * bv[i]
         den += y[i] * kappa[i]
     for j in range(nz):
-        if g[j] > 0.0:
-            num -= g[j] * lo[j]
-            den += blo[j] * g[j]
-        elif g[j] < 0.0:
-            num -= g[j] * hi[j]
-            den -= bhi[j] * g[j]
+        gj = g[j]
+        num -= gj * lo[j] if gj > 0.0 else (gj * hi[j] if gj < 0.0 else 0.0)
+        den += blo[j] * gj if gj > 0.0 else (-bhi[j] * gj if gj < 0.0 else 0.0)
     if not den > 1e-300:
         return np.inf
     return num / den
 
 
-@kernel(f"void(i8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1})", internal=True, refcounts=False)
-def _flip(j, lo_e, hi_e, atup, sgn, xn, dxn):
-    """Column ``j`` moved to its other bound: ``xn[j]`` its new value, ``dxn[j]`` the change."""
-    old = hi_e[j] if atup[j] else lo_e[j]
-    atup[j] = not atup[j]
-    sgn[j] = -sgn[j]
-    new = hi_e[j] if atup[j] else lo_e[j]
-    xn[j] = new
-    dxn[j] = new - old
-
-
-@kernel(f"void({I1}, {F1}, {F1}, {I1}, {F1}, {I1}, i8, f8, i8, {F1}, {F1}, i8)", internal=True, refcounts=False)
-def _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, summed):
-    """``bucket[t]`` of the candidates ``t = sel[:nl]`` (in order): ``2 e + b`` for ``amax / key[t] =
-    1.b... 2^e``, capped at the last bucket; ``sums[k]`` (``k < summed``) the total gain of bucket
-    ``k`` (a column's ``key * range``, a slack's inf), added in the order of ``sel``."""
-    nb = sums.shape[0]
-    for k in range(nb):
-        sums[k] = 0.0
-    for u in range(nl):
-        ratio[u] = amax / key[sel[u]]
-    bits = ratio.view(np.int64)
-    for u in range(nl):
-        k = 2 * ((bits[u] >> 52) - 1023) + ((bits[u] >> 51) & 1)
-        if k >= nb:
-            k = nb - 1
-        t = sel[u]
-        bucket[t] = k
-        if k < summed:
-            j = cand[t]
-            sums[k] += np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
-
-
-@kernel(f"b1({F1}, f8, i8)", internal=True, refcounts=False)
-def _decided_within(sums, need, first):
-    """Whether the bucket totals reach ``need`` within the first ``first`` buckets (the deciding
-    bucket of the ratio test is among them)."""
-    for k in range(first):
-        if not sums[k] < need:
-            return True
-        need -= sums[k]
-    return False
-
-
-@kernel(f"i8({I1}, {F1}, {F1}, {I1}, {F1}, {I1}, i8, f8, i8, {F1}, {F1})", internal=True, refcounts=False)
-def _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e):
-    """Every candidate selected (``sel[:ne] = 0..ne-1``) and its bucket assigned and summed; returns ``ne``."""
-    for t in range(ne):
-        sel[t] = t
-    _assign_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e, sums.shape[0])
-    return ne
-
-
-@kernel(f"i8({F2}, i8, {F1}, {F1}, {I1}, i8, f8, f8, {F1}, {F1}, {B1}, {F1}, {F1}, {F1}, {F1}, {F1}, {I1}, {F1}, "
-        f"{F1}, {I1}, {I1}, {I1})", internal=True, refcounts=False)
-def flip_and_choose(R, m, alpha, rho, cand, ne, need, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs, dxn, key, bucket, ratio,
-                     sums, flipped, walk, sel):
-    """The bound-flipping ratio test with zero costs: every breakpoint is at 0, so eligible
-    columns are flipped to their other bound, largest ``|alpha_j|`` first (in buckets of
-    about a factor ``sqrt 2``), while the infeasibility ``need`` left exceeds what a flip removes;
-    the column where it does not, or a slack (unbounded range), enters. Returns it (``rhs``,
-    ``xn`` and ``sgn`` take the flips), or -1 when all the flips together cannot remove the
-    infeasibility (the pivot row then proves the problem infeasible; nothing is flipped, unless
-    rounding left every bucket without an entering column). ``cand[:ne]`` are the eligible columns (slacks
-    ``nz + i``, whose entry is ``rho[i]``); ``key``, ``bucket``, ``ratio``, ``sums``, ``flipped``,
-    ``walk`` and ``sel`` are scratch.
-
-    A bucket whose total gain is below the need left is flipped whole; the first bucket whose
-    total reaches it is walked in column order (a column whose gain is below the need left is
-    flipped, the first that is not enters), so no sort is needed: one pass gives the buckets
-    and their totals, one more flips the whole buckets and walks the deciding one. Both passes
-    first go over the candidates of the first two buckets only (``|alpha_j| > amax / 2``: a few
-    of the hundreds a wide layer has), then of the first six, then all: when the flips are
-    decided within the first buckets, the other candidates' buckets could not have changed a
-    thing (each bucket holds the same candidates, summed in the same order), so the choice is
-    the one the pass over all of them makes."""
-    nz = R.shape[1]
-    nb = _BUCKETS
-    amax = 0.0
-    reach = 0.0  # how far the flips alone could move the leaving variable (inf with a slack)
-    nl = 0  # sel[:nl]: the candidates above half the largest |alpha| so far (those of buckets 0 and 1 among them)
-    for t in range(ne):
-        j = cand[t]
-        if j < nz:
-            aa = abs(alpha[j])
-            reach += aa * (hi_e[j] - lo_e[j])
-        else:
-            aa = abs(rho[j - nz])
-            reach = np.inf
-        key[t] = aa
-        amax = max(amax, aa)
-        sel[nl] = t
-        nl += np.int64(aa > 0.5 * amax)
-    if not reach > need - feas_tol:
-        return -1
-    # the buckets of the candidates of the first buckets (above amax 2^-1, then 2^-3: the
-    # flips seldom reach further), or of all of them
-    _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, 2)
-    full = not _decided_within(sums, need, 2)
-    if full:
-        lim = amax * 0.125
-        nl = 0
-        for t in range(ne):  # (without a branch, as the eligibility)
-            sel[nl] = t
-            nl += np.int64(key[t] > lim)
-        _assign_buckets(cand, key, ratio, bucket, sums, sel, nl, amax, nz, lo_e, hi_e, 6)
-        full = not _decided_within(sums, need, 6)
-    if full:
-        nl = _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e)
-    q = -1
-    nflip = 0
-    first = 0  # buckets below `first` are done
-    while q < 0 and first < nb:
-        # the whole buckets from `first` on, then the deciding bucket `kd`
-        kd = first
-        while kd < nb and sums[kd] < need:
-            need -= sums[kd]
-            kd += 1
-        nd = 0
-        for u in range(nl):
-            t = sel[u]
-            k = bucket[t]
-            if k < first or k > kd:
-                continue
-            j = cand[t]
-            if k < kd:
-                _flip(j, lo_e, hi_e, atup, sgn, xn, dxn)
-                flipped[nflip] = j
-                nflip += 1
-            else:
-                walk[nd] = t  # the deciding bucket's candidates, in column order
-                nd += 1
-        for u in range(nd):
-            t = walk[u]
-            j = cand[t]
-            gain = np.inf if j >= nz else key[t] * (hi_e[j] - lo_e[j])
-            if gain < need and j < nz:
-                _flip(j, lo_e, hi_e, atup, sgn, xn, dxn)
-                flipped[nflip] = j
-                nflip += 1
-                need -= gain
-            else:
-                q = j
-                break
-        first = kd + 1
-        if q < 0 and not full:  # (rounding) past the first buckets: every candidate's bucket
-            full = True
-            nl = _all_buckets(cand, key, ratio, bucket, sums, sel, ne, amax, nz, lo_e, hi_e)
-    if 8 * nflip >= nz:  # many flips: one pass over the rows
-        for i in range(m):
-            rhs[i] -= dot_row(R, i, dxn, nz)
-        for j in range(nz):
-            dxn[j] = 0.0
-    else:
-        for u in range(nflip):
-            j = flipped[u]
-            for i in range(m):
-                rhs[i] -= R[i, j] * dxn[j]
-            dxn[j] = 0.0
-    return q
+@kernel(f"f8({F1}, {F1}, {F1})", internal=True, refcounts=False)
+def _bound_violation(z, lo, hi):
+    """``max(0, max_j (lo_j - z_j, z_j - hi_j))``, in four independent running maxima (a NaN
+    anywhere makes the result NaN or leaves it to the rows' check, as one running maximum did)."""
+    w0 = w1 = w2 = w3 = 0.0
+    nz = z.shape[0]
+    n4 = nz - nz % 4
+    for j in range(0, n4, 4):
+        w0 = max(w0, lo[j] - z[j], z[j] - hi[j])
+        w1 = max(w1, lo[j + 1] - z[j + 1], z[j + 1] - hi[j + 1])
+        w2 = max(w2, lo[j + 2] - z[j + 2], z[j + 2] - hi[j + 2])
+        w3 = max(w3, lo[j + 3] - z[j + 3], z[j + 3] - hi[j + 3])
+    for j in range(n4, nz):
+        w0 = max(w0, lo[j] - z[j], z[j] - hi[j])
+    return max(max(w0, w1), max(w2, w3))
 
 
 @kernel("f8(i8, b1, f8)", internal=True)
@@ -327,18 +193,18 @@ def workspace(nz, rows):
     """The scratch of :func:`solve` for ``nz`` columns and up to ``rows`` rows, as
     ``(floats, ints, flags)``: allocated once by a caller that solves many times (a region test
     solves up to a few times per level it brings up, each solve needing some twenty arrays)."""
-    return (np.empty(_FLOAT_SCRATCH * nz + 5 * rows + _BUCKETS), np.empty(6 * (nz + rows), np.int64),
-            np.empty(nz, np.bool_))
+    return (np.empty(_FLOAT_SCRATCH * nz + 5 * rows + BUCKETS + nz // BLOCK + 1),
+            np.empty(6 * (nz + rows), np.int64))
 
 
 
 @kernel(f"Tuple((i8, i8, f8))({F2}, {F1}, {F1}, {F1}, {F1}, {F1}, {F1}, i8, f8, {I1}, {F2}, {B1}, {F1}, {F1}, "
-        f"i8, i8, i8, f8, {F1}, {I1}, {B1})", internal=True, refcounts=False)
+        f"i8, i8, i8, f8, {F1}, {I1})", internal=True, refcounts=False)
 def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pivots, bland_after,
-          refactor_every, feas_tol, fw, iw, bw):
+          refactor_every, feas_tol, fw, iw):
     """Dual simplex on the margin-``mu`` problem over rows ``0..m-1`` from the basis
     ``basis[:m]`` (inverse ``Binv``; ``atup[j]``: non-basic column ``j`` at its upper bound).
-    ``fw``, ``iw``, ``bw``: scratch (:func:`workspace`, for at least ``m`` rows).
+    ``fw``, ``iw``: scratch (:func:`workspace`, for at least ``m`` rows).
 
     Returns ``(status, pivots, t_up)``. FEASIBLE: ``z`` receives the point. INFEASIBLE:
     ``y`` the Farkas multipliers and ``t_up`` the radius bound they give (below ``mu``).
@@ -352,6 +218,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     alpha = fw[4 * nz:5 * nz]
     dxn = fw[5 * nz:6 * nz]
     g = fw[6 * nz:7 * nz]
+    kcol = fw[7 * nz:8 * nz]
     f0 = _FLOAT_SCRATCH * nz - 2 * nz  # key and ratio: nz + m each, then the rows' arrays
     key = fw[f0:f0 + nk]
     ratio = fw[f0 + nk:f0 + 2 * nk]
@@ -359,14 +226,14 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
     rhs = fw[r0:r0 + m]
     zB = fw[r0 + m:r0 + 2 * m]
     col = fw[r0 + 2 * m:r0 + 3 * m]
-    sums = fw[r0 + 3 * m:r0 + 3 * m + _BUCKETS]
+    sums = fw[r0 + 3 * m:r0 + 3 * m + BUCKETS]
+    bmax = fw[r0 + 3 * m + BUCKETS:r0 + 3 * m + BUCKETS + nz // BLOCK + 1]
     pos = iw[0:nk]
     cand = iw[nk:2 * nk]
     walk = iw[2 * nk:3 * nk]
     bucket = iw[3 * nk:4 * nk]
     flipped = iw[4 * nk:5 * nk]
-    sel = iw[5 * nk:6 * nk]
-    eligible = bw[0:nz]
+    slacks = iw[5 * nk:6 * nk]
     for j in range(nz):
         lo_e[j] = lo[j] + blo[j] * mu
         hi_e[j] = hi[j] - bhi[j] * mu
@@ -427,9 +294,7 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
             for r in range(m):
                 if basis[r] < nz:
                     z[basis[r]] = zB[r]
-            worst = 0.0
-            for j in range(nz):
-                worst = max(worst, lo_e[j] - z[j], z[j] - hi_e[j])
+            worst = _bound_violation(z, lo_e, hi_e)
             for i in range(m):
                 worst = max(worst, dot_row(R, i, z, nz) - (bv[i] - kappa[i] * mu))
             if worst <= 10.0 * feas_tol:
@@ -453,37 +318,30 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 if pos[j] < 0 and hi_e[j] - lo_e[j] > 0.0:
                     a = alpha[j]
                     sig = -1.0 if atup[j] else 1.0
-                    if direction * a * sig < 0.0 and abs(a) > _PIVOT_TOL:
+                    if direction * a * sig < 0.0 and abs(a) > PIVOT_TOL:
                         q = j
                         break
             if q < 0:
                 for i in range(m):
                     a = Binv[p, i]
-                    if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
+                    if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > PIVOT_TOL:
                         q = nz + i
                         break
         else:
-            # bound-flipping ratio test with zero costs: every breakpoint is at 0, so the
-            # eligible columns are flipped to their other bound, largest |alpha_j| first,
-            # while the infeasibility left exceeds what a flip removes; the column where
-            # it does not (or a slack, whose range is unbounded) enters the basis
-            # (without a branch: every column is written, the count advances for the eligible
-            # ones; eligibility is a coin flip per column, so a branch mispredicts half the time)
-            for j in range(nz):  # (vectorised: no branch, no dependence between columns)
-                a = alpha[j]
-                eligible[j] = (direction * a * sgn[j] < 0.0) & (abs(a) > _PIVOT_TOL)
-            ne = 0
-            for j in range(nz):
-                cand[ne] = j
-                ne += np.int64(eligible[j])
+            # bound-flipping ratio test with zero costs (polyregions.solvers.bounded_ratio): the
+            # columns' keys in one vectorised pass, then the eligible slacks
+            amax, reach = column_keys(alpha, sgn, float(direction), lo_e, hi_e, kcol, bmax)
+            ns = 0
             for i in range(m):
                 a = Binv[p, i]
-                if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > _PIVOT_TOL:
-                    cand[ne] = nz + i
-                    ne += 1
-            if ne > 0:
-                q = flip_and_choose(R, m, alpha, Binv[p], cand, ne, d_p, feas_tol, lo_e, hi_e, atup, sgn, xn, rhs,
-                                     dxn, key, bucket, ratio, sums, flipped, walk, sel)
+                if pos[nz + i] < 0 and direction * a < 0.0 and abs(a) > PIVOT_TOL:
+                    slacks[ns] = nz + i
+                    ns += 1
+                    amax = max(amax, abs(a))
+                    reach = np.inf
+            if amax > 0.0:
+                q = flip_and_choose(R, m, kcol, bmax, Binv[p], slacks, ns, amax, reach, d_p, feas_tol, lo_e, hi_e, atup, sgn,
+                                    xn, rhs, dxn, cand, key, bucket, ratio, sums, flipped, walk)
         if q < 0:
             # infeasible: y = direction * rho >= 0 proves it (a tiny wrong-signed entry is dropped)
             for i in range(m):
@@ -500,9 +358,9 @@ def solve(R, bv, kappa, lo, hi, blo, bhi, m, mu, basis, Binv, atup, z, y, max_pi
                 s = Binv[i, q - nz]
             col[i] = s
         a_q = alpha[q] if q < nz else Binv[p, q - nz]
-        # (a pivot of the computed column at or below _PIVOT_TOL is refused too: the agreement
+        # (a pivot of the computed column at or below PIVOT_TOL is refused too: the agreement
         # test alone admits col[p] == 0 when |a_q| is below _COLUMN_RTOL)
-        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)) or abs(col[p]) <= _PIVOT_TOL:
+        if abs(col[p] - a_q) > _COLUMN_RTOL * (1.0 + abs(a_q)) or abs(col[p]) <= PIVOT_TOL:
             if since == 0:
                 return CHECK_FAILED, pivots, np.inf
             if not invert_basis(R, m, basis, Binv):

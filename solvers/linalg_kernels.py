@@ -1,8 +1,8 @@
-"""Compiled dense linear algebra shared by the simplex kernels: a basis inverse by Gauss-Jordan."""
+"""Compiled dense linear algebra shared by the simplex kernels: a basis inverse by Gauss-Jordan, a row's dot product."""
 
 from __future__ import annotations
 
-from .jit import F2, kernel
+from .jit import F1, F2, kernel
 
 
 @kernel(f"b1({F2}, {F2}, f8)", internal=True)
@@ -38,3 +38,12 @@ def gauss_jordan(W, Binv, singular_tol):
                         W[r, j] -= f * W[c, j]
                         Binv[r, j] -= f * Binv[c, j]
     return True
+
+
+@kernel(f"f8({F2}, i8, {F1}, i8)", internal=True, fastmath={"reassoc", "contract"}, refcounts=False)
+def dot_row(R, i, x, n):
+    """``R[i, :n] . x[:n]`` (summed in any order: vectorised)."""
+    s = 0.0
+    for j in range(n):
+        s += R[i, j] * x[j]
+    return s
