@@ -369,8 +369,8 @@ class RegionSearch:
             fixed[j] = 1 if c[j] > ZERO_ROW_RTOL * cscale[j] else 0
             if abs(c[j]) <= ZERO_ROW_RTOL * cscale[j] and cscale[j] > 0.0:
                 self.stats.near_eps += 1  # a constant within rounding of zero: its bit is rounding's choice
-        with np.errstate(over="ignore"):  # the witness's distances (G x / |G|: one division per row)
-            s_all = (G @ x) / np.where(norms > 0, norms, 1.0) + ch
+        # the witness's distances (G x / |G|: one division per row; |G x| / |G| <= |x|, no overflow)
+        s_all = (G @ x) / np.where(norms > 0, norms, 1.0) + ch
         far = (np.abs(s_all) >= self.diameter) & split  # the hyperplane misses the domain
         for j in np.flatnonzero(far & ~const):
             fixed[j] = 1 if s_all[j] > 0 else 0
