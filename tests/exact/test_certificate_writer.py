@@ -4,6 +4,7 @@ standalone checker, against counts known in closed form."""
 from __future__ import annotations
 
 import io
+import zlib
 
 import exact_reference
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import polyregions as pr
 from polyregions.errors import CertificateError
+from polyregions.exact import certified_count
 from polyregions.exact.certified_count import CertificateWriter
 from polyregions.exact import checker
 from polyregions.exact.checker import MAGIC, SHIFT_MAX, check
@@ -205,3 +207,19 @@ def test_bulk_records_are_copied_when_handed_over(tmp_path, suffix):
 
     write(path, net, dom, records)
     assert check(str(path)).count == 2
+
+
+@pytest.mark.parametrize("use_isal", [False, True])
+def test_blocks_are_zlib_streams_of_their_payload_with_either_compressor(tmp_path, monkeypatch, use_isal):
+    if use_isal and certified_count._isal_compress is None:
+        pytest.skip("isal (the extra 'fast') is not installed")
+    monkeypatch.setattr(certified_count, "USE_ISAL", use_isal)
+    payload = np.arange(5000, dtype=np.int64).tobytes() * 3
+    data = certified_count._block(b"json", payload)
+    assert data[:4] == b"json" and int.from_bytes(data[4:12], "little") == len(data) - 12
+    assert zlib.decompress(data[12:]) == payload  # the stdlib's zlib, as the checker reads it
+    net, dom = two_thresholds()
+    path = tmp_path / "either.cert"
+    write(path, net, dom, lambda w: (w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])),
+                                     w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])))
+    assert check(path).count == 2  # closed form: x > 0 and x < 0
