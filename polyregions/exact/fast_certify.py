@@ -18,6 +18,12 @@ chunks:
 
 Every pattern lies below exactly one leaf, drop or flagged branch (the traversal's tree is a
 prefix code), so the certificate covers the patterns as :mod:`polyregions.exact.checker` requires.
+
+With ``workers > 1`` the traversal runs here alone for ``LOCAL_START`` seconds, then parks the
+nodes it meets at :func:`split_depth`. When it is done, the parked nodes go to a pool of worker
+processes (in chunks, each a part file), unless their estimated work (the time so far per node
+this process entered at that depth, times the parked nodes) is below :data:`POOL_MIN_WORK`: then
+this process certifies them itself, one after another (a pool would cost more than it saves).
 """
 
 from __future__ import annotations
@@ -149,6 +155,7 @@ class FastCertifiedWork:
             np.zeros(2 * (n0 + 1)), np.zeros(n0 + 1, dtype=np.int64), np.full(N, -1, dtype=np.int64),
             np.zeros((N, n0 + 1), dtype=np.int64), np.zeros((N, n0 + 1)), np.zeros((N, n0 + 1), dtype=np.int64),
             np.zeros(N, dtype=np.int64))
+        self.state.reg[fk.R_AT] = -1  # no depth's nodes counted (a parked node's traversal)
         E = 4 * LEAF_CAPACITY
         self.out = fk.CertOut(
             np.zeros((LEAF_CAPACITY, N), dtype=np.uint8), np.zeros((LEAF_CAPACITY, n0)), np.zeros(LEAF_CAPACITY),
