@@ -207,10 +207,12 @@ class CertificateWriter:
         if self.file is None or not E:
             return
         if not self.text:
-            prefix_bits = prefix_bits * (np.arange(self.N) < prefix_len[:, None])  # nothing beyond a prefix
+            packed = np.packbits(prefix_bits, axis=1)
+            # nothing beyond a prefix: packed byte j keeps its first min(8, max(0, length - 8 j)) bits
+            packed &= (0xFF00 >> np.clip(prefix_len[:, None] - 8 * np.arange(packed.shape[1]), 0, 8)).astype(np.uint8)
             self._shifted |= y_shift is not None
-            return self._hold(b"empt", (np.packbits(prefix_bits, axis=1), prefix_len.astype("<i4"), y_ptr,
-                                        y_pos.astype("<i4"), y_val, shift.astype("<u2")))
+            return self._hold(b"empt", (packed, prefix_len.astype("<i4"), y_ptr, y_pos.astype("<i4"), y_val,
+                                        shift.astype("<u2")))
         ptr, pos = y_ptr.tolist(), y_pos.tolist()
         val = [v << k for v, k in zip(y_val.tolist(), shift.tolist())]
         for e, k in enumerate(prefix_len.tolist()):

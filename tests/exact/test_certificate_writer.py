@@ -223,3 +223,20 @@ def test_blocks_are_zlib_streams_of_their_payload_with_either_compressor(tmp_pat
     write(path, net, dom, lambda w: (w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])),
                                      w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])))
     assert check(path).count == 2  # closed form: x > 0 and x < 0
+
+
+def test_bulk_empties_are_written_with_no_bit_beyond_their_prefix(tmp_path):
+    # 13 neurons (two packed bytes per prefix); the caller's bits beyond each prefix are set at random
+    net = pr.Network([pr.Dense(np.ones((13, 1)), np.zeros(13))])
+    dom = pr.Box([-1.0], [1.0])
+    rng = np.random.default_rng(5)
+    lengths = np.array([1, 5, 7, 8, 9, 12, 13, 3])
+    bits = rng.integers(0, 2, size=(len(lengths), 13))
+    path = tmp_path / "prefixes.cert"
+    writer = CertificateWriter(path, ExactNetwork(net, dom))
+    writer.empties(bits, lengths, np.arange(len(lengths) + 1), np.zeros(len(lengths), int), np.ones(len(lengths), int))
+    writer.close()
+    (payload,) = [p for tag, p in checker._blocks(path.read_bytes()) if tag == b"empt"]
+    written = np.lib.format.read_array(io.BytesIO(payload), allow_pickle=False)
+    # independent: the prefixes cut bit by bit, then packed
+    assert np.array_equal(written, np.packbits(bits * (np.arange(13) < lengths[:, None]), axis=1))
