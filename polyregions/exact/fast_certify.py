@@ -18,6 +18,12 @@ chunks:
 
 Every pattern lies below exactly one leaf, drop or flagged branch (the traversal's tree is a
 prefix code), so the certificate covers the patterns as :mod:`polyregions.exact.checker` requires.
+
+With ``workers > 1`` the traversal runs here alone for ``LOCAL_START`` seconds, then parks the
+nodes it meets at :func:`split_depth`. When it is done, the parked nodes go to a pool of worker
+processes (in chunks, each a part file), unless their estimated work (the time so far per node
+this process entered at that depth, times the parked nodes) is below :data:`POOL_MIN_WORK`: then
+this process certifies them itself, one after another (a pool would cost more than it saves).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from ..search.engine import RegionSearch
 from ..search.parallel import LOCAL_START, WAIT
 from ..solvers.stack_kernels import S_LEVEL
 
-__all__ = ["CHUNKS_PER_WORKER", "FAST_MAX_DIM", "FIRST_BUDGET", "FastCertifiedWork", "LEAF_CAPACITY", "TEST_BUDGET", "fast_applies", "split_depth"]
+__all__ = ["CHUNKS_PER_WORKER", "FAST_MAX_DIM", "FIRST_BUDGET", "FastCertifiedWork", "LEAF_CAPACITY", "POOL_MIN_WORK",
+           "TEST_BUDGET", "fast_applies", "split_depth"]
 
 #: Input dimensions the fast path serves (the dense simplex of low dimension).
 FAST_MAX_DIM = 12
@@ -49,6 +56,9 @@ LEAF_CAPACITY = 1 << 14
 FIRST_BUDGET, TEST_BUDGET = 256, 1 << 15
 #: Chunks of parked nodes per worker process (each chunk one task and one part file).
 CHUNKS_PER_WORKER = 4
+#: Parked nodes whose estimated work (seconds) is below this are certified in this process: a pool
+#: of processes (their start, each worker's setup, the part files joined) costs about half of it.
+POOL_MIN_WORK = 0.2
 #: The float64 image of every map must stay below this (far from overflow).
 _RANGE = 2.0 ** 900
 _EXACT_BELOW = 2.0 ** 53
@@ -106,6 +116,7 @@ class FastCertifiedWork:
         self.auditor = Auditor(exact, writer, first_id=first_id)
         self.problem, self.workers = (net, domain, eps, prune), workers
         self.parked, self.pool, self.in_flight = [], None, {}
+        self.here = None  # the parked nodes certified in this process (when a pool would not pay), last first
         self.task_count, self.task_float, self.task_undecided = 0, 0, []
         self.started = 0.0
         self.stats = Stats(eps=eps)
@@ -144,6 +155,7 @@ class FastCertifiedWork:
             np.zeros(2 * (n0 + 1)), np.zeros(n0 + 1, dtype=np.int64), np.full(N, -1, dtype=np.int64),
             np.zeros((N, n0 + 1), dtype=np.int64), np.zeros((N, n0 + 1)), np.zeros((N, n0 + 1), dtype=np.int64),
             np.zeros(N, dtype=np.int64))
+        self.state.reg[fk.R_AT] = -1  # no depth's nodes counted (a parked node's traversal)
         E = 4 * LEAF_CAPACITY
         self.out = fk.CertOut(
             np.zeros((LEAF_CAPACITY, N), dtype=np.uint8), np.zeros((LEAF_CAPACITY, n0)), np.zeros(LEAF_CAPACITY),
@@ -175,6 +187,11 @@ class FastCertifiedWork:
                     return
                 self._start()
             status = yield from self._run(control.deadline, control.room)
+            while status == "done" and (self.here or (self.parked and self.here is None and not self._pool_pays())):
+                if self.here is None:  # from now on the parked nodes are certified here, one by one
+                    self.here, self.parked = self.parked[::-1], []
+                self._enter(*self.here.pop())
+                status = yield from self._run(control.deadline, control.room)
             if status == "time_limit":
                 self.stopped, self.done = status, True
             elif status == "done":
@@ -204,7 +221,7 @@ class FastCertifiedWork:
             if ev == fk.EV_OVERFLOW:  # excluded by fast_applies's range bound
                 raise ArithmeticError("a layer map left float64's range")
             now = time.perf_counter()
-            if self.workers > 1 and reg[fk.R_SPLIT] < 0 and now >= self.started + LOCAL_START:
+            if self.workers > 1 and self.here is None and reg[fk.R_SPLIT] < 0 and now >= self.started + LOCAL_START:
                 reg[fk.R_SPLIT] = split_depth(self.n_bits)  # from now on, nodes at that depth go to the workers
             if deadline is not None and now >= deadline:
                 return "time_limit"
@@ -217,11 +234,18 @@ class FastCertifiedWork:
         st.kr[0, 2] = float(self.root.radius)
         st.reg[fk.R_PC] = fk.PC_NODE
         st.reg[fk.R_SPLIT] = -1  # this process alone first: small counts finish before a pool would start
+        st.reg[fk.R_AT] = split_depth(self.n_bits)  # its nodes entered here are counted (_pool_pays)
         self.stack = self.lp.compiled_stack()
         self.started = time.perf_counter()
 
-    def run_parked(self, bits, x, rho, deadline):
-        """Certify the subtree of a parked node (another process's): True when it finished."""
+    def _pool_pays(self):
+        """Whether the parked nodes' estimated work exceeds ``POOL_MIN_WORK`` seconds: the time so
+        far per node entered at the split depth, times the parked nodes."""
+        seen = max(1, int(self.state.reg[fk.R_SEEN]))
+        return len(self.parked) * (time.perf_counter() - self.started) > POOL_MIN_WORK * seen
+
+    def _enter(self, bits, x, rho):
+        """Start the traversal at a parked node (its prefix `bits`, witness `x`, radius `rho`)."""
         if self.stack is None:
             self.stack = self.lp.compiled_stack()
         self.stack.ints[S_LEVEL] = 0
@@ -231,6 +255,10 @@ class FastCertifiedWork:
         st.x[:] = x
         st.kr[p0, 2] = rho
         fk.certify_start(self.net, self.stack, st, p0)
+
+    def run_parked(self, bits, x, rho, deadline):
+        """Certify the subtree of a parked node (another process's): True when it finished."""
+        self._enter(bits, x, rho)
         run = self._run(deadline)
         try:
             while True:

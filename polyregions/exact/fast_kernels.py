@@ -57,9 +57,10 @@ CertOut = namedtuple("CertOut", ["lbits", "lx", "lr", "ebits", "elen", "eptr", "
 EV_DONE, EV_BUDGET, EV_FULL, EV_OVERFLOW = range(4)
 # registers: depth, program counter, leaves, drops, multipliers, flagged, the test budget, tests run,
 # the depth at which nodes are parked for other processes (-1: none), parked nodes, the depth
-# below which the traversal is done (a parked node's)
-R_P, R_PC, R_NL, R_NE, R_NV, R_NF, R_BUDGET, R_TESTS, R_SPLIT, R_NS, R_FLOOR = range(11)
-N_REG = 11
+# below which the traversal is done (a parked node's), the depth whose nodes are counted (-1: none)
+# and the nodes entered at that depth (parked ones not counted)
+R_P, R_PC, R_NL, R_NE, R_NV, R_NF, R_BUDGET, R_TESTS, R_SPLIT, R_NS, R_FLOOR, R_AT, R_SEEN = range(13)
+N_REG = 13
 PC_NODE, PC_NEXT = range(2)
 #: Why a branch is flagged: thinner than eps (not proven empty), the simplex unsure, the
 #: certificate's test failed, the row's float image unsure (a zero image with an error).
@@ -178,12 +179,12 @@ def _test(lp, x, point):
     return stack_test(lp, x, point)
 
 
-@kernel(internal=True, refcounts="always")
+@kernel(internal=True, refcounts=False)
 def _pop(lp):
     stack_pop(lp)
 
 
-@kernel(internal=True, refcounts="always")
+@kernel(internal=True, refcounts=False)
 def _push_row(lp, G, c, lpos, unit, p, bit):
     """Push the unit row of position ``p`` in state ``bit`` (its level's position noted)."""
     n0 = G.shape[1]
@@ -387,6 +388,8 @@ def _machine(lp, dims, widths, offs, woff, wflat, bflat, sprev, lo, hi, bmax, ep
                 reg[R_PC] = PC_NEXT
                 reg[R_P] = p - 1
                 continue
+            if p == reg[R_AT]:
+                reg[R_SEEN] += 1
             if p == N:  # a leaf
                 i = reg[R_NL]
                 for q in range(N):

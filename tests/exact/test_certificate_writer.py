@@ -4,6 +4,7 @@ standalone checker, against counts known in closed form."""
 from __future__ import annotations
 
 import io
+import zlib
 
 import exact_reference
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import polyregions as pr
 from polyregions.errors import CertificateError
+from polyregions.exact import certified_count
 from polyregions.exact.certified_count import CertificateWriter
 from polyregions.exact import checker
 from polyregions.exact.checker import MAGIC, SHIFT_MAX, check
@@ -205,3 +207,36 @@ def test_bulk_records_are_copied_when_handed_over(tmp_path, suffix):
 
     write(path, net, dom, records)
     assert check(str(path)).count == 2
+
+
+@pytest.mark.parametrize("use_isal", [False, True])
+def test_blocks_are_zlib_streams_of_their_payload_with_either_compressor(tmp_path, monkeypatch, use_isal):
+    if use_isal and certified_count._isal_compress is None:
+        pytest.skip("isal (the extra 'fast') is not installed")
+    monkeypatch.setattr(certified_count, "USE_ISAL", use_isal)
+    payload = np.arange(5000, dtype=np.int64).tobytes() * 3
+    data = certified_count._block(b"json", payload)
+    assert data[:4] == b"json" and int.from_bytes(data[4:12], "little") == len(data) - 12
+    assert zlib.decompress(data[12:]) == payload  # the stdlib's zlib, as the checker reads it
+    net, dom = two_thresholds()
+    path = tmp_path / "either.cert"
+    write(path, net, dom, lambda w: (w.regions(np.array([[1, 0], [0, 0]]), np.array([[0.5], [-0.375]])),
+                                     w.empties(np.array([[0, 1], [1, 1]]), [2, 2], [0, 1, 2], [1, 1], [1, 3])))
+    assert check(path).count == 2  # closed form: x > 0 and x < 0
+
+
+def test_bulk_empties_are_written_with_no_bit_beyond_their_prefix(tmp_path):
+    # 13 neurons (two packed bytes per prefix); the caller's bits beyond each prefix are set at random
+    net = pr.Network([pr.Dense(np.ones((13, 1)), np.zeros(13))])
+    dom = pr.Box([-1.0], [1.0])
+    rng = np.random.default_rng(5)
+    lengths = np.array([1, 5, 7, 8, 9, 12, 13, 3])
+    bits = rng.integers(0, 2, size=(len(lengths), 13))
+    path = tmp_path / "prefixes.cert"
+    writer = CertificateWriter(path, ExactNetwork(net, dom))
+    writer.empties(bits, lengths, np.arange(len(lengths) + 1), np.zeros(len(lengths), int), np.ones(len(lengths), int))
+    writer.close()
+    (payload,) = [p for tag, p in checker._blocks(path.read_bytes()) if tag == b"empt"]
+    written = np.lib.format.read_array(io.BytesIO(payload), allow_pickle=False)
+    # independent: the prefixes cut bit by bit, then packed
+    assert np.array_equal(written, np.packbits(bits * (np.arange(13) < lengths[:, None]), axis=1))

@@ -133,11 +133,36 @@ def test_two_processes_give_the_same_count_and_a_checked_certificate(fast_only, 
     dom = pr.Box(-np.ones(3), np.ones(3))
     one = pr.count_regions(net, dom, certify=True)
     monkeypatch.setattr(fast_certify, "LOCAL_START", 0.0)  # every node at the split depth to the workers
+    monkeypatch.setattr(fast_certify, "POOL_MIN_WORK", 0.0)  # however little work they hold
     cert = tmp_path / ("cert.jsonl.gz" if gz else "cert.jsonl")
+    pools = []
+    real_pool = fast_certify.cf.ProcessPoolExecutor
+    monkeypatch.setattr(fast_certify.cf, "ProcessPoolExecutor", lambda *a, **k: pools.append(1) or real_pool(*a, **k))
     two = pr.count_regions(net, dom, certify=True, certificate=cert, workers=2)
-    assert two.certified and two.count == one.count == check_certificate(cert, net, dom).count
+    assert pools and two.certified and two.count == one.count == check_certificate(cert, net, dom).count
     seen = {tuple(p) for p in net.pattern(dom.sample(20000, rng)).astype(int)}
     assert len(seen) <= two.count
+
+
+@pytest.mark.parametrize("suffix", [".cert", ".jsonl"])
+def test_parked_nodes_too_small_for_a_pool_are_certified_in_this_process(fast_only, monkeypatch, tmp_path, suffix):
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8))]
+    biases = [rng.normal(size=8) * 0.3, rng.normal(size=6) * 0.3]
+    net = pr.Network.from_dense(weights, biases)
+    dom = pr.Box(-np.ones(3), np.ones(3))
+    monkeypatch.setattr(fast_certify, "LOCAL_START", 0.0)  # every node at the split depth parked,
+    monkeypatch.setattr(fast_certify, "POOL_MIN_WORK", 1e9)  # and all of them certified here
+    monkeypatch.setattr(fast_certify.cf, "ProcessPoolExecutor", None)  # no pool may start
+    entered = []
+    real_enter = fast_certify.FastCertifiedWork._enter
+    monkeypatch.setattr(fast_certify.FastCertifiedWork, "_enter", lambda self, *a: entered.append(1) or real_enter(self, *a))
+    cert = tmp_path / ("cert" + suffix)
+    res = pr.count_regions(net, dom, certify=True, certificate=cert, workers=2)
+    assert entered and res.certified
+    # independent sources: the checker's exact count of the certificate, the exact rational reference
+    assert res.count == check_certificate(cert, net, dom).count == exact_reference.exact_count(weights, biases, dom,
+                                                                                             eps=0)
 
 
 def test_the_checker_rejects_a_corrupted_fast_certificate(fast_only, tmp_path):
