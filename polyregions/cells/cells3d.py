@@ -97,7 +97,7 @@ def unsupported_reason(domain, net=None) -> str | None:
     sentence): a domain of other than three dimensions in its frame, the domain's own
     :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polyhedron), or sizes beyond its
     rounding bounds (:func:`polyregions.cells.size_range.size_range_reason`)."""
-    k = domain.frame()[1].shape[1]
+    k = domain.frame_dim()
     if k != 3 and k < domain.dim:
         return f"the domain is a {k}-D slice ({METHOD} serves 3-D domains and volumes)"
     if k != 3:

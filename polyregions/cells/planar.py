@@ -54,7 +54,7 @@ def unsupported_reason(domain, net=None) -> str | None:
     (one sentence): a domain of more than two dimensions in its frame, the domain's own
     :meth:`~polyregions.domains.base.Domain.polyhedron_reason` (no polygon), or sizes beyond its
     rounding bounds (:func:`polyregions.cells.size_range.size_range_reason`)."""
-    if domain.frame()[1].shape[1] > 2:
+    if domain.frame_dim() > 2:
         return f"the domain has {domain.dim} dimensions (planar serves 1-D and 2-D domains, lines and planes)"
     reason = domain.polyhedron_reason()
     return reason if reason is not None or net is None else size_range_reason(net, domain)
@@ -124,7 +124,7 @@ def one_blas_thread_anyway(net, domain) -> bool:
     ``W_{l+1}^T`` (:func:`_refine`), ``K`` the cells of a batch after layer ``l``: ``n`` lines cut a
     convex cell into at most ``1 + n + n (n - 1) / 2`` pieces, and a batch holds at most
     ``max(64, BATCH_BYTES / (36 n_{l+1}))`` cells."""
-    if domain.frame()[1].shape[1] != 2 or not only_openblas():
+    if domain.frame_dim() != 2 or not only_openblas():
         return False
     n1, D = net.hidden[0][0].shape
     return one_thread_product(n1, D, 2) and one_thread_product(n1, D, 1) and _planar_net(net).one_thread_layers
@@ -365,7 +365,7 @@ def planar_cells(net, domain, eps, run=None):
     or lengths, ``polys[k] = (vertices, edge labels)`` (labels None in 1-D) and, in 2-D, the
     last hidden layer's maps ``h = maps[:, 0] y_0 + maps[:, 1] y_1 + maps[:, 2]`` (None in 1-D)."""
     run = run or _Run(eps)
-    dim = domain.frame()[1].shape[1]
+    dim = domain.frame_dim()
     if dim == 1:
         for P, bits in _interval_cells(run, net, domain):
             length = np.diff(P)

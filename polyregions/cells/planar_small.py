@@ -85,7 +85,7 @@ class _Domain2D:
         # the planar algorithm's conditions (:func:`polyregions.cells.planar.unsupported_reason`) in
         # two dimensions: a frame of two (a domain of two dimensions is its own frame, or a line's)
         self.reason = "not two-dimensional"
-        if domain.dim != 2 and domain.frame()[1].shape[1] != 2:
+        if domain.dim != 2 and domain.frame_dim() != 2:
             return
         self.frame = domain.working_frame()
         if self.frame[1].shape[1] != 2:

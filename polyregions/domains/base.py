@@ -197,6 +197,12 @@ class Domain:
         n = self.dim
         return np.zeros(n), np.eye(n), np.eye(n)
 
+    def frame_dim(self) -> int:
+        """The dimension the domain is counted in: the number of columns of its frame's ``Q``
+        (:meth:`frame`), known without building the frame (an ``n x n`` identity for an
+        ``n``-input domain)."""
+        return self.dim
+
     def working_frame(self):
         """``(origin, Q, R, p0)``: the frame the algorithms compute in, ``x = origin + Q y`` with
         ``y = R (p - p0)`` for the domain's own coordinates ``p``: the identity (``p0 = 0``), except

@@ -166,6 +166,10 @@ class Slice(Domain):
         """``(origin, Q, R)``: ``x = origin + Q y`` with ``y = R p`` (``Q`` orthonormal, ``det R > 0``)."""
         return self.origin, self._Q, self._R
 
+    def frame_dim(self) -> int:
+        """The slice's own dimension (the columns of ``Q``)."""
+        return self.slice_dim
+
     def _working_candidates(self):
         """Points of the slice given to rounding, with their slice coordinates: its origin and
         the centre of its box (a Line: its ends and its midpoint)."""

@@ -151,3 +151,20 @@ def test_a_domain_that_answers_nothing_fails_loudly():
         Blob().support(np.eye(2))
     with pytest.raises(NotImplementedError, match="key"):
         Blob().key()
+
+
+def test_the_frame_dimension_is_the_frames_column_count():
+    """``frame_dim()`` (which the cell algorithms' refusals read without building a frame) is
+    the number of columns of ``frame()``'s ``Q`` for every kind of domain: boxes, balls, polytopes,
+    the whole space, lines, planes and volumes through the input space."""
+    rng = np.random.default_rng(4)
+    domains = [
+        pr.Box(-np.ones(5), np.ones(5)), pr.Ball(np.zeros(784), 0.1, p=np.inf), pr.Ball(np.zeros(3), 1.0),
+        pr.Ball(np.zeros(2), 1.0, p=1), pr.Whole(4),
+        pr.Polytope(np.vstack([np.eye(3), -np.eye(3)]), np.ones(6)),
+        pr.Line(rng.normal(size=6), rng.normal(size=6)),
+        pr.Plane(np.zeros(7), rng.normal(size=7), rng.normal(size=7), -np.ones(2), np.ones(2)),
+        pr.Volume(np.zeros(5), *rng.normal(size=(3, 5)), -np.ones(3), np.ones(3)),
+    ]
+    for domain in domains:
+        assert domain.frame_dim() == domain.frame()[1].shape[1], type(domain).__name__
