@@ -124,13 +124,18 @@ def test_a_generic_three_dimensional_net_matches_the_audited_search(tmp_path, mo
     assert len(seen) <= fast.count
 
 
+def _two_layer_net_in_a_cube(rng):
+    """A 3-8-6 ReLU net of random weights (biases scaled by 0.3), as its arrays and as a network,
+    and the cube [-1, 1]^3."""
+    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8))]
+    biases = [rng.normal(size=8) * 0.3, rng.normal(size=6) * 0.3]
+    return weights, biases, pr.Network.from_dense(weights, biases), pr.Box(-np.ones(3), np.ones(3))
+
+
 @pytest.mark.parametrize("gz", [False, True])
 def test_two_processes_give_the_same_count_and_a_checked_certificate(fast_only, monkeypatch, tmp_path, gz):
     rng = np.random.default_rng(2)
-    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8))]
-    biases = [rng.normal(size=8) * 0.3, rng.normal(size=6) * 0.3]
-    net = pr.Network.from_dense(weights, biases)
-    dom = pr.Box(-np.ones(3), np.ones(3))
+    weights, biases, net, dom = _two_layer_net_in_a_cube(rng)
     one = pr.count_regions(net, dom, certify=True)
     monkeypatch.setattr(fast_certify, "LOCAL_START", 0.0)  # every node at the split depth to the workers
     monkeypatch.setattr(fast_certify, "POOL_MIN_WORK", 0.0)  # however little work they hold
@@ -147,10 +152,7 @@ def test_two_processes_give_the_same_count_and_a_checked_certificate(fast_only, 
 @pytest.mark.parametrize("suffix", [".cert", ".jsonl"])
 def test_parked_nodes_too_small_for_a_pool_are_certified_in_this_process(fast_only, monkeypatch, tmp_path, suffix):
     rng = np.random.default_rng(2)
-    weights = [rng.normal(size=(8, 3)), rng.normal(size=(6, 8))]
-    biases = [rng.normal(size=8) * 0.3, rng.normal(size=6) * 0.3]
-    net = pr.Network.from_dense(weights, biases)
-    dom = pr.Box(-np.ones(3), np.ones(3))
+    weights, biases, net, dom = _two_layer_net_in_a_cube(rng)
     monkeypatch.setattr(fast_certify, "LOCAL_START", 0.0)  # every node at the split depth parked,
     monkeypatch.setattr(fast_certify, "POOL_MIN_WORK", 1e9)  # and all of them certified here
     monkeypatch.setattr(fast_certify.cf, "ProcessPoolExecutor", None)  # no pool may start
