@@ -15,9 +15,10 @@ left is flipped, the first that is not enters. So no sort is needed.
 
 Most pivots are decided among the few largest ``|alpha_j|``: one vectorised pass over the
 columns (:func:`column_keys`) gives each column's key (``|alpha_j|``, or 0 when it cannot
-enter), the largest key and the total reach; the buckets are then formed of the candidates
-above ``amax / 2`` only (buckets 0 and 1), then above ``amax / 8`` (buckets 0..5), then of all,
-until the flips are decided within the buckets formed. Each bucket holds the same candidates,
+enter), the largest key of each block of ``BLOCK`` columns, the largest key and the total reach;
+the buckets are then formed of the candidates above ``amax / 2`` only (buckets 0 and 1), then
+above ``amax / 8`` (buckets 0..5), then of all, until the flips are decided within the buckets
+formed, and the candidates above a threshold are looked for only in the blocks above it. Each bucket holds the same candidates,
 summed in the same order, whichever set was formed: the choice is the one the pass over all
 candidates makes.
 """
